@@ -1,0 +1,36 @@
+# The two commands: `make run` and `make test`. Everything else is a step of those.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export KEFU_DATA_DIR ?= ./var
+export KEFU_PORT ?= 8000
+
+.PHONY: run test lint install migrate demo clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: $(STAMP)
+	$(BIN)/kefu migrate
+
+demo: migrate
+	$(BIN)/kefu demo
+
+run: demo
+	$(BIN)/kefu serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check kefu tests bench
+	$(BIN)/mypy kefu
+
+test: lint
+	$(BIN)/python -m pytest -n auto -q -p no:cacheprovider --durations=15
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

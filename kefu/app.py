@@ -1,0 +1,134 @@
+"""The FastAPI application factory: mounts each domain's router, the web pages, and the
+plumbing (errors, logs, metrics, size limits). Engines and clients live in the lifespan."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kefu import __version__
+from kefu.accounts.api import router as accounts_router
+from kefu.config import Settings
+from kefu.core.errors import KefuError
+from kefu.core.logging import configure_logging, get_logger
+from kefu.core.middleware import BodySizeLimitMiddleware, BodyTooLarge, RequestContextMiddleware
+from kefu.db import Database
+from kefu.exchange.service import build_exchange_adapter
+from kefu.jobs.runner import JobRegistry, create_job_runner
+from kefu.ops.api import router as ops_router
+from kefu.tickets.api import router as tickets_router
+from kefu.web.pages import mount_web
+from kefu.webhooks.api import router as webhooks_router
+from kefu.webhooks.service import register_jobs as register_webhook_jobs
+
+log = get_logger("kefu.app")
+UPLOAD_PATHS = re.compile(r"/attachments$|^/portal/tickets(/new|/[^/]+/reply)$|^/agent/tickets/[^/]+/reply$")
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def build_registry() -> JobRegistry:
+    registry = JobRegistry()
+    register_webhook_jobs(registry)
+    return registry
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.resolved_database_url)
+        app.state.db = db
+        app.state.exchange = build_exchange_adapter(settings)
+        runner = create_job_runner(db, app.state.job_registry, settings)
+        app.state.jobs = runner
+        if settings.jobs_enabled:
+            await runner.start()
+        log.info("started", database=db.engine.dialect.name, version=__version__)
+        try:
+            yield
+        finally:
+            # Graceful shutdown: uvicorn has stopped accepting and drained requests; finish the
+            # running job, then close clients and the pool.
+            await runner.stop()
+            await app.state.exchange.aclose()
+            await db.dispose()
+            log.info("stopped")
+
+    app = FastAPI(
+        title="Kefu",
+        version=__version__,
+        description="Customer service for cryptocurrency exchanges. Errors are "
+        '`{"error": {"code", "message"}}`.',
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics_registry = CollectorRegistry()
+    app.state.job_registry = build_registry()
+
+    @app.exception_handler(KefuError)
+    async def kefu_error(_: Request, exc: KefuError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return JSONResponse(error_body("malformed_json", "request body is not valid JSON"),
+                                status_code=400)
+        details = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
+                    "type": str(e.get("type", ""))} for e in errors[:20]]
+        first = details[0] if details else {"loc": [], "msg": "invalid"}
+        message = f"{'.'.join(first['loc'])}: {first['msg']}" if first["loc"] else first["msg"]
+        return JSONResponse(error_body("invalid_input", message, details=details),
+                            status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, BodyTooLarge):
+            return JSONResponse(error_body("payload_too_large", "request body is too large"),
+                                status_code=413)
+        codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 413: "payload_too_large",
+                 415: "unsupported_media_type"}
+        code = codes.get(exc.status_code, f"http_{exc.status_code}")
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(_: Request, exc: IntegrityError) -> JSONResponse:
+        log.warning("integrity_error", error=str(exc.orig)[:300])
+        return JSONResponse(error_body("conflict", "the change conflicts with existing data"),
+                            status_code=409)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error", error_type=type(exc).__name__)
+        return JSONResponse(error_body("internal_error", "something went wrong on our side"),
+                            status_code=500)
+
+    app.include_router(ops_router)
+    app.include_router(accounts_router)
+    app.include_router(tickets_router)
+    app.include_router(webhooks_router)
+    mount_web(app)
+
+    app.add_middleware(BodySizeLimitMiddleware, default_limit=settings.max_request_bytes,
+                       upload_limit=settings.max_attachment_bytes + 256 * 1024,
+                       upload_paths=UPLOAD_PATHS)
+    app.add_middleware(RequestContextMiddleware, registry=app.state.metrics_registry)
+    return app

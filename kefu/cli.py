@@ -1,0 +1,209 @@
+"""The ``kefu`` command. Errors are one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from pydantic import ValidationError
+
+from kefu.config import Settings
+
+app = typer.Typer(help="Kefu (客服): customer service for cryptocurrency exchanges.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+token_app = typer.Typer(help="Issue tokens.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+T = TypeVar("T")
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(f"kefu: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        fail(f"configuration error: {'.'.join(map(str, first['loc']))}: {first['msg']}")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    from kefu.core.errors import KefuError
+
+    try:
+        return asyncio.run(coro)
+    except KefuError as exc:
+        fail(exc.message)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations up to the latest."""
+    from kefu.migrations.runner import upgrade
+
+    settings = load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        upgrade(settings.resolved_database_url)
+    except Exception as exc:  # noqa: BLE001 - reported as one line
+        fail(f"migration failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+    typer.echo("database is at the latest migration")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default KEFU_HOST or 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="Default KEFU_PORT or 8000")] = None,
+) -> None:
+    """Serve the web app and API (embedded mode: jobs run in this process)."""
+    import uvicorn
+
+    from kefu.app import create_app
+
+    settings = load_settings()
+    uvicorn.run(
+        create_app(settings), host=host or settings.host, port=port or settings.port,
+        log_config=None, proxy_headers=False, timeout_graceful_shutdown=20,
+        ws_max_size=1_048_576,
+    )
+
+
+@app.command()
+def demo(
+    reset: Annotated[bool, typer.Option(help="Seed even if data exists (adds more).")] = False,
+) -> None:
+    """Seed realistic demo data once: agents, teams, customers, tickets."""
+    from kefu.demo.seed import seed_demo
+
+    settings = load_settings()
+    summary = run(seed_demo(settings, force=reset))
+    typer.echo(summary)
+
+
+@app.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Argument()],
+    name: Annotated[str, typer.Option(help="Display name")] = "Administrator",
+    password: Annotated[str | None, typer.Option(
+        help="At least 10 characters; prompted for if omitted")] = None,
+) -> None:
+    """Create an admin agent."""
+    from kefu.accounts.service import create_agent
+    from kefu.db import Database
+
+    settings = load_settings()
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+    async def go() -> str:
+        db = Database(settings.resolved_database_url)
+        try:
+            async with db.transaction() as session:
+                agent = await create_agent(session, None, email=email, password=password,
+                                           display_name=name, role="admin",
+                                           languages=["en", "zh"])
+                return str(agent.id)
+        finally:
+            await db.dispose()
+
+    agent_id = run(go())
+    typer.echo(f"admin {email} created ({agent_id})")
+
+
+@token_app.command("customer")
+def token_customer(
+    external_id: Annotated[str, typer.Argument(help="The exchange's id of the customer")],
+    name: Annotated[str | None, typer.Option()] = None,
+    email: Annotated[str | None, typer.Option()] = None,
+    lang: Annotated[str | None, typer.Option()] = None,
+    vip: Annotated[int | None, typer.Option(min=0, max=9)] = None,
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds")] = 900,
+) -> None:
+    """Print a customer bearer token signed with KEFU_CUSTOMER_JWT_SECRET (last line)."""
+    from kefu.accounts.security import issue_customer_jwt
+    from kefu.core import clock
+
+    settings = load_settings()
+    if not external_id.strip() or len(external_id) > 128:
+        fail("external id must be 1-128 characters")
+    if not 1 <= ttl <= settings.customer_jwt_max_lifetime_s:
+        fail(f"ttl must be between 1 and {settings.customer_jwt_max_lifetime_s} seconds")
+    typer.echo(issue_customer_jwt(
+        secret=settings.customer_jwt_secret.get_secret_value(), sub=external_id,
+        now=clock.now(), lifetime_s=ttl, name=name, email=email, lang=lang, vip=vip))
+
+
+@token_app.command("agent")
+def token_agent(
+    email: Annotated[str, typer.Argument()],
+    name: Annotated[str, typer.Option(help="What the token is for")] = "cli",
+) -> None:
+    """Create a personal API token for an agent and print it (last line)."""
+    from sqlalchemy import select
+
+    from kefu.accounts.actor import Actor
+    from kefu.accounts.models import Agent
+    from kefu.accounts.service import create_api_token
+    from kefu.db import Database
+
+    settings = load_settings()
+
+    async def go() -> str:
+        db = Database(settings.resolved_database_url)
+        try:
+            async with db.transaction() as session:
+                agent = await session.scalar(select(Agent).where(Agent.email == email.lower()))
+                if agent is None:
+                    fail(f"no agent with email {email}")
+                _, raw = await create_api_token(session, Actor(kind="agent", agent=agent),
+                                                name=name)
+                return raw
+        finally:
+            await db.dispose()
+
+    typer.echo(run(go()))
+
+
+@app.command()
+def backup(
+    output: Annotated[Path, typer.Argument(help="Archive to write (.tar.gz)")],
+) -> None:
+    """Back up the SQLite database (online, consistent) and the attachments."""
+    from kefu.ops.backup import BackupError, create_backup
+
+    settings = load_settings()
+    try:
+        info = create_backup(settings, output)
+    except BackupError as exc:
+        fail(str(exc))
+    typer.echo(info)
+
+
+@app.command()
+def restore(
+    archive: Annotated[Path, typer.Argument(help="Archive made by `kefu backup`")],
+    force: Annotated[bool, typer.Option(help="Replace existing data")] = False,
+) -> None:
+    """Restore a backup into the data dir. Stop the server first."""
+    from kefu.ops.backup import BackupError, restore_backup
+
+    settings = load_settings()
+    try:
+        info = restore_backup(settings, archive, force=force)
+    except BackupError as exc:
+        fail(str(exc))
+    typer.echo(info)
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,133 @@
+"""ASGI middleware: request ids and access logs, Prometheus metrics, request size limits."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kefu.core.logging import get_logger
+
+log = get_logger("kefu.http")
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestContextMiddleware:
+    """Binds a request id (from ``X-Request-ID`` if sane, else new) to every log line of the
+    request, echoes it in the response, logs one access line, and records metrics."""
+
+    def __init__(self, app: ASGIApp, registry: CollectorRegistry) -> None:
+        self.app = app
+        self.requests = Counter("kefu_http_requests_total", "HTTP requests",
+                                ["method", "route", "status"], registry=registry)
+        self.latency = Histogram("kefu_http_request_duration_seconds", "HTTP request latency",
+                                 ["method", "route"], registry=registry)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"],
+                                      (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "")
+            self.requests.labels(method, template, str(status)).inc()
+            self.latency.labels(method, template).observe(elapsed)
+            state = scope.get("state") or {}
+            if template not in ("/healthz", "/metrics"):
+                log.info("request", method=method, path=scope.get("path"), route=template,
+                         status=status, duration_ms=round(elapsed * 1000, 2),
+                         actor=state.get("actor_label"))
+            structlog.contextvars.clear_contextvars()
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimitMiddleware:
+    """413 for bodies over the limit, whether announced by Content-Length or streamed. Upload
+    routes get the attachment limit; everything else the (small) request limit."""
+
+    def __init__(self, app: ASGIApp, *, default_limit: int, upload_limit: int,
+                 upload_paths: re.Pattern[str]) -> None:
+        self.app = app
+        self.default_limit = default_limit
+        self.upload_limit = upload_limit
+        self.upload_paths = upload_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = (self.upload_limit if self.upload_paths.search(scope.get("path", ""))
+                 else self.default_limit)
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                too_big = int(declared) > limit
+            except ValueError:
+                await _error(send, 400, "bad_request", "Content-Length is not a number")
+                return
+            if too_big:
+                await _error(send, 413, "payload_too_large",
+                             f"request body is larger than {limit} bytes")
+                return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await _error(send, 413, "payload_too_large",
+                             f"request body is larger than {limit} bytes")
+
+
+async def _error(send: Send, status: int, code: str, message: str) -> None:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,100 @@
+"""``kefu backup`` / ``kefu restore`` for embedded mode: the SQLite database and attachments.
+
+The database is copied with SQLite's online backup API, so a backup taken while the server runs
+is consistent. PostgreSQL deployments use pg_dump and their volume snapshots instead."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import sqlite3
+import tarfile
+import tempfile
+from pathlib import Path
+
+from kefu import __version__
+from kefu.config import Settings
+from kefu.core import clock
+
+MANIFEST = "manifest.json"
+DB_MEMBER = "kefu.db"
+ATTACHMENTS = "attachments"
+
+
+class BackupError(Exception):
+    pass
+
+
+def _sqlite_path(settings: Settings) -> Path:
+    url = settings.resolved_database_url
+    if not url.startswith("sqlite"):
+        raise BackupError("backup/restore handle SQLite only; use pg_dump for PostgreSQL")
+    return Path(url.split(":///", 1)[1])
+
+
+def create_backup(settings: Settings, output: Path) -> str:
+    db_path = _sqlite_path(settings)
+    if not db_path.exists():
+        raise BackupError(f"no database at {db_path}")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        snapshot = Path(tmp) / DB_MEMBER
+        source = sqlite3.connect(db_path)
+        target = sqlite3.connect(snapshot)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
+        with sqlite3.connect(snapshot) as conn:
+            revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        attachments = sorted(p for p in settings.attachments_dir.rglob("*")
+                             if p.is_file() and not p.name.endswith(".part")) \
+            if settings.attachments_dir.exists() else []
+        manifest = {
+            "format": 1, "kefu_version": __version__, "created_at": clock.now().isoformat(),
+            "alembic_revision": revision[0] if revision else None,
+            "attachments": len(attachments),
+        }
+        partial = output.with_name(output.name + ".part")
+        with tarfile.open(partial, "w:gz") as tar:
+            data = json.dumps(manifest, indent=2).encode()
+            info = tarfile.TarInfo(MANIFEST)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+            tar.add(snapshot, arcname=DB_MEMBER)
+            for path in attachments:
+                tar.add(path, arcname=f"{ATTACHMENTS}/{path.relative_to(settings.attachments_dir)}")
+        partial.replace(output)
+    return f"backup written to {output} ({manifest['attachments']} attachments)"
+
+
+def restore_backup(settings: Settings, archive: Path, *, force: bool) -> str:
+    db_path = _sqlite_path(settings)
+    if not archive.is_file():
+        raise BackupError(f"no such archive: {archive}")
+    if db_path.exists() and not force:
+        raise BackupError(f"{db_path} exists; pass --force to replace it (stop the server first)")
+    try:
+        tar = tarfile.open(archive, "r:gz")
+    except (tarfile.TarError, OSError) as exc:
+        raise BackupError(f"not a Kefu backup: {exc}") from exc
+    with tar, tempfile.TemporaryDirectory() as tmp:
+        names = tar.getnames()
+        if MANIFEST not in names or DB_MEMBER not in names:
+            raise BackupError("not a Kefu backup: manifest or database missing")
+        # The "data" filter refuses absolute paths, links out of the tree and device files.
+        tar.extractall(tmp, filter="data")
+        manifest = json.loads((Path(tmp) / MANIFEST).read_text())
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(Path(tmp) / DB_MEMBER, db_path)
+        restored = Path(tmp) / ATTACHMENTS
+        if settings.attachments_dir.exists():
+            shutil.rmtree(settings.attachments_dir)
+        if restored.exists():
+            shutil.copytree(restored, settings.attachments_dir)
+    return (f"restored {archive} from {manifest.get('created_at')} "
+            f"({manifest.get('attachments', 0)} attachments); run `kefu migrate` if needed")

@@ -1,0 +1,8 @@
+"""Imports every domain's tables so ``Base.metadata`` is complete (Alembic, tests)."""
+
+from kefu.accounts import models as accounts_models
+from kefu.jobs import models as jobs_models
+from kefu.tickets import models as tickets_models
+from kefu.webhooks import models as webhooks_models
+
+__all__ = ["accounts_models", "jobs_models", "tickets_models", "webhooks_models"]

@@ -1,0 +1,240 @@
+"""Ticket routes: parse, authorize (through the service's scoping), call the service, return."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.accounts.actor import Actor
+from kefu.accounts.deps import AgentDep, SignedInDep
+from kefu.accounts.models import Customer
+from kefu.accounts.service import audit
+from kefu.core.errors import NotFound
+from kefu.core.http import SessionDep, SettingsDep
+from kefu.exchange.schemas import CustomerContext
+from kefu.tickets import schemas, service, workflow
+from kefu.tickets.attachments import CHUNK, AttachmentStore
+from kefu.tickets.models import Ticket
+from kefu.tickets.transcript import transcript_html, transcript_text
+
+router = APIRouter(prefix="/api/v1", tags=["tickets"])
+
+
+async def detail(session: AsyncSession, actor: Actor, ticket: Ticket) -> schemas.TicketDetail:
+    read = await service.ticket_read(session, ticket)
+    messages = await service.messages_of(session, ticket, include_internal=actor.is_agent)
+    return schemas.TicketDetail(**read.model_dump(), messages=messages)
+
+
+@router.post("/tickets", response_model=schemas.TicketDetail, status_code=201)
+async def create_ticket(
+    body: schemas.TicketCreate, session: SessionDep, actor: SignedInDep
+) -> schemas.TicketDetail:
+    ticket = await service.create_for_actor(session, actor, body)
+    return await detail(session, actor, ticket)
+
+
+@router.get("/tickets", response_model=schemas.TicketList)
+async def list_tickets(
+    session: SessionDep,
+    actor: SignedInDep,
+    status: schemas.Status | None = None,
+    priority: schemas.Priority | None = None,
+    channel: schemas.Channel | None = None,
+    language: Annotated[str | None, Query(max_length=16)] = None,
+    assignee: Annotated[str | None, Query(max_length=64,
+                                          description="'me', 'none' or an agent id")] = None,
+    tag: Annotated[str | None, Query(max_length=64)] = None,
+    team_id: uuid.UUID | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+) -> schemas.TicketList:
+    rows, next_cursor = await service.list_tickets(
+        session, actor,
+        service.TicketFilters(status=status, priority=priority, channel=channel,
+                              language=language, assignee=assignee, tag=tag, team_id=team_id,
+                              q=q),
+        cursor=cursor, limit=limit,
+    )
+    return schemas.TicketList(items=[await service.ticket_read(session, t) for t in rows],
+                              next_cursor=next_cursor)
+
+
+@router.get("/tickets/{number}", response_model=schemas.TicketDetail)
+async def get_ticket(number: str, session: SessionDep, actor: SignedInDep) -> schemas.TicketDetail:
+    ticket = await service.get_readable(session, actor, number)
+    return await detail(session, actor, ticket)
+
+
+@router.patch("/tickets/{number}", response_model=schemas.TicketDetail)
+async def update_ticket(
+    number: str, body: schemas.TicketUpdate, session: SessionDep, actor: AgentDep
+) -> schemas.TicketDetail:
+    ticket = await service.get_readable(session, actor, number)
+    await workflow.update_fields(session, actor, ticket, body)
+    return await detail(session, actor, ticket)
+
+
+@router.get("/tickets/{number}/events", response_model=schemas.EventList)
+async def ticket_events(number: str, session: SessionDep, actor: AgentDep) -> schemas.EventList:
+    ticket = await service.get_readable(session, actor, number)
+    events = await service.events_of(session, ticket)
+    return schemas.EventList(items=[schemas.EventRead.model_validate(e) for e in events])
+
+
+@router.post("/tickets/{number}/replies", response_model=schemas.MessageRead, status_code=201)
+async def reply(
+    number: str,
+    body: schemas.ReplyCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: SignedInDep,
+) -> schemas.MessageRead:
+    ticket = await service.get_readable(session, actor, number)
+    message = await service.reply(session, actor, settings, ticket, body)
+    return await _message_read(session, actor, ticket, message.id)
+
+
+@router.post("/tickets/{number}/notes", response_model=schemas.MessageRead, status_code=201)
+async def add_note(
+    number: str, body: schemas.NoteCreate, session: SessionDep, actor: AgentDep
+) -> schemas.MessageRead:
+    ticket = await service.get_readable(session, actor, number)
+    message = await service.add_note(session, actor, ticket, body)
+    return await _message_read(session, actor, ticket, message.id)
+
+
+async def _message_read(
+    session: AsyncSession, actor: Actor, ticket: Ticket, message_id: uuid.UUID
+) -> schemas.MessageRead:
+    for message in await service.messages_of(session, ticket, include_internal=actor.is_agent):
+        if message.id == message_id:
+            return message
+    raise NotFound("message")
+
+
+@router.post("/tickets/{number}/status", response_model=schemas.TicketDetail)
+async def change_status(
+    number: str, body: schemas.StatusChange, session: SessionDep, actor: SignedInDep
+) -> schemas.TicketDetail:
+    ticket = await service.get_readable(session, actor, number)
+    await workflow.change_status(session, actor, ticket, body)
+    return await detail(session, actor, ticket)
+
+
+@router.post("/tickets/{number}/escalate", response_model=schemas.TicketDetail)
+async def escalate(
+    number: str, body: schemas.EscalateRequest, session: SessionDep, actor: SignedInDep
+) -> schemas.TicketDetail:
+    ticket = await service.get_readable(session, actor, number)
+    await workflow.escalate(session, actor, ticket, reason=body.reason)
+    return await detail(session, actor, ticket)
+
+
+@router.post("/tickets/{number}/assign", response_model=schemas.TicketDetail)
+async def assign(
+    number: str, body: schemas.AssignRequest, session: SessionDep, actor: AgentDep
+) -> schemas.TicketDetail:
+    ticket = await service.get_readable(session, actor, number)
+    await workflow.assign(session, actor, ticket, body)
+    return await detail(session, actor, ticket)
+
+
+@router.post("/tickets/{number}/merge", response_model=schemas.TicketDetail)
+async def merge(
+    number: str, body: schemas.MergeRequest, session: SessionDep, actor: AgentDep
+) -> schemas.TicketDetail:
+    source = await service.get_readable(session, actor, number)
+    target = await workflow.merge(session, actor, source, into_number=body.into)
+    return await detail(session, actor, target)
+
+
+@router.post("/tickets/{number}/tags", response_model=schemas.TicketDetail)
+async def change_tags(
+    number: str, body: schemas.TagChange, session: SessionDep, actor: AgentDep
+) -> schemas.TicketDetail:
+    ticket = await service.get_readable(session, actor, number)
+    await workflow.change_tags(session, actor, ticket, body)
+    return await detail(session, actor, ticket)
+
+
+@router.get("/tickets/{number}/transcript", response_model=None)
+async def transcript(
+    number: str,
+    session: SessionDep,
+    actor: SignedInDep,
+    format: Literal["txt", "html"] = "txt",  # noqa: A002
+) -> Response:
+    """The whole conversation for download, without internal notes."""
+    ticket = await service.get_readable(session, actor, number)
+    read = await service.ticket_read(session, ticket)
+    messages = await service.messages_of(session, ticket, include_internal=False)
+    disposition = f'attachment; filename="{ticket.number}.{format}"'
+    if format == "html":
+        return HTMLResponse(transcript_html(read, messages),
+                            headers={"Content-Disposition": disposition})
+    return PlainTextResponse(transcript_text(read, messages),
+                             headers={"Content-Disposition": disposition})
+
+
+@router.post("/tickets/{number}/attachments", response_model=schemas.AttachmentRead,
+             status_code=201)
+async def upload_attachment(
+    number: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: SignedInDep,
+    file: Annotated[UploadFile, File(description="The file; its type is sniffed from bytes.")],
+) -> schemas.AttachmentRead:
+    """Upload first, then reference the id in a reply's ``attachment_ids``."""
+    ticket = await service.get_readable(session, actor, number)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        while chunk := await file.read(CHUNK):
+            yield chunk
+
+    attachment = await service.upload_attachment(
+        session, actor, AttachmentStore(settings), ticket, filename=file.filename, chunks=chunks()
+    )
+    return schemas.AttachmentRead.model_validate(attachment)
+
+
+@router.get("/attachments/{attachment_id}", response_model=None)
+async def download_attachment(
+    attachment_id: uuid.UUID, session: SessionDep, settings: SettingsDep, actor: SignedInDep
+) -> FileResponse:
+    attachment = await service.get_attachment(session, actor, attachment_id)
+    path = AttachmentStore(settings).path_for(attachment.storage_key)
+    if not path.exists():
+        raise NotFound("attachment")
+    return FileResponse(
+        path, media_type=attachment.content_type, filename=attachment.filename,
+        content_disposition_type="attachment",
+        headers={"X-Content-Type-Options": "nosniff",
+                 "Content-Security-Policy": "default-src 'none'; sandbox"},
+    )
+
+
+@router.get("/tickets/{number}/context", response_model=CustomerContext)
+async def customer_context(
+    number: str, request: Request, session: SessionDep, actor: AgentDep
+) -> CustomerContext:
+    """The customer's account context from the exchange back office (audited: it is sensitive)."""
+    ticket = await service.get_readable(session, actor, number)
+    customer = await session.scalar(select(Customer).where(Customer.id == ticket.customer_id))
+    assert customer is not None
+    if customer.is_visitor:
+        raise NotFound("exchange customer", code="exchange_customer_not_found")
+    await audit(session, actor, "customer_context.viewed", target_type="customer",
+                target_id=customer.external_id, details={"ticket": ticket.number})
+    context: CustomerContext = await request.app.state.exchange.customer_context(
+        customer.external_id)
+    return context

@@ -1,0 +1,106 @@
+"""Attachment storage: bytes under ``DATA_DIR/attachments``, type sniffed from content."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import unicodedata
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import filetype
+
+from kefu.config import Settings
+from kefu.core.errors import KefuError
+
+CHUNK = 64 * 1024
+
+
+class AttachmentTooLarge(KefuError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"attachment is larger than {limit} bytes", code="attachment_too_large",
+                         status=413)
+
+
+class AttachmentTypeNotAllowed(KefuError):
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"files of type '{kind}' are not accepted", code="attachment_type",
+                         status=415)
+
+
+def sniff(head: bytes) -> str:
+    """The content type from the bytes themselves; the client's claim is ignored."""
+    kind = filetype.guess(head)
+    if kind is not None:
+        return str(kind.mime)
+    if not head:
+        return "application/x-empty"
+    sample = head[:8192]
+    if b"\x00" in sample:
+        return "application/octet-stream"
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the sample's end is still text.
+        if exc.start < len(sample) - 4:
+            return "application/octet-stream"
+    lowered = sample.lstrip().lower()
+    if lowered.startswith((b"<!doctype html", b"<html", b"<svg", b"<?xml", b"<script")):
+        return "text/html"
+    return "text/plain"
+
+
+def safe_filename(name: str | None) -> str:
+    name = unicodedata.normalize("NFC", (name or "file").replace("\\", "/").rsplit("/", 1)[-1])
+    name = re.sub(r"[\x00-\x1f\x7f\"<>:|?*]", "", name).strip(" .") or "file"
+    return name[:200]
+
+
+class AttachmentStore:
+    """Content-addressed by a random key; written to a temp file then renamed (no half files)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.root = settings.attachments_dir
+        self.limit = settings.max_attachment_bytes
+        self.allowed = set(settings.allowed_attachment_types)
+
+    def path_for(self, storage_key: str) -> Path:
+        if not re.fullmatch(r"[0-9a-f]{2}/[0-9a-f]{32}", storage_key):
+            raise ValueError("bad storage key")
+        return self.root / storage_key
+
+    async def save(self, chunks: AsyncIterator[bytes]) -> tuple[str, str, int, str]:
+        """Returns (storage_key, content_type, size, sha256). Raises before anything is kept
+        if the file is too large or of a type that is not allowed."""
+        key_hex = uuid.uuid4().hex
+        storage_key = f"{key_hex[:2]}/{key_hex}"
+        final = self.path_for(storage_key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.with_suffix(".part")
+        digest = hashlib.sha256()
+        size = 0
+        head = b""
+        try:
+            with tmp.open("wb") as out:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > self.limit:
+                        raise AttachmentTooLarge(self.limit)
+                    if len(head) < 8192:
+                        head += chunk[: 8192 - len(head)]
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            content_type = sniff(head)
+            if content_type not in self.allowed:
+                raise AttachmentTypeNotAllowed(content_type)
+            tmp.replace(final)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return storage_key, content_type, size, digest.hexdigest()
+
+    def delete(self, storage_key: str) -> None:
+        self.path_for(storage_key).unlink(missing_ok=True)

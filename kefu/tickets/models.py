@@ -1,0 +1,144 @@
+"""Tickets (= conversations), their messages, attachments, tags and event history."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kefu.core import clock
+from kefu.db import Base, CreatedMixin, IdMixin
+
+STATUSES = ("new", "open", "pending", "escalated", "resolved", "closed")
+PENDING_REASONS = ("customer", "internal")
+PRIORITIES = ("low", "normal", "high", "urgent")
+CHANNELS = ("chat", "email", "portal", "telegram", "phone", "webform", "api")
+AUTHOR_KINDS = ("customer", "agent", "assistant", "system")
+
+ticket_tags = Table(
+    "ticket_tags",
+    Base.metadata,
+    Column("ticket_id", ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Ticket(IdMixin, CreatedMixin, Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint(f"status IN {STATUSES!r}", name="status"),
+        CheckConstraint(f"priority IN {PRIORITIES!r}", name="priority"),
+        CheckConstraint(f"channel IN {CHANNELS!r}", name="channel"),
+        CheckConstraint(
+            "(status = 'pending') = (pending_reason IS NOT NULL)", name="pending_reason"
+        ),
+        Index("ix_tickets_updated_at_id", "updated_at", "id"),
+        Index("ix_tickets_status_team", "status", "team_id"),
+    )
+
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    pending_reason: Mapped[str | None] = mapped_column(String(16), default=None)
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    channel: Mapped[str] = mapped_column(String(16), default="portal")
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    team_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="SET NULL"), default=None, index=True
+    )
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), default=None, index=True
+    )
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL"), default=None
+    )
+    escalation_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    escalated_at: Mapped[datetime | None] = mapped_column(default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
+    first_response_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_customer_message_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_seq: Mapped[int] = mapped_column(default=0)
+
+
+class Message(IdMixin, CreatedMixin, Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        CheckConstraint(f"author_kind IN {AUTHOR_KINDS!r}", name="author_kind"),
+        UniqueConstraint("ticket_id", "seq", name="uq_messages_ticket_seq"),
+        UniqueConstraint("ticket_id", "client_msg_id", name="uq_messages_ticket_client_msg"),
+    )
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    seq: Mapped[int]
+    author_kind: Mapped[str] = mapped_column(String(16))
+    author_agent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), default=None
+    )
+    author_customer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), default=None
+    )
+    body: Mapped[str] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(default=False)
+    client_msg_id: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class Attachment(IdMixin, CreatedMixin, Base):
+    """A file stored under the data dir; its type is sniffed from its bytes, never trusted."""
+
+    __tablename__ = "attachments"
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), default=None, index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(255), unique=True)
+    uploaded_by_kind: Mapped[str] = mapped_column(String(16))
+
+
+class Tag(IdMixin, Base):
+    __tablename__ = "tags"
+
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class TicketEvent(IdMixin, Base):
+    """One row per change: created, status_changed, assigned, escalated, merged, tagged, …"""
+
+    __tablename__ = "ticket_events"
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    actor_agent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), default=None
+    )
+    actor_customer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), default=None
+    )
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime] = mapped_column(default=clock.now)

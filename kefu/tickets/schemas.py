@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Status = Literal["new", "open", "pending", "escalated", "resolved", "closed"]
+PendingReason = Literal["customer", "internal"]
+Priority = Literal["low", "normal", "high", "urgent"]
+Channel = Literal["chat", "email", "portal", "telegram", "phone", "webform", "api"]
+AuthorKind = Literal["customer", "agent", "assistant", "system"]
+
+MAX_BODY = 20_000
+
+
+def _clean_text(value: str) -> str:
+    value = value.replace("\x00", "").strip()
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TicketCreate(_Strict):
+    subject: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=MAX_BODY)
+    channel: Channel | None = None
+    language: str | None = Field(default=None, min_length=2, max_length=16,
+                                 pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    priority: Priority | None = Field(default=None, description="Agents only.")
+    customer_external_id: str | None = Field(
+        default=None, max_length=128, description="Agents only: open a ticket for a customer."
+    )
+    client_msg_id: str | None = Field(default=None, max_length=64)
+
+    _subject = field_validator("subject", "body")(_clean_text)
+
+
+class TicketUpdate(_Strict):
+    subject: str | None = Field(default=None, min_length=1, max_length=200)
+    priority: Priority | None = None
+    language: str | None = Field(default=None, min_length=2, max_length=16,
+                                 pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    team_id: uuid.UUID | None = None
+
+
+class ReplyCreate(_Strict):
+    body: str = Field(min_length=1, max_length=MAX_BODY)
+    attachment_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20)
+    client_msg_id: str | None = Field(default=None, max_length=64)
+
+    _body = field_validator("body")(_clean_text)
+
+
+class NoteCreate(_Strict):
+    body: str = Field(min_length=1, max_length=MAX_BODY)
+    attachment_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20)
+
+    _body = field_validator("body")(_clean_text)
+
+
+class StatusChange(_Strict):
+    status: Status
+    pending_reason: PendingReason | None = None
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class AssignRequest(_Strict):
+    agent_id: uuid.UUID | None = None
+    team_id: uuid.UUID | None = None
+
+
+class EscalateRequest(_Strict):
+    reason: str = Field(min_length=3, max_length=2000)
+
+    _reason = field_validator("reason")(_clean_text)
+
+
+class MergeRequest(_Strict):
+    into: str = Field(min_length=6, max_length=16, description="Number of the surviving ticket.")
+
+
+class TagChange(_Strict):
+    add: list[str] = Field(default_factory=list, max_length=50)
+    remove: list[str] = Field(default_factory=list, max_length=50)
+
+
+class AttachmentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    message_id: uuid.UUID | None
+    created_at: datetime
+
+
+class MessageRead(BaseModel):
+    id: uuid.UUID
+    ticket_number: str
+    seq: int
+    author_kind: AuthorKind
+    author_name: str
+    body: str
+    internal: bool
+    created_at: datetime
+    client_msg_id: str | None = None
+    attachments: list[AttachmentRead] = []
+
+
+class TicketRead(BaseModel):
+    id: uuid.UUID
+    number: str
+    subject: str
+    status: Status
+    pending_reason: PendingReason | None
+    priority: Priority
+    channel: Channel
+    language: str
+    customer_id: uuid.UUID
+    team_id: uuid.UUID | None
+    assignee_id: uuid.UUID | None
+    escalation_reason: str | None
+    escalated_at: datetime | None
+    tags: list[str]
+    merged_numbers: list[str]
+    created_at: datetime
+    updated_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+
+
+class TicketDetail(TicketRead):
+    messages: list[MessageRead]
+
+
+class TicketList(BaseModel):
+    items: list[TicketRead]
+    next_cursor: str | None
+
+
+class EventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    kind: str
+    actor_kind: str
+    actor_agent_id: uuid.UUID | None
+    actor_customer_id: uuid.UUID | None
+    data: dict[str, object]
+    at: datetime
+
+
+class EventList(BaseModel):
+    items: list[EventRead]

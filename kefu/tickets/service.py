@@ -1,0 +1,597 @@
+"""Tickets: scoping, creation, messages, queries. Every read of customer data goes through
+``readable_by`` so that authorization cannot be forgotten."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.accounts.actor import Actor
+from kefu.accounts.models import Agent, Customer, Team
+from kefu.accounts.service import audit
+from kefu.config import Settings
+from kefu.core import clock
+from kefu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from kefu.core.ids import new_ticket_number, normalize_ticket_number
+from kefu.core.pagination import Cursor
+from kefu.tickets import schemas
+from kefu.tickets.attachments import AttachmentStore, safe_filename
+from kefu.tickets.models import Attachment, Message, Tag, Ticket, TicketEvent, ticket_tags
+from kefu.webhooks.service import emit
+
+# ---------------------------------------------------------------- scoping
+
+
+def ticket_scope(actor: Actor) -> ColumnElement[bool]:
+    """The one rule of who may read which ticket."""
+    if actor.is_supervisor:
+        return true()
+    if actor.agent is not None:
+        return or_(Ticket.team_id.in_(actor.team_ids), Ticket.assignee_id == actor.agent.id)
+    if actor.customer is not None:
+        return Ticket.customer_id == actor.customer.id
+    return false()
+
+
+def readable_by(actor: Actor) -> Select[tuple[Ticket]]:
+    return select(Ticket).where(ticket_scope(actor))
+
+
+def customers_readable_by(actor: Actor) -> Select[tuple[Customer]]:
+    """Supervisors see every customer; agents those with a ticket they can read; a customer
+    only themself."""
+    if actor.is_supervisor:
+        return select(Customer)
+    if actor.agent is not None:
+        return select(Customer).where(
+            exists().where(and_(Ticket.customer_id == Customer.id, ticket_scope(actor)))
+        )
+    if actor.customer is not None:
+        return select(Customer).where(Customer.id == actor.customer.id)
+    return select(Customer).where(false())
+
+
+async def get_readable(session: AsyncSession, actor: Actor, number: str) -> Ticket:
+    """By number; a merged ticket's number resolves to the survivor. 404 for anything the actor
+    may not read, so a number reveals nothing."""
+    canonical = normalize_ticket_number(number)
+    if canonical is None:
+        raise NotFound("ticket")
+    ticket = await session.scalar(select(Ticket).where(Ticket.number == canonical))
+    for _ in range(10):
+        if ticket is None or ticket.merged_into_id is None:
+            break
+        ticket = await session.get(Ticket, ticket.merged_into_id)
+    if ticket is None:
+        raise NotFound("ticket")
+    allowed = await session.scalar(readable_by(actor).where(Ticket.id == ticket.id))
+    if allowed is None:
+        raise NotFound("ticket")
+    return ticket
+
+
+# ---------------------------------------------------------------- events and payloads
+
+
+async def record_event(
+    session: AsyncSession, actor: Actor, ticket: Ticket, kind: str, data: dict[str, Any]
+) -> TicketEvent:
+    event = TicketEvent(
+        ticket_id=ticket.id,
+        kind=kind,
+        actor_kind=actor_kind(actor),
+        actor_agent_id=actor.agent.id if actor.agent else None,
+        actor_customer_id=actor.customer.id if actor.customer and not actor.agent else None,
+        data=data,
+        at=clock.now(),
+    )
+    session.add(event)
+    ticket.updated_at = event.at
+    if actor.agent is not None:
+        await audit(session, actor, f"ticket.{kind}", target_type="ticket",
+                    target_id=ticket.number, details=data)
+    return event
+
+
+def actor_kind(actor: Actor) -> str:
+    if actor.agent is not None:
+        return "agent"
+    if actor.is_customer_side:
+        return "customer"
+    return "system"
+
+
+async def tags_of(session: AsyncSession, ticket_id: uuid.UUID) -> list[str]:
+    rows = await session.scalars(
+        select(Tag.name).join(ticket_tags, ticket_tags.c.tag_id == Tag.id)
+        .where(ticket_tags.c.ticket_id == ticket_id).order_by(Tag.name)
+    )
+    return list(rows)
+
+
+async def merged_numbers_of(session: AsyncSession, ticket_id: uuid.UUID) -> list[str]:
+    rows = await session.scalars(
+        select(Ticket.number).where(Ticket.merged_into_id == ticket_id).order_by(Ticket.number)
+    )
+    return list(rows)
+
+
+async def ticket_read(session: AsyncSession, ticket: Ticket) -> schemas.TicketRead:
+    return schemas.TicketRead(
+        id=ticket.id, number=ticket.number, subject=ticket.subject,
+        status=ticket.status,  # type: ignore[arg-type]
+        pending_reason=ticket.pending_reason,  # type: ignore[arg-type]
+        priority=ticket.priority,  # type: ignore[arg-type]
+        channel=ticket.channel,  # type: ignore[arg-type]
+        language=ticket.language, customer_id=ticket.customer_id, team_id=ticket.team_id,
+        assignee_id=ticket.assignee_id, escalation_reason=ticket.escalation_reason,
+        escalated_at=ticket.escalated_at, tags=await tags_of(session, ticket.id),
+        merged_numbers=await merged_numbers_of(session, ticket.id),
+        created_at=ticket.created_at, updated_at=ticket.updated_at,
+        first_response_at=ticket.first_response_at, resolved_at=ticket.resolved_at,
+        closed_at=ticket.closed_at,
+    )
+
+
+def webhook_ticket(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "number": ticket.number, "subject": ticket.subject, "status": ticket.status,
+        "pending_reason": ticket.pending_reason, "priority": ticket.priority,
+        "channel": ticket.channel, "language": ticket.language,
+        "customer_id": str(ticket.customer_id),
+        "team_id": str(ticket.team_id) if ticket.team_id else None,
+        "assignee_id": str(ticket.assignee_id) if ticket.assignee_id else None,
+        "updated_at": ticket.updated_at.isoformat(),
+    }
+
+
+async def ticket_changed(session: AsyncSession, ticket: Ticket, change: str) -> None:
+    await emit(session, "ticket.updated", {"ticket": webhook_ticket(ticket), "change": change})
+
+
+# ---------------------------------------------------------------- messages
+
+
+@dataclass(frozen=True)
+class MessageAuthor:
+    kind: str
+    agent_id: uuid.UUID | None = None
+    customer_id: uuid.UUID | None = None
+
+    @classmethod
+    def of(cls, actor: Actor) -> MessageAuthor:
+        if actor.agent is not None:
+            return cls("agent", agent_id=actor.agent.id)
+        if actor.customer is not None:
+            return cls("customer", customer_id=actor.customer.id)
+        return cls("system")
+
+
+async def next_seq(session: AsyncSession, ticket: Ticket) -> int:
+    """Gap-free per-ticket sequence: an atomic increment under the row lock."""
+    seq = await session.scalar(
+        update(Ticket).where(Ticket.id == ticket.id)
+        .values(last_seq=Ticket.last_seq + 1).returning(Ticket.last_seq)
+    )
+    assert seq is not None
+    ticket.last_seq = seq
+    return seq
+
+
+async def _claim_attachments(
+    session: AsyncSession, ticket: Ticket, attachment_ids: Sequence[uuid.UUID]
+) -> list[Attachment]:
+    if not attachment_ids:
+        return []
+    rows = list(await session.scalars(
+        select(Attachment).where(Attachment.id.in_(attachment_ids),
+                                 Attachment.ticket_id == ticket.id,
+                                 Attachment.message_id.is_(None))
+    ))
+    if len(rows) != len(set(attachment_ids)):
+        raise InvalidInput("unknown or already used attachment", code="unknown_attachment")
+    return rows
+
+
+async def add_message(
+    session: AsyncSession,
+    ticket: Ticket,
+    author: MessageAuthor,
+    *,
+    body: str,
+    internal: bool = False,
+    attachment_ids: Sequence[uuid.UUID] = (),
+    client_msg_id: str | None = None,
+) -> tuple[Message, bool]:
+    """Append a message. Returns (message, created); re-sending a ``client_msg_id`` returns the
+    stored message and stores nothing new."""
+    if client_msg_id:
+        existing = await session.scalar(select(Message).where(
+            Message.ticket_id == ticket.id, Message.client_msg_id == client_msg_id))
+        if existing is not None:
+            return existing, False
+    attachments = await _claim_attachments(session, ticket, attachment_ids)
+    now = clock.now()
+    message = Message(
+        ticket_id=ticket.id, seq=await next_seq(session, ticket), author_kind=author.kind,
+        author_agent_id=author.agent_id, author_customer_id=author.customer_id,
+        body=body, internal=internal, client_msg_id=client_msg_id, created_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    for attachment in attachments:
+        attachment.message_id = message.id
+    ticket.updated_at = now
+    if author.kind == "customer":
+        ticket.last_customer_message_at = now
+    elif author.kind == "agent" and not internal and ticket.first_response_at is None:
+        ticket.first_response_at = now
+    await emit(session, "message.created", {
+        "ticket": webhook_ticket(ticket),
+        "message": {"id": str(message.id), "seq": message.seq, "author_kind": author.kind,
+                    "internal": internal, "body": body, "created_at": now.isoformat()},
+    })
+    return message, True
+
+
+async def messages_of(
+    session: AsyncSession, ticket: Ticket, *, include_internal: bool
+) -> list[schemas.MessageRead]:
+    """The ticket's timeline, including the history of tickets merged into it."""
+    family = [ticket.id, *await session.scalars(
+        select(Ticket.id).where(Ticket.merged_into_id == ticket.id))]
+    numbers = dict((await session.execute(
+        select(Ticket.id, Ticket.number).where(Ticket.id.in_(family)))).all())
+    stmt = select(Message).where(Message.ticket_id.in_(family))
+    if not include_internal:
+        stmt = stmt.where(Message.internal.is_(False))
+    messages = list(await session.scalars(stmt.order_by(Message.created_at, Message.seq)))
+    ids = [m.id for m in messages]
+    attachments: dict[uuid.UUID, list[schemas.AttachmentRead]] = {}
+    if ids:
+        for a in await session.scalars(select(Attachment).where(Attachment.message_id.in_(ids))):
+            assert a.message_id is not None
+            attachments.setdefault(a.message_id, []).append(
+                schemas.AttachmentRead.model_validate(a))
+    names = await _author_names(session, messages)
+    return [
+        schemas.MessageRead(
+            id=m.id, ticket_number=numbers[m.ticket_id], seq=m.seq,
+            author_kind=m.author_kind,  # type: ignore[arg-type]
+            author_name=names.get(m.author_agent_id or m.author_customer_id, m.author_kind),
+            body=m.body, internal=m.internal, created_at=m.created_at,
+            client_msg_id=m.client_msg_id, attachments=attachments.get(m.id, []),
+        )
+        for m in messages
+    ]
+
+
+async def _author_names(
+    session: AsyncSession, messages: list[Message]
+) -> dict[uuid.UUID | None, str]:
+    agent_ids = {m.author_agent_id for m in messages if m.author_agent_id}
+    customer_ids = {m.author_customer_id for m in messages if m.author_customer_id}
+    names: dict[uuid.UUID | None, str] = {}
+    if agent_ids:
+        names.update((await session.execute(
+            select(Agent.id, Agent.display_name).where(Agent.id.in_(agent_ids)))).all())
+    if customer_ids:
+        for cid, name in (await session.execute(
+                select(Customer.id, Customer.display_name)
+                .where(Customer.id.in_(customer_ids)))).all():
+            names[cid] = name or "Customer"
+    return names
+
+
+# ---------------------------------------------------------------- create
+
+
+async def default_team(session: AsyncSession, language: str) -> Team | None:
+    """Until the routing issue lands: the first team serving the language, else an English one."""
+    base = language.split("-")[0].lower()
+    for lang in (base, "en"):
+        team = await session.scalar(
+            select(Team).where(Team.language == lang).order_by(Team.created_at, Team.name).limit(1)
+        )
+        if team is not None:
+            return team
+    return None
+
+
+async def _unique_number(session: AsyncSession) -> str:
+    for _ in range(20):
+        number = new_ticket_number()
+        if await session.scalar(select(Ticket.id).where(Ticket.number == number)) is None:
+            return number
+    raise Conflict("could not allocate a ticket number", code="number_exhausted")
+
+
+async def create_ticket(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    customer: Customer,
+    subject: str,
+    body: str,
+    channel: str,
+    language: str | None = None,
+    priority: str = "normal",
+    client_msg_id: str | None = None,
+) -> Ticket:
+    language = (language or customer.language or "en").lower()
+    team = await default_team(session, language)
+    now = clock.now()
+    ticket = Ticket(
+        number=await _unique_number(session), subject=subject, status="new",
+        priority=priority, channel=channel, language=language, customer_id=customer.id,
+        team_id=team.id if team else None, created_at=now, updated_at=now,
+    )
+    session.add(ticket)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        ticket.number = await _unique_number(session)
+        await session.flush()
+    await record_event(session, actor, ticket, "created", {"channel": channel})
+    await emit(session, "ticket.created", {"ticket": webhook_ticket(ticket)})
+    # The first message is the customer's request, also when an agent records it for them.
+    author = MessageAuthor("customer", customer_id=customer.id)
+    await add_message(session, ticket, author, body=body, client_msg_id=client_msg_id)
+    return ticket
+
+
+async def first_message(session: AsyncSession, ticket: Ticket) -> Message:
+    message = await session.scalar(
+        select(Message).where(Message.ticket_id == ticket.id).order_by(Message.seq).limit(1))
+    assert message is not None
+    return message
+
+
+async def create_for_actor(
+    session: AsyncSession, actor: Actor, data: schemas.TicketCreate
+) -> Ticket:
+    """The API's create: a customer opens their own; a visitor one pre-login conversation; an
+    agent on behalf of a customer (phone, email forwarded by hand)."""
+    if actor.agent is not None:
+        if not data.customer_external_id:
+            raise InvalidInput("agents must name customer_external_id", code="customer_required")
+        customer = await session.scalar(
+            select(Customer).where(Customer.external_id == data.customer_external_id))
+        if customer is None:
+            raise NotFound("customer", code="customer_not_found")
+        channel = data.channel or "phone"
+        priority = data.priority or "normal"
+    elif actor.kind == "customer" and actor.customer is not None:
+        customer, channel, priority = actor.customer, data.channel or "portal", "normal"
+        if data.priority or data.customer_external_id:
+            raise Forbidden("customers cannot set priority or customer", code="field_forbidden")
+    elif actor.kind == "visitor" and actor.visitor_id is not None:
+        if data.priority or data.customer_external_id:
+            raise Forbidden("visitors cannot set priority or customer", code="field_forbidden")
+        from kefu.accounts.service import visitor_customer
+
+        customer = await visitor_customer(session, actor.visitor_id, create=True,
+                                          language=data.language or "en")
+        assert customer is not None
+        has_one = await session.scalar(select(Ticket.id).where(Ticket.customer_id == customer.id))
+        if has_one is not None:
+            raise Conflict("sign in to open more conversations", code="visitor_limit")
+        channel, priority = data.channel or "chat", "normal"
+    else:
+        raise Forbidden("sign in to open a ticket", code="customer_required")
+    if data.client_msg_id:
+        existing = await session.scalar(
+            select(Ticket).join(Message, Message.ticket_id == Ticket.id)
+            .where(Ticket.customer_id == customer.id, Message.seq == 1,
+                   Message.client_msg_id == data.client_msg_id))
+        if existing is not None:
+            return existing
+    return await create_ticket(
+        session, actor, customer=customer, subject=data.subject, body=data.body,
+        channel=channel, language=data.language, priority=priority,
+        client_msg_id=data.client_msg_id,
+    )
+
+
+# ---------------------------------------------------------------- reply and note
+
+
+async def reply(
+    session: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    ticket: Ticket,
+    data: schemas.ReplyCreate,
+) -> Message:
+    """A public message. A customer's reply reopens a pending or recently resolved ticket; an
+    agent's first reply opens a new one."""
+    if ticket.status == "closed":
+        raise Conflict("this ticket is closed; open a new one", code="ticket_closed")
+    now = clock.now()
+    if actor.is_customer_side and ticket.status == "resolved":
+        window = timedelta(seconds=settings.reopen_window_s)
+        if ticket.resolved_at is not None and now - ticket.resolved_at > window:
+            raise Conflict("this ticket was resolved too long ago; open a new one",
+                           code="reopen_window_passed")
+    message, created = await add_message(
+        session, ticket, MessageAuthor.of(actor), body=data.body,
+        attachment_ids=data.attachment_ids, client_msg_id=data.client_msg_id,
+    )
+    if not created:
+        return message
+    if actor.is_customer_side:
+        if ticket.status == "resolved":
+            await _set_status(session, actor, ticket, "open", None, kind="reopened")
+        elif ticket.status == "pending" and ticket.pending_reason == "customer":
+            await _set_status(session, actor, ticket, "open", None)
+    elif ticket.status == "new":
+        await _set_status(session, actor, ticket, "open", None)
+    return message
+
+
+async def add_note(
+    session: AsyncSession, actor: Actor, ticket: Ticket, data: schemas.NoteCreate
+) -> Message:
+    message, _ = await add_message(session, ticket, MessageAuthor.of(actor), body=data.body,
+                                   internal=True, attachment_ids=data.attachment_ids)
+    await audit(session, actor, "ticket.note", target_type="ticket", target_id=ticket.number)
+    return message
+
+
+async def _set_status(
+    session: AsyncSession,
+    actor: Actor,
+    ticket: Ticket,
+    status: str,
+    pending_reason: str | None,
+    *,
+    kind: str = "status_changed",
+    extra: dict[str, Any] | None = None,
+) -> None:
+    previous = ticket.status
+    now = clock.now()
+    ticket.status, ticket.pending_reason = status, pending_reason
+    if status == "resolved":
+        ticket.resolved_at = now
+    elif status == "closed":
+        ticket.closed_at = now
+    elif previous == "resolved":
+        ticket.resolved_at = None
+    await record_event(session, actor, ticket, kind, {
+        "from": previous, "to": status, "pending_reason": pending_reason, **(extra or {})})
+    await session.flush()
+    await ticket_changed(session, ticket, "status")
+
+
+# ---------------------------------------------------------------- list
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    status: str | None = None
+    priority: str | None = None
+    channel: str | None = None
+    language: str | None = None
+    assignee: str | None = None
+    tag: str | None = None
+    team_id: uuid.UUID | None = None
+    q: str | None = None
+
+
+async def list_tickets(
+    session: AsyncSession,
+    actor: Actor,
+    filters: TicketFilters,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Ticket], str | None]:
+    """Newest activity first; keyset pagination over (updated_at, id)."""
+    stmt = readable_by(actor).where(Ticket.merged_into_id.is_(None))
+    if filters.status:
+        stmt = stmt.where(Ticket.status == filters.status)
+    for column, value in ((Ticket.priority, filters.priority), (Ticket.channel, filters.channel),
+                          (Ticket.language, filters.language)):
+        if value:
+            stmt = stmt.where(column == value)
+    if filters.team_id:
+        stmt = stmt.where(Ticket.team_id == filters.team_id)
+    if filters.assignee == "none":
+        stmt = stmt.where(Ticket.assignee_id.is_(None))
+    elif filters.assignee == "me":
+        stmt = stmt.where(Ticket.assignee_id == (actor.agent.id if actor.agent else None))
+    elif filters.assignee:
+        try:
+            stmt = stmt.where(Ticket.assignee_id == uuid.UUID(filters.assignee))
+        except ValueError as exc:
+            raise InvalidInput("assignee must be 'me', 'none' or an agent id",
+                               code="invalid_filter") from exc
+    if filters.tag:
+        stmt = stmt.where(exists().where(
+            ticket_tags.c.ticket_id == Ticket.id, ticket_tags.c.tag_id == Tag.id,
+            Tag.name == filters.tag.strip().lower()))
+    if filters.q:
+        like = "%" + filters.q.strip().replace("\\", "\\\\").replace("%", "\\%")\
+            .replace("_", "\\_") + "%"
+        number = normalize_ticket_number(filters.q)
+        message_match = exists().where(
+            Message.ticket_id == Ticket.id, Message.body.ilike(like, escape="\\"))
+        if not actor.is_agent:
+            message_match = exists().where(Message.ticket_id == Ticket.id,
+                                           Message.internal.is_(False),
+                                           Message.body.ilike(like, escape="\\"))
+        stmt = stmt.where(or_(Ticket.subject.ilike(like, escape="\\"), message_match,
+                              Ticket.number == (number or "")))
+    if cursor:
+        position = Cursor.decode(cursor)
+        stmt = stmt.where(or_(Ticket.updated_at < position.at,
+                              and_(Ticket.updated_at == position.at, Ticket.id < position.id)))
+    rows = list(await session.scalars(
+        stmt.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = Cursor(at=rows[-1].updated_at, id=rows[-1].id).encode()
+    return rows, next_cursor
+
+
+async def events_of(session: AsyncSession, ticket: Ticket) -> list[TicketEvent]:
+    rows = await session.scalars(
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+        .order_by(TicketEvent.at, TicketEvent.id))
+    return list(rows)
+
+
+# ---------------------------------------------------------------- attachments
+
+
+async def upload_attachment(
+    session: AsyncSession,
+    actor: Actor,
+    store: AttachmentStore,
+    ticket: Ticket,
+    *,
+    filename: str | None,
+    chunks: AsyncIterator[bytes],
+) -> Attachment:
+    if ticket.status == "closed":
+        raise Conflict("this ticket is closed", code="ticket_closed")
+    storage_key, content_type, size, sha256 = await store.save(chunks)
+    attachment = Attachment(
+        ticket_id=ticket.id, filename=safe_filename(filename), content_type=content_type,
+        size=size, sha256=sha256, storage_key=storage_key,
+        uploaded_by_kind=actor_kind(actor),
+    )
+    session.add(attachment)
+    await session.flush()
+    return attachment
+
+
+async def get_attachment(
+    session: AsyncSession, actor: Actor, attachment_id: uuid.UUID
+) -> Attachment:
+    """Readable if its ticket is; a customer never sees files on internal notes."""
+    attachment = await session.get(Attachment, attachment_id)
+    if attachment is None:
+        raise NotFound("attachment")
+    ticket = await session.scalar(readable_by(actor).where(Ticket.id == attachment.ticket_id))
+    if ticket is None:
+        survivor = await session.scalar(select(Ticket.merged_into_id).where(
+            Ticket.id == attachment.ticket_id))
+        if survivor is None or await session.scalar(
+                readable_by(actor).where(Ticket.id == survivor)) is None:
+            raise NotFound("attachment")
+    if not actor.is_agent and attachment.message_id is not None:
+        internal = await session.scalar(select(Message.internal).where(
+            Message.id == attachment.message_id))
+        if internal:
+            raise NotFound("attachment")
+    return attachment

@@ -1,0 +1,118 @@
+"""Test harness: every database test runs on SQLite and on a real PostgreSQL server.
+
+``KEFU_TEST_POSTGRES``: ``required`` (CI) turns a missing PostgreSQL into a failure; ``auto``
+(default) skips the PostgreSQL half with a reason when the server binaries are absent; ``off``
+skips it on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from kefu.app import create_app
+from kefu.config import Settings
+from kefu.migrations.runner import upgrade
+from tests.servers import PostgresServer, find_pg_bin
+
+PG_MODE = os.environ.get("KEFU_TEST_POSTGRES", "auto")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer | None]:
+    if PG_MODE == "off":
+        yield None
+        return
+    if find_pg_bin() is None:
+        if PG_MODE == "required":
+            pytest.fail("KEFU_TEST_POSTGRES=required but PostgreSQL is not installed")
+        yield None
+        return
+    server = PostgresServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def _pg_execute(url: str, *statements: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def migrated_templates(
+    postgres: PostgresServer | None, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """Migrate once per worker; each test then copies the result (file copy / CREATE DATABASE
+    … TEMPLATE), so every test starts from a freshly migrated, empty database."""
+    templates: dict[str, str] = {}
+    sqlite_file = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{sqlite_file}")
+    templates["sqlite"] = str(sqlite_file)
+    if postgres is not None:
+        asyncio.run(_pg_execute(postgres.url, "CREATE DATABASE kefu_template"))
+        upgrade(postgres.url_for("kefu_template"))
+        templates["postgresql"] = "kefu_template"
+    return templates
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest,
+    postgres: PostgresServer | None,
+    migrated_templates: dict[str, str],
+    tmp_path: Path,
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path / "kefu.db"
+        shutil.copyfile(migrated_templates["sqlite"], path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    if postgres is None:
+        pytest.skip("PostgreSQL is not installed (set KEFU_TEST_POSTGRES=required to fail)"
+                    if PG_MODE != "off" else "KEFU_TEST_POSTGRES=off")
+    name = "t_" + uuid.uuid4().hex[:16]
+    asyncio.run(_pg_execute(postgres.url, f"CREATE DATABASE {name} TEMPLATE kefu_template"))
+    yield postgres.url_for(name)
+    asyncio.run(_pg_execute(postgres.url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        env="test",
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        jobs_enabled=False,
+        log_json=True,
+        log_level="WARNING",
+        jobs_backoff_base_s=0.01,
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://kefu.test") as c:
+        yield c
