@@ -31,7 +31,9 @@ from kefu.webhooks.api import router as webhooks_router
 from kefu.webhooks.service import register_jobs as register_webhook_jobs
 
 log = get_logger("kefu.app")
-UPLOAD_PATHS = re.compile(r"/attachments$|^/portal/tickets(/new|/[^/]+/reply)$|^/agent/tickets/[^/]+/reply$")
+UPLOAD_PATHS = re.compile(
+    r"/attachments$|^/portal/tickets(/new|/[^/]+/reply)$|^/agent/tickets/[^/]+/reply$"
+)
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -90,10 +92,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if any(e.get("type") == "json_invalid" for e in errors):
             return JSONResponse(error_body("malformed_json", "request body is not valid JSON"),
                                 status_code=400)
-        details = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
-                    "type": str(e.get("type", ""))} for e in errors[:20]]
-        first = details[0] if details else {"loc": [], "msg": "invalid"}
-        message = f"{'.'.join(first['loc'])}: {first['msg']}" if first["loc"] else first["msg"]
+        details = [{"loc": ".".join(str(p) for p in e.get("loc", ())),
+                    "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+                   for e in errors[:20]]
+        first = details[0] if details else {"loc": "", "msg": "invalid"}
+        message = f"{first['loc']}: {first['msg']}" if first["loc"] else first["msg"]
         return JSONResponse(error_body("invalid_input", message, details=details),
                             status_code=422)
 

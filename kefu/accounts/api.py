@@ -62,7 +62,11 @@ async def login(
 
 @router.post("/auth/2fa/verify", response_model=schemas.MeRead)
 async def verify_2fa(
-    body: schemas.TwoFactorCode, request: Request, session: SessionDep, actor: ActorDep
+    body: schemas.TwoFactorCode,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: ActorDep,
 ) -> schemas.MeRead:
     """Second step of sign-in: the session exists but has not passed 2FA yet."""
     pending = getattr(request.state, "pending_mfa", None)
@@ -72,7 +76,7 @@ async def verify_2fa(
     if not hmac.compare_digest(request.headers.get(CSRF_HEADER, ""), csrf):
         raise Forbidden("missing or wrong CSRF token", code="csrf_failed")
     step = Actor(kind="agent", agent=agent, session_id=agent_session.id)
-    await service.verify_second_factor(session, step, code=body.code)
+    await service.verify_second_factor(session, settings, step, code=body.code)
     return schemas.MeRead(kind="agent", agent=agent_read(
         agent, await service.team_ids_of(session, agent.id)), csrf_token=csrf)
 

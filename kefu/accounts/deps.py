@@ -115,9 +115,9 @@ async def _resolve(request: Request, session: SessionDep, settings: SettingsDep)
     raw_portal = request.cookies.get(PORTAL_COOKIE)
     if raw_portal:
         customer_id = service.parse_portal_cookie(secret_key, raw_portal)
-        customer = await session.get(Customer, customer_id) if customer_id else None
-        if customer is not None:
-            return Actor(kind="customer", customer=customer, via="portal",
+        portal_customer = await session.get(Customer, customer_id) if customer_id else None
+        if portal_customer is not None:
+            return Actor(kind="customer", customer=portal_customer, via="portal",
                          csrf_token=security.csrf_token_for(secret_key, raw_portal))
 
     raw_visitor = request.headers.get(VISITOR_HEADER) or request.cookies.get(VISITOR_COOKIE)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hmac
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -29,6 +30,7 @@ from kefu.config import Settings
 from kefu.core import clock
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, KefuError, NotFound, Unauthorized
 from kefu.core.ids import new_token
+from kefu.db import Database
 
 API_TOKEN_PREFIX = "kefu_pat_"
 LOCKOUT = timedelta(minutes=15)
@@ -243,6 +245,32 @@ async def update_agent(
 # ---------------------------------------------------------------- sessions and login
 
 
+async def _own_transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """A separate transaction for security records that must survive the request's rollback
+    (a failed login is an error response, which rolls the request back)."""
+    db: Database | None = session.info.get("db")
+    if db is None:  # pragma: no cover - every session we create carries its database
+        yield session
+        return
+    async with db.transaction() as own:
+        yield own
+
+
+async def _record_failed_login(
+    session: AsyncSession, settings: Settings, agent_id: uuid.UUID, *, ip: str = "",
+    action: str = "auth.login_failed",
+) -> None:
+    """Counts failed passwords and 2FA codes alike; too many lock the account for a while."""
+    async for own in _own_transaction(session):
+        failures = await own.scalar(
+            update(Agent).where(Agent.id == agent_id)
+            .values(failed_logins=Agent.failed_logins + 1).returning(Agent.failed_logins))
+        if failures is not None and failures >= settings.login_max_failures:
+            await own.execute(update(Agent).where(Agent.id == agent_id).values(
+                failed_logins=0, locked_until=clock.now() + LOCKOUT))
+        await audit(own, None, action, target_type="agent", target_id=str(agent_id), ip=ip)
+
+
 async def login(
     session: AsyncSession,
     settings: Settings,
@@ -261,13 +289,7 @@ async def login(
     ok = security.verify_password(agent.password_hash if agent else None, password)
     if agent is None or not ok or not agent.is_active:
         if agent is not None:
-            agent.failed_logins += 1
-            if agent.failed_logins >= settings.login_max_failures:
-                agent.locked_until = now + LOCKOUT
-                agent.failed_logins = 0
-            await audit(session, None, "auth.login_failed", target_type="agent",
-                        target_id=str(agent.id), ip=ip)
-            await session.flush()
+            await _record_failed_login(session, settings, agent.id, ip=ip)
         raise Unauthorized("email or password is wrong", code="invalid_credentials")
     if security.password_needs_rehash(agent.password_hash):
         agent.password_hash = security.hash_password(password)
@@ -310,19 +332,20 @@ async def logout(session: AsyncSession, session_id: uuid.UUID) -> None:
 
 
 async def verify_second_factor(
-    session: AsyncSession, actor: Actor, *, code: str
+    session: AsyncSession, settings: Settings, actor: Actor, *, code: str
 ) -> None:
     agent = actor.agent
     if agent is None or actor.session_id is None:
         raise Unauthorized()
+    if agent.locked_until is not None and agent.locked_until > clock.now():
+        raise KefuError("too many failed attempts; try again later", code="account_locked",
+                        status=429)
     if not agent.totp_enabled or agent.totp_secret is None:
         raise Conflict("two-factor authentication is not enabled", code="2fa_not_enabled")
     counter = security.verify_totp(agent.totp_secret, code, now=clock.now(),
                                    last_counter=agent.totp_last_counter)
     if counter is None:
-        await audit(session, actor, "auth.2fa_failed", target_type="agent",
-                    target_id=str(agent.id))
-        await session.flush()
+        await _record_failed_login(session, settings, agent.id, action="auth.2fa_failed")
         raise Unauthorized("the code is wrong or was already used", code="invalid_2fa_code")
     agent.totp_last_counter = counter
     row = await session.get(AgentSession, actor.session_id)
@@ -526,7 +549,7 @@ def parse_portal_cookie(secret_key: str, value: str) -> uuid.UUID | None:
 async def list_customers(
     session: AsyncSession,
     *,
-    scope: Select[tuple[Customer]],
+    scope: Select[Customer],
     q: str | None = None,
     limit: int = 50,
     offset: int = 0,

@@ -1,4 +1,4 @@
-"""Request-scoped plumbing shared by every router: settings, database, one transaction per request."""
+"""Request-scoped plumbing for every router: settings, database, one transaction a request."""
 
 from __future__ import annotations
 

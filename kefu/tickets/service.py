@@ -40,11 +40,11 @@ def ticket_scope(actor: Actor) -> ColumnElement[bool]:
     return false()
 
 
-def readable_by(actor: Actor) -> Select[tuple[Ticket]]:
+def readable_by(actor: Actor) -> Select[Ticket]:
     return select(Ticket).where(ticket_scope(actor))
 
 
-def customers_readable_by(actor: Actor) -> Select[tuple[Customer]]:
+def customers_readable_by(actor: Actor) -> Select[Customer]:
     """Supervisors see every customer; agents those with a ticket they can read; a customer
     only themself."""
     if actor.is_supervisor:
@@ -126,10 +126,10 @@ async def merged_numbers_of(session: AsyncSession, ticket_id: uuid.UUID) -> list
 async def ticket_read(session: AsyncSession, ticket: Ticket) -> schemas.TicketRead:
     return schemas.TicketRead(
         id=ticket.id, number=ticket.number, subject=ticket.subject,
-        status=ticket.status,  # type: ignore[arg-type]
-        pending_reason=ticket.pending_reason,  # type: ignore[arg-type]
-        priority=ticket.priority,  # type: ignore[arg-type]
-        channel=ticket.channel,  # type: ignore[arg-type]
+        status=ticket.status,
+        pending_reason=ticket.pending_reason,
+        priority=ticket.priority,
+        channel=ticket.channel,
         language=ticket.language, customer_id=ticket.customer_id, team_id=ticket.team_id,
         assignee_id=ticket.assignee_id, escalation_reason=ticket.escalation_reason,
         escalated_at=ticket.escalated_at, tags=await tags_of(session, ticket.id),
@@ -264,7 +264,7 @@ async def messages_of(
     return [
         schemas.MessageRead(
             id=m.id, ticket_number=numbers[m.ticket_id], seq=m.seq,
-            author_kind=m.author_kind,  # type: ignore[arg-type]
+            author_kind=m.author_kind,
             author_name=names.get(m.author_agent_id or m.author_customer_id, m.author_kind),
             body=m.body, internal=m.internal, created_at=m.created_at,
             client_msg_id=m.client_msg_id, attachments=attachments.get(m.id, []),

@@ -51,6 +51,7 @@ async def test_bad_input_gets_clear_errors(app: FastAPI, client: httpx.AsyncClie
         customer_token(settings, "cust-a", lifetime_s=-120)))
     assert expired.status_code == 401
     assert expired.json()["error"]["code"] == "token_expired"
-    bad_utf8 = await client.post("/api/v1/tickets", headers={**a, "content-type":
-                                 "application/json"}, content=b'{"subject": "\xff\xfe", "body": "x"}')
+    bad_utf8 = await client.post(
+        "/api/v1/tickets", headers={**a, "content-type": "application/json"},
+        content=b'{"subject": "\xff\xfe", "body": "x"}')
     assert 400 <= bad_utf8.status_code < 500

@@ -1,0 +1,175 @@
+"""The exchange adapter over HTTP: calls the back-office API documented in docs/exchange-api.yaml.
+
+Every failure reaches callers as ``CustomerNotFound`` or ``ExchangeUnavailable``, never as an
+httpx or pydantic exception, so the agent console can always say "context unavailable" and carry
+on. Responses are validated against the schemas, and a context for another customer than the one
+asked for is refused, so a confused back office cannot show an agent the wrong person's money.
+The API key is sent as a bearer token and never logged or put in an error message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from kefu.exchange.base import CustomerNotFound, ExchangeUnavailable, normalize_txid
+from kefu.exchange.schemas import CustomerContext, Deposit, DepositList
+
+logger = logging.getLogger(__name__)
+
+_M = TypeVar("_M", bound=BaseModel)
+_MAX_ERRORS_REPORTED = 3
+
+
+class HttpExchangeAdapter:
+    """An ``ExchangeAdapter`` backed by one pooled ``httpx.AsyncClient``; create it once in the
+    application's lifespan and ``aclose()`` it there."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | SecretStr | None,
+        timeout_s: float,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError("exchange base URL must start with http:// or https://")
+        key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
+        headers = {"Accept": "application/json", "User-Agent": "kefu-exchange-adapter/1"}
+        if key:
+            headers["Authorization"] = f"Bearer {key}"  # httpx masks it in reprs
+        self._base_url = base_url.rstrip("/")
+        self._timeout_s = timeout_s
+        self._client = httpx.AsyncClient(
+            base_url=self._base_url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout_s),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"HttpExchangeAdapter(base_url={self._base_url!r})"
+
+    async def customer_context(self, external_id: str) -> CustomerContext:
+        body = await self._get(external_id, "context", {})
+        context = _parse(CustomerContext, body, "customer context")
+        if context.external_id != external_id:
+            raise ExchangeUnavailable(
+                "exchange back office answered with the context of another customer; refused"
+            )
+        return context
+
+    async def find_deposit(self, external_id: str, *, txid: str) -> Deposit | None:
+        wanted = normalize_txid(txid)
+        if not wanted:
+            return None
+        body = await self._get(external_id, "deposits", {"txid": txid.strip()})
+        # Filter again here: a back office that ignores ?txid= must not yield someone's
+        # unrelated deposit as "the one you asked about".
+        for deposit in _parse(DepositList, body, "deposit list").deposits:
+            if deposit.txid is not None and normalize_txid(deposit.txid) == wanted:
+                return deposit
+        return None
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> HttpExchangeAdapter:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def _get(self, external_id: str, resource: str, params: dict[str, str]) -> Any:
+        """GET one resource of one customer; the JSON body of a 200, or the mapped error."""
+        if not external_id:
+            raise CustomerNotFound(external_id)  # no request: "" would address another route
+        path = f"/v1/customers/{_segment(external_id)}/{resource}"
+        try:
+            # httpx's timeout bounds each network operation; this bounds the whole call.
+            async with asyncio.timeout(self._timeout_s):
+                response = await self._client.get(path, params=params)
+        except (httpx.TimeoutException, TimeoutError) as exc:
+            logger.warning("exchange back office timed out", extra={"path": path})
+            raise ExchangeUnavailable(
+                f"exchange back office did not answer within {self._timeout_s:g}s"
+            ) from exc
+        except httpx.HTTPError as exc:
+            logger.warning(
+                "exchange back office unreachable",
+                extra={"path": path, "error": type(exc).__name__},
+            )
+            raise ExchangeUnavailable(
+                f"could not reach the exchange back office ({type(exc).__name__})"
+            ) from exc
+        status = response.status_code
+        if status == 200:
+            try:
+                return response.json()
+            except ValueError as exc:
+                raise ExchangeUnavailable(
+                    "exchange back office sent a malformed response: body is not JSON"
+                ) from exc
+        code = _error_code(response)
+        logger.warning(
+            "exchange back office refused a request",
+            extra={"path": path, "status": status, "code": code},
+        )
+        if status == 404 and code == "customer_not_found":
+            raise CustomerNotFound(external_id)
+        if status == 404:
+            raise ExchangeUnavailable(
+                "exchange back office answered 404 without code customer_not_found; "
+                "is KEFU_EXCHANGE_BASE_URL right?"
+            )
+        if status in (401, 403):
+            raise ExchangeUnavailable(
+                f"exchange back office rejected Kefu's API key (HTTP {status}); "
+                "check KEFU_EXCHANGE_API_KEY"
+            )
+        if status == 429:
+            raise ExchangeUnavailable("exchange back office is rate limiting Kefu (HTTP 429)")
+        detail = f": {code}" if code else ""
+        raise ExchangeUnavailable(f"exchange back office answered HTTP {status}{detail}")
+
+
+def _segment(external_id: str) -> str:
+    """The id as one URL path segment; ``.`` and ``..`` are encoded so they cannot climb."""
+    if external_id in (".", ".."):
+        return external_id.replace(".", "%2E")
+    return quote(external_id, safe="")
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    """``code`` of a documented ``{"error": {"code", "message"}}`` body, else ``None``.
+
+    The message is not kept: it may quote customer data, and it is the exchange's, not ours.
+    """
+    try:
+        code = response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return code[:64] if isinstance(code, str) else None
+
+
+def _parse(model: type[_M], body: Any, what: str) -> _M:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        # Locations and error types only: the inputs are customer data and stay out of logs.
+        problems = [
+            f"{'.'.join(str(part) for part in error['loc']) or '(root)'}: {error['type']}"
+            for error in exc.errors(include_input=False, include_url=False)
+        ]
+        summary = "; ".join(problems[:_MAX_ERRORS_REPORTED])
+        if len(problems) > _MAX_ERRORS_REPORTED:
+            summary += f"; +{len(problems) - _MAX_ERRORS_REPORTED} more"
+        raise ExchangeUnavailable(
+            f"exchange back office sent a malformed {what}: {summary}"
+        ) from exc

@@ -1,0 +1,208 @@
+"""Agent sign-in (password, TOTP, sessions, CSRF), API tokens, customer JWTs, visitors."""
+
+from __future__ import annotations
+
+import jwt
+import pyotp
+import pytest
+from fastapi import FastAPI
+from httpx import AsyncClient
+from sqlalchemy import select
+
+from kefu.accounts.models import AgentSession, ApiToken
+from kefu.core import clock
+from tests.factories import PASSWORD, bearer, customer_token, login, make_agent, make_world
+
+
+@pytest.fixture(autouse=True)
+def _restore_clock():
+    yield
+    clock.set_clock(None)
+
+
+async def test_password_login_sets_secure_cookie_and_stores_only_hashes(
+    app: FastAPI, client: AsyncClient
+):
+    await make_agent(app, "Ann@Kefu.test")
+    response = await client.post("/api/v1/auth/login",
+                                 json={"email": "ann@kefu.test", "password": PASSWORD})
+    assert response.status_code == 200
+    cookie = response.headers["set-cookie"]
+    assert "kefu_session=" in cookie
+    assert "HttpOnly" in cookie
+    assert "samesite=lax" in cookie.lower()
+    raw = client.cookies["kefu_session"]
+    async with app.state.db.transaction() as session:
+        stored = list(await session.scalars(select(AgentSession.token_hash)))
+    assert raw not in stored
+    assert len(stored[0]) == 64
+    me = await client.get("/api/v1/auth/me")
+    assert me.json()["agent"]["email"] == "ann@kefu.test"
+
+    wrong = await client.post("/api/v1/auth/login",
+                              json={"email": "ann@kefu.test", "password": "nope-nope-nope"})
+    assert wrong.status_code == 401
+    assert wrong.json()["error"]["code"] == "invalid_credentials"
+    unknown = await client.post("/api/v1/auth/login",
+                                json={"email": "nobody@kefu.test", "password": PASSWORD})
+    assert unknown.json()["error"]["code"] == "invalid_credentials"
+
+    logout = await client.post("/api/v1/auth/logout",
+                               headers={"X-CSRF-Token": response.json()["csrf_token"]})
+    assert logout.status_code == 204
+    client.cookies.set("kefu_session", raw)
+    assert (await client.get("/api/v1/auth/me")).json()["kind"] == "anonymous"
+
+
+async def test_repeated_failures_lock_the_account(app: FastAPI, client: AsyncClient):
+    await make_agent(app, "bob@kefu.test")
+    for _ in range(app.state.settings.login_max_failures):
+        await client.post("/api/v1/auth/login",
+                          json={"email": "bob@kefu.test", "password": "wrong-password"})
+    locked = await client.post("/api/v1/auth/login",
+                               json={"email": "bob@kefu.test", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert locked.json()["error"]["code"] == "account_locked"
+
+
+async def test_csrf_required_for_cookie_sessions(app: FastAPI, client: AsyncClient):
+    world = await make_world(app)
+    csrf = await login(client, "agent@kefu.test")
+    number = (await client.post("/api/v1/tickets", headers=world.headers["customer_a"],
+                                json={"subject": "s", "body": "b"})).json()["number"]
+    url = f"/api/v1/tickets/{number}/notes"
+    # The cookie alone is not enough for an unsafe request.
+    without = await client.post(url, json={"body": "note"})
+    assert without.status_code == 403
+    assert without.json()["error"]["code"] == "csrf_failed"
+    wrong = await client.post(url, json={"body": "note"}, headers={"X-CSRF-Token": "x" * 64})
+    assert wrong.status_code == 403
+    ok = await client.post(url, json={"body": "note"}, headers={"X-CSRF-Token": csrf})
+    assert ok.status_code == 201
+
+
+async def test_totp_second_step_and_no_replay(app: FastAPI, client: AsyncClient):
+    await make_agent(app, "tess@kefu.test")
+    csrf = await login(client, "tess@kefu.test")
+    headers = {"X-CSRF-Token": csrf}
+    setup = (await client.post("/api/v1/auth/2fa/setup", headers=headers)).json()
+    assert setup["otpauth_uri"].startswith("otpauth://totp/")
+    totp = pyotp.TOTP(setup["secret"])
+    bad = await client.post("/api/v1/auth/2fa/enable", headers=headers, json={"code": "000000"})
+    assert bad.status_code == 401
+    enabled = await client.post("/api/v1/auth/2fa/enable", headers=headers,
+                                json={"code": totp.now()})
+    assert enabled.status_code == 204
+
+    client.cookies.clear()
+    step = await client.post("/api/v1/auth/login",
+                             json={"email": "tess@kefu.test", "password": PASSWORD})
+    assert step.json()["mfa_required"] is True
+    csrf = step.json()["csrf_token"]
+    # Password alone gives no access.
+    assert (await client.get("/api/v1/tickets")).status_code == 401
+    # The code used to enable 2FA cannot be replayed (same time step).
+    replay = await client.post("/api/v1/auth/2fa/verify", headers={"X-CSRF-Token": csrf},
+                               json={"code": totp.now()})
+    assert replay.status_code == 401
+    later = clock.now().timestamp() + 30
+    clock.set_clock(lambda: __import__("datetime").datetime.fromtimestamp(
+        later, tz=__import__("datetime").UTC))
+    verified = await client.post("/api/v1/auth/2fa/verify", headers={"X-CSRF-Token": csrf},
+                                 json={"code": totp.at(later)})
+    assert verified.status_code == 200, verified.text
+    assert (await client.get("/api/v1/tickets")).status_code == 200
+
+
+async def test_admin_policy_enforces_2fa_enrolment(app: FastAPI, client: AsyncClient):
+    world = await make_world(app)
+    put = await client.put("/api/v1/admin/policy", headers=world.headers["admin"],
+                           json={"require_agent_2fa": True})
+    assert put.status_code == 200
+    csrf = await login(client, "agent@kefu.test")
+    blocked = await client.get("/api/v1/tickets")
+    assert blocked.status_code == 403
+    assert blocked.json()["error"]["code"] == "2fa_enrollment_required"
+    me = (await client.get("/api/v1/auth/me")).json()
+    assert me["must_enroll_2fa"] is True
+    setup = await client.post("/api/v1/auth/2fa/setup", headers={"X-CSRF-Token": csrf})
+    code = pyotp.TOTP(setup.json()["secret"]).now()
+    await client.post("/api/v1/auth/2fa/enable", headers={"X-CSRF-Token": csrf},
+                      json={"code": code})
+    assert (await client.get("/api/v1/tickets")).status_code == 200
+    agent_put = await client.put("/api/v1/admin/policy", headers=world.headers["agent"],
+                                 json={"require_agent_2fa": False})
+    assert agent_put.status_code == 403
+
+
+async def test_api_tokens_are_hashed_and_revocable(app: FastAPI, client: AsyncClient):
+    await make_agent(app, "tom@kefu.test")
+    csrf = await login(client, "tom@kefu.test")
+    created = await client.post("/api/v1/auth/tokens", headers={"X-CSRF-Token": csrf},
+                                json={"name": "zapier"})
+    assert created.status_code == 201
+    raw = created.json()["token"]
+    assert raw.startswith("kefu_pat_")
+    async with app.state.db.transaction() as session:
+        hashes = list(await session.scalars(select(ApiToken.token_hash)))
+    assert raw not in hashes
+    fresh = AsyncClient(transport=client._transport, base_url="http://kefu.test")
+    async with fresh:
+        assert (await fresh.get("/api/v1/tickets", headers=bearer(raw))).status_code == 200
+        listed = (await client.get("/api/v1/auth/tokens")).json()["items"]
+        assert "token" not in listed[0]
+        revoke = await client.delete(f"/api/v1/auth/tokens/{created.json()['id']}",
+                                     headers={"X-CSRF-Token": csrf})
+        assert revoke.status_code == 204
+        after = await fresh.get("/api/v1/tickets", headers=bearer(raw))
+        assert after.status_code == 401
+
+
+async def test_customer_jwt_rules(app: FastAPI, client: AsyncClient):
+    settings = app.state.settings
+    secret = settings.customer_jwt_secret.get_secret_value()
+    now = int(clock.now().timestamp())
+    ok = customer_token(settings, "cust-9", name="Li Wei", lang="zh", vip=3)
+    me = (await client.get("/api/v1/customers/me", headers=bearer(ok))).json()
+    assert (me["external_id"], me["display_name"], me["language"], me["vip_tier"]) == (
+        "cust-9", "Li Wei", "zh", 3)
+
+    def token(claims: dict[str, object], key: str = secret, alg: str = "HS256") -> str:
+        return jwt.encode(claims, key, algorithm=alg)
+
+    cases = {
+        "wrong secret": token({"sub": "x", "iat": now, "exp": now + 60}, key="other" * 8),
+        "no exp": token({"sub": "x", "iat": now}),
+        "no iat": token({"sub": "x", "exp": now + 60}),
+        "too long-lived": token({"sub": "x", "iat": now, "exp": now + 30 * 86400}),
+        "from the future": token({"sub": "x", "iat": now + 3600, "exp": now + 3700}),
+        "alg none": jwt.encode({"sub": "x", "iat": now, "exp": now + 60}, None, algorithm="none"),
+        "bad vip": token({"sub": "x", "iat": now, "exp": now + 60, "vip": 99}),
+        "not a jwt": "hello",
+    }
+    for name, bad in cases.items():
+        response = await client.get("/api/v1/tickets", headers=bearer(bad))
+        assert response.status_code == 401, name
+        assert response.json()["error"]["code"], name
+    basic = await client.get("/api/v1/tickets", headers={"Authorization": "Basic abc"})
+    assert basic.status_code == 401
+
+
+async def test_visitor_gets_one_pre_login_conversation(app: FastAPI, client: AsyncClient):
+    visitor = (await client.post("/api/v1/visitors")).json()
+    headers = {"X-Kefu-Visitor": visitor["token"]}
+    first = await client.post("/api/v1/tickets", headers=headers,
+                              json={"subject": "Can't log in", "body": "I lost my phone"})
+    assert first.status_code == 201
+    assert first.json()["channel"] == "chat"
+    second = await client.post("/api/v1/tickets", headers=headers,
+                               json={"subject": "Another", "body": "question"})
+    assert second.status_code == 409
+    assert second.json()["error"]["code"] == "visitor_limit"
+    number = first.json()["number"]
+    assert (await client.get(f"/api/v1/tickets/{number}", headers=headers)).status_code == 200
+    forged = {"X-Kefu-Visitor": visitor["visitor_id"] + ".0000"}
+    assert (await client.get(f"/api/v1/tickets/{number}", headers=forged)).status_code == 401
+    other = (await client.post("/api/v1/visitors")).json()
+    assert (await client.get(f"/api/v1/tickets/{number}",
+                             headers={"X-Kefu-Visitor": other["token"]})).status_code == 404

@@ -1,0 +1,99 @@
+"""Uploads: sniffed from bytes, size-capped, scoped like their ticket."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import httpx
+from fastapi import FastAPI
+
+from kefu.app import create_app
+from kefu.config import Settings
+from tests.factories import make_world
+
+
+def png_bytes(width: int = 4, height: int = 4) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+async def test_upload_attach_download(app: FastAPI, client: httpx.AsyncClient):
+    world = await make_world(app)
+    a = world.headers["customer_a"]
+    number = (await client.post("/api/v1/tickets", headers=a,
+                                json={"subject": "Screenshot", "body": "see attached"})).json()[
+        "number"]
+    # The client claims a PDF; the bytes say PNG, and the bytes win.
+    upload = await client.post(f"/api/v1/tickets/{number}/attachments", headers=a,
+                               files={"file": ("../../etc/shot.pdf", png_bytes(),
+                                               "application/pdf")})
+    assert upload.status_code == 201, upload.text
+    attachment = upload.json()
+    assert attachment["content_type"] == "image/png"
+    assert attachment["filename"] == "shot.pdf"
+    reply = await client.post(f"/api/v1/tickets/{number}/replies", headers=a,
+                              json={"body": "here", "attachment_ids": [attachment["id"]]})
+    assert reply.json()["attachments"][0]["id"] == attachment["id"]
+    reuse = await client.post(f"/api/v1/tickets/{number}/replies", headers=a,
+                              json={"body": "again", "attachment_ids": [attachment["id"]]})
+    assert reuse.status_code == 422
+
+    download = await client.get(f"/api/v1/attachments/{attachment['id']}", headers=a)
+    assert download.status_code == 200
+    assert download.content == png_bytes()
+    assert download.headers["x-content-type-options"] == "nosniff"
+    assert download.headers["content-disposition"].startswith("attachment")
+    assert (await client.get(f"/api/v1/attachments/{attachment['id']}",
+                             headers=world.headers["customer_b"])).status_code == 404
+    assert (await client.get(f"/api/v1/attachments/{attachment['id']}",
+                             headers=world.headers["other_agent"])).status_code == 404
+    assert (await client.get(f"/api/v1/attachments/{attachment['id']}",
+                             headers=world.headers["agent"])).status_code == 200
+
+
+async def test_disallowed_types_are_refused(app: FastAPI, client: httpx.AsyncClient):
+    world = await make_world(app)
+    a = world.headers["customer_a"]
+    number = (await client.post("/api/v1/tickets", headers=a,
+                                json={"subject": "x", "body": "y"})).json()["number"]
+    for name, content in [("shot.png", b"MZ\x90\x00" + b"\x00" * 200),
+                          ("page.png", b"<!DOCTYPE html><script>alert(1)</script>"),
+                          ("logo.svg", b"<svg xmlns='http://www.w3.org/2000/svg'></svg>")]:
+        response = await client.post(f"/api/v1/tickets/{number}/attachments", headers=a,
+                                     files={"file": (name, content, "image/png")})
+        assert response.status_code == 415, name
+        assert response.json()["error"]["code"] == "attachment_type"
+    text = await client.post(f"/api/v1/tickets/{number}/attachments", headers=a,
+                             files={"file": ("log.txt", "提币失败 error 50113\n".encode(),
+                                             "text/plain")})
+    assert text.json()["content_type"] == "text/plain"
+    files = list((app.state.settings.attachments_dir).rglob("*"))
+    assert len([f for f in files if f.is_file()]) == 1
+
+
+async def test_size_cap(settings: Settings):
+    small = settings.model_copy(update={"max_attachment_bytes": 1000})
+    app = create_app(small)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            world = await make_world(app)
+            a = world.headers["customer_a"]
+            number = (await client.post("/api/v1/tickets", headers=a,
+                                        json={"subject": "x", "body": "y"})).json()["number"]
+            big = png_bytes(200, 200) + b"\x00" * 5000
+            response = await client.post(f"/api/v1/tickets/{number}/attachments", headers=a,
+                                         files={"file": ("big.png", big, "image/png")})
+            assert response.status_code == 413
+            assert response.json()["error"]["code"] == "attachment_too_large"
+            assert not [f for f in small.attachments_dir.rglob("*") if f.is_file()]
+            # The ticket and its message are untouched by the refused upload.
+            detail = await client.get(f"/api/v1/tickets/{number}", headers=a)
+            assert len(detail.json()["messages"]) == 1

@@ -1,0 +1,226 @@
+"""Lifecycle, escalation, merge, transcripts, idempotency, listing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from kefu.core import clock
+from tests.factories import World, make_world
+
+
+async def open_ticket(client: httpx.AsyncClient, headers: dict[str, str],
+                      subject: str = "Withdrawal pending",
+                      body: str = "My BTC withdrawal is pending for 3 hours.") -> str:
+    response = await client.post("/api/v1/tickets", headers=headers,
+                                 json={"subject": subject, "body": body})
+    assert response.status_code == 201, response.text
+    return str(response.json()["number"])
+
+
+async def status(client: httpx.AsyncClient, world: World, number: str, who: str = "agent",
+                 **body: str) -> httpx.Response:
+    return await client.post(f"/api/v1/tickets/{number}/status", headers=world.headers[who],
+                             json=body)
+
+
+@pytest.fixture
+async def world(app: FastAPI) -> World:
+    return await make_world(app)
+
+
+@pytest.fixture(autouse=True)
+def _restore_clock():
+    yield
+    clock.set_clock(None)
+
+
+async def test_full_lifecycle_with_events(client: httpx.AsyncClient, world: World):
+    number = await open_ticket(client, world.headers["customer_a"])
+    reply = await client.post(f"/api/v1/tickets/{number}/replies", headers=world.headers["agent"],
+                              json={"body": "We are checking it with the wallet team."})
+    assert reply.status_code == 201
+    ticket = (await client.get(f"/api/v1/tickets/{number}", headers=world.headers["agent"])).json()
+    assert ticket["status"] == "open"
+    assert ticket["first_response_at"] is not None
+
+    missing_reason = await status(client, world, number, status="pending")
+    assert missing_reason.status_code == 422
+    assert missing_reason.json()["error"]["code"] == "pending_reason_required"
+    pending = await status(client, world, number, status="pending", pending_reason="customer")
+    assert pending.json()["status"] == "pending"
+    assert pending.json()["pending_reason"] == "customer"
+
+    # The customer's answer takes it out of "pending (customer)".
+    await client.post(f"/api/v1/tickets/{number}/replies", headers=world.headers["customer_a"],
+                      json={"body": "The txid is 3f2a…"})
+    again = await client.get(f"/api/v1/tickets/{number}", headers=world.headers["customer_a"])
+    assert again.json()["status"] == "open"
+
+    illegal = await status(client, world, number, status="closed")
+    assert illegal.status_code == 409
+    assert illegal.json()["error"]["code"] == "illegal_transition"
+    assert (await status(client, world, number, status="resolved")).status_code == 200
+    assert (await status(client, world, number, status="closed")).status_code == 200
+    closed_reply = await client.post(f"/api/v1/tickets/{number}/replies",
+                                     headers=world.headers["customer_a"], json={"body": "hi"})
+    assert closed_reply.status_code == 409
+    assert closed_reply.json()["error"]["code"] == "ticket_closed"
+
+    events = (await client.get(f"/api/v1/tickets/{number}/events",
+                               headers=world.headers["agent"])).json()["items"]
+    kinds = [e["kind"] for e in events]
+    assert kinds[0] == "created"
+    assert kinds.count("status_changed") == 5  # open, pending, open, resolved, closed
+    changes = [(e["data"]["from"], e["data"]["to"]) for e in events
+               if e["kind"] == "status_changed"]
+    assert changes == [("new", "open"), ("open", "pending"), ("pending", "open"),
+                       ("open", "resolved"), ("resolved", "closed")]
+    assert all(e["at"].endswith(("+00:00", "Z")) for e in events)
+    by_agent = [e for e in events if e["actor_kind"] == "agent"]
+    assert by_agent[0]["actor_agent_id"] == str(world.agent.id)
+
+
+async def test_customer_reply_reopens_only_within_window(
+    app: FastAPI, client: httpx.AsyncClient, world: World
+):
+    number = await open_ticket(client, world.headers["customer_a"])
+    await status(client, world, number, status="resolved")
+    reopened = await client.post(f"/api/v1/tickets/{number}/replies",
+                                 headers=world.headers["customer_a"],
+                                 json={"body": "Still not received!"})
+    assert reopened.status_code == 201
+    detail = (await client.get(f"/api/v1/tickets/{number}", headers=world.headers["agent"])).json()
+    assert detail["status"] == "open"
+    assert detail["resolved_at"] is None
+
+    await status(client, world, number, status="resolved")
+    window = app.state.settings.reopen_window_s
+    later = clock.now() + timedelta(seconds=window + 60)
+    clock.set_clock(lambda: later)
+    late = await client.post(f"/api/v1/tickets/{number}/replies",
+                             headers=world.headers["customer_a"], json={"body": "Hello?"})
+    assert late.status_code == 409
+    assert late.json()["error"]["code"] == "reopen_window_passed"
+
+
+async def test_escalation_goes_to_supervisor_queue(client: httpx.AsyncClient, world: World):
+    number = await open_ticket(client, world.headers["customer_a"])
+    no_reason = await client.post(f"/api/v1/tickets/{number}/escalate",
+                                  headers=world.headers["customer_a"], json={"reason": ""})
+    assert no_reason.status_code == 422
+    escalated = await client.post(
+        f"/api/v1/tickets/{number}/escalate", headers=world.headers["customer_a"],
+        json={"reason": "Funds missing for 3 days, I want a supervisor (" + number + ")"})
+    assert escalated.status_code == 200
+    assert escalated.json()["status"] == "escalated"
+    assert "supervisor" in escalated.json()["escalation_reason"]
+    queue = (await client.get("/api/v1/tickets?status=escalated",
+                              headers=world.headers["supervisor"])).json()["items"]
+    assert [t["number"] for t in queue] == [number]
+    twice = await client.post(f"/api/v1/tickets/{number}/escalate",
+                              headers=world.headers["agent"], json={"reason": "again please"})
+    assert twice.status_code == 409
+    # Customers may only resolve, not move tickets around.
+    forbidden = await status(client, world, number, who="customer_a", status="open")
+    assert forbidden.status_code == 403
+
+
+async def test_merge_keeps_history_and_both_numbers_resolve(
+    client: httpx.AsyncClient, world: World
+):
+    a = world.headers["customer_a"]
+    first = await open_ticket(client, a, body="Deposit of 500 USDT missing")
+    dup = await open_ticket(client, a, body="Where is my 500 USDT deposit??")
+    merged = await client.post(f"/api/v1/tickets/{dup}/merge", headers=world.headers["agent"],
+                               json={"into": first})
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["number"] == first
+    assert merged.json()["merged_numbers"] == [dup]
+    via_old = (await client.get(f"/api/v1/tickets/{dup}", headers=a)).json()
+    assert via_old["number"] == first
+    bodies = [m["body"] for m in via_old["messages"]]
+    assert "Deposit of 500 USDT missing" in bodies
+    assert "Where is my 500 USDT deposit??" in bodies
+    assert any(f"{dup} was merged into {first}" in b for b in bodies)
+    listed = [t["number"] for t in (await client.get("/api/v1/tickets", headers=a)).json()["items"]]
+    assert listed == [first]
+    other = await open_ticket(client, world.headers["customer_b"])
+    cross = await client.post(f"/api/v1/tickets/{other}/merge", headers=world.headers["agent"],
+                              json={"into": first})
+    assert cross.status_code == 409
+    assert cross.json()["error"]["code"] == "merge_other_customer"
+
+
+async def test_transcript_excludes_notes_and_escapes_html(client: httpx.AsyncClient, world: World):
+    a = world.headers["customer_a"]
+    number = await open_ticket(client, a, body="<script>alert(1)</script> my order 123")
+    await client.post(f"/api/v1/tickets/{number}/notes", headers=world.headers["agent"],
+                      json={"body": "INTERNAL: customer flagged by compliance"})
+    await client.post(f"/api/v1/tickets/{number}/replies", headers=world.headers["agent"],
+                      json={"body": "Thanks, looking into order 123."})
+    text = await client.get(f"/api/v1/tickets/{number}/transcript?format=txt", headers=a)
+    assert text.status_code == 200
+    assert "looking into order 123" in text.text
+    assert "INTERNAL" not in text.text
+    assert f"{number}.txt" in text.headers["content-disposition"]
+    html = await client.get(f"/api/v1/tickets/{number}/transcript?format=html", headers=a)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html.text
+    assert "<script>alert" not in html.text
+    assert "INTERNAL" not in html.text
+    customer_view = (await client.get(f"/api/v1/tickets/{number}", headers=a)).json()
+    assert all(not m["internal"] for m in customer_view["messages"])
+    other = await client.get(f"/api/v1/tickets/{number}/transcript",
+                             headers=world.headers["customer_b"])
+    assert other.status_code == 404
+
+
+async def test_client_msg_id_makes_replies_idempotent(client: httpx.AsyncClient, world: World):
+    a = world.headers["customer_a"]
+    number = await open_ticket(client, a)
+    body = {"body": "Any update?", "client_msg_id": "c-123"}
+    first = await client.post(f"/api/v1/tickets/{number}/replies", headers=a, json=body)
+    second = await client.post(f"/api/v1/tickets/{number}/replies", headers=a, json=body)
+    assert first.json()["id"] == second.json()["id"]
+    assert first.json()["seq"] == 2
+    messages = (await client.get(f"/api/v1/tickets/{number}", headers=a)).json()["messages"]
+    assert [m["seq"] for m in messages] == [1, 2]
+
+
+async def test_listing_filters_and_cursor_pagination(client: httpx.AsyncClient, world: World):
+    a = world.headers["customer_a"]
+    numbers = [await open_ticket(client, a, subject=f"Question {i}") for i in range(5)]
+    await client.post(f"/api/v1/tickets/{numbers[0]}/tags", headers=world.headers["agent"],
+                      json={"add": ["KYC", "vip"]})
+    await client.post(f"/api/v1/tickets/{numbers[1]}/assign", headers=world.headers["agent"],
+                      json={"agent_id": str(world.agent.id)})
+    seen: list[str] = []
+    cursor = None
+    while True:
+        url = "/api/v1/tickets?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = (await client.get(url, headers=world.headers["agent"])).json()
+        seen += [t["number"] for t in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(numbers)
+    assert len(seen) == len(set(seen))
+
+    async def numbers_for(query: str) -> list[str]:
+        response = await client.get(f"/api/v1/tickets?{query}", headers=world.headers["agent"])
+        assert response.status_code == 200, response.text
+        return [t["number"] for t in response.json()["items"]]
+
+    assert await numbers_for("tag=kyc") == [numbers[0]]
+    assert await numbers_for("assignee=me") == [numbers[1]]
+    assert await numbers_for("q=Question 3") == [numbers[3]]
+    assert await numbers_for(f"q={numbers[4].lower()}") == [numbers[4]]
+    assert set(await numbers_for("status=open")) == {numbers[1]}
+    bad = await client.get("/api/v1/tickets?cursor=garbage", headers=world.headers["agent"])
+    assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == "invalid_cursor"
+    bad_status = await client.get("/api/v1/tickets?status=lost", headers=world.headers["agent"])
+    assert bad_status.status_code == 422
