@@ -77,7 +77,8 @@ def test_create_admin_then_agent_token(data_dir: Path):
 def test_backup_and_restore_round_trip(tmp_path: Path):
     data = tmp_path / "data"
     assert kefu(data, "migrate").returncode == 0
-    assert kefu(data, "create-admin", "a@kefu.test", "--password", "a-long-password").returncode == 0
+    created = kefu(data, "create-admin", "a@kefu.test", "--password", "a-long-password")
+    assert created.returncode == 0
     attachment = data / "attachments" / "ab" / ("ab" + "0" * 30)
     attachment.parent.mkdir(parents=True)
     attachment.write_bytes(b"evidence")
