@@ -67,6 +67,10 @@ def serve(
     from kefu.app import create_app
 
     settings = load_settings()
+    base = f"http://{host or settings.host}:{port or settings.port}"
+    typer.echo(f"Kefu is starting on {base}\n  agent console  {base}/agent\n"
+               f"  portal         {base}/portal\n  help center    {base}/help\n"
+               f"  API docs       {base}/docs", err=True)
     uvicorn.run(
         create_app(settings), host=host or settings.host, port=port or settings.port,
         log_config=None, proxy_headers=False, timeout_graceful_shutdown=20,

@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, Uuid, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -83,6 +85,17 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
         return engine
     return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+async def insert_or_ignore(session: AsyncSession, table: Any, values: dict[str, Any]) -> bool:
+    """``INSERT … ON CONFLICT DO NOTHING`` on SQLite and PostgreSQL; True if a row was inserted.
+
+    Use this instead of ``begin_nested()`` + IntegrityError: pysqlite's legacy transaction
+    handling (which we keep, because it lets SQLite readers and writers wait on the lock instead
+    of failing) does not make SAVEPOINTs safe before the first write of a transaction."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    result = await session.execute(insert(table).values(**values).on_conflict_do_nothing())
+    return bool(getattr(result, "rowcount", 0) == 1)
 
 
 AfterCommit = Callable[[], Awaitable[None]]

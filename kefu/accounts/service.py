@@ -30,7 +30,7 @@ from kefu.config import Settings
 from kefu.core import clock
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, KefuError, NotFound, Unauthorized
 from kefu.core.ids import new_token
-from kefu.db import Database
+from kefu.db import Database, insert_or_ignore
 
 API_TOKEN_PREFIX = "kefu_pat_"
 LOCKOUT = timedelta(minutes=15)
@@ -456,19 +456,14 @@ async def upsert_customer(session: AsyncSession, claims: security.CustomerClaims
     """The exchange is the source of truth for who a customer is; refresh what it tells us."""
     customer = await session.scalar(select(Customer).where(Customer.external_id == claims.sub))
     if customer is None:
-        customer = Customer(external_id=claims.sub, display_name=claims.name or "",
-                            email=claims.email, language=claims.lang or "en",
-                            vip_tier=claims.vip or 0, flags=[])
-        session.add(customer)
-        try:
-            async with session.begin_nested():
-                await session.flush()
-        except IntegrityError:
-            # Another request created it concurrently.
-            customer = await session.scalar(
-                select(Customer).where(Customer.external_id == claims.sub)
-            )
-            assert customer is not None
+        # Two first requests of a new customer may race: insert-or-ignore, then read the winner.
+        await insert_or_ignore(session, Customer, {
+            "id": uuid.uuid4(), "external_id": claims.sub, "display_name": claims.name or "",
+            "email": claims.email, "language": claims.lang or "en", "vip_tier": claims.vip or 0,
+            "flags": [], "is_visitor": False, "created_at": clock.now()})
+        customer = await session.scalar(
+            select(Customer).where(Customer.external_id == claims.sub))
+        assert customer is not None
         return customer
     for attr, value in (("display_name", claims.name), ("email", claims.email),
                         ("language", claims.lang), ("vip_tier", claims.vip)):
@@ -483,12 +478,10 @@ async def consume_single_use_token(
     """A sign-in link token (with ``jti``) works once; presenting it again is a replay."""
     if not claims.jti:
         raise Unauthorized("a sign-in token needs a jti claim", code="invalid_token")
-    session.add(UsedCustomerToken(jti=claims.jti, expires_at=claims.expires_at))
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        raise Unauthorized("this sign-in link was already used", code="token_replayed") from exc
+    fresh = await insert_or_ignore(session, UsedCustomerToken,
+                                   {"jti": claims.jti, "expires_at": claims.expires_at})
+    if not fresh:
+        raise Unauthorized("this sign-in link was already used", code="token_replayed")
 
 
 def visitor_token(secret_key: str, visitor_id: str) -> str:

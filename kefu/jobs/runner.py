@@ -43,12 +43,11 @@ from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.config import Settings
 from kefu.core import clock
-from kefu.db import Database, after_commit
+from kefu.db import Database, after_commit, insert_or_ignore
 from kefu.jobs.models import Job
 
 log = logging.getLogger(__name__)
@@ -146,18 +145,18 @@ async def enqueue(
         session.add(job)
         await session.flush()
     else:
+        # A concurrent transaction may commit the same key between a check and an insert, so
+        # insert-or-ignore and then read whichever row won.
+        await insert_or_ignore(session, Job, {
+            "id": job.id, "name": name, "payload": payload, "status": "queued",
+            "attempts": 0, "run_at": job.run_at, "max_attempts": max_attempts,
+            "dedupe_key": dedupe_key})
         existing = await _job_by_dedupe_key(session, dedupe_key)
-        if existing is not None:
+        if existing is None:  # pragma: no cover - the row exists after insert-or-ignore
+            raise RuntimeError("dedupe insert vanished")
+        if existing.id != job.id:
             return existing
-        try:
-            async with session.begin_nested():
-                session.add(job)
-        except IntegrityError:
-            # A concurrent transaction committed the same key between our check and insert.
-            existing = await _job_by_dedupe_key(session, dedupe_key)
-            if existing is None:
-                raise
-            return existing
+        job = existing
 
     wake_runner_after_commit(session)
     return job
