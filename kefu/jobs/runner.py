@@ -47,6 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.config import Settings
 from kefu.core import clock
+from kefu.core.ids import new_id
 from kefu.db import Database, after_commit, insert_or_ignore
 from kefu.jobs.models import Job
 
@@ -147,14 +148,15 @@ async def enqueue(
     else:
         # A concurrent transaction may commit the same key between a check and an insert, so
         # insert-or-ignore and then read whichever row won.
+        job_id = new_id()
         await insert_or_ignore(session, Job, {
-            "id": job.id, "name": name, "payload": payload, "status": "queued",
+            "id": job_id, "name": name, "payload": payload, "status": "queued",
             "attempts": 0, "run_at": job.run_at, "max_attempts": max_attempts,
             "dedupe_key": dedupe_key})
         existing = await _job_by_dedupe_key(session, dedupe_key)
         if existing is None:  # pragma: no cover - the row exists after insert-or-ignore
             raise RuntimeError("dedupe insert vanished")
-        if existing.id != job.id:
+        if existing.id != job_id:
             return existing
         job = existing
 
