@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kefu import __version__
@@ -111,6 +111,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         code = codes.get(exc.status_code, f"http_{exc.status_code}")
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(DBAPIError)
+    async def data_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        # SQLSTATE class 22 (data exception: NUL bytes, untranslatable characters, numeric
+        # overflow) means the input was bad, not the server; anything else is a server error.
+        sqlstate = str(getattr(exc.orig, "sqlstate", "") or getattr(exc.orig, "pgcode", "") or "")
+        message = str(exc.orig).lower()
+        if sqlstate.startswith("22") or "too large" in message or "overflow" in message:
+            return JSONResponse(error_body("invalid_input", "a value is not acceptable"),
+                                status_code=422)
+        return await unexpected_error(request, exc)
 
     @app.exception_handler(IntegrityError)
     async def integrity_error(_: Request, exc: IntegrityError) -> JSONResponse:

@@ -83,6 +83,16 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
+        @event.listens_for(engine.sync_engine, "savepoint")
+        def _begin_before_savepoint(conn: Any, _name: str) -> None:
+            # pysqlite (legacy transaction control, which we keep so that reads do not hold a
+            # snapshot and writers queue on the lock) emits BEGIN only before a DML statement.
+            # A SAVEPOINT issued first would open the transaction itself and its RELEASE would
+            # commit it, so an outer rollback would not undo it. Open the transaction first.
+            driver = conn.connection.driver_connection
+            if not driver.in_transaction:
+                conn.exec_driver_sql("BEGIN")
+
         return engine
     return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
@@ -90,9 +100,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 async def insert_or_ignore(session: AsyncSession, table: Any, values: dict[str, Any]) -> bool:
     """``INSERT … ON CONFLICT DO NOTHING`` on SQLite and PostgreSQL; True if a row was inserted.
 
-    Use this instead of ``begin_nested()`` + IntegrityError: pysqlite's legacy transaction
-    handling (which we keep, because it lets SQLite readers and writers wait on the lock instead
-    of failing) does not make SAVEPOINTs safe before the first write of a transaction."""
+    Cheaper than ``begin_nested()`` + catching IntegrityError, and it does not abort the
+    transaction on PostgreSQL."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     result = await session.execute(insert(table).values(**values).on_conflict_do_nothing())
     return bool(getattr(result, "rowcount", 0) == 1)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hmac
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from kefu.accounts import schemas, service
 from kefu.accounts.actor import Actor
@@ -226,12 +227,14 @@ async def my_customer(actor: CustomerSideDep) -> schemas.CustomerRead:
 
 @router.get("/customers", response_model=schemas.CustomerList)
 async def list_customers(
-    session: SessionDep, actor: AgentDep, q: str | None = None, limit: int = 50, offset: int = 0
+    session: SessionDep,
+    actor: AgentDep,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> schemas.CustomerList:
-    limit = max(1, min(limit, 200))
     stmt = customers_readable_by(actor)
-    rows = await service.list_customers(session, q=q, limit=limit, offset=max(0, offset),
-                                        scope=stmt)
+    rows = await service.list_customers(session, q=q, limit=limit, offset=offset, scope=stmt)
     return schemas.CustomerList(items=[schemas.CustomerRead.model_validate(c) for c in rows])
 
 
@@ -268,8 +271,10 @@ async def put_policy(
 
 
 @router.get("/admin/audit")
-async def audit_log(session: SessionDep, actor: AdminDep, limit: int = 100) -> dict[str, object]:
-    rows = await service.list_audit(session, limit=max(1, min(limit, 1000)))
+async def audit_log(
+    session: SessionDep, actor: AdminDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> dict[str, object]:
+    rows = await service.list_audit(session, limit=limit)
     return {"items": [
         {"id": str(r.id), "at": r.at.isoformat(), "actor_agent_id":
          str(r.actor_agent_id) if r.actor_agent_id else None, "action": r.action,

@@ -125,11 +125,13 @@ def issue_customer_jwt(
     email: str | None = None,
     lang: str | None = None,
     vip: int | None = None,
+    jti: str | None = None,
 ) -> str:
     """What the exchange's backend does; used by ``kefu token customer`` and the demo pages."""
     claims: dict[str, Any] = {"sub": sub, "iat": int(now.timestamp())}
     claims["exp"] = claims["iat"] + lifetime_s
-    for key, value in (("name", name), ("email", email), ("lang", lang), ("vip", vip)):
+    for key, value in (("name", name), ("email", email), ("lang", lang), ("vip", vip),
+                       ("jti", jti)):
         if value is not None:
             claims[key] = value
     return jwt.encode(claims, secret, algorithm="HS256")

@@ -71,8 +71,9 @@ class BodyTooLarge(Exception):
 
 
 class BodySizeLimitMiddleware:
-    """413 for bodies over the limit, whether announced by Content-Length or streamed. Upload
-    routes get the attachment limit; everything else the (small) request limit."""
+    """400 for NUL characters in the URL; 413 for bodies over the limit, whether announced by
+    Content-Length or streamed. Upload routes get the attachment limit; everything else the
+    (small) request limit."""
 
     def __init__(self, app: ASGIApp, *, default_limit: int, upload_limit: int,
                  upload_paths: re.Pattern[str]) -> None:
@@ -84,6 +85,11 @@ class BodySizeLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        # NUL never belongs in a URL, and PostgreSQL refuses it in text: one answer everywhere.
+        query: bytes = scope.get("query_string", b"")
+        if b"%00" in query or "\x00" in scope.get("path", ""):
+            await _error(send, 400, "invalid_characters", "the URL contains a NUL character")
             return
         limit = (self.upload_limit if self.upload_paths.search(scope.get("path", ""))
                  else self.default_limit)

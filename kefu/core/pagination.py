@@ -25,6 +25,9 @@ class Cursor:
         try:
             padded = value + "=" * (-len(value) % 4)
             data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            return cls(at=datetime.fromisoformat(data["at"]), id=uuid.UUID(data["id"]))
-        except (ValueError, KeyError, TypeError) as exc:
+            cursor = cls(at=datetime.fromisoformat(data["at"]), id=uuid.UUID(data["id"]))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise KefuError("cursor is not valid", code="invalid_cursor", status=400) from exc
+        if cursor.at.tzinfo is None:
+            raise KefuError("cursor is not valid", code="invalid_cursor", status=400)
+        return cursor

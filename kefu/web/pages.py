@@ -1,9 +1,31 @@
-"""Server-rendered pages (Jinja2 + htmx). Filled in by the web shell."""
+"""Server-rendered pages (Jinja2 + htmx): the help center, the customer portal and the agent
+console, in zh-CN and English. ``mount_web`` is all ``app.py`` needs to know."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from kefu.web import agent, agent_auth, help_center, portal
+from kefu.web.render import STATIC_DIR
+
+
+class StaticAssets(StaticFiles):
+    """The CSS, JS and icons; versioned URLs (``?v=``), so they may be cached for a day."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if response.status_code == 200:
+            response.headers.setdefault("Cache-Control", "public, max-age=86400")
+        return response
 
 
 def mount_web(app: FastAPI) -> None:
-    return None
+    app.include_router(help_center.router)
+    app.include_router(portal.router)
+    app.include_router(agent_auth.router)
+    app.include_router(agent.router)
+    app.mount("/static", StaticAssets(directory=STATIC_DIR), name="static")

@@ -56,7 +56,8 @@ def test_serve_contract_and_graceful_shutdown(tmp_path: Path):
         except subprocess.TimeoutExpired:
             server.kill()
             raise
-    assert server.returncode == 0, stderr
+    # uvicorn shuts down gracefully, then re-raises the signal so supervisors see why it ended.
+    assert server.returncode in (0, -signal.SIGTERM), stderr
     events = [json.loads(line).get("event") for line in stderr.splitlines()
               if line.startswith("{")]
     assert events[-1] == "stopped"

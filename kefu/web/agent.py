@@ -1,0 +1,426 @@
+"""The agent console: the ticket inbox (filters swap the table with htmx) and the ticket view
+with the conversation, internal notes, actions, history and the customer's exchange context.
+
+Every action is a plain form POST (works without JavaScript), runs in a savepoint, and answers
+with a 303 back to the ticket; a refusal shows the ticket again with the reason and the typed
+text, under the error's 4xx status."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.accounts import service as accounts
+from kefu.accounts.actor import Actor
+from kefu.config import Settings
+from kefu.core import clock
+from kefu.core.errors import InvalidInput, KefuError
+from kefu.core.http import SessionDep, SettingsDep
+from kefu.exchange.schemas import ACCOUNT_FLAGS, CustomerContext
+from kefu.tickets import schemas, service, workflow
+from kefu.tickets.lifecycle import TRANSITIONS, is_active
+from kefu.tickets.models import (
+    CHANNELS,
+    PENDING_REASONS,
+    PRIORITIES,
+    STATUSES,
+    Ticket,
+)
+from kefu.web.render import (
+    PageActorDep,
+    PageRedirect,
+    PageRoute,
+    add_security_headers,
+    checked_cursor,
+    clean,
+    form_model,
+    redirect,
+    remember_session,
+    render,
+    render_partial,
+)
+from kefu.web.uploads import discard_files, form_files, save_uploads
+
+PAGE_SIZE = 25
+NOTICES = {"replied", "noted", "status", "assigned", "escalated", "tagged", "merged",
+           "2fa_enabled"}
+
+router = APIRouter(prefix="/agent", route_class=PageRoute, include_in_schema=False,
+                   dependencies=[Depends(remember_session)])
+
+
+def require_agent_page(request: Request, actor: Actor) -> Actor:
+    """Agents only; everyone else is sent to sign in (customers learn nothing here)."""
+    if actor.is_agent:
+        return actor
+    if getattr(request.state, "pending_mfa", None) is not None:
+        raise PageRedirect("/agent/2fa")
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    raise PageRedirect(f"/agent/login?next={quote(target, safe='')}")
+
+
+async def agent_actor(request: Request, actor: PageActorDep) -> Actor:
+    return require_agent_page(request, actor)
+
+
+AgentPageDep = Annotated[Actor, Depends(agent_actor)]
+
+
+# ---------------------------------------------------------------- inbox
+
+
+def _choice(value: str, allowed: tuple[str, ...]) -> str | None:
+    return value if value in allowed else None
+
+
+@router.get("", response_class=HTMLResponse)
+async def inbox(
+    request: Request,
+    session: SessionDep,
+    actor: AgentPageDep,
+    status: Annotated[str, Query(max_length=16)] = "",
+    priority: Annotated[str, Query(max_length=16)] = "",
+    channel: Annotated[str, Query(max_length=16)] = "",
+    language: Annotated[str, Query(max_length=16)] = "",
+    assignee: Annotated[str, Query(max_length=8)] = "",
+    tag: Annotated[str, Query(max_length=64)] = "",
+    q: Annotated[str, Query(max_length=200)] = "",
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    ok: Annotated[str, Query(max_length=32)] = "",
+) -> Response:
+    filters = service.TicketFilters(
+        status=_choice(status, STATUSES),
+        priority=_choice(priority, PRIORITIES),
+        channel=_choice(channel, CHANNELS),
+        language=clean(language).strip().lower() or None,
+        assignee=_choice(assignee, ("me", "none")),
+        tag=clean(tag).strip().lower() or None,
+        q=clean(q).strip() or None,
+    )
+    rows, next_cursor = await service.list_tickets(
+        session, actor, filters, cursor=checked_cursor(cursor), limit=PAGE_SIZE)
+    agents = {a.id: a.display_name for a in await accounts.list_agents(session)}
+    teams = await accounts.list_teams(session)
+    chosen = {"status": filters.status or "", "priority": filters.priority or "",
+              "channel": filters.channel or "", "language": filters.language or "",
+              "assignee": filters.assignee or "", "tag": filters.tag or "",
+              "q": filters.q or ""}
+    query = {k: v for k, v in chosen.items() if v}
+    context: dict[str, Any] = {
+        "tickets": [await service.ticket_read(session, t) for t in rows],
+        "agent_names": agents,
+        "team_names": {t.id: t.name for t in teams},
+        "filters": chosen,
+        "filtered": bool(query),
+        "next_url": f"/agent?{urlencode({**query, 'cursor': next_cursor})}" if next_cursor
+        else None,
+        "first_url": f"/agent?{urlencode(query)}" if query else "/agent",
+        "paged": cursor is not None,
+    }
+    if request.headers.get("hx-request") and not request.headers.get(
+            "hx-history-restore-request"):
+        response = HTMLResponse(render_partial(request, "agent/_tickets.html", context),
+                                headers={"Vary": "HX-Request"})
+        add_security_headers(response, request.url.path)
+        return response
+    languages = sorted({"en", "zh", *(t.language for t in teams)})
+    return render(request, "agent/inbox.html", {
+        **context,
+        "section": "agent",
+        "statuses": STATUSES,
+        "priorities": PRIORITIES,
+        "channels": CHANNELS,
+        "language_choices": languages,
+        "notice": ok if ok in NOTICES else "",
+    }, headers={"Vary": "HX-Request"})
+
+
+# ---------------------------------------------------------------- one ticket
+
+
+async def _customer_panel(
+    request: Request, session: AsyncSession, actor: Actor, ticket: Ticket
+) -> dict[str, Any]:
+    """The customer and their exchange context. The exchange being down or not knowing the
+    customer is normal: the panel says so and the ticket works without it."""
+    customer = await accounts.get_customer(session, ticket.customer_id)
+    panel: dict[str, Any] = {
+        "customer": customer,
+        "context": None,
+        "unavailable": "",
+        "account_age_days": None,
+        "flag_notes": ACCOUNT_FLAGS,
+    }
+    if customer.is_visitor:
+        panel["unavailable"] = "visitor"
+        return panel
+    await accounts.audit(session, actor, "customer_context.viewed", target_type="customer",
+                         target_id=customer.external_id, details={"ticket": ticket.number})
+    try:
+        context: CustomerContext = await request.app.state.exchange.customer_context(
+            customer.external_id)
+    except KefuError as exc:
+        panel["unavailable"] = exc.code
+        return panel
+    panel["context"] = context
+    panel["account_age_days"] = (clock.now() - context.account_created_at).days
+    return panel
+
+
+def _event_summary(data: dict[str, Any], names: dict[uuid.UUID, str],
+                   teams: dict[uuid.UUID, str]) -> list[tuple[str, str]]:
+    """Event data as (field, value) pairs with ids replaced by names."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in data.items():
+        if value is None or value == [] or value == "":
+            continue
+        if key in ("assignee_id", "team_id") and isinstance(value, str):
+            lookup = names if key == "assignee_id" else teams
+            with contextlib.suppress(ValueError):
+                value = lookup.get(uuid.UUID(value), value)
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        pairs.append((key, str(value)))
+    return pairs
+
+
+async def _ticket_page(
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    ticket: Ticket,
+    *,
+    notice: str = "",
+    error: KefuError | None = None,
+    values: dict[str, str] | None = None,
+) -> HTMLResponse:
+    read = await service.ticket_read(session, ticket)
+    agents = await accounts.list_agents(session)
+    teams = await accounts.list_teams(session)
+    names = {a.id: a.display_name for a in agents}
+    team_names = {t.id: t.name for t in teams}
+    events = await service.events_of(session, ticket)
+    moves = TRANSITIONS.get(read.status, frozenset())
+    status_choices = [s for s in STATUSES if s in moves and s != "escalated"]
+    if read.status == "pending":
+        status_choices = [s for s in status_choices if s != "pending"] + ["pending"]
+    return render(request, "agent/ticket.html", {
+        "section": "agent",
+        "ticket": read,
+        "messages": await service.messages_of(session, ticket, include_internal=True),
+        "events": [
+            {"kind": e.kind, "at": e.at, "actor_kind": e.actor_kind,
+             "actor_name": names.get(e.actor_agent_id, "") if e.actor_agent_id else "",
+             "details": _event_summary(e.data, names, team_names)}
+            for e in reversed(events)
+        ],
+        "agents": [a for a in agents if a.is_active],
+        "teams": teams,
+        "agent_names": names,
+        "team_names": team_names,
+        "status_choices": status_choices,
+        "pending_reasons": PENDING_REASONS,
+        "can_escalate": "escalated" in moves,
+        "can_assign": is_active(read.status),
+        "can_reply": read.status != "closed",
+        "can_merge": read.status != "closed",
+        "notice": notice if notice in NOTICES else "",
+        "error": error,
+        "values": {"body": "", "note": "", "reason": "", "into": "", "tags": "",
+                   **(values or {})},
+        "page_url": f"/agent/tickets/{read.number}",
+        **await _customer_panel(request, session, actor, ticket),
+    }, status=error.status if error else 200)
+
+
+@router.get("/tickets/{number}", response_class=HTMLResponse)
+async def ticket_view(
+    request: Request,
+    number: str,
+    session: SessionDep,
+    actor: AgentPageDep,
+    ok: Annotated[str, Query(max_length=32)] = "",
+) -> Response:
+    ticket = await service.get_readable(session, actor, number)
+    if ticket.number != number:
+        return redirect(f"/agent/tickets/{ticket.number}")
+    return await _ticket_page(request, session, actor, ticket, notice=ok)
+
+
+Action = Callable[[Ticket, list[str]], Awaitable[Ticket | None]]
+
+
+async def _act(
+    request: Request,
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    number: str,
+    action: Action,
+    *,
+    notice: str,
+    values: dict[str, str],
+) -> Response:
+    ticket = await service.get_readable(session, actor, number)
+    stored: list[str] = []
+    try:
+        async with session.begin_nested():
+            result = await action(ticket, stored)
+    except KefuError as exc:
+        discard_files(settings, stored)
+        ticket = await service.get_readable(session, actor, number)
+        return await _ticket_page(request, session, actor, ticket, error=exc, values=values)
+    target = result or ticket
+    return redirect(f"/agent/tickets/{target.number}?ok={notice}")
+
+
+@router.post("/tickets/{number}/reply", response_class=HTMLResponse)
+async def reply(
+    request: Request,
+    number: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: AgentPageDep,
+    body: Annotated[str, Form(max_length=100_000)] = "",
+) -> Response:
+    async def send(ticket: Ticket, stored: list[str]) -> None:
+        data = form_model(schemas.ReplyCreate, body=clean(body))
+        files = await form_files(request)
+        attachments = await save_uploads(session, actor, settings, ticket, files)
+        stored.extend(a.storage_key for a in attachments)
+        data = data.model_copy(update={"attachment_ids": [a.id for a in attachments]})
+        await service.reply(session, actor, settings, ticket, data)
+
+    return await _act(request, session, settings, actor, number, send, notice="replied",
+                      values={"body": body})
+
+
+@router.post("/tickets/{number}/note", response_class=HTMLResponse)
+async def note(
+    request: Request,
+    number: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: AgentPageDep,
+    body: Annotated[str, Form(max_length=100_000)] = "",
+) -> Response:
+    async def add(ticket: Ticket, _: list[str]) -> None:
+        await service.add_note(session, actor, ticket,
+                               form_model(schemas.NoteCreate, body=clean(body)))
+
+    return await _act(request, session, settings, actor, number, add, notice="noted",
+                      values={"note": body})
+
+
+@router.post("/tickets/{number}/status", response_class=HTMLResponse)
+async def change_status(
+    request: Request,
+    number: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: AgentPageDep,
+    status: Annotated[str, Form(max_length=16)] = "",
+    pending_reason: Annotated[str, Form(max_length=16)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    async def go(ticket: Ticket, _: list[str]) -> None:
+        data = form_model(schemas.StatusChange, status=status,
+                          pending_reason=(pending_reason or None) if status == "pending"
+                          else None,
+                          reason=clean(reason).strip() or None)
+        await workflow.change_status(session, actor, ticket, data)
+
+    return await _act(request, session, settings, actor, number, go, notice="status",
+                      values={})
+
+
+def _optional_uuid(value: str, what: str) -> uuid.UUID | None:
+    if not value or value == "none":
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise InvalidInput(f"unknown {what}", code=f"unknown_{what}") from exc
+
+
+@router.post("/tickets/{number}/assign", response_class=HTMLResponse)
+async def assign(
+    request: Request,
+    number: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: AgentPageDep,
+    agent_id: Annotated[str, Form(max_length=64)] = "",
+    team_id: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    async def go(ticket: Ticket, _: list[str]) -> None:
+        data = schemas.AssignRequest(agent_id=_optional_uuid(agent_id, "agent"),
+                                     team_id=_optional_uuid(team_id, "team"))
+        await workflow.assign(session, actor, ticket, data)
+
+    return await _act(request, session, settings, actor, number, go, notice="assigned",
+                      values={})
+
+
+@router.post("/tickets/{number}/escalate", response_class=HTMLResponse)
+async def escalate(
+    request: Request,
+    number: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: AgentPageDep,
+    reason: Annotated[str, Form(max_length=10_000)] = "",
+) -> Response:
+    async def go(ticket: Ticket, _: list[str]) -> None:
+        data = form_model(schemas.EscalateRequest, reason=clean(reason))
+        await workflow.escalate(session, actor, ticket, reason=data.reason)
+
+    return await _act(request, session, settings, actor, number, go, notice="escalated",
+                      values={"reason": reason})
+
+
+@router.post("/tickets/{number}/tags", response_class=HTMLResponse)
+async def change_tags(
+    request: Request,
+    number: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: AgentPageDep,
+    add: Annotated[str, Form(max_length=2000)] = "",
+    remove: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    async def go(ticket: Ticket, _: list[str]) -> None:
+        names = [t for t in clean(add).replace(",", " ").split() if t]
+        removed = clean(remove).strip()
+        if not names and not removed:
+            raise InvalidInput("name a tag to add", code="tag_required")
+        data = form_model(schemas.TagChange, add=names, remove=[removed] if removed else [])
+        await workflow.change_tags(session, actor, ticket, data)
+
+    return await _act(request, session, settings, actor, number, go, notice="tagged",
+                      values={"tags": add})
+
+
+@router.post("/tickets/{number}/merge", response_class=HTMLResponse)
+async def merge(
+    request: Request,
+    number: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: AgentPageDep,
+    into: Annotated[str, Form(max_length=32)] = "",
+) -> Response:
+    async def go(ticket: Ticket, _: list[str]) -> Ticket:
+        data = form_model(schemas.MergeRequest, into=clean(into).strip())
+        return await workflow.merge(session, actor, ticket, into_number=data.into)
+
+    return await _act(request, session, settings, actor, number, go, notice="merged",
+                      values={"into": into})
+

@@ -1,0 +1,364 @@
+"""The customer ticket portal. Customers arrive signed in by the exchange: its backend links to
+``/portal/sso?token=<short-lived JWT with jti>``; the link works once and leaves a signed,
+HttpOnly portal cookie. Everything a customer sees goes through the ticket service's scoping."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Annotated
+
+import jwt
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.accounts import security
+from kefu.accounts import service as accounts
+from kefu.accounts.actor import Actor
+from kefu.accounts.deps import PORTAL_COOKIE
+from kefu.accounts.models import Customer
+from kefu.config import Settings
+from kefu.core import clock
+from kefu.core.errors import InvalidInput, KefuError, NotFound, Unauthorized
+from kefu.core.http import SessionDep, SettingsDep
+from kefu.core.ids import new_token
+from kefu.tickets import schemas, service, workflow
+from kefu.tickets.lifecycle import TRANSITIONS
+from kefu.tickets.models import Ticket
+from kefu.web.render import (
+    PageActorDep,
+    PageRedirect,
+    PageRoute,
+    PublicActorDep,
+    checked_cursor,
+    clean,
+    form_model,
+    redirect,
+    remember_session,
+    render,
+)
+from kefu.web.uploads import discard_files, form_files, save_uploads
+
+PORTAL_LIFETIME_S = 12 * 3600
+DEV_TOKEN_LIFETIME_S = 120
+PAGE_SIZE = 20
+CATEGORIES = ("deposit", "withdrawal", "security", "kyc", "futures", "p2p", "api", "fees", "other")
+NOTICES = {"created", "replied", "escalated", "resolved"}
+# (external id, display name, language, VIP tier): customers for the development demo sign-in.
+# Ids the demo exchange adapter understands (``vip7…`` is VIP 7, ``unavailable…`` a back office
+# that does not answer) and that ``kefu demo`` does not use, so its customers keep their names.
+DEMO_CUSTOMERS: tuple[tuple[str, str, str, int], ...] = (
+    ("vip7-portal-demo", "Li Wei (VIP 7)", "zh-CN", 7),
+    ("portal-demo-en", "Alice Martin", "en", 0),
+    ("portal-demo-zh", "王芳", "zh-CN", 2),
+    ("unavailable-portal-demo", "Sam Lee", "en", 1),
+)
+
+DEV_CUSTOMER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+router = APIRouter(prefix="/portal", route_class=PageRoute, include_in_schema=False,
+                   dependencies=[Depends(remember_session)])
+
+
+def require_customer(actor: Actor) -> Actor:
+    if actor.kind != "customer" or actor.customer is None:
+        raise PageRedirect("/portal")
+    return actor
+
+
+# ---------------------------------------------------------------- sign-in
+
+
+@router.get("/sso")
+async def sso(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str, Query(max_length=4096)] = "",
+) -> RedirectResponse:
+    """The exchange's sign-in link. The token must carry a ``jti``; a second use is refused."""
+    if not token:
+        raise Unauthorized("the sign-in link has no token", code="invalid_token")
+    claims = security.decode_customer_jwt(
+        token,
+        secret=settings.customer_jwt_secret.get_secret_value(),
+        max_lifetime_s=settings.customer_jwt_max_lifetime_s,
+        leeway_s=settings.customer_jwt_leeway_s,
+        now=clock.now(),
+    )
+    await accounts.consume_single_use_token(session, claims)
+    customer = await accounts.upsert_customer(session, claims)
+    await session.flush()
+    lifetime = min(PORTAL_LIFETIME_S, settings.session_lifetime_s)
+    cookie = accounts.portal_cookie(settings.secret_key.get_secret_value(), customer.id,
+                                    clock.now() + timedelta(seconds=lifetime))
+    response = redirect("/portal")
+    response.set_cookie(PORTAL_COOKIE, cookie, max_age=lifetime, httponly=True, samesite="lax",
+                        secure=settings.session_cookie_secure, path="/")
+    return response
+
+
+@router.get("/dev-login")
+async def dev_login(
+    settings: SettingsDep, customer: Annotated[str, Query(max_length=128)] = ""
+) -> RedirectResponse:
+    """Development only: play the exchange and sign in as a demo customer. (Development runs
+    with the published demo JWT secret, so this grants nothing that ``kefu token customer``
+    does not.)"""
+    if settings.env != "development" or not DEV_CUSTOMER_ID.fullmatch(customer):
+        raise NotFound("page")
+    now = int(clock.now().timestamp())
+    claims: dict[str, object] = {"sub": customer, "iat": now, "exp": now + DEV_TOKEN_LIFETIME_S,
+                                 "jti": new_token(16)}
+    for external_id, name, language, vip in DEMO_CUSTOMERS:
+        if external_id == customer:
+            claims.update(name=name, lang=language, vip=vip)
+    token = jwt.encode(claims, settings.customer_jwt_secret.get_secret_value(),
+                       algorithm="HS256")
+    return redirect(f"/portal/sso?token={token}")
+
+
+@router.post("/logout")
+async def logout(actor: PageActorDep) -> RedirectResponse:
+    response = redirect("/portal")
+    response.delete_cookie(PORTAL_COOKIE, path="/")
+    return response
+
+
+# ---------------------------------------------------------------- list
+
+
+@router.get("", response_class=HTMLResponse)
+async def home(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: PublicActorDep,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    ok: Annotated[str, Query(max_length=32)] = "",
+) -> HTMLResponse:
+    if actor.kind != "customer":
+        return render(request, "portal/landing.html", {
+            "section": "portal",
+            "demo_customers": await _demo_customers(session, settings),
+            "signed_in_agent": actor.is_agent,
+        })
+    rows, next_cursor = await service.list_tickets(
+        session, actor, service.TicketFilters(), cursor=checked_cursor(cursor), limit=PAGE_SIZE)
+    return render(request, "portal/list.html", {
+        "section": "portal",
+        "tickets": [await service.ticket_read(session, t) for t in rows],
+        "next_cursor": next_cursor,
+        "paged": cursor is not None,
+        "notice": ok if ok in NOTICES else "",
+    })
+
+
+async def _demo_customers(session: AsyncSession, settings: Settings) -> list[tuple[str, str]]:
+    """Development only: the built-in demo customers and a few from the database (``kefu demo``
+    seeds them), as (external id, name)."""
+    if settings.env != "development":
+        return []
+    listed = [(external_id, name) for external_id, name, _, _ in DEMO_CUSTOMERS]
+    seeded = await accounts.list_customers(session, scope=select(Customer), limit=6)
+    known = {external_id for external_id, _ in listed}
+    listed += [(c.external_id, c.display_name or c.external_id) for c in seeded
+               if c.external_id not in known]
+    return listed
+
+
+# ---------------------------------------------------------------- new ticket
+
+
+@router.get("/tickets/new", response_class=HTMLResponse)
+async def new_ticket_form(
+    request: Request,
+    actor: PublicActorDep,
+    category: Annotated[str, Query(max_length=32)] = "",
+) -> HTMLResponse:
+    require_customer(actor)
+    return _new_ticket_page(request, {"category": category if category in CATEGORIES else ""})
+
+
+def _new_ticket_page(
+    request: Request, values: dict[str, str], *, error: KefuError | None = None
+) -> HTMLResponse:
+    return render(request, "portal/new.html", {
+        "section": "portal",
+        "categories": CATEGORIES,
+        "values": {"subject": "", "body": "", "category": "", **values},
+        "error": error,
+        "page_url": "/portal/tickets/new",
+    }, status=error.status if error else 200)
+
+
+@router.post("/tickets/new", response_class=HTMLResponse)
+async def create_ticket(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: PageActorDep,
+    subject: Annotated[str, Form(max_length=1000)] = "",
+    body: Annotated[str, Form(max_length=100_000)] = "",
+    category: Annotated[str, Form(max_length=32)] = "",
+) -> Response:
+    require_customer(actor)
+    values = {"subject": subject, "body": body, "category": category}
+    stored: list[str] = []
+
+    async def create() -> Ticket:
+        if category not in CATEGORIES:
+            raise InvalidInput("choose a category", code="category_required")
+        data = form_model(schemas.TicketCreate, subject=clean(subject).strip(),
+                          body=clean(body), channel="portal")
+        ticket = await service.create_for_actor(session, actor, data)
+        await workflow.change_tags(session, actor, ticket,
+                                   schemas.TagChange(add=[f"category:{category}"]))
+        files = await form_files(request)
+        attachments = await save_uploads(session, actor, settings, ticket, files)
+        stored.extend(a.storage_key for a in attachments)
+        if attachments:
+            # The request's first message carries the files the customer attached to it.
+            first = await service.first_message(session, ticket)
+            for attachment in attachments:
+                attachment.message_id = first.id
+            await session.flush()
+        return ticket
+
+    try:
+        async with session.begin_nested():
+            ticket = await create()
+    except KefuError as exc:
+        discard_files(settings, stored)
+        return _new_ticket_page(request, values, error=exc)
+    return redirect(f"/portal/tickets/{ticket.number}?ok=created")
+
+
+# ---------------------------------------------------------------- one ticket
+
+
+async def _detail_page(
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    ticket: Ticket,
+    *,
+    notice: str = "",
+    error: KefuError | None = None,
+    values: dict[str, str] | None = None,
+) -> HTMLResponse:
+    read = await service.ticket_read(session, ticket)
+    moves = TRANSITIONS.get(read.status, frozenset())
+    return render(request, "portal/detail.html", {
+        "section": "portal",
+        "ticket": read,
+        "messages": await service.messages_of(session, ticket, include_internal=False),
+        "can_reply": read.status != "closed",
+        "can_escalate": "escalated" in moves,
+        "can_resolve": "resolved" in moves,
+        "notice": notice if notice in NOTICES else "",
+        "error": error,
+        "values": {"body": "", "reason": "", **(values or {})},
+        "page_url": f"/portal/tickets/{read.number}",
+    }, status=error.status if error else 200)
+
+
+async def _readable(session: AsyncSession, actor: Actor, number: str) -> Ticket:
+    return await service.get_readable(session, require_customer(actor), number)
+
+
+@router.get("/tickets/{number}", response_class=HTMLResponse)
+async def ticket_page(
+    request: Request,
+    number: str,
+    session: SessionDep,
+    actor: PublicActorDep,
+    ok: Annotated[str, Query(max_length=32)] = "",
+) -> Response:
+    ticket = await _readable(session, actor, number)
+    if ticket.number != number:
+        return redirect(f"/portal/tickets/{ticket.number}")
+    return await _detail_page(request, session, actor, ticket, notice=ok)
+
+
+async def _act(
+    request: Request,
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    number: str,
+    action: Callable[[Ticket, list[str]], Awaitable[None]],
+    *,
+    notice: str,
+    values: dict[str, str],
+) -> Response:
+    """Run one change in a savepoint; on a refusal show the ticket again with the reason and
+    what the customer typed, with the error's status."""
+    ticket = await _readable(session, actor, number)
+    stored: list[str] = []
+    try:
+        async with session.begin_nested():
+            await action(ticket, stored)
+    except KefuError as exc:
+        discard_files(settings, stored)
+        ticket = await _readable(session, actor, number)
+        return await _detail_page(request, session, actor, ticket, error=exc, values=values)
+    return redirect(f"/portal/tickets/{ticket.number}?ok={notice}")
+
+
+@router.post("/tickets/{number}/reply", response_class=HTMLResponse)
+async def reply(
+    request: Request,
+    number: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: PageActorDep,
+    body: Annotated[str, Form(max_length=100_000)] = "",
+) -> Response:
+    async def send(ticket: Ticket, stored: list[str]) -> None:
+        data = form_model(schemas.ReplyCreate, body=clean(body))
+        files = await form_files(request)
+        attachments = await save_uploads(session, actor, settings, ticket, files)
+        stored.extend(a.storage_key for a in attachments)
+        data = data.model_copy(update={"attachment_ids": [a.id for a in attachments]})
+        await service.reply(session, actor, settings, ticket, data)
+
+    return await _act(request, session, settings, actor, number, send, notice="replied",
+                      values={"body": body})
+
+
+@router.post("/tickets/{number}/escalate", response_class=HTMLResponse)
+async def escalate(
+    request: Request,
+    number: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: PageActorDep,
+    reason: Annotated[str, Form(max_length=10_000)] = "",
+) -> Response:
+    async def go(ticket: Ticket, _: list[str]) -> None:
+        data = form_model(schemas.EscalateRequest, reason=clean(reason))
+        await workflow.escalate(session, actor, ticket, reason=data.reason)
+
+    return await _act(request, session, settings, actor, number, go, notice="escalated",
+                      values={"reason": reason})
+
+
+@router.post("/tickets/{number}/resolve", response_class=HTMLResponse)
+async def resolve(
+    request: Request,
+    number: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: PageActorDep,
+) -> Response:
+    async def go(ticket: Ticket, _: list[str]) -> None:
+        await workflow.change_status(session, actor, ticket,
+                                     schemas.StatusChange(status="resolved"))
+
+    return await _act(request, session, settings, actor, number, go, notice="resolved",
+                      values={})
+

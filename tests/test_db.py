@@ -1,0 +1,48 @@
+"""Transactions behave the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from kefu.accounts.models import Team
+from kefu.config import Settings
+from kefu.db import Database, insert_or_ignore
+from tests.factories import make_world
+
+
+async def test_savepoint_before_first_write_is_undone_by_outer_rollback(settings: Settings):
+    db = Database(settings.resolved_database_url)
+    try:
+        try:
+            async with db.transaction() as session:
+                await session.scalar(select(Team.id))
+                async with session.begin_nested():
+                    session.add(Team(name="inside savepoint", language="en"))
+                session.add(Team(name="after savepoint", language="en"))
+                await session.flush()
+                raise LookupError
+        except LookupError:
+            pass
+        async with db.transaction() as session:
+            assert list(await session.scalars(select(Team.name))) == []
+            assert await insert_or_ignore(session, Team, {"name": "x", "language": "en"})
+            assert not await insert_or_ignore(session, Team, {"name": "x", "language": "en"})
+    finally:
+        await db.dispose()
+
+
+async def test_nul_bytes_and_absurd_numbers_are_client_errors(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    world = await make_world(app)
+    agent = world.headers["agent"]
+    for url in ("/api/v1/tickets?q=%00", "/api/v1/tickets?tag=a%00b",
+                "/api/v1/customers?q=%00", "/api/v1/customers?offset=99999999999999999999"):
+        response = await client.get(url, headers=agent)
+        assert 400 <= response.status_code < 500, (url, response.text)
+        assert response.json()["error"]["code"]
+    login = await client.post("/api/v1/auth/login",
+                              json={"email": "a\u0000@x.io", "password": "whatever-long"})
+    assert 400 <= login.status_code < 500

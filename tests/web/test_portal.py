@@ -1,0 +1,199 @@
+"""The customer portal: sign-in by the exchange's single-use link, tickets, replies, files."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from kefu.app import create_app
+from kefu.config import Settings
+from tests.web.browser import (
+    csrf_of,
+    customer_headers,
+    png_bytes,
+    portal_sign_in,
+    sso_token,
+    ticket_numbers,
+)
+
+
+async def _api_ticket(client: httpx.AsyncClient, headers: dict[str, str], subject: str) -> str:
+    response = await client.post("/api/v1/tickets", headers=headers,
+                                 json={"subject": subject, "body": "Please help.\nLine two."})
+    assert response.status_code == 201, response.text
+    return str(response.json()["number"])
+
+
+async def test_sso_signs_in_and_lists_only_own_tickets(app: FastAPI, client: httpx.AsyncClient):
+    settings: Settings = app.state.settings
+    mine = await _api_ticket(client, customer_headers(settings, "cust-a"),
+                             "My USDT deposit is missing")
+    theirs = await _api_ticket(client, customer_headers(settings, "cust-b"), "Bob's withdrawal")
+
+    token = sso_token(settings, "cust-a", name="Alice", lang="en")
+    response = await client.get("/portal/sso", params={"token": token})
+    assert response.status_code == 303
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith("kefu_customer=")
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie.replace("Lax", "lax")
+    assert "Max-Age=43200" in cookie
+
+    page = await client.get("/portal")
+    assert page.status_code == 200
+    assert ticket_numbers(page.text) == {mine}
+    assert "My USDT deposit is missing" in page.text
+    assert "Bob&#39;s withdrawal" not in page.text
+    assert "Alice" in page.text
+
+    detail = await client.get(f"/portal/tickets/{mine}")
+    assert detail.status_code == 200
+    assert "Please help.\nLine two." in detail.text  # newlines kept, shown with pre-wrap
+    assert f"/api/v1/tickets/{mine}/transcript?format=txt" in detail.text
+    assert f"/api/v1/tickets/{mine}/transcript?format=html" in detail.text
+
+    # Another customer's ticket does not exist as far as this customer can tell.
+    other = await client.get(f"/portal/tickets/{theirs}")
+    assert other.status_code == 404
+    assert "text/html" in other.headers["content-type"]
+    assert "Traceback" not in other.text
+
+
+async def test_sso_link_works_once_and_needs_a_jti(app: FastAPI, client: httpx.AsyncClient):
+    settings: Settings = app.state.settings
+    token = sso_token(settings, "cust-replay")
+    assert (await client.get("/portal/sso", params={"token": token})).status_code == 303
+    client.cookies.clear()
+    replay = await client.get("/portal/sso", params={"token": token})
+    assert replay.status_code == 401
+    assert "text/html" in replay.headers["content-type"]
+    assert "already used" in replay.text
+    assert "set-cookie" not in replay.headers
+
+    no_jti = await client.get("/portal/sso", params={"token": sso_token(
+        settings, "cust-replay", jti=None)})
+    assert no_jti.status_code == 401
+    forged = await client.get("/portal/sso", params={"token": token[:-3] + "abc"})
+    assert forged.status_code == 401
+    assert (await client.get("/portal")).text.count("kefu_customer") == 0
+
+
+async def test_new_ticket_with_attachment(app: FastAPI, client: httpx.AsyncClient):
+    await portal_sign_in(client, app.state.settings, "cust-files", name="Carol", lang="zh-CN")
+    form = await client.get("/portal/tickets/new", params={"category": "deposit"})
+    assert form.status_code == 200
+    assert '<html lang="zh-CN">' in form.text  # the customer's language from the exchange
+    assert '<option value="deposit" selected>' in form.text
+    csrf = csrf_of(form.text)
+
+    image = png_bytes()
+    created = await client.post("/portal/tickets/new", data={
+        "csrf_token": csrf, "category": "deposit", "subject": "USDT TRC20 deposit missing",
+        "body": "Sent 250 USDT at 10:02.\nTxID below.",
+    }, files=[("files", ("proof.png", image, "image/png"))])
+    assert created.status_code == 303, created.text
+    location = created.headers["location"]
+    number = location.split("/")[3].split("?")[0]
+    page = await client.get(location)
+    assert page.status_code == 200
+    assert number in page.text
+    assert "USDT TRC20 deposit missing" in page.text
+    assert "proof.png" in page.text
+    link = page.text.split('href="/api/v1/attachments/')[1].split('"')[0]
+    download = await client.get(f"/api/v1/attachments/{link}")
+    assert download.status_code == 200
+    assert download.content == image
+    assert number in (await client.get("/portal")).text
+    # The category becomes a tag agents can filter by.
+    api = await client.get(f"/api/v1/tickets/{number}")
+    assert api.json()["tags"] == ["category:deposit"]
+
+
+async def test_forms_need_the_csrf_token(app: FastAPI, client: httpx.AsyncClient):
+    await portal_sign_in(client, app.state.settings, "cust-csrf")
+    response = await client.post("/portal/tickets/new", data={
+        "category": "other", "subject": "Hello", "body": "No token"})
+    assert response.status_code == 403
+    assert "text/html" in response.headers["content-type"]
+    wrong = await client.post("/portal/tickets/new", data={
+        "csrf_token": "0" * 64, "category": "other", "subject": "Hello", "body": "Bad token"})
+    assert wrong.status_code == 403
+    assert ticket_numbers((await client.get("/portal")).text) == set()
+
+
+async def test_reply_escalate_resolve_and_errors(app: FastAPI, client: httpx.AsyncClient):
+    customer_a = customer_headers(app.state.settings, "cust-a")
+    number = await _api_ticket(client, customer_a, "Withdrawal stuck")
+    await portal_sign_in(client, app.state.settings, "cust-a")
+    page = await client.get(f"/portal/tickets/{number}")
+    csrf = csrf_of(page.text)
+
+    reply = await client.post(f"/portal/tickets/{number}/reply", data={
+        "csrf_token": csrf, "body": "It is <script>alert(1)</script> still stuck"},
+        files=[("files", ("", b"", "application/octet-stream"))])
+    assert reply.status_code == 303, reply.text
+    page = await client.get(reply.headers["location"])
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert "<script>alert(1)" not in page.text
+
+    # A refused file: friendly message, the typed text kept, the right status, nothing stored.
+    bad = await client.post(f"/portal/tickets/{number}/reply", data={
+        "csrf_token": csrf, "body": "Here is the log"},
+        files=[("files", ("run.exe", b"MZ\x90\x00" + bytes(200), "image/png"))])
+    assert bad.status_code == 415
+    assert "Here is the log" in bad.text
+    after = await client.get(f"/api/v1/tickets/{number}", headers=customer_a)
+    assert [m["body"] for m in after.json()["messages"]].count("Here is the log") == 0
+
+    empty = await client.post(f"/portal/tickets/{number}/reply",
+                              data={"csrf_token": csrf, "body": "   "})
+    assert empty.status_code == 422
+
+    escalated = await client.post(f"/portal/tickets/{number}/escalate", data={
+        "csrf_token": csrf, "reason": "Nobody answers and my funds are stuck"})
+    assert escalated.status_code == 303
+    page = await client.get(escalated.headers["location"])
+    assert "Escalated" in page.text
+    again = await client.post(f"/portal/tickets/{number}/escalate",
+                              data={"csrf_token": csrf, "reason": "again please"})
+    assert again.status_code == 409
+
+    resolved = await client.post(f"/portal/tickets/{number}/resolve", data={"csrf_token": csrf})
+    assert resolved.status_code == 303
+    assert "Resolved" in (await client.get(f"/portal/tickets/{number}")).text
+
+    out = await client.post("/portal/logout", data={"csrf_token": csrf})
+    assert out.status_code == 303
+    assert "kefu_customer" not in client.cookies
+    assert (await client.get(f"/portal/tickets/{number}")).status_code == 303
+
+
+async def test_dev_login_only_in_development(app: FastAPI, client: httpx.AsyncClient):
+    assert app.state.settings.env != "development"
+    assert (await client.get("/portal/dev-login", params={"customer": "portal-demo-en"})
+            ).status_code == 404
+    assert "dev-login" not in (await client.get("/portal")).text
+
+
+@pytest.fixture
+def dev_settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"env": "development"})
+
+
+async def test_dev_login_signs_in_a_demo_customer(dev_settings: Settings):
+    app = create_app(dev_settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://kefu.test") as client:
+            landing = await client.get("/portal")
+            assert "/portal/dev-login?customer=portal-demo-en" in landing.text
+            hop = await client.get("/portal/dev-login", params={"customer": "portal-demo-en"})
+            assert hop.status_code == 303
+            assert hop.headers["location"].startswith("/portal/sso?")
+            signed_in = await client.get(hop.headers["location"])
+            assert signed_in.status_code == 303
+            page = await client.get("/portal")
+            assert "Alice Martin" in page.text
+            bad = await client.get("/portal/dev-login", params={"customer": "../x?y"})
+            assert bad.status_code == 404
