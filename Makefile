@@ -38,7 +38,7 @@ lint: $(DEV_STAMP)
 	$(BIN)/mypy kefu
 
 test: lint
-	$(BIN)/python -m pytest -n auto -q -p no:cacheprovider --durations=15
+	$(BIN)/python -m pytest -n auto --dist loadgroup -q -p no:cacheprovider --durations=15
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import uuid
 from collections.abc import AsyncIterator
@@ -194,7 +195,7 @@ async def create_agent(
     agent = Agent(
         email=_clean_email(email),
         display_name=display_name.strip(),
-        password_hash=security.hash_password(password),
+        password_hash=await asyncio.to_thread(security.hash_password, password),
         role=role,
         languages=languages or ["en"],
         skills=skills or [],
@@ -227,7 +228,7 @@ async def update_agent(
             setattr(agent, key, changes[key])
     if changes.get("password"):
         check_password_strength(changes["password"])
-        agent.password_hash = security.hash_password(changes["password"])
+        agent.password_hash = await asyncio.to_thread(security.hash_password, changes["password"])
     if changes.get("unlock"):
         agent.failed_logins, agent.locked_until = 0, None
     if changes.get("team_ids") is not None:
@@ -286,13 +287,15 @@ async def login(
     if agent is not None and agent.locked_until is not None and agent.locked_until > now:
         raise KefuError("too many failed logins; try again later", code="account_locked",
                         status=429)
-    ok = security.verify_password(agent.password_hash if agent else None, password)
+    # argon2 takes ~0.1 s of CPU by design: keep it off the event loop.
+    ok = await asyncio.to_thread(
+        security.verify_password, agent.password_hash if agent else None, password)
     if agent is None or not ok or not agent.is_active:
         if agent is not None:
             await _record_failed_login(session, settings, agent.id, ip=ip)
         raise Unauthorized("email or password is wrong", code="invalid_credentials")
     if security.password_needs_rehash(agent.password_hash):
-        agent.password_hash = security.hash_password(password)
+        agent.password_hash = await asyncio.to_thread(security.hash_password, password)
     agent.failed_logins, agent.locked_until, agent.last_login_at = 0, None, now
     raw = new_token()
     agent_session = AgentSession(

@@ -60,4 +60,5 @@ def test_serve_contract_and_graceful_shutdown(tmp_path: Path):
     assert server.returncode in (0, -signal.SIGTERM), stderr
     events = [json.loads(line).get("event") for line in stderr.splitlines()
               if line.startswith("{")]
-    assert events[-1] == "stopped"
+    # The lifespan ran its shutdown (job runner stopped, pools closed) before the process ended.
+    assert "stopped" in events

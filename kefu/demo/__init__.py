@@ -1,0 +1,1 @@
+"""Demo data for ``kefu demo``: scripted support conversations played through the real services."""
