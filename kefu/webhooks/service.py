@@ -84,6 +84,7 @@ async def create_endpoint(
     )
     session.add(endpoint)
     await session.flush()
+    _forget_endpoints(session)
     return endpoint
 
 
@@ -105,6 +106,7 @@ async def delete_endpoint(session: AsyncSession, endpoint_id: uuid.UUID) -> Webh
     endpoint = await get_endpoint(session, endpoint_id)
     await session.delete(endpoint)
     await session.flush()
+    _forget_endpoints(session)
     return endpoint
 
 
@@ -122,14 +124,32 @@ async def list_deliveries(
     return list(await session.scalars(query))
 
 
+_ENDPOINTS_CACHE = "webhooks.active_endpoints"
+
+
+async def _active_endpoints(session: AsyncSession) -> list[WebhookEndpoint]:
+    """Looked up once per transaction: a request that changes a ticket emits several events."""
+    transaction = session.sync_session.get_transaction()
+    cached = session.info.get(_ENDPOINTS_CACHE)
+    if cached is not None and cached[0] is transaction:
+        return list(cached[1])
+    endpoints = list(await session.scalars(
+        select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True))))
+    session.info[_ENDPOINTS_CACHE] = (session.sync_session.get_transaction(), endpoints)
+    return endpoints
+
+
+def _forget_endpoints(session: AsyncSession) -> None:
+    session.info.pop(_ENDPOINTS_CACHE, None)
+
+
 async def emit(session: AsyncSession, event: str, data: dict[str, Any]) -> None:
     """Announce ``event`` to every active endpoint subscribed to it. Runs in the caller's
     transaction: deliveries are recorded and their jobs enqueued there, so nothing is sent unless
     it commits. ``data`` may hold UUIDs and datetimes; they are converted to JSON here."""
     if event not in EVENTS:
         raise ValueError(f"unknown webhook event {event!r}")
-    active = await session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)))
-    subscribed = [endpoint for endpoint in active if event in endpoint.events]
+    subscribed = [e for e in await _active_endpoints(session) if event in e.events]
     if not subscribed:
         return
     event_id = new_id()
