@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts.actor import Actor
-from kefu.accounts.deps import AgentDep, SignedInDep
+from kefu.accounts.deps import ActorDep, AgentDep, SignedInDep
 from kefu.accounts.models import Customer
 from kefu.accounts.service import audit
 from kefu.core.errors import NotFound
@@ -68,7 +68,7 @@ async def list_tickets(
 
 
 @router.get("/tickets/{number}", response_model=schemas.TicketDetail)
-async def get_ticket(number: str, session: SessionDep, actor: SignedInDep) -> schemas.TicketDetail:
+async def get_ticket(number: str, session: SessionDep, actor: ActorDep) -> schemas.TicketDetail:
     ticket = await service.get_readable(session, actor, number)
     return await detail(session, actor, ticket)
 
@@ -95,7 +95,7 @@ async def reply(
     body: schemas.ReplyCreate,
     session: SessionDep,
     settings: SettingsDep,
-    actor: SignedInDep,
+    actor: ActorDep,
 ) -> schemas.MessageRead:
     ticket = await service.get_readable(session, actor, number)
     message = await service.reply(session, actor, settings, ticket, body)
@@ -122,7 +122,7 @@ async def _message_read(
 
 @router.post("/tickets/{number}/status", response_model=schemas.TicketDetail)
 async def change_status(
-    number: str, body: schemas.StatusChange, session: SessionDep, actor: SignedInDep
+    number: str, body: schemas.StatusChange, session: SessionDep, actor: ActorDep
 ) -> schemas.TicketDetail:
     ticket = await service.get_readable(session, actor, number)
     await workflow.change_status(session, actor, ticket, body)
@@ -131,7 +131,7 @@ async def change_status(
 
 @router.post("/tickets/{number}/escalate", response_model=schemas.TicketDetail)
 async def escalate(
-    number: str, body: schemas.EscalateRequest, session: SessionDep, actor: SignedInDep
+    number: str, body: schemas.EscalateRequest, session: SessionDep, actor: ActorDep
 ) -> schemas.TicketDetail:
     ticket = await service.get_readable(session, actor, number)
     await workflow.escalate(session, actor, ticket, reason=body.reason)
@@ -169,7 +169,7 @@ async def change_tags(
 async def transcript(
     number: str,
     session: SessionDep,
-    actor: SignedInDep,
+    actor: ActorDep,
     format: Literal["txt", "html"] = "txt",  # noqa: A002
 ) -> Response:
     """The whole conversation for download, without internal notes."""
@@ -191,7 +191,7 @@ async def upload_attachment(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    actor: SignedInDep,
+    actor: ActorDep,
     file: Annotated[UploadFile, File(description="The file; its type is sniffed from bytes.")],
 ) -> schemas.AttachmentRead:
     """Upload first, then reference the id in a reply's ``attachment_ids``."""
@@ -209,7 +209,7 @@ async def upload_attachment(
 
 @router.get("/attachments/{attachment_id}", response_model=None)
 async def download_attachment(
-    attachment_id: uuid.UUID, session: SessionDep, settings: SettingsDep, actor: SignedInDep
+    attachment_id: uuid.UUID, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> FileResponse:
     attachment = await service.get_attachment(session, actor, attachment_id)
     path = AttachmentStore(settings).path_for(attachment.storage_key)
