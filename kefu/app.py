@@ -20,7 +20,12 @@ from kefu.accounts.api import router as accounts_router
 from kefu.config import Settings
 from kefu.core.errors import KefuError
 from kefu.core.logging import configure_logging, get_logger
-from kefu.core.middleware import BodySizeLimitMiddleware, BodyTooLarge, RequestContextMiddleware
+from kefu.core.middleware import (
+    BodySizeLimitMiddleware,
+    BodyTooLarge,
+    NulInBody,
+    RequestContextMiddleware,
+)
 from kefu.db import Database
 from kefu.exchange.service import build_exchange_adapter
 from kefu.jobs.runner import JobRegistry, create_job_runner
@@ -84,7 +89,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(KefuError)
     async def kefu_error(_: Request, exc: KefuError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status,
+                            headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -105,6 +112,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if isinstance(exc.__cause__, BodyTooLarge):
             return JSONResponse(error_body("payload_too_large", "request body is too large"),
                                 status_code=413)
+        if isinstance(exc.__cause__, NulInBody):
+            return JSONResponse(error_body("invalid_characters",
+                                           "the request contains a NUL character"),
+                                status_code=400)
         codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 413: "payload_too_large",
                  415: "unsupported_media_type"}

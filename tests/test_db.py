@@ -46,3 +46,16 @@ async def test_nul_bytes_and_absurd_numbers_are_client_errors(
     login = await client.post("/api/v1/auth/login",
                               json={"email": "a\u0000@x.io", "password": "whatever-long"})
     assert 400 <= login.status_code < 500
+
+
+async def test_nul_in_json_bodies_is_refused_the_same_on_both_databases(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    world = await make_world(app)
+    response = await client.post(
+        "/api/v1/tickets", content=b'{"subject": "a\\u0000b", "body": "text"}',
+        headers={**world.headers["customer_a"], "content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_characters"
+    listed = await client.get("/api/v1/tickets", headers=world.headers["customer_a"])
+    assert listed.json()["items"] == []

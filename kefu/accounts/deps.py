@@ -79,6 +79,11 @@ async def _resolve(request: Request, session: SessionDep, settings: SettingsDep)
             agent = await service.resolve_api_token(session, credential)
             if agent is None:
                 raise Unauthorized("API token is not valid", code="invalid_token")
+            policy = await service.get_policy(session, settings)
+            if policy["require_agent_2fa"] and not agent.totp_enabled:
+                # A token must not outlive the policy that its owner set up 2FA.
+                raise Forbidden("set up two-factor authentication first",
+                                code="2fa_enrollment_required")
             return Actor(kind="agent", agent=agent, via="token",
                          team_ids=await service.team_ids_of(session, agent.id))
         claims = security.decode_customer_jwt(
@@ -140,8 +145,10 @@ ActorDep = Annotated[Actor, Depends(get_actor)]
 
 
 async def require_customer_side(actor: ActorDep) -> Actor:
-    if not actor.is_customer_side:
+    if actor.kind == "anonymous":
         raise Unauthorized("sign in as a customer", code="customer_required")
+    if not actor.is_customer_side:
+        raise NotFound("resource")
     return actor
 
 

@@ -217,7 +217,7 @@ async def update_agent(
 ) -> Agent:
     """Admins change anything; an agent may change only their own status."""
     admin_fields = {"display_name", "role", "languages", "skills", "capacity", "is_active",
-                    "team_ids", "password"}
+                    "team_ids", "password", "unlock"}
     own = actor.agent is not None and actor.agent.id == agent.id
     if not actor.is_admin and (not own or set(changes) & admin_fields):
         raise Forbidden("only admins can change this", code="admin_required")

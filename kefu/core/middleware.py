@@ -70,6 +70,10 @@ class BodyTooLarge(Exception):
     pass
 
 
+class NulInBody(Exception):
+    """A JSON body with ``\u0000``: PostgreSQL cannot store it, so no database may."""
+
+
 class BodySizeLimitMiddleware:
     """400 for NUL characters in the URL; 413 for bodies over the limit, whether announced by
     Content-Length or streamed. Upload routes get the attachment limit; everything else the
@@ -107,14 +111,22 @@ class BodySizeLimitMiddleware:
                 return
         received = 0
         started = False
+        is_json = b"json" in headers.get(b"content-type", b"")
+        tail = b""
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, tail
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                body = message.get("body", b"")
+                received += len(body)
                 if received > limit:
                     raise BodyTooLarge
+                if is_json:
+                    window = tail + body
+                    if b"\\u0000" in window:
+                        raise NulInBody
+                    tail = window[-5:]
             return message
 
         async def tracking_send(message: Message) -> None:

@@ -77,7 +77,7 @@ def restore_backup(settings: Settings, archive: Path, *, force: bool) -> str:
     if db_path.exists() and not force:
         raise BackupError(f"{db_path} exists; pass --force to replace it (stop the server first)")
     try:
-        tar = tarfile.open(archive, "r:gz")
+        tar = tarfile.open(archive, "r:gz")  # noqa: SIM115 - closed by the with below
     except (tarfile.TarError, OSError) as exc:
         raise BackupError(f"not a Kefu backup: {exc}") from exc
     with tar, tempfile.TemporaryDirectory() as tmp:

@@ -27,7 +27,7 @@ router = APIRouter(prefix="/api/v1", tags=["tickets"])
 
 
 async def detail(session: AsyncSession, actor: Actor, ticket: Ticket) -> schemas.TicketDetail:
-    read = await service.ticket_read(session, ticket)
+    read = await service.ticket_read(session, ticket, actor)
     messages = await service.messages_of(session, ticket, include_internal=actor.is_agent)
     return schemas.TicketDetail(**read.model_dump(), messages=messages)
 
@@ -63,7 +63,7 @@ async def list_tickets(
                               q=q),
         cursor=cursor, limit=limit,
     )
-    return schemas.TicketList(items=[await service.ticket_read(session, t) for t in rows],
+    return schemas.TicketList(items=[await service.ticket_read(session, t, actor) for t in rows],
                               next_cursor=next_cursor)
 
 
@@ -165,7 +165,11 @@ async def change_tags(
     return await detail(session, actor, ticket)
 
 
-@router.get("/tickets/{number}/transcript", response_model=None)
+@router.get(
+    "/tickets/{number}/transcript", response_model=None, response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}},
+                                 "text/html": {"schema": {"type": "string"}}}}},
+)
 async def transcript(
     number: str,
     session: SessionDep,
@@ -174,7 +178,7 @@ async def transcript(
 ) -> Response:
     """The whole conversation for download, without internal notes."""
     ticket = await service.get_readable(session, actor, number)
-    read = await service.ticket_read(session, ticket)
+    read = await service.ticket_read(session, ticket, actor)
     messages = await service.messages_of(session, ticket, include_internal=False)
     disposition = f'attachment; filename="{ticket.number}.{format}"'
     if format == "html":
@@ -207,7 +211,10 @@ async def upload_attachment(
     return schemas.AttachmentRead.model_validate(attachment)
 
 
-@router.get("/attachments/{attachment_id}", response_model=None)
+@router.get(
+    "/attachments/{attachment_id}", response_model=None, response_class=FileResponse,
+    responses={200: {"content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}},
+)
 async def download_attachment(
     attachment_id: uuid.UUID, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> FileResponse:
@@ -234,7 +241,8 @@ async def customer_context(
     if customer.is_visitor:
         raise NotFound("exchange customer", code="exchange_customer_not_found")
     await audit(session, actor, "customer_context.viewed", target_type="customer",
-                target_id=customer.external_id, details={"ticket": ticket.number})
+                target_id=str(customer.id),
+                details={"ticket": ticket.number, "external_id": customer.external_id})
     context: CustomerContext = await request.app.state.exchange.customer_context(
         customer.external_id)
     return context

@@ -122,7 +122,19 @@ async def merged_numbers_of(session: AsyncSession, ticket_id: uuid.UUID) -> list
     return list(rows)
 
 
-async def ticket_read(session: AsyncSession, ticket: Ticket) -> schemas.TicketRead:
+async def ticket_read(
+    session: AsyncSession, ticket: Ticket, viewer: Actor
+) -> schemas.TicketRead:
+    """What ``viewer`` may see of a ticket. Customers never see tags (``fraud-suspect``) or an
+    escalation reason written by staff; they see the reason they gave themselves."""
+    staff = viewer.is_agent
+    reason = ticket.escalation_reason
+    if not staff and reason is not None:
+        by = await session.scalar(
+            select(TicketEvent.actor_kind).where(TicketEvent.ticket_id == ticket.id,
+                                                 TicketEvent.kind == "escalated")
+            .order_by(TicketEvent.at.desc()).limit(1))
+        reason = reason if by == "customer" else None
     return schemas.TicketRead(
         id=ticket.id, number=ticket.number, subject=ticket.subject,
         status=ticket.status,
@@ -130,8 +142,8 @@ async def ticket_read(session: AsyncSession, ticket: Ticket) -> schemas.TicketRe
         priority=ticket.priority,
         channel=ticket.channel,
         language=ticket.language, customer_id=ticket.customer_id, team_id=ticket.team_id,
-        assignee_id=ticket.assignee_id, escalation_reason=ticket.escalation_reason,
-        escalated_at=ticket.escalated_at, tags=await tags_of(session, ticket.id),
+        assignee_id=ticket.assignee_id, escalation_reason=reason,
+        escalated_at=ticket.escalated_at, tags=await tags_of(session, ticket.id) if staff else [],
         merged_numbers=await merged_numbers_of(session, ticket.id),
         created_at=ticket.created_at, updated_at=ticket.updated_at,
         first_response_at=ticket.first_response_at, resolved_at=ticket.resolved_at,
@@ -185,15 +197,18 @@ async def next_seq(session: AsyncSession, ticket: Ticket) -> int:
 
 
 async def _claim_attachments(
-    session: AsyncSession, ticket: Ticket, attachment_ids: Sequence[uuid.UUID]
+    session: AsyncSession, ticket: Ticket, author: MessageAuthor,
+    attachment_ids: Sequence[uuid.UUID],
 ) -> list[Attachment]:
+    """Unsent uploads of this ticket; a customer may only send what a customer uploaded."""
     if not attachment_ids:
         return []
-    rows = list(await session.scalars(
-        select(Attachment).where(Attachment.id.in_(attachment_ids),
-                                 Attachment.ticket_id == ticket.id,
-                                 Attachment.message_id.is_(None))
-    ))
+    stmt = select(Attachment).where(Attachment.id.in_(attachment_ids),
+                                    Attachment.ticket_id == ticket.id,
+                                    Attachment.message_id.is_(None))
+    if author.kind == "customer":
+        stmt = stmt.where(Attachment.uploaded_by_kind == "customer")
+    rows = list(await session.scalars(stmt))
     if len(rows) != len(set(attachment_ids)):
         raise InvalidInput("unknown or already used attachment", code="unknown_attachment")
     return rows
@@ -216,7 +231,7 @@ async def add_message(
             Message.ticket_id == ticket.id, Message.client_msg_id == client_msg_id))
         if existing is not None:
             return existing, False
-    attachments = await _claim_attachments(session, ticket, attachment_ids)
+    attachments = await _claim_attachments(session, ticket, author, attachment_ids)
     now = clock.now()
     message = Message(
         ticket_id=ticket.id, seq=await next_seq(session, ticket), author_kind=author.kind,
@@ -502,14 +517,14 @@ async def list_tickets(
     if filters.assignee == "none":
         stmt = stmt.where(Ticket.assignee_id.is_(None))
     elif filters.assignee == "me":
-        stmt = stmt.where(Ticket.assignee_id == (actor.agent.id if actor.agent else None))
+        stmt = stmt.where(Ticket.assignee_id == actor.agent.id if actor.agent else false())
     elif filters.assignee:
         try:
             stmt = stmt.where(Ticket.assignee_id == uuid.UUID(filters.assignee))
         except ValueError as exc:
             raise InvalidInput("assignee must be 'me', 'none' or an agent id",
                                code="invalid_filter") from exc
-    if filters.tag:
+    if filters.tag and actor.is_agent:  # tags are internal: customers cannot probe them
         stmt = stmt.where(exists().where(
             ticket_tags.c.ticket_id == Ticket.id, ticket_tags.c.tag_id == Tag.id,
             Tag.name == filters.tag.strip().lower()))
@@ -584,9 +599,10 @@ async def get_attachment(
         if survivor is None or await session.scalar(
                 readable_by(actor).where(Ticket.id == survivor)) is None:
             raise NotFound("attachment")
-    if not actor.is_agent and attachment.message_id is not None:
-        internal = await session.scalar(select(Message.internal).where(
-            Message.id == attachment.message_id))
-        if internal:
+    if not actor.is_agent:
+        if attachment.message_id is None and attachment.uploaded_by_kind != "customer":
+            raise NotFound("attachment")  # staff's upload, not sent yet
+        if attachment.message_id is not None and await session.scalar(
+                select(Message.internal).where(Message.id == attachment.message_id)):
             raise NotFound("attachment")
     return attachment

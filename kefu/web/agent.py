@@ -114,7 +114,7 @@ async def inbox(
               "q": filters.q or ""}
     query = {k: v for k, v in chosen.items() if v}
     context: dict[str, Any] = {
-        "tickets": [await service.ticket_read(session, t) for t in rows],
+        "tickets": [await service.ticket_read(session, t, actor) for t in rows],
         "agent_names": agents,
         "team_names": {t.id: t.name for t in teams},
         "filters": chosen,
@@ -201,7 +201,7 @@ async def _ticket_page(
     error: KefuError | None = None,
     values: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    read = await service.ticket_read(session, ticket)
+    read = await service.ticket_read(session, ticket, actor)
     agents = await accounts.list_agents(session)
     teams = await accounts.list_teams(session)
     names = {a.id: a.display_name for a in agents}

@@ -150,7 +150,7 @@ async def home(
         session, actor, service.TicketFilters(), cursor=checked_cursor(cursor), limit=PAGE_SIZE)
     return render(request, "portal/list.html", {
         "section": "portal",
-        "tickets": [await service.ticket_read(session, t) for t in rows],
+        "tickets": [await service.ticket_read(session, t, actor) for t in rows],
         "next_cursor": next_cursor,
         "paged": cursor is not None,
         "notice": ok if ok in NOTICES else "",
@@ -250,7 +250,7 @@ async def _detail_page(
     error: KefuError | None = None,
     values: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    read = await service.ticket_read(session, ticket)
+    read = await service.ticket_read(session, ticket, actor)
     moves = TRANSITIONS.get(read.status, frozenset())
     return render(request, "portal/detail.html", {
         "section": "portal",

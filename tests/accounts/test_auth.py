@@ -206,3 +206,17 @@ async def test_visitor_gets_one_pre_login_conversation(app: FastAPI, client: Asy
     other = (await client.post("/api/v1/visitors")).json()
     assert (await client.get(f"/api/v1/tickets/{number}",
                              headers={"X-Kefu-Visitor": other["token"]})).status_code == 404
+
+
+async def test_2fa_policy_also_stops_api_tokens_of_agents_without_2fa(
+    app: FastAPI, client: AsyncClient
+):
+    world = await make_world(app)
+    assert (await client.get("/api/v1/tickets", headers=world.headers["agent"])).status_code == 200
+    await client.put("/api/v1/admin/policy", headers=world.headers["admin"],
+                     json={"require_agent_2fa": True})
+    blocked = await client.get("/api/v1/tickets", headers=world.headers["agent"])
+    assert blocked.status_code == 403
+    assert blocked.json()["error"]["code"] == "2fa_enrollment_required"
+    unauthenticated = await client.get("/api/v1/tickets")
+    assert unauthenticated.headers["www-authenticate"] == "Bearer"

@@ -97,3 +97,23 @@ async def test_size_cap(settings: Settings):
             # The ticket and its message are untouched by the refused upload.
             detail = await client.get(f"/api/v1/tickets/{number}", headers=a)
             assert len(detail.json()["messages"]) == 1
+
+
+async def test_customer_cannot_take_a_staff_upload_before_it_is_sent(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    world = await make_world(app)
+    a = world.headers["customer_a"]
+    number = (await client.post("/api/v1/tickets", headers=a,
+                                json={"subject": "x", "body": "y"})).json()["number"]
+    draft = (await client.post(f"/api/v1/tickets/{number}/attachments",
+                               headers=world.headers["agent"],
+                               files={"file": ("draft.png", png_bytes(), "image/png")})).json()
+    assert (await client.get(f"/api/v1/attachments/{draft['id']}", headers=a)).status_code == 404
+    steal = await client.post(f"/api/v1/tickets/{number}/replies", headers=a,
+                              json={"body": "mine", "attachment_ids": [draft["id"]]})
+    assert steal.status_code == 422
+    sent = await client.post(f"/api/v1/tickets/{number}/replies", headers=world.headers["agent"],
+                             json={"body": "see the guide", "attachment_ids": [draft["id"]]})
+    assert sent.status_code == 201
+    assert (await client.get(f"/api/v1/attachments/{draft['id']}", headers=a)).status_code == 200

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from kefu.app import create_app
 from kefu.config import Settings
+from tests.factories import make_world
 from tests.web.browser import (
     csrf_of,
     customer_headers,
@@ -105,9 +106,12 @@ async def test_new_ticket_with_attachment(app: FastAPI, client: httpx.AsyncClien
     assert download.status_code == 200
     assert download.content == image
     assert number in (await client.get("/portal")).text
-    # The category becomes a tag agents can filter by.
-    api = await client.get(f"/api/v1/tickets/{number}")
-    assert api.json()["tags"] == ["category:deposit"]
+    # The category becomes a tag agents can filter by; tags are internal, so the customer's own
+    # view of the ticket shows none.
+    assert (await client.get(f"/api/v1/tickets/{number}")).json()["tags"] == []
+    world = await make_world(app)
+    staff = await client.get(f"/api/v1/tickets/{number}", headers=world.headers["supervisor"])
+    assert staff.json()["tags"] == ["category:deposit"]
 
 
 async def test_forms_need_the_csrf_token(app: FastAPI, client: httpx.AsyncClient):
