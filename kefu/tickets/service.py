@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts.actor import Actor
 from kefu.accounts.models import Agent, Customer, Team
-from kefu.accounts.service import audit
+from kefu.accounts.service import audit, visitor_customer
 from kefu.config import Settings
 from kefu.core import clock
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -386,8 +386,6 @@ async def create_for_actor(
     elif actor.kind == "visitor" and actor.visitor_id is not None:
         if data.priority or data.customer_external_id:
             raise Forbidden("visitors cannot set priority or customer", code="field_forbidden")
-        from kefu.accounts.service import visitor_customer
-
         customer = await visitor_customer(session, actor.visitor_id, create=True,
                                           language=data.language or "en")
         assert customer is not None

@@ -40,7 +40,7 @@ from kefu.web.render import (
     remember_session,
     render,
 )
-from kefu.web.uploads import discard_files, form_files, save_uploads
+from kefu.web.uploads import discard_files, form_files, reply_with_files, save_uploads
 
 PORTAL_LIFETIME_S = 12 * 3600
 DEV_TOKEN_LIFETIME_S = 120
@@ -319,12 +319,8 @@ async def reply(
     body: Annotated[str, Form(max_length=100_000)] = "",
 ) -> Response:
     async def send(ticket: Ticket, stored: list[str]) -> None:
-        data = form_model(schemas.ReplyCreate, body=clean(body))
-        files = await form_files(request)
-        attachments = await save_uploads(session, actor, settings, ticket, files)
-        stored.extend(a.storage_key for a in attachments)
-        data = data.model_copy(update={"attachment_ids": [a.id for a in attachments]})
-        await service.reply(session, actor, settings, ticket, data)
+        await reply_with_files(request, session, actor, settings, ticket,
+                               form_model(schemas.ReplyCreate, body=clean(body)), stored)
 
     return await _act(request, session, settings, actor, number, send, notice="replied",
                       values={"body": body})

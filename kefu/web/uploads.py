@@ -14,6 +14,7 @@ from kefu.core.errors import InvalidInput
 from kefu.tickets import service
 from kefu.tickets.attachments import CHUNK, AttachmentStore
 from kefu.tickets.models import Attachment, Ticket
+from kefu.tickets.schemas import ReplyCreate
 
 MAX_FILES_PER_MESSAGE = 10
 
@@ -50,6 +51,23 @@ async def save_uploads(
         discard_files(settings, [a.storage_key for a in saved])
         raise
     return saved
+
+
+async def reply_with_files(
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    ticket: Ticket,
+    data: ReplyCreate,
+    stored: list[str],
+) -> None:
+    """A reply form with attachments: store the files (their keys go into ``stored`` so the
+    caller can delete them if the transaction rolls back), then send the reply with them."""
+    attachments = await save_uploads(session, actor, settings, ticket, await form_files(request))
+    stored.extend(a.storage_key for a in attachments)
+    data = data.model_copy(update={"attachment_ids": [a.id for a in attachments]})
+    await service.reply(session, actor, settings, ticket, data)
 
 
 def discard_files(settings: Settings, storage_keys: Sequence[str]) -> None:
