@@ -30,6 +30,12 @@ from kefu.db import Database
 from kefu.exchange.service import build_exchange_adapter
 from kefu.jobs.runner import JobRegistry, create_job_runner
 from kefu.ops.api import router as ops_router
+from kefu.realtime.broker import create_broker
+from kefu.realtime.hub import Hub
+from kefu.realtime.protocol import Close
+from kefu.realtime.queue import QueueWatcher
+from kefu.realtime.writer import MessageWriter
+from kefu.realtime.ws import router as realtime_router
 from kefu.tickets.api import router as tickets_router
 from kefu.web.pages import mount_web
 from kefu.webhooks.api import router as webhooks_router
@@ -65,12 +71,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.jobs = runner
         if settings.jobs_enabled:
             await runner.start()
-        log.info("started", database=db.engine.dialect.name, version=__version__)
+        hub = Hub()
+        broker = create_broker(settings.redis_url)
+        await broker.start(hub.dispatch)
+        db.publish = hub.publish = broker.publish
+        writer = MessageWriter(db)
+        await writer.start()
+        queue_watcher = QueueWatcher(db)
+        await queue_watcher.start()
+        app.state.hub, app.state.broker, app.state.writer = hub, broker, writer
+        app.state.queue_watcher = queue_watcher
+        log.info("started", database=db.engine.dialect.name, version=__version__,
+                 broker=type(broker).__name__)
         try:
             yield
         finally:
-            # Graceful shutdown: uvicorn has stopped accepting and drained requests; finish the
-            # running job, then close clients and the pool.
+            # Graceful shutdown: uvicorn has stopped accepting and drained requests; tell
+            # websocket clients to come back (they resume from their last seq), write what is
+            # queued, finish the running job, then close clients and the pool.
+            await hub.close_all(Close.GOING_AWAY, "server restarting")
+            await queue_watcher.stop()
+            await writer.stop()
+            await broker.stop()
+            db.publish = None
             await runner.stop()
             await app.state.exchange.aclose()
             await db.dispose()
@@ -150,6 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(tickets_router)
     app.include_router(webhooks_router)
+    app.include_router(realtime_router)
     mount_web(app)
 
     app.add_middleware(BodySizeLimitMiddleware, default_limit=settings.max_request_bytes,

@@ -118,6 +118,20 @@ def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     session.info.setdefault("after_commit", []).append(callback)
 
 
+@asynccontextmanager
+async def savepoint(session: AsyncSession) -> AsyncIterator[None]:
+    """A SAVEPOINT whose failure also drops the after-commit callbacks registered inside it, so
+    a rolled-back part of a transaction announces nothing."""
+    callbacks: list[AfterCommit] = session.info.setdefault("after_commit", [])
+    mark = len(callbacks)
+    try:
+        async with session.begin_nested():
+            yield
+    except BaseException:
+        del callbacks[mark:]
+        raise
+
+
 async def commit(session: AsyncSession) -> None:
     """Commit, then run the after-commit callbacks registered during the transaction."""
     await session.commit()
@@ -135,6 +149,8 @@ class Database:
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         # Set by the in-process job runner; poked after a commit that enqueued jobs.
         self.jobs_wakeup: asyncio.Event | None = None
+        # Set by the app to the realtime broker's publish; used after commits (realtime.events).
+        self.publish: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
 
     def wake_jobs(self) -> None:
         if self.jobs_wakeup is not None:

@@ -44,6 +44,7 @@ class Ticket(IdMixin, CreatedMixin, Base):
         CheckConstraint(
             "(status = 'pending') = (pending_reason IS NOT NULL)", name="pending_reason"
         ),
+        CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating"),
         Index("ix_tickets_updated_at_id", "updated_at", "id"),
         Index("ix_tickets_status_team", "status", "team_id"),
     )
@@ -75,6 +76,11 @@ class Ticket(IdMixin, CreatedMixin, Base):
     resolved_at: Mapped[datetime | None] = mapped_column(default=None)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
     last_seq: Mapped[int] = mapped_column(default=0)
+    # Customer-visible messages have their own gap-free sequence (internal notes don't count).
+    last_public_seq: Mapped[int] = mapped_column(default=0)
+    rating: Mapped[int | None] = mapped_column(default=None)
+    rating_comment: Mapped[str | None] = mapped_column(Text, default=None)
+    rated_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Message(IdMixin, CreatedMixin, Base):
@@ -82,11 +88,14 @@ class Message(IdMixin, CreatedMixin, Base):
     __table_args__ = (
         CheckConstraint(f"author_kind IN {AUTHOR_KINDS!r}", name="author_kind"),
         UniqueConstraint("ticket_id", "seq", name="uq_messages_ticket_seq"),
+        UniqueConstraint("ticket_id", "public_seq", name="uq_messages_ticket_public_seq"),
         UniqueConstraint("ticket_id", "client_msg_id", name="uq_messages_ticket_client_msg"),
     )
 
     ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
     seq: Mapped[int]
+    # Position among the messages the customer sees; None for internal notes.
+    public_seq: Mapped[int | None] = mapped_column(default=None)
     author_kind: Mapped[str] = mapped_column(String(16))
     author_agent_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("agents.id", ondelete="SET NULL"), default=None
@@ -142,3 +151,36 @@ class TicketEvent(IdMixin, Base):
     )
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class Macro(IdMixin, CreatedMixin, Base):
+    """A canned reply with variables (``{customer.name}``, ``{ticket.number}``)."""
+
+    __tablename__ = "macros"
+    __table_args__ = (UniqueConstraint("title", "language", name="uq_macros_title_language"),)
+
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    team_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), default=None
+    )
+    created_by_agent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), default=None
+    )
+
+
+class Notification(IdMixin, CreatedMixin, Base):
+    """Something an agent should see: a mention in a note, an assignment."""
+
+    __tablename__ = "notifications"
+
+    agent_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    ticket_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), default=None
+    )
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    read_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -104,7 +104,9 @@ class AttachmentRead(BaseModel):
 class MessageRead(BaseModel):
     id: uuid.UUID
     ticket_number: str
-    seq: int
+    seq: int = Field(description="Position in the conversation as the caller sees it.")
+    public_seq: int | None = Field(default=None,
+                                   description="Position among customer-visible messages.")
     author_kind: AuthorKind
     author_name: str
     body: str

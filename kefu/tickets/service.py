@@ -20,6 +20,7 @@ from kefu.core import clock
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kefu.core.ids import new_ticket_number, normalize_ticket_number
 from kefu.core.pagination import Cursor
+from kefu.realtime.events import INBOX, publish_after_commit, ticket_topic
 from kefu.tickets import schemas
 from kefu.tickets.attachments import AttachmentStore, safe_filename
 from kefu.tickets.models import Attachment, Message, Tag, Ticket, TicketEvent, ticket_tags
@@ -165,6 +166,27 @@ def webhook_ticket(ticket: Ticket) -> dict[str, Any]:
 
 async def ticket_changed(session: AsyncSession, ticket: Ticket, change: str) -> None:
     await emit(session, "ticket.updated", {"ticket": webhook_ticket(ticket), "change": change})
+    announce_ticket(session, ticket, change)
+
+
+def ticket_summary(ticket: Ticket) -> dict[str, Any]:
+    """What realtime clients get about a ticket (inbox rows, status updates)."""
+    return {**webhook_ticket(ticket), "id": str(ticket.id), "created_at":
+            ticket.created_at.isoformat(), "last_customer_message_at":
+            ticket.last_customer_message_at.isoformat()
+            if ticket.last_customer_message_at else None}
+
+
+def announce_ticket(session: AsyncSession, ticket: Ticket, change: str) -> None:
+    """After commit: the ticket's viewers get its new state, agents' inboxes the new row."""
+    summary = ticket_summary(ticket)
+    publish_after_commit(session, ticket_topic(ticket.id),
+                         {"type": "ticket", "ticket": ticket.number, "change": change,
+                          "state": {k: summary[k] for k in ("number", "status",
+                                    "pending_reason", "priority", "assignee_id", "team_id")}})
+    publish_after_commit(session, INBOX, {"type": "inbox", "change": change, "ticket": summary,
+                                          "_team_id": summary["team_id"],
+                                          "_assignee_id": summary["assignee_id"]})
 
 
 # ---------------------------------------------------------------- messages
@@ -185,15 +207,18 @@ class MessageAuthor:
         return cls("system")
 
 
-async def next_seq(session: AsyncSession, ticket: Ticket) -> int:
-    """Gap-free per-ticket sequence: an atomic increment under the row lock."""
-    seq = await session.scalar(
+async def next_seq(
+    session: AsyncSession, ticket: Ticket, *, public: bool
+) -> tuple[int, int | None]:
+    """Gap-free per-ticket sequences, by an atomic increment under the row lock: ``seq`` over
+    all messages (what agents see) and ``public_seq`` over those the customer sees."""
+    row = (await session.execute(
         update(Ticket).where(Ticket.id == ticket.id)
-        .values(last_seq=Ticket.last_seq + 1).returning(Ticket.last_seq)
-    )
-    assert seq is not None
-    ticket.last_seq = seq
-    return seq
+        .values(last_seq=Ticket.last_seq + 1,
+                last_public_seq=Ticket.last_public_seq + (1 if public else 0))
+        .returning(Ticket.last_seq, Ticket.last_public_seq))).one()
+    ticket.last_seq, ticket.last_public_seq = row[0], row[1]
+    return row[0], (row[1] if public else None)
 
 
 async def _claim_attachments(
@@ -233,8 +258,9 @@ async def add_message(
             return existing, False
     attachments = await _claim_attachments(session, ticket, author, attachment_ids)
     now = clock.now()
+    seq, public_seq = await next_seq(session, ticket, public=not internal)
     message = Message(
-        ticket_id=ticket.id, seq=await next_seq(session, ticket), author_kind=author.kind,
+        ticket_id=ticket.id, seq=seq, public_seq=public_seq, author_kind=author.kind,
         author_agent_id=author.agent_id, author_customer_id=author.customer_id,
         body=body, internal=internal, client_msg_id=client_msg_id, created_at=now,
     )
@@ -252,7 +278,36 @@ async def add_message(
         "message": {"id": str(message.id), "seq": message.seq, "author_kind": author.kind,
                     "internal": internal, "body": body, "created_at": now.isoformat()},
     })
+    publish_after_commit(session, ticket_topic(ticket.id),
+                         await message_event(session, ticket, message, attachments))
+    announce_ticket(session, ticket, "message")
     return message, True
+
+
+async def message_event(
+    session: AsyncSession,
+    ticket: Ticket,
+    message: Message,
+    attachments: Sequence[Attachment],
+    names: dict[uuid.UUID | None, str] | None = None,
+) -> dict[str, Any]:
+    """The ``message`` frame. ``seq`` is the agents' sequence; customers' connections replace it
+    with ``public_seq`` and never get internal ones."""
+    if names is None:
+        names = await _author_names(session, [message])
+    return {
+        "type": "message", "ticket": ticket.number, "id": str(message.id), "seq": message.seq,
+        "public_seq": message.public_seq, "internal": message.internal,
+        "author": {"kind": message.author_kind,
+                   "name": names.get(message.author_agent_id or message.author_customer_id,
+                                     message.author_kind),
+                   "agent_id": str(message.author_agent_id) if message.author_agent_id
+                   else None},
+        "body": message.body, "client_msg_id": message.client_msg_id,
+        "created_at": message.created_at.isoformat(),
+        "attachments": [{"id": str(a.id), "filename": a.filename,
+                         "content_type": a.content_type, "size": a.size} for a in attachments],
+    }
 
 
 async def messages_of(
@@ -277,7 +332,9 @@ async def messages_of(
     names = await _author_names(session, messages)
     return [
         schemas.MessageRead(
-            id=m.id, ticket_number=numbers[m.ticket_id], seq=m.seq,
+            # Customers count only what they see: their sequence has no gaps for notes.
+            id=m.id, ticket_number=numbers[m.ticket_id],
+            seq=m.seq if include_internal else (m.public_seq or 0), public_seq=m.public_seq,
             author_kind=m.author_kind,
             author_name=names.get(m.author_agent_id or m.author_customer_id, m.author_kind),
             body=m.body, internal=m.internal, created_at=m.created_at,
@@ -352,6 +409,7 @@ async def create_ticket(
     await session.flush()
     await record_event(session, actor, ticket, "created", {"channel": channel})
     await emit(session, "ticket.created", {"ticket": webhook_ticket(ticket)})
+    announce_ticket(session, ticket, "created")
     # The first message is the customer's request, also when an agent records it for them.
     author = MessageAuthor("customer", customer_id=customer.id)
     await add_message(session, ticket, author, body=body, client_msg_id=client_msg_id)
@@ -389,9 +447,6 @@ async def create_for_actor(
         customer = await visitor_customer(session, actor.visitor_id, create=True,
                                           language=data.language or "en")
         assert customer is not None
-        has_one = await session.scalar(select(Ticket.id).where(Ticket.customer_id == customer.id))
-        if has_one is not None:
-            raise Conflict("sign in to open more conversations", code="visitor_limit")
         channel, priority = data.channel or "chat", "normal"
     else:
         raise Forbidden("sign in to open a ticket", code="customer_required")
@@ -402,6 +457,9 @@ async def create_for_actor(
                    Message.client_msg_id == data.client_msg_id))
         if existing is not None:
             return existing
+    if customer.is_visitor and await session.scalar(
+            select(Ticket.id).where(Ticket.customer_id == customer.id)) is not None:
+        raise Conflict("sign in to open more conversations", code="visitor_limit")
     return await create_ticket(
         session, actor, customer=customer, subject=data.subject, body=data.body,
         channel=channel, language=data.language, priority=priority,
@@ -604,3 +662,34 @@ async def get_attachment(
                 select(Message.internal).where(Message.id == attachment.message_id)):
             raise NotFound("attachment")
     return attachment
+
+
+async def message_events_after(
+    session: AsyncSession, ticket: Ticket, *, after: int, public: bool, limit: int = 500
+) -> list[dict[str, Any]]:
+    """``message`` events after position ``after`` (``seq`` for agents, ``public_seq`` for
+    customers), in order: what a reconnecting client missed."""
+    stmt = select(Message).where(Message.ticket_id == ticket.id)
+    if public:
+        stmt = stmt.where(Message.public_seq > after).order_by(Message.public_seq)
+    else:
+        stmt = stmt.where(Message.seq > after).order_by(Message.seq)
+    messages = list(await session.scalars(stmt.limit(limit)))
+    if not messages:
+        return []
+    files: dict[uuid.UUID, list[Attachment]] = {}
+    for a in await session.scalars(select(Attachment).where(
+            Attachment.message_id.in_([m.id for m in messages]))):
+        assert a.message_id is not None
+        files.setdefault(a.message_id, []).append(a)
+    names = await _author_names(session, messages)
+    return [await message_event(session, ticket, m, files.get(m.id, []), names)
+            for m in messages]
+
+
+async def latest_chat(session: AsyncSession, customer_id: uuid.UUID) -> Ticket | None:
+    """The customer's most recent conversation that is still going (for the chat widget)."""
+    return await session.scalar(
+        select(Ticket).where(Ticket.customer_id == customer_id, Ticket.status != "closed",
+                             Ticket.merged_into_id.is_(None), Ticket.channel == "chat")
+        .order_by(Ticket.updated_at.desc()).limit(1))

@@ -23,6 +23,7 @@ from kefu.config import Settings
 from kefu.core import clock
 from kefu.core.errors import InvalidInput, KefuError
 from kefu.core.http import SessionDep, SettingsDep
+from kefu.db import savepoint
 from kefu.exchange.schemas import ACCOUNT_FLAGS, CustomerContext
 from kefu.tickets import schemas, service, workflow
 from kefu.tickets.lifecycle import TRANSITIONS, is_active
@@ -271,7 +272,7 @@ async def _act(
     ticket = await service.get_readable(session, actor, number)
     stored: list[str] = []
     try:
-        async with session.begin_nested():
+        async with savepoint(session):
             result = await action(ticket, stored)
     except KefuError as exc:
         discard_files(settings, stored)

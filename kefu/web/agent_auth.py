@@ -17,6 +17,7 @@ from kefu.accounts.deps import SESSION_COOKIE
 from kefu.core.errors import Forbidden, KefuError
 from kefu.core.http import SessionDep, SettingsDep
 from kefu.core.ids import new_token
+from kefu.db import savepoint
 from kefu.web.render import (
     PageActorDep,
     PageRoute,
@@ -181,7 +182,7 @@ async def two_factor(
     if actor.agent.totp_enabled:
         return redirect("/agent")
     try:
-        async with session.begin_nested():
+        async with savepoint(session):
             await accounts.enable_2fa(session, actor, code=code)
     except KefuError as exc:
         return await _enrolment_page(request, session, actor, error=exc)

@@ -25,6 +25,7 @@ from kefu.core import clock
 from kefu.core.errors import InvalidInput, KefuError, NotFound, Unauthorized
 from kefu.core.http import SessionDep, SettingsDep
 from kefu.core.ids import new_token
+from kefu.db import savepoint
 from kefu.tickets import schemas, service, workflow
 from kefu.tickets.lifecycle import TRANSITIONS
 from kefu.tickets.models import Ticket
@@ -229,7 +230,7 @@ async def create_ticket(
         return ticket
 
     try:
-        async with session.begin_nested():
+        async with savepoint(session):
             ticket = await create()
     except KefuError as exc:
         discard_files(settings, stored)
@@ -300,7 +301,7 @@ async def _act(
     ticket = await _readable(session, actor, number)
     stored: list[str] = []
     try:
-        async with session.begin_nested():
+        async with savepoint(session):
             await action(ticket, stored)
     except KefuError as exc:
         discard_files(settings, stored)

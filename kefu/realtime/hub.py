@@ -1,0 +1,299 @@
+"""This process's websocket connections, what each follows, and in-order delivery.
+
+The broker hands every event to :meth:`Hub.dispatch`; the hub gives it to the connections that
+follow its topic, and each connection decides what its reader may see (a customer never gets
+internal notes, and sees ``public_seq`` as ``seq``). Messages reach a connection gap-free and in
+order: while a connection replays from the database, live events are held back; a live event
+that skips ahead (events from other processes may arrive out of order) makes the connection
+fetch the missing ones from the database first."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketState
+
+from kefu.accounts.actor import Actor
+from kefu.core.logging import get_logger
+from kefu.realtime.events import INBOX
+from kefu.realtime.protocol import CUSTOMER_RATE, OUTBOUND_QUEUE, Close
+
+log = get_logger("kefu.realtime.hub")
+Fetch = Callable[[uuid.UUID, int], Awaitable[list[dict[str, Any]]]]
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens = burst
+        self.at = time.monotonic()
+
+    def take(self, amount: float = 1.0) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= amount:
+            self.tokens -= amount
+            return True
+        return False
+
+    def retry_after(self) -> float:
+        return round(max(0.0, (1.0 - self.tokens) / self.rate), 2)
+
+
+@dataclass
+class Follow:
+    """One followed ticket: where delivery stands and what waits behind a replay."""
+
+    ticket_id: uuid.UUID
+    number: str
+    last_seq: int = 0
+    replaying: bool = True
+    held: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Connection:
+    def __init__(self, websocket: WebSocket, actor: Actor, hub: Hub, fetch: Fetch) -> None:
+        self.id = uuid.uuid4().hex[:12]
+        self.websocket = websocket
+        self.actor = actor
+        self.hub = hub
+        self.fetch = fetch
+        self.follows: dict[uuid.UUID, Follow] = {}
+        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=OUTBOUND_QUEUE)
+        self.closed = False
+        self.close_code: int | None = None
+        self.strikes = 0
+        self._sender: asyncio.Task[None] | None = None
+        self.queue_state: dict[str, Any] | None = None
+
+    @property
+    def is_agent(self) -> bool:
+        return self.actor.agent is not None
+
+    # ------------------------------------------------------------ output
+
+    def start(self) -> None:
+        self._sender = asyncio.create_task(self._send_loop(), name=f"ws-send-{self.id}")
+
+    async def _send_loop(self) -> None:
+        try:
+            while True:
+                frame = await self.queue.get()
+                if frame is None:
+                    return
+                await self.websocket.send_text(json.dumps(frame, separators=(",", ":"),
+                                                          ensure_ascii=False, default=str))
+        except Exception:  # noqa: BLE001 - the peer went away; the receive loop ends the rest
+            self.closed = True
+
+    def push(self, frame: dict[str, Any]) -> None:
+        """Queue a frame. A reader that lets the queue overflow is cut off (1008): it can
+        reconnect and resume from its last seq, so nothing acknowledged is lost."""
+        if self.closed:
+            return
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            log.warning("slow_consumer", conn=self.id)
+            asyncio.get_running_loop().create_task(
+                self.close(Close.POLICY, "slow consumer: reconnect and resume"))
+
+    async def close(self, code: int, reason: str = "") -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.close_code = code
+        with contextlib.suppress(Exception):
+            if self.websocket.application_state != WebSocketState.DISCONNECTED:
+                await self.websocket.close(code, reason[:120])
+
+    async def finish(self) -> None:
+        """Stop sending (after the queued frames, briefly) and leave every topic."""
+        self.hub.detach_all(self)
+        if self._sender is not None:
+            with contextlib.suppress(asyncio.QueueFull):
+                self.queue.put_nowait(None)
+            try:
+                await asyncio.wait_for(self._sender, timeout=2)
+            except (TimeoutError, asyncio.CancelledError):
+                self._sender.cancel()
+
+    # ------------------------------------------------------------ following tickets
+
+    async def follow(self, ticket_id: uuid.UUID, number: str, since: int) -> int:
+        """Replay messages after ``since`` from the database, then go live. Returns the last
+        seq sent. Events arriving during the replay are held and sent after it, in order."""
+        state = Follow(ticket_id=ticket_id, number=number, last_seq=since)
+        self.follows[ticket_id] = state
+        self.hub.attach(f"ticket:{ticket_id}", self)
+        await self._catch_up(state)
+        return state.last_seq
+
+    def unfollow(self, ticket_id: uuid.UUID) -> None:
+        self.follows.pop(ticket_id, None)
+        self.hub.detach(f"ticket:{ticket_id}", self)
+
+    async def _catch_up(self, state: Follow) -> None:
+        state.replaying = True
+        try:
+            for _attempt in range(5):
+                for frame in await self.fetch(state.ticket_id, state.last_seq):
+                    self._emit_message(state, frame)
+                held, state.held = state.held, []
+                pending = sorted((f for f in held if f["seq"] > state.last_seq),
+                                 key=lambda f: f["seq"])
+                if pending and pending[0]["seq"] != state.last_seq + 1:
+                    continue  # still a gap: read the database again
+                for frame in pending:
+                    if frame["seq"] == state.last_seq + 1:
+                        self._emit_message(state, frame)
+                if not state.held:
+                    return
+            # The database cannot fill the gap (should not happen): keep order, move on.
+            for frame in sorted(state.held, key=lambda f: f["seq"]):
+                self._emit_message(state, frame)
+            state.held = []
+        finally:
+            state.replaying = False
+
+    def _emit_message(self, state: Follow, frame: dict[str, Any]) -> None:
+        if frame["seq"] <= state.last_seq:
+            return
+        state.last_seq = frame["seq"]
+        self.push(frame)
+
+    # ------------------------------------------------------------ events from the broker
+
+    def deliver(self, topic: str, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if topic == INBOX:
+            if self.is_agent and self._may_see_inbox(event):
+                self.push(_public(event))
+            return
+        if topic.startswith("agent:"):
+            self.push(_public(event))
+            return
+        ticket_id = uuid.UUID(topic.split(":", 1)[1])
+        state = self.follows.get(ticket_id)
+        if state is None:
+            return
+        if kind == "message":
+            frame = self._message_view(event)
+            if frame is None:
+                return
+            if state.replaying:
+                state.held.append(frame)
+            elif frame["seq"] == state.last_seq + 1:
+                self._emit_message(state, frame)
+            elif frame["seq"] > state.last_seq + 1:
+                state.held.append(frame)
+                state.replaying = True
+                asyncio.get_running_loop().create_task(self._catch_up(state))
+            return
+        if self.is_agent:
+            if event.get("_conn") != self.id:
+                self.push(_public(event))
+                if kind == "viewing" and event.get("state") and not event.get("reply") \
+                        and event.get("agent", {}).get("id") != str(self.actor.agent.id):  # type: ignore[union-attr]
+                    self.hub.announce_viewing(self, state.number, ticket_id, reply=True)
+            return
+        # Customers: what the other side does, never internal activity or who views.
+        if kind == "typing" and not event.get("internal") and event.get("_conn") != self.id:
+            self.push(_public({**event, "who": {"kind": event["who"]["kind"],
+                                                "name": event["who"]["name"]}}))
+        elif kind == "read" and event.get("by", {}).get("kind") == "agent":
+            self.push(_public(event))
+        elif kind == "ticket":
+            state_view = {k: event["state"][k] for k in ("number", "status")}
+            self.push({"type": "ticket", "ticket": event["ticket"], "change": event["change"],
+                       "state": state_view})
+
+    def _message_view(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        frame = _public(event)
+        if self.is_agent:
+            return frame
+        if frame.get("internal"):
+            return None
+        frame["seq"] = frame.pop("public_seq")
+        frame["author"] = {k: v for k, v in frame["author"].items() if k != "agent_id"}
+        frame.pop("internal", None)
+        return frame
+
+    def _may_see_inbox(self, event: dict[str, Any]) -> bool:
+        if self.actor.is_supervisor:
+            return True
+        agent = self.actor.agent
+        assert agent is not None
+        team = event.get("_team_id")
+        return (team is not None and uuid.UUID(team) in self.actor.team_ids) or \
+            event.get("_assignee_id") == str(agent.id)
+
+
+def _public(event: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in event.items() if not k.startswith("_")}
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.topics: dict[str, set[Connection]] = defaultdict(set)
+        self.connections: set[Connection] = set()
+        self.publish: Callable[[str, dict[str, Any]], Coroutine[Any, Any, None]] | None = None
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def customer_bucket(self, actor: Actor) -> TokenBucket:
+        """One message budget per person across all their connections in this process."""
+        key = actor.label
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) > 100_000:
+                self._buckets.clear()
+            bucket = self._buckets[key] = TokenBucket(*CUSTOMER_RATE)
+        return bucket
+
+    def register(self, connection: Connection) -> None:
+        self.connections.add(connection)
+
+    def attach(self, topic: str, connection: Connection) -> None:
+        self.topics[topic].add(connection)
+
+    def detach(self, topic: str, connection: Connection) -> None:
+        followers = self.topics.get(topic)
+        if followers is not None:
+            followers.discard(connection)
+            if not followers:
+                del self.topics[topic]
+
+    def detach_all(self, connection: Connection) -> None:
+        self.connections.discard(connection)
+        for topic in [t for t, c in self.topics.items() if connection in c]:
+            self.detach(topic, connection)
+
+    def dispatch(self, topic: str, event: dict[str, Any]) -> None:
+        for connection in list(self.topics.get(topic, ())):
+            try:
+                connection.deliver(topic, event)
+            except Exception:  # noqa: BLE001 - one bad connection must not stop the others
+                log.exception("deliver_failed", conn=connection.id)
+
+    def announce_viewing(self, connection: Connection, number: str, ticket_id: uuid.UUID, *,
+                         reply: bool = False, state: bool = True) -> None:
+        agent = connection.actor.agent
+        if agent is None or self.publish is None:
+            return
+        event = {"type": "viewing", "ticket": number, "state": state, "reply": reply,
+                 "agent": {"id": str(agent.id), "name": agent.display_name},
+                 "_conn": connection.id}
+        asyncio.get_running_loop().create_task(self.publish(f"ticket:{ticket_id}", event))
+
+    async def close_all(self, code: int, reason: str) -> None:
+        for connection in list(self.connections):
+            await connection.close(code, reason)

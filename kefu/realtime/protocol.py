@@ -1,0 +1,127 @@
+"""The realtime protocol's constants and client frames (see docs/realtime-protocol.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+
+VERSION = 1
+MAX_FRAME_BYTES = 64 * 1024
+MAX_BODY_CHARS = 20_000
+HELLO_TIMEOUT_S = 10.0
+OUTBOUND_QUEUE = 2_000  # frames buffered for a slow reader before it is cut off
+PING_INTERVAL_S = 25.0
+# Token buckets: sustained rate per second and burst.
+CONNECTION_RATE = (10.0, 30.0)
+CUSTOMER_RATE = (20.0, 60.0)
+TYPING_RATE = (5.0, 10.0)
+# A client that keeps sending after this many rate-limited frames in a row is disconnected.
+MAX_REFUSED_IN_A_ROW = 200
+
+
+class Close:
+    """WebSocket close codes. 4xxx are ours; the meaning mirrors HTTP."""
+
+    NORMAL = 1000
+    GOING_AWAY = 1001  # server shutting down: reconnect and resume
+    POLICY = 1008  # slow consumer: the outbound queue overflowed; reconnect and resume
+    TOO_BIG = 1009
+    SERVER_ERROR = 1011
+    BAD_REQUEST = 4400  # the hello was malformed
+    UNAUTHORIZED = 4401  # no or invalid credentials, or no hello in time
+    FORBIDDEN = 4403  # cross-origin cookie connection
+    TOKEN_EXPIRED = 4408  # the customer token expired: reconnect with a fresh one
+    UNSUPPORTED_VERSION = 4409
+    RATE_LIMITED = 4429  # kept flooding after rate_limited errors
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")
+    return value
+
+
+class Hello(_Frame):
+    type: Literal["hello"]
+    v: int = VERSION
+    token: str | None = Field(default=None, max_length=4096)
+    visitor: str | None = Field(default=None, max_length=200)
+
+
+class Auth(_Frame):
+    """Refresh the customer token before it expires."""
+
+    type: Literal["auth"]
+    token: str = Field(max_length=4096)
+
+
+class Join(_Frame):
+    """Customer: open a conversation (or the latest active chat) and replay after ``since``."""
+
+    type: Literal["join"]
+    ticket: str | None = Field(default=None, max_length=16)
+    since: int = Field(default=0, ge=0)
+
+
+class Subscribe(_Frame):
+    """Agent: follow a ticket (messages incl. notes, typing, viewers) from ``since``."""
+
+    type: Literal["subscribe"]
+    ticket: str = Field(max_length=16)
+    since: int = Field(default=0, ge=0)
+
+
+class Unsubscribe(_Frame):
+    type: Literal["unsubscribe"]
+    ticket: str = Field(max_length=16)
+
+
+class Send(_Frame):
+    type: Literal["send"]
+    client_msg_id: str = Field(min_length=1, max_length=64)
+    body: str = Field(min_length=1, max_length=MAX_BODY_CHARS)
+    ticket: str | None = Field(default=None, max_length=16)
+    internal: bool = False
+    attachment_ids: list[str] = Field(default_factory=list, max_length=10)
+    subject: str | None = Field(default=None, max_length=200)
+
+    _clean = field_validator("body", "client_msg_id")(_no_nul)
+
+
+class Typing(_Frame):
+    type: Literal["typing"]
+    ticket: str = Field(max_length=16)
+    state: bool = True
+    internal: bool = False
+
+
+class Read(_Frame):
+    type: Literal["read"]
+    ticket: str = Field(max_length=16)
+    seq: int = Field(ge=0)
+
+
+class Ping(_Frame):
+    type: Literal["ping"]
+    t: float | int | str | None = None
+
+
+class Status(_Frame):
+    """Agent: set own availability."""
+
+    type: Literal["status"]
+    status: Literal["online", "away", "offline"]
+
+
+ClientFrame = Annotated[
+    Hello | Auth | Join | Subscribe | Unsubscribe | Send | Typing | Read | Ping | Status,
+    Field(discriminator="type"),
+]
+FRAME = TypeAdapter(ClientFrame)
+FRAME_TYPES = ("hello", "auth", "join", "subscribe", "unsubscribe", "send", "typing", "read",
+               "ping", "status")

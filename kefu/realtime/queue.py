@@ -1,0 +1,94 @@
+"""Queue position and wait estimate for customers waiting for a first answer.
+
+A ticket waits while its status is ``new``. Its position is its place, by arrival, among the
+waiting tickets of its team; the estimate is ``ceil(position / agents online in the team) ×
+average handle time`` (a simple model until the routing issue brings observed service rates).
+One query per tick serves every waiting connection of this process; a customer gets a ``queue``
+frame when their numbers change and a final one (position 0) when an agent picks the ticket up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+
+from kefu.accounts.models import Agent, agent_teams
+from kefu.core.logging import get_logger
+from kefu.db import Database
+from kefu.realtime.hub import Connection
+from kefu.tickets.models import Ticket
+
+log = get_logger("kefu.realtime.queue")
+AVERAGE_HANDLE_S = 180
+
+
+class QueueWatcher:
+    def __init__(self, db: Database, *, interval_s: float = 3.0) -> None:
+        self.db = db
+        self.interval_s = interval_s
+        self.watching: dict[Connection, uuid.UUID] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="kefu-queue-watcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def watch(self, connection: Connection, ticket: Ticket) -> None:
+        self.watching[connection] = ticket.id
+        await self.tick(only=connection)
+
+    def forget(self, connection: Connection) -> None:
+        self.watching.pop(connection, None)
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            if self.watching:
+                try:
+                    await self.tick()
+                except Exception as exc:  # noqa: BLE001 - try again next tick
+                    log.warning("queue_tick_failed", error=type(exc).__name__)
+
+    async def tick(self, only: Connection | None = None) -> None:
+        positions = await self.positions()
+        targets = [only] if only is not None else list(self.watching)
+        for connection in targets:
+            ticket_id = self.watching.get(connection)
+            if ticket_id is None or connection.closed:
+                continue
+            position, eta = positions.get(ticket_id, (0, 0))
+            frame: dict[str, Any] = {"type": "queue", "position": position, "eta_s": eta}
+            if connection.queue_state != frame:
+                connection.queue_state = frame
+                ticket = next((f.number for f in connection.follows.values()
+                               if f.ticket_id == ticket_id), None)
+                connection.push({**frame, "ticket": ticket})
+
+    async def positions(self) -> dict[uuid.UUID, tuple[int, int]]:
+        async with self.db.transaction() as session:
+            waiting = (await session.execute(
+                select(Ticket.id, Ticket.team_id).where(Ticket.status == "new",
+                                                        Ticket.merged_into_id.is_(None))
+                .order_by(Ticket.created_at, Ticket.id))).all()
+            online: dict[uuid.UUID, int] = dict((await session.execute(
+                select(agent_teams.c.team_id, func.count())
+                .join(Agent, Agent.id == agent_teams.c.agent_id)
+                .where(Agent.status == "online", Agent.is_active.is_(True))
+                .group_by(agent_teams.c.team_id))).all())
+        seen: dict[uuid.UUID | None, int] = {}
+        result: dict[uuid.UUID, tuple[int, int]] = {}
+        for ticket_id, team_id in waiting:
+            seen[team_id] = seen.get(team_id, 0) + 1
+            position = seen[team_id]
+            agents = max(1, int(online.get(team_id, 0))) if team_id else 1
+            result[ticket_id] = (position, math.ceil(position / agents) * AVERAGE_HANDLE_S)
+        return result

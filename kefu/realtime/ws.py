@@ -1,0 +1,501 @@
+"""WebSocket endpoints: ``/ws/chat`` (customers and visitors) and ``/ws/agent`` (agents).
+
+One connection: ``hello`` (credentials, version) → ``welcome``; then frames until either side
+closes. Every ``send`` is persisted through the group-commit writer and acknowledged only after
+the commit. Bad frames get an ``error`` frame and the connection carries on; only a bad hello,
+an expired token, a cross-origin cookie connection or a flood closes it. See
+docs/realtime-protocol.md."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any, Literal
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.accounts import security
+from kefu.accounts import service as accounts
+from kefu.accounts.actor import Actor
+from kefu.accounts.deps import PORTAL_COOKIE, SESSION_COOKIE
+from kefu.accounts.models import Agent, Customer
+from kefu.config import Settings
+from kefu.core import clock
+from kefu.core.errors import KefuError, NotFound
+from kefu.core.logging import get_logger
+from kefu.db import Database
+from kefu.realtime import protocol as p
+from kefu.realtime.events import INBOX, agent_topic, publish_now, ticket_topic
+from kefu.realtime.hub import Connection, Hub, TokenBucket
+from kefu.realtime.protocol import Close
+from kefu.realtime.queue import QueueWatcher
+from kefu.realtime.writer import MessageWriter
+from kefu.tickets import schemas as ticket_schemas
+from kefu.tickets import service as tickets
+from kefu.tickets.models import Ticket
+
+log = get_logger("kefu.realtime.ws")
+router = APIRouter()
+AGENTS = "agents"
+Side = Literal["customer", "agent"]
+
+
+class Refused(Exception):
+    def __init__(self, code: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.close_code, self.error, self.message = code, error, message
+
+
+@router.websocket("/ws/chat")
+async def chat_socket(websocket: WebSocket) -> None:
+    await Session(websocket, "customer").run()
+
+
+@router.websocket("/ws/agent")
+async def agent_socket(websocket: WebSocket) -> None:
+    await Session(websocket, "agent").run()
+
+
+class Session:
+    """One websocket connection, from hello to close."""
+
+    def __init__(self, websocket: WebSocket, side: Side) -> None:
+        self.ws = websocket
+        self.side = side
+        state = websocket.app.state
+        self.settings: Settings = state.settings
+        self.db: Database = state.db
+        self.hub: Hub = state.hub
+        self.writer: MessageWriter = state.writer
+        self.queue: QueueWatcher = state.queue_watcher
+        self.conn: Connection | None = None
+        self.frames = TokenBucket(*p.CONNECTION_RATE)
+        self.typing = TokenBucket(*p.TYPING_RATE)
+        self.expiry: asyncio.TimerHandle | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def run(self) -> None:
+        await self.ws.accept()
+        try:
+            actor = await self._hello()
+        except Refused as refusal:
+            await self._refuse(refusal)
+            return
+        except (WebSocketDisconnect, RuntimeError):
+            return
+        conn = Connection(self.ws, actor, self.hub, self._fetch)
+        self.conn = conn
+        self.hub.register(conn)
+        conn.start()
+        if actor.agent is not None:
+            for topic in (INBOX, AGENTS, agent_topic(actor.agent.id)):
+                self.hub.attach(topic, conn)
+        conn.push({"type": "welcome", "v": p.VERSION, "conn": conn.id, "you": _you(actor),
+                   "limits": {"max_frame_bytes": p.MAX_FRAME_BYTES,
+                              "max_body_chars": p.MAX_BODY_CHARS,
+                              "messages_per_s": p.CONNECTION_RATE[0],
+                              "burst": p.CONNECTION_RATE[1]}})
+        try:
+            await self._receive_loop(conn)
+        finally:
+            if self.expiry is not None:
+                self.expiry.cancel()
+            if actor.agent is not None:
+                for follow in list(conn.follows.values()):
+                    self.hub.announce_viewing(conn, follow.number, follow.ticket_id, state=False)
+            self.queue.forget(conn)
+            await conn.finish()
+
+    async def _refuse(self, refusal: Refused) -> None:
+        with contextlib.suppress(Exception):
+            await self.ws.send_text(json.dumps({"type": "error", "code": refusal.error,
+                                                "message": refusal.message, "fatal": True}))
+            await self.ws.close(refusal.close_code, refusal.error)
+
+    async def _receive_loop(self, conn: Connection) -> None:
+        while not conn.closed:
+            try:
+                message = await self.ws.receive()
+            except (WebSocketDisconnect, RuntimeError):
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                self._error("binary_not_supported", "send JSON text frames")
+                continue
+            if len(text.encode()) > p.MAX_FRAME_BYTES:
+                self._error("frame_too_large", f"frames are limited to {p.MAX_FRAME_BYTES} bytes")
+                continue
+            if not self.frames.take():
+                await self._flooding(self.frames)
+                continue
+            conn.strikes = 0
+            await self._handle_text(conn, text)
+
+    async def _handle_text(self, conn: Connection, text: str) -> None:
+        try:
+            raw = json.loads(text)
+        except ValueError:
+            self._error("malformed_json", "the frame is not valid JSON")
+            return
+        if not isinstance(raw, dict):
+            self._error("invalid_frame", "a frame is a JSON object")
+            return
+        ref = raw.get("client_msg_id") if isinstance(raw.get("client_msg_id"), str) else None
+        if raw.get("type") not in p.FRAME_TYPES:
+            self._error("unknown_type", f"unknown frame type {str(raw.get('type'))[:40]!r}", ref)
+            return
+        try:
+            frame = p.FRAME.validate_python(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(x) for x in first["loc"][1:]) or "frame"
+            self._error("invalid_frame", f"{where}: {first['msg']}", ref)
+            return
+        try:
+            await self._dispatch(conn, frame)
+        except KefuError as exc:
+            self._error(exc.code, exc.message, ref)
+
+    async def _flooding(self, bucket: TokenBucket) -> None:
+        assert self.conn is not None
+        self.conn.strikes += 1
+        if self.conn.strikes > p.MAX_REFUSED_IN_A_ROW:
+            await self.conn.close(Close.RATE_LIMITED, "rate limit exceeded")
+            return
+        self.conn.push({"type": "error", "code": "rate_limited",
+                        "message": "too many frames; slow down",
+                        "retry_after_s": bucket.retry_after()})
+
+    def _error(self, code: str, message: str, ref: str | None = None) -> None:
+        assert self.conn is not None
+        frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+        if ref:
+            frame["ref"] = ref
+        self.conn.push(frame)
+
+    # ------------------------------------------------------------ hello
+
+    async def _hello(self) -> Actor:
+        try:
+            text = await asyncio.wait_for(self.ws.receive_text(), timeout=p.HELLO_TIMEOUT_S)
+        except TimeoutError as exc:
+            raise Refused(Close.UNAUTHORIZED, "hello_timeout", "send hello first") from exc
+        except KeyError as exc:  # a binary frame
+            raise Refused(Close.BAD_REQUEST, "invalid_hello", "hello must be text") from exc
+        try:
+            hello = p.Hello.model_validate_json(text)
+        except ValidationError as exc:
+            raise Refused(Close.BAD_REQUEST, "invalid_hello",
+                          "the first frame must be a valid hello") from exc
+        if hello.v != p.VERSION:
+            raise Refused(Close.UNSUPPORTED_VERSION, "unsupported_version",
+                          f"this server speaks version {p.VERSION}")
+        try:
+            if self.side == "agent":
+                return await self._agent_identity(hello)
+            return await self._customer_identity(hello)
+        except KefuError as exc:
+            raise Refused(Close.UNAUTHORIZED, exc.code, exc.message) from exc
+
+    def _same_origin(self) -> bool:
+        """Cookie-authenticated sockets must come from our own pages (no cross-site hijack)."""
+        origin = self.ws.headers.get("origin")
+        host = self.ws.headers.get("host")
+        if origin is None or host is None:
+            return False
+        return origin.split("://", 1)[-1].rstrip("/") == host
+
+    async def _agent_identity(self, hello: p.Hello) -> Actor:
+        async with self.db.transaction() as session:
+            if hello.token:
+                agent = await accounts.resolve_api_token(session, hello.token)
+                if agent is None:
+                    raise KefuError("API token is not valid", code="invalid_token", status=401)
+                session_id = None
+            else:
+                raw = self.ws.cookies.get(SESSION_COOKIE)
+                resolved = await accounts.resolve_session(session, raw) if raw else None
+                if resolved is None or not resolved[0].mfa_passed:
+                    raise KefuError("sign in first", code="unauthorized", status=401)
+                if not self._same_origin():
+                    raise Refused(Close.FORBIDDEN, "cross_origin",
+                                  "cookie connections must come from this site")
+                session_id, agent = resolved[0].id, resolved[1]
+            policy = await accounts.get_policy(session, self.settings)
+            if policy["require_agent_2fa"] and not agent.totp_enabled:
+                raise KefuError("set up two-factor authentication first",
+                                code="2fa_enrollment_required", status=403)
+            return Actor(kind="agent", agent=agent, via="token" if hello.token else "session",
+                         session_id=session_id,
+                         team_ids=await accounts.team_ids_of(session, agent.id))
+
+    async def _customer_identity(self, hello: p.Hello) -> Actor:
+        secret_key = self.settings.secret_key.get_secret_value()
+        async with self.db.transaction() as session:
+            if hello.token:
+                claims = self._claims(hello.token)
+                customer = await accounts.upsert_customer(session, claims)
+                self._expire_at(claims.expires_at.timestamp())
+                return Actor(kind="customer", customer=customer, via="jwt")
+            if hello.visitor:
+                visitor_id = accounts.parse_visitor_token(secret_key, hello.visitor)
+                if visitor_id is None:
+                    raise KefuError("visitor token is not valid", code="invalid_token",
+                                    status=401)
+                return Actor(kind="visitor", visitor_id=visitor_id, via="visitor",
+                             customer=await accounts.visitor_customer(session, visitor_id))
+            raw = self.ws.cookies.get(PORTAL_COOKIE)
+            customer_id = accounts.parse_portal_cookie(secret_key, raw) if raw else None
+            portal_customer = await session.get(Customer, customer_id) if customer_id else None
+            if portal_customer is None:
+                raise KefuError("send a customer token or a visitor token",
+                                code="unauthorized", status=401)
+            if not self._same_origin():
+                raise Refused(Close.FORBIDDEN, "cross_origin",
+                              "cookie connections must come from this site")
+            return Actor(kind="customer", customer=portal_customer, via="portal")
+
+    def _claims(self, token: str) -> security.CustomerClaims:
+        return security.decode_customer_jwt(
+            token, secret=self.settings.customer_jwt_secret.get_secret_value(),
+            max_lifetime_s=self.settings.customer_jwt_max_lifetime_s,
+            leeway_s=self.settings.customer_jwt_leeway_s, now=clock.now())
+
+    def _expire_at(self, timestamp: float) -> None:
+        """Close with 4408 when the customer token expires, unless an ``auth`` frame renews it."""
+        if self.expiry is not None:
+            self.expiry.cancel()
+        delay = max(0.0, timestamp + self.settings.customer_jwt_leeway_s - clock.now().timestamp())
+        loop = asyncio.get_running_loop()
+
+        def expire() -> None:
+            if self.conn is not None:
+                self.conn.push({"type": "error", "code": "token_expired", "fatal": True,
+                                "message": "your session expired; reconnect with a new token"})
+                loop.create_task(self.conn.close(Close.TOKEN_EXPIRED, "token expired"))
+
+        self.expiry = loop.call_later(delay, expire)
+
+    # ------------------------------------------------------------ frames
+
+    async def _dispatch(self, conn: Connection, frame: Any) -> None:
+        handler: Callable[[Connection, Any], Any] = getattr(self, f"_on_{frame.type}")
+        await handler(conn, frame)
+
+    async def _on_hello(self, conn: Connection, frame: p.Hello) -> None:
+        self._error("already_welcome", "hello was already accepted")
+
+    async def _on_ping(self, conn: Connection, frame: p.Ping) -> None:
+        conn.push({"type": "pong", "t": frame.t})
+
+    async def _on_auth(self, conn: Connection, frame: p.Auth) -> None:
+        if conn.actor.kind != "customer" or conn.actor.customer is None:
+            raise KefuError("only customer connections renew tokens", code="invalid_frame")
+        claims = self._claims(frame.token)
+        if claims.sub != conn.actor.customer.external_id:
+            raise KefuError("the token is for another customer", code="invalid_token",
+                            status=401)
+        self._expire_at(claims.expires_at.timestamp())
+        conn.push({"type": "authed", "expires_at": claims.expires_at.isoformat()})
+
+    async def _readable(self, actor: Actor, number: str) -> Ticket:
+        async with self.db.transaction() as session:
+            return await tickets.get_readable(session, actor, number)
+
+    async def _on_join(self, conn: Connection, frame: p.Join) -> None:
+        if conn.actor.agent is not None:
+            raise KefuError("agents subscribe to tickets", code="invalid_frame")
+        actor = conn.actor
+        if frame.ticket:
+            ticket: Ticket | None = await self._readable(actor, frame.ticket)
+        elif actor.customer is not None:
+            async with self.db.transaction() as session:
+                ticket = await tickets.latest_chat(session, actor.customer.id)
+        else:
+            ticket = None
+        if ticket is None:
+            conn.push({"type": "joined", "ticket": None, "last_seq": 0})
+            return
+        await self._follow_ticket(conn, ticket, frame.since, "joined")
+
+    async def _follow_ticket(self, conn: Connection, ticket: Ticket, since: int,
+                             reply: str) -> None:
+        for followed in list(conn.follows):
+            if followed != ticket.id and conn.actor.agent is None:
+                conn.unfollow(followed)  # a customer follows one conversation at a time
+        conn.push({"type": reply, "ticket": {"number": ticket.number, "status": ticket.status,
+                                              "subject": ticket.subject},
+                   "since": since})
+        await conn.follow(ticket.id, ticket.number, since)
+        if conn.actor.agent is not None:
+            self.hub.announce_viewing(conn, ticket.number, ticket.id)
+        else:
+            await self.queue.watch(conn, ticket)
+
+    async def _on_subscribe(self, conn: Connection, frame: p.Subscribe) -> None:
+        if conn.actor.agent is None:
+            raise KefuError("customers join their conversation", code="invalid_frame")
+        ticket = await self._readable(conn.actor, frame.ticket)
+        await self._follow_ticket(conn, ticket, frame.since, "subscribed")
+
+    async def _on_unsubscribe(self, conn: Connection, frame: p.Unsubscribe) -> None:
+        follow = self._followed(conn, frame.ticket)
+        conn.unfollow(follow.ticket_id)
+        self.hub.announce_viewing(conn, follow.number, follow.ticket_id, state=False)
+        conn.push({"type": "unsubscribed", "ticket": follow.number})
+
+    def _followed(self, conn: Connection, number: str) -> Any:
+        for follow in conn.follows.values():
+            if follow.number == number:
+                return follow
+        raise NotFound("followed ticket", code="not_following")
+
+    async def _on_typing(self, conn: Connection, frame: p.Typing) -> None:
+        follow = self._followed(conn, frame.ticket)
+        if not self.typing.take():
+            return  # typing is best effort: drop the excess silently
+        actor = conn.actor
+        who = ({"kind": "agent", "name": actor.agent.display_name, "agent_id": str(actor.agent.id)}
+               if actor.agent else {"kind": "customer", "name": _customer_name(actor)})
+        await publish_now(self.db, ticket_topic(follow.ticket_id), {
+            "type": "typing", "ticket": follow.number, "who": who, "state": frame.state,
+            "internal": frame.internal and actor.agent is not None, "_conn": conn.id})
+
+    async def _on_read(self, conn: Connection, frame: p.Read) -> None:
+        follow = self._followed(conn, frame.ticket)
+        actor = conn.actor
+        by = ({"kind": "agent", "name": actor.agent.display_name} if actor.agent
+              else {"kind": "customer", "name": _customer_name(actor)})
+        await publish_now(self.db, ticket_topic(follow.ticket_id), {
+            "type": "read", "ticket": follow.number, "by": by, "seq": frame.seq,
+            "_conn": conn.id})
+
+    async def _on_status(self, conn: Connection, frame: p.Status) -> None:
+        agent = conn.actor.agent
+        if agent is None:
+            raise KefuError("only agents have a status", code="invalid_frame")
+        async with self.db.transaction() as session:
+            await session.execute(update(Agent).where(Agent.id == agent.id)
+                                  .values(status=frame.status))
+        agent.status = frame.status
+        await publish_now(self.db, AGENTS, {"type": "agent_status", "agent": {
+            "id": str(agent.id), "name": agent.display_name, "status": frame.status}})
+
+    async def _on_send(self, conn: Connection, frame: p.Send) -> None:
+        actor = conn.actor
+        if not self.hub.customer_bucket(actor).take():
+            await self._flooding(self.frames)
+            return
+        attachment_ids = [_uuid(a) for a in frame.attachment_ids]
+        if actor.agent is not None:
+            if not frame.ticket:
+                raise KefuError("name the ticket", code="invalid_frame")
+            result = await self.writer.submit(
+                lambda session: self._agent_send(session, actor, frame, attachment_ids))
+        else:
+            if frame.internal:
+                raise KefuError("customers cannot write internal notes", code="invalid_frame")
+            number = frame.ticket or next((f.number for f in conn.follows.values()), None)
+            result = await self.writer.submit(
+                lambda session: self._customer_send(session, actor, frame, number,
+                                                    attachment_ids))
+        ticket, message, new_actor = result
+        if new_actor is not None:
+            conn.actor = new_actor
+        seq = message.seq if actor.agent is not None else message.public_seq
+        conn.push({"type": "ack", "client_msg_id": frame.client_msg_id, "ticket": ticket.number,
+                   "seq": seq, "id": str(message.id),
+                   "created_at": message.created_at.isoformat()})
+        if ticket.id not in conn.follows and actor.agent is None:
+            await self._follow_ticket(conn, ticket, 0, "joined")
+
+    async def _agent_send(self, session: AsyncSession, actor: Actor, frame: p.Send,
+                          attachment_ids: list[uuid.UUID]) -> tuple[Ticket, Any, None]:
+        assert frame.ticket is not None
+        ticket = await tickets.get_readable(session, actor, frame.ticket)
+        if frame.internal:
+            message = await tickets.add_note(session, actor, ticket, ticket_schemas.NoteCreate(
+                body=frame.body, attachment_ids=attachment_ids))
+        else:
+            message = await tickets.reply(session, actor, self.settings, ticket,
+                                          ticket_schemas.ReplyCreate(
+                                              body=frame.body, attachment_ids=attachment_ids,
+                                              client_msg_id=frame.client_msg_id))
+        return ticket, message, None
+
+    async def _customer_send(self, session: AsyncSession, actor: Actor, frame: p.Send,
+                             number: str | None, attachment_ids: list[uuid.UUID]
+                             ) -> tuple[Ticket, Any, Actor | None]:
+        new_actor = None
+        if number is None:
+            first_line = frame.body.strip().splitlines()[0] if frame.body.strip() else ""
+            subject = (frame.subject or first_line or "Chat")[:80]
+            ticket = await tickets.create_for_actor(session, actor, ticket_schemas.TicketCreate(
+                subject=subject, body=frame.body, channel="chat",
+                client_msg_id=frame.client_msg_id))
+            if actor.customer is None and actor.visitor_id is not None:
+                customer = await session.get(Customer, ticket.customer_id)
+                new_actor = dataclasses.replace(actor, customer=customer)
+            message = await tickets.first_message(session, ticket)
+            if attachment_ids:
+                raise KefuError("upload attachments after the first message",
+                                code="unknown_attachment", status=422)
+            return ticket, message, new_actor
+        ticket = await tickets.get_readable(session, actor, number)
+        message = await tickets.reply(session, actor, self.settings, ticket,
+                                      ticket_schemas.ReplyCreate(
+                                          body=frame.body, attachment_ids=attachment_ids,
+                                          client_msg_id=frame.client_msg_id))
+        return ticket, message, new_actor
+
+    async def _fetch(self, ticket_id: uuid.UUID, after: int) -> list[dict[str, Any]]:
+        conn = self.conn
+        assert conn is not None
+        public = conn.actor.agent is None
+        frames: list[dict[str, Any]] = []
+        async with self.db.transaction() as session:
+            ticket = await session.get(Ticket, ticket_id)
+            if ticket is None:
+                return []
+            while True:
+                events = await tickets.message_events_after(session, ticket, after=after,
+                                                            public=public)
+                for event in events:
+                    view = conn._message_view(event)
+                    if view is not None:
+                        frames.append(view)
+                if len(events) < 500:
+                    return frames
+                after = frames[-1]["seq"]
+
+
+def _uuid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise KefuError("attachment ids are UUIDs", code="invalid_frame") from exc
+
+
+def _customer_name(actor: Actor) -> str:
+    return (actor.customer.display_name if actor.customer else "") or "Customer"
+
+
+def _you(actor: Actor) -> dict[str, Any]:
+    if actor.agent is not None:
+        return {"kind": "agent", "id": str(actor.agent.id), "name": actor.agent.display_name,
+                "role": actor.agent.role, "status": actor.agent.status,
+                "team_ids": sorted(str(t) for t in actor.team_ids)}
+    if actor.customer is not None:
+        return {"kind": actor.kind, "name": actor.customer.display_name,
+                "language": actor.customer.language}
+    return {"kind": actor.kind, "visitor_id": actor.visitor_id}

@@ -1,0 +1,252 @@
+"""The realtime guarantees, each against a real server over loopback (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from kefu.tickets.models import Message
+from tests.factories import customer_token, make_world
+from tests.realtime.live import Client, LiveServer
+
+
+async def customer(live: LiveServer, external_id: str = "cust-a", **claims: Any) -> Client:
+    token = customer_token(live.settings, external_id, name="Alice", **claims)
+    client = await Client.connect(f"{live.ws_base}/ws/chat", {"token": token})
+    await client.wait_type("welcome")
+    return client
+
+
+async def agent(live: LiveServer, token_header: dict[str, str]) -> Client:
+    token = token_header["Authorization"].split(" ", 1)[1]
+    client = await Client.connect(f"{live.ws_base}/ws/agent", {"token": token})
+    await client.wait_type("welcome")
+    return client
+
+
+async def message_count(setup_app: Any) -> int:
+    async with setup_app.state.db.transaction() as session:
+        return int(await session.scalar(select(func.count()).select_from(Message)) or 0)
+
+
+async def test_ack_only_after_commit_and_idempotent_resend(live: LiveServer, setup_app: Any):
+    await make_world(setup_app)
+    alice = await customer(live)
+    await alice.send({"type": "join"})
+    assert (await alice.wait_type("joined"))["ticket"] is None
+    await alice.send({"type": "send", "client_msg_id": "m-1",
+                      "body": "My USDT TRC20 deposit has not arrived"})
+    ack = await alice.wait_type("ack", client_msg_id="m-1")
+    assert ack["seq"] == 1
+    assert ack["ticket"].startswith("KF-")
+    # The ack came after the commit: another connection to the database sees the row now.
+    assert await message_count(setup_app) == 1
+    await alice.send({"type": "send", "client_msg_id": "m-1",
+                      "body": "My USDT TRC20 deposit has not arrived"})
+    again = await alice.wait_for(lambda f: f.get("type") == "ack" and f is not ack)
+    assert (again["id"], again["seq"]) == (ack["id"], ack["seq"])
+    assert await message_count(setup_app) == 1
+    # The widget follows the new conversation: its own first message arrives as a message.
+    joined = await alice.wait_for(lambda f: f.get("type") == "joined" and f["ticket"])
+    assert joined["ticket"]["number"] == ack["ticket"]
+    first = await alice.wait_type("message", seq=1)
+    assert first["client_msg_id"] == "m-1"
+    await alice.close()
+
+
+async def test_gap_free_order_to_customer_and_agent(live: LiveServer, setup_app: Any):
+    world = await make_world(setup_app)
+    alice = await customer(live)
+    await alice.send({"type": "send", "client_msg_id": "first", "body": "hello"})
+    number = (await alice.wait_type("ack"))["ticket"]
+    bob = await agent(live, world.headers["agent"])
+    await bob.send({"type": "subscribe", "ticket": number, "since": 0})
+    await bob.wait_type("subscribed")
+    # Pipelined sends from both sides, without waiting for acks.
+    for i in range(30):
+        await alice.send({"type": "send", "client_msg_id": f"c{i}", "body": f"customer {i}"})
+        await bob.send({"type": "send", "ticket": number, "client_msg_id": f"a{i}",
+                        "body": f"agent {i}", "internal": i % 5 == 0})
+    await alice.wait_for(lambda f: f.get("type") == "message" and f["body"] == "customer 29")
+    await bob.wait_for(lambda f: f.get("type") == "message" and f["body"] == "agent 29")
+    await asyncio.sleep(0.3)
+    agent_seqs = [f["seq"] for f in bob.of_type("message")]
+    assert agent_seqs == list(range(1, 62))
+    customer_view = alice.of_type("message")
+    assert [f["seq"] for f in customer_view] == list(range(1, len(customer_view) + 1))
+    assert len(customer_view) == 61 - 6  # six internal notes are never sent to the customer
+    assert not any("internal" in f or f["body"] in {"agent 0", "agent 5"} for f in customer_view)
+    acks = sorted(f["seq"] for f in alice.of_type("ack"))
+    assert len(acks) == 31
+    await alice.close()
+    await bob.close()
+
+
+async def test_resume_since_gets_exactly_what_was_missed(live: LiveServer, setup_app: Any):
+    world = await make_world(setup_app)
+    alice = await customer(live)
+    for i in range(3):
+        await alice.send({"type": "send", "client_msg_id": f"m{i}", "body": f"msg {i}"})
+    number = (await alice.wait_type("ack", client_msg_id="m2"))["ticket"]
+    await alice.close()
+    # While the customer is away, an agent answers twice and writes a note.
+    async with httpx.AsyncClient(base_url=live.base) as http:
+        for body in ("First answer", "Second answer"):
+            r = await http.post(f"/api/v1/tickets/{number}/replies", headers=world.headers["agent"],
+                                json={"body": body})
+            assert r.status_code == 201
+        await http.post(f"/api/v1/tickets/{number}/notes", headers=world.headers["agent"],
+                        json={"body": "internal only"})
+    back = await customer(live)
+    await back.send({"type": "join", "ticket": number, "since": 3})
+    await back.wait_type("joined")
+    await back.wait_for(lambda f: f.get("body") == "Second answer")
+    await asyncio.sleep(0.2)
+    replayed = back.of_type("message")
+    assert [(f["seq"], f["body"]) for f in replayed] == [(4, "First answer"),
+                                                         (5, "Second answer")]
+    await back.close()
+
+
+async def test_cut_off_mid_stream_loses_nothing_acked(live: LiveServer, setup_app: Any):
+    await make_world(setup_app)
+    alice = await customer(live)
+    for i in range(40):
+        await alice.send({"type": "send", "client_msg_id": f"x{i}", "body": f"burst {i}"})
+    await alice.wait_type("ack", client_msg_id="x5")
+    alice.ws.transport.abort()  # the network goes away: no close handshake
+    await alice.wait_closed()
+    acked = {f["client_msg_id"]: f for f in alice.of_type("ack")}
+    number = next(iter(acked.values()))["ticket"]
+    back = await customer(live)
+    await back.send({"type": "join", "ticket": number, "since": 0})
+    await back.wait_type("joined")
+    await asyncio.sleep(0.5)
+    stored = {f["client_msg_id"]: f["seq"] for f in back.of_type("message")}
+    for client_msg_id, ack in acked.items():
+        assert stored[client_msg_id] == ack["seq"]
+    assert sorted(stored.values()) == list(range(1, len(stored) + 1))
+    await back.close()
+
+
+async def test_bad_frames_get_errors_and_the_connection_carries_on(
+    live: LiveServer, setup_app: Any
+):
+    world = await make_world(setup_app)
+    alice = await customer(live)
+    await alice.ws.send("{nope")
+    assert (await alice.wait_type("error", code="malformed_json"))
+    await alice.send({"type": "teleport"})
+    await alice.wait_type("error", code="unknown_type")
+    await alice.ws.send(b"\x00\xff binary garbage")
+    await alice.wait_type("error", code="binary_not_supported")
+    await alice.ws.send('{"type": "send", "client_msg_id": "big", "body": "' + "x" * 70_000 + '"}')
+    await alice.wait_type("error", code="frame_too_large")
+    await alice.send({"type": "send", "client_msg_id": "e", "body": ""})
+    assert (await alice.wait_type("error", code="invalid_frame"))["ref"] == "e"
+    # Another customer's conversation is not there.
+    bob = await customer(live, "cust-b")
+    await bob.send({"type": "send", "client_msg_id": "b1", "body": "mine"})
+    other = (await bob.wait_type("ack"))["ticket"]
+    await alice.send({"type": "send", "client_msg_id": "steal", "ticket": other, "body": "hi"})
+    assert (await alice.wait_type("error", ref="steal"))["code"] == "not_found"
+    await alice.send({"type": "join", "ticket": other})
+    await alice.wait_type("error", code="not_found")
+    await alice.send({"type": "ping", "t": 7})
+    assert (await alice.wait_type("pong"))["t"] == 7
+    assert alice.closed is None
+    # An agent of another team cannot subscribe either.
+    stranger = await agent(live, world.headers["other_agent"])
+    await stranger.send({"type": "subscribe", "ticket": other})
+    await stranger.wait_type("error", code="not_found")
+    for client in (alice, bob, stranger):
+        await client.close()
+
+
+async def test_flood_is_rate_limited_with_a_clear_error(live: LiveServer, setup_app: Any):
+    await make_world(setup_app)
+    alice = await customer(live)
+    for i in range(120):
+        await alice.send({"type": "ping", "t": i})
+    limited = await alice.wait_type("error", code="rate_limited")
+    assert limited["retry_after_s"] >= 0
+    await asyncio.sleep(1.5)
+    await alice.send({"type": "ping", "t": "after"})
+    await alice.wait_type("pong", t="after")
+    await alice.close()
+
+
+async def test_hello_rules_and_token_expiry(live: LiveServer, setup_app: Any):
+    await make_world(setup_app)
+    url = f"{live.ws_base}/ws/chat"
+    forged = await Client.connect(url, {"token": "not-a-jwt"})
+    assert (await forged.wait_closed())[0] == 4401
+    old = await Client.connect(url, {"token": "x", "v": 9})
+    assert (await old.wait_closed())[0] == 4409
+    silent = await Client.connect(url)
+    await silent.send({"type": "ping"})
+    assert (await silent.wait_closed())[0] == 4400
+    short = await customer(live, "cust-short", lifetime_s=2)
+    await short.send({"type": "ping", "t": 1})
+    await short.wait_type("pong")
+    assert (await short.wait_closed(timeout=10))[0] == 4408
+    assert any(f.get("code") == "token_expired" for f in short.frames)
+    # Renewing in time keeps the connection.
+    renewed = await customer(live, "cust-renew", lifetime_s=2)
+    await renewed.send({"type": "auth",
+                        "token": customer_token(live.settings, "cust-renew", lifetime_s=60)})
+    await renewed.wait_type("authed")
+    await asyncio.sleep(2.5)
+    await renewed.send({"type": "ping", "t": 2})
+    await renewed.wait_type("pong", t=2)
+    await renewed.close()
+
+
+async def test_agents_see_inbox_typing_and_each_other(live: LiveServer, setup_app: Any):
+    world = await make_world(setup_app)
+    bob = await agent(live, world.headers["agent"])
+    carol = await agent(live, world.headers["supervisor"])
+    stranger = await agent(live, world.headers["other_agent"])
+    alice = await customer(live)
+    await alice.send({"type": "send", "client_msg_id": "q", "body": "Withdrawal stuck"})
+    number = (await alice.wait_type("ack"))["ticket"]
+    created = await bob.wait_for(lambda f: f.get("type") == "inbox"
+                                 and f["ticket"]["number"] == number)
+    assert "_team_id" not in created
+    await carol.wait_for(lambda f: f.get("type") == "inbox" and f["ticket"]["number"] == number)
+    await bob.send({"type": "subscribe", "ticket": number})
+    await bob.wait_type("subscribed")
+    await carol.send({"type": "subscribe", "ticket": number})
+    await carol.wait_type("subscribed")
+    # Collision: each sees the other viewing.
+    await bob.wait_for(lambda f: f.get("type") == "viewing" and f["agent"]["name"] == "sup")
+    await carol.wait_for(lambda f: f.get("type") == "viewing" and f["agent"]["name"] == "agent")
+    await bob.send({"type": "typing", "ticket": number, "state": True})
+    await carol.wait_for(lambda f: f.get("type") == "typing" and f["who"]["kind"] == "agent")
+    typing = await alice.wait_type("typing")
+    assert typing["who"] == {"kind": "agent", "name": "agent"}
+    await bob.send({"type": "typing", "ticket": number, "state": True, "internal": True})
+    await alice.send({"type": "typing", "ticket": number, "state": True})
+    await bob.wait_for(lambda f: f.get("type") == "typing" and f["who"]["kind"] == "customer")
+    await asyncio.sleep(0.3)
+    assert len(alice.of_type("typing")) == 1  # the internal one never reached the customer
+    assert not [f for f in stranger.frames if f.get("type") == "inbox"
+                and f["ticket"]["number"] == number]
+    for client in (alice, bob, carol, stranger):
+        await client.close()
+
+
+async def test_visitor_chat_without_an_account(live: LiveServer, setup_app: Any):
+    await make_world(setup_app)
+    async with httpx.AsyncClient(base_url=live.base) as http:
+        visitor = (await http.post("/api/v1/visitors")).json()
+    guest = await Client.connect(f"{live.ws_base}/ws/chat", {"visitor": visitor["token"]})
+    await guest.wait_type("welcome")
+    await guest.send({"type": "send", "client_msg_id": "v1", "body": "Can't log in"})
+    number = (await guest.wait_type("ack"))["ticket"]
+    await guest.send({"type": "send", "client_msg_id": "v2", "body": "lost my phone"})
+    assert (await guest.wait_type("ack", client_msg_id="v2"))["ticket"] == number
+    await guest.close()
