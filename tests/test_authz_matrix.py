@@ -48,6 +48,7 @@ from kefu.db import Base
 from kefu.tickets import schemas as ticket_schemas
 from kefu.tickets import service as tickets
 from kefu.tickets.attachments import AttachmentStore
+from kefu.tickets.models import Notification
 from kefu.webhooks.schemas import WebhookEndpointCreate
 from kefu.webhooks.service import create_endpoint
 from tests.factories import PASSWORD, World, login, make_agent, make_world
@@ -124,6 +125,11 @@ EXPECT: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/tickets/{number}/attachments"):         row(404,  201,  404,  404,  201,  201,  201),
     ("GET", "/attachments/{attachment_id}"):           row(404,  200,  404,  404,  200,  200,  200),
     ("GET", "/tickets/{number}/context"):              row(401,  404,  404,  404,  200,  200,  200),
+    # The scene's ticket is open: its customer may rate only once it is resolved (409).
+    ("POST", "/tickets/{number}/rating"):              row(404,  409,  404,  404,  403,  403,  403),
+    # ---- notifications: the scene holds one for `agent`
+    ("GET", "/notifications"):                         row(401,  404,  404,  200,  200,  200,  200),
+    ("POST", "/notifications/{notification_id}/read"): row(401,  404,  404,  404,  204,  404,  404),
 }
 
 # Content rules checked on top of the status codes.
@@ -159,6 +165,7 @@ class Scene:
     endpoint_id: uuid.UUID
     team_id: uuid.UUID
     token_id: uuid.UUID
+    notification_id: uuid.UUID
 
 
 class Harness:
@@ -210,13 +217,18 @@ class Harness:
             team = await create_team(session, None,  # type: ignore[arg-type]
                                      name=f"Scene team {n}", language="fr")
             token, _ = await create_api_token(session, agent, name=f"scene {n}")
+            notification = Notification(agent_id=world.agent.id, kind="mention",
+                                        ticket_id=ticket.id, data={"ticket": ticket.number})
+            session.add(notification)
+            await session.flush()
             return Scene(ticket.number, target.number, public_file, note_file, endpoint.id,
-                         team.id, token.id)
+                         team.id, token.id, notification.id)
 
     def path_parameters(self, scene: Scene) -> dict[str, Any]:
         return {"number": scene.number, "token_id": scene.token_id, "agent_id": self.spare.id,
                 "team_id": scene.team_id, "customer_id": self.customer_a.id,
-                "attachment_id": scene.attachment_id, "endpoint_id": scene.endpoint_id}
+                "attachment_id": scene.attachment_id, "endpoint_id": scene.endpoint_id,
+                "notification_id": scene.notification_id}
 
     async def call(self, method: str, path: str, scene: Scene, role: str) -> httpx.Response:
         url = API + path.format(**self.path_parameters(scene))
@@ -288,6 +300,7 @@ BODIES: dict[tuple[str, str], Callable[[Harness, Scene, str], dict[str, Any]]] =
         "agent_id": str(h.world.agent.id)}),
     ("POST", "/tickets/{number}/merge"): _json(lambda h, s, r: {"into": s.merge_target}),
     ("POST", "/tickets/{number}/tags"): _json(lambda h, s, r: {"add": ["withdrawal"]}),
+    ("POST", "/tickets/{number}/rating"): _json(lambda h, s, r: {"score": 5}),
     ("POST", "/tickets/{number}/attachments"): lambda h, s, r: {
         "files": {"file": ("proof.png", PNG, "image/png")}},
 }

@@ -138,6 +138,30 @@ async def escalate(
     return await detail(session, actor, ticket)
 
 
+@router.post("/tickets/{number}/rating", response_model=schemas.TicketDetail)
+async def rate(
+    number: str, body: schemas.RatingCreate, session: SessionDep, actor: ActorDep
+) -> schemas.TicketDetail:
+    """The customer rates a resolved conversation 1–5, with an optional comment."""
+    ticket = await service.get_readable(session, actor, number)
+    await service.rate(session, actor, ticket, score=body.score, comment=body.comment)
+    return await detail(session, actor, ticket)
+
+
+@router.get("/notifications", response_model=schemas.NotificationList)
+async def my_notifications(
+    session: SessionDep, actor: AgentDep, unread: bool = False
+) -> schemas.NotificationList:
+    rows = await service.notifications_of(session, actor, unread_only=unread)
+    return schemas.NotificationList(items=[schemas.NotificationRead.model_validate(n)
+                                           for n in rows])
+
+
+@router.post("/notifications/{notification_id}/read", status_code=204)
+async def mark_read(notification_id: uuid.UUID, session: SessionDep, actor: AgentDep) -> None:
+    await service.mark_notification_read(session, actor, notification_id)
+
+
 @router.post("/tickets/{number}/assign", response_model=schemas.TicketDetail)
 async def assign(
     number: str, body: schemas.AssignRequest, session: SessionDep, actor: AgentDep

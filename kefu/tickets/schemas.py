@@ -90,6 +90,24 @@ class TagChange(_Strict):
     remove: list[str] = Field(default_factory=list, max_length=50)
 
 
+class RatingCreate(_Strict):
+    score: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class NotificationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    kind: str
+    data: dict[str, object]
+    created_at: datetime
+    read_at: datetime | None
+
+
+class NotificationList(BaseModel):
+    items: list[NotificationRead]
+
+
 class AttachmentRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
@@ -137,6 +155,8 @@ class TicketRead(BaseModel):
     first_response_at: datetime | None
     resolved_at: datetime | None
     closed_at: datetime | None
+    rating: int | None = None
+    rating_comment: str | None = None
 
 
 class TicketDetail(TicketRead):

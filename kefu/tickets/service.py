@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -20,10 +21,18 @@ from kefu.core import clock
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kefu.core.ids import new_ticket_number, normalize_ticket_number
 from kefu.core.pagination import Cursor
-from kefu.realtime.events import INBOX, publish_after_commit, ticket_topic
+from kefu.realtime.events import INBOX, agent_topic, publish_after_commit, ticket_topic
 from kefu.tickets import schemas
 from kefu.tickets.attachments import AttachmentStore, safe_filename
-from kefu.tickets.models import Attachment, Message, Tag, Ticket, TicketEvent, ticket_tags
+from kefu.tickets.models import (
+    Attachment,
+    Message,
+    Notification,
+    Tag,
+    Ticket,
+    TicketEvent,
+    ticket_tags,
+)
 from kefu.webhooks.service import emit
 
 # ---------------------------------------------------------------- scoping
@@ -148,7 +157,7 @@ async def ticket_read(
         merged_numbers=await merged_numbers_of(session, ticket.id),
         created_at=ticket.created_at, updated_at=ticket.updated_at,
         first_response_at=ticket.first_response_at, resolved_at=ticket.resolved_at,
-        closed_at=ticket.closed_at,
+        closed_at=ticket.closed_at, rating=ticket.rating, rating_comment=ticket.rating_comment,
     )
 
 
@@ -503,13 +512,60 @@ async def reply(
     return message
 
 
+MENTION_RE = re.compile(r"(?<![\w@])@([\w.\-]{2,64})", re.UNICODE)
+
+
 async def add_note(
     session: AsyncSession, actor: Actor, ticket: Ticket, data: schemas.NoteCreate
 ) -> Message:
     message, _ = await add_message(session, ticket, MessageAuthor.of(actor), body=data.body,
                                    internal=True, attachment_ids=data.attachment_ids)
     await audit(session, actor, "ticket.note", target_type="ticket", target_id=ticket.number)
+    await notify_mentions(session, actor, ticket, message)
     return message
+
+
+async def notify_mentions(
+    session: AsyncSession, actor: Actor, ticket: Ticket, message: Message
+) -> list[Agent]:
+    """``@li.na`` (the part of an email before @) or ``@LiNa`` (display name without spaces)
+    in a note notifies that agent: stored, and pushed to their open consoles after commit."""
+    handles = {h.lower().rstrip(".") for h in MENTION_RE.findall(message.body)}
+    if not handles:
+        return []
+    agents = [a for a in await session.scalars(select(Agent).where(Agent.is_active.is_(True)))
+              if a.email.split("@")[0].lower() in handles
+              or a.display_name.replace(" ", "").lower() in handles]
+    by = actor.agent.display_name if actor.agent else "system"
+    excerpt = message.body[:200]
+    for agent in agents:
+        if actor.agent is not None and agent.id == actor.agent.id:
+            continue
+        session.add(Notification(agent_id=agent.id, kind="mention", ticket_id=ticket.id,
+                                 data={"ticket": ticket.number, "by": by, "excerpt": excerpt,
+                                       "message_id": str(message.id)}))
+        publish_after_commit(session, agent_topic(agent.id), {
+            "type": "mention", "ticket": ticket.number, "by": by, "excerpt": excerpt,
+            "message_id": str(message.id)})
+    await session.flush()
+    return agents
+
+
+async def rate(
+    session: AsyncSession, actor: Actor, ticket: Ticket, *, score: int, comment: str | None
+) -> Ticket:
+    """The customer's 1–5 rating once the conversation is resolved (CSAT)."""
+    if actor.customer is None or ticket.customer_id != actor.customer.id:
+        raise Forbidden("only the customer rates a conversation", code="customer_required")
+    if ticket.status not in ("resolved", "closed"):
+        raise Conflict("rate the conversation once it is resolved", code="not_resolved")
+    if ticket.rating is not None:
+        raise Conflict("this conversation is already rated", code="already_rated")
+    ticket.rating, ticket.rating_comment, ticket.rated_at = score, comment, clock.now()
+    await record_event(session, actor, ticket, "rated", {"score": score})
+    await session.flush()
+    await ticket_changed(session, ticket, "rating")
+    return ticket
 
 
 async def _set_status(
@@ -693,3 +749,24 @@ async def latest_chat(session: AsyncSession, customer_id: uuid.UUID) -> Ticket |
         select(Ticket).where(Ticket.customer_id == customer_id, Ticket.status != "closed",
                              Ticket.merged_into_id.is_(None), Ticket.channel == "chat")
         .order_by(Ticket.updated_at.desc()).limit(1))
+
+
+async def notifications_of(
+    session: AsyncSession, actor: Actor, *, unread_only: bool = False, limit: int = 100
+) -> list[Notification]:
+    assert actor.agent is not None
+    stmt = select(Notification).where(Notification.agent_id == actor.agent.id)
+    if unread_only:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    return list(await session.scalars(stmt.order_by(Notification.created_at.desc()).limit(limit)))
+
+
+async def mark_notification_read(
+    session: AsyncSession, actor: Actor, notification_id: uuid.UUID
+) -> None:
+    notification = await session.get(Notification, notification_id)
+    if notification is None or actor.agent is None or notification.agent_id != actor.agent.id:
+        raise NotFound("notification")
+    if notification.read_at is None:
+        notification.read_at = clock.now()
+        await session.flush()

@@ -1,0 +1,55 @@
+"""CSAT ratings and @mentions in internal notes."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+
+from tests.factories import make_world
+
+
+async def test_customer_rates_a_resolved_conversation_once(app: FastAPI, client: httpx.AsyncClient):
+    world = await make_world(app)
+    a = world.headers["customer_a"]
+    number = (await client.post("/api/v1/tickets", headers=a,
+                                json={"subject": "Fee question", "body": "Why 1 USDT?"})).json()[
+        "number"]
+    early = await client.post(f"/api/v1/tickets/{number}/rating", headers=a, json={"score": 5})
+    assert early.status_code == 409
+    assert early.json()["error"]["code"] == "not_resolved"
+    await client.post(f"/api/v1/tickets/{number}/status", headers=world.headers["agent"],
+                      json={"status": "resolved"})
+    bad = await client.post(f"/api/v1/tickets/{number}/rating", headers=a, json={"score": 6})
+    assert bad.status_code == 422
+    rated = await client.post(f"/api/v1/tickets/{number}/rating", headers=a,
+                              json={"score": 4, "comment": "快速解决，谢谢"})
+    assert rated.status_code == 200
+    assert (rated.json()["rating"], rated.json()["rating_comment"]) == (4, "快速解决，谢谢")
+    again = await client.post(f"/api/v1/tickets/{number}/rating", headers=a, json={"score": 1})
+    assert again.json()["error"]["code"] == "already_rated"
+    events = (await client.get(f"/api/v1/tickets/{number}/events",
+                               headers=world.headers["agent"])).json()["items"]
+    assert events[-1]["kind"] == "rated"
+
+
+async def test_mention_in_a_note_notifies_that_agent(app: FastAPI, client: httpx.AsyncClient):
+    world = await make_world(app)
+    number = (await client.post("/api/v1/tickets", headers=world.headers["customer_a"],
+                                json={"subject": "Stolen account", "body": "help"})).json()[
+        "number"]
+    note = await client.post(f"/api/v1/tickets/{number}/notes", headers=world.headers["agent"],
+                             json={"body": "@sup please approve the freeze; cc email@x.io"})
+    assert note.status_code == 201
+    mine = (await client.get("/api/v1/notifications", headers=world.headers["supervisor"])).json()
+    assert [n["data"]["ticket"] for n in mine["items"]] == [number]
+    assert mine["items"][0]["data"]["by"] == "agent"
+    assert (await client.get("/api/v1/notifications",
+                             headers=world.headers["other_agent"])).json()["items"] == []
+    notification_id = mine["items"][0]["id"]
+    assert (await client.post(f"/api/v1/notifications/{notification_id}/read",
+                              headers=world.headers["agent"])).status_code == 404
+    assert (await client.post(f"/api/v1/notifications/{notification_id}/read",
+                              headers=world.headers["supervisor"])).status_code == 204
+    unread = await client.get("/api/v1/notifications?unread=true",
+                              headers=world.headers["supervisor"])
+    assert unread.json()["items"] == []
