@@ -189,10 +189,12 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
 def announce_ticket(session: AsyncSession, ticket: Ticket, change: str) -> None:
     """After commit: the ticket's viewers get its new state, agents' inboxes the new row."""
     summary = ticket_summary(ticket)
-    publish_after_commit(session, ticket_topic(ticket.id),
-                         {"type": "ticket", "ticket": ticket.number, "change": change,
-                          "state": {k: summary[k] for k in ("number", "status",
-                                    "pending_reason", "priority", "assignee_id", "team_id")}})
+    if change != "message":  # the message frame itself tells the conversation's viewers
+        publish_after_commit(session, ticket_topic(ticket.id),
+                             {"type": "ticket", "ticket": ticket.number, "change": change,
+                              "state": {k: summary[k] for k in (
+                                  "number", "status", "pending_reason", "priority",
+                                  "assignee_id", "team_id")}})
     publish_after_commit(session, INBOX, {"type": "inbox", "change": change, "ticket": summary,
                                           "_team_id": summary["team_id"],
                                           "_assignee_id": summary["assignee_id"]})

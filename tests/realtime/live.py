@@ -8,7 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -104,10 +104,8 @@ class Client:
             if remaining <= 0:
                 raise AssertionError(f"timed out; frames so far: {self.frames[-10:]}")
             self._new.clear()
-            try:
+            with suppress(TimeoutError):
                 await asyncio.wait_for(self._new.wait(), timeout=remaining)
-            except TimeoutError:
-                pass
 
     async def wait_type(self, kind: str, timeout: float = 10.0, **fields: Any) -> dict[str, Any]:
         return await self.wait_for(
