@@ -96,6 +96,16 @@ async def _resolve(request: Request, session: SessionDep, settings: SettingsDep)
         customer = await service.upsert_customer(session, claims)
         return Actor(kind="customer", customer=customer, via="jwt")
 
+    # An explicit visitor header wins over cookies: the widget in visitor mode on a page of
+    # ours where the person is also signed in must act as the visitor it says it is.
+    header_visitor = request.headers.get(VISITOR_HEADER)
+    if header_visitor:
+        visitor_id = service.parse_visitor_token(secret_key, header_visitor)
+        if visitor_id is None:
+            raise Unauthorized("visitor token is not valid", code="invalid_token")
+        return Actor(kind="visitor", visitor_id=visitor_id, via="visitor",
+                     customer=await service.visitor_customer(session, visitor_id))
+
     raw_session = request.cookies.get(SESSION_COOKIE)
     if raw_session:
         resolved = await service.resolve_session(session, raw_session)
@@ -125,18 +135,17 @@ async def _resolve(request: Request, session: SessionDep, settings: SettingsDep)
             return Actor(kind="customer", customer=portal_customer, via="portal",
                          csrf_token=security.csrf_token_for(secret_key, raw_portal))
 
-    raw_visitor = request.headers.get(VISITOR_HEADER) or request.cookies.get(VISITOR_COOKIE)
+    raw_visitor = request.cookies.get(VISITOR_COOKIE)
     if raw_visitor:
         visitor_id = service.parse_visitor_token(secret_key, raw_visitor)
         if visitor_id is None:
             raise Unauthorized("visitor token is not valid", code="invalid_token")
-        from_cookie = not request.headers.get(VISITOR_HEADER)
         return Actor(
             kind="visitor",
             visitor_id=visitor_id,
             customer=await service.visitor_customer(session, visitor_id),
             via="visitor",
-            csrf_token=security.csrf_token_for(secret_key, raw_visitor) if from_cookie else None,
+            csrf_token=security.csrf_token_for(secret_key, raw_visitor),
         )
     return ANONYMOUS
 

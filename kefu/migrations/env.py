@@ -37,6 +37,11 @@ def _configure(connection: Connection) -> None:
 async def _run_online() -> None:
     engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
     async with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch migrations copy a table, drop the old one and rename the copy. With foreign
+            # keys on, dropping `tickets` would cascade-delete every message. (This PRAGMA runs
+            # before pysqlite opens the transaction, which is the only time it takes effect.)
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         await connection.run_sync(_configure)
         await connection.commit()
     await engine.dispose()

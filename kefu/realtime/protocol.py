@@ -51,6 +51,9 @@ class Hello(_Frame):
     v: int = VERSION
     token: str | None = Field(default=None, max_length=4096)
     visitor: str | None = Field(default=None, max_length=200)
+    # The language the person writes in (zh-CN, en, …): new conversations go to that queue.
+    language: str | None = Field(default=None, max_length=16,
+                                 pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 class Auth(_Frame):

@@ -79,6 +79,7 @@ class Session:
         self.frames = TokenBucket(*p.CONNECTION_RATE)
         self.typing = TokenBucket(*p.TYPING_RATE)
         self.expiry: asyncio.TimerHandle | None = None
+        self.language: str | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -200,6 +201,7 @@ class Session:
         if hello.v != p.VERSION:
             raise Refused(Close.UNSUPPORTED_VERSION, "unsupported_version",
                           f"this server speaks version {p.VERSION}")
+        self.language = hello.language.split("-")[0].lower() if hello.language else None
         try:
             if self.side == "agent":
                 return await self._agent_identity(hello)
@@ -441,7 +443,7 @@ class Session:
             first_line = frame.body.strip().splitlines()[0] if frame.body.strip() else ""
             subject = (frame.subject or first_line or "Chat")[:80]
             ticket = await tickets.create_for_actor(session, actor, ticket_schemas.TicketCreate(
-                subject=subject, body=frame.body, channel="chat",
+                subject=subject, body=frame.body, channel="chat", language=self.language,
                 client_msg_id=frame.client_msg_id))
             if actor.customer is None and actor.visitor_id is not None:
                 customer = await session.get(Customer, ticket.customer_id)

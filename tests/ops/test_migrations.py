@@ -3,10 +3,71 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
 
-from kefu.migrations.runner import check, head_revision
+import pytest
+from sqlalchemy import TextClause, Uuid, bindparam, text
+
+from kefu.db import Database, UTCDateTime
+from kefu.migrations.runner import check, head_revision, upgrade
+from tests.conftest import _pg_execute
+from tests.servers import PostgresServer
 
 
 async def test_alembic_check_and_head(database_url: str):
     await asyncio.to_thread(check, database_url)
-    assert head_revision() == "0001"
+    newest = sorted((Path(__file__).parents[2] / "kefu/migrations/versions").glob("0*.py"))[-1]
+    assert head_revision() == newest.name.split("_", 1)[0]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_0002_numbers_existing_customer_messages(
+    backend: str, tmp_path: Path, postgres: PostgresServer | None
+):
+    """Upgrading a database with conversations gives their public messages gap-free public_seq
+    (internal notes get none) and each ticket its last_public_seq."""
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    else:
+        assert postgres is not None, "PostgreSQL is required for this test"
+        name = "m_" + uuid.uuid4().hex[:12]
+        await _pg_execute(postgres.url, f"CREATE DATABASE {name}")
+        url = postgres.url_for(name)
+    await asyncio.to_thread(upgrade, url, "0001")
+    db = Database(url)
+    ticket_id, customer_id = uuid.uuid4(), uuid.uuid4()
+    now = datetime.now(UTC)
+    def typed(sql: str) -> TextClause:
+        # The columns' own types bind the values as each dialect stores them.
+        return text(sql).bindparams(
+            *(bindparam(n, type_=Uuid()) for n in ("id", "customer", "ticket") if f":{n}" in sql),
+            *(bindparam("now", type_=UTCDateTime()) for _ in [1] if ":now" in sql))
+
+    async with db.engine.begin() as conn:
+        await conn.execute(typed(
+            "INSERT INTO customers (id, external_id, display_name, language, vip_tier, flags,"
+            " is_visitor, created_at) VALUES (:id, 'c1', '', 'en', 0, '[]', false, :now)"),
+            {"id": customer_id, "now": now})
+        await conn.execute(typed(
+            "INSERT INTO tickets (id, number, subject, status, priority, channel, language,"
+            " customer_id, updated_at, created_at, last_seq) VALUES (:id, 'KF-AAAAAA', 's',"
+            " 'open', 'normal', 'chat', 'en', :customer, :now, :now, 4)"),
+            {"id": ticket_id, "customer": customer_id, "now": now})
+        for seq, internal in ((1, False), (2, True), (3, False), (4, False)):
+            await conn.execute(typed(
+                "INSERT INTO messages (id, ticket_id, seq, author_kind, body, internal,"
+                " created_at) VALUES (:id, :ticket, :seq, 'customer', 'b', :internal, :now)"),
+                {"id": uuid.uuid4(), "ticket": ticket_id, "seq": seq, "internal": internal,
+                 "now": now})
+    await db.dispose()
+    await asyncio.to_thread(upgrade, url)
+    db = Database(url)
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(text(
+            "SELECT seq, public_seq FROM messages ORDER BY seq"))).all()
+        last = (await conn.execute(text("SELECT last_public_seq FROM tickets"))).scalar()
+    await db.dispose()
+    assert [tuple(r) for r in rows] == [(1, 1), (2, None), (3, 2), (4, 3)]
+    assert last == 3

@@ -240,13 +240,20 @@ async def test_agents_see_inbox_typing_and_each_other(live: LiveServer, setup_ap
 
 
 async def test_visitor_chat_without_an_account(live: LiveServer, setup_app: Any):
-    await make_world(setup_app)
+    world = await make_world(setup_app)
     async with httpx.AsyncClient(base_url=live.base) as http:
         visitor = (await http.post("/api/v1/visitors")).json()
-    guest = await Client.connect(f"{live.ws_base}/ws/chat", {"visitor": visitor["token"]})
+    guest = await Client.connect(f"{live.ws_base}/ws/chat",
+                                 {"visitor": visitor["token"], "language": "zh-CN"})
     await guest.wait_type("welcome")
-    await guest.send({"type": "send", "client_msg_id": "v1", "body": "Can't log in"})
+    await guest.send({"type": "send", "client_msg_id": "v1", "body": "无法登录"})
     number = (await guest.wait_type("ack"))["ticket"]
-    await guest.send({"type": "send", "client_msg_id": "v2", "body": "lost my phone"})
+    await guest.send({"type": "send", "client_msg_id": "v2", "body": "手机丢了"})
     assert (await guest.wait_type("ack", client_msg_id="v2"))["ticket"] == number
     await guest.close()
+    # The conversation is in the visitor's language, so it lands in the Chinese queue.
+    async with httpx.AsyncClient(base_url=live.base) as http:
+        ticket = (await http.get(f"/api/v1/tickets/{number}",
+                                 headers={"X-Kefu-Visitor": visitor["token"]})).json()
+    assert ticket["language"] == "zh"
+    assert ticket["team_id"] == str(world.zh_team.id)

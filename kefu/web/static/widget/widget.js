@@ -1,0 +1,2095 @@
+/*!
+ * Kefu 客服 chat widget — realtime protocol v1 (docs/realtime-protocol.md). No framework, no
+ * build step. Serve it as /widget.js (the server fills in the version).
+ *
+ * EMBED (one tag, on any origin; the widget talks to the Kefu origin it was loaded from):
+ *
+ *   <script src="https://support.example.com/widget.js" async
+ *           data-token="<customer JWT issued by your backend>"
+ *           data-token-url="/kefu/token"          optional: where to renew the token
+ *           data-lang="zh-CN"                      zh-CN | en (default: the browser's language)
+ *           data-quick-questions='["Deposit not credited","Withdrawal pending"]'
+ *                                                  a JSON list, or "one|two|three"
+ *           data-title="Support"                   the panel's title
+ *           data-position="bottom-right"></script> bottom-right | bottom-left
+ *
+ * Without a token (no data-token, data-token-url or token provider) the person chats as a
+ * visitor: a visitor id from POST /api/v1/visitors, kept in localStorage, with one conversation.
+ *
+ * TOKENS. Customer JWTs are short-lived. A minute before the token expires, and whenever the
+ * server closes with 4408 (token expired), the widget asks for a fresh one from the first of:
+ *   1. a token provider: window.KefuWidget.setToken(fn), where fn() returns a JWT or a Promise
+ *      of one. To set it before the script has loaded, define
+ *      window.KefuWidget = { tokenProvider: fn } first.
+ *   2. data-token-url: fetched with GET and the host page's cookies (credentials: "include");
+ *      it answers {"token": "<jwt>"} (JSON) or the bare JWT as text.
+ * A fresh token renews the live connection (an `auth` frame); after 4408 the widget reconnects
+ * with it and resumes. With no way to renew, the widget says the session expired and offers to
+ * reload the page. KefuWidget.setToken("<jwt>") hands over one token directly (e.g. after
+ * sign-in: a visitor then becomes that customer).
+ *
+ * JS API: window.KefuWidget.open(), .close(), .toggle(), .ask(text) (open with text in the
+ * composer), .setToken(fnOrJwt), .version. The window gets a "kefu:ready" event once it exists.
+ * Styling: the widget lives in a Shadow DOM; the host page may set --kefu-accent (a colour),
+ * --kefu-accent-text (text on it) and --kefu-accent-ink (links on white) on #kefu-widget.
+ * The host page needs no inline script or style for it; a host CSP must allow the Kefu origin
+ * in script-src, style-src (the widget's stylesheet) and connect-src (https: and wss:).
+ *
+ * STABLE data-testid ATTRIBUTES (for browser tests; the shadow root is open):
+ *   kefu-launcher        the round button that opens/closes the panel (kefu-unread: its badge)
+ *   kefu-panel           the chat panel (a dialog)
+ *   kefu-close           the panel's close button
+ *   kefu-status          connection status; data-state = connecting|online|reconnecting|
+ *                        offline|expired
+ *   kefu-ticket-number   the ticket number (kefu-copy-ticket copies it)
+ *   kefu-ticket-status   the ticket's status
+ *   kefu-queue           queue position and wait estimate (hidden when not waiting)
+ *   kefu-notice          errors and notices (role=alert)
+ *   kefu-quick-question  each quick-question button
+ *   kefu-messages        the message list (role=log)
+ *   kefu-message         each message; data-seq, data-author (customer|agent|assistant|system),
+ *                        data-state = sending|sent|read|failed (own messages)
+ *   kefu-retry           "retry" on a message that failed
+ *   kefu-attachment      each attachment on a message (click downloads it)
+ *   kefu-typing          "… is typing"
+ *   kefu-input           the message textarea;  kefu-send: the send button
+ *   kefu-attach          the attach button;      kefu-file-input: the <input type=file>
+ *   kefu-upload          the upload row;         kefu-progress: its <progress>
+ *   kefu-rating          the rating form; kefu-rating-star (data-score 1-5) each star,
+ *                        kefu-rating-comment, kefu-rating-submit; kefu-rating-thanks afterwards
+ *   kefu-new-conversation  start a new conversation (after resolved/closed)
+ *   kefu-transcript-txt, kefu-transcript-html   transcript downloads
+ */
+(function () {
+  "use strict";
+
+  var preset = window.KefuWidget;
+  if (preset && preset.version) {
+    return; // loaded twice: the first copy owns the page
+  }
+  preset = preset && typeof preset === "object" ? preset : {};
+
+  var VERSION = "__KEFU_VERSION__";
+  var script = document.currentScript || findOwnScript();
+  if (!script || !script.src) {
+    return;
+  }
+
+  /* ------------------------------------------------------------------ configuration */
+
+  var scriptUrl = new URL(script.src, location.href);
+  // Kefu may live under a path prefix: strip ".../widget.js" (or the static copy's path).
+  var BASE = scriptUrl.origin +
+    scriptUrl.pathname.replace(/(\/static\/widget)?\/widget\.js$/, "");
+  var WS_URL = BASE.replace(/^http/, "ws") + "/ws/chat";
+  var STORE = "kefu:" + BASE + ":";
+
+  var MAX_FILE_BYTES = 25 * 1024 * 1024;
+  var MAX_FILES = 10;
+  var FILE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp", "video/mp4",
+                    "video/webm", "video/quicktime", "application/pdf"];
+  var FILE_EXTENSIONS = { png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg",
+                          gif: "image/gif", webp: "image/webp", mp4: "video/mp4",
+                          webm: "video/webm", mov: "video/quicktime", pdf: "application/pdf" };
+  var MAX_BODY_CHARS = 20000;
+  var TYPING_EVERY_MS = 3000;   // repeat "typing: true" at most this often
+  var TYPING_IDLE_MS = 4000;    // then "typing: false" after this long without a keystroke
+  var TYPING_SHOW_MS = 8000;    // hide the other side's indicator if no update comes
+  var PING_EVERY_MS = 25000;
+  var SILENCE_MS = 60000;       // nothing heard for this long: the connection is dead
+  var RENEW_BEFORE_S = 60;
+  var BACKOFF_BASE_MS = 1000;
+  var BACKOFF_MAX_MS = 30000;
+
+  var STRINGS = {
+    "en": {
+      title: "Support",
+      open: "Open support chat",
+      close: "Close chat",
+      greeting: "Hi! How can we help you today?",
+      quickTitle: "Common questions",
+      quick: ["My deposit has not arrived", "My withdrawal is pending",
+              "I lost access to my 2FA", "KYC verification help"],
+      inputLabel: "Message",
+      placeholder: "Type your message…",
+      send: "Send",
+      attach: "Attach a screenshot, screen recording or PDF",
+      sending: "Sending…",
+      sent: "Sent",
+      read: "Read",
+      failed: "Not sent",
+      retry: "Retry",
+      typing: "{name} is typing…",
+      ticket: "Ticket",
+      copy: "Copy",
+      copyTicket: "Copy the ticket number",
+      copied: "Copied",
+      queue: "You are number {position} in the queue. Estimated wait: about {minutes} min.",
+      messages: "Messages",
+      unread: "{count} unread",
+      "status.connecting": "Connecting…",
+      "status.online": "Connected",
+      "status.reconnecting": "Connection lost. Reconnecting in {seconds} s…",
+      "status.offline": "Offline. Your messages will be sent when you are back online.",
+      "status.expired": "Session expired",
+      "ticket.new": "Waiting for an agent",
+      "ticket.open": "In progress",
+      "ticket.pending": "Waiting for your reply",
+      "ticket.escalated": "Escalated",
+      "ticket.resolved": "Resolved",
+      "ticket.closed": "Closed",
+      "author.agent": "Agent",
+      "author.assistant": "Assistant",
+      "author.system": "Kefu",
+      expired: "Your session has expired. Refresh the page to keep chatting.",
+      refresh: "Refresh",
+      resolvedNote: "This conversation was marked as resolved. Write again if you still need help.",
+      closedNote: "This conversation is closed.",
+      newConversation: "Start a new conversation",
+      ratingTitle: "How did we do?",
+      ratingGroup: "Your rating",
+      ratingStar: "{score} out of 5 stars",
+      ratingComment: "Anything else to tell us? (optional)",
+      ratingSubmit: "Send rating",
+      ratingChoose: "Choose 1 to 5 stars first.",
+      ratingThanks: "Thank you for your feedback!",
+      transcript: "Transcript:",
+      transcriptTxt: "Text",
+      transcriptHtml: "HTML",
+      transcriptTxtLabel: "Download the transcript as text",
+      transcriptHtmlLabel: "Download the transcript as HTML",
+      uploading: "Uploading {name}…",
+      fileType: "“{name}” cannot be sent: use an image (PNG, JPEG, GIF, WebP), a video (MP4, WebM, MOV) or a PDF.",
+      fileSize: "“{name}” is larger than 25 MB. Please send a smaller file or a shorter recording.",
+      fileEmpty: "“{name}” is empty.",
+      tooManyFiles: "Attach at most 10 files at a time.",
+      filesIntro: "I would like to send a file.",
+      uploadFailed: "Upload failed: {message}",
+      downloadFailed: "Download failed: {message}",
+      download: "Download {name}",
+      networkError: "network error",
+      safety: "We will never ask for your password, 2FA codes or seed phrase.",
+      "error.visitor_limit": "Log in to the exchange to open another conversation.",
+      "error.ticket_closed": "This conversation is closed. Start a new one.",
+      "error.reopen_window_passed": "This conversation ended a while ago. Start a new one.",
+      "error.fatal": "The chat cannot connect: {message}",
+      "error.generic": "Something went wrong: {message}"
+    },
+    "zh-CN": {
+      title: "在线客服",
+      open: "打开在线客服",
+      close: "关闭聊天",
+      greeting: "您好！请问有什么可以帮您？",
+      quickTitle: "常见问题",
+      quick: ["充值未到账", "提现一直在处理中", "无法使用二次验证（2FA）", "身份认证（KYC）问题"],
+      inputLabel: "消息",
+      placeholder: "请输入您的问题…",
+      send: "发送",
+      attach: "上传截图、录屏或 PDF",
+      sending: "发送中…",
+      sent: "已发送",
+      read: "已读",
+      failed: "发送失败",
+      retry: "重试",
+      typing: "{name} 正在输入…",
+      ticket: "工单号",
+      copy: "复制",
+      copyTicket: "复制工单号",
+      copied: "已复制",
+      queue: "您当前排在第 {position} 位，预计等待约 {minutes} 分钟。",
+      messages: "消息",
+      unread: "{count} 条未读",
+      "status.connecting": "正在连接…",
+      "status.online": "已连接",
+      "status.reconnecting": "连接已断开，{seconds} 秒后重新连接…",
+      "status.offline": "网络已断开，恢复后将自动发送您的消息。",
+      "status.expired": "会话已过期",
+      "ticket.new": "等待客服接入",
+      "ticket.open": "处理中",
+      "ticket.pending": "等待您的回复",
+      "ticket.escalated": "已升级处理",
+      "ticket.resolved": "已解决",
+      "ticket.closed": "已关闭",
+      "author.agent": "客服",
+      "author.assistant": "智能助手",
+      "author.system": "系统",
+      expired: "您的登录已过期，请刷新页面后继续咨询。",
+      refresh: "刷新",
+      resolvedNote: "本次对话已标记为已解决。如仍需帮助，请直接回复。",
+      closedNote: "本次对话已关闭。",
+      newConversation: "开始新的对话",
+      ratingTitle: "请为本次服务评分",
+      ratingGroup: "您的评分",
+      ratingStar: "{score} 星（满分 5 星）",
+      ratingComment: "还有什么想告诉我们的吗？（选填）",
+      ratingSubmit: "提交评价",
+      ratingChoose: "请先选择 1 到 5 星。",
+      ratingThanks: "感谢您的评价！",
+      transcript: "聊天记录：",
+      transcriptTxt: "文本",
+      transcriptHtml: "HTML",
+      transcriptTxtLabel: "下载聊天记录（文本）",
+      transcriptHtmlLabel: "下载聊天记录（HTML）",
+      uploading: "正在上传 {name}…",
+      fileType: "无法发送“{name}”：请上传图片（PNG、JPEG、GIF、WebP）、视频（MP4、WebM、MOV）或 PDF。",
+      fileSize: "“{name}”超过 25 MB，请发送更小的文件或更短的录屏。",
+      fileEmpty: "“{name}”是空文件。",
+      tooManyFiles: "每次最多上传 10 个文件。",
+      filesIntro: "我想发送一个文件。",
+      uploadFailed: "上传失败：{message}",
+      downloadFailed: "下载失败：{message}",
+      download: "下载 {name}",
+      networkError: "网络错误",
+      safety: "客服绝不会索要您的密码、验证码或助记词。",
+      "error.visitor_limit": "请先登录交易所账户，再开启新的对话。",
+      "error.ticket_closed": "本次对话已关闭，请开始新的对话。",
+      "error.reopen_window_passed": "本次对话已结束较久，请开始新的对话。",
+      "error.fatal": "无法连接客服：{message}",
+      "error.generic": "出错了：{message}"
+    }
+  };
+
+  function dataAttr(name) {
+    var value = script.getAttribute("data-" + name);
+    return value === null ? "" : value.trim();
+  }
+
+  function normalizeLang(tag) {
+    return /^zh/i.test(tag || "") ? "zh-CN" : "en";
+  }
+
+  var LANG = normalizeLang(dataAttr("lang") || navigator.language);
+  var STR = STRINGS[LANG];
+
+  /* t("key", {name: "x"}): the widget's own small dictionary, {placeholders} filled in. */
+  function t(key, values) {
+    var text = STR[key] !== undefined ? STR[key] : STRINGS.en[key];
+    if (text === undefined) {
+      return key;
+    }
+    return String(text).replace(/\{(\w+)\}/g, function (all, name) {
+      return values && values[name] !== undefined ? String(values[name]) : all;
+    });
+  }
+
+  function parseQuickQuestions(raw) {
+    var list = null;
+    if (raw.charAt(0) === "[") {
+      try {
+        list = JSON.parse(raw);
+      } catch (error) {
+        list = null;
+      }
+    }
+    if (!Array.isArray(list)) {
+      list = raw ? raw.split("|") : STR.quick;
+    }
+    return list.filter(function (q) { return typeof q === "string" && q.trim(); })
+      .map(function (q) { return q.trim().slice(0, 200); }).slice(0, 8);
+  }
+
+  var config = {
+    title: dataAttr("title") || t("title"),
+    quickQuestions: parseQuickQuestions(dataAttr("quick-questions")),
+    position: /left/.test(dataAttr("position")) ? "left" : "right"
+  };
+
+  /* ------------------------------------------------------------------ small helpers */
+
+  function findOwnScript() {
+    var scripts = document.querySelectorAll("script[src]");
+    for (var i = scripts.length - 1; i >= 0; i--) {
+      if (/\/widget\.js(\?|$)/.test(scripts[i].src)) {
+        return scripts[i];
+      }
+    }
+    return null;
+  }
+
+  function storageGet(key) {
+    try {
+      return window.localStorage.getItem(STORE + key);
+    } catch (error) {
+      return null; // storage blocked (privacy mode, sandboxed frame): live without it
+    }
+  }
+
+  function storageSet(key, value) {
+    try {
+      if (value === null) {
+        window.localStorage.removeItem(STORE + key);
+      } else {
+        window.localStorage.setItem(STORE + key, value);
+      }
+    } catch (error) { /* see storageGet */ }
+  }
+
+  function sessionGet(key) {
+    try {
+      return window.sessionStorage.getItem(STORE + key);
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function sessionSet(key, value) {
+    try {
+      window.sessionStorage.setItem(STORE + key, value);
+    } catch (error) { /* ignore */ }
+  }
+
+  function randomId() {
+    var bytes = new Uint8Array(8);
+    (window.crypto || window.msCrypto).getRandomValues(bytes);
+    return "w" + Date.now().toString(36) + "-" + Array.prototype.map.call(bytes, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("");
+  }
+
+  /* el("div", {class: "x", "data-testid": "y"}, "text" or [children]): DOM without innerHTML. */
+  function el(tag, attrs, content) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      var value = attrs[name];
+      if (value === true) {
+        node.setAttribute(name, "");
+      } else if (value !== false && value !== null && value !== undefined) {
+        node.setAttribute(name, String(value));
+      }
+    });
+    if (typeof content === "string") {
+      node.textContent = content;
+    } else if (content) {
+      content.forEach(function (child) {
+        if (child) {
+          node.appendChild(child);
+        }
+      });
+    }
+    return node;
+  }
+
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  var ICONS = {
+    chat: "M4 5.5A2.5 2.5 0 0 1 6.5 3h11A2.5 2.5 0 0 1 20 5.5v8a2.5 2.5 0 0 1-2.5 2.5H10l-4.5 4v-4A1.5 1.5 0 0 1 4 14.5z",
+    close: "M6 6l12 12M18 6 6 18",
+    send: "M4 12 20 4l-5 16-3-7z",
+    clip: "M16.5 6.5 8.6 14.4a2 2 0 0 0 2.8 2.8l7.4-7.4a4 4 0 0 0-5.7-5.7l-7.4 7.4a6 6 0 0 0 8.5 8.5L20 14",
+    star: "M12 3.5l2.6 5.3 5.9.9-4.3 4.1 1 5.8L12 16.9l-5.2 2.7 1-5.8-4.3-4.1 5.9-.9z",
+    copy: "M9 9h10v10H9zM5 15V5h10"
+  };
+
+  function icon(name) {
+    var svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(SVG_NS, "path");
+    path.setAttribute("d", ICONS[name]);
+    svg.appendChild(path);
+    return svg;
+  }
+
+  function formatTime(iso) {
+    var when = new Date(iso);
+    if (!iso || isNaN(when.getTime())) {
+      return "";
+    }
+    try {
+      return new Intl.DateTimeFormat(LANG, { hour: "2-digit", minute: "2-digit" }).format(when);
+    } catch (error) {
+      return when.toTimeString().slice(0, 5);
+    }
+  }
+
+  function formatSize(bytes) {
+    if (bytes < 1024) {
+      return bytes + " B";
+    }
+    if (bytes < 1024 * 1024) {
+      return (bytes / 1024).toFixed(1) + " KB";
+    }
+    return (bytes / 1024 / 1024).toFixed(1) + " MB";
+  }
+
+  /* ------------------------------------------------------------------ state */
+
+  var auth = {
+    // "customer": a JWT from the host; "visitor": an anonymous visitor token.
+    mode: dataAttr("token") || dataAttr("token-url") || typeof preset.tokenProvider === "function"
+      ? "customer" : "visitor",
+    token: dataAttr("token") || null,
+    tokenUrl: dataAttr("token-url") || null,
+    provider: typeof preset.tokenProvider === "function" ? preset.tokenProvider : null,
+    visitor: null,          // {visitor_id, token}
+    pending: null,          // a token request in flight (shared by everyone who needs one)
+    visitorPending: null,   // the visitor-id request in flight
+    renewTimer: null,
+    failures: 0,            // consecutive refusals of our credentials
+    visitorResets: 0
+  };
+
+  var conn = {
+    ws: null,
+    serial: 0,              // which connection: an outbox item remembers where it was sent
+    connecting: false,
+    ready: false,           // joined (or deliberately not joining): sends may go out
+    joinPending: false,
+    attempt: 0,             // reconnect attempts since the last welcome
+    timer: null,
+    heartbeat: null,
+    lastFrameAt: 0,
+    fatal: null             // "expired" | "refused": stop reconnecting until something changes
+  };
+
+  var chat = {
+    ticket: null,           // {number, status, subject}
+    lastSeq: 0,             // the highest seq received in a `message` frame (resume point)
+    bySeq: {},
+    byClientId: {},
+    creating: null,         // client_msg_id of the send that opens the conversation
+    skipJoin: false,        // "start a new conversation": do not rejoin the old one
+    ticketWaiters: [],      // uploads waiting for the conversation to exist
+    queue: null,            // the last `queue` frame
+    agentAnswered: false,
+    agentReadSeq: 0,
+    readSent: 0,
+    unread: 0,
+    rated: false,
+    ratingChecked: null,    // ticket number whose rating we looked up
+    uploading: false
+  };
+
+  var outbox = [];          // {id, body, attachmentIds, sentOn, entry}
+  var typingState = { active: false, sentAt: 0, idle: null };
+  var timers = { typing: null, read: null, notice: null, retry: null };
+  var ui = {};
+
+  /* ------------------------------------------------------------------ credentials */
+
+  function canRenew() {
+    return Boolean(auth.provider || auth.tokenUrl);
+  }
+
+  /* The `exp` claim of a JWT (seconds), read without verifying: only to plan renewals. */
+  function tokenExpiry(token) {
+    try {
+      var part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      while (part.length % 4) {
+        part += "=";
+      }
+      var claims = JSON.parse(atob(part));
+      return typeof claims.exp === "number" ? claims.exp : null;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function tokenFresh(token) {
+    var exp = token ? tokenExpiry(token) : null;
+    return Boolean(token) && (exp === null || exp * 1000 > Date.now() + 5000);
+  }
+
+  /* A new customer JWT from the host: the provider function, else data-token-url. */
+  function fetchFreshToken() {
+    if (!auth.pending) {
+      auth.pending = requestFreshToken();
+      var done = function () { auth.pending = null; };
+      auth.pending.then(done, done);
+    }
+    return auth.pending;
+  }
+
+  function requestFreshToken() {
+    var request;
+    if (auth.provider) {
+      request = Promise.resolve().then(function () { return auth.provider(); });
+    } else if (auth.tokenUrl) {
+      request = fetch(new URL(auth.tokenUrl, location.href).href, {
+        credentials: "include", cache: "no-store", headers: { Accept: "application/json" }
+      }).then(function (response) {
+        if (!response.ok) {
+          throw new Error("token url answered " + response.status);
+        }
+        var type = response.headers.get("content-type") || "";
+        return type.indexOf("json") >= 0
+          ? response.json().then(function (data) { return data && data.token; })
+          : response.text();
+      });
+    } else {
+      return Promise.reject(new Error("no way to renew the token"));
+    }
+    return request.then(function (token) {
+      token = typeof token === "string" ? token.trim() : "";
+      if (!token) {
+        throw new Error("the token provider gave no token");
+      }
+      auth.token = token;
+      return token;
+    });
+  }
+
+  function customerToken() {
+    if (tokenFresh(auth.token) || !canRenew()) {
+      return auth.token ? Promise.resolve(auth.token)
+                        : Promise.reject(new Error("no customer token"));
+    }
+    return fetchFreshToken();
+  }
+
+  /* The visitor's id and token: remembered in localStorage, else asked for once. */
+  function visitorCredentials() {
+    if (auth.visitor) {
+      return Promise.resolve(auth.visitor);
+    }
+    var stored = storageGet("visitor");
+    if (stored) {
+      try {
+        var parsed = JSON.parse(stored);
+        if (parsed && typeof parsed.token === "string") {
+          auth.visitor = parsed;
+          return Promise.resolve(parsed);
+        }
+      } catch (error) { /* fall through: ask for a new one */ }
+    }
+    if (auth.visitorPending) {
+      return auth.visitorPending; // one visitor id, even if the socket and a REST call race
+    }
+    auth.visitorPending = fetch(BASE + "/api/v1/visitors", { method: "POST",
+                                                            credentials: "omit" })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("visitor id refused: " + response.status);
+        }
+        return response.json();
+      }).then(function (data) {
+        auth.visitor = { visitor_id: data.visitor_id, token: data.token };
+        storageSet("visitor", JSON.stringify(auth.visitor));
+        return auth.visitor;
+      });
+    var done = function () { auth.visitorPending = null; };
+    auth.visitorPending.then(done, done);
+    return auth.visitorPending;
+  }
+
+  function forgetVisitor() {
+    auth.visitor = null;
+    storageSet("visitor", null);
+  }
+
+  /* What the `hello` frame carries. */
+  function helloCredentials() {
+    if (auth.mode === "customer") {
+      return customerToken().then(function (token) { return { token: token }; });
+    }
+    return visitorCredentials().then(function (visitor) { return { visitor: visitor.token }; });
+  }
+
+  /* Headers for REST calls: the same credentials, never cookies. */
+  function requestHeaders() {
+    if (auth.mode === "customer") {
+      return customerToken().then(function (token) {
+        return { Authorization: "Bearer " + token };
+      });
+    }
+    return visitorCredentials().then(function (visitor) {
+      return { "X-Kefu-Visitor": visitor.token };
+    });
+  }
+
+  /* Renew the token a minute before it expires, over the open connection (`auth` frame). */
+  function scheduleRenewal() {
+    clearTimeout(auth.renewTimer);
+    auth.renewTimer = null;
+    if (auth.mode !== "customer" || !canRenew() || !auth.token) {
+      return;
+    }
+    var exp = tokenExpiry(auth.token);
+    if (exp === null) {
+      return;
+    }
+    var delay = Math.max(5000, (exp - RENEW_BEFORE_S) * 1000 - Date.now());
+    auth.renewTimer = setTimeout(renewToken, Math.min(delay, 2147483000));
+  }
+
+  function renewToken() {
+    fetchFreshToken().then(function (token) {
+      if (conn.ready) {
+        sendFrame({ type: "auth", token: token }); // answered by `authed`
+      }
+    }, function () {
+      auth.renewTimer = setTimeout(renewToken, 15000); // try again; 4408 may come first
+    });
+  }
+
+  /* ------------------------------------------------------------------ REST calls */
+
+  function apiError(status, data) {
+    var detail = data && data.error ? data.error : {};
+    var error = new Error(detail.message || "HTTP " + status);
+    error.code = detail.code || "http_" + status;
+    error.status = status;
+    return error;
+  }
+
+  function readJson(text) {
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      return null;
+    }
+  }
+
+  /* fetch() against Kefu with the widget's credentials; one retry with a fresh token on 401. */
+  function api(method, path, body, as, retried) {
+    return requestHeaders().then(function (headers) {
+      var init = { method: method, headers: headers, credentials: "omit", cache: "no-store" };
+      if (body !== null && body !== undefined) {
+        headers["Content-Type"] = "application/json";
+        init.body = JSON.stringify(body);
+      }
+      return fetch(BASE + path, init);
+    }).then(function (response) {
+      if (response.status === 401 && auth.mode === "customer" && canRenew() && !retried) {
+        return fetchFreshToken().then(function () { return api(method, path, body, as, true); });
+      }
+      if (!response.ok) {
+        return response.text().then(function (text) {
+          throw apiError(response.status, readJson(text));
+        });
+      }
+      return as === "blob" ? response.blob() : response.json();
+    });
+  }
+
+  /* Upload with XMLHttpRequest (fetch cannot report upload progress). */
+  function uploadFile(number, file, onProgress) {
+    return requestHeaders().then(function (headers) {
+      return new Promise(function (resolve, reject) {
+        var xhr = new XMLHttpRequest();
+        xhr.open("POST", BASE + "/api/v1/tickets/" + encodeURIComponent(number) + "/attachments");
+        Object.keys(headers).forEach(function (name) {
+          xhr.setRequestHeader(name, headers[name]);
+        });
+        xhr.upload.onprogress = function (event) {
+          if (event.lengthComputable) {
+            onProgress(event.loaded / event.total);
+          }
+        };
+        xhr.onload = function () {
+          var data = readJson(xhr.responseText);
+          if (xhr.status >= 200 && xhr.status < 300 && data && data.id) {
+            resolve(data);
+          } else {
+            reject(apiError(xhr.status, data));
+          }
+        };
+        xhr.onerror = function () { reject(new Error(t("networkError"))); };
+        xhr.onabort = xhr.onerror;
+        var form = new FormData();
+        form.append("file", file, file.name || "file");
+        xhr.send(form);
+      });
+    });
+  }
+
+  /* Save a Blob as a file: transcripts and attachments need our headers, so no plain link. */
+  function saveBlob(blob, filename) {
+    var url = URL.createObjectURL(blob);
+    var link = el("a", { href: url, download: filename, rel: "noopener" });
+    ui.root.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 30000);
+  }
+
+  function downloadTranscript(format) {
+    if (!chat.ticket) {
+      return;
+    }
+    var number = chat.ticket.number;
+    api("GET", "/api/v1/tickets/" + encodeURIComponent(number) + "/transcript?format=" + format,
+        null, "blob").then(function (blob) {
+      saveBlob(blob, number + "." + format);
+    }, function (error) {
+      showNotice(t("downloadFailed", { message: error.message }), "error");
+    });
+  }
+
+  function downloadAttachment(attachment) {
+    api("GET", "/api/v1/attachments/" + encodeURIComponent(attachment.id), null, "blob")
+      .then(function (blob) {
+        saveBlob(blob, attachment.filename || "attachment");
+      }, function (error) {
+        showNotice(t("downloadFailed", { message: error.message }), "error");
+      });
+  }
+
+  /* ------------------------------------------------------------------ the connection */
+
+  function sendFrame(frame) {
+    if (conn.ws && conn.ws.readyState === 1) {
+      conn.ws.send(JSON.stringify(frame));
+      return true;
+    }
+    return false;
+  }
+
+  /* Open the socket: hello (credentials) → welcome → join → joined + replayed messages. */
+  function connect() {
+    if (conn.ws || conn.connecting || conn.fatal) {
+      return;
+    }
+    clearTimeout(conn.timer);
+    conn.timer = null;
+    conn.connecting = true;
+    setStatus("connecting");
+    helloCredentials().then(function (hello) {
+      conn.connecting = false;
+      if (conn.ws || conn.fatal) {
+        return;
+      }
+      var ws;
+      try {
+        ws = new WebSocket(WS_URL);
+      } catch (error) {
+        scheduleReconnect(); // e.g. the host page's CSP blocks connect-src to Kefu
+        return;
+      }
+      conn.ws = ws;
+      conn.serial += 1;
+      conn.ready = false;
+      ws.onopen = function () {
+        // The language opens a new conversation in the right language queue.
+        ws.send(JSON.stringify(Object.assign({ type: "hello", v: 1, language: LANG }, hello)));
+      };
+      ws.onmessage = function (event) {
+        if (conn.ws !== ws) {
+          return;
+        }
+        conn.lastFrameAt = Date.now();
+        var frame = readJson(event.data);
+        if (frame && typeof frame.type === "string") {
+          handleFrame(frame);
+        }
+      };
+      ws.onclose = function (event) {
+        if (conn.ws !== ws) {
+          return;
+        }
+        detach();
+        onClosed(event.code);
+      };
+    }, function () {
+      conn.connecting = false;
+      if (auth.mode === "customer" && !canRenew() && !auth.token) {
+        sessionExpired();
+      } else {
+        scheduleReconnect();
+      }
+    });
+  }
+
+  /* Forget the current socket (it may still be closing) and what belonged to it. */
+  function detach() {
+    conn.ws = null;
+    conn.ready = false;
+    conn.joinPending = false;
+    chat.creating = null;
+    clearInterval(conn.heartbeat);
+    conn.heartbeat = null;
+    typingState.active = false;
+  }
+
+  /* Close on purpose (new identity, new conversation, dead socket) without the close handler. */
+  function dropConnection() {
+    var ws = conn.ws;
+    detach();
+    if (ws) {
+      ws.onclose = null;
+      try {
+        ws.close(1000, "client closing");
+      } catch (error) { /* already closing */ }
+    }
+  }
+
+  /* Close codes (protocol.Close): what to do next. */
+  function onClosed(code) {
+    if (code === 4408 || (code === 4401 && auth.mode === "customer")) {
+      // The token expired (or was refused): ask the host for a fresh one, then resume.
+      auth.failures += 1;
+      if (!canRenew() || auth.failures > 3) {
+        sessionExpired();
+        return;
+      }
+      setStatus("connecting");
+      fetchFreshToken().then(connect, function () {
+        if (auth.failures > 2) {
+          sessionExpired();
+        } else {
+          scheduleReconnect();
+        }
+      });
+      return;
+    }
+    if (code === 4401) {
+      // A visitor token the server no longer accepts (e.g. a rotated secret): start over.
+      auth.visitorResets += 1;
+      forgetVisitor();
+      if (auth.visitorResets > 2) {
+        refused(code);
+      } else {
+        scheduleReconnect();
+      }
+      return;
+    }
+    if (code === 4400 || code === 4403 || code === 4409) {
+      refused(code);
+      return;
+    }
+    // 1001 (restart), 1006 (network), 1008 (slow reader), 1011, 4429 (flood): back off, resume.
+    scheduleReconnect(code === 4429 ? 30000 : 0);
+  }
+
+  /* Exponential backoff with jitter ("equal jitter": half fixed, half random). */
+  function scheduleReconnect(minimumMs) {
+    if (conn.timer || conn.fatal) {
+      return;
+    }
+    var cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * Math.pow(2, conn.attempt));
+    var delay = Math.max(minimumMs || 0, cap / 2 + Math.random() * cap / 2);
+    conn.attempt += 1;
+    if (navigator.onLine === false) {
+      setStatus("offline");
+    } else {
+      setStatus("reconnecting", { seconds: Math.ceil(delay / 1000) });
+    }
+    conn.timer = setTimeout(function () {
+      conn.timer = null;
+      connect();
+    }, delay);
+  }
+
+  function refused(code) {
+    conn.fatal = "refused";
+    setStatus("offline");
+    showNotice(t("error.fatal", { message: code }), "error", true);
+  }
+
+  function sessionExpired() {
+    conn.fatal = "expired";
+    dropConnection();
+    setStatus("expired");
+    showNotice(t("expired"), "error", true, { label: t("refresh"), run: function () {
+      location.reload();
+    } });
+    updateComposer();
+  }
+
+  /* A ping every 25 s; a connection silent for 60 s is dead even if the OS has not noticed. */
+  function startHeartbeat() {
+    clearInterval(conn.heartbeat);
+    conn.heartbeat = setInterval(function () {
+      if (Date.now() - conn.lastFrameAt > SILENCE_MS) {
+        dropConnection();
+        scheduleReconnect();
+        return;
+      }
+      sendFrame({ type: "ping", t: Date.now() });
+    }, PING_EVERY_MS);
+  }
+
+  /* ------------------------------------------------------------------ server frames */
+
+  function handleFrame(frame) {
+    switch (frame.type) {
+      case "welcome": return onWelcome();
+      case "joined": return onJoined(frame);
+      case "message": return onMessage(frame);
+      case "ack": return onAck(frame);
+      case "typing": return onTyping(frame);
+      case "read": return onRead(frame);
+      case "ticket": return onTicket(frame);
+      case "queue": return onQueue(frame);
+      case "error": return onError(frame);
+      case "authed": return scheduleRenewal();
+      default: return undefined; // pong, and frame types this version does not know
+    }
+  }
+
+  /* welcome: we are in. Resume the conversation: join {ticket, since: last seq}. */
+  function onWelcome() {
+    conn.attempt = 0;
+    auth.failures = 0;
+    auth.visitorResets = 0;
+    setStatus("online");
+    if (!conn.fatal) {
+      clearNotice(true);
+    }
+    startHeartbeat();
+    scheduleRenewal();
+    if (chat.skipJoin && !chat.ticket) {
+      // A fresh conversation: the first send opens it (the server then sends `joined`).
+      conn.ready = true;
+      flushOutbox();
+      return;
+    }
+    var join = { type: "join", since: chat.ticket ? chat.lastSeq : 0 };
+    if (chat.ticket) {
+      join.ticket = chat.ticket.number;
+    }
+    conn.joinPending = true;
+    sendFrame(join);
+  }
+
+  /* joined: {ticket: {number, status, subject} | null}; the missed messages follow. */
+  function onJoined(frame) {
+    conn.joinPending = false;
+    if (frame.ticket) {
+      if (chat.ticket && chat.ticket.number !== frame.ticket.number) {
+        resetConversation(); // another conversation than the one on screen
+      }
+      setTicket(frame.ticket);
+    }
+    conn.ready = true;
+    flushOutbox();
+    renderIntro();
+  }
+
+  /* message: render in seq order; our own optimistic copy is found by client_msg_id. */
+  function onMessage(frame) {
+    if (!chat.ticket || frame.ticket !== chat.ticket.number || !(frame.seq > 0)) {
+      return;
+    }
+    var entry = chat.bySeq[frame.seq] ||
+      (frame.client_msg_id ? chat.byClientId[frame.client_msg_id] : null);
+    var own = frame.author && frame.author.kind === "customer";
+    if (entry) {
+      entry.seq = frame.seq;
+      renderEntry(entry, frame, entry.state === "read" ? "read" : own ? "sent" : null);
+    } else {
+      entry = { el: el("li", { class: "msg", "data-testid": "kefu-message" }), seq: frame.seq,
+                clientId: frame.client_msg_id || null, own: own, state: null };
+      renderEntry(entry, frame, own ? (frame.seq <= chat.agentReadSeq ? "read" : "sent") : null);
+    }
+    chat.bySeq[frame.seq] = entry;
+    if (frame.client_msg_id) {
+      chat.byClientId[frame.client_msg_id] = entry;
+      dropFromOutbox(frame.client_msg_id); // an ack lost with a connection: the echo confirms it
+    }
+    chat.lastSeq = Math.max(chat.lastSeq, frame.seq);
+    placeEntry(entry);
+    if (!own) {
+      showTyping(null);
+      if (frame.author && frame.author.kind === "agent") {
+        chat.agentAnswered = true;
+        renderQueue();
+      }
+      if (!panelVisible() && frame.seq > chat.readSent) {
+        chat.unread += 1;
+        renderUnread();
+      }
+    }
+    renderIntro();
+    scrollToEnd(own);
+    scheduleRead();
+  }
+
+  /* ack: the send is committed. It names the conversation (the first send opens it). */
+  function onAck(frame) {
+    var item = dropFromOutbox(frame.client_msg_id);
+    var entry = (item && item.entry) || chat.byClientId[frame.client_msg_id];
+    if (chat.creating === frame.client_msg_id) {
+      chat.creating = null;
+    }
+    if (!chat.ticket && frame.ticket) {
+      setTicket({ number: frame.ticket, status: "new", subject: "" });
+    }
+    if (entry) {
+      if (!entry.seq || !chat.bySeq[frame.seq] || chat.bySeq[frame.seq] === entry) {
+        entry.seq = frame.seq;
+        entry.id = frame.id;
+        chat.bySeq[frame.seq] = entry;
+        entry.createdAt = frame.created_at;
+        setEntryState(entry, frame.seq <= chat.agentReadSeq ? "read" : "sent");
+        placeEntry(entry);
+      }
+    }
+    flushOutbox();
+  }
+
+  function onTyping(frame) {
+    var who = frame.who || {};
+    if (who.kind === "customer") {
+      return;
+    }
+    showTyping(frame.state ? (who.name || t("author." + (who.kind || "agent"))) : null);
+  }
+
+  /* read: the agent read up to seq; our messages up to it show "Read". */
+  function onRead(frame) {
+    if (!frame.by || frame.by.kind === "customer" || !(frame.seq > chat.agentReadSeq)) {
+      return;
+    }
+    chat.agentReadSeq = frame.seq;
+    Object.keys(chat.bySeq).forEach(function (seq) {
+      var entry = chat.bySeq[seq];
+      if (entry.own && entry.seq <= frame.seq && entry.state === "sent") {
+        setEntryState(entry, "read");
+      }
+    });
+  }
+
+  /* ticket: {change, state: {number, status}}: status, rating done elsewhere, … */
+  function onTicket(frame) {
+    if (!chat.ticket || !frame.state || frame.state.number !== chat.ticket.number) {
+      return;
+    }
+    chat.ticket.status = frame.state.status;
+    if (frame.change === "rating") {
+      chat.rated = true;
+    }
+    renderTicket();
+  }
+
+  /* queue: {position, eta_s}; position 0 = no longer waiting. */
+  function onQueue(frame) {
+    chat.queue = frame;
+    renderQueue();
+  }
+
+  /* error: {code, message, ref?, retry_after_s?, fatal?}. With ref, it concerns that send. */
+  function onError(frame) {
+    if (frame.ref) {
+      var item = findOutbox(frame.ref);
+      if (!item) {
+        return;
+      }
+      if (chat.creating === frame.ref) {
+        chat.creating = null;
+      }
+      if (frame.code === "rate_limited" || frame.code === "not_saved") {
+        item.sentOn = 0; // send again, same client_msg_id
+        clearTimeout(timers.retry);
+        timers.retry = setTimeout(flushOutbox, Math.max(1, frame.retry_after_s || 1) * 1000);
+        return;
+      }
+      dropFromOutbox(frame.ref);
+      setEntryState(item.entry, "failed");
+      var known = "error." + frame.code;
+      showNotice(STR[known] ? t(known) : t("error.generic", { message: frame.message }),
+                 "error");
+      if (frame.code === "ticket_closed" || frame.code === "reopen_window_passed") {
+        if (chat.ticket) {
+          chat.ticket.status = "closed";
+        }
+        renderTicket();
+      }
+      rejectTicketWaiters(new Error(frame.message || frame.code));
+      flushOutbox();
+      return;
+    }
+    if (conn.joinPending && (frame.code === "not_found" || frame.code === "not_following")) {
+      // The conversation we knew is gone for us (merged, removed): start from the latest one.
+      conn.joinPending = false;
+      resetConversation();
+      conn.joinPending = true;
+      sendFrame({ type: "join", since: 0 });
+      return;
+    }
+    if (frame.fatal && frame.code !== "token_expired") {
+      showNotice(t("error.fatal", { message: frame.message || frame.code }), "error");
+    }
+    // Others (rate limits on typing/read, invalid frames) need nothing from the person.
+  }
+
+  /* ------------------------------------------------------------------ sending */
+
+  function findOutbox(clientId) {
+    for (var i = 0; i < outbox.length; i++) {
+      if (outbox[i].id === clientId) {
+        return outbox[i];
+      }
+    }
+    return null;
+  }
+
+  function dropFromOutbox(clientId) {
+    var item = findOutbox(clientId);
+    if (item) {
+      outbox.splice(outbox.indexOf(item), 1);
+    }
+    return item;
+  }
+
+  /* Show the message at once ("sending…"), then send it when the connection is ready. */
+  function queueMessage(body, attachmentIds, attachments) {
+    var id = randomId();
+    var entry = { el: el("li", { class: "msg", "data-testid": "kefu-message" }), seq: 0,
+                  clientId: id, own: true, state: null };
+    renderEntry(entry, { body: body, author: { kind: "customer" },
+                         attachments: attachments || [], created_at: new Date().toISOString() },
+                "sending");
+    entry.attachmentIds = attachmentIds || [];
+    chat.byClientId[id] = entry;
+    placeEntry(entry);
+    outbox.push({ id: id, body: body, attachmentIds: attachmentIds || [], sentOn: 0,
+                  entry: entry });
+    renderIntro();
+    scrollToEnd(true);
+    flushOutbox();
+    connect();
+    return id;
+  }
+
+  /* Send what this connection has not sent yet, in order. Without a conversation the first
+   * send opens it; the rest wait for its ack so they do not open more. After a reconnect
+   * everything unacknowledged goes again with the same client_msg_id (sends are idempotent). */
+  function flushOutbox() {
+    if (!conn.ready) {
+      return;
+    }
+    for (var i = 0; i < outbox.length; i++) {
+      var item = outbox[i];
+      if (item.sentOn === conn.serial) {
+        if (!chat.ticket) {
+          return; // the opening send is on its way
+        }
+        continue;
+      }
+      var frame = { type: "send", client_msg_id: item.id, body: item.body };
+      if (chat.ticket) {
+        frame.ticket = chat.ticket.number;
+      } else {
+        chat.creating = item.id;
+      }
+      if (item.attachmentIds.length) {
+        frame.attachment_ids = item.attachmentIds;
+      }
+      if (!sendFrame(frame)) {
+        return;
+      }
+      item.sentOn = conn.serial;
+      if (!chat.ticket) {
+        return;
+      }
+    }
+  }
+
+  function retryMessage(entry) {
+    if (findOutbox(entry.clientId)) {
+      return;
+    }
+    setEntryState(entry, "sending");
+    var body = entry.body;
+    outbox.push({ id: entry.clientId, body: body, attachmentIds: entry.attachmentIds || [],
+                  sentOn: 0, entry: entry });
+    placeEntry(entry);
+    flushOutbox();
+    connect();
+  }
+
+  function submitComposer() {
+    var body = ui.input.value.trim();
+    if (!body || conn.fatal === "expired") {
+      return;
+    }
+    if (body.length > MAX_BODY_CHARS) {
+      body = body.slice(0, MAX_BODY_CHARS);
+    }
+    ui.input.value = "";
+    autosize();
+    stopTyping();
+    queueMessage(body);
+    ui.input.focus();
+  }
+
+  /* typing: state true at most every 3 s while keys are pressed, false after 4 s idle. */
+  function onComposerInput() {
+    autosize();
+    if (!chat.ticket || !conn.ready) {
+      return;
+    }
+    if (!ui.input.value.trim()) {
+      stopTyping();
+      return;
+    }
+    var now = Date.now();
+    if (!typingState.active || now - typingState.sentAt > TYPING_EVERY_MS) {
+      sendFrame({ type: "typing", ticket: chat.ticket.number, state: true });
+      typingState.active = true;
+      typingState.sentAt = now;
+    }
+    clearTimeout(typingState.idle);
+    typingState.idle = setTimeout(stopTyping, TYPING_IDLE_MS);
+  }
+
+  function stopTyping() {
+    clearTimeout(typingState.idle);
+    if (typingState.active && chat.ticket) {
+      sendFrame({ type: "typing", ticket: chat.ticket.number, state: false });
+    }
+    typingState.active = false;
+  }
+
+  /* read: tell the agent what we have seen, only while the panel is really visible. */
+  function scheduleRead() {
+    if (!panelVisible() || !chat.ticket || chat.lastSeq <= chat.readSent) {
+      return;
+    }
+    clearTimeout(timers.read);
+    timers.read = setTimeout(function () {
+      if (panelVisible() && conn.ready && chat.ticket && chat.lastSeq > chat.readSent &&
+          sendFrame({ type: "read", ticket: chat.ticket.number, seq: chat.lastSeq })) {
+        chat.readSent = chat.lastSeq;
+        storageSet("read:" + chat.ticket.number, String(chat.readSent));
+      }
+    }, 300);
+  }
+
+  /* ------------------------------------------------------------------ conversations */
+
+  function setTicket(ticket) {
+    var fresh = !chat.ticket || chat.ticket.number !== ticket.number;
+    chat.ticket = { number: ticket.number, status: ticket.status || "new",
+                    subject: ticket.subject || "" };
+    chat.skipJoin = false;
+    if (fresh) {
+      chat.readSent = parseInt(storageGet("read:" + ticket.number), 10) || 0;
+      storageSet("active", "1");
+    }
+    var waiters = chat.ticketWaiters;
+    chat.ticketWaiters = [];
+    waiters.forEach(function (waiter) { waiter.resolve(ticket.number); });
+    renderTicket();
+  }
+
+  function rejectTicketWaiters(error) {
+    var waiters = chat.ticketWaiters;
+    chat.ticketWaiters = [];
+    waiters.forEach(function (waiter) { waiter.reject(error); });
+  }
+
+  /* Resolves with the conversation's number once it exists, opening it with `introBody`. */
+  function ensureTicket(introBody) {
+    if (chat.ticket) {
+      return Promise.resolve(chat.ticket.number);
+    }
+    return new Promise(function (resolve, reject) {
+      chat.ticketWaiters.push({ resolve: resolve, reject: reject });
+      if (introBody || !outbox.length) {
+        queueMessage(introBody || t("filesIntro"));
+      }
+    });
+  }
+
+  function resetConversation() {
+    chat.ticket = null;
+    chat.lastSeq = 0;
+    chat.bySeq = {};
+    chat.byClientId = {};
+    chat.queue = null;
+    chat.agentAnswered = false;
+    chat.agentReadSeq = 0;
+    chat.readSent = 0;
+    chat.unread = 0;
+    chat.rated = false;
+    chat.ratingChecked = null;
+    outbox.forEach(function (item) { chat.byClientId[item.id] = item.entry; });
+    Array.prototype.slice.call(ui.messages.children).forEach(function (child) {
+      var keep = outbox.some(function (item) { return item.entry.el === child; });
+      if (!keep) {
+        child.remove();
+      }
+    });
+    showTyping(null);
+    resetRating();
+    renderTicket();
+    renderUnread();
+    renderIntro();
+  }
+
+  /* After resolved/closed: a new conversation. Reconnect without rejoining the old one; the
+   * first message opens the new one. */
+  function startNewConversation() {
+    resetConversation();
+    chat.skipJoin = true;
+    clearNotice(true);
+    dropConnection();
+    connect();
+    ui.input.focus();
+  }
+
+  /* Switch identity (a visitor signs in: setToken). Everything on screen belonged to the old. */
+  function restartAs(mode) {
+    auth.mode = mode;
+    auth.failures = 0;
+    outbox.length = 0;
+    chat.skipJoin = false;
+    resetConversation();
+    conn.fatal = null;
+    clearNotice(true);
+    dropConnection();
+    if (ui.open || storageGet("active")) {
+      connect();
+    }
+  }
+
+  /* ------------------------------------------------------------------ rendering */
+
+  function setStatus(state, values) {
+    if (!ui.status) {
+      return;
+    }
+    ui.status.setAttribute("data-state", state);
+    ui.statusText.textContent = t("status." + state, values);
+    updateComposer();
+  }
+
+  function renderEntry(entry, message, state) {
+    var li = entry.el;
+    var author = (message.author && message.author.kind) || "agent";
+    entry.body = message.body;
+    entry.author = author;
+    if (message.id) {
+      entry.id = message.id;
+    }
+    if (message.created_at) {
+      entry.createdAt = message.created_at;
+    }
+    li.textContent = "";
+    li.className = "msg msg-" + (entry.own ? "own" : author === "system" ? "system" : "other");
+    li.setAttribute("data-author", author);
+    li.setAttribute("data-seq", entry.seq ? String(entry.seq) : "");
+    if (!entry.own && author !== "system") {
+      var name = (message.author && message.author.name) || t("author." + author);
+      li.appendChild(el("div", { class: "msg-name" }, name));
+    }
+    var bubble = el("div", { class: "msg-bubble" });
+    bubble.appendChild(el("div", { class: "msg-body" }, message.body || ""));
+    var files = message.attachments || [];
+    if (files.length) {
+      var list = el("ul", { class: "msg-files" });
+      files.forEach(function (file) {
+        var label = file.filename + (file.size ? " · " + formatSize(file.size) : "");
+        var item;
+        if (file.id) {
+          item = el("button", { type: "button", class: "file", "data-testid": "kefu-attachment",
+                                "aria-label": t("download", { name: file.filename }) },
+                    [icon("clip"), el("span", {}, label)]);
+          item.addEventListener("click", function () { downloadAttachment(file); });
+        } else {
+          item = el("span", { class: "file", "data-testid": "kefu-attachment" },
+                    [icon("clip"), el("span", {}, label)]);
+        }
+        list.appendChild(el("li", {}, [item]));
+      });
+      bubble.appendChild(list);
+    }
+    li.appendChild(bubble);
+    entry.meta = el("div", { class: "msg-meta" });
+    li.appendChild(entry.meta);
+    setEntryState(entry, state);
+  }
+
+  /* The meta line: time, and for our own messages sending… / Sent / Read / Not sent + Retry. */
+  function setEntryState(entry, state) {
+    entry.state = state;
+    var meta = entry.meta;
+    meta.textContent = "";
+    var time = formatTime(entry.createdAt);
+    if (time && state !== "sending") {
+      meta.appendChild(el("time", { datetime: entry.createdAt }, time));
+    }
+    if (entry.own && state) {
+      entry.el.setAttribute("data-state", state);
+      meta.appendChild(el("span", { class: "msg-state" }, t(state)));
+      if (state === "failed") {
+        var retry = el("button", { type: "button", class: "link", "data-testid": "kefu-retry" },
+                       t("retry"));
+        retry.addEventListener("click", function () { retryMessage(entry); });
+        meta.appendChild(retry);
+      }
+    } else {
+      entry.el.removeAttribute("data-state");
+    }
+  }
+
+  /* Keep the list in seq order; unacknowledged messages (no seq yet) stay at the end. */
+  function placeEntry(entry) {
+    var list = ui.messages;
+    if (entry.seq) {
+      var children = list.children;
+      for (var i = 0; i < children.length; i++) {
+        var child = children[i];
+        if (child === entry.el) {
+          continue;
+        }
+        var seq = parseInt(child.getAttribute("data-seq"), 10) || 0;
+        if (!seq || seq > entry.seq) {
+          if (child.previousSibling !== entry.el) {
+            list.insertBefore(entry.el, child);
+          }
+          return;
+        }
+      }
+    }
+    if (list.lastElementChild !== entry.el) {
+      list.appendChild(entry.el);
+    }
+  }
+
+  function scrollToEnd(force) {
+    var box = ui.scroller;
+    var nearEnd = box.scrollHeight - box.scrollTop - box.clientHeight < 120;
+    if (force || nearEnd) {
+      box.scrollTop = box.scrollHeight;
+    }
+  }
+
+  function showTyping(name) {
+    clearTimeout(timers.typing);
+    if (!name) {
+      ui.typing.hidden = true;
+      return;
+    }
+    ui.typing.textContent = t("typing", { name: name });
+    ui.typing.hidden = false;
+    scrollToEnd(false);
+    timers.typing = setTimeout(function () { ui.typing.hidden = true; }, TYPING_SHOW_MS);
+  }
+
+  function renderTicket() {
+    var ticket = chat.ticket;
+    ui.ticketBar.hidden = !ticket;
+    ui.transcript.hidden = !ticket;
+    if (!ticket) {
+      ui.rating.hidden = true;
+      ui.ended.hidden = true;
+      renderQueue();
+      return;
+    }
+    ui.ticketNumber.textContent = ticket.number;
+    ui.ticketStatus.textContent = t("ticket." + ticket.status);
+    ui.ticketStatus.setAttribute("data-status", ticket.status);
+    var ended = ticket.status === "resolved" || ticket.status === "closed";
+    if (ended) {
+      ui.endedText.textContent = ticket.status === "closed" ? t("closedNote")
+                                                            : t("resolvedNote");
+      var wasHidden = ui.ended.hidden;
+      ui.ended.hidden = false;
+      renderRating();
+      if (wasHidden) {
+        scrollToEnd(true);
+      }
+    } else {
+      ui.ended.hidden = true;
+      ui.rating.hidden = true;
+      ui.thanks.hidden = true;
+    }
+    renderQueue();
+    updateComposer();
+  }
+
+  function renderQueue() {
+    var queue = chat.queue;
+    var waiting = queue && queue.position > 0 && !chat.agentAnswered && chat.ticket &&
+      queue.ticket === chat.ticket.number && chat.ticket.status === "new";
+    ui.queue.hidden = !waiting;
+    if (waiting) {
+      ui.queue.textContent = t("queue", { position: queue.position,
+                                          minutes: Math.max(1, Math.round(queue.eta_s / 60)) });
+    }
+  }
+
+  function renderIntro() {
+    var empty = !ui.messages.children.length;
+    ui.intro.hidden = !empty;
+  }
+
+  function renderUnread() {
+    ui.badge.hidden = chat.unread <= 0;
+    ui.badge.textContent = chat.unread > 9 ? "9+" : String(chat.unread);
+    ui.launcher.setAttribute("aria-label", chat.unread > 0
+      ? t("open") + " (" + t("unread", { count: chat.unread }) + ")" : t("open"));
+  }
+
+  function updateComposer() {
+    if (!ui.input) {
+      return;
+    }
+    var blocked = conn.fatal === "expired" ||
+      Boolean(chat.ticket && chat.ticket.status === "closed");
+    ui.input.disabled = blocked;
+    ui.send.disabled = blocked;
+    ui.attach.disabled = blocked || chat.uploading;
+  }
+
+  /* A notice: errors stay 8 s unless sticky; `action` adds one button. */
+  function showNotice(text, kind, sticky, action) {
+    clearTimeout(timers.notice);
+    ui.notice.textContent = "";
+    ui.notice.appendChild(el("span", {}, text));
+    if (action) {
+      var button = el("button", { type: "button", class: "link" }, action.label);
+      button.addEventListener("click", action.run);
+      ui.notice.appendChild(button);
+    }
+    ui.notice.className = "notice notice-" + (kind || "info");
+    ui.notice.hidden = false;
+    ui.notice.sticky = Boolean(sticky);
+    if (!sticky) {
+      timers.notice = setTimeout(function () { ui.notice.hidden = true; }, 8000);
+    }
+  }
+
+  function clearNotice(includingSticky) {
+    if (ui.notice && (includingSticky || !ui.notice.sticky)) {
+      ui.notice.hidden = true;
+      ui.notice.sticky = false;
+    }
+  }
+
+  /* ------------------------------------------------------------------ rating */
+
+  var rating = { score: 0 };
+
+  function resetRating() {
+    rating.score = 0;
+    ui.ratingComment.value = "";
+    ui.ratingError.hidden = true;
+    ui.ratingSubmit.disabled = false;
+    paintStars(0);
+  }
+
+  /* Resolved or closed: ask for a rating, unless it is rated already (we look it up once). */
+  function renderRating() {
+    var number = chat.ticket.number;
+    if (chat.rated) {
+      ui.rating.hidden = true;
+      ui.thanks.hidden = false;
+      return;
+    }
+    ui.thanks.hidden = true;
+    if (chat.ratingChecked === number) {
+      ui.rating.hidden = false;
+      return;
+    }
+    chat.ratingChecked = number;
+    api("GET", "/api/v1/tickets/" + encodeURIComponent(number)).then(function (detail) {
+      if (!chat.ticket || chat.ticket.number !== number) {
+        return;
+      }
+      chat.rated = detail.rating !== null && detail.rating !== undefined;
+      renderTicket();
+    }, function () {
+      if (chat.ticket && chat.ticket.number === number) {
+        ui.rating.hidden = false; // could not look: offer it; the server refuses a second one
+      }
+    });
+  }
+
+  function paintStars(score) {
+    ui.stars.forEach(function (star, index) {
+      var value = index + 1;
+      star.classList.toggle("on", value <= score);
+      star.setAttribute("aria-checked", value === rating.score ? "true" : "false");
+      star.tabIndex = value === (rating.score || 1) ? 0 : -1;
+    });
+  }
+
+  function chooseStar(score, focus) {
+    rating.score = score;
+    paintStars(score);
+    ui.ratingError.hidden = true;
+    if (focus) {
+      ui.stars[score - 1].focus();
+    }
+  }
+
+  function submitRating() {
+    if (!rating.score) {
+      ui.ratingError.textContent = t("ratingChoose");
+      ui.ratingError.hidden = false;
+      ui.stars[0].focus();
+      return;
+    }
+    var number = chat.ticket.number;
+    var comment = ui.ratingComment.value.trim().slice(0, 2000);
+    ui.ratingSubmit.disabled = true;
+    api("POST", "/api/v1/tickets/" + encodeURIComponent(number) + "/rating",
+        { score: rating.score, comment: comment || null }).then(function () {
+      chat.rated = true;
+      renderTicket();
+      ui.thanks.focus();
+    }, function (error) {
+      ui.ratingSubmit.disabled = false;
+      if (error.code === "already_rated") {
+        chat.rated = true;
+        renderTicket();
+        return;
+      }
+      ui.ratingError.textContent = t("error.generic", { message: error.message });
+      ui.ratingError.hidden = false;
+    });
+  }
+
+  /* ------------------------------------------------------------------ attachments */
+
+  function fileType(file) {
+    if (file.type) {
+      return file.type;
+    }
+    var match = /\.([a-z0-9]+)$/i.exec(file.name || "");
+    return match ? FILE_EXTENSIONS[match[1].toLowerCase()] || "" : "";
+  }
+
+  function checkFile(file) {
+    var name = file.name || "file";
+    if (FILE_TYPES.indexOf(fileType(file)) < 0) {
+      return t("fileType", { name: name });
+    }
+    if (file.size > MAX_FILE_BYTES) {
+      return t("fileSize", { name: name });
+    }
+    if (!file.size) {
+      return t("fileEmpty", { name: name });
+    }
+    return null;
+  }
+
+  /* Check every file, make sure the conversation exists, upload one by one with a progress
+   * bar, then send one message that references the uploaded ids. */
+  function sendFiles(fileList) {
+    var files = Array.prototype.slice.call(fileList || []);
+    ui.fileInput.value = "";
+    if (!files.length || chat.uploading) {
+      return;
+    }
+    if (files.length > MAX_FILES) {
+      showNotice(t("tooManyFiles"), "error");
+      return;
+    }
+    for (var i = 0; i < files.length; i++) {
+      var problem = checkFile(files[i]);
+      if (problem) {
+        showNotice(problem, "error");
+        return;
+      }
+    }
+    var caption = ui.input.value.trim().slice(0, MAX_BODY_CHARS);
+    ui.input.value = "";
+    autosize();
+    stopTyping();
+    var captionSent = !chat.ticket && Boolean(caption); // it opens the conversation
+    chat.uploading = true;
+    updateComposer();
+    var uploaded = [];
+    ensureTicket(captionSent ? caption : "").then(function (number) {
+      return files.reduce(function (previous, file) {
+        return previous.then(function () {
+          showUpload(file.name, 0);
+          return uploadFile(number, file, function (fraction) {
+            showUpload(file.name, fraction);
+          }).then(function (attachment) { uploaded.push(attachment); });
+        });
+      }, Promise.resolve());
+    }).then(function () {
+      var body = !captionSent && caption ? caption : uploaded.map(function (a) {
+        return a.filename;
+      }).join("\n");
+      queueMessage(body, uploaded.map(function (a) { return a.id; }), uploaded);
+    }).catch(function (error) {
+      showNotice(t("uploadFailed", { message: error.message }), "error");
+      if (uploaded.length) {
+        queueMessage(uploaded.map(function (a) { return a.filename; }).join("\n"),
+                     uploaded.map(function (a) { return a.id; }), uploaded);
+      }
+      if (caption && !captionSent && !ui.input.value) {
+        ui.input.value = caption;
+      }
+    }).then(function () {
+      chat.uploading = false;
+      ui.upload.hidden = true;
+      updateComposer();
+    });
+  }
+
+  function showUpload(name, fraction) {
+    ui.upload.hidden = false;
+    ui.uploadName.textContent = t("uploading", { name: name });
+    ui.progress.value = Math.round(fraction * 100);
+    ui.progress.textContent = Math.round(fraction * 100) + "%";
+  }
+
+  /* ------------------------------------------------------------------ panel */
+
+  function panelVisible() {
+    return ui.open && document.visibilityState !== "hidden";
+  }
+
+  function openPanel() {
+    if (ui.open) {
+      return;
+    }
+    ui.open = true;
+    ui.panel.hidden = false;
+    ui.root.classList.add("is-open");
+    ui.launcher.setAttribute("aria-expanded", "true");
+    sessionSet("open", "1");
+    chat.unread = 0;
+    renderUnread();
+    connect();
+    scrollToEnd(true);
+    scheduleRead();
+    setTimeout(function () {
+      (ui.input.disabled ? ui.close : ui.input).focus();
+    }, 0);
+  }
+
+  function closePanel() {
+    if (!ui.open) {
+      return;
+    }
+    ui.open = false;
+    ui.panel.hidden = true;
+    ui.root.classList.remove("is-open");
+    ui.launcher.setAttribute("aria-expanded", "false");
+    sessionSet("open", "0");
+    ui.launcher.focus();
+  }
+
+  function autosize() {
+    ui.input.style.height = "auto";
+    ui.input.style.height = Math.min(ui.input.scrollHeight, 140) + "px";
+  }
+
+  function copyTicketNumber() {
+    var number = chat.ticket ? chat.ticket.number : "";
+    var done = function () {
+      ui.copy.textContent = t("copied");
+      setTimeout(function () { ui.copy.textContent = t("copy"); }, 1500);
+    };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(number).then(done, function () { selectText(ui.ticketNumber); });
+    } else {
+      selectText(ui.ticketNumber);
+    }
+  }
+
+  function selectText(node) {
+    var range = document.createRange();
+    range.selectNodeContents(node);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
+  /* ------------------------------------------------------------------ building the DOM */
+
+  function build() {
+    var host = el("div", { id: "kefu-widget", "data-kefu-version": VERSION });
+    var shadow = host.attachShadow({ mode: "open" });
+    var root = el("div", { class: "kefu pos-" + config.position, lang: LANG, hidden: true });
+    ui.root = root;
+
+    // The stylesheet comes from the Kefu origin (CSP-friendly: no inline styles); show the
+    // widget once it has loaded (or failed: unstyled beats invisible).
+    var sheet = el("link", { rel: "stylesheet",
+                             href: BASE + "/static/widget/widget.css?v=" + VERSION });
+    sheet.addEventListener("load", function () { root.hidden = false; });
+    sheet.addEventListener("error", function () { root.hidden = false; });
+    shadow.appendChild(sheet);
+
+    ui.badge = el("span", { class: "badge", "data-testid": "kefu-unread", hidden: true });
+    ui.launcher = el("button", { type: "button", class: "launcher", "data-testid": "kefu-launcher",
+                                 "aria-label": t("open"), "aria-expanded": "false",
+                                 "aria-controls": "kefu-panel" },
+                     [icon("chat"), ui.badge]);
+    ui.launcher.addEventListener("click", function () {
+      if (ui.open) {
+        closePanel();
+      } else {
+        openPanel();
+      }
+    });
+
+    // Header: title, connection status, close.
+    ui.statusText = el("span", { class: "status-text" });
+    ui.status = el("p", { class: "status", "data-testid": "kefu-status", "data-state": "offline",
+                          role: "status", "aria-live": "polite" },
+                   [el("span", { class: "dot", "aria-hidden": "true" }), ui.statusText]);
+    ui.close = el("button", { type: "button", class: "icon-btn", "data-testid": "kefu-close",
+                              "aria-label": t("close") }, [icon("close")]);
+    ui.close.addEventListener("click", closePanel);
+    var header = el("header", { class: "head" }, [
+      el("div", { class: "head-main" }, [
+        el("h2", { id: "kefu-title", class: "title" }, config.title), ui.status]),
+      ui.close]);
+
+    // Ticket number (copyable) and status.
+    ui.ticketNumber = el("span", { class: "ticket-number", "data-testid": "kefu-ticket-number" });
+    ui.copy = el("button", { type: "button", class: "link", "data-testid": "kefu-copy-ticket",
+                             "aria-label": t("copyTicket") }, t("copy"));
+    ui.copy.addEventListener("click", copyTicketNumber);
+    ui.ticketStatus = el("span", { class: "ticket-status", "data-testid": "kefu-ticket-status" });
+    ui.ticketBar = el("div", { class: "ticket-bar", hidden: true }, [
+      el("span", { class: "ticket-label" }, t("ticket")), ui.ticketNumber, ui.copy,
+      ui.ticketStatus]);
+
+    ui.queue = el("div", { class: "queue", "data-testid": "kefu-queue", role: "status",
+                           hidden: true });
+    ui.notice = el("div", { class: "notice", "data-testid": "kefu-notice", role: "alert",
+                            hidden: true });
+
+    // Intro: greeting and quick questions (until the conversation has messages).
+    var quick = el("div", { class: "quick", role: "group", "aria-label": t("quickTitle") });
+    config.quickQuestions.forEach(function (question) {
+      var button = el("button", { type: "button", class: "chip",
+                                  "data-testid": "kefu-quick-question" }, question);
+      button.addEventListener("click", function () {
+        if (!ui.input.disabled) {
+          queueMessage(question);
+        }
+      });
+      quick.appendChild(button);
+    });
+    ui.intro = el("div", { class: "intro" }, [
+      el("p", { class: "greeting" }, t("greeting")),
+      config.quickQuestions.length ? el("p", { class: "quick-title" }, t("quickTitle")) : null,
+      quick]);
+
+    ui.messages = el("ol", { class: "messages", "data-testid": "kefu-messages", role: "log",
+                             "aria-live": "polite", "aria-label": t("messages") });
+    ui.typing = el("p", { class: "typing", "data-testid": "kefu-typing", "aria-live": "polite",
+                          hidden: true });
+
+    // Resolved/closed: a note, the rating, the thanks, and a way to start again.
+    ui.endedText = el("p", {});
+    var again = el("button", { type: "button", class: "link",
+                               "data-testid": "kefu-new-conversation" }, t("newConversation"));
+    again.addEventListener("click", startNewConversation);
+    ui.ended = el("div", { class: "ended", hidden: true }, [ui.endedText, again]);
+    buildRating();
+
+    ui.scroller = el("div", { class: "scroll" }, [ui.intro, ui.messages, ui.typing, ui.ended,
+                                                   ui.rating, ui.thanks]);
+
+    // Upload progress.
+    ui.uploadName = el("span", { class: "upload-name" });
+    ui.progress = el("progress", { max: "100", value: "0", "data-testid": "kefu-progress" });
+    ui.upload = el("div", { class: "upload", "data-testid": "kefu-upload", role: "status",
+                            hidden: true }, [ui.uploadName, ui.progress]);
+
+    // Composer: attach, textarea, send.
+    ui.fileInput = el("input", { type: "file", class: "file-input", multiple: true,
+                                 tabindex: "-1", "aria-hidden": "true",
+                                 accept: "image/*,video/mp4,video/webm,video/quicktime,application/pdf",
+                                 "data-testid": "kefu-file-input" });
+    ui.fileInput.addEventListener("change", function () { sendFiles(ui.fileInput.files); });
+    ui.attach = el("button", { type: "button", class: "icon-btn", "data-testid": "kefu-attach",
+                               "aria-label": t("attach"), title: t("attach") }, [icon("clip")]);
+    ui.attach.addEventListener("click", function () { ui.fileInput.click(); });
+    ui.input = el("textarea", { id: "kefu-input", class: "input", rows: "1",
+                                maxlength: String(MAX_BODY_CHARS), "data-testid": "kefu-input",
+                                placeholder: t("placeholder"), "aria-label": t("inputLabel") });
+    ui.input.addEventListener("input", onComposerInput);
+    ui.input.addEventListener("keydown", function (event) {
+      // Enter sends; Shift+Enter is a new line; never while an IME is composing (Chinese).
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing &&
+          event.keyCode !== 229) {
+        event.preventDefault();
+        submitComposer();
+      }
+    });
+    ui.input.addEventListener("paste", function (event) {
+      var files = event.clipboardData && event.clipboardData.files;
+      if (files && files.length) {
+        event.preventDefault();
+        sendFiles(files); // a pasted screenshot
+      }
+    });
+    ui.send = el("button", { type: "submit", class: "send", "data-testid": "kefu-send",
+                             "aria-label": t("send"), title: t("send") }, [icon("send")]);
+    var composer = el("form", { class: "composer" }, [ui.attach, ui.fileInput, ui.input,
+                                                      ui.send]);
+    composer.addEventListener("submit", function (event) {
+      event.preventDefault();
+      submitComposer();
+    });
+
+    // Footer: transcript downloads and the safety line.
+    var txt = el("button", { type: "button", class: "link", "data-testid": "kefu-transcript-txt",
+                             "aria-label": t("transcriptTxtLabel") }, t("transcriptTxt"));
+    txt.addEventListener("click", function () { downloadTranscript("txt"); });
+    var html = el("button", { type: "button", class: "link",
+                              "data-testid": "kefu-transcript-html",
+                              "aria-label": t("transcriptHtmlLabel") }, t("transcriptHtml"));
+    html.addEventListener("click", function () { downloadTranscript("html"); });
+    ui.transcript = el("span", { class: "transcript", hidden: true },
+                       [el("span", {}, t("transcript")), txt, html]);
+    var footer = el("footer", { class: "foot" }, [
+      ui.transcript, el("span", { class: "safety" }, t("safety"))]);
+
+    ui.panel = el("section", { id: "kefu-panel", class: "panel", role: "dialog",
+                               "aria-labelledby": "kefu-title", "data-testid": "kefu-panel",
+                               hidden: true },
+                  [header, ui.ticketBar, ui.queue, ui.notice, ui.scroller, ui.upload, composer,
+                   footer]);
+    ui.panel.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        event.stopPropagation();
+        closePanel();
+      }
+    });
+    // Drop files on the panel to attach them.
+    ui.panel.addEventListener("dragover", function (event) {
+      if (event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types || [],
+                                                               "Files") >= 0) {
+        event.preventDefault();
+      }
+    });
+    ui.panel.addEventListener("drop", function (event) {
+      if (event.dataTransfer && event.dataTransfer.files.length) {
+        event.preventDefault();
+        sendFiles(event.dataTransfer.files);
+      }
+    });
+
+    root.appendChild(ui.panel);
+    root.appendChild(ui.launcher);
+    shadow.appendChild(root);
+    document.body.appendChild(host);
+    setStatus("offline");
+    ui.statusText.textContent = "";
+  }
+
+  function buildRating() {
+    var stars = el("div", { class: "stars", role: "radiogroup", "aria-label": t("ratingGroup") });
+    ui.stars = [1, 2, 3, 4, 5].map(function (score) {
+      var star = el("button", { type: "button", class: "star", role: "radio",
+                                "aria-checked": "false", "data-score": String(score),
+                                "data-testid": "kefu-rating-star",
+                                "aria-label": t("ratingStar", { score: score }) }, [icon("star")]);
+      star.addEventListener("click", function () { chooseStar(score, false); });
+      star.addEventListener("mouseenter", function () { paintStars(score); });
+      star.addEventListener("mouseleave", function () { paintStars(rating.score); });
+      star.addEventListener("keydown", function (event) {
+        var step = { ArrowRight: 1, ArrowUp: 1, ArrowLeft: -1, ArrowDown: -1 }[event.key];
+        if (step) {
+          event.preventDefault();
+          chooseStar(Math.min(5, Math.max(1, (rating.score || score) + step)), true);
+        }
+      });
+      stars.appendChild(star);
+      return star;
+    });
+    ui.ratingComment = el("textarea", { class: "input", rows: "2", maxlength: "2000",
+                                        "data-testid": "kefu-rating-comment",
+                                        "aria-label": t("ratingComment"),
+                                        placeholder: t("ratingComment") });
+    ui.ratingSubmit = el("button", { type: "submit", class: "btn",
+                                     "data-testid": "kefu-rating-submit" }, t("ratingSubmit"));
+    ui.ratingError = el("p", { class: "rating-error", role: "alert", hidden: true });
+    ui.rating = el("form", { class: "rating", "data-testid": "kefu-rating",
+                             "aria-labelledby": "kefu-rating-title", hidden: true }, [
+      el("h3", { id: "kefu-rating-title" }, t("ratingTitle")), stars, ui.ratingComment,
+      ui.ratingError, ui.ratingSubmit]);
+    ui.rating.addEventListener("submit", function (event) {
+      event.preventDefault();
+      submitRating();
+    });
+    ui.thanks = el("p", { class: "thanks", "data-testid": "kefu-rating-thanks", tabindex: "-1",
+                          hidden: true }, t("ratingThanks"));
+    paintStars(0);
+  }
+
+  /* ------------------------------------------------------------------ public API and start */
+
+  var publicApi = {
+    version: VERSION,
+    open: openPanel,
+    close: closePanel,
+    toggle: function () {
+      if (ui.open) {
+        closePanel();
+      } else {
+        openPanel();
+      }
+    },
+    /* Open the panel with `text` in the composer (the person can edit it, then send). */
+    ask: function (text) {
+      openPanel();
+      if (typeof text === "string" && text && !ui.input.disabled) {
+        ui.input.value = text.slice(0, MAX_BODY_CHARS);
+        autosize();
+        ui.input.focus();
+      }
+    },
+    /* A token provider (function returning a JWT or a Promise of one), or one JWT. */
+    setToken: function (source) {
+      if (typeof source === "function") {
+        auth.provider = source;
+      } else if (typeof source === "string" && source.trim()) {
+        auth.token = source.trim();
+      } else {
+        return;
+      }
+      if (auth.mode === "visitor") {
+        if (typeof source === "function") {
+          auth.token = null;
+        }
+        restartAs("customer");
+        return;
+      }
+      auth.failures = 0;
+      if (conn.fatal === "expired") {
+        conn.fatal = null;
+        clearNotice(true);
+        updateComposer();
+        connect();
+      } else if (typeof source === "string" && conn.ready) {
+        sendFrame({ type: "auth", token: auth.token });
+      }
+    }
+  };
+
+  function start() {
+    build();
+    window.KefuWidget = publicApi;
+    window.addEventListener("online", function () {
+      if (conn.timer) {
+        connect();
+      }
+    });
+    window.addEventListener("offline", function () {
+      if (!conn.ready) {
+        setStatus("offline");
+      }
+    });
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") {
+        scheduleRead();
+        if (ui.open && !conn.ws && conn.timer) {
+          connect(); // back to the tab: do not wait out the backoff
+        }
+      }
+    });
+    // Reconnect at once only if this person has a conversation here (or the panel was open
+    // on the previous page); otherwise wait until the panel is opened.
+    if (sessionGet("open") === "1") {
+      openPanel();
+    } else if (storageGet("active")) {
+      connect();
+    }
+    try {
+      window.dispatchEvent(new CustomEvent("kefu:ready", { detail: publicApi }));
+    } catch (error) { /* very old browsers */ }
+  }
+
+  if (document.body) {
+    start();
+  } else {
+    document.addEventListener("DOMContentLoaded", start, { once: true });
+  }
+})();

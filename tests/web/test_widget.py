@@ -1,0 +1,245 @@
+"""The chat widget's script, the CORS it needs on other origins, and the demo exchange page."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+from fastapi import FastAPI
+
+from kefu import __version__
+from kefu.app import create_app
+from kefu.config import Settings
+from kefu.web import i18n, widget
+
+NODE = shutil.which("node")
+needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed")
+DATA_TOKEN = re.compile(r'data-token="([^"]+)"')
+SCRIPT_TAG = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.S)
+TESTID = re.compile(r'"data-testid": "(kefu-[a-z-]+)"')
+ORIGIN = "https://www.exchange.example"
+
+
+@pytest.fixture
+async def dev_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings.model_copy(update={"env": "development"}))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def dev_client(dev_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=dev_app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://kefu.test") as c:
+        yield c
+
+
+def decode(settings: Settings, token: str) -> dict[str, object]:
+    claims: dict[str, object] = jwt.decode(
+        token, settings.customer_jwt_secret.get_secret_value(), algorithms=["HS256"])
+    return claims
+
+
+# ---------------------------------------------------------------- /widget.js
+
+
+async def test_widget_js_is_javascript_with_the_version_and_revalidation(
+    client: httpx.AsyncClient,
+):
+    response = await client.get("/widget.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "max-age=300" in response.headers["cache-control"]
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert widget.VERSION_PLACEHOLDER not in response.text
+    assert f'var VERSION = "{__version__}";' in response.text
+    assert "/ws/chat" in response.text
+    etag = response.headers["etag"]
+    again = await client.get("/widget.js", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    head = await client.head("/widget.js")
+    assert head.status_code == 200
+    assert head.headers["content-length"] == str(len(response.content))
+
+
+@needs_node
+async def test_widget_js_has_no_syntax_error(client: httpx.AsyncClient, tmp_path: Path):
+    served = tmp_path / "widget.js"
+    served.write_bytes((await client.get("/widget.js")).content)
+    for script in (served, widget.WIDGET_DIR / "demo-exchange.js"):
+        result = subprocess.run([str(NODE), "--check", str(script)], capture_output=True,
+                                text=True, timeout=60, check=False)
+        assert result.returncode == 0, result.stderr
+
+
+@needs_node
+def test_widget_strings_exist_in_both_languages():
+    """The widget's own dictionary (zh-CN and en) has the same keys and placeholders."""
+    program = r"""
+        const fs = require("fs");
+        const source = fs.readFileSync(process.argv[1], "utf8");
+        const start = source.indexOf("var STRINGS = ") + "var STRINGS = ".length;
+        const end = source.indexOf("\n  };\n", start) + 4;
+        const strings = eval("(" + source.slice(start, end) + ")");
+        process.stdout.write(JSON.stringify(strings));
+    """
+    result = subprocess.run([str(NODE), "-e", program, str(widget.WIDGET_SCRIPT)],
+                            capture_output=True, text=True, timeout=60, check=True)
+    strings = json.loads(result.stdout)
+    assert set(strings) == {"en", "zh-CN"}
+    assert set(strings["en"]) == set(strings["zh-CN"])
+    for key, english in strings["en"].items():
+        chinese = strings["zh-CN"][key]
+        assert chinese, key
+        if isinstance(english, str):
+            assert set(re.findall(r"\{\w+\}", english)) == set(re.findall(r"\{\w+\}", chinese)), key
+
+
+def test_every_test_id_is_documented_at_the_top():
+    """Browser tests rely on the data-testid list in the header comment: keep it complete."""
+    source = widget.WIDGET_SCRIPT.read_text(encoding="utf-8")
+    header = source[:source.index("*/")]
+    used = set(TESTID.findall(source))
+    assert {"kefu-launcher", "kefu-panel", "kefu-input", "kefu-send", "kefu-messages",
+            "kefu-message", "kefu-ticket-number", "kefu-queue", "kefu-file-input",
+            "kefu-progress", "kefu-rating-star", "kefu-rating-comment", "kefu-rating-submit",
+            "kefu-transcript-txt", "kefu-transcript-html", "kefu-status"} <= used
+    assert sorted(i for i in used if i not in header) == []
+    # Text goes in with textContent, never as HTML.
+    html_sinks = re.compile(r"\.(?:inner|outer)HTML\s*=|insertAdjacentHTML|document\.write")
+    assert html_sinks.search(source) is None
+
+
+async def test_widget_stylesheet_is_served(client: httpx.AsyncClient):
+    response = await client.get(f"/static/widget/widget.css?v={__version__}")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/css")
+
+
+# ---------------------------------------------------------------- CORS for other origins
+
+
+async def test_widget_endpoints_allow_other_origins_without_credentials(
+    client: httpx.AsyncClient,
+):
+    preflight = await client.options("/api/v1/tickets/KF-ABC123/attachments", headers={
+        "Origin": ORIGIN, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization"})
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "X-Kefu-Visitor" in preflight.headers["access-control-allow-headers"]
+    assert "access-control-allow-credentials" not in preflight.headers
+
+    visitor = await client.post("/api/v1/visitors", headers={"Origin": ORIGIN})
+    assert visitor.status_code == 201
+    assert visitor.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in visitor.headers
+    # Errors are readable too (the widget shows their message).
+    missing = await client.get("/api/v1/tickets/KF-NOPE00/transcript",
+                               headers={"Origin": ORIGIN,
+                                        "X-Kefu-Visitor": visitor.json()["token"]})
+    assert missing.status_code == 404
+    assert missing.headers["access-control-allow-origin"] == "*"
+
+
+async def test_other_endpoints_get_no_cors(client: httpx.AsyncClient):
+    response = await client.options("/api/v1/agents", headers={
+        "Origin": ORIGIN, "Access-Control-Request-Method": "GET"})
+    assert "access-control-allow-origin" not in response.headers
+    page = await client.get("/help", headers={"Origin": ORIGIN})
+    assert "access-control-allow-origin" not in page.headers
+
+
+# ---------------------------------------------------------------- /demo/exchange
+
+
+async def test_demo_exchange_embeds_the_widget_with_a_customer_token(
+    dev_client: httpx.AsyncClient, dev_app: FastAPI,
+):
+    response = await dev_client.get("/demo/exchange")
+    assert response.status_code == 200
+    page = response.text
+    assert "DemoEx" in page
+    for pair in ("BTC/USDT", "ETH/USDT", "ETH/BTC"):
+        assert pair in page
+    # One script tag embeds the widget; the page has no inline script (the CSP forbids it).
+    scripts = SCRIPT_TAG.findall(page)
+    assert all('src="' in attributes and not body.strip() for attributes, body in scripts)
+    widget_tags = [a for a, _ in scripts if 'src="/widget.js"' in a]
+    assert len(widget_tags) == 1
+    assert 'data-lang="en"' in widget_tags[0]
+    assert 'data-token-url="/demo/exchange/token?customer=demoex-0001' in widget_tags[0]
+    quick = re.search(r"data-quick-questions='([^']*)'", widget_tags[0])
+    assert quick is not None
+    assert json.loads(quick.group(1))[0] == "My deposit has not arrived"
+    match = DATA_TOKEN.search(page)
+    assert match is not None
+    claims = decode(dev_app.state.settings, match.group(1))
+    assert claims["sub"] == widget.DEMO_CUSTOMER_ID
+    assert isinstance(claims["exp"], int)
+    assert isinstance(claims["iat"], int)
+    assert 0 < claims["exp"] - claims["iat"] <= widget.DEMO_TOKEN_LIFETIME_S
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_demo_exchange_as_another_customer_in_chinese_or_as_a_visitor(
+    dev_client: httpx.AsyncClient, dev_app: FastAPI,
+):
+    chinese = await dev_client.get("/demo/exchange",
+                                   params={"customer": "demo-0001", "lang": "zh-CN"})
+    assert chinese.status_code == 200
+    assert 'data-lang="zh-CN"' in chinese.text
+    assert "充值" in chinese.text
+    match = DATA_TOKEN.search(chinese.text)
+    assert match is not None
+    claims = decode(dev_app.state.settings, match.group(1))
+    assert (claims["sub"], claims["lang"]) == ("demo-0001", "zh-CN")
+    assert 'href="?as=visitor' in chinese.text
+
+    visitor = await dev_client.get("/demo/exchange", params={"as": "visitor"})
+    assert visitor.status_code == 200
+    assert 'src="/widget.js"' in visitor.text
+    assert "data-token" not in visitor.text
+
+    bad = await dev_client.get("/demo/exchange", params={"customer": "<script>"})
+    assert bad.status_code == 422
+
+
+async def test_demo_token_url_renews_the_token(dev_client: httpx.AsyncClient, dev_app: FastAPI):
+    response = await dev_client.get("/demo/exchange/token", params={"customer": "demo-0002"})
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    assert decode(dev_app.state.settings, response.json()["token"])["sub"] == "demo-0002"
+
+
+async def test_demo_exchange_is_development_only(client: httpx.AsyncClient, app: FastAPI):
+    assert app.state.settings.env == "test"
+    page = await client.get("/demo/exchange")
+    assert page.status_code == 404
+    assert "data-token" not in page.text
+    token = await client.get("/demo/exchange/token")
+    assert token.status_code == 404
+    assert "token" not in token.json().get("error", {}).get("message", "").lower()
+
+
+# ---------------------------------------------------------------- catalogues
+
+
+def test_demo_keys_are_in_every_catalogue():
+    catalogue = i18n.catalogue()
+    english = catalogue["en"]
+    demo_keys = {key for key in english if key.startswith("demo.")}
+    assert {f"demo.quick.{n}" for n in range(1, 5)} <= demo_keys
+    for language in i18n.SUPPORTED:
+        assert demo_keys <= set(catalogue[language]), language
+        assert set(catalogue[language]) == set(english), language
