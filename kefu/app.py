@@ -34,6 +34,7 @@ from kefu.realtime.broker import create_broker
 from kefu.realtime.hub import Hub
 from kefu.realtime.protocol import Close
 from kefu.realtime.queue import QueueWatcher
+from kefu.realtime.supervisor import SupervisorFeed
 from kefu.realtime.writer import MessageWriter
 from kefu.realtime.ws import router as realtime_router
 from kefu.tickets.api import router as tickets_router
@@ -81,6 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await queue_watcher.start()
         app.state.hub, app.state.broker, app.state.writer = hub, broker, writer
         app.state.queue_watcher = queue_watcher
+        supervisor_feed = SupervisorFeed(db, hub)
+        await supervisor_feed.start()
+        app.state.supervisor_feed = supervisor_feed
         log.info("started", database=db.engine.dialect.name, version=__version__,
                  broker=type(broker).__name__)
         try:
@@ -90,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # websocket clients to come back (they resume from their last seq), write what is
             # queued, finish the running job, then close clients and the pool.
             await hub.close_all(Close.GOING_AWAY, "server restarting")
+            await supervisor_feed.stop()
             await queue_watcher.stop()
             await writer.stop()
             await broker.stop()
@@ -174,6 +179,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tickets_router)
     app.include_router(webhooks_router)
     app.include_router(realtime_router)
+    if settings.bench_echo:
+        from kefu.bench.echo import router as echo_router
+
+        app.include_router(echo_router)
     mount_web(app)
 
     app.add_middleware(BodySizeLimitMiddleware, default_limit=settings.max_request_bytes,

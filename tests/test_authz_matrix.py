@@ -48,7 +48,7 @@ from kefu.db import Base
 from kefu.tickets import schemas as ticket_schemas
 from kefu.tickets import service as tickets
 from kefu.tickets.attachments import AttachmentStore
-from kefu.tickets.models import Notification
+from kefu.tickets.models import Macro, Notification
 from kefu.webhooks.schemas import WebhookEndpointCreate
 from kefu.webhooks.service import create_endpoint
 from tests.factories import PASSWORD, World, login, make_agent, make_world
@@ -130,6 +130,13 @@ EXPECT: dict[tuple[str, str], dict[str, int]] = {
     # ---- notifications: the scene holds one for `agent`
     ("GET", "/notifications"):                         row(401,  404,  404,  200,  200,  200,  200),
     ("POST", "/notifications/{notification_id}/read"): row(401,  404,  404,  404,  204,  404,  404),
+    # ---- macros: agents use their teams' and global ones (the scene's is the English team's);
+    # supervisors and admins manage them. Rendering also needs a ticket the caller can read.
+    ("GET", "/macros"):                                row(401,  404,  404,  200,  200,  200,  200),
+    ("POST", "/macros"):                               row(401,  404,  404,  403,  403,  201,  201),
+    ("PATCH", "/macros/{macro_id}"):                   row(401,  404,  404,  403,  403,  200,  200),
+    ("DELETE", "/macros/{macro_id}"):                  row(401,  404,  404,  403,  403,  204,  204),
+    ("POST", "/macros/{macro_id}/render"):             row(401,  404,  404,  404,  200,  200,  200),
 }
 
 # Content rules checked on top of the status codes.
@@ -166,6 +173,7 @@ class Scene:
     team_id: uuid.UUID
     token_id: uuid.UUID
     notification_id: uuid.UUID
+    macro_id: uuid.UUID  # a macro of the English team
 
 
 class Harness:
@@ -220,15 +228,18 @@ class Harness:
             notification = Notification(agent_id=world.agent.id, kind="mention",
                                         ticket_id=ticket.id, data={"ticket": ticket.number})
             session.add(notification)
+            macro = Macro(title=f"Scene macro {n}", body="Hi {customer.name}, see {ticket.number}.",
+                          language="en", team_id=world.en_team.id)
+            session.add(macro)
             await session.flush()
             return Scene(ticket.number, target.number, public_file, note_file, endpoint.id,
-                         team.id, token.id, notification.id)
+                         team.id, token.id, notification.id, macro.id)
 
     def path_parameters(self, scene: Scene) -> dict[str, Any]:
         return {"number": scene.number, "token_id": scene.token_id, "agent_id": self.spare.id,
                 "team_id": scene.team_id, "customer_id": self.customer_a.id,
                 "attachment_id": scene.attachment_id, "endpoint_id": scene.endpoint_id,
-                "notification_id": scene.notification_id}
+                "notification_id": scene.notification_id, "macro_id": scene.macro_id}
 
     async def call(self, method: str, path: str, scene: Scene, role: str) -> httpx.Response:
         url = API + path.format(**self.path_parameters(scene))
@@ -303,6 +314,10 @@ BODIES: dict[tuple[str, str], Callable[[Harness, Scene, str], dict[str, Any]]] =
     ("POST", "/tickets/{number}/rating"): _json(lambda h, s, r: {"score": 5}),
     ("POST", "/tickets/{number}/attachments"): lambda h, s, r: {
         "files": {"file": ("proof.png", PNG, "image/png")}},
+    ("POST", "/macros"): _json(lambda h, s, r: {
+        "title": f"Macro {_unique(h, r)}", "body": "Hi {customer.name}", "language": "en"}),
+    ("PATCH", "/macros/{macro_id}"): _json(lambda h, s, r: {"title": f"Renamed {_unique(h, r)}"}),
+    ("POST", "/macros/{macro_id}/render"): lambda h, s, r: {"params": {"ticket": s.number}},
 }
 
 

@@ -62,6 +62,7 @@ from kefu.config import Settings
 from kefu.tickets import schemas as ticket_schemas
 from kefu.tickets import service as tickets
 from kefu.tickets.attachments import AttachmentStore
+from kefu.tickets.models import Macro, Notification
 from kefu.webhooks.schemas import WebhookEndpointCreate
 from kefu.webhooks.service import create_endpoint
 from tests.factories import make_agent, make_world
@@ -229,10 +230,16 @@ async def seed(app: FastAPI, client: httpx.AsyncClient) -> Seeded:
             events=["ticket.created", "ticket.updated", "message.created"]))
         team = await create_team(session, None, name="Fuzz", language="fr")  # type: ignore[arg-type]
         token, _ = await create_api_token(session, Actor(kind="agent", agent=spare), name="fuzz")
+        notification = Notification(agent_id=world.agent.id, kind="mention",
+                                    ticket_id=ticket.id, data={"ticket": ticket.number})
+        macro = Macro(title="Fuzz macro", body="Hi {customer.name}", language="en")
+        session.add_all([notification, macro])
+        await session.flush()
         path_values = {"number": ticket.number, "attachment_id": str(attachment.id),
                        "endpoint_id": str(endpoint.id), "agent_id": str(spare.id),
                        "team_id": str(team.id), "token_id": str(token.id),
-                       "customer_id": str(customer.id)}
+                       "customer_id": str(customer.id), "notification_id": str(notification.id),
+                       "macro_id": str(macro.id)}
     return Seeded({role: world.headers[role] for role in ROLES}, path_values)
 
 

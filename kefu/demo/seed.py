@@ -56,6 +56,7 @@ from kefu.demo.content import (
 from kefu.exchange.demo import DemoExchangeAdapter
 from kefu.exchange.schemas import CustomerContext, Deposit
 from kefu.tickets import schemas, workflow
+from kefu.tickets.macros import seed_default_macros
 from kefu.tickets.models import Message, Ticket
 from kefu.tickets.service import add_note, create_ticket, reply
 
@@ -192,6 +193,7 @@ async def seed_demo(settings: Settings, *, force: bool = False, seed: int = DEFA
                 await seeder.run()
             finally:
                 clock.set_clock(None)
+            await seed_default_macros(session)
         async with db.transaction() as session:
             return await _summary(session, settings, time.perf_counter() - started)
     finally:

@@ -179,8 +179,9 @@ class Connection:
             if self.is_agent and self._may_see_inbox(event):
                 self.push(_public(event))
             return
-        if topic.startswith("agent:"):
-            self.push(_public(event))
+        if topic.startswith("agent:") or topic == "agents":
+            if self.is_agent:
+                self.push(_public(event))
             return
         ticket_id = uuid.UUID(topic.split(":", 1)[1])
         state = self.follows.get(ticket_id)

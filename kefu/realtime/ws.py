@@ -427,7 +427,8 @@ class Session:
         ticket = await tickets.get_readable(session, actor, frame.ticket)
         if frame.internal:
             message = await tickets.add_note(session, actor, ticket, ticket_schemas.NoteCreate(
-                body=frame.body, attachment_ids=attachment_ids))
+                body=frame.body, attachment_ids=attachment_ids,
+                client_msg_id=frame.client_msg_id))
         else:
             message = await tickets.reply(session, actor, self.settings, ticket,
                                           ticket_schemas.ReplyCreate(

@@ -60,6 +60,7 @@ class ReplyCreate(_Strict):
 class NoteCreate(_Strict):
     body: str = Field(min_length=1, max_length=MAX_BODY)
     attachment_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20)
+    client_msg_id: str | None = Field(default=None, max_length=64)
 
     _body = field_validator("body")(_clean_text)
 

@@ -520,10 +520,13 @@ MENTION_RE = re.compile(r"(?<![\w@])@([\w.\-]{2,64})", re.UNICODE)
 async def add_note(
     session: AsyncSession, actor: Actor, ticket: Ticket, data: schemas.NoteCreate
 ) -> Message:
-    message, _ = await add_message(session, ticket, MessageAuthor.of(actor), body=data.body,
-                                   internal=True, attachment_ids=data.attachment_ids)
-    await audit(session, actor, "ticket.note", target_type="ticket", target_id=ticket.number)
-    await notify_mentions(session, actor, ticket, message)
+    message, created = await add_message(
+        session, ticket, MessageAuthor.of(actor), body=data.body, internal=True,
+        attachment_ids=data.attachment_ids, client_msg_id=data.client_msg_id)
+    if created:
+        await audit(session, actor, "ticket.note", target_type="ticket",
+                    target_id=ticket.number)
+        await notify_mentions(session, actor, ticket, message)
     return message
 
 

@@ -25,6 +25,7 @@ from kefu.core.errors import InvalidInput, KefuError
 from kefu.core.http import SessionDep, SettingsDep
 from kefu.db import savepoint
 from kefu.exchange.schemas import ACCOUNT_FLAGS, CustomerContext
+from kefu.realtime import supervisor
 from kefu.tickets import schemas, service, workflow
 from kefu.tickets.lifecycle import TRANSITIONS, is_active
 from kefu.tickets.models import (
@@ -34,6 +35,7 @@ from kefu.tickets.models import (
     STATUSES,
     Ticket,
 )
+from kefu.web import i18n
 from kefu.web.render import (
     PageActorDep,
     PageRedirect,
@@ -72,6 +74,45 @@ async def agent_actor(request: Request, actor: PageActorDep) -> Actor:
 
 
 AgentPageDep = Annotated[Actor, Depends(agent_actor)]
+
+
+# ---------------------------------------------------------------- the live console
+
+# Catalogue families the console's JavaScript needs (row labels, frames it renders).
+CONSOLE_LABEL_PREFIXES = ("console.", "status.", "priority.", "channel.", "author.", "pending.",
+                          "agent_status.", "ticket.internal_note", "supervisor.", "role.")
+
+
+def console_labels(request: Request) -> dict[str, str]:
+    language = i18n.choose_language(request)
+    return {key: text for key, text in i18n.catalogue()[language].items()
+            if key.startswith(CONSOLE_LABEL_PREFIXES)}
+
+
+async def console_context(
+    request: Request, session: AsyncSession, actor: Actor, *, page: str,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What every console page gives ``console.js`` (the ``console-data`` JSON) and the console
+    bar: who is signed in, their status and load, names for ids, and the UI's words."""
+    agent = actor.agent
+    assert agent is not None
+    active = await supervisor.assigned_active_numbers(session, agent.id)
+    agents = await accounts.list_agents(session)
+    teams = await accounts.list_teams(session)
+    me = {"id": str(agent.id), "name": agent.display_name, "role": agent.role,
+          "status": agent.status, "capacity": agent.capacity, "load": len(active),
+          "active": active, "team_ids": sorted(str(t) for t in actor.team_ids),
+          "supervisor": actor.is_supervisor}
+    return {"console": {
+        "page": page,
+        "me": me,
+        "agents": {str(a.id): a.display_name for a in agents},
+        "teams": {str(t.id): t.name for t in teams},
+        "load_statuses": list(supervisor.LOAD_STATUSES),
+        "labels": console_labels(request),
+        **(extra or {}),
+    }}
 
 
 # ---------------------------------------------------------------- inbox
@@ -116,6 +157,7 @@ async def inbox(
     query = {k: v for k, v in chosen.items() if v}
     context: dict[str, Any] = {
         "tickets": [await service.ticket_read(session, t, actor) for t in rows],
+        "last_customer_at": {t.number: t.last_customer_message_at for t in rows},
         "agent_names": agents,
         "team_names": {t.id: t.name for t in teams},
         "filters": chosen,
@@ -134,6 +176,7 @@ async def inbox(
     languages = sorted({"en", "zh", *(t.language for t in teams)})
     return render(request, "agent/inbox.html", {
         **context,
+        **await console_context(request, session, actor, page="inbox"),
         "section": "agent",
         "statuses": STATUSES,
         "priorities": PRIORITIES,
@@ -237,7 +280,14 @@ async def _ticket_page(
         "values": {"body": "", "note": "", "reason": "", "into": "", "tags": "",
                    **(values or {})},
         "page_url": f"/agent/tickets/{read.number}",
+        "last_seq": ticket.last_seq,
         **await _customer_panel(request, session, actor, ticket),
+        **await console_context(request, session, actor, page="ticket", extra={"ticket": {
+            "number": read.number, "id": str(read.id), "last_seq": ticket.last_seq,
+            "status": read.status, "language": read.language,
+            "can_reply": read.status != "closed",
+            "last_customer_at": ticket.last_customer_message_at.isoformat()
+            if ticket.last_customer_message_at else None}}),
     }, status=error.status if error else 200)
 
 

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from kefu.web import agent, agent_auth, help_center, portal
+from kefu.web import agent, agent_auth, agent_live, help_center, portal, widget
 from kefu.web.render import STATIC_DIR
 
 
@@ -28,4 +28,6 @@ def mount_web(app: FastAPI) -> None:
     app.include_router(portal.router)
     app.include_router(agent_auth.router)
     app.include_router(agent.router)
+    agent_live.mount(app)  # supervisor view, macros page, /api/v1/macros
+    widget.mount_widget(app)  # /widget.js, /demo/exchange, CORS for the widget
     app.mount("/static", StaticAssets(directory=STATIC_DIR), name="static")

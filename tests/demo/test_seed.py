@@ -295,3 +295,11 @@ def test_scripts_are_complete() -> None:
                 assert not asks_for_secret(step.text), (script.key, step.text)
     for lines in content.COMMON.values():
         assert "{number}" in lines.ask_escalation
+
+
+async def test_default_macros_in_both_languages(session: AsyncSession) -> None:
+    from kefu.tickets.models import Macro
+
+    languages = list(await session.scalars(select(Macro.language)))
+    assert languages.count("zh") >= 8
+    assert languages.count("en") >= 8

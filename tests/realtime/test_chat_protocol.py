@@ -235,6 +235,10 @@ async def test_agents_see_inbox_typing_and_each_other(live: LiveServer, setup_ap
     assert len(alice.of_type("typing")) == 1  # the internal one never reached the customer
     assert not [f for f in stranger.frames if f.get("type") == "inbox"
                 and f["ticket"]["number"] == number]
+    # Availability changes reach the other agents.
+    await bob.send({"type": "status", "status": "away"})
+    changed = await carol.wait_type("agent_status")
+    assert changed["agent"] == {"id": str(world.agent.id), "name": "agent", "status": "away"}
     for client in (alice, bob, carol, stranger):
         await client.close()
 

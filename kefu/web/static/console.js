@@ -1,0 +1,1440 @@
+/* Kefu agent console, live: the inbox, the ticket view and the supervisor view over /ws/agent.
+ *
+ * The pages are complete without this file (forms post, links navigate). With it:
+ * - the inbox updates itself from `inbox` frames and counts unread customer messages per
+ *   ticket (kept in localStorage, total in the tab title);
+ * - the ticket view subscribes to its ticket, renders new messages in seq order without
+ *   duplicates, resumes from the last seq after a reconnect, and sends replies and notes over
+ *   the socket (Enter sends, Shift+Enter is a new line) with a client_msg_id, showing
+ *   "sending…" until the ack, resending unacknowledged ones after a reconnect;
+ * - attachments upload through the REST API first, then go out by id;
+ * - notes get @mention completion, the reply box a macro picker;
+ * - other agents viewing or typing are shown (collision detection);
+ * - the agent's own status and load sit in the console bar; mentions pop up as toasts;
+ * - the supervisor view redraws from `supervisor` frames.
+ * Everything received is written with textContent: no HTML from the network is ever parsed. */
+(function () {
+  "use strict";
+
+  var dataElement = document.getElementById("console-data");
+  if (!dataElement || !window.WebSocket) {
+    return;
+  }
+  var C;
+  try {
+    C = JSON.parse(dataElement.textContent);
+  } catch (e) {
+    return;
+  }
+  var me = C.me;
+  var labels = C.labels || {};
+  var lang = document.documentElement.lang || "en";
+  document.documentElement.classList.add("console-live");
+  document.querySelectorAll("[data-js-only]").forEach(function (el) { el.hidden = false; });
+
+  /* ------------------------------------------------------------ small tools */
+
+  function t(key, values) {
+    var text = Object.prototype.hasOwnProperty.call(labels, key) ? labels[key] : key;
+    if (values) {
+      Object.keys(values).forEach(function (name) {
+        text = text.split("{" + name + "}").join(String(values[name]));
+      });
+    }
+    return text;
+  }
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      var value = attrs[name];
+      if (value === null || value === undefined || value === false) {
+        return;
+      }
+      if (name === "text") {
+        node.textContent = value;
+      } else if (name === "className") {
+        node.className = value;
+      } else {
+        node.setAttribute(name, value === true ? "" : String(value));
+      }
+    });
+    (children || []).forEach(function (child) {
+      if (child !== null && child !== undefined) {
+        node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+      }
+    });
+    return node;
+  }
+
+  function q(selector, root) {
+    return (root || document).querySelector(selector);
+  }
+
+  function qa(selector, root) {
+    return Array.prototype.slice.call((root || document).querySelectorAll(selector));
+  }
+
+  function csrfToken() {
+    var meta = q('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  /* JSON over fetch; rejects with {status, code, message} on an error answer. */
+  function api(method, url, body) {
+    var options = {method: method, credentials: "same-origin", headers: {Accept: "application/json"}};
+    if (method !== "GET") {
+      options.headers["X-CSRF-Token"] = csrfToken();
+    }
+    if (body instanceof FormData) {
+      options.body = body;
+    } else if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    return fetch(url, options).then(function (response) {
+      if (response.status === 204) {
+        return null;
+      }
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) {
+          var error = (data && data.error) || {};
+          throw {status: response.status, code: error.code || "http_" + response.status,
+                 message: error.message || response.statusText};
+        }
+        return data;
+      });
+    });
+  }
+
+  var timeFormat = null;
+  try {
+    timeFormat = new Intl.DateTimeFormat(lang, {year: "numeric", month: "2-digit", day: "2-digit",
+                                                hour: "2-digit", minute: "2-digit"});
+  } catch (e) {
+    timeFormat = null;
+  }
+
+  function timeElement(iso) {
+    var when = new Date(iso);
+    if (!iso || isNaN(when.getTime())) {
+      return document.createTextNode("—");
+    }
+    var utc = when.toISOString().slice(0, 16).replace("T", " ") + " UTC";
+    return el("time", {datetime: iso, title: utc, text: timeFormat ? timeFormat.format(when) : utc});
+  }
+
+  /* 42s, 4m 05s, 1h 05m: the server's format_duration. */
+  function duration(seconds) {
+    var total = Math.max(0, Math.floor(seconds || 0));
+    var hours = Math.floor(total / 3600);
+    var minutes = Math.floor((total % 3600) / 60);
+    var secs = total % 60;
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    if (hours) {
+      return hours + "h " + pad(minutes) + "m";
+    }
+    if (minutes) {
+      return minutes + "m " + pad(secs) + "s";
+    }
+    return secs + "s";
+  }
+
+  function newClientId() {
+    var random = "";
+    if (window.crypto && window.crypto.getRandomValues) {
+      var bytes = new Uint8Array(8);
+      window.crypto.getRandomValues(bytes);
+      bytes.forEach(function (b) { random += (b < 16 ? "0" : "") + b.toString(16); });
+    } else {
+      random = Math.random().toString(16).slice(2);
+    }
+    return "web-" + Date.now().toString(36) + "-" + random;
+  }
+
+  function statusBadge(status, pendingReason) {
+    var text = t("status." + status);
+    if (status === "pending" && pendingReason) {
+      text += " · " + t("pending." + pendingReason);
+    }
+    return el("span", {className: "badge status-" + status, text: text});
+  }
+
+  function priorityBadge(priority) {
+    return el("span", {className: "badge priority-" + priority, text: t("priority." + priority)});
+  }
+
+  /* ------------------------------------------------------------ toasts */
+
+  var toasts = q('[data-testid="toasts"]');
+
+  function toast(text, options) {
+    if (!toasts) {
+      return;
+    }
+    options = options || {};
+    var body = options.href ? el("a", {href: options.href, text: text}) : el("span", {text: text});
+    var close = el("button", {type: "button", className: "toast-close", "aria-label": t("console.close"),
+                              text: "×"});
+    var node = el("div", {className: "toast" + (options.kind ? " toast-" + options.kind : ""),
+                          "data-testid": "toast", role: "status"},
+                  [body, options.detail ? el("p", {className: "toast-detail", text: options.detail}) : null,
+                   close]);
+    close.addEventListener("click", function () { node.remove(); });
+    toasts.appendChild(node);
+    setTimeout(function () { node.remove(); }, options.ttl || 8000);
+  }
+
+  /* ------------------------------------------------------------ the socket */
+
+  var connectionState = q('[data-testid="connection-state"]');
+
+  function showConnection(state) {
+    if (!connectionState) {
+      return;
+    }
+    connectionState.hidden = false;
+    connectionState.setAttribute("data-state", state);
+    connectionState.textContent = t({live: "console.connected", connecting: "console.connecting",
+                                     offline: "console.offline", "signed-out": "console.signed_out"}[state]);
+  }
+
+  var Socket = {
+    ws: null,
+    ready: false,
+    stopped: false,
+    attempt: 0,
+    handlers: {},
+
+    on: function (type, handler) {
+      (this.handlers[type] = this.handlers[type] || []).push(handler);
+    },
+
+    emit: function (type, frame) {
+      (this.handlers[type] || []).forEach(function (handler) {
+        try {
+          handler(frame);
+        } catch (e) {
+          if (window.console) {
+            window.console.error(e);
+          }
+        }
+      });
+    },
+
+    connect: function () {
+      var self = this;
+      var scheme = location.protocol === "https:" ? "wss:" : "ws:";
+      showConnection(this.attempt ? "offline" : "connecting");
+      var ws = new WebSocket(scheme + "//" + location.host + "/ws/agent");
+      this.ws = ws;
+      ws.onopen = function () {
+        ws.send(JSON.stringify({type: "hello", v: 1}));
+      };
+      ws.onmessage = function (event) {
+        var frame;
+        try {
+          frame = JSON.parse(event.data);
+        } catch (e) {
+          return;
+        }
+        if (frame.type === "welcome") {
+          self.ready = true;
+          self.attempt = 0;
+          showConnection("live");
+        }
+        self.emit(frame.type, frame);
+      };
+      ws.onclose = function (event) {
+        var wasReady = self.ready;
+        self.ready = false;
+        self.ws = null;
+        self.emit("close", {code: event.code});
+        if (event.code === 4401 || event.code === 4403 || event.code === 4409) {
+          self.stopped = true;
+          showConnection("signed-out");
+          return;
+        }
+        showConnection("offline");
+        self.attempt = wasReady ? 1 : self.attempt + 1;
+        var delay = Math.min(15000, 500 * Math.pow(2, self.attempt)) + Math.random() * 500;
+        setTimeout(function () { self.connect(); }, delay);
+      };
+    },
+
+    send: function (frame) {
+      if (!this.ready || !this.ws) {
+        return false;
+      }
+      this.ws.send(JSON.stringify(frame));
+      return true;
+    }
+  };
+
+  setInterval(function () { Socket.send({type: "ping", t: Date.now()}); }, 25000);
+
+  /* ------------------------------------------------------------ unread counts (localStorage) */
+
+  var ACTIVE = ["new", "open", "pending", "escalated"];
+  var baseTitle = document.title;
+
+  var Unread = {
+    key: "kefu.unread." + me.id,
+
+    read: function () {
+      try {
+        return JSON.parse(localStorage.getItem(this.key)) || {};
+      } catch (e) {
+        return {};
+      }
+    },
+
+    write: function (state) {
+      try {
+        localStorage.setItem(this.key, JSON.stringify(state));
+      } catch (e) { /* private mode: counts last for this page only */ }
+      this.render(state);
+    },
+
+    /* A ticket as seen in a row or a frame: count customer messages newer than what we knew. */
+    observe: function (number, lastCustomerAt, status, options) {
+      var state = this.read();
+      var entry = state[number];
+      if (status && ACTIVE.indexOf(status) < 0) {
+        if (entry) {
+          delete state[number];
+          this.write(state);
+        }
+        return;
+      }
+      if (!lastCustomerAt) {
+        return;
+      }
+      var at = Date.parse(lastCustomerAt);
+      if (options && options.viewing) {
+        state[number] = {n: 0, lcm: lastCustomerAt, seen: new Date().toISOString()};
+        this.write(state);
+        return;
+      }
+      if (!entry) {
+        /* Never opened here: at least one customer message waits to be read. */
+        state[number] = {n: 1, lcm: lastCustomerAt, seen: null};
+      } else if (!entry.lcm || at > Date.parse(entry.lcm)) {
+        entry.n = (entry.n || 0) + 1;
+        entry.lcm = lastCustomerAt;
+      } else {
+        return;
+      }
+      this.write(state);
+    },
+
+    seen: function (number, lastCustomerAt) {
+      var state = this.read();
+      var entry = state[number] || {};
+      state[number] = {n: 0, lcm: lastCustomerAt || entry.lcm || null,
+                       seen: new Date().toISOString()};
+      this.write(state);
+    },
+
+    render: function (state) {
+      state = state || this.read();
+      var total = 0;
+      Object.keys(state).forEach(function (number) { total += state[number].n || 0; });
+      document.title = (total ? "(" + total + ") " : "") + baseTitle;
+      qa('[data-testid^="unread-"]').forEach(function (badge) {
+        var number = badge.getAttribute("data-testid").slice("unread-".length);
+        var n = state[number] ? state[number].n || 0 : 0;
+        badge.hidden = !n;
+        badge.textContent = n ? String(n) : "";
+        badge.setAttribute("aria-label", t("console.unread", {count: n}));
+        var row = badge.closest("tr");
+        if (row) {
+          row.classList.toggle("row-unread", !!n);
+        }
+      });
+    }
+  };
+
+  window.addEventListener("storage", function (event) {
+    if (event.key === Unread.key) {
+      Unread.render();
+    }
+  });
+
+  /* ------------------------------------------------------------ own status, load */
+
+  var statusSelect = q('[data-testid="status-switch"]');
+  var statusDot = q("[data-status-dot]");
+
+  function showOwnStatus(status) {
+    me.status = status;
+    if (statusSelect) {
+      statusSelect.value = status;
+    }
+    if (statusDot) {
+      statusDot.className = "status-dot status-dot-" + status;
+    }
+  }
+
+  if (statusSelect) {
+    statusSelect.addEventListener("change", function () {
+      if (!Socket.send({type: "status", status: statusSelect.value})) {
+        statusSelect.form.submit();  /* offline: the form does it */
+        return;
+      }
+      showOwnStatus(statusSelect.value);
+    });
+  }
+
+  var active = {};
+  (me.active || []).forEach(function (number) { active[number] = true; });
+  var loadBox = q('[data-testid="agent-load"]');
+
+  function renderLoad() {
+    if (!loadBox) {
+      return;
+    }
+    var load = Object.keys(active).length;
+    q("[data-load-value]", loadBox).textContent = String(load);
+    loadBox.classList.toggle("console-load-full", load >= me.capacity);
+  }
+
+  function trackLoad(ticket) {
+    var mine = ticket.assignee_id === me.id && (C.load_statuses || []).indexOf(ticket.status) >= 0;
+    if (mine) {
+      active[ticket.number] = true;
+    } else {
+      delete active[ticket.number];
+    }
+    renderLoad();
+  }
+
+  Socket.on("agent_status", function (frame) {
+    if (frame.agent && frame.agent.id === me.id) {
+      showOwnStatus(frame.agent.status);
+    }
+  });
+
+  /* ------------------------------------------------------------ notifications */
+
+  var bell = q('[data-testid="notifications-button"]');
+  var panel = q('[data-testid="notifications-list"]');
+
+  function renderNotifications(items) {
+    if (!bell || !panel) {
+      return;
+    }
+    var list = q("ul", panel);
+    list.textContent = "";
+    var unread = 0;
+    items.forEach(function (item) {
+      var data = item.data || {};
+      if (!item.read_at) {
+        unread += 1;
+      }
+      var link = el("a", {href: "/agent/tickets/" + encodeURIComponent(data.ticket || ""),
+                          text: t("console.mention_toast", {by: data.by || "", ticket: data.ticket || ""})});
+      link.addEventListener("click", function () {
+        if (!item.read_at) {
+          api("POST", "/api/v1/notifications/" + item.id + "/read").catch(function () {});
+        }
+      });
+      var markRead = null;
+      if (!item.read_at) {
+        markRead = el("button", {type: "button", className: "btn btn-link btn-small", text: t("console.mark_read")});
+        markRead.addEventListener("click", function () {
+          api("POST", "/api/v1/notifications/" + item.id + "/read").then(loadNotifications, function () {});
+        });
+      }
+      list.appendChild(el("li", {className: item.read_at ? "read" : "unread", "data-testid": "notification"}, [
+        link, el("p", {className: "excerpt", text: data.excerpt || ""}),
+        el("span", {className: "muted"}, [timeElement(item.created_at)]), markRead]));
+    });
+    q("[data-empty]", panel).hidden = items.length > 0;
+    var count = q('[data-testid="notifications-count"]', bell);
+    count.hidden = !unread;
+    count.textContent = String(unread);
+  }
+
+  function loadNotifications() {
+    return api("GET", "/api/v1/notifications").then(function (data) {
+      renderNotifications(data.items || []);
+    }, function () {});
+  }
+
+  if (bell && panel) {
+    bell.hidden = false;
+    bell.addEventListener("click", function () {
+      panel.hidden = !panel.hidden;
+      bell.setAttribute("aria-expanded", String(!panel.hidden));
+    });
+    loadNotifications();
+  }
+
+  Socket.on("mention", function (frame) {
+    toast(t("console.mention_toast", {by: frame.by, ticket: frame.ticket}),
+          {href: "/agent/tickets/" + encodeURIComponent(frame.ticket), detail: frame.excerpt, kind: "mention"});
+    loadNotifications();
+  });
+
+  /* ------------------------------------------------------------ the inbox */
+
+  function inboxSection() {
+    return document.getElementById("tickets");
+  }
+
+  function inboxFilters(section) {
+    try {
+      return JSON.parse(section.getAttribute("data-filters") || "{}");
+    } catch (e) {
+      return {};
+    }
+  }
+
+  /* Whether a ticket belongs in the list as filtered; null when we cannot tell (tag, search). */
+  function matchesFilters(ticket, filters) {
+    if (filters.status && ticket.status !== filters.status) {
+      return false;
+    }
+    if (filters.priority && ticket.priority !== filters.priority) {
+      return false;
+    }
+    if (filters.channel && ticket.channel !== filters.channel) {
+      return false;
+    }
+    if (filters.language && (ticket.language || "").toLowerCase() !== filters.language) {
+      return false;
+    }
+    if (filters.assignee === "me" && ticket.assignee_id !== me.id) {
+      return false;
+    }
+    if (filters.assignee === "none" && ticket.assignee_id) {
+      return false;
+    }
+    if (filters.tag || filters.q) {
+      return null;
+    }
+    return true;
+  }
+
+  function setCell(row, name, content) {
+    var cell = q('[data-cell="' + name + '"]', row);
+    if (cell) {
+      cell.textContent = "";
+      cell.appendChild(typeof content === "string" ? document.createTextNode(content) : content);
+    }
+  }
+
+  function fillRow(row, ticket) {
+    row.className = "priority-row-" + ticket.priority;
+    row.setAttribute("data-status", ticket.status);
+    row.setAttribute("data-priority", ticket.priority);
+    row.setAttribute("data-channel", ticket.channel);
+    row.setAttribute("data-language", ticket.language);
+    row.setAttribute("data-team", ticket.team_id || "");
+    row.setAttribute("data-assignee", ticket.assignee_id || "");
+    row.setAttribute("data-updated", ticket.updated_at || "");
+    row.setAttribute("data-last-customer-at", ticket.last_customer_message_at || "");
+    setCell(row, "status", statusBadge(ticket.status, ticket.pending_reason));
+    setCell(row, "priority", priorityBadge(ticket.priority));
+    setCell(row, "channel", t("channel." + ticket.channel));
+    setCell(row, "language", ticket.language);
+    setCell(row, "team", (ticket.team_id && C.teams[ticket.team_id]) || "—");
+    setCell(row, "assignee", (ticket.assignee_id && C.agents[ticket.assignee_id]) || "—");
+    setCell(row, "updated", timeElement(ticket.updated_at));
+  }
+
+  function buildRow(ticket, headers) {
+    var href = "/agent/tickets/" + encodeURIComponent(ticket.number);
+    var cells = ["number", "subject", "status", "priority", "channel", "language", "team", "assignee", "updated"];
+    var row = el("tr", {"data-testid": "inbox-row-" + ticket.number, "data-ticket": ticket.number});
+    cells.forEach(function (name, index) {
+      row.appendChild(el("td", {"data-cell": name, "data-label": headers[index] || "",
+                                className: name === "number" ? "mono" : null}));
+    });
+    var number = q('[data-cell="number"]', row);
+    number.appendChild(el("a", {href: href, text: ticket.number}));
+    number.appendChild(document.createTextNode(" "));
+    number.appendChild(el("span", {className: "unread", "data-testid": "unread-" + ticket.number, hidden: true}));
+    q('[data-cell="subject"]', row).appendChild(el("a", {href: href, text: ticket.subject}));
+    fillRow(row, ticket);
+    return row;
+  }
+
+  function onInboxFrame(frame) {
+    var section = inboxSection();
+    if (!section) {
+      return;
+    }
+    var ticket = frame.ticket;
+    var filters = inboxFilters(section);
+    var paged = section.getAttribute("data-paged") === "true";
+    var body = q("tbody", section);
+    var row = q('[data-testid="inbox-row-' + ticket.number + '"]', section);
+    var fits = matchesFilters(ticket, filters);
+    if (row) {
+      if (fits === false) {
+        row.remove();
+        showEmpty(section);
+        return;
+      }
+      var subject = q('[data-cell="subject"] a', row);
+      if (subject && subject.textContent !== ticket.subject) {
+        subject.textContent = ticket.subject;
+      }
+      fillRow(row, ticket);
+      if (!paged && body.firstElementChild !== row) {
+        body.insertBefore(row, body.firstElementChild);
+      }
+      flash(row);
+    } else if (fits === true && !paged && body) {
+      var headers = qa("thead th", section).map(function (th) { return th.textContent.trim(); });
+      row = buildRow(ticket, headers);
+      body.insertBefore(row, body.firstElementChild);
+      flash(row);
+      showEmpty(section);
+    }
+    Unread.render();
+  }
+
+  function flash(row) {
+    row.classList.remove("row-flash");
+    void row.offsetWidth;  /* restart the animation */
+    row.classList.add("row-flash");
+  }
+
+  function showEmpty(section) {
+    var rows = qa("tbody tr", section).length;
+    var wrap = q(".table-wrap", section);
+    var empty = q("[data-empty-state]", section);
+    if (wrap) {
+      wrap.hidden = rows === 0;
+    }
+    if (empty) {
+      empty.hidden = rows > 0;
+    }
+  }
+
+  function observeRows() {
+    var section = inboxSection();
+    if (!section) {
+      return;
+    }
+    qa("tr[data-ticket]", section).forEach(function (row) {
+      Unread.observe(row.getAttribute("data-ticket"), row.getAttribute("data-last-customer-at"),
+                     row.getAttribute("data-status"));
+    });
+    Unread.render();
+  }
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target && (event.target.id === "tickets" || q("#tickets", event.target))) {
+      observeRows();
+    }
+  });
+
+  /* ------------------------------------------------------------ one ticket */
+
+  var live = q("[data-ticket-live]");
+  var Ticket = null;
+
+  function setupTicket() {
+    var number = live.getAttribute("data-ticket");
+    var list = q('[data-testid="message-list"]', live);
+    var state = {
+      number: number,
+      lastSeq: parseInt(live.getAttribute("data-last-seq"), 10) || 0,
+      known: {},
+      pending: {},  /* client_msg_id → {frame, node, failed} */
+      viewers: {},  /* agent id → {name, typing, internal, timer} */
+      lastCustomerAt: (C.ticket && C.ticket.last_customer_at) || null
+    };
+    qa('[data-testid="message"]', list).forEach(function (node) {
+      state.known[node.getAttribute("data-message-id")] = true;
+    });
+
+    function visible() {
+      return document.visibilityState === "visible";
+    }
+
+    function markSeen() {
+      if (visible()) {
+        Unread.seen(number, state.lastCustomerAt);
+        if (state.lastSeq) {
+          Socket.send({type: "read", ticket: number, seq: state.lastSeq});
+        }
+      }
+    }
+
+    document.addEventListener("visibilitychange", markSeen);
+
+    function nearBottom() {
+      return window.innerHeight + window.scrollY >= document.body.scrollHeight - 200;
+    }
+
+    function messageNode(frame, options) {
+      var author = frame.author || {kind: "agent", name: me.name};
+      var head = el("div", {className: "msg-head"}, [
+        el("span", {className: "avatar", "aria-hidden": "true", text: (author.name || "?").slice(0, 1).toUpperCase()}),
+        el("span", {className: "msg-author", text: author.name || ""}),
+        el("span", {className: "msg-role", text: t("author." + author.kind)}),
+        frame.internal ? el("span", {className: "badge badge-note", text: t("ticket.internal_note")}) : null,
+        el("span", {className: "msg-time"}, [frame.created_at ? timeElement(frame.created_at) : ""])
+      ]);
+      var node = el("li", {className: "msg msg-" + author.kind + (frame.internal ? " msg-internal" : ""),
+                           "data-testid": "message", "data-message-id": frame.id || null,
+                           "data-seq": frame.seq || null, id: frame.seq ? "m" + frame.seq : null},
+                    [head, el("div", {className: "msg-body", text: frame.body})]);
+      var files = frame.attachments || [];
+      if (files.length) {
+        node.appendChild(el("ul", {className: "attachments"}, files.map(function (file) {
+          return el("li", {}, [el("a", {href: "/api/v1/attachments/" + file.id, download: true, text: file.filename})]);
+        })));
+      }
+      if (options && options.pending) {
+        node.classList.add("msg-pending");
+        node.appendChild(el("p", {className: "msg-status", "data-testid": "message-status", text: t("console.sending")}));
+      }
+      return node;
+    }
+
+    function insertInOrder(node, seq) {
+      var after = null;
+      if (seq) {
+        after = qa("li[data-seq]", list).filter(function (other) {
+          var otherSeq = parseInt(other.getAttribute("data-seq"), 10);
+          return otherSeq > seq && !other.classList.contains("msg-pending");
+        })[0] || null;
+      }
+      if (after) {
+        list.insertBefore(node, after);
+      } else {
+        var firstPending = q("li.msg-pending", list);
+        list.insertBefore(node, seq ? firstPending : null);
+      }
+    }
+
+    function confirmPending(pending, id, seq, createdAt) {
+      var node = pending.node;
+      node.classList.remove("msg-pending", "msg-failed");
+      node.setAttribute("data-message-id", id);
+      if (seq) {
+        node.setAttribute("data-seq", seq);
+        node.id = "m" + seq;
+      }
+      var status = q('[data-testid="message-status"]', node);
+      if (status) {
+        status.remove();
+      }
+      var when = q(".msg-time", node);
+      if (when && createdAt && !when.firstChild) {
+        when.appendChild(timeElement(createdAt));
+      }
+      state.known[id] = true;
+    }
+
+    Socket.on("welcome", function () {
+      Socket.send({type: "subscribe", ticket: number, since: state.lastSeq});
+      Object.keys(state.pending).forEach(function (id) {
+        var pending = state.pending[id];
+        if (!pending.failed) {
+          Socket.send(pending.frame);  /* same client_msg_id: stored at most once */
+        }
+      });
+    });
+
+    Socket.on("message", function (frame) {
+      if (frame.ticket !== number) {
+        return;
+      }
+      if (frame.seq > state.lastSeq) {
+        state.lastSeq = frame.seq;
+        live.setAttribute("data-last-seq", String(frame.seq));
+      }
+      if (frame.author && frame.author.kind === "customer") {
+        state.lastCustomerAt = frame.created_at;
+        typingLine(null);
+      }
+      if (state.known[frame.id]) {
+        return;
+      }
+      var pending = frame.client_msg_id ? state.pending[frame.client_msg_id] : null;
+      if (pending) {
+        confirmPending(pending, frame.id, frame.seq, frame.created_at);
+        delete state.pending[frame.client_msg_id];
+        return;
+      }
+      var stick = nearBottom();
+      state.known[frame.id] = true;
+      insertInOrder(messageNode(frame), frame.seq);
+      if (stick) {
+        list.lastElementChild.scrollIntoView({block: "end"});
+      }
+      markSeen();
+    });
+
+    Socket.on("ack", function (frame) {
+      var pending = state.pending[frame.client_msg_id];
+      if (!pending) {
+        return;
+      }
+      delete state.pending[frame.client_msg_id];
+      if (state.known[frame.id]) {
+        pending.node.remove();  /* the message frame came first (notes carry no client id) */
+        return;
+      }
+      confirmPending(pending, frame.id, null, frame.created_at);
+    });
+
+    Socket.on("error", function (frame) {
+      var pending = frame.ref ? state.pending[frame.ref] : null;
+      if (!pending) {
+        return;
+      }
+      pending.failed = true;
+      pending.node.classList.add("msg-failed");
+      var status = q('[data-testid="message-status"]', pending.node);
+      status.textContent = t("console.failed", {reason: frame.message || frame.code});
+      var retry = el("button", {type: "button", className: "btn btn-link btn-small", text: t("console.retry")});
+      retry.addEventListener("click", function () {
+        pending.failed = false;
+        pending.node.classList.remove("msg-failed");
+        status.textContent = t("console.sending");
+        Socket.send(pending.frame);
+      });
+      status.appendChild(document.createTextNode(" "));
+      status.appendChild(retry);
+    });
+
+    /* ---- who else is here */
+    var collision = q('[data-testid="collision"]');
+    var customerTyping = q('[data-testid="customer-typing"]');
+    var customerTimer = null;
+
+    function renderCollision() {
+      var viewing = [];
+      var typing = [];
+      Object.keys(state.viewers).forEach(function (id) {
+        var viewer = state.viewers[id];
+        if (viewer.typing) {
+          typing.push(t(viewer.internal ? "console.typing_note" : "console.typing", {name: viewer.name}));
+        } else {
+          viewing.push(viewer.name);
+        }
+      });
+      var parts = typing.slice();
+      if (viewing.length === 1) {
+        parts.push(t("console.viewing_one", {name: viewing[0]}));
+      } else if (viewing.length > 1) {
+        parts.push(t("console.viewing_many", {names: viewing.join(", ")}));
+      }
+      collision.textContent = parts.join(" · ");
+      collision.hidden = parts.length === 0;
+      collision.classList.toggle("collision-typing", typing.length > 0);
+    }
+
+    function typingLine(name) {
+      if (!customerTyping) {
+        return;
+      }
+      clearTimeout(customerTimer);
+      customerTyping.hidden = !name;
+      customerTyping.textContent = name ? t("console.typing", {name: name}) : "";
+      if (name) {
+        customerTimer = setTimeout(function () { typingLine(null); }, 6000);
+      }
+    }
+
+    Socket.on("viewing", function (frame) {
+      if (frame.ticket !== number || !frame.agent || frame.agent.id === me.id) {
+        return;
+      }
+      if (frame.state) {
+        state.viewers[frame.agent.id] = state.viewers[frame.agent.id] || {name: frame.agent.name};
+      } else {
+        delete state.viewers[frame.agent.id];
+      }
+      renderCollision();
+    });
+
+    Socket.on("typing", function (frame) {
+      if (frame.ticket !== number || !frame.who) {
+        return;
+      }
+      if (frame.who.kind !== "agent") {
+        typingLine(frame.state ? frame.who.name : null);
+        return;
+      }
+      if (frame.who.agent_id === me.id) {
+        return;
+      }
+      var viewer = state.viewers[frame.who.agent_id] = state.viewers[frame.who.agent_id] || {name: frame.who.name};
+      clearTimeout(viewer.timer);
+      viewer.typing = !!frame.state;
+      viewer.internal = !!frame.internal;
+      if (viewer.typing) {
+        viewer.timer = setTimeout(function () { viewer.typing = false; renderCollision(); }, 6000);
+      }
+      renderCollision();
+    });
+
+    Socket.on("close", function () {
+      state.viewers = {};
+      renderCollision();
+    });
+
+    /* ---- the ticket's own state */
+    var changed = q('[data-testid="ticket-changed"]');
+    Socket.on("ticket", function (frame) {
+      if (frame.ticket !== number || !frame.state) {
+        return;
+      }
+      var statusBox = q("[data-live-status]");
+      if (statusBox) {
+        statusBox.textContent = "";
+        statusBox.appendChild(statusBadge(frame.state.status, frame.state.pending_reason));
+      }
+      var priorityBox = q("[data-live-priority]");
+      if (priorityBox && frame.state.priority) {
+        priorityBox.textContent = "";
+        priorityBox.appendChild(priorityBadge(frame.state.priority));
+      }
+      if (changed && frame.change !== "message") {
+        q("[data-text]", changed).textContent = t("console.ticket_changed", {what: t("status." + frame.state.status)});
+        changed.hidden = false;
+      }
+    });
+
+    Socket.on("inbox", function (frame) {
+      if (frame.ticket.number === number && frame.ticket.last_customer_message_at) {
+        state.lastCustomerAt = frame.ticket.last_customer_message_at;
+        if (visible()) {
+          Unread.seen(number, state.lastCustomerAt);
+        }
+      }
+    });
+
+    markSeen();
+    return {state: state, messageNode: messageNode, insertInOrder: insertInOrder};
+  }
+
+  /* ------------------------------------------------------------ the composer */
+
+  function setupComposer(ticketView) {
+    var form = q("[data-composer]");
+    if (!form) {
+      return;
+    }
+    var state = ticketView.state;
+    var box = q('[data-testid="reply-box"]', form);
+    var sendButton = q('[data-testid="send-button"]', form);
+    var noteToggle = q('[data-testid="note-toggle"]', form);
+    var label = q("[data-composer-label]", form);
+    var hint = q("[data-composer-hint]", form);
+    var replyAction = form.getAttribute("action");
+    var noteForm = q("[data-note-form]");
+    var uploads = [];  /* {id, name, node, busy} */
+    var fileInput = q('[data-testid="attachment-input"]', form);
+    var fileList = q('[data-testid="attachment-list"]', form);
+    if (noteForm) {
+      noteForm.hidden = true;  /* the note toggle does it */
+    }
+
+    function noteMode() {
+      return !!(noteToggle && noteToggle.checked);
+    }
+
+    function applyMode() {
+      var note = noteMode();
+      form.classList.toggle("composer-note", note);
+      label.textContent = t(note ? "console.note_label" : "console.reply_label");
+      hint.textContent = t(note ? "console.note_hint" : "console.reply_hint");
+      sendButton.textContent = t(note ? "console.add_note" : "console.send_reply");
+      form.setAttribute("action", note ? form.getAttribute("data-note-action") : replyAction);
+      if (!note) {
+        closeMentions();
+      }
+    }
+
+    if (noteToggle) {
+      noteToggle.addEventListener("change", function () { applyMode(); box.focus(); });
+    }
+
+    /* ---- typing */
+    var typingSentAt = 0;
+    var typingTimer = null;
+    var typingOn = false;
+
+    function sendTyping(on) {
+      if (on === typingOn && (!on || Date.now() - typingSentAt < 3000)) {
+        return;
+      }
+      if (Socket.send({type: "typing", ticket: state.number, state: on, internal: noteMode()})) {
+        typingOn = on;
+        typingSentAt = Date.now();
+      }
+    }
+
+    box.addEventListener("input", function () {
+      sendTyping(box.value.trim().length > 0);
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(function () { sendTyping(false); }, 4000);
+      if (noteMode()) {
+        updateMentions();
+      }
+    });
+    box.addEventListener("blur", function () {
+      setTimeout(function () { sendTyping(false); }, 200);
+    });
+
+    /* ---- sending */
+    function send() {
+      var body = box.value.trim();
+      if (!body) {
+        return;
+      }
+      if (uploads.some(function (u) { return u.busy; })) {
+        return;  /* wait for the files */
+      }
+      var frame = {type: "send", ticket: state.number, client_msg_id: newClientId(), body: body,
+                   internal: noteMode(),
+                   attachment_ids: uploads.filter(function (u) { return u.id; }).map(function (u) { return u.id; })};
+      var node = ticketView.messageNode({body: body, internal: frame.internal,
+                                         author: {kind: "agent", name: me.name},
+                                         attachments: uploads.filter(function (u) { return u.id; })
+                                           .map(function (u) { return {id: u.id, filename: u.name}; })},
+                                        {pending: true});
+      node.setAttribute("data-client-msg-id", frame.client_msg_id);
+      state.pending[frame.client_msg_id] = {frame: frame, node: node, failed: false};
+      ticketView.insertInOrder(node, null);
+      node.scrollIntoView({block: "end"});
+      Socket.send(frame);  /* if offline now, it goes out on reconnect */
+      box.value = "";
+      uploads = [];
+      fileList.textContent = "";
+      fileList.hidden = true;
+      clearTimeout(typingTimer);
+      sendTyping(false);
+    }
+
+    form.addEventListener("submit", function (event) {
+      if (!Socket.ready) {
+        return;  /* the plain form post */
+      }
+      event.preventDefault();
+      send();
+    });
+
+    box.addEventListener("keydown", function (event) {
+      if (mentionKeys(event)) {
+        return;
+      }
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+        event.preventDefault();
+        if (Socket.ready) {
+          send();
+        } else if (box.value.trim()) {
+          form.requestSubmit ? form.requestSubmit() : form.submit();
+        }
+      }
+    });
+
+    /* ---- attachments: upload first, then send the ids */
+    function renderUpload(upload) {
+      upload.node.textContent = "";
+      if (upload.busy) {
+        upload.node.appendChild(document.createTextNode(t("console.uploading", {name: upload.name})));
+        return;
+      }
+      if (upload.error) {
+        upload.node.classList.add("upload-failed");
+        upload.node.appendChild(document.createTextNode(upload.name + ": " + upload.error));
+      } else {
+        upload.node.appendChild(document.createTextNode(upload.name));
+      }
+      var remove = el("button", {type: "button", className: "btn btn-link btn-small",
+                                 "aria-label": t("console.attachment_remove", {name: upload.name}), text: "×"});
+      remove.addEventListener("click", function () {
+        uploads = uploads.filter(function (u) { return u !== upload; });
+        upload.node.remove();
+        fileList.hidden = uploads.length === 0;
+      });
+      upload.node.appendChild(remove);
+    }
+
+    if (fileInput) {
+      fileInput.addEventListener("change", function () {
+        Array.prototype.slice.call(fileInput.files || []).forEach(function (file) {
+          var upload = {id: null, name: file.name, busy: true, error: null,
+                        node: el("li", {"data-testid": "attachment-item"})};
+          uploads.push(upload);
+          fileList.appendChild(upload.node);
+          fileList.hidden = false;
+          renderUpload(upload);
+          var data = new FormData();
+          data.append("file", file, file.name);
+          api("POST", "/api/v1/tickets/" + encodeURIComponent(state.number) + "/attachments", data)
+            .then(function (attachment) {
+              upload.id = attachment.id;
+            }, function (error) {
+              upload.error = error.message;
+              uploads = uploads.filter(function (u) { return u !== upload; });
+            })
+            .then(function () {
+              upload.busy = false;
+              renderUpload(upload);
+            });
+        });
+        fileInput.value = "";
+      });
+    }
+
+    /* ---- @mentions in notes */
+    var mentionList = q('[data-testid="mention-list"]', form);
+    var agentsPromise = null;
+    var mention = {start: -1, options: [], index: 0};
+
+    function handleOf(agent) {
+      return (agent.email || "").split("@")[0];
+    }
+
+    function closeMentions() {
+      mention.start = -1;
+      mention.options = [];
+      if (mentionList) {
+        mentionList.hidden = true;
+        mentionList.textContent = "";
+      }
+    }
+
+    function updateMentions() {
+      if (!mentionList) {
+        return;
+      }
+      var caret = box.selectionStart;
+      var before = box.value.slice(0, caret);
+      var match = /(^|[^\w@])@([\w.\-]{0,64})$/.exec(before);
+      if (!match) {
+        closeMentions();
+        return;
+      }
+      var query = match[2].toLowerCase();
+      var start = caret - match[2].length - 1;
+      agentsPromise = agentsPromise || api("GET", "/api/v1/agents").then(function (data) {
+        return (data.items || []).filter(function (a) { return a.is_active && a.id !== me.id; });
+      }, function () { agentsPromise = null; return []; });
+      agentsPromise.then(function (agents) {
+        mention.start = start;
+        mention.options = agents.filter(function (a) {
+          return !query || handleOf(a).toLowerCase().indexOf(query) >= 0 ||
+            a.display_name.toLowerCase().replace(/\s+/g, "").indexOf(query) >= 0;
+        }).slice(0, 8);
+        mention.index = 0;
+        renderMentions();
+      });
+    }
+
+    function renderMentions() {
+      mentionList.textContent = "";
+      mention.options.forEach(function (agent, i) {
+        var option = el("li", {role: "option", "data-testid": "mention-option", "aria-selected": String(i === mention.index),
+                               className: i === mention.index ? "active" : null},
+                        [el("strong", {text: agent.display_name}), " ", el("span", {className: "muted", text: "@" + handleOf(agent)})]);
+        option.addEventListener("mousedown", function (event) {
+          event.preventDefault();
+          chooseMention(agent);
+        });
+        mentionList.appendChild(option);
+      });
+      mentionList.hidden = mention.options.length === 0;
+    }
+
+    function chooseMention(agent) {
+      var caret = box.selectionStart;
+      var insert = "@" + handleOf(agent) + " ";
+      box.value = box.value.slice(0, mention.start) + insert + box.value.slice(caret);
+      var position = mention.start + insert.length;
+      box.setSelectionRange(position, position);
+      closeMentions();
+      box.focus();
+    }
+
+    function mentionKeys(event) {
+      if (!mentionList || mentionList.hidden || !mention.options.length) {
+        return false;
+      }
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        var step = event.key === "ArrowDown" ? 1 : -1;
+        mention.index = (mention.index + step + mention.options.length) % mention.options.length;
+        renderMentions();
+        return true;
+      }
+      if (event.key === "Enter" || event.key === "Tab") {
+        event.preventDefault();
+        chooseMention(mention.options[mention.index]);
+        return true;
+      }
+      if (event.key === "Escape") {
+        closeMentions();
+        return true;
+      }
+      return false;
+    }
+
+    /* ---- macros */
+    var picker = q('[data-testid="macro-picker"]', form);
+    var macroPanel = q('[data-testid="macro-panel"]', form);
+    var macroSearch = q('[data-testid="macro-search"]', form);
+    var macroLanguage = q('[data-testid="macro-language"]', form);
+    var macroList = q('[data-testid="macro-list"]', form);
+    var macroEmpty = q("[data-macro-empty]", form);
+    var macroCache = {};
+
+    function loadMacros(language) {
+      macroCache[language] = macroCache[language] ||
+        api("GET", "/api/v1/macros?language=" + encodeURIComponent(language)).then(function (data) {
+          return data.items || [];
+        }, function () { delete macroCache[language]; return []; });
+      return macroCache[language];
+    }
+
+    function insertText(text) {
+      var start = box.selectionStart;
+      var end = box.selectionEnd;
+      var before = box.value.slice(0, start);
+      var spacer = before && !/\s$/.test(before) ? "\n" : "";
+      box.value = before + spacer + text + box.value.slice(end);
+      var position = before.length + spacer.length + text.length;
+      box.focus();
+      box.setSelectionRange(position, position);
+      box.dispatchEvent(new Event("input"));
+    }
+
+    function useMacro(macro) {
+      api("POST", "/api/v1/macros/" + macro.id + "/render?ticket=" + encodeURIComponent(state.number))
+        .then(function (rendered) {
+          insertText(rendered.text);
+          if (rendered.unknown_variables && rendered.unknown_variables.length) {
+            toast(t("console.macro_unknown", {names: rendered.unknown_variables.map(function (v) {
+              return "{" + v + "}";
+            }).join(", ")}), {kind: "warn"});
+          }
+          toggleMacros(false);
+        }, function () {
+          toast(t("console.macro_failed"), {kind: "warn"});
+        });
+    }
+
+    function renderMacros() {
+      var query = macroSearch.value.trim().toLowerCase();
+      loadMacros(macroLanguage.value).then(function (items) {
+        var shown = items.filter(function (m) { return !query || m.title.toLowerCase().indexOf(query) >= 0; });
+        macroList.textContent = "";
+        shown.forEach(function (macro) {
+          var item = el("li", {role: "option", tabindex: "0", "data-testid": "macro-item", "data-macro-id": macro.id},
+                        [el("strong", {text: macro.title}), " ", el("span", {className: "badge", text: macro.language}),
+                         el("span", {className: "macro-preview muted", text: macro.body.slice(0, 140)})]);
+          item.addEventListener("click", function () { useMacro(macro); });
+          item.addEventListener("keydown", function (event) {
+            if (event.key === "Enter" || event.key === " ") {
+              event.preventDefault();
+              useMacro(macro);
+            }
+          });
+          macroList.appendChild(item);
+        });
+        macroEmpty.hidden = shown.length > 0;
+      });
+    }
+
+    function toggleMacros(open) {
+      macroPanel.hidden = !open;
+      picker.setAttribute("aria-expanded", String(open));
+      if (open) {
+        renderMacros();
+        macroSearch.focus();
+      }
+    }
+
+    if (picker && macroPanel) {
+      picker.addEventListener("click", function () { toggleMacros(macroPanel.hidden); });
+      macroSearch.addEventListener("input", renderMacros);
+      macroLanguage.addEventListener("change", renderMacros);
+      macroPanel.addEventListener("keydown", function (event) {
+        if (event.key === "Escape") {
+          toggleMacros(false);
+          picker.focus();
+        }
+      });
+    }
+
+    applyMode();
+  }
+
+  /* ------------------------------------------------------------ the supervisor view */
+
+  function setupSupervisor() {
+    var root = document;
+    var offset = 0;  /* server clock − ours */
+
+    function body(testid) {
+      return q('[data-testid="' + testid + '"] tbody', root);
+    }
+
+    function sinceCell(tag, attrs, since, count) {
+      var cell = el(tag, attrs);
+      if (since && count !== 0) {
+        cell.setAttribute("data-since", since);
+      }
+      cell.textContent = since && count !== 0 ? duration((Date.now() + offset - Date.parse(since)) / 1000) : "—";
+      return cell;
+    }
+
+    function queueRows(testid, rows, nameOf) {
+      var tbody = body(testid);
+      if (!tbody) {
+        return;
+      }
+      tbody.textContent = "";
+      rows.forEach(function (row) {
+        tbody.appendChild(el("tr", {"data-key": row.key, className: row.sla_at_risk ? "row-risk" : null}, [
+          el("th", {scope: "row", text: nameOf(row)}),
+          el("td", {className: "num", "data-col": "waiting", text: String(row.waiting)}),
+          sinceCell("td", {className: "num", "data-col": "longest_wait"}, row.oldest_at, row.waiting),
+          el("td", {className: "num", "data-col": "sla_at_risk", text: String(row.sla_at_risk)}),
+          el("td", {className: "num", "data-col": "agents_online", text: String(row.agents_online)})
+        ]));
+      });
+    }
+
+    function render(frame) {
+      offset = Date.parse(frame.at) - Date.now();
+      var totals = frame.totals || {};
+      qa("[data-total]").forEach(function (node) {
+        var name = node.getAttribute("data-total");
+        if (name === "longest_wait") {
+          node.removeAttribute("data-since");
+          if (totals.oldest_at && totals.waiting) {
+            node.setAttribute("data-since", totals.oldest_at);
+          } else {
+            node.textContent = "—";
+          }
+        } else if (Object.prototype.hasOwnProperty.call(totals, name)) {
+          node.textContent = String(totals[name]);
+        }
+      });
+      var risk = q('[data-total-box="sla_at_risk"]');
+      if (risk) {
+        risk.classList.toggle("stat-risk", !!totals.sla_at_risk);
+      }
+      queueRows("supervisor-teams", frame.teams || [], function (row) { return row.name || t("supervisor.no_team"); });
+      queueRows("supervisor-languages", frame.languages || [], function (row) { return row.name; });
+
+      var agents = body("supervisor-agents");
+      if (agents) {
+        agents.textContent = "";
+        (frame.agents || []).forEach(function (a) {
+          agents.appendChild(el("tr", {"data-key": a.id, className: a.load >= a.capacity ? "row-full" : null}, [
+            el("th", {scope: "row"}, [a.name + " ", el("span", {className: "muted", text: t("role." + a.role)})]),
+            el("td", {"data-col": "status"}, [el("span", {className: "status-dot status-dot-" + a.status, "aria-hidden": "true"}),
+                                              " " + t("agent_status." + a.status)]),
+            el("td", {className: "num", "data-col": "load", text: String(a.load)}),
+            el("td", {className: "num", "data-col": "capacity", text: String(a.capacity)})
+          ]));
+        });
+      }
+
+      var escalated = body("supervisor-escalated");
+      if (escalated) {
+        escalated.textContent = "";
+        (frame.escalated || []).forEach(function (e) {
+          escalated.appendChild(el("tr", {"data-key": e.number}, [
+            el("td", {className: "mono"}, [el("a", {href: "/agent/tickets/" + encodeURIComponent(e.number), text: e.number})]),
+            el("td", {text: e.subject}), el("td", {text: e.reason}), el("td", {}, [timeElement(e.since)])
+          ]));
+        });
+        var noEscalations = q('[data-empty="escalated"]');
+        if (noEscalations) {
+          noEscalations.hidden = (frame.escalated || []).length > 0;
+        }
+      }
+
+      var waiting = body("supervisor-waiting");
+      if (waiting) {
+        waiting.textContent = "";
+        (frame.waiting || []).forEach(function (w) {
+          waiting.appendChild(el("tr", {"data-key": w.number, className: w.at_risk ? "row-risk" : null}, [
+            el("td", {className: "num", text: String(w.position)}),
+            el("td", {className: "mono"}, [el("a", {href: "/agent/tickets/" + encodeURIComponent(w.number), text: w.number})]),
+            el("td", {text: w.subject}),
+            el("td", {text: (w.team_id && C.teams[w.team_id]) || "—"}),
+            el("td", {text: w.language}),
+            el("td", {}, [priorityBadge(w.priority)]),
+            sinceCell("td", {className: "num", "data-col": "waited"}, w.created_at, 1)
+          ]));
+        });
+        var noWaiting = q('[data-empty="waiting"]');
+        if (noWaiting) {
+          noWaiting.hidden = (frame.waiting || []).length > 0;
+        }
+      }
+      var updated = q('[data-testid="supervisor-updated"]');
+      if (updated) {
+        updated.textContent = "";
+        updated.appendChild(timeElement(frame.at));
+      }
+      tick();
+    }
+
+    function tick() {
+      qa("[data-since]").forEach(function (node) {
+        var since = Date.parse(node.getAttribute("data-since"));
+        if (!isNaN(since)) {
+          node.textContent = duration((Date.now() + offset - since) / 1000);
+        }
+      });
+    }
+
+    if (C.supervisor && C.supervisor.at) {
+      offset = Date.parse(C.supervisor.at) - Date.now();
+    }
+    setInterval(tick, 1000);
+    Socket.on("supervisor", render);
+    Socket.on("agent_status", function (frame) {
+      var row = q('[data-testid="supervisor-agents"] tr[data-key="' + (frame.agent && frame.agent.id) + '"]');
+      var cell = row && q('[data-col="status"]', row);
+      if (cell) {
+        cell.textContent = "";
+        cell.appendChild(el("span", {className: "status-dot status-dot-" + frame.agent.status, "aria-hidden": "true"}));
+        cell.appendChild(document.createTextNode(" " + t("agent_status." + frame.agent.status)));
+      }
+    });
+  }
+
+  /* ------------------------------------------------------------ wiring */
+
+  Socket.on("inbox", function (frame) {
+    if (!frame.ticket) {
+      return;
+    }
+    trackLoad(frame.ticket);
+    var viewing = Ticket && Ticket.state.number === frame.ticket.number &&
+      document.visibilityState === "visible";
+    Unread.observe(frame.ticket.number, frame.ticket.last_customer_message_at, frame.ticket.status,
+                   {viewing: viewing});
+    onInboxFrame(frame);
+  });
+
+  observeRows();
+  if (live) {
+    Ticket = setupTicket();
+    setupComposer(Ticket);
+  }
+  if (q('[data-testid="supervisor-teams"]')) {
+    setupSupervisor();
+  }
+  Unread.render();
+  renderLoad();
+  Socket.connect();
+})();

@@ -1,0 +1,278 @@
+"""The live console's pages: what console.js needs on the inbox and ticket pages, the supervisor
+view (supervisors and admins only), the macros page and the status switch without JavaScript."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from kefu.accounts.models import Agent
+from kefu.web import agent as agent_pages
+from kefu.web import i18n
+from kefu.web.agent_live import format_duration
+from kefu.web.render import STATIC_DIR
+from tests.factories import make_agent
+from tests.web.browser import (
+    agent_sign_in,
+    csrf_of,
+    customer_headers,
+    make_desk,
+    portal_sign_in,
+)
+
+CONSOLE_DATA = re.compile(r'<script type="application/json" id="console-data">(.*?)</script>', re.S)
+
+
+def console_data(page: str) -> dict[str, Any]:
+    match = CONSOLE_DATA.search(page)
+    assert match is not None, "no console-data on the page"
+    data: dict[str, Any] = json.loads(match.group(1))
+    return data
+
+
+async def open_ticket(client: httpx.AsyncClient, headers: dict[str, str], subject: str,
+                      language: str = "en") -> str:
+    response = await client.post("/api/v1/tickets", headers=headers, json={
+        "subject": subject, "body": "My USDT deposit has not arrived.", "language": language})
+    assert response.status_code == 201, response.text
+    return str(response.json()["number"])
+
+
+async def test_inbox_and_ticket_pages_carry_what_the_console_needs(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    desk = await make_desk(app)
+    customer = customer_headers(app.state.settings, "cust-a", name="Alice")
+    number = await open_ticket(client, customer, "USDT deposit missing")
+    await agent_sign_in(client, "agent@kefu.test")
+
+    inbox = await client.get("/agent")
+    assert inbox.status_code == 200
+    assert "/static/console.js" in inbox.text
+    assert "/static/console.css" in inbox.text
+    assert f'data-testid="inbox-row-{number}"' in inbox.text
+    assert f'data-testid="unread-{number}"' in inbox.text
+    row = inbox.text.split(f'data-testid="inbox-row-{number}"')[1].split(">")[0]
+    assert 'data-status="new"' in row
+    assert 'data-last-customer-at="20' in row
+    for testid in ("console-bar", "status-switch", "agent-load", "notifications-button",
+                   "inbox-table", "connection-state"):
+        assert f'data-testid="{testid}"' in inbox.text, testid
+    data = console_data(inbox.text)
+    assert data["page"] == "inbox"
+    assert data["me"]["id"] == str(desk.agent.id)
+    assert data["me"]["status"] == "offline"
+    assert (data["me"]["load"], data["me"]["capacity"]) == (0, 5)
+    assert data["teams"][str(desk.en_team.id)] == "English"
+    assert data["labels"]["status.new"] == "New"
+    assert data["labels"]["console.sending"] == "Sending…"
+    assert "supervisor-" not in inbox.text  # no supervisor link for agents
+    filters = html.unescape(inbox.text.split("data-filters='")[1].split("'")[0])
+    assert json.loads(filters)["status"] == ""
+
+    # The htmx partial carries the same row data (filters keep working with the live list).
+    partial = await client.get("/agent", params={"status": "new"}, headers={"HX-Request": "true"})
+    assert f'data-testid="inbox-row-{number}"' in partial.text
+    assert json.loads(html.unescape(partial.text.split("data-filters='")[1].split("'")[0]))[
+        "status"] == "new"
+
+    page = await client.get(f"/agent/tickets/{number}")
+    assert page.status_code == 200
+    assert 'data-last-seq="1"' in page.text
+    assert f'data-ticket="{number}"' in page.text
+    for testid in ("message-list", "message", "reply-box", "send-button", "note-toggle",
+                   "macro-picker", "macro-panel", "macro-search", "collision", "mention-list",
+                   "attachment-input", "customer-typing", "ticket-changed"):
+        assert f'data-testid="{testid}"' in page.text, testid
+    assert 'data-seq="1"' in page.text
+    ticket_data = console_data(page.text)["ticket"]
+    assert ticket_data["number"] == number
+    assert ticket_data["last_seq"] == 1
+    assert ticket_data["last_customer_at"]
+
+    # A reply through the no-JavaScript form moves the sequence on; assignment adds to the load.
+    csrf = csrf_of(page.text)
+    sent = await client.post(f"/agent/tickets/{number}/reply",
+                             data={"csrf_token": csrf, "body": "Checking the chain now."})
+    assert sent.status_code == 303
+    assigned = await client.post(f"/agent/tickets/{number}/assign", data={
+        "csrf_token": csrf, "agent_id": str(desk.agent.id), "team_id": str(desk.en_team.id)})
+    assert assigned.status_code == 303
+    page = await client.get(f"/agent/tickets/{number}")
+    assert 'data-last-seq="2"' in page.text
+    me = console_data(page.text)["me"]
+    assert (me["load"], me["active"]) == (1, [number])
+
+
+async def test_status_switch_works_without_javascript(app: FastAPI, client: httpx.AsyncClient):
+    desk = await make_desk(app)
+    await agent_sign_in(client, "agent@kefu.test")
+    csrf = csrf_of((await client.get("/agent")).text)
+    answer = await client.post("/agent/status", data={"csrf_token": csrf, "status": "away",
+                                                      "next": "/agent/macros"})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/agent/macros"
+    async with app.state.db.transaction() as session:
+        assert await session.scalar(select(Agent.status).where(Agent.id == desk.agent.id)) \
+            == "away"
+    assert console_data((await client.get("/agent")).text)["me"]["status"] == "away"
+    elsewhere = await client.post("/agent/status", data={
+        "csrf_token": csrf, "status": "online", "next": "https://evil.example/"})
+    assert elsewhere.headers["location"] == "/agent"
+    bad = await client.post("/agent/status", data={"csrf_token": csrf, "status": "asleep"})
+    assert bad.status_code == 422
+    assert (await client.post("/agent/status", data={"status": "online"})).status_code == 403
+
+
+async def test_supervisor_view_is_for_supervisors_and_admins(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    desk = await make_desk(app)
+    await make_agent(app, "sup@kefu.test", role="supervisor", teams=[desk.en_team])
+    settings = app.state.settings
+    waiting = await open_ticket(client, customer_headers(settings, "cust-a"), "Withdrawal stuck")
+    chinese = await open_ticket(client, customer_headers(settings, "cust-b"), "提币未到账",
+                                language="zh")
+    escalated = await open_ticket(client, customer_headers(settings, "cust-c"), "Account hacked")
+    await client.post(f"/api/v1/tickets/{escalated}/escalate",
+                      headers=customer_headers(settings, "cust-c"),
+                      json={"reason": "Someone withdrew my BTC"})
+
+    assert (await client.get("/agent/supervisor")).headers["location"].startswith(
+        "/agent/login")
+    await agent_sign_in(client, "sup@kefu.test")
+    page = await client.get("/agent/supervisor")
+    assert page.status_code == 200, page.text
+    for testid in ("supervisor-totals", "supervisor-teams", "supervisor-languages",
+                   "supervisor-agents", "supervisor-escalated", "supervisor-waiting"):
+        assert f'data-testid="{testid}"' in page.text, testid
+    assert "/static/console.js" in page.text
+    escalations = page.text.split('data-testid="supervisor-escalated"')[1].split("</table>")[0]
+    assert escalated in escalations
+    assert "Someone withdrew my BTC" in escalations
+    queue = page.text.split('data-testid="supervisor-waiting"')[1].split("</table>")[0]
+    assert waiting in queue
+    assert chinese in queue
+    teams = page.text.split('data-testid="supervisor-teams"')[1].split("</table>")[0]
+    assert "English" in teams
+    assert "中文" in teams
+    data = console_data(page.text)
+    assert data["page"] == "supervisor"
+    assert data["supervisor"]["type"] == "supervisor"
+    assert data["supervisor"]["totals"]["waiting"] == 2
+    assert data["supervisor"]["totals"]["escalated"] == 1
+    assert 'data-testid="nav-supervisor"' in page.text
+
+    client.cookies.clear()
+    await agent_sign_in(client, "agent@kefu.test")
+    refused = await client.get("/agent/supervisor")
+    assert refused.status_code == 403
+    assert "This page is for supervisors and admins." in refused.text
+    assert "supervisor-teams" not in refused.text
+
+    client.cookies.clear()
+    await portal_sign_in(client, settings, "cust-a")
+    customer_view = await client.get("/agent/supervisor")
+    assert customer_view.status_code == 303
+    assert customer_view.headers["location"].startswith("/agent/login")
+
+
+async def test_supervisor_view_in_chinese(app: FastAPI, client: httpx.AsyncClient):
+    desk = await make_desk(app)
+    await make_agent(app, "admin@kefu.test", role="admin", teams=[desk.zh_team])
+    await agent_sign_in(client, "admin@kefu.test")
+    page = await client.get("/agent/supervisor", params={"lang": "zh-CN"})
+    assert page.status_code == 200
+    assert "主管视图" in page.text
+    assert "当前无人等待。" in page.text
+    assert console_data(page.text)["labels"]["supervisor.sla_at_risk"] == "SLA 风险"
+
+
+async def test_macros_page_supervisors_manage_agents_read(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    desk = await make_desk(app)
+    await make_agent(app, "sup@kefu.test", role="supervisor", teams=[desk.en_team])
+    await agent_sign_in(client, "sup@kefu.test")
+    page = await client.get("/agent/macros")
+    assert page.status_code == 200
+    assert 'data-testid="macro-form"' in page.text
+    csrf = csrf_of(page.text)
+    created = await client.post("/agent/macros", data={
+        "csrf_token": csrf, "title": "Deposit delay", "language": "en", "team_id": "global",
+        "body": "Hi {customer.name}, about {ticket.number}: {customer.vip}"})
+    assert created.status_code == 303
+    assert created.headers["location"] == "/agent/macros?ok=macro_created"
+    listed = await client.get("/agent/macros?ok=macro_created")
+    assert "Macro created." in listed.text
+    assert "Deposit delay" in listed.text
+    assert "{customer.vip}</code>" in listed.text  # flagged as unknown
+    macro_id = listed.text.split('data-macro-id="')[1].split('"')[0]
+
+    again = await client.post("/agent/macros", data={
+        "csrf_token": csrf, "title": "Deposit delay", "language": "en", "body": "Copy"})
+    assert again.status_code == 409
+    assert "A macro with this title already exists in this language." in again.text
+    assert "Copy" in again.text  # the typed text is kept
+
+    updated = await client.post(f"/agent/macros/{macro_id}", data={
+        "csrf_token": csrf, "title": "充值延迟", "language": "zh",
+        "team_id": str(desk.zh_team.id), "body": "{customer.name}，您好"})
+    assert updated.status_code == 303
+    chinese = await client.get("/agent/macros", params={"language": "zh"})
+    assert "充值延迟" in chinese.text
+    assert "Deposit delay" not in chinese.text
+    assert (await client.get("/agent/macros", params={"language": "en"})).text.count(
+        'data-testid="macro-row"') == 0
+
+    client.cookies.clear()
+    await agent_sign_in(client, "agent@kefu.test")  # English team: cannot see the zh macro
+    agent_page = await client.get("/agent/macros")
+    assert agent_page.status_code == 200
+    assert 'data-testid="macro-form"' not in agent_page.text
+    assert "充值延迟" not in agent_page.text
+    refused = await client.post("/agent/macros", data={
+        "csrf_token": csrf_of(agent_page.text), "title": "Mine", "language": "en",
+        "body": "x"})
+    assert refused.status_code == 403
+
+    client.cookies.clear()
+    await agent_sign_in(client, "sup@kefu.test")
+    csrf = csrf_of((await client.get("/agent/macros")).text)
+    deleted = await client.post(f"/agent/macros/{macro_id}/delete", data={"csrf_token": csrf})
+    assert deleted.status_code == 303
+    assert "充值延迟" not in (await client.get("/agent/macros")).text
+    missing = await client.post("/agent/macros/not-an-id/delete", data={"csrf_token": csrf})
+    assert missing.status_code == 404
+
+
+def test_every_console_label_exists_in_every_language():
+    """console.js asks for its words by key; each must be in the data the pages hand it."""
+    script = (STATIC_DIR / "console.js").read_text(encoding="utf-8")
+    used = set(re.findall(r"""\bt\(\s*"([a-z0-9_.]+)"\s*[,)]""", script))
+    assert "console.sending" in used
+    for language in i18n.SUPPORTED:
+        catalogue = i18n.catalogue()[language]
+        missing = sorted(k for k in used if k not in catalogue)
+        assert missing == [], (language, missing)
+    assert all(k.startswith(agent_pages.CONSOLE_LABEL_PREFIXES) for k in used)
+    for family in ("status.", "priority.", "channel.", "author.", "agent_status.", "role."):
+        assert family.startswith(agent_pages.CONSOLE_LABEL_PREFIXES), family
+
+
+def test_durations_read_like_the_console_shows_them():
+    assert [format_duration(s) for s in (0, 42, 245, 3900, None)] == \
+        ["0s", "42s", "4m 05s", "1h 05m", "0s"]
+
+
+async def test_console_assets_are_served(client: httpx.AsyncClient):
+    for name in ("console.js", "console.css"):
+        response = await client.get(f"/static/{name}")
+        assert response.status_code == 200
+        assert response.headers["x-content-type-options"] == "nosniff"
