@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     jobs_max_attempts: int = 8
     jobs_backoff_base_s: float = 2.0
     jobs_enabled: bool = True
+    bench_echo: bool = False  # mount /ws/echo, the ceiling for `kefu bench chat`
 
     webhook_timeout_s: float = 10.0
     log_level: str = "INFO"
