@@ -173,9 +173,11 @@ def webhook_ticket(ticket: Ticket) -> dict[str, Any]:
     }
 
 
-async def ticket_changed(session: AsyncSession, ticket: Ticket, change: str) -> None:
+async def ticket_changed(
+    session: AsyncSession, ticket: Ticket, change: str, actor: Actor | None = None
+) -> None:
     await emit(session, "ticket.updated", {"ticket": webhook_ticket(ticket), "change": change})
-    announce_ticket(session, ticket, change)
+    announce_ticket(session, ticket, change, actor)
 
 
 def ticket_summary(ticket: Ticket) -> dict[str, Any]:
@@ -186,12 +188,17 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
             if ticket.last_customer_message_at else None}
 
 
-def announce_ticket(session: AsyncSession, ticket: Ticket, change: str) -> None:
-    """After commit: the ticket's viewers get its new state, agents' inboxes the new row."""
+def announce_ticket(
+    session: AsyncSession, ticket: Ticket, change: str, actor: Actor | None = None
+) -> None:
+    """After commit: the ticket's viewers get its new state (and which agent changed it, so a
+    console can tell its own changes from someone else's), agents' inboxes the new row."""
     summary = ticket_summary(ticket)
+    by = str(actor.agent.id) if actor is not None and actor.agent is not None else None
     if change != "message":  # the message frame itself tells the conversation's viewers
         publish_after_commit(session, ticket_topic(ticket.id),
                              {"type": "ticket", "ticket": ticket.number, "change": change,
+                              "by_agent_id": by,
                               "state": {k: summary[k] for k in (
                                   "number", "status", "pending_reason", "priority",
                                   "assignee_id", "team_id")}})
@@ -569,7 +576,7 @@ async def rate(
     ticket.rating, ticket.rating_comment, ticket.rated_at = score, comment, clock.now()
     await record_event(session, actor, ticket, "rated", {"score": score})
     await session.flush()
-    await ticket_changed(session, ticket, "rating")
+    await ticket_changed(session, ticket, "rating", actor)
     return ticket
 
 
@@ -595,7 +602,7 @@ async def _set_status(
     await record_event(session, actor, ticket, kind, {
         "from": previous, "to": status, "pending_reason": pending_reason, **(extra or {})})
     await session.flush()
-    await ticket_changed(session, ticket, "status")
+    await ticket_changed(session, ticket, "status", actor)
 
 
 # ---------------------------------------------------------------- list

@@ -98,7 +98,7 @@ async def assign(
         await _set_status(session, actor, ticket, "open", None)
     else:
         await session.flush()
-        await ticket_changed(session, ticket, "assignment")
+        await ticket_changed(session, ticket, "assignment", actor)
     return ticket
 
 
@@ -136,8 +136,8 @@ async def merge(
     await add_message(session, target, MessageAuthor("system"),
                       body=f"Ticket {source.number} was merged into {target.number}.")
     await session.flush()
-    await ticket_changed(session, source, "merged")
-    await ticket_changed(session, target, "merged")
+    await ticket_changed(session, source, "merged", actor)
+    await ticket_changed(session, target, "merged", actor)
     return target
 
 
@@ -172,7 +172,7 @@ async def change_tags(
     if added or removed:
         await record_event(session, actor, ticket, "tagged", {"added": added, "removed": removed})
         await session.flush()
-        await ticket_changed(session, ticket, "tags")
+        await ticket_changed(session, ticket, "tags", actor)
     return ticket
 
 
@@ -191,7 +191,7 @@ async def update_fields(
         return ticket
     await record_event(session, actor, ticket, "updated", diff)
     await session.flush()
-    await ticket_changed(session, ticket, "fields")
+    await ticket_changed(session, ticket, "fields", actor)
     return ticket
 
 

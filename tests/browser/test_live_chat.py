@@ -141,6 +141,12 @@ async def test_customer_agent_supervisor_end_to_end(
     await reply.fill("Thanks! Your withdrawal is in review; it will be broadcast within 30 min.")
     await reply.press("Enter")
     await agent.wait_for_selector('[data-testid="message"]:has-text("in review")')  # type: ignore[attr-defined]
+    # Acknowledged: the "sending…" mark goes away.
+    await agent.wait_for_function(  # type: ignore[attr-defined]
+        "() => !document.querySelector('[data-testid=\"message-list\"]')"
+        ".innerText.includes('Sending')", timeout=15_000)
+    # The agent's own first reply opened the ticket: no "changed by someone else" notice.
+    assert await agent.locator('[data-testid="ticket-changed"]').is_hidden()  # type: ignore[attr-defined]
     await agent.screenshot(path=str(ARTIFACTS / "3-console.png"))  # type: ignore[attr-defined]
 
     # The customer sees the answer live.

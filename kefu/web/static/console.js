@@ -899,7 +899,8 @@
         priorityBox.textContent = "";
         priorityBox.appendChild(priorityBadge(frame.state.priority));
       }
-      if (changed && frame.change !== "message") {
+      // Our own changes (a first reply opens the ticket) need no "changed by someone else".
+      if (changed && frame.change !== "message" && frame.by_agent_id !== me.id) {
         q("[data-text]", changed).textContent = t("console.ticket_changed", {what: t("status." + frame.state.status)});
         changed.hidden = false;
       }
