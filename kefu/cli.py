@@ -205,6 +205,47 @@ def restore(
     typer.echo(info)
 
 
+bench_app = typer.Typer(help="Benchmarks against real servers that the command starts.",
+                        no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("chat")
+def bench_chat(
+    quick: Annotated[bool, typer.Option(help="Embedded only, C=100, short runs")] = False,
+    json_only: Annotated[bool, typer.Option("--json", help="Print only the JSON lines")] = False,
+    mode: Annotated[str | None, typer.Option(help="embedded, cluster or both")] = None,
+    customers: Annotated[str | None, typer.Option(help="Populations, e.g. 100,1000")] = None,
+    agents: Annotated[int | None, typer.Option(help="Agents (default C/50, at least 2)")] = None,
+    rate: Annotated[str | None, typer.Option(help="Msgs/s per customer, e.g. 1,2,4")] = None,
+    agent_rate: Annotated[float | None, typer.Option(help="Msgs/s per agent")] = None,
+    spacing: Annotated[str | None, typer.Option(help="poisson or fixed")] = None,
+    duration: Annotated[float | None, typer.Option(help="Open-loop window, seconds")] = None,
+    closed_duration: Annotated[float | None, typer.Option(
+        help="Closed-loop window, seconds")] = None,
+    echo: Annotated[bool, typer.Option(help="Also measure the /ws/echo ceiling")] = True,
+    compression: Annotated[bool, typer.Option(help="permessage-deflate on the client")] = False,
+) -> None:
+    """Chat over websockets: latency, msgs/s, RSS, and the ratio to a bare echo."""
+    from kefu.bench.chat import build_config, run_chat_bench
+
+    if mode not in (None, "embedded", "cluster", "both"):
+        fail("--mode is embedded, cluster or both")
+    if spacing not in (None, "poisson", "fixed"):
+        fail("--spacing is poisson or fixed")
+    try:
+        config = build_config(quick=quick, mode=mode, customers=customers, agents=agents,
+                              rate=rate, agent_rate=agent_rate, spacing=spacing,
+                              duration=duration, closed_duration=closed_duration, echo=echo,
+                              compression=compression)
+    except ValueError as exc:
+        fail(str(exc))
+    try:
+        run_chat_bench(config, json_only=json_only)
+    except RuntimeError as exc:
+        fail(str(exc).splitlines()[0][:300])
+
+
 def main() -> None:  # pragma: no cover
     app()
 

@@ -1,4 +1,5 @@
-"""Real PostgreSQL servers for the test suite, started in a temp dir on a free loopback port."""
+"""Real PostgreSQL and Redis servers for the test suite, started in a temp dir on a free loopback
+port."""
 
 from __future__ import annotations
 
@@ -11,6 +12,12 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+# Redis (and ``kefu serve`` processes) have one implementation, shared with the benchmarks.
+from kefu.bench.servers import KefuServer, RedisServer, find_redis_server
+
+__all__ = ["KefuServer", "PostgresServer", "RedisServer", "find_pg_bin", "find_redis_server",
+           "free_port"]
 
 
 def free_port() -> int:

@@ -402,15 +402,16 @@ class Session:
         if actor.agent is not None:
             if not frame.ticket:
                 raise KefuError("name the ticket", code="invalid_frame")
-            result = await self.writer.submit(
-                lambda session: self._agent_send(session, actor, frame, attachment_ids))
+            result = await self.writer.submit(  # key: lock tickets in one order (no deadlock)
+                lambda session: self._agent_send(session, actor, frame, attachment_ids),
+                key=frame.ticket.upper())
         else:
             if frame.internal:
                 raise KefuError("customers cannot write internal notes", code="invalid_frame")
             number = frame.ticket or next((f.number for f in conn.follows.values()), None)
             result = await self.writer.submit(
                 lambda session: self._customer_send(session, actor, frame, number,
-                                                    attachment_ids))
+                                                    attachment_ids), key=number)
         ticket, message, new_actor = result
         if new_actor is not None:
             conn.actor = new_actor

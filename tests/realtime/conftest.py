@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -8,6 +9,11 @@ import pytest
 from kefu.config import Settings
 from kefu.db import Database
 from tests.realtime.live import LiveServer, live_server, local_app
+from tests.servers import RedisServer, find_redis_server
+
+# ``KEFU_TEST_REDIS``: ``required`` (CI) fails when redis-server is missing; ``auto`` (default)
+# skips the tests that need it, with the reason; ``off`` skips them on purpose.
+REDIS_MODE = os.environ.get("KEFU_TEST_REDIS", "auto")
 
 
 @pytest.fixture
@@ -24,3 +30,19 @@ async def setup_app(live: LiveServer) -> AsyncIterator[Any]:
         yield local_app(live.settings, db)
     finally:
         await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real Redis for the session (tests may stop and restart it on the same port)."""
+    if REDIS_MODE == "off":
+        pytest.skip("KEFU_TEST_REDIS=off")
+    if find_redis_server() is None:
+        if REDIS_MODE == "required":
+            pytest.fail("KEFU_TEST_REDIS=required but redis-server is not installed")
+        pytest.skip("redis-server is not installed (set KEFU_TEST_REDIS=required to fail)")
+    server = RedisServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()

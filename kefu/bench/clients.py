@@ -1,0 +1,291 @@
+"""The load generator's side of ``kefu bench chat``: websocket clients that speak the chat
+protocol (customers, agents) or talk to ``/ws/echo``, pace themselves under the server's rate
+limits, and time what comes back: send → ack, send → the other side's ``message`` frame."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+# Client-side pacing, under the server's per-connection limit (protocol.CONNECTION_RATE, 10/s
+# with a burst of 30): a refused frame gets an error without a reference to the message, so a
+# closed-loop client that hit the limit would wait for an ack that never comes.
+CLIENT_RATE = (9.0, 25.0)
+BODY = "Deposit of 0.5 BTC not credited after 3 confirmations, txid 9f2c41ab… (#{n})"
+ECHO_PREFIX = '{"type":"send","client_msg_id":"'
+
+
+# ---------------------------------------------------------------- measurements
+
+
+def percentiles(values: list[float]) -> dict[str, float | int]:
+    """p50/p95/p99/max in milliseconds, and how many."""
+    if not values:
+        return {"n": 0, "p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0}
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
+
+    return {"n": len(ordered), "p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99),
+            "max_ms": round(ordered[-1] * 1000, 2)}
+
+
+class Bucket:
+    """Client-side token bucket: waits instead of being refused."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens = burst
+        self.at = time.monotonic()
+
+    async def take(self) -> None:
+        while True:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+            self.at = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return
+            await asyncio.sleep((1 - self.tokens) / self.rate)
+
+
+@dataclass
+class Phase:
+    """What one scenario sent and what came back. Latency is recorded for the sends inside the
+    measured window, each of which must come back acknowledged and delivered; throughput counts
+    every ack of the scenario that arrives inside the window (also those of earlier sends,
+    which matters when acks take longer than the warm-up)."""
+
+    name: str
+    sent: dict[str, float] = field(default_factory=dict)  # client_msg_id → send time
+    issued: set[str] = field(default_factory=set)  # every send of the scenario
+    ack_latency: dict[str, float] = field(default_factory=dict)
+    delivery_latency: dict[str, float] = field(default_factory=dict)
+    acks_in_window: int = 0
+    window: tuple[float, float] = (0.0, 0.0)
+
+    def measuring(self, now: float) -> bool:
+        return self.window[0] <= now <= self.window[1]
+
+    def outstanding(self, delivered: bool) -> int:
+        done = self.delivery_latency if delivered else self.ack_latency
+        return sum(1 for cid in self.sent if cid not in done)
+
+
+class Traffic:
+    """Routes what every connection receives to the running phase."""
+
+    def __init__(self) -> None:
+        self.phase = Phase("setup")
+        self.waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.frames: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.closed: Counter[int] = Counter()
+
+    def record_send(self, cid: str, now: float) -> None:
+        self.phase.issued.add(cid)
+        if self.phase.measuring(now):
+            self.phase.sent[cid] = now
+
+    def on_ack(self, cid: str, frame: dict[str, Any], now: float) -> None:
+        waiter = self.waiters.pop(cid, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(frame)
+        if self.phase.measuring(now) and cid in self.phase.issued:
+            self.phase.acks_in_window += 1
+        sent = self.phase.sent.get(cid)
+        if sent is not None:
+            self.phase.ack_latency[cid] = now - sent
+
+    def on_delivery(self, cid: str, now: float) -> None:
+        sent = self.phase.sent.get(cid)
+        if sent is not None and cid not in self.phase.delivery_latency:
+            self.phase.delivery_latency[cid] = now - sent
+
+    def expect(self, cid: str) -> asyncio.Future[dict[str, Any]]:
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.waiters[cid] = future
+        return future
+
+
+# ---------------------------------------------------------------- client connections
+
+
+async def connect_websocket(url: str, compression: bool) -> Any:
+    from websockets.asyncio.client import connect
+
+    return await connect(url, compression="deflate" if compression else None, proxy=None,
+                         ping_interval=None, max_size=2**22, max_queue=4096,
+                         open_timeout=60, close_timeout=2)
+
+
+class Link:
+    """One websocket and the task that reads it."""
+
+    kind = "link"
+
+    def __init__(self, ws: Any, traffic: Traffic, index: int) -> None:
+        self.ws = ws
+        self.traffic = traffic
+        self.index = index
+        self.bucket = Bucket(*CLIENT_RATE)
+        self.welcome: asyncio.Future[dict[str, Any]] = \
+            asyncio.get_running_loop().create_future()
+        self.reader = asyncio.create_task(self._read())
+        self.sent = 0
+
+    async def _read(self) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            async for raw in self.ws:
+                self.on_frame(raw, time.perf_counter())
+        except ConnectionClosed:
+            pass
+        finally:
+            code = self.ws.close_code
+            self.traffic.closed[code if code is not None else 1006] += 1
+            if not self.welcome.done():
+                self.welcome.set_exception(ConnectionError(f"closed {code}"))
+                self.welcome.exception()  # whoever waits still gets it; nobody else must
+
+    def on_frame(self, raw: str, now: float) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def common(self, frame: dict[str, Any]) -> None:
+        kind = frame.get("type", "?")
+        self.traffic.frames[kind] += 1
+        if kind == "welcome" and not self.welcome.done():
+            self.welcome.set_result(frame)
+        elif kind == "error":
+            self.traffic.errors[str(frame.get("code"))] += 1
+            ref = frame.get("ref")
+            waiter = self.traffic.waiters.pop(ref, None) if ref else None
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(RuntimeError(f"refused: {frame.get('code')}"))
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.bucket.take()
+        await self.ws.send(json.dumps(frame, separators=(",", ":")))
+
+    def abort(self) -> None:
+        self.reader.cancel()
+        transport = getattr(self.ws, "transport", None)
+        if transport is not None:
+            transport.abort()
+
+
+class Customer(Link):
+    kind = "customer"
+    ticket = ""
+
+    def on_frame(self, raw: str, now: float) -> None:
+        if raw.startswith('{"type":"queue"'):
+            self.traffic.frames["queue"] += 1
+            return
+        frame = json.loads(raw)
+        kind = frame.get("type")
+        if kind == "ack":
+            self.traffic.frames["ack"] += 1
+            self.traffic.on_ack(frame["client_msg_id"], frame, now)
+        elif kind == "message":
+            self.traffic.frames["message"] += 1
+            cid = frame.get("client_msg_id") or ""
+            if cid.startswith("a"):
+                self.traffic.on_delivery(cid, now)
+        else:
+            self.common(frame)
+
+    async def say(self, n: int, tag: str, *, ticket: str | None = None) -> str:
+        cid = f"c{tag}-{self.index}-{n}"
+        frame: dict[str, Any] = {"type": "send", "client_msg_id": cid, "body": BODY.format(n=n)}
+        if ticket:
+            frame["ticket"] = ticket
+        await self.bucket.take()
+        self.traffic.record_send(cid, time.perf_counter())
+        await self.ws.send(json.dumps(frame, separators=(",", ":")))
+        self.sent += 1
+        return cid
+
+
+class Agent(Link):
+    kind = "agent"
+
+    def __init__(self, ws: Any, traffic: Traffic, index: int) -> None:
+        super().__init__(ws, traffic, index)
+        self.tickets: list[str] = []
+        self.subscribed = 0
+        self.all_subscribed = asyncio.Event()
+
+    def on_frame(self, raw: str, now: float) -> None:
+        if raw.startswith('{"type":"inbox"'):
+            self.traffic.frames["inbox"] += 1
+            return
+        if raw.startswith('{"type":"viewing"') or raw.startswith('{"type":"agent_status"'):
+            self.traffic.frames["presence"] += 1
+            return
+        frame = json.loads(raw)
+        kind = frame.get("type")
+        if kind == "message":
+            self.traffic.frames["message"] += 1
+            cid = frame.get("client_msg_id") or ""
+            if cid.startswith("c"):
+                self.traffic.on_delivery(cid, now)
+        elif kind == "ack":
+            self.traffic.frames["ack"] += 1
+            self.traffic.on_ack(frame["client_msg_id"], frame, now)
+        elif kind == "subscribed":
+            self.subscribed += 1
+            if self.subscribed >= len(self.tickets):
+                self.all_subscribed.set()
+        else:
+            self.common(frame)
+
+    async def answer(self, n: int, tag: str) -> str:
+        ticket = self.tickets[n % len(self.tickets)]
+        cid = f"a{tag}-{self.index}-{n}"
+        await self.bucket.take()
+        self.traffic.record_send(cid, time.perf_counter())
+        await self.ws.send(json.dumps({"type": "send", "ticket": ticket, "client_msg_id": cid,
+                                       "body": f"Checking it now, please wait ({n})."},
+                                      separators=(",", ":")))
+        self.sent += 1
+        return cid
+
+
+class Echo(Link):
+    kind = "echo"
+
+    def on_frame(self, raw: str, now: float) -> None:
+        end = raw.find('"', len(ECHO_PREFIX))
+        cid = raw[len(ECHO_PREFIX):end]
+        self.traffic.frames["echo"] += 1
+        self.traffic.on_ack(cid, {}, now)
+        self.traffic.on_delivery(cid, now)
+
+    async def say(self, n: int, tag: str) -> str:
+        cid = f"e{tag}-{self.index}-{n}"
+        # The same shape and size as a chat send, so both carry the same bytes.
+        raw = (f'{ECHO_PREFIX}{cid}","body":{json.dumps(BODY.format(n=n), ensure_ascii=False)}'
+               '}')
+        self.traffic.record_send(cid, time.perf_counter())
+        await self.ws.send(raw)
+        self.sent += 1
+        return cid
+
+
+async def gather_limited(factories: list[Callable[[], Awaitable[Any]]],
+                         limit: int = 50) -> list[Any]:
+    semaphore = asyncio.Semaphore(limit)
+
+    async def one(factory: Callable[[], Awaitable[Any]]) -> Any:
+        async with semaphore:
+            return await factory()
+
+    return await asyncio.gather(*(one(f) for f in factories))

@@ -1,0 +1,47 @@
+"""`kefu bench chat --quick --json` runs end to end (tiny numbers, embedded only) and prints one
+JSON line per scenario with the figures the benchmark promises."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SCENARIOS = {"open", "echo_open", "closed", "echo_closed"}
+
+
+def test_kefu_bench_chat_quick_json() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "kefu.cli", "bench", "chat", "--quick", "--json",
+         "--customers", "10", "--duration", "2", "--closed-duration", "2"],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "KEFU_LOG_LEVEL": "WARNING"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    results = [json.loads(line) for line in lines]  # stdout carries only JSON lines
+    assert {r["scenario"] for r in results} == SCENARIOS
+    for r in results:
+        assert (r["bench"], r["mode"], r["customers"]) == ("chat", "embedded", 10)
+        for key in ("offered_msgs_s", "achieved_msgs_s", "server_peak_rss_mb", "server_rss_mb",
+                    "server_cpu_cores", "client_cpu_cores", "echo_ceiling_msgs_s",
+                    "unacked", "errors"):
+            assert key in r, key
+        assert r["achieved_msgs_s"] > 0
+        assert r["server_peak_rss_mb"] > 0
+        assert r["unacked"] == 0, r
+        assert r["errors"] == 0, r
+        for figures in r["latency"].values():
+            assert {"n", "p50_ms", "p95_ms", "p99_ms"} <= figures.keys()
+    chat = {r["scenario"]: r for r in results}
+    latency = chat["open"]["latency"]
+    assert latency["customer_to_agent"]["n"] > 0
+    assert latency["agent_to_customer"]["n"] > 0
+    assert chat["open"]["undelivered"] == 0
+    assert chat["echo_closed"]["ratio_to_echo"] == 1.0
+    assert 0 < chat["closed"]["ratio_to_echo"] < 1
