@@ -88,10 +88,12 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             # pysqlite (legacy transaction control, which we keep so that reads do not hold a
             # snapshot and writers queue on the lock) emits BEGIN only before a DML statement.
             # A SAVEPOINT issued first would open the transaction itself and its RELEASE would
-            # commit it, so an outer rollback would not undo it. Open the transaction first.
+            # commit it, so an outer rollback would not undo it. Open the transaction first,
+            # IMMEDIATE: a savepoint means writes are coming, and a deferred transaction that
+            # read first would be refused the write lock at once if another commit came between.
             driver = conn.connection.driver_connection
             if not driver.in_transaction:
-                conn.exec_driver_sql("BEGIN")
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)

@@ -249,6 +249,7 @@ class Hub:
         self.connections: set[Connection] = set()
         self.publish: Callable[[str, dict[str, Any]], Coroutine[Any, Any, None]] | None = None
         self._buckets: dict[str, TokenBucket] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def customer_bucket(self, actor: Actor) -> TokenBucket:
         """One message budget per person across all their connections in this process."""
@@ -293,7 +294,17 @@ class Hub:
         event = {"type": "viewing", "ticket": number, "state": state, "reply": reply,
                  "agent": {"id": str(agent.id), "name": agent.display_name},
                  "_conn": connection.id}
-        asyncio.get_running_loop().create_task(self.publish(f"ticket:{ticket_id}", event))
+        task = asyncio.get_running_loop().create_task(self._publish_quietly(
+            f"ticket:{ticket_id}", event))
+        self._tasks.add(task)  # keep a reference until it is done
+        task.add_done_callback(self._tasks.discard)
+
+    async def _publish_quietly(self, topic: str, event: dict[str, Any]) -> None:
+        assert self.publish is not None
+        try:
+            await self.publish(topic, event)
+        except Exception as exc:  # noqa: BLE001 - presence is best effort
+            log.warning("publish_failed", topic=topic, error=type(exc).__name__)
 
     async def close_all(self, code: int, reason: str) -> None:
         for connection in list(self.connections):

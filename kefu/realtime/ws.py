@@ -167,15 +167,18 @@ class Session:
         except KefuError as exc:
             self._error(exc.code, exc.message, ref)
 
-    async def _flooding(self, bucket: TokenBucket) -> None:
+    async def _flooding(self, bucket: TokenBucket, ref: str | None = None) -> None:
         assert self.conn is not None
         self.conn.strikes += 1
         if self.conn.strikes > p.MAX_REFUSED_IN_A_ROW:
             await self.conn.close(Close.RATE_LIMITED, "rate limit exceeded")
             return
-        self.conn.push({"type": "error", "code": "rate_limited",
-                        "message": "too many frames; slow down",
-                        "retry_after_s": bucket.retry_after()})
+        frame: dict[str, Any] = {"type": "error", "code": "rate_limited",
+                                 "message": "too many frames; slow down",
+                                 "retry_after_s": bucket.retry_after()}
+        if ref:
+            frame["ref"] = ref  # which message was refused: the client sends it again later
+        self.conn.push(frame)
 
     def _error(self, code: str, message: str, ref: str | None = None) -> None:
         assert self.conn is not None
@@ -395,8 +398,9 @@ class Session:
 
     async def _on_send(self, conn: Connection, frame: p.Send) -> None:
         actor = conn.actor
-        if not self.hub.customer_bucket(actor).take():
-            await self._flooding(self.frames)
+        bucket = self.hub.customer_bucket(actor)
+        if not bucket.take():
+            await self._flooding(bucket, frame.client_msg_id)
             return
         attachment_ids = [_uuid(a) for a in frame.attachment_ids]
         if actor.agent is not None:

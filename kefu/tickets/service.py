@@ -73,6 +73,11 @@ async def get_readable(session: AsyncSession, actor: Actor, number: str) -> Tick
     canonical = normalize_ticket_number(number)
     if canonical is None:
         raise NotFound("ticket")
+    # The common case in one query: the number is the ticket's own and the actor may read it.
+    direct = await session.scalar(readable_by(actor).where(
+        Ticket.number == canonical, Ticket.merged_into_id.is_(None)))
+    if direct is not None:
+        return direct
     ticket = await session.scalar(select(Ticket).where(Ticket.number == canonical))
     for _ in range(10):
         if ticket is None or ticket.merged_into_id is None:
