@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.config import Settings
-from kefu.db import Database, commit
+from kefu.db import Database
 
 
 def get_settings(request: Request) -> Settings:
@@ -26,16 +26,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One request is one transaction: committed when the route returns without error, then the
     after-commit callbacks run (jobs woken, events published); rolled back otherwise."""
     db: Database = request.app.state.db
-    async with db.sessionmaker() as session:
-        session.info["db"] = db
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            session.info.pop("after_commit", None)
-            raise
-        else:
-            await commit(session)
+    async with db.transaction() as session:
+        yield session
 
 
 # scope="function": the transaction commits before the response is sent, so a 2xx means committed.
