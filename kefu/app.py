@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await runner.start()
         hub = Hub()
         broker = create_broker(settings.redis_url)
-        await broker.start(hub.dispatch)
+        await broker.start(hub.dispatch, on_resume=hub.resync)
         db.publish = hub.publish = broker.publish
         writer = MessageWriter(db)
         await writer.start()

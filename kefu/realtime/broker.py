@@ -24,7 +24,8 @@ PUBLISH_BATCH = 1_000  # events sent in one pipeline
 
 
 class Broker(Protocol):
-    async def start(self, listener: Listener) -> None: ...
+    async def start(self, listener: Listener, on_resume: Callable[[], None] | None = None
+                    ) -> None: ...
 
     async def stop(self) -> None: ...
 
@@ -37,7 +38,8 @@ class InProcessBroker:
     def __init__(self) -> None:
         self._listener: Listener | None = None
 
-    async def start(self, listener: Listener) -> None:
+    async def start(self, listener: Listener, on_resume: Callable[[], None] | None = None
+                    ) -> None:
         self._listener = listener
 
     async def stop(self) -> None:
@@ -66,13 +68,18 @@ class RedisBroker:
         self._publisher: asyncio.Task[None] | None = None
         self._outbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue(maxsize=OUTBOX_SIZE)
         self._listener: Listener | None = None
+        self._on_resume: Callable[[], None] | None = None
         self._ready = asyncio.Event()
         self._connected = False  # the reader is subscribed, so Redis is there
         self.dropped = 0  # events not published (Redis unreachable, or the outbox full)
         self.published = 0
 
-    async def start(self, listener: Listener) -> None:
+    async def start(self, listener: Listener, on_resume: Callable[[], None] | None = None
+                    ) -> None:
+        """``on_resume`` runs each time the subscription comes back after Redis was away: the
+        events of that gap are gone, so followers re-read what they follow from the database."""
         self._listener = listener
+        self._on_resume = on_resume
         self._task = asyncio.create_task(self._read(), name="kefu-redis-broker")
         self._publisher = asyncio.create_task(self._publish_loop(), name="kefu-redis-publisher")
         with contextlib.suppress(TimeoutError):
@@ -144,6 +151,8 @@ class RedisBroker:
                     log.warning("redis_broker_resumed", dropped_events=self.dropped)
                     self.dropped = 0
                 self._connected = True
+                if self._ready.is_set() and self._on_resume is not None:
+                    self._on_resume()
                 self._ready.set()
                 delay = 0.1
                 async for message in pubsub.listen():

@@ -306,6 +306,18 @@ class Hub:
         except Exception as exc:  # noqa: BLE001 - presence is best effort
             log.warning("publish_failed", topic=topic, error=type(exc).__name__)
 
+    def resync(self) -> None:
+        """After the broker was away: events of the gap are lost, so every followed ticket is
+        read again from the database (connections send only what they have not sent yet)."""
+        for connection in list(self.connections):
+            for state in list(connection.follows.values()):
+                if state.replaying:
+                    continue  # a catch-up is running and reads the database anyway
+                state.replaying = True
+                task = asyncio.get_running_loop().create_task(connection._catch_up(state))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
     async def close_all(self, code: int, reason: str) -> None:
         for connection in list(self.connections):
             await connection.close(code, reason)
