@@ -23,7 +23,6 @@ from kefu.config import Settings
 from kefu.core import clock
 from kefu.core.errors import InvalidInput, KefuError
 from kefu.core.http import SessionDep, SettingsDep
-from kefu.db import savepoint
 from kefu.exchange.schemas import ACCOUNT_FLAGS, CustomerContext
 from kefu.realtime import supervisor
 from kefu.tickets import schemas, service, workflow
@@ -49,7 +48,7 @@ from kefu.web.render import (
     render,
     render_partial,
 )
-from kefu.web.uploads import discard_files, reply_with_files
+from kefu.web.uploads import attempt, reply_with_files
 
 PAGE_SIZE = 25
 NOTICES = {"replied", "noted", "status", "assigned", "escalated", "tagged", "merged",
@@ -320,14 +319,10 @@ async def _act(
     values: dict[str, str],
 ) -> Response:
     ticket = await service.get_readable(session, actor, number)
-    stored: list[str] = []
-    try:
-        async with savepoint(session):
-            result = await action(ticket, stored)
-    except KefuError as exc:
-        discard_files(settings, stored)
+    result, error = await attempt(session, settings, lambda stored: action(ticket, stored))
+    if error is not None:
         ticket = await service.get_readable(session, actor, number)
-        return await _ticket_page(request, session, actor, ticket, error=exc, values=values)
+        return await _ticket_page(request, session, actor, ticket, error=error, values=values)
     target = result or ticket
     return redirect(f"/agent/tickets/{target.number}?ok={notice}")
 

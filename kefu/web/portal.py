@@ -41,7 +41,7 @@ from kefu.web.render import (
     remember_session,
     render,
 )
-from kefu.web.uploads import discard_files, form_files, reply_with_files, save_uploads
+from kefu.web.uploads import attempt, discard_files, form_files, reply_with_files, save_uploads
 
 PORTAL_LIFETIME_S = 12 * 3600
 DEV_TOKEN_LIFETIME_S = 120
@@ -299,14 +299,10 @@ async def _act(
     """Run one change in a savepoint; on a refusal show the ticket again with the reason and
     what the customer typed, with the error's status."""
     ticket = await _readable(session, actor, number)
-    stored: list[str] = []
-    try:
-        async with savepoint(session):
-            await action(ticket, stored)
-    except KefuError as exc:
-        discard_files(settings, stored)
+    _, error = await attempt(session, settings, lambda stored: action(ticket, stored))
+    if error is not None:
         ticket = await _readable(session, actor, number)
-        return await _detail_page(request, session, actor, ticket, error=exc, values=values)
+        return await _detail_page(request, session, actor, ticket, error=error, values=values)
     return redirect(f"/portal/tickets/{ticket.number}?ok={notice}")
 
 

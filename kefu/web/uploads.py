@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,13 +11,15 @@ from starlette.datastructures import UploadFile
 
 from kefu.accounts.actor import Actor
 from kefu.config import Settings
-from kefu.core.errors import InvalidInput
+from kefu.core.errors import InvalidInput, KefuError
+from kefu.db import savepoint
 from kefu.tickets import service
 from kefu.tickets.attachments import CHUNK, AttachmentStore
 from kefu.tickets.models import Attachment, Ticket
 from kefu.tickets.schemas import ReplyCreate
 
 MAX_FILES_PER_MESSAGE = 10
+T = TypeVar("T")
 
 
 async def form_files(request: Request, field: str = "files") -> list[UploadFile]:
@@ -68,6 +71,22 @@ async def reply_with_files(
     stored.extend(a.storage_key for a in attachments)
     data = data.model_copy(update={"attachment_ids": [a.id for a in attachments]})
     await service.reply(session, actor, settings, ticket, data)
+
+
+async def attempt(
+    session: AsyncSession,
+    settings: Settings,
+    action: Callable[[list[str]], Awaitable[T]],
+) -> tuple[T | None, KefuError | None]:
+    """Run one form action in a savepoint. On a refusal the savepoint is rolled back, the files
+    it stored are deleted, and the error is returned for the page to show; else the result."""
+    stored: list[str] = []
+    try:
+        async with savepoint(session):
+            return await action(stored), None
+    except KefuError as exc:
+        discard_files(settings, stored)
+        return None, exc
 
 
 def discard_files(settings: Settings, storage_keys: Sequence[str]) -> None:
