@@ -246,6 +246,88 @@ def bench_chat(
         fail(str(exc).splitlines()[0][:300])
 
 
+eval_app = typer.Typer(help="Quality evaluations on labelled files.",
+                       no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print only the JSON line")]
+
+
+def existing_file(path: Path) -> Path:
+    if not path.is_file():
+        fail(f"no such file: {path}")
+    return path
+
+
+@eval_app.command("intents")
+def eval_intents(
+    train: Annotated[Path, typer.Option(help="CSV with header text,label")],
+    test: Annotated[Path, typer.Option(help="CSV with header text,label")],
+    oos_label: Annotated[str | None, typer.Option(help="Label that marks out-of-scope")] = None,
+    json_only: JsonFlag = False,
+) -> None:
+    """Train the intent model on TRAIN, score TEST: accuracy, macro-F1, latency."""
+    from kefu.assistant.evaluate import evaluate_intents
+
+    try:
+        evaluate_intents(existing_file(train), existing_file(test), oos_label=oos_label,
+                         json_only=json_only)
+    except ValueError as exc:
+        fail(str(exc).splitlines()[0][:300])
+
+
+@eval_app.command("match")
+def eval_match(
+    dev: Annotated[Path, typer.Option(help="CSV sentence1,sentence2,label to tune on")],
+    test: Annotated[Path, typer.Option(help="CSV sentence1,sentence2,label to score")],
+    json_only: JsonFlag = False,
+) -> None:
+    """Question matching: are two customer questions the same question?"""
+    from kefu.matching.evaluate import evaluate_matching
+
+    try:
+        evaluate_matching(existing_file(dev), existing_file(test), json_only=json_only)
+    except ValueError as exc:
+        fail(str(exc).splitlines()[0][:300])
+
+
+@eval_app.command("search")
+def eval_search(
+    kb: Annotated[Path, typer.Option(help="Folder of articles in the demo Markdown format")],
+    queries: Annotated[Path, typer.Option(help="CSV with header query,expected_slug")],
+    json_only: JsonFlag = False,
+) -> None:
+    """Help-center search quality: recall@1, recall@5, MRR for bm25, vector and hybrid."""
+    from kefu.search.evaluate import evaluate_search
+
+    if not kb.is_dir():
+        fail(f"no such folder: {kb}")
+    try:
+        evaluate_search(kb, existing_file(queries), json_only=json_only)
+    except ValueError as exc:
+        fail(str(exc).splitlines()[0][:300])
+
+
+guard_app = typer.Typer(help="The secret guard and other trust-and-safety checks.",
+                        no_args_is_help=True)
+app.add_typer(guard_app, name="guard")
+
+
+@guard_app.command("scan")
+def guard_scan(
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="JSON lines {\"text\": ...} on stdin")]
+    = False,
+) -> None:
+    """Mask secrets: one JSON line out ({"masked", "findings"}) per line in, in order."""
+    from kefu.guard.cli import scan_stream
+
+    if not jsonl:
+        fail("only --jsonl input is supported: JSON lines {\"text\": \"...\"} on stdin")
+    try:
+        scan_stream(sys.stdin, sys.stdout)
+    except ValueError as exc:
+        fail(str(exc).splitlines()[0][:300])
+
+
 def main() -> None:  # pragma: no cover
     app()
 

@@ -1,0 +1,1 @@
+"""The assistant: language, intent, facts, retrieval, answer or hand-off (SPEC §D)."""

@@ -1,0 +1,1 @@
+"""Question matching: are two customer questions the same question? (SPEC §C)."""
