@@ -11,7 +11,12 @@ each job in its own SAVEPOINT, where such an error fails that job alone. Jobs su
 ``key`` (the ticket) run in key order, so that two processes' batches lock the same tickets in
 the same order and do not deadlock. On SQLite this turns hundreds of tiny write transactions a
 second, each waiting for the database lock, into a few larger ones; on PostgreSQL it saves
-round trips and fsyncs."""
+round trips and fsyncs.
+
+Plain chat sends (public, no attachments) also carry a :class:`~kefu.tickets.chat.ChatSend`;
+the optimistic attempt appends all of them with a constant number of statements per batch
+(:func:`~kefu.tickets.chat.append_chat_batch`), and only what that declines, and every job of
+an isolated retry, runs its own ``work``."""
 
 from __future__ import annotations
 
@@ -26,7 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.core.errors import KefuError
 from kefu.core.logging import get_logger
-from kefu.db import Database, savepoint
+from kefu.db import Database, InlineSQLite, savepoint
+from kefu.tickets.chat import ChatSend, append_chat_batch
 
 log = get_logger("kefu.realtime.writer")
 MAX_BATCH = 256
@@ -37,6 +43,7 @@ Work = Callable[[AsyncSession], Awaitable[Any]]
 class _Job:
     work: Work
     key: str = ""
+    chat: ChatSend | None = None
     future: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop()
                                         .create_future())
 
@@ -73,13 +80,16 @@ class MessageWriter:
             await self._task
         self._task = None
 
-    async def submit(self, work: Work, *, key: str | None = None) -> Any:
+    async def submit(self, work: Work, *, key: str | None = None,
+                     chat: ChatSend | None = None) -> Any:
         """Run ``work(session)`` in the next batch; returns its result once committed. A
         KefuError raised by the work is re-raised here; nothing of that job is kept. ``key``
-        (what the work locks, e.g. the ticket number) orders the jobs of a batch."""
+        (what the work locks, e.g. the ticket number) orders the jobs of a batch. With
+        ``chat``, the batch may append the message itself; the result is then an
+        :class:`~kefu.tickets.chat.Appended` instead of what ``work`` returns."""
         if self._task is None:
             raise RuntimeError("message writer is not running")
-        job = _Job(work, key or "")
+        job = _Job(work, key or "", chat)
         await self._queue.put(job)
         return await job.future
 
@@ -132,9 +142,22 @@ class MessageWriter:
         error. ``isolated``: each job in a savepoint; its KefuError or database error fails it
         alone."""
         results: list[tuple[_Job, Any, BaseException | None]] = []
-        async with self.db.transaction() as session:
+        async with self.db.transaction(writer=True) as session:
             await _take_write_lock(session)
-            for job in batch:
+            pending = batch
+            if not isolated and any(job.chat is not None for job in batch):
+                pending = []
+                chats = [job for job in batch if job.chat is not None]
+                appended = await append_chat_batch(session, [job.chat for job in chats
+                                                             if job.chat is not None])
+                done = {id(job): outcome for job, outcome in zip(chats, appended, strict=True)}
+                for job in batch:
+                    outcome = done.get(id(job))
+                    if outcome is None:
+                        pending.append(job)
+                    else:
+                        results.append((job, outcome, None))
+            for job in pending:
                 if not isolated:
                     try:
                         results.append((job, await job.work(session), None))
@@ -165,4 +188,8 @@ async def _take_write_lock(session: AsyncSession) -> None:
     the lock first makes other writers wait their turn instead."""
     if session.get_bind().dialect.name == "sqlite":
         connection = await session.connection()
-        await connection.exec_driver_sql("BEGIN IMMEDIATE")
+        driver = (await connection.get_raw_connection()).driver_connection
+        if isinstance(driver, InlineSQLite):
+            await driver.begin_immediate()
+        else:
+            await connection.exec_driver_sql("BEGIN IMMEDIATE")

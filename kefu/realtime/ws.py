@@ -14,6 +14,7 @@ import dataclasses
 import json
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Literal
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -39,6 +40,7 @@ from kefu.realtime.queue import QueueWatcher
 from kefu.realtime.writer import MessageWriter
 from kefu.tickets import schemas as ticket_schemas
 from kefu.tickets import service as tickets
+from kefu.tickets.chat import Appended, ChatSend
 from kefu.tickets.models import Ticket
 
 log = get_logger("kefu.realtime.ws")
@@ -406,17 +408,24 @@ class Session:
         if actor.agent is not None:
             if not frame.ticket:
                 raise KefuError("name the ticket", code="invalid_frame")
-            result = await self.writer.submit(  # key: lock tickets in one order (no deadlock)
-                lambda session: self._agent_send(session, actor, frame, attachment_ids),
-                key=frame.ticket.upper())
+            number: str | None = frame.ticket
+            work: Any = partial(self._agent_send, actor=actor, frame=frame,
+                                attachment_ids=attachment_ids)
         else:
             if frame.internal:
                 raise KefuError("customers cannot write internal notes", code="invalid_frame")
             number = frame.ticket or next((f.number for f in conn.follows.values()), None)
-            result = await self.writer.submit(
-                lambda session: self._customer_send(session, actor, frame, number,
-                                                    attachment_ids), key=number)
-        ticket, message, new_actor = result
+            work = partial(self._customer_send, actor=actor, frame=frame, number=number,
+                           attachment_ids=attachment_ids)
+        plain = number is not None and not frame.internal and not attachment_ids
+        result = await self.writer.submit(  # key: lock tickets in one order (no deadlock)
+            work, key=number.upper() if number else None,
+            chat=ChatSend(actor, number, frame.body, frame.client_msg_id)
+            if plain and number is not None else None)
+        if isinstance(result, Appended):
+            ticket, message, new_actor = result.ticket, result.message, None
+        else:
+            ticket, message, new_actor = result
         if new_actor is not None:
             conn.actor = new_actor
         seq = message.seq if actor.agent is not None else message.public_seq

@@ -7,8 +7,8 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,6 +47,17 @@ def ticket_scope(actor: Actor) -> ColumnElement[bool]:
     if actor.customer is not None:
         return Ticket.customer_id == actor.customer.id
     return false()
+
+
+def may_read(actor: Actor, ticket: Ticket) -> bool:
+    """:func:`ticket_scope` for a ticket already loaded (a test keeps the two in step)."""
+    if actor.is_supervisor:
+        return True
+    if actor.agent is not None:
+        return ticket.team_id in actor.team_ids or ticket.assignee_id == actor.agent.id
+    if actor.customer is not None:
+        return ticket.customer_id == actor.customer.id
+    return False
 
 
 def readable_by(actor: Actor) -> Select[Ticket]:
@@ -307,16 +318,43 @@ async def add_message(
     return message, True
 
 
+class MessageFields(Protocol):
+    """What a ``message`` frame is made of: a stored :class:`Message` or a row the chat's batch
+    path inserted without building ORM objects (:class:`kefu.tickets.chat.ChatMessage`)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def public_seq(self) -> int | None: ...
+    @property
+    def internal(self) -> bool: ...
+    @property
+    def author_kind(self) -> str: ...
+    @property
+    def author_agent_id(self) -> uuid.UUID | None: ...
+    @property
+    def author_customer_id(self) -> uuid.UUID | None: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def client_msg_id(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
 async def message_event(
     session: AsyncSession,
     ticket: Ticket,
-    message: Message,
+    message: MessageFields,
     attachments: Sequence[Attachment],
     names: dict[uuid.UUID | None, str] | None = None,
 ) -> dict[str, Any]:
     """The ``message`` frame. ``seq`` is the agents' sequence; customers' connections replace it
     with ``public_seq`` and never get internal ones."""
     if names is None:
+        assert isinstance(message, Message)
         names = await _author_names(session, [message])
     return {
         "type": "message", "ticket": ticket.number, "id": str(message.id), "seq": message.seq,

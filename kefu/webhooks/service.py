@@ -143,6 +143,12 @@ def _forget_endpoints(session: AsyncSession) -> None:
     session.info.pop(_ENDPOINTS_CACHE, None)
 
 
+async def subscribed(session: AsyncSession, event: str) -> bool:
+    """Whether any active endpoint wants ``event``: callers that emit often skip building
+    payloads nobody receives."""
+    return any(event in e.events for e in await _active_endpoints(session))
+
+
 async def emit(session: AsyncSession, event: str, data: dict[str, Any]) -> None:
     """Announce ``event`` to every active endpoint subscribed to it. Runs in the caller's
     transaction: deliveries are recorded and their jobs enqueued there, so nothing is sent unless

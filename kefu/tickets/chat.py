@@ -1,0 +1,203 @@
+"""Chat messages appended in batches: the live chat's hot path.
+
+:func:`kefu.tickets.service.reply` appends one message with about seven statements (the ticket,
+the idempotency check, the sequence increment, the insert, the ticket's timestamps, the author's
+name, webhooks). At chat rates that is the whole cost of a message, so the group-commit writer
+hands this module every plain chat send of a batch at once, and it does the same work with a
+constant number of statements per batch: one select of the batch's tickets (locked, in number
+order, on PostgreSQL), one select of already-stored ``client_msg_id``\\ s, one multi-row insert,
+and the tickets' new sequence counters and timestamps in one executemany.
+
+Only the common case takes this path: a public message without attachments into a ticket the
+sender may read and whose status the message does not change. Anything else (a merged number, a
+closed or resolved ticket, an agent's first reply to a new ticket, a note with @mentions, an
+attachment) returns ``None`` for that send, and the writer runs it through ``reply`` /
+``add_note`` as before, so every rule lives in one place. All sends of one ticket take the same
+path, so a ticket's messages keep their order."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import Table, bindparam, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from kefu.accounts.actor import Actor
+from kefu.core import clock
+from kefu.core.ids import normalize_ticket_number
+from kefu.db import new_id
+from kefu.realtime.events import publish_after_commit, ticket_topic
+from kefu.tickets.models import Message, Ticket
+from kefu.tickets.service import announce_ticket, may_read, message_event, webhook_ticket
+from kefu.webhooks.service import emit, subscribed
+
+
+@dataclass(frozen=True)
+class ChatSend:
+    """One websocket ``send`` of a public chat message without attachments."""
+
+    actor: Actor
+    number: str
+    body: str
+    client_msg_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """A message this path inserted, without an ORM object (building one costs more than
+    inserting the row)."""
+
+    id: uuid.UUID
+    ticket_id: uuid.UUID
+    seq: int
+    public_seq: int | None
+    author_kind: str
+    author_agent_id: uuid.UUID | None
+    author_customer_id: uuid.UUID | None
+    body: str
+    internal: bool
+    client_msg_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Appended:
+    ticket: Ticket
+    message: ChatMessage | Message
+    created: bool
+
+
+def _fast_status(actor: Actor, ticket: Ticket) -> bool:
+    """Whether a public message leaves the ticket's status as it is (see ``reply``)."""
+    if ticket.status in ("closed", "resolved"):
+        return False  # closed refuses; resolved reopens (customer) or has a reopen window
+    if actor.agent is not None:
+        return ticket.status != "new"  # an agent's first reply opens the ticket
+    return not (ticket.status == "pending" and ticket.pending_reason == "customer")
+
+
+def _author_name(actor: Actor) -> str:
+    if actor.agent is not None:
+        return actor.agent.display_name
+    return (actor.customer.display_name if actor.customer else "") or "Customer"
+
+
+async def append_chat_batch(
+    session: AsyncSession, sends: Sequence[ChatSend]
+) -> list[Appended | None]:
+    """Append ``sends`` in order; ``None`` for each send the caller must run through
+    ``reply`` instead. Re-sent ``client_msg_id``\\ s return the stored message."""
+    numbers = {normalize_ticket_number(s.number) for s in sends} - {None}
+    if not numbers:
+        return [None] * len(sends)
+    stmt = select(Ticket).where(Ticket.number.in_(numbers)).order_by(Ticket.number)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()  # in number order, like the writer's batches: no deadlock
+    by_number = {t.number: t for t in await session.scalars(stmt)}
+
+    chosen: list[Ticket | None] = []
+    refused: set[str] = set()
+    for send in sends:
+        ticket = by_number.get(normalize_ticket_number(send.number) or "")
+        if (ticket is None or ticket.merged_into_id is not None
+                or not may_read(send.actor, ticket) or not _fast_status(send.actor, ticket)
+                or (send.actor.agent is None and send.actor.customer is None)):
+            if ticket is not None:
+                refused.add(ticket.number)
+            chosen.append(None)
+        else:
+            chosen.append(ticket)
+    chosen = [t if t is not None and t.number not in refused else None for t in chosen]
+    if not any(chosen):
+        return [None] * len(sends)
+
+    stored: dict[tuple[uuid.UUID, str | None], ChatMessage | Message] = dict(
+        await _stored_messages(session, sends, chosen))
+    now = clock.now()
+    outcomes: list[Appended | None] = []
+    rows: list[ChatMessage] = []
+    touched: dict[uuid.UUID, Ticket] = {}
+    for send, ticket in zip(sends, chosen, strict=True):
+        if ticket is None:
+            outcomes.append(None)
+            continue
+        key = (ticket.id, send.client_msg_id)
+        if send.client_msg_id and key in stored:
+            outcomes.append(Appended(ticket, stored[key], created=False))
+            continue
+        touched[ticket.id] = ticket
+        agent, customer = send.actor.agent, send.actor.customer
+        message = ChatMessage(
+            id=new_id(), ticket_id=ticket.id, seq=ticket.last_seq + 1,
+            public_seq=ticket.last_public_seq + 1,
+            author_kind="agent" if agent is not None else "customer",
+            author_agent_id=agent.id if agent is not None else None,
+            author_customer_id=customer.id if agent is None and customer else None,
+            body=send.body, internal=False, client_msg_id=send.client_msg_id, created_at=now)
+        # Committed values: the row is written below by one executemany, not by a flush.
+        set_committed_value(ticket, "last_seq", message.seq)
+        set_committed_value(ticket, "last_public_seq", message.public_seq)
+        set_committed_value(ticket, "updated_at", now)
+        if agent is None:
+            set_committed_value(ticket, "last_customer_message_at", now)
+        elif ticket.first_response_at is None:
+            set_committed_value(ticket, "first_response_at", now)
+        rows.append(message)
+        if send.client_msg_id:
+            stored[key] = message  # the same id twice in one batch: stored once
+        outcomes.append(Appended(ticket, message, created=True))
+    if not rows:
+        return outcomes
+
+    await session.execute(_MESSAGES.insert(), [
+        {f: getattr(m, f) for f in ChatMessage.__slots__} for m in rows])
+    await session.execute(_TICKET_UPDATE, [
+        {"_id": t.id, "_last_seq": t.last_seq, "_last_public_seq": t.last_public_seq,
+         "_updated_at": t.updated_at, "_last_customer_message_at": t.last_customer_message_at,
+         "_first_response_at": t.first_response_at} for t in touched.values()])
+    hooks = await subscribed(session, "message.created")
+    for send, outcome in zip(sends, outcomes, strict=True):
+        if outcome is None or not outcome.created:
+            continue
+        ticket, sent = outcome.ticket, outcome.message
+        if hooks:
+            await emit(session, "message.created", {
+                "ticket": webhook_ticket(ticket),
+                "message": {"id": str(sent.id), "seq": sent.seq,
+                            "author_kind": sent.author_kind, "internal": False,
+                            "body": sent.body, "created_at": now.isoformat()}})
+        publish_after_commit(session, ticket_topic(ticket.id), await message_event(
+            session, ticket, sent, [],
+            names={sent.author_agent_id or sent.author_customer_id: _author_name(send.actor)}))
+    for ticket in touched.values():
+        announce_ticket(session, ticket, "message")  # once per ticket and batch
+    return outcomes
+
+
+_MESSAGES = cast(Table, Message.__table__)
+_TICKETS = cast(Table, Ticket.__table__)
+_TICKET_UPDATE = (
+    update(_TICKETS)
+    .where(_TICKETS.c.id == bindparam("_id"))
+    .values(last_seq=bindparam("_last_seq"), last_public_seq=bindparam("_last_public_seq"),
+            updated_at=bindparam("_updated_at"),
+            last_customer_message_at=bindparam("_last_customer_message_at"),
+            first_response_at=bindparam("_first_response_at"))
+)
+
+
+async def _stored_messages(
+    session: AsyncSession, sends: Sequence[ChatSend], chosen: Sequence[Ticket | None]
+) -> dict[tuple[uuid.UUID, str | None], Message]:
+    keys = {(t.id, s.client_msg_id) for s, t in zip(sends, chosen, strict=True)
+            if t is not None and s.client_msg_id}
+    if not keys:
+        return {}
+    rows = await session.scalars(select(Message).where(
+        tuple_(Message.ticket_id, Message.client_msg_id).in_(list(keys))))
+    return {(m.ticket_id, m.client_msg_id): m for m in rows}
