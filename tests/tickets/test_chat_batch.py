@@ -1,0 +1,159 @@
+"""The chat's batched append (kefu.tickets.chat) against the one-message path it stands in for:
+same sequences, same idempotency, same rules, on SQLite and PostgreSQL; and the loop-thread
+SQLite connection the writer runs it on."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from kefu.accounts.actor import Actor
+from kefu.accounts.models import Customer
+from kefu.db import Database, InlineSQLite
+from kefu.tickets import service as tickets
+from kefu.tickets.chat import Appended, ChatSend, append_chat_batch
+from kefu.tickets.models import Message, Ticket
+from tests.factories import make_world
+
+
+async def _customers(app: FastAPI, *names: str) -> list[Actor]:
+    actors = []
+    async with app.state.db.transaction() as session:
+        for name in names:
+            customer = Customer(external_id=f"batch-{name}", display_name=name)
+            session.add(customer)
+            await session.flush()
+            actors.append(Actor(kind="customer", customer=customer))
+    return actors
+
+
+async def _ticket(app: FastAPI, actor: Actor, status: str = "open") -> str:
+    async with app.state.db.transaction() as session:
+        assert actor.customer is not None
+        ticket = await tickets.create_ticket(session, actor, customer=actor.customer,
+                                             subject="Deposit missing", body="first",
+                                             channel="chat")
+        ticket.status = status
+        return ticket.number
+
+
+async def test_batch_keeps_sequences_gap_free_and_ordered_per_ticket(app: FastAPI) -> None:
+    alice, bob = await _customers(app, "Alice", "Bob")
+    a, b = await _ticket(app, alice), await _ticket(app, bob)
+    sends = [ChatSend(alice, a, "a1", "m-a1"), ChatSend(bob, b, "b1", "m-b1"),
+             ChatSend(alice, a, "a2", "m-a2"), ChatSend(alice, a, "a1 again", "m-a1"),
+             ChatSend(bob, b.lower(), "b2", None)]
+    async with app.state.db.transaction() as session:
+        outcomes = await append_chat_batch(session, sends)
+    assert all(isinstance(o, Appended) for o in outcomes)
+    done = [o for o in outcomes if isinstance(o, Appended)]
+    assert [(o.message.seq, o.message.public_seq, o.created) for o in done] == [
+        (2, 2, True), (2, 2, True), (3, 3, True), (2, 2, False), (3, 3, True)]
+    assert done[3].message.id == done[0].message.id  # a resend inside the batch: stored once
+    async with app.state.db.transaction() as session:
+        stored = (await session.execute(
+            select(Ticket.number, Message.seq, Message.body).join(Ticket)
+            .order_by(Ticket.number, Message.seq))).all()
+        ticket_a = await session.scalar(select(Ticket).where(Ticket.number == a))
+    assert [(s, body) for n, s, body in stored if n == a] == [(1, "first"), (2, "a1"),
+                                                              (3, "a2")]
+    assert [(s, body) for n, s, body in stored if n == b] == [(1, "first"), (2, "b1"),
+                                                              (3, "b2")]
+    assert ticket_a is not None
+    assert (ticket_a.last_seq, ticket_a.last_public_seq) == (3, 3)
+    assert ticket_a.last_customer_message_at == done[0].message.created_at
+
+    # A resend in a later batch returns the stored message and stores nothing.
+    async with app.state.db.transaction() as session:
+        again = await append_chat_batch(session, [ChatSend(alice, a, "a2", "m-a2")])
+    assert isinstance(again[0], Appended)
+    assert not again[0].created
+    assert again[0].message.seq == 3
+
+
+async def test_batch_declines_what_the_one_message_path_must_decide(app: FastAPI) -> None:
+    world = await make_world(app)
+    alice, bob = await _customers(app, "Alice", "Bob")
+    resolved, other = await _ticket(app, alice, "resolved"), await _ticket(app, bob)
+    fresh = await _ticket(app, alice, "new")
+    agent = Actor(kind="agent", agent=world.agent, team_ids=frozenset({world.en_team.id}))
+    sends = [
+        ChatSend(alice, resolved, "reopen please", "r1"),  # reopens: reply() decides
+        ChatSend(alice, other, "not mine", "x1"),  # someone else's ticket
+        ChatSend(agent, fresh, "hello", "g1"),  # an agent's first reply opens the ticket
+        ChatSend(alice, "KF-NOPE00", "?", "n1"),  # no such ticket
+        ChatSend(alice, fresh, "more", "f1"),  # same ticket as the agent's: same path
+    ]
+    async with app.state.db.transaction() as session:
+        outcomes = await append_chat_batch(session, sends)
+    assert outcomes == [None] * len(sends)
+    async with app.state.db.transaction() as session:
+        count = len((await session.scalars(select(Message))).all())
+    assert count == 3  # the three first messages only
+
+
+async def test_may_read_agrees_with_ticket_scope(app: FastAPI) -> None:
+    world = await make_world(app)
+    alice, bob = await _customers(app, "Alice", "Bob")
+    numbers = [await _ticket(app, alice), await _ticket(app, bob)]
+    async with app.state.db.transaction() as session:
+        zh = await session.scalar(select(Ticket).where(Ticket.number == numbers[1]))
+        assert zh is not None
+        zh.team_id = world.zh_team.id
+        zh.assignee_id = world.agent.id  # another team's ticket, assigned to the en agent
+    actors = [alice, bob, Actor(kind="anonymous"),
+              Actor(kind="agent", agent=world.agent, team_ids=frozenset({world.en_team.id})),
+              Actor(kind="agent", agent=world.other_agent,
+                    team_ids=frozenset({world.zh_team.id})),
+              Actor(kind="agent", agent=world.supervisor, team_ids=frozenset()),
+              Actor(kind="agent", agent=world.admin)]
+    async with app.state.db.transaction() as session:
+        rows = list(await session.scalars(select(Ticket)))
+        for actor in actors:
+            allowed = {t.id for t in await session.scalars(tickets.readable_by(actor))}
+            assert {t.id for t in rows if tickets.may_read(actor, t)} == allowed
+
+
+async def test_inline_sqlite_waits_for_the_lock_without_blocking_the_loop(
+        tmp_path: Path) -> None:
+    path = tmp_path / "lock.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with db.write_engine.connect() as connection:
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert isinstance(driver, InlineSQLite)
+            await connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+            await connection.commit()
+            holder = sqlite3.connect(path, isolation_level=None)
+            holder.execute("BEGIN IMMEDIATE")
+            ticks = 0
+
+            async def tick() -> None:
+                nonlocal ticks
+                while True:
+                    await asyncio.sleep(0.005)
+                    ticks += 1
+
+            ticker = asyncio.create_task(tick())
+            waiting = asyncio.create_task(driver.begin_immediate())
+            await asyncio.sleep(0.2)
+            assert not waiting.done()
+            assert ticks >= 3  # the loop kept running meanwhile
+            holder.execute("COMMIT")
+            started = time.monotonic()
+            await asyncio.wait_for(waiting, 2)
+            assert time.monotonic() - started < 0.5
+            ticker.cancel()
+            holder.close()
+            driver._conn.execute("INSERT INTO t VALUES (1)")
+            driver._conn.execute("COMMIT")
+    finally:
+        await db.dispose()
+    check = sqlite3.connect(path)
+    assert check.execute("SELECT x FROM t").fetchall() == [(1,)]
+    check.close()
