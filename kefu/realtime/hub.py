@@ -24,7 +24,7 @@ from starlette.websockets import WebSocket, WebSocketState
 from kefu.accounts.actor import Actor
 from kefu.core.logging import get_logger
 from kefu.realtime.events import INBOX
-from kefu.realtime.protocol import CUSTOMER_RATE, OUTBOUND_QUEUE, Close
+from kefu.realtime.protocol import CUSTOMER_RATE, INBOX_COALESCE_S, OUTBOUND_QUEUE, Close
 
 log = get_logger("kefu.realtime.hub")
 Fetch = Callable[[uuid.UUID, int], Awaitable[list[dict[str, Any]]]]
@@ -74,6 +74,8 @@ class Connection:
         self.strikes = 0
         self._sender: asyncio.Task[None] | None = None
         self.queue_state: dict[str, Any] | None = None
+        self._inbox_rows: dict[str, dict[str, Any]] = {}  # ticket number → newest summary
+        self._inbox_flush: asyncio.TimerHandle | None = None
 
     @property
     def is_agent(self) -> bool:
@@ -119,6 +121,9 @@ class Connection:
     async def finish(self) -> None:
         """Stop sending (after the queued frames, briefly) and leave every topic."""
         self.hub.detach_all(self)
+        if self._inbox_flush is not None:
+            self._inbox_flush.cancel()
+            self._inbox_flush = None
         if self._sender is not None:
             with contextlib.suppress(asyncio.QueueFull):
                 self.queue.put_nowait(None)
@@ -177,7 +182,7 @@ class Connection:
         kind = event.get("type")
         if topic == INBOX:
             if self.is_agent and self._may_see_inbox(event):
-                self.push(_public(event))
+                self._push_inbox(event)
             return
         if topic.startswith("agent:") or topic == "agents":
             if self.is_agent:
@@ -217,6 +222,30 @@ class Connection:
             state_view = {k: event["state"][k] for k in ("number", "status")}
             self.push({"type": "ticket", "ticket": event["ticket"], "change": event["change"],
                        "state": state_view})
+
+    def _push_inbox(self, event: dict[str, Any]) -> None:
+        """New messages only move an inbox row, so rows that a message changed are gathered
+        for :data:`INBOX_COALESCE_S` and sent as one frame with the newest state of each
+        (``tickets``: a list): at chat rates, one frame per message per agent would be most
+        of the server's work. Any other change goes at once, after what was gathered."""
+        if event.get("change") != "message":
+            self._flush_inbox()
+            self.push(_public(event))
+            return
+        self._inbox_rows[event["ticket"]["number"]] = event["ticket"]
+        if self._inbox_flush is None:
+            self._inbox_flush = asyncio.get_running_loop().call_later(
+                INBOX_COALESCE_S, self._flush_inbox)
+
+    def _flush_inbox(self) -> None:
+        if self._inbox_flush is not None:
+            self._inbox_flush.cancel()
+            self._inbox_flush = None
+        rows, self._inbox_rows = list(self._inbox_rows.values()), {}
+        if len(rows) == 1:
+            self.push({"type": "inbox", "change": "message", "ticket": rows[0]})
+        elif rows:
+            self.push({"type": "inbox", "change": "message", "tickets": rows})
 
     def _message_view(self, event: dict[str, Any]) -> dict[str, Any] | None:
         frame = _public(event)

@@ -12,6 +12,7 @@ MAX_BODY_CHARS = 20_000
 HELLO_TIMEOUT_S = 10.0
 OUTBOUND_QUEUE = 2_000  # frames buffered for a slow reader before it is cut off
 PING_INTERVAL_S = 25.0
+INBOX_COALESCE_S = 0.25  # inbox rows moved by new messages are sent together this often
 # Token buckets: sustained rate per second and burst.
 CONNECTION_RATE = (10.0, 30.0)
 CUSTOMER_RATE = (20.0, 60.0)

@@ -152,7 +152,7 @@ async def test_customer_on_a_and_agent_on_b_talk_both_ways(cluster: Cluster, db:
     number = ack["ticket"]
     # The ticket was created on A; the agent's inbox on B hears of it through Redis.
     created = await bob.wait_for(lambda f: f.get("type") == "inbox"
-                                 and f["ticket"]["number"] == number, timeout=20)
+                                 and f.get("ticket", {}).get("number") == number, timeout=20)
     assert not any(key.startswith("_") for key in created)
     await bob.send({"type": "subscribe", "ticket": number, "since": 0})
     await bob.wait_type("subscribed", timeout=20)

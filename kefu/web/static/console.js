@@ -238,6 +238,13 @@
         } catch (e) {
           return;
         }
+        if (frame.type === "inbox" && frame.tickets) {
+          /* rows moved by new messages arrive gathered: one frame each for the handlers */
+          frame.tickets.forEach(function (ticket) {
+            self.emit("inbox", {type: "inbox", change: frame.change, ticket: ticket});
+          });
+          return;
+        }
         if (frame.type === "welcome") {
           self.ready = true;
           self.attempt = 0;
