@@ -9,7 +9,8 @@ order, on PostgreSQL), one select of already-stored ``client_msg_id``\\ s, one m
 and the tickets' new sequence counters and timestamps in one executemany.
 
 Only the common case takes this path: a public message without attachments into a ticket the
-sender may read and whose status the message does not change. Anything else (a merged number, a
+sender may read and whose status the message does not change, with nothing for the secret guard
+to mask. Anything else (a merged number, a
 closed or resolved ticket, an agent's first reply to a new ticket, a note with @mentions, an
 attachment) returns ``None`` for that send, and the writer runs it through ``reply`` /
 ``add_note`` as before, so every rule lives in one place. All sends of one ticket take the same
@@ -31,6 +32,7 @@ from kefu.accounts.actor import Actor
 from kefu.core import clock
 from kefu.core.ids import normalize_ticket_number
 from kefu.db import new_id
+from kefu.guard.secrets import scan
 from kefu.realtime.events import publish_after_commit, ticket_topic
 from kefu.tickets.models import Message, Ticket
 from kefu.tickets.service import announce_ticket, may_read, message_event, webhook_ticket
@@ -105,6 +107,7 @@ async def append_chat_batch(
     for send in sends:
         ticket = by_number.get(normalize_ticket_number(send.number) or "")
         if (ticket is None or ticket.merged_into_id is not None
+                or (send.actor.agent is None and not scan(send.body).clean)
                 or not may_read(send.actor, ticket) or not _fast_status(send.actor, ticket)
                 or (send.actor.agent is None and send.actor.customer is None)):
             if ticket is not None:

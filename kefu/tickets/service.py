@@ -21,6 +21,7 @@ from kefu.core import clock
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kefu.core.ids import new_ticket_number, normalize_ticket_number
 from kefu.core.pagination import Cursor
+from kefu.guard.secrets import scan
 from kefu.realtime.events import INBOX, agent_topic, publish_after_commit, ticket_topic
 from kefu.tickets import schemas
 from kefu.tickets.attachments import AttachmentStore, safe_filename
@@ -284,7 +285,10 @@ async def add_message(
     client_msg_id: str | None = None,
 ) -> tuple[Message, bool]:
     """Append a message. Returns (message, created); re-sending a ``client_msg_id`` returns the
-    stored message and stores nothing new."""
+    stored message and stores nothing new. A customer's text is stored masked (secret guard)."""
+    guarded = scan(body) if author.kind == "customer" else None
+    if guarded is not None:
+        body = guarded.masked
     if client_msg_id:
         existing = await session.scalar(select(Message).where(
             Message.ticket_id == ticket.id, Message.client_msg_id == client_msg_id))
@@ -315,6 +319,10 @@ async def add_message(
     publish_after_commit(session, ticket_topic(ticket.id),
                          await message_event(session, ticket, message, attachments))
     announce_ticket(session, ticket, "message")
+    if guarded is not None and not guarded.clean:
+        from kefu.tickets.guarding import secrets_hidden  # it builds on this module
+
+        await secrets_hidden(session, ticket, guarded)
     return message, True
 
 
@@ -461,7 +469,7 @@ async def create_ticket(
     team = await default_team(session, language)
     now = clock.now()
     ticket = Ticket(
-        number=await _unique_number(session), subject=subject, status="new",
+        number=await _unique_number(session), subject=scan(subject).masked, status="new",
         priority=priority, channel=channel, language=language, customer_id=customer.id,
         team_id=team.id if team else None, created_at=now, updated_at=now,
     )
@@ -616,6 +624,7 @@ async def rate(
         raise Conflict("rate the conversation once it is resolved", code="not_resolved")
     if ticket.rating is not None:
         raise Conflict("this conversation is already rated", code="already_rated")
+    comment = scan(comment).masked if comment is not None else None
     ticket.rating, ticket.rating_comment, ticket.rated_at = score, comment, clock.now()
     await record_event(session, actor, ticket, "rated", {"score": score})
     await session.flush()
@@ -743,7 +752,8 @@ async def upload_attachment(
         raise Conflict("this ticket is closed", code="ticket_closed")
     storage_key, content_type, size, sha256 = await store.save(chunks)
     attachment = Attachment(
-        ticket_id=ticket.id, filename=safe_filename(filename), content_type=content_type,
+        ticket_id=ticket.id, filename=scan(safe_filename(filename)).masked,
+        content_type=content_type,
         size=size, sha256=sha256, storage_key=storage_key,
         uploaded_by_kind=actor_kind(actor),
     )

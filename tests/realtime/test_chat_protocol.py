@@ -205,6 +205,31 @@ async def test_hello_rules_and_token_expiry(live: LiveServer, setup_app: Any):
     await renewed.close()
 
 
+async def test_secrets_sent_over_the_socket_are_masked_before_anyone_sees_them(
+        live: LiveServer, setup_app: Any):
+    world = await make_world(setup_app)
+    bob = await agent(live, world.headers["agent"])
+    alice = await customer(live, "cust-secret")
+    await alice.send({"type": "send", "client_msg_id": "s0", "body": "Deposit missing"})
+    number = (await alice.wait_type("ack"))["ticket"]
+    await bob.send({"type": "subscribe", "ticket": number})
+    await bob.wait_type("subscribed")
+    await alice.send({"type": "send", "client_msg_id": "s1",
+                      "body": "my password is Tr0ub4dor&3 and txid 0x" + "cd" * 32})
+    seen = await bob.wait_for(lambda f: f.get("type") == "message"
+                              and f.get("client_msg_id") == "s1")
+    assert "Tr0ub4dor&3" not in seen["body"]
+    assert "0x" + "cd" * 32 in seen["body"]
+    echo = await alice.wait_for(lambda f: f.get("type") == "message"
+                                and f.get("client_msg_id") == "s1")
+    assert "Tr0ub4dor&3" not in echo["body"]
+    notice = await alice.wait_for(lambda f: f.get("type") == "message"
+                                  and f["author"]["kind"] == "system")
+    assert "password" in notice["body"].lower()
+    for client in (alice, bob):
+        await client.close()
+
+
 async def test_inbox_rows_moved_by_messages_arrive_gathered(live: LiveServer, setup_app: Any):
     world = await make_world(setup_app)
     carol = await agent(live, world.headers["supervisor"])
