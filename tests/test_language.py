@@ -1,0 +1,105 @@
+"""Language detection on the short, mixed messages customers actually send."""
+
+from __future__ import annotations
+
+import csv
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from kefu.core.language import SUPPORTED_LANGUAGES, detect_language, language_name
+from tests.shared_data import SHARED_DATA, requires_shared_data
+
+SAMPLES = [
+    ("USDT充值没到账", "zh"),
+    ("我的提币一直在审核中，怎么回事？", "zh"),
+    ("为什么还没到账", "zh"),
+    ("100U TRC20 没收到", "zh"),
+    ("人工客服", "zh"),
+    ("好", "zh"),
+    ("我的withdrawal一直pending", "zh"),
+    ("登录不了 显示userid or userkey is empty", "zh"),
+    ("如何更改验证の手机号码？", "zh"),  # a borrowed の does not make it Japanese
+    ("七天免息劵", "zh"),  # 劵: the everyday misspelling of 券, a Shift-JIS-only character
+    ("我的提幣一直在審核中，怎麼回事？", "zh-Hant"),
+    ("請問這筆轉帳什麼時候到帳", "zh-Hant"),
+    ("謝謝", "zh-Hant"),
+    ("出金の申請が反映されません", "ja"),
+    ("入金済", "ja"),
+    ("입금이 안 됐어요", "ko"),
+    ("Мой депозит не пришел", "ru"),
+    ("Мій депозит не надійшов", "uk"),
+    ("لم يصل إيداعي", "ar"),
+    ("เงินฝากของฉันยังไม่เข้า", "th"),
+    ("KYC pending", "en"),
+    ("where is my money???", "en"),
+    ("withdraw stuck since yesterday", "en"),
+    ("Can I cancel a transaction?", "en"),
+    ("hello", "en"),
+    ("HELP", "en"),
+    ("请问 how do I withdraw my USDT to binance", "en"),
+    ("no llegó mi retiro", "es"),
+    ("tiền chưa về tài khoản", "vi"),
+    ("param hesabıma gelmedi", "tr"),
+    ("mon dépôt n'est pas arrivé", "fr"),
+    ("meine Einzahlung fehlt", "de"),
+    ("meu depósito não chegou", "pt"),
+    ("deposit saya belum masuk", "id"),
+    ("il mio prelievo è bloccato", "it"),
+    ("gracias", "es"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), SAMPLES)
+def test_detects_short_messages(text: str, expected: str) -> None:
+    assert detect_language(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "", "   ", "12345", "?!", "a", "USDT", "KYC", "0x52908400098527886E0F7030069857D2E4169EE7",
+    "https://example.com/a/b", "TRC20 100",
+])
+def test_no_language_is_und(text: str) -> None:
+    assert detect_language(text) == "und"
+
+
+def test_every_result_is_a_supported_code() -> None:
+    assert {detect_language(text) for text, _ in SAMPLES} <= set(SUPPORTED_LANGUAGES)
+
+
+def test_threads_share_one_detector() -> None:
+    texts = [text for text, _ in SAMPLES] * 4
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(detect_language, texts))
+    assert results == [expected for _, expected in SAMPLES] * 4
+
+
+@pytest.mark.parametrize(("code", "ui", "name"), [
+    ("zh", "zh", "中文（简体）"), ("zh-Hant", "zh", "中文（繁体）"),
+    ("zh", "en", "Chinese (Simplified)"), ("zh-Hant", "en", "Chinese (Traditional)"),
+    ("en", "en", "English"), ("ja", "zh-CN", "日语"), ("vi", "en", "Vietnamese"),
+    ("ko", "ko", "한국어"), ("und", "en", "Unknown language"),
+])
+def test_language_names(code: str, ui: str, name: str) -> None:
+    assert language_name(code, ui) == name
+
+
+def test_language_name_rejects_unknown_input() -> None:
+    with pytest.raises(ValueError, match="unknown language code"):
+        language_name("xx", "en")
+    with pytest.raises(ValueError, match="unknown UI language"):
+        language_name("en", "not a locale")
+
+
+@requires_shared_data
+def test_real_chinese_and_english_support_messages() -> None:
+    """Real customer messages: CIC (Chinese e-commerce chat), BANKING77 (English banking)."""
+    with (SHARED_DATA / "cic" / "dev.json").open(encoding="utf-8") as lines:
+        chinese = [json.loads(line)["sentence"] for line in lines][:500]
+    with (SHARED_DATA / "banking77" / "train.csv").open(encoding="utf-8") as rows:
+        english = [row["text"] for row in csv.DictReader(rows)][:500]
+    zh_share = sum(detect_language(t) in ("zh", "zh-Hant") for t in chinese) / len(chinese)
+    en_share = sum(detect_language(t) == "en" for t in english) / len(english)
+    assert zh_share >= 0.98
+    assert en_share >= 0.98
