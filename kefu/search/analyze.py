@@ -1,0 +1,121 @@
+"""Text analysis for the keyword index: the same pipeline for articles and for queries.
+
+NFKC first (full-width "ＵＳＤＴ２ＦＡ" and half-width forms become plain "USDT2FA"), then case
+folding, then Han runs are segmented by jieba (rjieba: the same dictionary and algorithm, ten
+times faster) in search mode, so "资金费率" is indexed both whole and as "资金" + "费率" and a
+query that segments differently still meets it. A crypto user dictionary keeps 提币, 爆仓,
+谷歌验证器 … whole. Latin words are Porter-stemmed, so "withdrawals" meets "withdrawal".
+Stop words are dropped on both sides.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from functools import cache
+from importlib import resources
+
+import rjieba
+
+from kefu.search.stem import porter_stem
+
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
+# A Han run, or a word of letters/digits (not Han) with inner hyphens or apostrophes.
+_TOKEN = re.compile(rf"[{_HAN}]+|[^\W_{_HAN}]+(?:[-'’][^\W_{_HAN}]+)*")
+_HAN_CHAR = re.compile(rf"[{_HAN}]")
+_ASCII_WORD = re.compile(r"[a-z]+")
+
+
+def _data_lines(name: str) -> list[str]:
+    """Non-empty, non-comment lines of a file shipped in kefu/search/data/."""
+    text = resources.files("kefu.search").joinpath("data", name).read_text("utf-8")
+    return [line.strip() for line in text.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+ENGLISH_STOP_WORDS = frozenset(_data_lines("stopwords_en.txt"))
+CHINESE_STOP_WORDS = frozenset(_data_lines("stopwords_zh.txt"))
+
+
+@cache
+def _segmenter() -> rjieba.Jieba:
+    """One jieba instance with the crypto user dictionary added; built once per process."""
+    jieba = rjieba.Jieba()
+    for line in _data_lines("crypto_userdict.txt"):
+        parts = line.split()
+        freq = int(parts[1]) if len(parts) > 1 else 100_000
+        jieba.add_word(parts[0], freq, None)
+    return jieba
+
+
+def normalize(text: str) -> str:
+    """NFKC, then case folding: the form every comparison in search is made on."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _latin_terms(word: str) -> Iterator[tuple[str, str]]:
+    """(surface, term) pairs for one non-Han word; hyphenated words also yield the joined form,
+    so "ERC-20", "erc 20" and "ERC20" all meet on "erc20"."""
+    word = word.replace("’", "").replace("'", "")
+    parts = word.split("-")
+    if len(parts) > 1:
+        joined = "".join(parts)
+        yield joined, joined
+    for part in parts:
+        if part in ENGLISH_STOP_WORDS:
+            continue
+        if _ASCII_WORD.fullmatch(part):
+            yield part, porter_stem(part)
+        else:
+            yield part, part
+
+
+def surface_terms(text: str) -> Iterator[tuple[str, str]]:
+    """(surface word, index term) pairs in text order, stop words dropped. The surface form is
+    what spelling correction compares; the term is what the index stores."""
+    for match in _TOKEN.finditer(normalize(text)):
+        token = match.group()
+        if _HAN_CHAR.match(token):
+            for word in _segmenter().cut_for_search(token):
+                if word not in CHINESE_STOP_WORDS:
+                    yield word, word
+        else:
+            yield from _latin_terms(token)
+
+
+def terms(text: str) -> list[str]:
+    """The index terms of a text, in order, with repeats (BM25 counts them)."""
+    return [term for _, term in surface_terms(text)]
+
+
+def has_han(text: str) -> bool:
+    return _HAN_CHAR.search(text) is not None
+
+
+_SCRIPT_RANGES = (
+    ("han", re.compile(rf"[{_HAN}]")),
+    ("kana", re.compile(r"[\u3040-\u30ff]")),
+    ("hangul", re.compile(r"[\uac00-\ud7af\u1100-\u11ff]")),
+    ("cyrillic", re.compile(r"[\u0400-\u04ff]")),
+    ("latin", re.compile(r"[a-zA-Z\u00c0-\u024f]")),
+)
+_LANGUAGE_SCRIPTS = {
+    "zh": frozenset({"han"}), "ja": frozenset({"han", "kana"}), "ko": frozenset({"hangul"}),
+    "ru": frozenset({"cyrillic"}), "uk": frozenset({"cyrillic"}), "bg": frozenset({"cyrillic"}),
+}
+
+
+def scripts_in(text: str) -> frozenset[str]:
+    """The writing systems a text uses (han, kana, hangul, cyrillic, latin)."""
+    return frozenset(name for name, pattern in _SCRIPT_RANGES if pattern.search(text))
+
+
+def language_scripts(lang: str) -> frozenset[str]:
+    """The writing systems articles in a BCP 47 language are written in; Latin by default."""
+    return _LANGUAGE_SCRIPTS.get(primary_language(lang), frozenset({"latin"}))
+
+
+def primary_language(lang: str) -> str:
+    """'zh-CN' -> 'zh', 'en_US' -> 'en': the part two language tags must share to match."""
+    return lang.replace("_", "-").split("-")[0].casefold()

@@ -1,0 +1,72 @@
+"""Analyzers: normalization, Chinese segmentation with the crypto dictionary, stemming."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kefu.search import analyze
+from kefu.search.stem import porter_stem
+
+
+def test_fullwidth_text_is_normalized_to_ascii_terms() -> None:
+    assert analyze.terms("ＵＳＤＴ　ＴＲＣ２０") == analyze.terms("usdt trc20") == ["usdt", "trc20"]
+
+
+def test_case_is_folded() -> None:
+    assert analyze.terms("KYC Review") == analyze.terms("kyc review")
+
+
+def test_crypto_words_stay_whole() -> None:
+    terms = analyze.terms("我的谷歌验证器丢了，提币被冻结")
+    assert "谷歌验证器" in terms
+    assert "提币" in terms
+    assert "冻结" in terms
+
+
+def test_search_mode_also_yields_the_parts_of_long_words() -> None:
+    terms = analyze.terms("资金费率")
+    assert {"资金费率", "资金", "费率"} <= set(terms)
+
+
+def test_english_words_are_stemmed_and_stop_words_dropped() -> None:
+    assert analyze.terms("Why are my withdrawals pending?") == ["withdraw", "pend"]
+    assert analyze.terms("withdrawal") == analyze.terms("withdrawals")
+
+
+def test_hyphenated_codes_meet_their_joined_form() -> None:
+    assert "erc20" in analyze.terms("ERC-20 deposit")
+    assert "erc20" in analyze.terms("ERC20 deposit")
+
+
+def test_mixed_chinese_and_english_query() -> None:
+    terms = analyze.terms("USDT充值没到账")
+    assert terms[0] == "usdt"
+    assert "充值" in terms
+    assert "到账" in terms
+
+
+def test_chinese_stop_words_are_dropped() -> None:
+    assert "怎么" not in analyze.terms("怎么提币")
+    assert "的" not in analyze.terms("我的提币")
+
+
+def test_porter_reference_examples() -> None:
+    examples = {"caresses": "caress", "ponies": "poni", "relational": "relat",
+                "conditional": "condit", "hopping": "hop", "filing": "file",
+                "generalizations": "gener", "liquidation": "liquid", "agreed": "agre"}
+    assert {word: porter_stem(word) for word in examples} == examples
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=20))
+def test_stems_keep_the_first_letter_and_barely_grow(word: str) -> None:
+    stem = porter_stem(word)
+    assert len(stem) <= len(word) + 1  # step 1b may add an 'e' ("hoping" -> "hope")
+    assert stem[:1] == word[:1]
+
+
+def test_scripts_and_language_scripts() -> None:
+    assert analyze.scripts_in("USDT 提币") == {"latin", "han"}
+    assert analyze.language_scripts("zh-CN") == {"han"}
+    assert analyze.language_scripts("en") == {"latin"}
+    assert analyze.primary_language("zh_TW") == "zh"
