@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kefu import __version__
 from kefu.accounts.api import router as accounts_router
+from kefu.assistant.service import register_jobs as register_assistant_jobs
 from kefu.config import Settings
 from kefu.core.errors import KefuError
 from kefu.core.logging import configure_logging, get_logger
@@ -29,6 +30,8 @@ from kefu.core.middleware import (
 from kefu.db import Database
 from kefu.exchange.service import build_exchange_adapter
 from kefu.jobs.runner import JobRegistry, create_job_runner
+from kefu.kb.api import router as kb_router
+from kefu.kb.status_api import router as status_router
 from kefu.ops.api import router as ops_router
 from kefu.realtime.broker import create_broker
 from kefu.realtime.hub import Hub
@@ -38,6 +41,7 @@ from kefu.realtime.supervisor import SupervisorFeed
 from kefu.realtime.writer import MessageWriter
 from kefu.realtime.ws import router as realtime_router
 from kefu.tickets.api import router as tickets_router
+from kefu.trust.api import mount as mount_trust
 from kefu.web.pages import mount_web
 from kefu.webhooks.api import router as webhooks_router
 from kefu.webhooks.service import register_jobs as register_webhook_jobs
@@ -66,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.resolved_database_url)
+        db.settings = settings
         app.state.db = db
         app.state.exchange = build_exchange_adapter(settings)
         runner = create_job_runner(db, app.state.job_registry, settings)
@@ -100,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await broker.stop()
             db.publish = None
             await runner.stop()
+            await app.state.assistant_host.aclose()
             await app.state.exchange.aclose()
             await db.dispose()
             log.info("stopped")
@@ -114,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics_registry = CollectorRegistry()
     app.state.job_registry = build_registry()
+    app.state.assistant_host = register_assistant_jobs(app.state.job_registry)
 
     @app.exception_handler(KefuError)
     async def kefu_error(_: Request, exc: KefuError) -> JSONResponse:
@@ -178,7 +185,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(tickets_router)
     app.include_router(webhooks_router)
+    app.include_router(kb_router)
+    app.include_router(status_router)
     app.include_router(realtime_router)
+    mount_trust(app)  # /api/v1/verify, /api/v1/trust/*, rate limiter, 429 + Retry-After
     if settings.bench_echo:
         from kefu.bench.echo import router as echo_router
 

@@ -328,6 +328,45 @@ def guard_scan(
         fail(str(exc).splitlines()[0][:300])
 
 
+search_app = typer.Typer(help="The help-center search index.", no_args_is_help=True)
+app.add_typer(search_app, name="search")
+
+
+@search_app.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the search index from the published articles in the database."""
+    from kefu.db import Database
+    from kefu.kb.indexing import ArticleIndex
+    from kefu.kb.service import public_documents
+
+    settings = load_settings()
+
+    async def go() -> int:
+        db = Database(settings.resolved_database_url)
+        try:
+            async with db.transaction() as session:
+                docs = await public_documents(session)
+        finally:
+            await db.dispose()
+        await ArticleIndex.for_settings(settings).rebuild(docs)
+        return len(docs)
+
+    typer.echo(f"indexed {run(go())} published article translations")
+
+
+assistant_app = typer.Typer(help="The assistant's models.", no_args_is_help=True)
+app.add_typer(assistant_app, name="assistant")
+
+
+@assistant_app.command("train")
+def assistant_train() -> None:
+    """Retrain the intent model from kefu/assistant/data/intents.csv."""
+    from kefu.assistant.intents import train_default
+
+    stats = train_default(load_settings().data_dir / "models" / "intents")
+    typer.echo(" ".join(f"{k}={v}" for k, v in stats.items()))
+
+
 def main() -> None:  # pragma: no cover
     app()
 

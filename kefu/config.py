@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = None
+    # Links agents and the assistant may send (these domains and their subdomains; the host of
+    # public_url too). Anything else is blocked by the outbound anti-phishing check.
+    link_domains: tuple[str, ...] = ("demoex.example",)
 
     secret_key: SecretStr = SecretStr(DEMO_SECRET_KEY)
     customer_jwt_secret: SecretStr = SecretStr(DEMO_CUSTOMER_JWT_SECRET)
@@ -57,6 +60,8 @@ class Settings(BaseSettings):
     exchange_base_url: str | None = None
     exchange_api_key: SecretStr | None = None
     exchange_timeout_s: float = 5.0
+    # Shared with the exchange: it signs step-up identity callbacks (docs/exchange-api.yaml).
+    exchange_callback_secret: SecretStr | None = None
 
     jobs_poll_interval_s: float = 0.5
     jobs_max_attempts: int = 8
@@ -65,6 +70,13 @@ class Settings(BaseSettings):
     bench_echo: bool = False  # mount /ws/echo, the ceiling for `kefu bench chat`
 
     webhook_timeout_s: float = 10.0
+
+    assistant_enabled: bool = True  # new chat tickets start with the assistant (docs/assistant.md)
+    assistant_min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+    llm_base_url: str | None = None  # an OpenAI-compatible API; unset = no LLM (the default)
+    llm_model: str = "qwen2.5-7b-instruct"
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = Field(default=8.0, gt=0)
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -228,6 +228,9 @@ class Database:
         self.jobs_wakeup: asyncio.Event | None = None
         # Set by the app to the realtime broker's publish; used after commits (realtime.events).
         self.publish: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
+        # Set by the app: what services deep in a transaction need of the configuration (the
+        # assistant's switch when a customer message is stored). None in bare scripts.
+        self.settings: Any = None
 
     def wake_jobs(self) -> None:
         if self.jobs_wakeup is not None:

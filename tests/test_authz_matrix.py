@@ -45,6 +45,11 @@ from kefu.app import create_app
 from kefu.config import Settings
 from kefu.core import clock
 from kefu.db import Base
+from kefu.kb import schemas as kb_schemas
+from kefu.kb import service as kb
+from kefu.kb import status as kb_status
+from kefu.kb.indexing import ArticleIndex
+from kefu.kb.models import Deflection
 from kefu.tickets import schemas as ticket_schemas
 from kefu.tickets import service as tickets
 from kefu.tickets.attachments import AttachmentStore
@@ -52,6 +57,7 @@ from kefu.tickets.models import Macro, Notification
 from kefu.webhooks.schemas import WebhookEndpointCreate
 from kefu.webhooks.service import create_endpoint
 from tests.factories import PASSWORD, World, login, make_agent, make_world
+from tests.kb.support import use_fast_search
 
 API = "/api/v1"
 ROLES = ("anonymous", "customer_a", "customer_b", "other_agent", "agent", "supervisor", "admin")
@@ -137,6 +143,53 @@ EXPECT: dict[tuple[str, str], dict[str, int]] = {
     ("PATCH", "/macros/{macro_id}"):                   row(401,  404,  404,  403,  403,  200,  200),
     ("DELETE", "/macros/{macro_id}"):                  row(401,  404,  404,  403,  403,  204,  204),
     ("POST", "/macros/{macro_id}/render"):             row(401,  404,  404,  404,  200,  200,  200),
+    # ---- knowledge base: everyone reads what is published, searches, votes and gets
+    # suggestions; agents write drafts and translations (the scene's zh-CN is a draft);
+    # supervisors and admins publish, delete, manage categories and change live articles (the
+    # scene's article is published). A deflection is marked submitted by the customer whose
+    # ticket it became.
+    ("GET", "/kb/categories"):                         row(200,  200,  200,  200,  200,  200,  200),
+    ("PUT", "/kb/categories/{slug}"):                  row(401,  404,  404,  403,  403,  200,  200),
+    ("GET", "/kb/articles"):                           row(200,  200,  200,  200,  200,  200,  200),
+    ("POST", "/kb/articles"):                          row(401,  404,  404,  201,  201,  201,  201),
+    ("GET", "/kb/articles/{slug}"):                    row(200,  200,  200,  200,  200,  200,  200),
+    ("PATCH", "/kb/articles/{slug}"):                  row(401,  404,  404,  403,  403,  200,  200),
+    ("DELETE", "/kb/articles/{slug}"):                 row(401,  404,  404,  403,  403,  204,  204),
+    ("PUT", "/kb/articles/{slug}/translations/{lang}"): row(401, 404,  404,  200,  200,  200,  200),
+    ("POST", "/kb/articles/{slug}/publish"):           row(401,  404,  404,  403,  403,  200,  200),
+    ("POST", "/kb/articles/{slug}/unpublish"):         row(401,  404,  404,  403,  403,  200,  200),
+    ("GET", "/kb/articles/{slug}/translations/{lang}/versions"):
+                                                       row(401,  404,  404,  200,  200,  200,  200),
+    ("GET", "/kb/articles/{slug}/translations/{lang}/versions/{version}"):
+                                                       row(401,  404,  404,  200,  200,  200,  200),
+    ("POST", "/kb/articles/{slug}/votes"):             row(201,  201,  201,  201,  201,  201,  201),
+    ("GET", "/kb/feedback"):                           row(401,  404,  404,  200,  200,  200,  200),
+    ("GET", "/kb/gaps"):                               row(401,  404,  404,  200,  200,  200,  200),
+    ("GET", "/kb/search"):                             row(200,  200,  200,  200,  200,  200,  200),
+    ("POST", "/kb/suggestions"):                       row(200,  200,  200,  200,  200,  200,  200),
+    ("POST", "/kb/deflections/{key}/submitted"):       row(401,  200,  404,  404,  404,  404,  404),
+    # ---- status page: everyone reads, agents write
+    ("GET", "/status"):                                row(200,  200,  200,  200,  200,  200,  200),
+    ("POST", "/status"):                               row(401,  404,  404,  201,  201,  201,  201),
+    ("PATCH", "/status/{entry_id}"):                   row(401,  404,  404,  200,  200,  200,  200),
+    ("DELETE", "/status/{entry_id}"):                  row(401,  404,  404,  204,  204,  204,  204),
+    # ---- trust: Kefu Verify is public; the official-channel registry is admins' (the world
+    # has no channel to delete: 404); the anti-phishing code is the signed-in customer's own;
+    # step-up links and the trust panel for agents who read the ticket; the exchange's callback
+    # is authenticated by its signature alone (sent unsigned here: 401 for everyone); the
+    # review queue is supervisors' (the world has no flag to review: 404).
+    ("GET", "/verify"):                                row(200,  200,  200,  200,  200,  200,  200),
+    ("GET", "/trust/channels"):                        row(401,  404,  404,  403,  403,  403,  200),
+    ("PUT", "/trust/channels"):                        row(401,  404,  404,  403,  403,  403,  200),
+    ("DELETE", "/trust/channels"):                     row(401,  404,  404,  403,  403,  403,  404),
+    ("GET", "/me/anti-phishing-code"):                 row(401,  200,  200,  404,  404,  404,  404),
+    ("PUT", "/me/anti-phishing-code"):                 row(401,  200,  200,  404,  404,  404,  404),
+    ("DELETE", "/me/anti-phishing-code"):              row(401,  204,  204,  404,  404,  404,  404),
+    ("POST", "/tickets/{number}/step-up"):             row(401,  404,  404,  404,  201,  201,  201),
+    ("GET", "/tickets/{number}/trust"):                row(401,  404,  404,  404,  200,  200,  200),
+    ("POST", "/trust/stepup/callback"):                row(401,  401,  401,  401,  401,  401,  401),
+    ("GET", "/trust/flags"):                           row(401,  404,  404,  403,  403,  200,  200),
+    ("POST", "/trust/flags/review"):                   row(401,  404,  404,  403,  403,  404,  404),
 }
 
 # Content rules checked on top of the status codes.
@@ -182,6 +235,7 @@ class Harness:
         self.app, self.client, self.world = app, client, world
         self.spare, self.customer_a = spare, customer_a
         self.serial = itertools.count(1)
+        self.kb_scenes: dict[str, KbScene] = {}  # by the scene's ticket number
 
     @classmethod
     async def build(cls, app: FastAPI, client: httpx.AsyncClient) -> Harness:
@@ -194,6 +248,9 @@ class Harness:
             customer_a = await session.scalar(select(Customer).where(
                 Customer.external_id == "cust-a"))
             assert customer_a is not None
+            await kb.put_category(session, Actor(kind="agent", agent=world.admin),
+                                  slug="matrix", data=KB_CATEGORY,
+                                  index=ArticleIndex.for_settings(app.state.settings))
         return cls(app, client, world, spare, customer_a)
 
     def agent_of(self, role: str) -> Agent | None:
@@ -232,6 +289,8 @@ class Harness:
                           language="en", team_id=world.en_team.id)
             session.add(macro)
             await session.flush()
+            self.kb_scenes[ticket.number] = await kb_scene(
+                session, Actor(kind="agent", agent=world.admin), self.app, n)
             return Scene(ticket.number, target.number, public_file, note_file, endpoint.id,
                          team.id, token.id, notification.id, macro.id)
 
@@ -239,7 +298,8 @@ class Harness:
         return {"number": scene.number, "token_id": scene.token_id, "agent_id": self.spare.id,
                 "team_id": scene.team_id, "customer_id": self.customer_a.id,
                 "attachment_id": scene.attachment_id, "endpoint_id": scene.endpoint_id,
-                "notification_id": scene.notification_id, "macro_id": scene.macro_id}
+                "notification_id": scene.notification_id, "macro_id": scene.macro_id,
+                **self.kb_scenes[scene.number].path_values()}
 
     async def call(self, method: str, path: str, scene: Scene, role: str) -> httpx.Response:
         url = API + path.format(**self.path_parameters(scene))
@@ -256,6 +316,43 @@ class Harness:
             return {table.name: sorted(repr(tuple(r)) for r in
                                        await session.execute(select(table)))
                     for table in Base.metadata.sorted_tables}
+
+
+KB_CATEGORY = kb_schemas.CategoryWrite(
+    names={"en": "Matrix"}, sections=[kb_schemas.SectionWrite(slug="general",
+                                                              names={"en": "General"})])
+
+
+@dataclass(frozen=True)
+class KbScene:
+    """A published article (English live, Chinese a draft), a status entry and a deflection
+    shown to customer A (whose scene ticket it will become)."""
+
+    slug: str
+    status_id: uuid.UUID
+    deflection_key: str
+
+    def path_values(self) -> dict[str, Any]:
+        return {"slug": self.slug, "lang": "zh-CN", "version": 1, "entry_id": self.status_id,
+                "key": self.deflection_key}
+
+
+async def kb_scene(session: AsyncSession, admin: Actor, app: FastAPI, n: int) -> KbScene:
+    index = ArticleIndex.for_settings(app.state.settings)
+    article = await kb.create_article(session, admin, kb_schemas.ArticleCreate(
+        slug=f"scene-article-{n}", category="matrix", section="general", lang="en",
+        title="Withdrawal pending", body_md="Withdrawals wait for a risk review."), index=index)
+    await kb.save_translation(session, admin, article, "zh-CN", kb_schemas.TranslationWrite(
+        title="提币处理中", body_md="提币需要风控审核。"), index=index)
+    await kb.publish(session, admin, article, lang="en", index=index)
+    entry = await kb_status.create_entry(session, admin, kb_schemas.StatusEntryCreate(
+        kind="network", state="delayed", coin="USDT", network="TRC20", direction="withdrawal",
+        titles={"en": "TRC20 withdrawals delayed"}))
+    shown = Deflection(key=f"scene-deflection-{n:06d}", channel="widget", lang="en",
+                       shown_slugs=[article.slug])
+    session.add(shown)
+    await session.flush()
+    return KbScene(article.slug, entry.id, shown.key)
 
 
 async def upload(
@@ -318,7 +415,42 @@ BODIES: dict[tuple[str, str], Callable[[Harness, Scene, str], dict[str, Any]]] =
         "title": f"Macro {_unique(h, r)}", "body": "Hi {customer.name}", "language": "en"}),
     ("PATCH", "/macros/{macro_id}"): _json(lambda h, s, r: {"title": f"Renamed {_unique(h, r)}"}),
     ("POST", "/macros/{macro_id}/render"): lambda h, s, r: {"params": {"ticket": s.number}},
+    ("PUT", "/kb/categories/{slug}"): _json(lambda h, s, r: {"names": {"en": "Scene"}}),
+    ("POST", "/kb/articles"): _json(lambda h, s, r: {
+        "slug": _unique(h, r), "category": "matrix", "lang": "en", "title": "New article",
+        "body_md": "Body."}),
+    ("PATCH", "/kb/articles/{slug}"): _json(lambda h, s, r: {"tags": ["withdrawal"]}),
+    ("PUT", "/kb/articles/{slug}/translations/{lang}"): _json(lambda h, s, r: {
+        "title": "提币一直处理中", "body_md": "提币需要风控审核，通常 30 分钟内完成。"}),
+    ("POST", "/kb/articles/{slug}/publish"): _json(lambda h, s, r: {}),
+    ("POST", "/kb/articles/{slug}/unpublish"): _json(lambda h, s, r: {}),
+    ("POST", "/kb/articles/{slug}/votes"): _json(lambda h, s, r: {"lang": "en",
+                                                                 "helpful": True}),
+    ("GET", "/kb/search"): lambda h, s, r: {"params": {"q": "withdrawal"}},
+    ("POST", "/kb/suggestions"): _json(lambda h, s, r: {"q": "my withdrawal is pending"}),
+    ("POST", "/kb/deflections/{key}/submitted"): _json(lambda h, s, r: {"ticket": s.number}),
+    ("POST", "/status"): _json(lambda h, s, r: {
+        "kind": "incident", "state": "degraded", "titles": {"en": "Login issues"}}),
+    ("PATCH", "/status/{entry_id}"): _json(lambda h, s, r: {"state": "operational"}),
+    ("GET", "/verify"): lambda h, s, r: {"params": {"kind": "domain", "value": "demoex.example"}},
+    ("PUT", "/trust/channels"): _json(lambda h, s, r: {
+        "kind": "domain", "value": "demoex.example", "label": "Website"}),
+    ("DELETE", "/trust/channels"): lambda h, s, r: {
+        "params": {"kind": "domain", "value": "never-added.example"}},
+    ("PUT", "/me/anti-phishing-code"): _json(lambda h, s, r: {"code": "BlueKite42"}),
+    ("POST", "/tickets/{number}/step-up"): _json(lambda h, s, r: {"purpose": "2fa_reset"}),
+    ("POST", "/trust/stepup/callback"): _json(lambda h, s, r: {
+        "reference": str(uuid.uuid4()), "external_id": "cust-a", "result": "verified",
+        "method": "password+totp", "authenticated_at": "2026-01-01T00:00:00Z"}),
+    ("POST", "/trust/flags/review"): _json(lambda h, s, r: {
+        "flag_id": str(uuid.uuid4()), "decision": "dismissed"}),
 }
+
+
+@pytest.fixture(autouse=True)
+def fast_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Authorization does not depend on meaning: search with the stand-in embedder."""
+    use_fast_search(monkeypatch)
 
 
 @pytest.fixture(autouse=True)

@@ -59,6 +59,11 @@ from kefu.accounts.models import Customer
 from kefu.accounts.service import create_api_token, create_team
 from kefu.app import create_app
 from kefu.config import Settings
+from kefu.kb import schemas as kb_schemas
+from kefu.kb import service as kb
+from kefu.kb import status as kb_status
+from kefu.kb.indexing import ArticleIndex
+from kefu.kb.models import Deflection
 from kefu.tickets import schemas as ticket_schemas
 from kefu.tickets import service as tickets
 from kefu.tickets.attachments import AttachmentStore
@@ -66,6 +71,7 @@ from kefu.tickets.models import Macro, Notification
 from kefu.webhooks.schemas import WebhookEndpointCreate
 from kefu.webhooks.service import create_endpoint
 from tests.factories import make_agent, make_world
+from tests.kb.support import use_fast_search
 
 ROLES = ("anonymous", "customer_a", "agent", "supervisor", "admin")
 COVERAGE_ROLES = ("admin",)
@@ -235,12 +241,33 @@ async def seed(app: FastAPI, client: httpx.AsyncClient) -> Seeded:
         macro = Macro(title="Fuzz macro", body="Hi {customer.name}", language="en")
         session.add_all([notification, macro])
         await session.flush()
-        path_values = {"number": ticket.number, "attachment_id": str(attachment.id),
+        admin = Actor(kind="agent", agent=world.admin)
+        index = ArticleIndex.for_settings(settings)
+        await kb.put_category(session, admin, slug="fuzz", data=kb_schemas.CategoryWrite(
+            names={"en": "Fuzz"}), index=index)
+        article = await kb.create_article(session, admin, kb_schemas.ArticleCreate(
+            slug="fuzz-article", category="fuzz", lang="en", title="Withdrawal pending",
+            body_md="Withdrawals wait for a review."), index=index)
+        await kb.save_translation(session, admin, article, "zh-CN", kb_schemas.TranslationWrite(
+            title="提币处理中", body_md="提币需要审核。"), index=index)
+        await kb.publish(session, admin, article, lang="en", index=index)
+        entry = await kb_status.create_entry(session, admin, kb_schemas.StatusEntryCreate(
+            kind="incident", state="degraded", titles={"en": "Login issues"}))
+        session.add(Deflection(key="fuzz-deflection-key-01", channel="widget", lang="en",
+                               shown_slugs=["fuzz-article"]))
+        path_values = {"slug": "fuzz-article", "lang": "zh-CN", "version": "1",
+                       "entry_id": str(entry.id), "key": "fuzz-deflection-key-01",
+                       "number": ticket.number, "attachment_id": str(attachment.id),
                        "endpoint_id": str(endpoint.id), "agent_id": str(spare.id),
                        "team_id": str(team.id), "token_id": str(token.id),
                        "customer_id": str(customer.id), "notification_id": str(notification.id),
                        "macro_id": str(macro.id)}
     return Seeded({role: world.headers[role] for role in ROLES}, path_values)
+
+
+@pytest.fixture(autouse=True)
+def fast_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_fast_search(monkeypatch)
 
 
 @pytest.fixture(autouse=True)

@@ -149,7 +149,10 @@ def deployment(mode: Mode, agents: int, *, log: Callable[[str], None]) -> Iterat
     jwt_secret = secrets.token_urlsafe(32)
     env = {"KEFU_ENV": "test", "KEFU_DATA_DIR": str(root / "data"),
            "KEFU_SECRET_KEY": secrets.token_urlsafe(32), "KEFU_CUSTOMER_JWT_SECRET": jwt_secret,
-           "KEFU_LOG_LEVEL": "WARNING", "KEFU_BENCH_ECHO": "1"}
+           "KEFU_LOG_LEVEL": "WARNING", "KEFU_BENCH_ECHO": "1",
+           # The chat's transport and persistence are measured here; the assistant answering
+           # every message is measured by bench/assistant.py.
+           "KEFU_ASSISTANT_ENABLED": "false"}
     postgres: PostgresServer | None = None
     redis: RedisServer | None = None
     servers: list[KefuServer] = []

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Literal
 
 from sqlalchemy import func, select
@@ -55,13 +56,27 @@ from kefu.demo.content import (
 )
 from kefu.exchange.demo import DemoExchangeAdapter
 from kefu.exchange.schemas import CustomerContext, Deposit
+from kefu.kb import schemas as kb_schemas
+from kefu.kb import status as status_page
+from kefu.kb.loader import LoadResult, load_folder
+from kefu.kb.models import Article, ArticleTranslation, StatusEntry
 from kefu.tickets import schemas, workflow
 from kefu.tickets.macros import seed_default_macros
 from kefu.tickets.models import Message, Ticket
 from kefu.tickets.service import add_note, create_ticket, reply
+from kefu.trust.verify import add_missing_channels
 
 DEMO_PASSWORD = "kefu-demo-password"
+KB_DIR = Path(__file__).parent / "kb"  # docs/kb-format.md
 DEFAULT_SEED = 20_260_101
+# Kefu Verify's registry; every active agent's public id is official without an entry.
+OFFICIAL_CHANNELS = (
+    ("domain", "demoex.example", "DemoEx website"),
+    ("email", "support@demoex.example", "DemoEx support email"),
+    ("telegram", "@DemoExSupport", "DemoEx support on Telegram"),
+    ("x", "@DemoExSupport", "DemoEx on X"),
+    ("phone", "+44 20 7946 0000", "DemoEx support hotline"),
+)
 CUSTOMERS = 200
 MERGED_DUPLICATES = 3  # tickets opened again for the same problem, merged by an agent
 
@@ -186,7 +201,8 @@ async def seed_demo(settings: Settings, *, force: bool = False, seed: int = DEFA
                 raise KefuError("the database is not migrated; run `kefu migrate` first",
                                 code="not_migrated") from exc
             if agents and not force:
-                return _already_seeded(settings, agents, tickets)
+                loaded = await seed_help_center(session)
+                return _already_seeded(settings, agents, tickets, loaded)
             # Another batch (force) plays other stories for the same people.
             seeder = _Seeder(session, settings, seed, tickets, clock.now())
             try:
@@ -194,6 +210,8 @@ async def seed_demo(settings: Settings, *, force: bool = False, seed: int = DEFA
             finally:
                 clock.set_clock(None)
             await seed_default_macros(session)
+            await add_missing_channels(session, None, OFFICIAL_CHANNELS)
+            await seed_help_center(session)
         async with db.transaction() as session:
             return await _summary(session, settings, time.perf_counter() - started)
     finally:
@@ -221,10 +239,14 @@ def _logins(settings: Settings) -> list[str]:
     return lines
 
 
-def _already_seeded(settings: Settings, agents: int, tickets: int) -> str:
+def _already_seeded(settings: Settings, agents: int, tickets: int, loaded: LoadResult) -> str:
+    added = (f"Help center: {loaded.articles_added} new articles and "
+             f"{loaded.translations_added} new translations loaded from {KB_DIR}."
+             if loaded.translations_added else "Help center: up to date.")
     return "\n".join([
         f"Data already exists ({agents} agents, {tickets} tickets); nothing was seeded. "
         "Use `kefu demo --reset` to add another batch of demo tickets.",
+        added,
         *_logins(settings),
     ])
 
@@ -245,8 +267,62 @@ async def _summary(session: AsyncSession, settings: Settings, seconds: float) ->
         f"{await count(Message)} messages.",
         "Tickets by status: " + ", ".join(f"{s} {statuses.get(s, 0)}" for s in order),
         "Tickets by language: " + ", ".join(f"{lang} {n}" for lang, n in languages),
+        f"Help center: {await count(Article)} articles in "
+        + ", ".join(await session.scalars(select(ArticleTranslation.lang).distinct()
+                                          .order_by(ArticleTranslation.lang)))
+        + f"; status page: {await count(StatusEntry)} entries.",
         *_logins(settings),
     ])
+
+
+# ---------------------------------------------------------------- the help center
+
+
+async def seed_help_center(session: AsyncSession) -> LoadResult:
+    """The demo knowledge base (``kefu/demo/kb``, every article in zh-CN and en, published, with
+    its version 1) and a few status-page entries, by the first admin. Adds only what is
+    missing: a second run changes nothing, and article files added since are picked up.
+    Embedding ~140 articles takes a minute or more on two cores, so the search index is built
+    by the server, in the background, on the first search (``kefu.kb.finder``)."""
+    admin = await session.scalar(select(Agent).where(Agent.role == "admin")
+                                 .order_by(Agent.created_at, Agent.email).limit(1))
+    if admin is None:
+        return LoadResult(categories=0, articles_added=0, translations_added=0)
+    publisher = Actor(kind="agent", agent=admin, team_ids=await team_ids_of(session, admin.id))
+    loaded = await load_folder(session, publisher, KB_DIR, index=None)
+    if not await session.scalar(select(func.count()).select_from(StatusEntry)):
+        for entry in _status_entries(clock.now()):
+            await status_page.create_entry(session, publisher, entry)
+    return loaded
+
+
+def _status_entries(now: datetime) -> list[kb_schemas.StatusEntryCreate]:
+    """A delayed network now, maintenance next week, an incident resolved three days ago."""
+    return [
+        kb_schemas.StatusEntryCreate(
+            kind="network", state="delayed", coin="USDT", network="TRC20",
+            direction="withdrawal", starts_at=now - timedelta(hours=2),
+            titles={"en": "TRC20 withdrawals delayed", "zh-CN": "TRC20 网络提币延迟"},
+            bodies={"en": "USDT withdrawals on TRC20 are taking up to 30 minutes because the "
+                          "network is congested. Deposits are not affected; no action needed.",
+                    "zh-CN": "TRON 网络拥堵，USDT（TRC20）提币可能延迟最多 30 分钟。充值不受影响，"
+                             "无需任何操作。"}),
+        kb_schemas.StatusEntryCreate(
+            kind="maintenance", state="suspended", starts_at=now + timedelta(days=6),
+            ends_at=now + timedelta(days=6, hours=1),
+            titles={"en": "Futures trading maintenance (60 minutes)",
+                    "zh-CN": "合约交易系统维护（60 分钟）"},
+            bodies={"en": "Futures orders cannot be placed or cancelled during the upgrade; "
+                          "open positions stay open and funding is settled as usual.",
+                    "zh-CN": "升级期间无法下单或撤单；已有仓位不受影响，资金费率照常结算。"}),
+        kb_schemas.StatusEntryCreate(
+            kind="incident", state="degraded", starts_at=now - timedelta(days=3, hours=2),
+            ends_at=now - timedelta(days=3),
+            titles={"en": "Solana deposits credited late", "zh-CN": "SOL 充值到账延迟"},
+            bodies={"en": "A node upgrade delayed crediting of SOL deposits for two hours. All "
+                          "deposits have been credited.",
+                    "zh-CN": "节点升级导致 SOL 充值延迟约两小时到账，所有充值均已入账。"}),
+    ]
 
 
 # ---------------------------------------------------------------- the seeder

@@ -11,7 +11,12 @@ from __future__ import annotations
 from typing import Protocol
 
 from kefu.core.errors import KefuError
-from kefu.exchange.schemas import CustomerContext, Deposit
+from kefu.exchange.schemas import (
+    CustomerContext,
+    Deposit,
+    IdentityCheckRequest,
+    IdentityCheckStarted,
+)
 
 
 class ExchangeUnavailable(KefuError):
@@ -49,6 +54,18 @@ class ExchangeAdapter(Protocol):
         seen it on this account (wrong address, wrong network, not yet detected).
 
         Hex txids match case-insensitively and with or without ``0x``; others match exactly.
+        """
+        ...
+
+    async def start_identity_check(
+        self, external_id: str, check: IdentityCheckRequest
+    ) -> IdentityCheckStarted:
+        """Ask the exchange to re-authenticate the customer (step-up identity verification).
+
+        The answer is the exchange page to send the customer to; when they have signed in again
+        (or given up), the exchange POSTs an ``IdentityCheckResult`` to ``check.callback_url``,
+        signed as ``kefu.exchange.callbacks`` describes. Raises ``CustomerNotFound`` or
+        ``ExchangeUnavailable``.
         """
         ...
 

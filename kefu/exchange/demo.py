@@ -7,6 +7,10 @@ real networks, address and txid formats (with valid checksums), confirmation cou
 the stuck cases support sees every day (BTC stuck in the mempool, XRP deposit without its tag,
 withdrawal held for review).
 
+Identity checks (step-up) are played by Kefu itself: the redirect goes to the local page
+``/verify/identity/demo-exchange``, which simulates the exchange's sign-in and posts a signed
+result back (``kefu.web.verify``).
+
 Special ids, for demoing the console: ``vip...`` forces VIP tier 5-9 (``vip7...`` forces 7),
 ``unknown...`` raises ``CustomerNotFound`` and ``unavailable...`` raises ``ExchangeUnavailable``.
 """
@@ -28,6 +32,8 @@ from kefu.exchange.schemas import (
     CustomerContext,
     Deposit,
     DepositStatus,
+    IdentityCheckRequest,
+    IdentityCheckStarted,
     Liquidation,
     Order,
     OrderStatus,
@@ -40,6 +46,7 @@ _XRP_B58 = "rpshnaf39wBUDNEGHJKLM4PQRST7VWXYZ2bcdeCg65jkm8oFqi1tuvAxyz"
 _BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _DAY = 86_400
 _OWN_ADDRESS_NETWORKS = ("Bitcoin", "ERC20", "TRC20", "Solana")
+DEMO_SIGN_IN_PATH = "/verify/identity/demo-exchange"
 
 
 def _base58(data: bytes, alphabet: str = _B58) -> str:
@@ -242,6 +249,16 @@ class DemoExchangeAdapter:
             if deposit.txid is not None and normalize_txid(deposit.txid) == wanted:
                 return deposit
         return None
+
+    async def start_identity_check(
+        self, external_id: str, check: IdentityCheckRequest
+    ) -> IdentityCheckStarted:
+        """The demo exchange's sign-in page is Kefu's own simulation, on Kefu's origin (the one
+        ``check.callback_url`` names)."""
+        self.generate(external_id)  # unknown / unavailable ids behave as for the context
+        origin = check.callback_url.split("/", 3)[:3]
+        return IdentityCheckStarted(
+            redirect_url=f"{'/'.join(origin)}{DEMO_SIGN_IN_PATH}?reference={check.reference}")
 
     async def aclose(self) -> None:
         return None

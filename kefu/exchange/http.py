@@ -18,7 +18,13 @@ import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from kefu.exchange.base import CustomerNotFound, ExchangeUnavailable, normalize_txid
-from kefu.exchange.schemas import CustomerContext, Deposit, DepositList
+from kefu.exchange.schemas import (
+    CustomerContext,
+    Deposit,
+    DepositList,
+    IdentityCheckRequest,
+    IdentityCheckStarted,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +63,7 @@ class HttpExchangeAdapter:
         return f"HttpExchangeAdapter(base_url={self._base_url!r})"
 
     async def customer_context(self, external_id: str) -> CustomerContext:
-        body = await self._get(external_id, "context", {})
+        body = await self._call("GET", external_id, "context", params={})
         context = _parse(CustomerContext, body, "customer context")
         if context.external_id != external_id:
             raise ExchangeUnavailable(
@@ -69,13 +75,20 @@ class HttpExchangeAdapter:
         wanted = normalize_txid(txid)
         if not wanted:
             return None
-        body = await self._get(external_id, "deposits", {"txid": txid.strip()})
+        body = await self._call("GET", external_id, "deposits", params={"txid": txid.strip()})
         # Filter again here: a back office that ignores ?txid= must not yield someone's
         # unrelated deposit as "the one you asked about".
         for deposit in _parse(DepositList, body, "deposit list").deposits:
             if deposit.txid is not None and normalize_txid(deposit.txid) == wanted:
                 return deposit
         return None
+
+    async def start_identity_check(
+        self, external_id: str, check: IdentityCheckRequest
+    ) -> IdentityCheckStarted:
+        body = await self._call("POST", external_id, "identity-checks",
+                                json=check.model_dump(mode="json"))
+        return _parse(IdentityCheckStarted, body, "identity check answer")
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -86,15 +99,18 @@ class HttpExchangeAdapter:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    async def _get(self, external_id: str, resource: str, params: dict[str, str]) -> Any:
-        """GET one resource of one customer; the JSON body of a 200, or the mapped error."""
+    async def _call(
+        self, method: str, external_id: str, resource: str, *,
+        params: dict[str, str] | None = None, json: dict[str, Any] | None = None,
+    ) -> Any:
+        """One request about one customer; the JSON body of a 200 or 201, or the mapped error."""
         if not external_id:
             raise CustomerNotFound(external_id)  # no request: "" would address another route
         path = f"/v1/customers/{_segment(external_id)}/{resource}"
         try:
             # httpx's timeout bounds each network operation; this bounds the whole call.
             async with asyncio.timeout(self._timeout_s):
-                response = await self._client.get(path, params=params)
+                response = await self._client.request(method, path, params=params, json=json)
         except (httpx.TimeoutException, TimeoutError) as exc:
             logger.warning("exchange back office timed out", extra={"path": path})
             raise ExchangeUnavailable(
@@ -109,7 +125,7 @@ class HttpExchangeAdapter:
                 f"could not reach the exchange back office ({type(exc).__name__})"
             ) from exc
         status = response.status_code
-        if status == 200:
+        if status in (200, 201):
             try:
                 return response.json()
             except ValueError as exc:

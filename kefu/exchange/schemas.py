@@ -131,3 +131,36 @@ class DepositList(_Frozen):
     """Body of ``GET /v1/customers/{external_id}/deposits``."""
 
     deposits: list[Deposit]
+
+
+IdentityPurpose = Literal["2fa_reset", "unfreeze", "appeal"]
+IdentityResult = Literal["verified", "failed"]
+HttpUrl = Annotated[str, Field(min_length=8, max_length=2048, pattern=r"^https?://\S+$")]
+
+
+class IdentityCheckRequest(_Frozen):
+    """Body of ``POST /v1/customers/{external_id}/identity-checks``: Kefu asks the exchange to
+    re-authenticate the customer (step-up identity verification)."""
+
+    reference: Identifier = Field(description="Kefu's id of this check; the callback names it")
+    purpose: IdentityPurpose = Field(description="Why: 2fa_reset, unfreeze or appeal")
+    callback_url: HttpUrl = Field(description="Where the exchange POSTs the signed result")
+    return_url: HttpUrl = Field(description="Where the exchange sends the customer afterwards")
+    expires_at: UtcDatetime = Field(description="After this the result is refused")
+
+
+class IdentityCheckStarted(_Frozen):
+    """The exchange's answer: the page where the customer signs in again."""
+
+    redirect_url: HttpUrl = Field(description="The exchange's re-authentication page")
+
+
+class IdentityCheckResult(_Frozen):
+    """What the exchange POSTs to ``callback_url`` once the customer signed in again (or gave
+    up), signed with the shared secret (``kefu.exchange.callbacks``)."""
+
+    reference: Identifier = Field(description="The reference of the check")
+    external_id: Identifier = Field(description="The customer who re-authenticated")
+    result: IdentityResult = Field(description="verified, or failed")
+    method: Text = Field(description="How they re-authenticated, e.g. password+totp, passkey")
+    authenticated_at: UtcDatetime = Field(description="When the exchange checked them")

@@ -75,6 +75,8 @@ class Connection:
         self._sender: asyncio.Task[None] | None = None
         self.queue_state: dict[str, Any] | None = None
         self._inbox_rows: dict[str, dict[str, Any]] = {}  # ticket number → newest summary
+        # The customer's own anti-phishing code: every message from support carries it.
+        self.anti_phishing_code: str | None = None
         self._inbox_flush: asyncio.TimerHandle | None = None
 
     @property
@@ -256,6 +258,8 @@ class Connection:
         frame["seq"] = frame.pop("public_seq")
         frame["author"] = {k: v for k, v in frame["author"].items() if k != "agent_id"}
         frame.pop("internal", None)
+        if self.anti_phishing_code and frame["author"]["kind"] != "customer":
+            frame["anti_phishing_code"] = self.anti_phishing_code
         return frame
 
     def _may_see_inbox(self, event: dict[str, Any]) -> bool:

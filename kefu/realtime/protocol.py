@@ -93,6 +93,7 @@ class Send(_Frame):
     internal: bool = False
     attachment_ids: list[str] = Field(default_factory=list, max_length=10)
     subject: str | None = Field(default=None, max_length=200)
+    override_guard: bool = False  # supervisors: send a reply the anti-phishing check blocked
 
     _clean = field_validator("body", "client_msg_id")(_no_nul)
 

@@ -32,6 +32,7 @@ from kefu.core import clock
 from kefu.core.errors import KefuError, NotFound
 from kefu.core.logging import get_logger
 from kefu.db import Database
+from kefu.guard.outbound import check_outbound
 from kefu.realtime import protocol as p
 from kefu.realtime.events import INBOX, agent_topic, publish_now, ticket_topic
 from kefu.realtime.hub import Connection, Hub, TokenBucket
@@ -41,7 +42,10 @@ from kefu.realtime.writer import MessageWriter
 from kefu.tickets import schemas as ticket_schemas
 from kefu.tickets import service as tickets
 from kefu.tickets.chat import Appended, ChatSend
+from kefu.tickets.guarding import allowed_link_domains
 from kefu.tickets.models import Ticket
+from kefu.trust.antiphishing import anti_phishing_code
+from kefu.trust.compliance import tipoff_check
 
 log = get_logger("kefu.realtime.ws")
 router = APIRouter()
@@ -101,7 +105,12 @@ class Session:
         if actor.agent is not None:
             for topic in (INBOX, AGENTS, agent_topic(actor.agent.id)):
                 self.hub.attach(topic, conn)
-        conn.push({"type": "welcome", "v": p.VERSION, "conn": conn.id, "you": _you(actor),
+        you = _you(actor)
+        if actor.customer is not None and not actor.customer.is_visitor:
+            async with self.db.transaction() as session:
+                conn.anti_phishing_code = await anti_phishing_code(session, actor.customer.id)
+            you["anti_phishing_code"] = conn.anti_phishing_code
+        conn.push({"type": "welcome", "v": p.VERSION, "conn": conn.id, "you": you,
                    "limits": {"max_frame_bytes": p.MAX_FRAME_BYTES,
                               "max_body_chars": p.MAX_BODY_CHARS,
                               "messages_per_s": p.CONNECTION_RATE[0],
@@ -417,7 +426,9 @@ class Session:
             number = frame.ticket or next((f.number for f in conn.follows.values()), None)
             work = partial(self._customer_send, actor=actor, frame=frame, number=number,
                            attachment_ids=attachment_ids)
-        plain = number is not None and not frame.internal and not attachment_ids
+        plain = (number is not None and not frame.internal and not attachment_ids
+                 and (actor.agent is None or not (tipoff_check(frame.body) or check_outbound(
+                     frame.body, allowed_domains=allowed_link_domains(self.settings)).blocked)))
         result = await self.writer.submit(  # key: lock tickets in one order (no deadlock)
             work, key=number.upper() if number else None,
             chat=ChatSend(actor, number, frame.body, frame.client_msg_id)
@@ -447,7 +458,8 @@ class Session:
             message = await tickets.reply(session, actor, self.settings, ticket,
                                           ticket_schemas.ReplyCreate(
                                               body=frame.body, attachment_ids=attachment_ids,
-                                              client_msg_id=frame.client_msg_id))
+                                              client_msg_id=frame.client_msg_id,
+                                              override_guard=frame.override_guard))
         return ticket, message, None
 
     async def _customer_send(self, session: AsyncSession, actor: Actor, frame: p.Send,

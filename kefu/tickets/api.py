@@ -22,6 +22,7 @@ from kefu.tickets import schemas, service, workflow
 from kefu.tickets.attachments import CHUNK, AttachmentStore
 from kefu.tickets.models import Ticket
 from kefu.tickets.transcript import transcript_html, transcript_text
+from kefu.trust.compliance import compliance_state
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"])
 
@@ -269,4 +270,6 @@ async def customer_context(
                 details={"ticket": ticket.number, "external_id": customer.external_id})
     context: CustomerContext = await request.app.state.exchange.customer_context(
         customer.external_id)
+    await compliance_state(session, customer, context=context, viewer=actor,
+                           ticket_number=ticket.number)
     return context

@@ -31,11 +31,18 @@ from sqlalchemy.orm.attributes import set_committed_value
 from kefu.accounts.actor import Actor
 from kefu.core import clock
 from kefu.core.ids import normalize_ticket_number
+from kefu.core.language import detect_language
 from kefu.db import new_id
 from kefu.guard.secrets import scan
 from kefu.realtime.events import publish_after_commit, ticket_topic
 from kefu.tickets.models import Message, Ticket
-from kefu.tickets.service import announce_ticket, may_read, message_event, webhook_ticket
+from kefu.tickets.service import (
+    announce_ticket,
+    may_read,
+    message_event,
+    settings_of,
+    webhook_ticket,
+)
 from kefu.webhooks.service import emit, subscribed
 
 
@@ -65,6 +72,7 @@ class ChatMessage:
     internal: bool
     client_msg_id: str | None
     created_at: datetime
+    language: str | None
 
 
 @dataclass(frozen=True)
@@ -141,7 +149,8 @@ async def append_chat_batch(
             author_kind="agent" if agent is not None else "customer",
             author_agent_id=agent.id if agent is not None else None,
             author_customer_id=customer.id if agent is None and customer else None,
-            body=send.body, internal=False, client_msg_id=send.client_msg_id, created_at=now)
+            body=send.body, internal=False, client_msg_id=send.client_msg_id, created_at=now,
+            language=detect_language(send.body) if agent is None else None)
         # Committed values: the row is written below by one executemany, not by a flush.
         set_committed_value(ticket, "last_seq", message.seq)
         set_committed_value(ticket, "last_public_seq", message.public_seq)
@@ -179,6 +188,14 @@ async def append_chat_batch(
             names={sent.author_agent_id or sent.author_customer_id: _author_name(send.actor)}))
     for ticket in touched.values():
         announce_ticket(session, ticket, "message")  # once per ticket and batch
+    settings = settings_of(session)
+    if settings is not None:
+        from kefu.assistant.service import after_customer_messages  # it builds on tickets
+
+        await after_customer_messages(session, [
+            (o.ticket, o.message) for o in outcomes
+            if o is not None and o.created and o.message.author_kind == "customer"],
+            settings=settings)
     return outcomes
 
 

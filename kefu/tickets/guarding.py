@@ -1,4 +1,7 @@
-"""The secret guard at the door (SPEC §H): customers' words are masked before they are stored.
+"""The guards on conversations (SPEC §H): the secret guard on what customers write, the
+anti-phishing check on what support sends.
+
+Customers' words are masked before they are stored.
 
 Whatever a customer writes — a chat or portal message, a ticket subject, a rating comment, an
 attachment's file name — goes through :func:`kefu.guard.secrets.scan` first, and only the
@@ -6,18 +9,32 @@ masked text is kept, so a seed phrase or a password never reaches the database, 
 index, the logs, a webhook or an LLM. When something was hidden, the conversation gets a system
 message telling the customer what and why (for a seed phrase or private key: move the funds now),
 and the ticket is tagged ``security`` (plus ``secret-exposed`` and urgent priority when wallet
-keys were exposed) with a ``secret_masked`` event naming the kinds, never the values."""
+keys were exposed) with a ``secret_masked`` event naming the kinds, never the values.
+
+What agents send to a customer passes :func:`kefu.guard.outbound.check_outbound` first: a reply
+that asks for a password, a code, a seed phrase or a private key, remote access or a transfer, or
+links outside the allowed domains, is refused with the reasons. A supervisor may send it anyway
+(``override_guard``); that is audited with the reasons. A reply that would tip off a customer the
+exchange holds under investigation is refused outright."""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts.actor import Actor
+from kefu.accounts.models import Customer
+from kefu.accounts.service import audit
+from kefu.config import Settings
+from kefu.core.errors import Forbidden, KefuError
+from kefu.guard.outbound import check_outbound
 from kefu.guard.secrets import GuardResult, customer_notice, scan
 from kefu.tickets import schemas
 from kefu.tickets.models import Ticket
 from kefu.tickets.service import MessageAuthor, add_message, record_event, ticket_changed
 from kefu.tickets.workflow import change_tags
+from kefu.trust.compliance import compliance_state, ensure_no_tipoff, tipoff_check
 
 SYSTEM = Actor(kind="anonymous")  # recorded as "system"
 SECURITY_TAG = "security"
@@ -43,3 +60,41 @@ async def secrets_hidden(
         ticket.priority = "urgent"
         await session.flush()
         await ticket_changed(session, ticket, "fields", SYSTEM)
+
+
+class OutboundBlocked(KefuError):
+    def __init__(self, message: str, codes: tuple[str, ...]) -> None:
+        super().__init__(message, code="outbound_blocked", status=422)
+        self.codes = codes
+
+
+def allowed_link_domains(settings: Settings) -> tuple[str, ...]:
+    host = urlsplit(settings.public_url).hostname if settings.public_url else None
+    return (*settings.link_domains, *((host,) if host else ()))
+
+
+async def check_support_text(
+    session: AsyncSession, settings: Settings, actor: Actor, ticket: Ticket, body: str, *,
+    override: bool = False,
+) -> None:
+    """Refuse a reply to a customer that the anti-phishing check blocks, unless a supervisor
+    overrides it (audited); and, to a customer under a compliance hold, one that would tip them
+    off (no override)."""
+    if tipoff_check(body):
+        customer = await session.get(Customer, ticket.customer_id)
+        if customer is not None:
+            ensure_no_tipoff(await compliance_state(session, customer), body)
+    verdict = check_outbound(body, allowed_domains=allowed_link_domains(settings))
+    if not verdict.blocked:
+        return
+    if override:
+        if not actor.is_supervisor:
+            raise Forbidden("only supervisors may send a blocked reply", code="override_forbidden")
+        await audit(session, actor, "ticket.guard_override", target_type="ticket",
+                    target_id=ticket.number, details={"codes": list(verdict.codes)})
+        return
+    chinese = actor.agent is not None and any(
+        lang.lower().startswith("zh") for lang in actor.agent.languages[:1])
+    reasons = "; ".join(dict.fromkeys(
+        (r.message_zh if chinese else r.message_en) for r in verdict.reasons))
+    raise OutboundBlocked(f"not sent: {reasons}", verdict.codes)

@@ -106,6 +106,8 @@ class Message(IdMixin, CreatedMixin, Base):
     body: Mapped[str] = mapped_column(Text)
     internal: Mapped[bool] = mapped_column(default=False)
     client_msg_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Detected from a customer's text (kefu.core.language); None for agents' and system text.
+    language: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class Attachment(IdMixin, CreatedMixin, Base):

@@ -53,6 +53,8 @@ class ReplyCreate(_Strict):
     body: str = Field(min_length=1, max_length=MAX_BODY)
     attachment_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20)
     client_msg_id: str | None = Field(default=None, max_length=64)
+    override_guard: bool = Field(default=False, description=(
+        "Supervisors: send a reply the anti-phishing check blocked (audited)."))
 
     _body = field_validator("body")(_clean_text)
 
@@ -132,6 +134,9 @@ class MessageRead(BaseModel):
     internal: bool
     created_at: datetime
     client_msg_id: str | None = None
+    language: str | None = Field(default=None, description=(
+        "Detected language of a customer's message (zh, zh-Hant, en, ja, ko, ru, es, vi, tr, "
+        "ar, …; und when the text does not tell)."))
     attachments: list[AttachmentRead] = []
 
 

@@ -20,6 +20,7 @@ from kefu.config import Settings
 from kefu.core import clock
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kefu.core.ids import new_ticket_number, normalize_ticket_number
+from kefu.core.language import detect_language
 from kefu.core.pagination import Cursor
 from kefu.guard.secrets import scan
 from kefu.realtime.events import INBOX, agent_topic, publish_after_commit, ticket_topic
@@ -301,6 +302,7 @@ async def add_message(
         ticket_id=ticket.id, seq=seq, public_seq=public_seq, author_kind=author.kind,
         author_agent_id=author.agent_id, author_customer_id=author.customer_id,
         body=body, internal=internal, client_msg_id=client_msg_id, created_at=now,
+        language=detect_language(body) if author.kind == "customer" else None,
     )
     session.add(message)
     await session.flush()
@@ -323,7 +325,18 @@ async def add_message(
         from kefu.tickets.guarding import secrets_hidden  # it builds on this module
 
         await secrets_hidden(session, ticket, guarded)
+    settings = settings_of(session)
+    if author.kind == "customer" and not internal and settings is not None:
+        from kefu.assistant.service import after_customer_message  # it builds on this module
+
+        await after_customer_message(session, ticket, message, settings=settings)
     return message, True
+
+
+def settings_of(session: AsyncSession) -> Settings | None:
+    db = session.info.get("db")
+    settings = getattr(db, "settings", None)
+    return settings if isinstance(settings, Settings) else None
 
 
 class MessageFields(Protocol):
@@ -349,6 +362,8 @@ class MessageFields(Protocol):
     @property
     def client_msg_id(self) -> str | None: ...
     @property
+    def language(self) -> str | None: ...
+    @property
     def created_at(self) -> datetime: ...
 
 
@@ -373,7 +388,7 @@ async def message_event(
                    "agent_id": str(message.author_agent_id) if message.author_agent_id
                    else None},
         "body": message.body, "client_msg_id": message.client_msg_id,
-        "created_at": message.created_at.isoformat(),
+        "language": message.language, "created_at": message.created_at.isoformat(),
         "attachments": [{"id": str(a.id), "filename": a.filename,
                          "content_type": a.content_type, "size": a.size} for a in attachments],
     }
@@ -407,7 +422,8 @@ async def messages_of(
             author_kind=m.author_kind,
             author_name=names.get(m.author_agent_id or m.author_customer_id, m.author_kind),
             body=m.body, internal=m.internal, created_at=m.created_at,
-            client_msg_id=m.client_msg_id, attachments=attachments.get(m.id, []),
+            client_msg_id=m.client_msg_id, language=m.language,
+            attachments=attachments.get(m.id, []),
         )
         for m in messages
     ]
@@ -465,7 +481,10 @@ async def create_ticket(
     priority: str = "normal",
     client_msg_id: str | None = None,
 ) -> Ticket:
-    language = (language or customer.language or "en").lower()
+    # A language the caller chose (an agent, the widget's language) wins; else the language
+    # the customer wrote in, when the text tells; else their profile's.
+    detected = detect_language(f"{subject}\n{body}")
+    language = language or (detected if detected != "und" else None) or customer.language or "en"
     team = await default_team(session, language)
     now = clock.now()
     ticket = Ticket(
@@ -550,6 +569,11 @@ async def reply(
     agent's first reply opens a new one."""
     if ticket.status == "closed":
         raise Conflict("this ticket is closed; open a new one", code="ticket_closed")
+    if actor.agent is not None:
+        from kefu.tickets.guarding import check_support_text  # it builds on this module
+
+        await check_support_text(session, settings, actor, ticket, data.body,
+                                 override=data.override_guard)
     now = clock.now()
     if actor.is_customer_side and ticket.status == "resolved":
         window = timedelta(seconds=settings.reopen_window_s)

@@ -34,6 +34,7 @@ from kefu.tickets.models import (
     STATUSES,
     Ticket,
 )
+from kefu.trust.compliance import compliance_state
 from kefu.web import i18n
 from kefu.web.render import (
     PageActorDep,
@@ -214,6 +215,8 @@ async def _customer_panel(
         return panel
     panel["context"] = context
     panel["account_age_days"] = (clock.now() - context.account_created_at).days
+    panel["compliance"] = await compliance_state(session, customer, context=context,
+                                                 viewer=actor, ticket_number=ticket.number)
     return panel
 
 

@@ -8,7 +8,18 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from kefu.web import agent, agent_auth, agent_live, help_center, portal, widget
+from kefu.web import (
+    agent,
+    agent_auth,
+    agent_live,
+    help_center,
+    kb_editor,
+    portal,
+    trust_admin,
+    trust_portal,
+    verify,
+    widget,
+)
 from kefu.web.render import STATIC_DIR
 
 
@@ -28,6 +39,10 @@ def mount_web(app: FastAPI) -> None:
     app.include_router(portal.router)
     app.include_router(agent_auth.router)
     app.include_router(agent.router)
+    app.include_router(kb_editor.router)  # /agent/kb, /agent/status
+    app.include_router(verify.router)  # /verify, /verify/identity/<token>
+    app.include_router(trust_portal.router)  # /portal/security
+    app.include_router(trust_admin.router)  # /agent/review, /agent/trust/channels, trust panel
     agent_live.mount(app)  # supervisor view, macros page, /api/v1/macros
     widget.mount_widget(app)  # /widget.js, /demo/exchange, CORS for the widget
     app.mount("/static", StaticAssets(directory=STATIC_DIR), name="static")

@@ -26,9 +26,12 @@ from kefu.core.errors import InvalidInput, KefuError, NotFound, Unauthorized
 from kefu.core.http import SessionDep, SettingsDep
 from kefu.core.ids import new_token
 from kefu.db import savepoint
+from kefu.kb import deflection
+from kefu.kb.indexing import ArticleIndex, article_index
 from kefu.tickets import schemas, service, workflow
 from kefu.tickets.lifecycle import TRANSITIONS
 from kefu.tickets.models import Ticket
+from kefu.web import i18n
 from kefu.web.render import (
     PageActorDep,
     PageRedirect,
@@ -40,6 +43,7 @@ from kefu.web.render import (
     redirect,
     remember_session,
     render,
+    render_partial,
 )
 from kefu.web.uploads import attempt, discard_files, form_files, reply_with_files, save_uploads
 
@@ -190,10 +194,34 @@ def _new_ticket_page(
     return render(request, "portal/new.html", {
         "section": "portal",
         "categories": CATEGORIES,
-        "values": {"subject": "", "body": "", "category": "", **values},
+        "values": {"subject": "", "body": "", "category": "",
+                   # One key per ticket being written ties suggestions to the outcome.
+                   "deflection_key": deflection.new_key(), **values},
         "error": error,
         "page_url": "/portal/tickets/new",
     }, status=error.status if error else 200)
+
+
+@router.post("/tickets/suggest", response_class=HTMLResponse)
+async def suggest_articles(
+    request: Request,
+    session: SessionDep,
+    actor: PageActorDep,
+    index: Annotated[ArticleIndex, Depends(article_index)],
+    subject: Annotated[str, Form(max_length=1000)] = "",
+    body: Annotated[str, Form(max_length=100_000)] = "",
+    deflection_key: Annotated[str, Form(max_length=64)] = "",
+) -> HTMLResponse:
+    """Help-center articles for the ticket being written (htmx, while typing). The ones shown
+    are recorded, so reading one and leaving counts as deflected."""
+    require_customer(actor)
+    key = deflection.valid_key(deflection_key)
+    lang = i18n.choose_language(request, actor.customer.language if actor.customer else None)
+    found = [] if key is None else await deflection.suggest(
+        session, index, key=key, channel="portal", lang=lang,
+        text=f"{clean(subject)} {clean(body)[:1000]}")
+    return HTMLResponse(render_partial(request, "portal/new_suggestions.html", {
+        "suggestions": found, "deflection_key": key}), headers={"Cache-Control": "no-store"})
 
 
 @router.post("/tickets/new", response_class=HTMLResponse)
@@ -205,9 +233,11 @@ async def create_ticket(
     subject: Annotated[str, Form(max_length=1000)] = "",
     body: Annotated[str, Form(max_length=100_000)] = "",
     category: Annotated[str, Form(max_length=32)] = "",
+    deflection_key: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     require_customer(actor)
-    values = {"subject": subject, "body": body, "category": category}
+    values = {"subject": subject, "body": body, "category": category,
+              "deflection_key": deflection.valid_key(deflection_key) or deflection.new_key()}
     stored: list[str] = []
 
     async def create() -> Ticket:
@@ -227,6 +257,9 @@ async def create_ticket(
             for attachment in attachments:
                 attachment.message_id = first.id
             await session.flush()
+        key = deflection.valid_key(deflection_key)
+        if key is not None:
+            await deflection.mark_submitted(session, key, ticket)
         return ticket
 
     try:

@@ -47,10 +47,12 @@ DEMO_CUSTOMER_NAME = "Demo Trader"
 DEMO_TOKEN_LIFETIME_S = 600
 DEMO_CUSTOMER_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
-# The REST endpoints the widget calls from the host page's origin.
+# The REST endpoints the widget calls from the host page's origin (with the help center's
+# suggestions for a first message, its deflection outcome, and the status page's banner).
 WIDGET_API_PATHS = re.compile(
     r"^/api/v1/(?:visitors|attachments/[^/]+"
-    r"|tickets/[^/]+(?:/(?:attachments|transcript|rating))?)$"
+    r"|tickets/[^/]+(?:/(?:attachments|transcript|rating))?"
+    r"|kb/suggestions|kb/deflections/[^/]+/submitted|status)$"
 )
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, X-Kefu-Visitor"
 CORS_MAX_AGE_S = 600

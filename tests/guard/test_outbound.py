@@ -340,3 +340,11 @@ def test_any_text_gets_a_verdict_with_spans_inside_it(text: str) -> None:
     verdict = check_outbound(text, allowed_domains=ALLOWED)
     assert verdict.blocked == bool(verdict.reasons)
     assert all(0 <= r.start < r.end <= len(text) for r in verdict.reasons)
+
+
+def test_a_transfer_told_about_is_not_a_transfer_asked_for() -> None:
+    told = ("您好，我查询了这笔交易，它目前还在比特币内存池里未确认。"
+            "这笔转账还没有到达我们的钱包，所以我们这边暂时无法加速。")
+    assert not check_outbound(told, allowed_domains=["demoex.example"]).blocked
+    asked = "请把 500 USDT 转账到我们的钱包地址完成验证"
+    assert check_outbound(asked, allowed_domains=["demoex.example"]).codes == ("asks_transfer",)

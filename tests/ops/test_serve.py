@@ -47,7 +47,7 @@ def test_serve_contract_and_graceful_shutdown(tmp_path: Path):
         assert httpx.get(f"{base}/api/v1/tickets/{number}",
                          headers={"Authorization": f"Bearer {other}"}).status_code == 404
         assert httpx.get(f"{base}/api/v1/tickets/{number}").status_code == 404
-        assert httpx.get(f"{base}/help").status_code == 200
+        assert httpx.get(f"{base}/help", follow_redirects=True).status_code == 200
         assert httpx.get(f"{base}/openapi.json").json()["info"]["title"] == "Kefu"
     finally:
         server.send_signal(signal.SIGTERM)

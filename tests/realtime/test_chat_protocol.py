@@ -230,6 +230,26 @@ async def test_secrets_sent_over_the_socket_are_masked_before_anyone_sees_them(
         await client.close()
 
 
+async def test_phishing_replies_over_the_socket_are_refused(live: LiveServer, setup_app: Any):
+    world = await make_world(setup_app)
+    bob = await agent(live, world.headers["agent"])
+    carol = await agent(live, world.headers["supervisor"])
+    alice = await customer(live, "cust-phish")
+    await alice.send({"type": "send", "client_msg_id": "p0", "body": "2FA lost"})
+    number = (await alice.wait_type("ack"))["ticket"]
+    ask = "Please send your seed phrase so we can restore the wallet."
+    await bob.send({"type": "send", "ticket": number, "client_msg_id": "b1", "body": ask})
+    refused = await bob.wait_type("error", code="outbound_blocked")
+    assert refused["ref"] == "b1"
+    await carol.send({"type": "send", "ticket": number, "client_msg_id": "c1", "body": ask,
+                      "override_guard": True})
+    await carol.wait_type("ack", client_msg_id="c1")
+    await alice.wait_for(lambda f: f.get("type") == "message" and f["body"] == ask)
+    assert not [f for f in alice.frames if f.get("client_msg_id") == "b1"]
+    for client in (alice, bob, carol):
+        await client.close()
+
+
 async def test_inbox_rows_moved_by_messages_arrive_gathered(live: LiveServer, setup_app: Any):
     world = await make_world(setup_app)
     carol = await agent(live, world.headers["supervisor"])
@@ -312,3 +332,36 @@ async def test_visitor_chat_without_an_account(live: LiveServer, setup_app: Any)
                                  headers={"X-Kefu-Visitor": visitor["token"]})).json()
     assert ticket["language"] == "zh"
     assert ticket["team_id"] == str(world.zh_team.id)
+
+
+async def test_support_messages_carry_the_customers_anti_phishing_code(
+        live: LiveServer, setup_app: Any):
+    from sqlalchemy import select
+
+    from kefu.accounts.actor import Actor
+    from kefu.accounts.models import Customer
+    from kefu.trust.antiphishing import set_code
+
+    world = await make_world(setup_app)
+    first = await customer(live, "cust-code")
+    await first.close()
+    async with setup_app.state.db.transaction() as session:
+        who = await session.scalar(select(Customer).where(Customer.external_id == "cust-code"))
+        assert who is not None
+        await set_code(session, Actor(kind="customer", customer=who), customer_id=who.id,
+                       code="PANDA42")
+    alice = await customer(live, "cust-code")
+    assert alice.of_type("welcome")[0]["you"]["anti_phishing_code"] == "PANDA42"
+    await alice.send({"type": "send", "client_msg_id": "c0", "body": "hello"})
+    number = (await alice.wait_type("ack"))["ticket"]
+    bob = await agent(live, world.headers["agent"])
+    await bob.send({"type": "send", "ticket": number, "client_msg_id": "b0", "body": "Hi!"})
+    reply = await alice.wait_for(lambda f: f.get("type") == "message"
+                                 and f["author"]["kind"] == "agent")
+    assert reply["anti_phishing_code"] == "PANDA42"
+    own = [f for f in alice.frames if f.get("type") == "message"
+           and f["author"]["kind"] == "customer"]
+    assert own
+    assert "anti_phishing_code" not in own[0]
+    for client in (alice, bob):
+        await client.close()

@@ -98,3 +98,80 @@ async def test_agents_text_is_not_masked(app: FastAPI, client: httpx.AsyncClient
     note = await client.post(f"/api/v1/tickets/{number}/notes", headers=world.headers["agent"],
                              json={"body": f"Checked {TXID}: 12 of 64 confirmations"})
     assert TXID in note.json()["body"]
+
+
+async def test_replies_that_phish_are_blocked_unless_a_supervisor_overrides(
+        app: FastAPI, client: httpx.AsyncClient):
+    world = await make_world(app)
+    number = (await client.post("/api/v1/tickets", headers=world.headers["customer_a"], json={
+        "subject": "2FA", "body": "lost my phone"})).json()["number"]
+    url = f"/api/v1/tickets/{number}/replies"
+    ask = {"body": "To verify you, please send me the 6-digit code from your authenticator."}
+    blocked = await client.post(url, headers=world.headers["agent"], json=ask)
+    assert blocked.status_code == 422
+    assert blocked.json()["error"]["code"] == "outbound_blocked"
+    link = await client.post(url, headers=world.headers["agent"],
+                             json={"body": "Reset it here: https://demoex-support.help/2fa"})
+    assert link.json()["error"]["code"] == "outbound_blocked"
+    fine = await client.post(url, headers=world.headers["agent"], json={
+        "body": "Never share your 2FA code with anyone. Start the reset at "
+                "https://www.demoex.example/account/2fa-reset"})
+    assert fine.status_code == 201, fine.text
+    refused = await client.post(url, headers=world.headers["agent"],
+                                json={**ask, "override_guard": True})
+    assert refused.status_code == 403
+    forced = await client.post(url, headers=world.headers["supervisor"],
+                               json={**ask, "override_guard": True})
+    assert forced.status_code == 201
+    async with app.state.db.transaction() as session:
+        actions = [r[0] for r in (await session.execute(text(
+            "SELECT action FROM audit_log WHERE action = 'ticket.guard_override'"))).all()]
+    assert actions == ["ticket.guard_override"]
+    seen = (await client.get(f"/api/v1/tickets/{number}", headers=world.headers["agent"])).json()
+    assert [m["body"] for m in seen["messages"]].count(ask["body"]) == 1  # the override only
+
+
+async def test_each_customer_message_gets_its_language(app: FastAPI, client: httpx.AsyncClient):
+    world = await make_world(app)
+    a = world.headers["customer_a"]  # the customer's profile says English
+    created = await client.post("/api/v1/tickets", headers=a, json={
+        "subject": "充值没到账", "body": "我昨天充值的USDT还没有到账，请帮忙查一下"})
+    number = created.json()["number"]
+    assert created.json()["language"] == "zh"  # what they wrote in, not their profile
+    await client.post(f"/api/v1/tickets/{number}/replies", headers=a,
+                      json={"body": "Sorry, in English: my USDT deposit is still missing"})
+    # Routed by the language it was written in: the Chinese team's agent answers.
+    await client.post(f"/api/v1/tickets/{number}/replies", headers=world.headers["other_agent"],
+                      json={"body": "We are checking."})
+    messages = (await client.get(f"/api/v1/tickets/{number}",
+                                 headers=world.headers["other_agent"])).json()["messages"]
+    assert [(m["author_kind"], m["language"]) for m in messages] == [
+        ("customer", "zh"), ("customer", "en"), ("agent", None)]
+
+
+async def test_replies_never_tip_off_a_customer_under_investigation(
+        app: FastAPI, client: httpx.AsyncClient):
+    from kefu.accounts.models import Customer
+    from kefu.trust.models import ComplianceMark
+
+    world = await make_world(app)
+    number = (await client.post("/api/v1/tickets", headers=world.headers["customer_a"], json={
+        "subject": "Withdrawal", "body": "why is my withdrawal on hold?"})).json()["number"]
+    url = f"/api/v1/tickets/{number}/replies"
+    tip = {"body": "Your account is under investigation by our AML team.",
+           "override_guard": True}
+    # No hold: the same words are merely unwise, not refused.
+    other = (await client.post("/api/v1/tickets", headers=world.headers["customer_b"], json={
+        "subject": "Withdrawal", "body": "on hold?"})).json()["number"]
+    assert (await client.post(f"/api/v1/tickets/{other}/replies", headers=world.headers["agent"],
+                              json={"body": tip["body"]})).status_code == 201
+    async with app.state.db.transaction() as session:
+        customer = await session.scalar(select(Customer).where(Customer.external_id == "cust-a"))
+        assert customer is not None
+        session.add(ComplianceMark(customer_id=customer.id, hold=True, reason="investigation"))
+    refused = await client.post(url, headers=world.headers["supervisor"], json=tip)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "compliance_tipoff"
+    fine = await client.post(url, headers=world.headers["agent"], json={
+        "body": "Thanks for waiting; we are reviewing the withdrawal and will update you."})
+    assert fine.status_code == 201

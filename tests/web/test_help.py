@@ -1,66 +1,277 @@
-"""The public help center, its languages and the headers every page carries."""
+"""The public help center: stable URLs per language, articles with SEO basics and a fallback
+language, search (page and instant fragment), votes without JavaScript, drafts hidden from the
+public, the sitemap, and the headers every page carries."""
 
 from __future__ import annotations
 
+import re
+from urllib.parse import parse_qs, urlsplit
+
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from kefu.kb.models import Article, ArticleVote, SearchLog
+from tests.factories import World, make_world
+from tests.kb.support import (
+    DEPOSIT_ZH,
+    make_article,
+    make_category,
+    use_fast_search,
+)
+from tests.web.browser import agent_sign_in
+
+SLUG = "deposit-not-credited"
 
 
-async def test_help_home_in_english_by_default(client: httpx.AsyncClient):
-    response = await client.get("/help")
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/html")
-    page = response.text
+@pytest.fixture(autouse=True)
+def fast_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_fast_search(monkeypatch)
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from argon2 import PasswordHasher
+
+    from kefu.accounts import security
+
+    monkeypatch.setattr(security, "_hasher",
+                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+async def _help_center(app: FastAPI) -> World:
+    """Deposits with two published articles (one in en and zh-CN, one in en only) and a
+    draft."""
+    world = await make_world(app)
+    await make_category(app, world.admin)
+    await make_article(app, world.admin, translations={"zh-CN": ("充值未到账", DEPOSIT_ZH)})
+    await make_article(app, world.admin, slug="deposit-wrong-network",
+                       title="I sent a deposit on the wrong network",
+                       summary="Recovering a deposit sent on another network.",
+                       body="Deposits on an unsupported network are not credited.\n\n"
+                            "## Can it be recovered?\nSometimes, for a fee.")
+    await make_article(app, world.admin, slug="draft-article", title="Unfinished draft",
+                       publish=False)
+    return world
+
+
+@pytest.mark.parametrize(("request_kwargs", "location"), [
+    ({}, "/help/en"),
+    ({"headers": {"Accept-Language": "zh"}}, "/help/zh-CN"),
+    ({"headers": {"Accept-Language": "fr-FR, zh-TW;q=0.8, en;q=0.5"}}, "/help/zh-CN"),
+    ({"params": {"q": "USDT deposit"}}, "/help/en/search?q=USDT+deposit"),
+    ({"params": {"topic": "futures"}}, "/help/en/categories/trading"),
+])
+async def test_entry_points_redirect(
+    client: httpx.AsyncClient, request_kwargs: dict[str, object], location: str
+) -> None:
+    path = "/help/search" if "params" in request_kwargs else "/help"
+    response = await client.get(path, **request_kwargs)  # type: ignore[arg-type]
+    assert response.status_code == 303
+    assert response.headers["location"] == location
+    assert (await client.get("/")).headers["location"] == "/help"
+
+
+async def test_home_in_both_languages(app: FastAPI, client: httpx.AsyncClient) -> None:
+    await _help_center(app)
+    english = await client.get("/help/en")
+    assert english.status_code == 200
+    page = english.text
     assert '<html lang="en">' in page
     assert "How can we help?" in page
-    for topic in ("Deposits", "Withdrawals", "Account security &amp; 2FA", "KYC verification",
-                  "Futures &amp; liquidation", "P2P trading", "API", "Fees"):
-        assert topic in page
-    assert 'action="/help/search"' in page
-    assert 'href="/portal"' in page
+    assert 'href="/help/en/categories/deposits">Deposits</a>' in page
+    assert f'href="/help/en/articles/{SLUG}">My deposit has not arrived</a>' in page
+    assert "Unfinished draft" not in page
+    assert 'hx-get="/help/en/search/instant"' in page
+    assert 'aria-live="polite"' in page
+    assert 'href="/portal/tickets/new" data-open-chat' in page
+    assert '<link rel="alternate" hreflang="zh-CN" href="http://kefu.test/help/zh-CN">' in page
+
+    chinese = await client.get("/help/zh-CN")
+    assert '<html lang="zh-CN">' in chinese.text
+    assert "有什么可以帮您" in chinese.text
+    assert ">充值</a>" in chinese.text
+    assert f'href="/help/zh-CN/articles/{SLUG}">充值未到账</a>' in chinese.text
+    # An article without Chinese is listed with its language.
+    assert 'lang-badge" lang="en">en</span>' in chinese.text
+    # Reading in Chinese makes Chinese the interface language elsewhere too.
+    assert "kefu_lang=zh-CN" in chinese.headers["set-cookie"]
+    assert (await client.get("/help")).headers["location"] == "/help/zh-CN"
 
 
-@pytest.mark.parametrize(("request_kwargs", "expected"), [
-    ({"params": {"lang": "zh-CN"}}, "有什么可以帮您"),
-    ({"headers": {"Accept-Language": "zh"}}, "有什么可以帮您"),
-    ({"headers": {"Accept-Language": "fr-FR, zh-TW;q=0.8, en;q=0.5"}}, "有什么可以帮您"),
-    ({"headers": {"Accept-Language": "de, en;q=0.9, zh;q=0.8"}}, "How can we help?"),
-])
-async def test_help_home_language_choice(
-    client: httpx.AsyncClient, request_kwargs: dict[str, object], expected: str
-):
-    response = await client.get("/help", **request_kwargs)  # type: ignore[arg-type]
+async def test_language_urls(app: FastAPI, client: httpx.AsyncClient) -> None:
+    await _help_center(app)
+    assert (await client.get("/help/fr")).status_code == 404
+    assert (await client.get("/help/not_a-tag")).status_code == 404
+    moved = await client.get("/help/zh-cn/articles/" + SLUG, params={"x": "1"})
+    assert moved.status_code == 301
+    assert moved.headers["location"] == f"/help/zh-CN/articles/{SLUG}?x=1"
+    assert (await client.get("/help/zh")).headers["location"] == "/help/zh-CN"
+
+
+async def test_article_page(app: FastAPI, client: httpx.AsyncClient) -> None:
+    await _help_center(app)
+    response = await client.get(f"/help/en/articles/{SLUG}")
     assert response.status_code == 200
-    assert expected in response.text
-    if expected.startswith("有"):
-        assert '<html lang="zh-CN">' in response.text
-        assert "充值" in response.text
-        assert "合约与强平" in response.text
+    page = response.text
+    assert "<title>My deposit has not arrived · " in page
+    assert '<meta name="description" content="Why a deposit can take longer.">' in page
+    assert f'<link rel="canonical" href="http://kefu.test/help/en/articles/{SLUG}">' in page
+    for code in ("en", "zh-CN"):
+        assert (f'<link rel="alternate" hreflang="{code}" '
+                f'href="http://kefu.test/help/{code}/articles/{SLUG}">') in page
+    assert (f'<link rel="alternate" hreflang="x-default" '
+            f'href="http://kefu.test/help/en/articles/{SLUG}">') in page
+    crumbs = re.search(r'<nav class="breadcrumbs".*?</nav>', page, re.DOTALL)
+    assert crumbs is not None
+    assert 'href="/help/en">Help Center</a>' in crumbs.group(0)
+    assert 'href="/help/en/categories/deposits">Deposits</a>' in crumbs.group(0)
+    assert "Troubleshooting" in crumbs.group(0)
+    assert '<h2 id="check-the-confirmations">Check the confirmations</h2>' in page
+    related = re.search(r'<section class="panel" aria-labelledby="related-title">.*?</section>',
+                        page, re.DOTALL)
+    assert related is not None
+    assert 'href="/help/en/articles/deposit-wrong-network"' in related.group(0)
+    assert f'action="/help/en/articles/{SLUG}/vote"' in page
+    assert 'name="helpful" value="yes"' in page
+    assert 'name="helpful" value="no"' in page
+    assert "fallback-notice" not in page
+    csp = response.headers["content-security-policy"]
+    assert "frame-src https://www.youtube-nocookie.com" in csp
+    assert "unsafe-inline" not in csp
+
+    chinese = await client.get(f"/help/zh-CN/articles/{SLUG}")
+    assert "<h1 id=\"article-title\">充值未到账</h1>" in chinese.text
+    assert '<h2 id="检查确认数">检查确认数</h2>' in chinese.text
 
 
-async def test_lang_switch_is_remembered_in_a_cookie(client: httpx.AsyncClient):
-    first = await client.get("/help", params={"lang": "zh-CN"})
-    assert "kefu_lang=zh-CN" in first.headers["set-cookie"]
-    # The cookie now wins over the browser's Accept-Language.
-    again = await client.get("/help/search", params={"q": "USDT"},
-                             headers={"Accept-Language": "en"})
-    assert '<html lang="zh-CN">' in again.text
-    back = await client.get("/help", params={"lang": "en"})
-    assert '<html lang="en">' in back.text
-
-
-async def test_search_is_honest_about_having_no_articles(client: httpx.AsyncClient):
-    response = await client.get("/help/search", params={"q": "<b>USDT</b> deposit"})
+async def test_missing_translation_falls_back_with_a_notice(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await _help_center(app)
+    response = await client.get("/help/zh-CN/articles/deposit-wrong-network")
     assert response.status_code == 200
-    assert "No articles for “&lt;b&gt;USDT&lt;/b&gt; deposit” yet" in response.text
-    assert "<b>USDT</b>" not in response.text
-    assert 'href="/portal/tickets/new"' in response.text
-    topic = await client.get("/help/search", params={"topic": "withdrawals"})
-    assert 'href="/portal/tickets/new?category=withdrawal"' in topic.text
+    page = response.text
+    assert '<html lang="zh-CN">' in page
+    assert 'data-testid="fallback-notice"' in page
+    assert "本文暂无简体中文版本，以下为English版本。" in page
+    assert '<article class="panel article" lang="en"' in page
+    assert ('<link rel="canonical" href="http://kefu.test/help/en/articles/'
+            'deposit-wrong-network">') in page
 
 
-async def test_pages_carry_security_headers(client: httpx.AsyncClient):
-    response = await client.get("/help")
+async def test_drafts_are_hidden_from_the_public_not_from_agents(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    world = await _help_center(app)
+    hidden = await client.get("/help/en/articles/draft-article")
+    assert hidden.status_code == 404
+    assert "text/html" in hidden.headers["content-type"]
+    assert (await client.get("/help/en/articles/no-such-article")).status_code == 404
+    await agent_sign_in(client, world.agent.email)
+    preview = await client.get("/help/en/articles/draft-article")
+    assert preview.status_code == 200
+    assert 'data-testid="draft-preview"' in preview.text
+    assert '<meta name="robots" content="noindex">' in preview.text
+    assert "/vote" not in preview.text
+
+
+async def test_views_are_counted_for_readers(app: FastAPI, client: httpx.AsyncClient) -> None:
+    world = await _help_center(app)
+    for _ in range(2):
+        assert (await client.get(f"/help/en/articles/{SLUG}")).status_code == 200
+    await agent_sign_in(client, world.agent.email)
+    await client.get(f"/help/en/articles/{SLUG}")  # agents' own reading does not count
+    async with app.state.db.transaction() as session:
+        views = await session.scalar(select(Article.views).where(Article.slug == SLUG))
+    assert views == 2
+
+
+async def test_vote_without_javascript(app: FastAPI, client: httpx.AsyncClient) -> None:
+    await _help_center(app)
+    url = f"/help/zh-CN/articles/{SLUG}/vote"
+    voted = await client.post(url, data={"helpful": "no", "comment": "没找到我的网络",
+                                         "article_lang": "zh-CN"})
+    assert voted.status_code == 303
+    assert voted.headers["location"] == f"/help/zh-CN/articles/{SLUG}?voted=no#feedback"
+    thanks = await client.get(voted.headers["location"])
+    assert 'data-testid="vote-thanks"' in thanks.text
+    again = await client.post(url, data={"helpful": "yes", "article_lang": "zh-CN"})
+    assert again.status_code == 303
+    async with app.state.db.transaction() as session:
+        votes = list(await session.scalars(select(ArticleVote)))
+        counts = (await session.execute(select(Article.helpful_count, Article.unhelpful_count)
+                                        .where(Article.slug == SLUG))).one()
+    assert [(v.helpful, v.comment, v.lang) for v in votes] == [(True, "没找到我的网络", "zh-CN")]
+    assert tuple(counts) == (1, 0)
+    assert (await client.post("/help/en/articles/draft-article/vote",
+                              data={"helpful": "yes"})).status_code == 404
+
+
+async def test_search_page_and_instant_search(app: FastAPI, client: httpx.AsyncClient) -> None:
+    await _help_center(app)
+    results = await client.get("/help/en/search", params={"q": "confirmations"})
+    assert results.status_code == 200
+    assert '<meta name="robots" content="noindex">' in results.text
+    link = re.search(rf'href="(/help/en/articles/{SLUG}\?sid=[^"#]+#check-the-confirmations)"',
+                     results.text)
+    assert link is not None
+    none = await client.get("/help/en/search", params={"q": "<b>zzqx</b>"})
+    assert "No articles for “&lt;b&gt;zzqx&lt;/b&gt;”" in none.text
+    assert "<b>zzqx</b>" not in none.text
+
+    # Typing: one fragment per pause, one log row per search box.
+    page = await client.get("/help/en")
+    sid = re.search(r'name="sid" value="([^"]+)"', page.text)
+    assert sid is not None
+    for typed in ("conf", "confirmations"):
+        fragment = await client.get("/help/en/search/instant",
+                                    params={"q": typed, "sid": sid.group(1)},
+                                    headers={"HX-Request": "true"})
+        assert fragment.status_code == 200
+    assert "<html" not in fragment.text
+    assert f'href="/help/en/articles/{SLUG}?sid={sid.group(1)}#check-the-confirmations"' in \
+        fragment.text
+    assert "/help/en/search?q=confirmations" in fragment.text
+    empty = await client.get("/help/en/search/instant", params={"q": ""})
+    assert empty.text.strip() == ""
+    clicked = await client.get(f"/help/en/articles/{SLUG}", params={"sid": sid.group(1)})
+    assert clicked.status_code == 200
+    async with app.state.db.transaction() as session:
+        rows = {r.id.hex: r for r in await session.scalars(select(SearchLog))}
+    instant = rows[sid.group(1).replace("-", "")]
+    assert (instant.query, instant.source, instant.clicked_slug) == (
+        "confirmations", "instant", SLUG)
+    assert len(rows) == 3  # the two search pages and the one search box
+    first_sid = parse_qs(urlsplit(link.group(1)).query)["sid"][0]
+    assert rows[first_sid.replace("-", "")].results == 1
+
+
+async def test_sitemap_and_robots(app: FastAPI, client: httpx.AsyncClient) -> None:
+    await _help_center(app)
+    sitemap = await client.get("/sitemap.xml")
+    assert sitemap.status_code == 200
+    assert sitemap.headers["content-type"].startswith("application/xml")
+    body = sitemap.text
+    assert 'xmlns:xhtml="http://www.w3.org/1999/xhtml"' in body
+    entry = re.search(rf"<url><loc>http://kefu.test/help/zh-CN/articles/{SLUG}</loc>.*?</url>",
+                      body)
+    assert entry is not None
+    assert (f'<xhtml:link rel="alternate" hreflang="en" '
+            f'href="http://kefu.test/help/en/articles/{SLUG}"/>') in entry.group(0)
+    assert "<loc>http://kefu.test/help/en/articles/deposit-wrong-network</loc>" in body
+    assert "zh-CN/articles/deposit-wrong-network" not in body
+    assert "draft-article" not in body
+    assert "<loc>http://kefu.test/help/zh-CN/categories/deposits</loc>" in body
+    robots = await client.get("/robots.txt")
+    assert "Sitemap: http://kefu.test/sitemap.xml" in robots.text
+    assert "Disallow: /agent" in robots.text
+
+
+async def test_pages_carry_security_headers(client: httpx.AsyncClient) -> None:
+    response = await client.get("/help/en")
+    assert response.status_code == 200
     csp = response.headers["content-security-policy"]
     assert "default-src 'self'" in csp
     assert "frame-ancestors 'none'" in csp
@@ -68,19 +279,23 @@ async def test_pages_carry_security_headers(client: httpx.AsyncClient):
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["referrer-policy"] == "same-origin"
     assert "<script>" not in response.text  # no inline scripts: CSP would block them
-    assert (await client.get("/")).headers["location"] == "/help"
+    assert "No articles yet" in response.text
 
 
-async def test_static_assets_are_served(client: httpx.AsyncClient):
+async def test_static_assets_are_served(client: httpx.AsyncClient) -> None:
     htmx = await client.get("/static/htmx.min.js")
     assert htmx.status_code == 200
     assert htmx.text.startswith("/*! htmx 2.")
     css = await client.get("/static/kefu.css")
     assert css.status_code == 200
     assert "white-space: pre-wrap" in css.text
+    help_css = await client.get("/help/assets/help.css", params={"v": "1"})
+    assert help_css.headers["content-type"].startswith("text/css")
+    assert ".article-body" in help_css.text
+    assert (await client.get("/help/assets/other.css")).status_code == 404
 
 
-async def test_signed_out_portal_pages(client: httpx.AsyncClient):
+async def test_signed_out_portal_pages(client: httpx.AsyncClient) -> None:
     landing = await client.get("/portal")
     assert landing.status_code == 200
     assert "Sign in through the exchange" in landing.text

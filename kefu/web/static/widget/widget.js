@@ -58,6 +58,8 @@
  *   kefu-rating          the rating form; kefu-rating-star (data-score 1-5) each star,
  *                        kefu-rating-comment, kefu-rating-submit; kefu-rating-thanks afterwards
  *   kefu-new-conversation  start a new conversation (after resolved/closed)
+ *   kefu-service-status  current incidents and network delays from the status page
+ *   kefu-suggestions     help-center articles for the first message (kefu-suggestion: each)
  *   kefu-transcript-txt, kefu-transcript-html   transcript downloads
  */
 (function () {
@@ -92,6 +94,9 @@
                           gif: "image/gif", webp: "image/webp", mp4: "video/mp4",
                           webm: "video/webm", mov: "video/quicktime", pdf: "application/pdf" };
   var MAX_BODY_CHARS = 20000;
+  var SUGGEST_AFTER_MS = 700;   // pause in typing before asking for articles
+  var SUGGEST_MIN_CHARS = 4;
+  var STATUS_EVERY_MS = 300000; // refresh the service status banner at most this often
   var TYPING_EVERY_MS = 3000;   // repeat "typing: true" at most this often
   var TYPING_IDLE_MS = 4000;    // then "typing: false" after this long without a keystroke
   var TYPING_SHOW_MS = 8000;    // hide the other side's indicator if no update comes
@@ -169,6 +174,8 @@
       download: "Download {name}",
       networkError: "network error",
       safety: "We will never ask for your password, 2FA codes or seed phrase.",
+      suggestTitle: "These articles may answer your question:",
+      statusDetails: "Service status",
       "error.visitor_limit": "Log in to the exchange to open another conversation.",
       "error.ticket_closed": "This conversation is closed. Start a new one.",
       "error.reopen_window_passed": "This conversation ended a while ago. Start a new one.",
@@ -241,6 +248,8 @@
       download: "下载 {name}",
       networkError: "网络错误",
       safety: "客服绝不会索要您的密码、验证码或助记词。",
+      suggestTitle: "以下文章或许能解答您的问题：",
+      statusDetails: "服务状态",
       "error.visitor_limit": "请先登录交易所账户，再开启新的对话。",
       "error.ticket_closed": "本次对话已关闭，请开始新的对话。",
       "error.reopen_window_passed": "本次对话已结束较久，请开始新的对话。",
@@ -461,6 +470,9 @@
   };
 
   var outbox = [];          // {id, body, attachmentIds, sentOn, entry}
+  // Articles suggested for the first message (deflection): the key ties them to the ticket.
+  var deflect = { key: null, shown: false, timer: null, asked: "" };
+  var serviceStatus = { fetchedAt: 0 };
   var typingState = { active: false, sentAt: 0, idle: null };
   var timers = { typing: null, read: null, notice: null, retry: null };
   var ui = {};
@@ -1207,6 +1219,10 @@
   /* typing: state true at most every 3 s while keys are pressed, false after 4 s idle. */
   function onComposerInput() {
     autosize();
+    if (!chat.ticket && !outbox.length) {
+      clearTimeout(deflect.timer);
+      deflect.timer = setTimeout(suggestArticles, SUGGEST_AFTER_MS);
+    }
     if (!chat.ticket || !conn.ready) {
       return;
     }
@@ -1230,6 +1246,83 @@
       sendFrame({ type: "typing", ticket: chat.ticket.number, state: false });
     }
     typingState.active = false;
+  }
+
+  /* ------------------------------------------------------------------ help center */
+
+  /* Before the first message becomes a ticket: articles that may answer it (no credentials
+     needed; the returned key is sent back once the ticket exists, see setTicket). */
+  function suggestArticles() {
+    var text = ui.input.value.trim();
+    if (chat.ticket || outbox.length || text.length < SUGGEST_MIN_CHARS || text === deflect.asked) {
+      return;
+    }
+    deflect.asked = text;
+    var body = { q: text.slice(0, 1000), lang: LANG };
+    if (deflect.key) {
+      body.key = deflect.key;
+    }
+    fetch(BASE + "/api/v1/kb/suggestions", {
+      method: "POST", credentials: "omit", cache: "no-store",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify(body)
+    }).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (data) {
+      if (!data || chat.ticket || outbox.length) {
+        return;
+      }
+      deflect.key = data.key;
+      renderSuggestions(data.items || []);
+    }, function () { /* suggestions are a nicety: stay quiet */ });
+  }
+
+  function renderSuggestions(items) {
+    ui.suggestList.textContent = "";
+    items.forEach(function (item) {
+      var parts = String(item.url).split("#");
+      var href = BASE + parts[0] + "?deflection=" + encodeURIComponent(deflect.key) +
+        (parts[1] ? "#" + parts[1] : "");
+      ui.suggestList.appendChild(el("li", {}, [
+        el("a", { href: href, target: "_blank", rel: "noopener", lang: item.lang,
+                  "data-testid": "kefu-suggestion" }, item.title)]));
+    });
+    deflect.shown = deflect.shown || items.length > 0;
+    ui.suggest.hidden = !items.length;
+  }
+
+  /* The customer wrote anyway: the suggestions did not deflect this conversation. */
+  function reportSubmitted(number) {
+    var key = deflect.key;
+    var shown = deflect.shown;
+    clearTimeout(deflect.timer);
+    deflect = { key: null, shown: false, timer: null, asked: "" };
+    if (ui.suggest) {
+      ui.suggest.hidden = true;
+    }
+    if (key && shown) {
+      api("POST", "/api/v1/kb/deflections/" + encodeURIComponent(key) + "/submitted",
+          { ticket: number }).then(null, function () { /* not worth bothering the customer */ });
+    }
+  }
+
+  /* Incidents, maintenance and delayed networks from the status page, as a banner. */
+  function refreshServiceStatus() {
+    if (Date.now() - serviceStatus.fetchedAt < STATUS_EVERY_MS) {
+      return;
+    }
+    serviceStatus.fetchedAt = Date.now();
+    fetch(BASE + "/api/v1/status?scope=current&lang=" + encodeURIComponent(LANG),
+          { credentials: "omit", cache: "no-store" }).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (data) {
+      var items = ((data && data.items) || []).filter(function (item) {
+        return item.kind !== "network" || item.state !== "operational";
+      });
+      ui.serviceStatusText.textContent = items.map(function (item) {
+        return item.title;
+      }).join(" · ");
+      ui.serviceStatus.hidden = !items.length;
+    }, function () { /* keep what is shown */ });
   }
 
   /* read: tell the agent what we have seen, only while the panel is really visible. */
@@ -1257,6 +1350,7 @@
     if (fresh) {
       chat.readSent = parseInt(storageGet("read:" + ticket.number), 10) || 0;
       storageSet("active", "1");
+      reportSubmitted(ticket.number);
     }
     var waiters = chat.ticketWaiters;
     chat.ticketWaiters = [];
@@ -1740,6 +1834,7 @@
     chat.unread = 0;
     renderUnread();
     connect();
+    refreshServiceStatus();
     scrollToEnd(true);
     scheduleRead();
     setTimeout(function () {
@@ -1841,6 +1936,12 @@
                            hidden: true });
     ui.notice = el("div", { class: "notice", "data-testid": "kefu-notice", role: "alert",
                             hidden: true });
+    ui.serviceStatusText = el("span", {});
+    ui.serviceStatus = el("div", { class: "notice notice-info", role: "status",
+                                   "data-testid": "kefu-service-status", hidden: true }, [
+      ui.serviceStatusText,
+      el("a", { class: "link", href: BASE + "/help/" + LANG + "/status", target: "_blank",
+                rel: "noopener" }, t("statusDetails"))]);
 
     // Intro: greeting and quick questions (until the conversation has messages).
     var quick = el("div", { class: "quick", role: "group", "aria-label": t("quickTitle") });
@@ -1854,10 +1955,14 @@
       });
       quick.appendChild(button);
     });
+    ui.suggestList = el("ul", { class: "quick" });
+    ui.suggest = el("div", { class: "suggestions", "data-testid": "kefu-suggestions",
+                             "aria-live": "polite", hidden: true }, [
+      el("p", { class: "quick-title" }, t("suggestTitle")), ui.suggestList]);
     ui.intro = el("div", { class: "intro" }, [
       el("p", { class: "greeting" }, t("greeting")),
       config.quickQuestions.length ? el("p", { class: "quick-title" }, t("quickTitle")) : null,
-      quick]);
+      quick, ui.suggest]);
 
     ui.messages = el("ol", { class: "messages", "data-testid": "kefu-messages", role: "log",
                              "aria-live": "polite", "aria-label": t("messages") });
@@ -1934,8 +2039,8 @@
     ui.panel = el("section", { id: "kefu-panel", class: "panel", role: "dialog",
                                "aria-labelledby": "kefu-title", "data-testid": "kefu-panel",
                                hidden: true },
-                  [header, ui.ticketBar, ui.queue, ui.notice, ui.scroller, ui.upload, composer,
-                   footer]);
+                  [header, ui.ticketBar, ui.queue, ui.notice, ui.serviceStatus, ui.scroller,
+                   ui.upload, composer, footer]);
     ui.panel.addEventListener("keydown", function (event) {
       if (event.key === "Escape") {
         event.stopPropagation();

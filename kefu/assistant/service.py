@@ -1,0 +1,311 @@
+"""The assistant in the product: which tickets it answers, the durable job that answers them,
+and what a hand-off does to the ticket (docs/assistant.md).
+
+A chat ticket enters assistant mode when its first customer message arrives and
+``KEFU_ASSISTANT_ENABLED`` is on: :func:`after_customer_message` (called by the chat write path)
+creates its ``assistant_conversations`` row and enqueues the ``assistant.respond`` job in the
+same transaction, so a rolled-back message is never answered. The job runs the pipeline and
+posts the turn as a message from the assistant (author kind ``assistant``). On hand-off the row
+leaves assistant mode for good, the agent gets the summary as an internal note, the ticket gets
+the intent's priority and ``intent:``/``category:`` tags, and it waits in the agents' queue like
+any new ticket. An agent who replies or takes the ticket ends assistant mode too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.accounts.actor import ANONYMOUS
+from kefu.accounts.models import Customer, Team
+from kefu.assistant.answer import kb_language
+from kefu.assistant.handoff import handoff_priority
+from kefu.assistant.llm import LLMClient
+from kefu.assistant.models import AssistantConversation
+from kefu.assistant.pipeline import Assistant, AssistantCustomer, ConversationState, Turn
+from kefu.config import Settings
+from kefu.core import clock
+from kefu.core.logging import get_logger
+from kefu.db import savepoint
+from kefu.exchange.service import build_exchange_adapter
+from kefu.jobs.models import Job
+from kefu.jobs.runner import JobContext, JobRegistry, enqueue
+from kefu.kb.indexing import index_dir
+from kefu.kb.status import current_status
+from kefu.search.service import get_search_service
+from kefu.tickets import schemas as ticket_schemas
+from kefu.tickets.models import Message, Ticket
+from kefu.tickets.service import (
+    MessageAuthor,
+    MessageFields,
+    add_message,
+    default_team,
+    record_event,
+)
+from kefu.tickets.workflow import change_tags, update_fields
+from kefu.trust.stepup import create_step_up_link
+
+log = get_logger("kefu.assistant")
+
+RESPOND_JOB = "assistant.respond"
+ASSISTANT_CHANNELS = ("chat",)
+ASSISTANT = MessageAuthor("assistant")
+
+AssistantFactory = Callable[[Settings], Awaitable[Assistant]]
+
+
+def in_assistant_mode() -> ColumnElement[bool]:
+    """SQL condition on ``Ticket``: the assistant is answering it (agents' queues may leave
+    these tickets out until they are handed off)."""
+    return exists().where(AssistantConversation.ticket_id == Ticket.id,
+                          AssistantConversation.mode == "active")
+
+
+async def after_customer_message(session: AsyncSession, ticket: Ticket, message: Message, *,
+                                 settings: Settings) -> Job | None:
+    """Call after storing a customer message. Puts a new chat ticket (status ``new``, no agent
+    yet) in assistant mode and enqueues the answer of every customer message while it is;
+    returns the job, or None when the assistant stays out (also while it is disabled)."""
+    if message.author_kind != "customer" or message.internal:
+        return None
+    conversation = await session.scalar(
+        select(AssistantConversation).where(AssistantConversation.ticket_id == ticket.id))
+    if not settings.assistant_enabled:
+        if conversation is not None and conversation.mode == "active":
+            # Switched off mid-conversation: the ticket must not wait for an assistant.
+            _leave(conversation, "assistant_disabled",
+                   ConversationState.from_dict(conversation.state))
+            await session.flush()
+        return None
+    if conversation is None:
+        if (ticket.channel not in ASSISTANT_CHANNELS or ticket.status != "new"
+                or ticket.assignee_id is not None or ticket.first_response_at is not None):
+            return None
+        conversation = AssistantConversation(ticket_id=ticket.id, updated_at=clock.now())
+        session.add(conversation)
+        await session.flush()
+    if conversation.mode != "active":
+        return None
+    return await enqueue(session, RESPOND_JOB,
+                         {"ticket_id": str(ticket.id), "message_id": str(message.id)},
+                         dedupe_key=f"{RESPOND_JOB}:{message.id}")
+
+
+async def after_customer_messages(
+    session: AsyncSession, sent: Sequence[tuple[Ticket, MessageFields]], *, settings: Settings
+) -> None:
+    """:func:`after_customer_message` for the chat's batched path, with one query for the
+    batch: the messages of tickets already in assistant mode get their answer jobs. (A ticket
+    enters assistant mode with its first message, which never takes the batched path.)"""
+    if not sent:
+        return
+    ticket_ids = {ticket.id for ticket, _ in sent}
+    active = {c.ticket_id: c for c in await session.scalars(
+        select(AssistantConversation).where(AssistantConversation.ticket_id.in_(ticket_ids),
+                                            AssistantConversation.mode == "active"))}
+    for ticket, message in sent:
+        conversation = active.get(ticket.id)
+        if conversation is None:
+            continue
+        if not settings.assistant_enabled:
+            _leave(conversation, "assistant_disabled",
+                   ConversationState.from_dict(conversation.state))
+            continue
+        await enqueue(session, RESPOND_JOB,
+                      {"ticket_id": str(ticket.id), "message_id": str(message.id)},
+                      dedupe_key=f"{RESPOND_JOB}:{message.id}")
+    await session.flush()
+
+
+# ---------------------------------------------------------------- building the assistant
+
+
+def official_domains(settings: Settings) -> tuple[str, ...]:
+    """Domains the assistant may link to: the host of ``KEFU_PUBLIC_URL``, when set."""
+    host = urlsplit(settings.public_url).hostname if settings.public_url else None
+    return (host,) if host else ()
+
+
+async def build_assistant(settings: Settings) -> Assistant:
+    """The process's assistant from settings: the intent model under ``DATA_DIR/models``
+    (trained on first use), the help-center index, the exchange adapter, the LLM if
+    configured."""
+    import anyio
+
+    from kefu.assistant.intents import load_default
+
+    model_dir = settings.data_dir / "models" / "intents"
+    intents = await anyio.to_thread.run_sync(load_default, model_dir)
+    domains = official_domains(settings)
+    return Assistant(intents=intents, search=get_search_service(index_dir(settings)),
+                     exchange=build_exchange_adapter(settings),
+                     llm=LLMClient.from_settings(settings, domains),
+                     min_confidence=settings.assistant_min_confidence,
+                     official_domains=domains)
+
+
+class AssistantHost:
+    """Owns the process's one :class:`Assistant`, built on the first job (loading models is
+    not free) and shared by all later ones. Lives in the job registry the app builds, so
+    there is no module-level state; ``aclose`` releases its exchange adapter and LLM client."""
+
+    def __init__(self, factory: AssistantFactory = build_assistant) -> None:
+        self._factory = factory
+        self._assistant: Assistant | None = None
+
+    async def get(self, settings: Settings) -> Assistant:
+        if self._assistant is None:
+            self._assistant = await self._factory(settings)
+        return self._assistant
+
+    async def aclose(self) -> None:
+        assistant, self._assistant = self._assistant, None
+        if assistant is not None:
+            if assistant.exchange is not None:
+                await assistant.exchange.aclose()
+            if assistant.llm is not None:
+                await assistant.llm.aclose()
+
+
+def register_jobs(registry: JobRegistry, host: AssistantHost | None = None) -> AssistantHost:
+    """Add ``assistant.respond`` to the app's registry; returns the host (close it at
+    shutdown)."""
+    host = host or AssistantHost()
+
+    async def respond(session: AsyncSession, payload: dict[str, Any], ctx: JobContext) -> None:
+        ticket_id = uuid.UUID(payload["ticket_id"])
+        try:
+            assistant = await host.get(ctx.settings)
+            async with savepoint(session):
+                await respond_to_message(session, assistant, ticket_id=ticket_id,
+                                         message_id=uuid.UUID(payload["message_id"]),
+                                         public_url=ctx.settings.public_url or "")
+        except Exception as exc:  # noqa: BLE001 - a broken assistant must not hold the customer
+            log.warning("assistant_failed", ticket_id=str(ticket_id), error=type(exc).__name__)
+            await hand_off_after_failure(session, ticket_id, error=type(exc).__name__)
+
+    registry.register(RESPOND_JOB)(respond)
+    return host
+
+
+# ---------------------------------------------------------------- the job
+
+
+async def respond_to_message(session: AsyncSession, assistant: Assistant, *,
+                             ticket_id: uuid.UUID, message_id: uuid.UUID,
+                             public_url: str = "") -> Turn | None:
+    """Answer one stored customer message (the job's body; callable directly in tests).
+    Returns the turn, or None when the assistant no longer speaks in this ticket.
+    ``public_url`` prefixes the step-up links the assistant sends."""
+    ticket = await session.get(Ticket, ticket_id)
+    message = await session.get(Message, message_id)
+    conversation = await session.scalar(
+        select(AssistantConversation).where(AssistantConversation.ticket_id == ticket_id))
+    if ticket is None or message is None or conversation is None:
+        return None
+    if conversation.mode != "active":
+        return None
+    if await _agent_involved(session, ticket):
+        _leave(conversation, "agent_joined", ConversationState.from_dict(conversation.state))
+        await session.flush()
+        return None
+    customer = await session.get(Customer, ticket.customer_id)
+    who = AssistantCustomer(
+        external_id=None if customer is None or customer.is_visitor else customer.external_id,
+        display_name=customer.display_name if customer is not None else "")
+    state = ConversationState.from_dict(conversation.state)
+    notices = await current_status(session, kb_language(state.language or ticket.language[:2]))
+
+    async def step_up(_external_id: str, purpose: str) -> str:
+        assert customer is not None
+        link = await create_step_up_link(session, ticket=ticket, customer=customer,
+                                         purpose=purpose, created_by=None, base_url=public_url)
+        return link.url
+
+    turn = await assistant.respond(state, message.body, customer=who, notices=notices,
+                                   step_up=step_up if customer is not None else None)
+    await add_message(session, ticket, ASSISTANT, body=turn.text)
+    if turn.handoff is not None:
+        await _hand_off(session, ticket, turn)
+        _leave(conversation, turn.handoff.reason, state)
+    else:
+        conversation.state = state.to_dict()
+        conversation.unhelpful_count = state.unhelpful_count
+        conversation.turns = state.turns
+        conversation.updated_at = clock.now()
+    await session.flush()
+    log.info("assistant_turn", ticket=ticket.number, kind=turn.kind, intent=turn.intent,
+             confidence=turn.confidence, generated_by=turn.generated_by)
+    return turn
+
+
+async def hand_off_after_failure(session: AsyncSession, ticket_id: uuid.UUID, *,
+                                 error: str) -> None:
+    """The assistant failed on a message (model, search or back office broke): the customer
+    is not left waiting for retries, the ticket goes to the agents with a note saying so."""
+    conversation = await session.scalar(
+        select(AssistantConversation).where(AssistantConversation.ticket_id == ticket_id))
+    ticket = await session.get(Ticket, ticket_id)
+    if conversation is None or ticket is None or conversation.mode != "active":
+        return
+    _leave(conversation, "assistant_error", ConversationState.from_dict(conversation.state))
+    await add_message(session, ticket, ASSISTANT, internal=True,
+                      body=f"[Assistant hand-off] The assistant failed ({error}); please take "
+                           f"over this conversation.")
+    await record_event(session, ANONYMOUS, ticket, "assistant_handoff",
+                       {"reason": "assistant_error", "error": error})
+    await session.flush()
+
+
+async def _agent_involved(session: AsyncSession, ticket: Ticket) -> bool:
+    """An agent took the ticket or wrote to the customer: the assistant steps back."""
+    if ticket.assignee_id is not None or ticket.first_response_at is not None:
+        return True
+    return await session.scalar(select(exists().where(
+        Message.ticket_id == ticket.id, Message.author_kind == "agent",
+        Message.internal.is_(False)))) or False
+
+
+def _leave(conversation: AssistantConversation, reason: str, state: ConversationState) -> None:
+    now = clock.now()
+    state.mode = "handed_off"
+    conversation.mode = "handed_off"
+    conversation.handoff_reason = reason
+    conversation.handed_off_at = now
+    conversation.updated_at = now
+    conversation.state = state.to_dict()
+    conversation.turns = state.turns
+    conversation.unhelpful_count = state.unhelpful_count
+
+
+async def _hand_off(session: AsyncSession, ticket: Ticket, turn: Turn) -> None:
+    """The agents' side of a hand-off: the summary note (in the team's language), the event,
+    priority, tags, and a team (by language) when the ticket has none."""
+    summary = turn.handoff
+    assert summary is not None
+    assigned = ticket.team_id is not None
+    team = (await session.get(Team, ticket.team_id) if ticket.team_id is not None
+            else await default_team(session, ticket.language))
+    await add_message(session, ticket, ASSISTANT, internal=True,
+                      body=summary.note(team.language if team is not None else ticket.language))
+    await record_event(session, ANONYMOUS, ticket, "assistant_handoff", summary.to_dict())
+    priority = handoff_priority(summary.reason, summary.intent, angry=summary.angry,
+                                current=ticket.priority)
+    changes: dict[str, Any] = {}
+    if priority != ticket.priority:
+        changes["priority"] = priority
+    if team is not None and not assigned:
+        changes["team_id"] = team.id
+    if changes:
+        await update_fields(session, ANONYMOUS, ticket, ticket_schemas.TicketUpdate(**changes))
+    tags = ["assistant-handoff", f"handoff:{summary.reason}"]
+    if turn.intent:
+        tags.append(f"intent:{turn.intent}")
+    if turn.category:
+        tags.append(f"category:{turn.category}")
+    await change_tags(session, ANONYMOUS, ticket, ticket_schemas.TagChange(add=tags))

@@ -1,0 +1,180 @@
+"""Finding articles for a question: search, keep what is still public, log what was asked.
+
+The search service ranks by fused ranks, so its ``score`` says nothing about whether a result is
+any good; the embedding cosine of the best section does. A hit is *relevant* when that cosine
+reaches a floor calibrated with the demo knowledge base and the real model (docs/help-center.md):
+real questions scored 0.871-0.934 against the article in their language, off-topic ones
+0.73-0.848; against an article in another language, 0.815-0.876 and 0.729-0.797. A BM25 match
+alone says little (two thirds of the off-topic questions shared a word with some article). The
+search log keeps, per search, how many relevant results there were and the best cosine:
+searches with none are content gaps."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.core import clock
+from kefu.kb.indexing import ArticleIndex
+from kefu.kb.models import Article, ArticleTranslation, SearchLog
+from kefu.kb.service import article_url, public_documents
+from kefu.search.engine import Hit
+
+COSINE_FLOOR = 0.86
+CROSS_LINGUAL_FLOOR = 0.805
+QUERY_LIMIT = 200
+_EDGE_PUNCTUATION = re.compile(r"^[\W_]+|[\W_]+$")
+
+
+@dataclass(frozen=True)
+class Found:
+    """A public article translation that answers a question."""
+
+    slug: str
+    lang: str
+    title: str
+    url: str
+    score: float
+    cosine: float
+    snippet: str
+    heading: str | None
+    relevant: bool
+
+
+def is_relevant(hit: Hit, lang: str) -> bool:
+    """Close enough in meaning to show as an answer to a reader of ``lang``."""
+    same = hit.lang.split("-", 1)[0] == lang.split("-", 1)[0]
+    return hit.cosine >= (COSINE_FLOOR if same else CROSS_LINGUAL_FLOOR)
+
+
+def normalize_query(text: str) -> str:
+    """How searches are grouped in the content-gap report: NFKC, case-folded, one space
+    between words, no punctuation at the ends."""
+    folded = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return _EDGE_PUNCTUATION.sub("", folded)[:QUERY_LIMIT]
+
+
+async def find(
+    session: AsyncSession, index: ArticleIndex, *, query: str, lang: str, k: int = 10,
+    category: str | None = None, relevant_only: bool = False,
+) -> list[Found]:
+    """The best public articles for ``query``, in the reader's language where one exists (the
+    search service falls back across languages by meaning)."""
+    text = " ".join(query.split())[:QUERY_LIMIT]
+    if not text:
+        return []
+    await ensure_complete(session, index)
+    hits = await index.search(text, lang=lang, k=k, category=category)
+    public = await public_pairs(session, [(h.slug, h.lang) for h in hits] +
+                                [(h.slug, lang) for h in hits])
+    found = []
+    for hit in hits:
+        # The reader's own language when the article has it (its sections are other ones).
+        shown = lang if (hit.slug, lang) in public else hit.lang
+        texts = public.get((hit.slug, shown))
+        relevant = is_relevant(hit, lang)
+        if texts is None or (relevant_only and not relevant):
+            continue
+        title, summary = texts
+        anchor = hit.section.anchor if hit.section and shown == hit.lang else ""
+        found.append(Found(
+            slug=hit.slug, lang=shown, title=title,
+            url=article_url(hit.slug, shown) + (f"#{anchor}" if anchor else ""),
+            score=hit.score, cosine=hit.cosine,
+            snippet=hit.snippet if shown == hit.lang else summary,
+            heading=hit.section.heading if hit.section and anchor else None,
+            relevant=relevant))
+    return found
+
+
+async def ensure_complete(session: AsyncSession, index: ArticleIndex) -> None:
+    """Rebuild the index in the background when it does not hold one entry per public
+    translation (one COUNT per search: cheap next to embedding the question)."""
+    if index.rebuilding:
+        return
+    public = await session.scalar(
+        select(func.count()).select_from(ArticleTranslation)
+        .join(Article, Article.id == ArticleTranslation.article_id)
+        .where(Article.status == "published", ArticleTranslation.status == "published")) or 0
+    if public != len(index.service):
+        index.rebuild_in_background(await public_documents(session))
+
+
+async def public_pairs(session: AsyncSession, pairs: Sequence[tuple[str, str]]
+                       ) -> dict[tuple[str, str], tuple[str, str]]:
+    """Of these (slug, lang) pairs, the ones the public may read now, with their titles and
+    summaries (the index can lag behind an unpublish by a moment)."""
+    if not pairs:
+        return {}
+    rows = await session.execute(
+        select(Article.slug, ArticleTranslation.lang, ArticleTranslation.title,
+               ArticleTranslation.summary)
+        .join(ArticleTranslation, ArticleTranslation.article_id == Article.id)
+        .where(Article.status == "published", ArticleTranslation.status == "published",
+               or_(*(and_(Article.slug == slug, ArticleTranslation.lang == lang)
+                     for slug, lang in set(pairs)))))
+    return {(slug, lang): (title, summary) for slug, lang, title, summary in rows}
+
+
+async def log_search(
+    session: AsyncSession, *, query: str, lang: str, source: str, found: Sequence[Found],
+    log_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    """Record a search. Instant search sends one ``log_id`` per search box, so the words typed
+    one key at a time become one row holding the last query, not one row per keystroke."""
+    text = " ".join(query.split())[:QUERY_LIMIT]
+    values = {"query": text, "normalized": normalize_query(text), "lang": lang,
+              "source": source, "results": sum(1 for f in found if f.relevant),
+              "top_score": max((f.cosine for f in found), default=None)}
+    if log_id is not None:
+        row = await session.get(SearchLog, log_id)
+        if row is not None:
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.created_at = clock.now()
+            return row.id
+    row = SearchLog(id=log_id or uuid.uuid4(), **values)
+    session.add(row)
+    await session.flush()
+    return row.id
+
+
+async def record_click(session: AsyncSession, log_id: uuid.UUID, slug: str) -> None:
+    """The reader opened ``slug`` from the results of search ``log_id`` (first click counts)."""
+    await session.execute(update(SearchLog).where(
+        SearchLog.id == log_id, SearchLog.clicked_slug.is_(None)).values(clicked_slug=slug))
+
+
+async def related_articles(
+    session: AsyncSession, index: ArticleIndex, article: Article,
+    translation: ArticleTranslation, *, lang: str, k: int = 5,
+) -> list[Found]:
+    """Articles about the same thing: found by the article's own title and summary, topped up
+    with published articles of its section."""
+    found = [f for f in await find(session, index, query=f"{translation.title} "
+                                   f"{translation.summary}", lang=lang, k=k + 1,
+                                   relevant_only=True)
+             if f.slug != article.slug][:k]
+    if len(found) < k and article.section_id is not None:
+        taken = {f.slug for f in found} | {article.slug}
+        rows = await session.execute(
+            select(Article.slug, ArticleTranslation.lang, ArticleTranslation.title)
+            .join(ArticleTranslation, ArticleTranslation.article_id == Article.id)
+            .where(Article.section_id == article.section_id, Article.status == "published",
+                   ArticleTranslation.status == "published")
+            .order_by(Article.position, Article.slug))
+        best: dict[str, tuple[str, str]] = {}
+        for slug, row_lang, title in rows:
+            if slug not in taken and (slug not in best or row_lang == lang):
+                best[slug] = (row_lang, title)
+        for slug, (row_lang, title) in list(best.items())[:k - len(found)]:
+            found.append(Found(slug=slug, lang=row_lang, title=title,
+                               url=article_url(slug, row_lang), score=0.0, cosine=0.0,
+                               snippet="", heading=None, relevant=True))
+    return found

@@ -1,0 +1,89 @@
+"""The status page: agents post maintenance, incidents and network states; the public API, the
+help center (page and banner), the widget's endpoint and the assistant's service show them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+from fastapi import FastAPI
+
+from kefu.core import clock
+from kefu.kb.status import current_status
+from tests.factories import make_world
+from tests.web.browser import agent_sign_in, csrf_of
+
+API = "/api/v1/status"
+ORIGIN = "https://www.exchange.example"
+
+
+async def test_agents_write_everyone_reads(app: FastAPI, client: httpx.AsyncClient) -> None:
+    world = await make_world(app)
+    network = {"kind": "network", "state": "delayed", "coin": "usdt", "network": "TRC20",
+               "direction": "withdrawal",
+               "titles": {"en": "TRC20 withdrawals delayed", "zh-cn": "TRC20 提币延迟"}}
+    assert (await client.post(API, json=network,
+                              headers=world.headers["customer_a"])).status_code == 404
+    assert (await client.post(API, json=network)).status_code == 401
+    created = await client.post(API, json=network, headers=world.headers["agent"])
+    assert created.status_code == 201, created.text
+    entry = created.json()
+    assert (entry["coin"], entry["current"], entry["titles"]["zh-CN"]) == ("USDT", True,
+                                                                           "TRC20 提币延迟")
+    later = (clock.now() + timedelta(days=2)).isoformat()
+    planned = await client.post(API, headers=world.headers["agent"], json={
+        "kind": "maintenance", "state": "suspended", "starts_at": later,
+        "titles": {"en": "Futures maintenance"}})
+    assert planned.status_code == 201
+    incomplete = await client.post(API, headers=world.headers["agent"], json={
+        "kind": "network", "state": "delayed", "titles": {"en": "Something"}})
+    assert incomplete.status_code == 422
+    assert incomplete.json()["error"]["code"] == "network_fields_required"
+
+    current = await client.get(API, params={"scope": "current", "lang": "zh-CN"},
+                               headers={"Origin": ORIGIN})
+    assert [i["title"] for i in current.json()["items"]] == ["TRC20 提币延迟"]
+    assert current.headers["access-control-allow-origin"] == "*"  # the widget reads it
+    visible = await client.get(API, params={"lang": "en"})
+    assert [i["title"] for i in visible.json()["items"]] == [
+        "TRC20 withdrawals delayed", "Futures maintenance"]
+
+    async with app.state.db.transaction() as session:
+        notices = await current_status(session, "en")
+    assert [(n.coin, n.network, n.direction, n.state, n.title) for n in notices] == [
+        ("USDT", "TRC20", "withdrawal", "delayed", "TRC20 withdrawals delayed")]
+
+    ended = await client.patch(f"{API}/{entry['id']}", json={"end_now": True},
+                               headers=world.headers["agent"])
+    assert ended.status_code == 200
+    assert ended.json()["current"] is False
+    current = await client.get(API, params={"scope": "current"})
+    assert current.json()["items"] == []
+    recent = await client.get(API, params={"scope": "recent"})
+    assert [i["id"] for i in recent.json()["items"]] == [entry["id"]]
+
+
+async def test_status_page_editor_and_help_center(app: FastAPI, client: httpx.AsyncClient
+                                                  ) -> None:
+    world = await make_world(app)
+    assert (await agent_sign_in(client, world.agent.email)).status_code == 303
+    editor = await client.get("/agent/status")
+    assert editor.status_code == 200
+    form = {"csrf_token": csrf_of(editor.text), "kind": "incident", "state": "degraded",
+            "title_en": "Login problems in Europe", "title_zh": "欧洲地区登录异常",
+            "body_en": "Some customers cannot sign in; we are on it."}
+    refused = await client.post("/agent/status/entries", data={**form, "csrf_token": "x"})
+    assert refused.status_code == 403
+    saved = await client.post("/agent/status/entries", data=form)
+    assert saved.status_code == 303, saved.text
+    assert saved.headers["location"] == "/agent/status?ok=status_saved"
+    page = await client.get("/agent/status?ok=status_saved")
+    assert "Login problems in Europe" in page.text
+
+    client.cookies.clear()
+    status_page = await client.get("/help/zh-CN/status")
+    assert status_page.status_code == 200
+    assert "欧洲地区登录异常" in status_page.text
+    home = await client.get("/help/en")
+    assert 'class="status-banner"' in home.text
+    assert "Login problems in Europe" in home.text
