@@ -144,6 +144,7 @@
       "ticket.resolved": "Resolved",
       "ticket.closed": "Closed",
       "author.agent": "Agent",
+      "antiphishing": "Anti-phishing code: {code}",
       "author.assistant": "Assistant",
       "author.system": "Kefu",
       expired: "Your session has expired. Refresh the page to keep chatting.",
@@ -218,6 +219,7 @@
       "ticket.resolved": "已解决",
       "ticket.closed": "已关闭",
       "author.agent": "客服",
+      "antiphishing": "防钓鱼码：{code}",
       "author.assistant": "智能助手",
       "author.system": "系统",
       expired: "您的登录已过期，请刷新页面后继续咨询。",
@@ -1461,6 +1463,11 @@
     }
     var bubble = el("div", { class: "msg-bubble" });
     bubble.appendChild(el("div", { class: "msg-body" }, message.body || ""));
+    if (message.anti_phishing_code && !entry.own) {
+      /* the code the customer chose: only real messages from support carry it */
+      bubble.appendChild(el("div", { class: "msg-code", "data-testid": "kefu-antiphishing" },
+                            t("antiphishing", { code: message.anti_phishing_code })));
+    }
     var files = message.attachments || [];
     if (files.length) {
       var list = el("ul", { class: "msg-files" });
