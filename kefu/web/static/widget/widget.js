@@ -49,6 +49,7 @@
  *   kefu-messages        the message list (role=log)
  *   kefu-message         each message; data-seq, data-author (customer|agent|assistant|system),
  *                        data-state = sending|sent|read|failed (own messages)
+ *   kefu-antiphishing    the customer's anti-phishing code on a message from support
  *   kefu-retry           "retry" on a message that failed
  *   kefu-attachment      each attachment on a message (click downloads it)
  *   kefu-typing          "… is typing"
