@@ -11,11 +11,11 @@ from numpy.typing import NDArray
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 
-# In-scope accuracy the threshold may give up on the calibration slice when the training data
-# has out-of-scope examples to trade against, and when it has none (then the threshold can only
-# be set from in-scope confidence: reject what the model is least sure of).
-MAX_IN_SCOPE_LOSS_WITH_OOS = 0.03
-MAX_IN_SCOPE_LOSS_WITHOUT_OOS = 0.02
+# The share of in-scope messages, answered right without a threshold, that the threshold may
+# turn away on the held-out slice. Measured on CLINC150 (train → val): 0.5 points of in-scope
+# accuracy buy out-of-scope recall from 0.39 to about 0.7 when the training data has
+# out-of-scope examples, and from 0 to about 0.6 when it has none.
+MAX_IN_SCOPE_LOSS = 0.005
 
 
 def holdout_split(labels: Sequence[str], fraction: float,
@@ -59,30 +59,14 @@ def probabilities(scores: NDArray[np.float64], temperature: float) -> NDArray[np
 
 
 def choose_threshold(confidence: NDArray[np.float64], correct: NDArray[np.bool_],
-                     is_oos: NDArray[np.bool_], predicted_oos: NDArray[np.bool_]) -> float:
-    """The confidence below which a message counts as out of scope.
-
-    With out-of-scope examples on the slice: the threshold that maximises in-scope accuracy
-    plus out-of-scope recall, among those that cost at most MAX_IN_SCOPE_LOSS_WITH_OOS of
-    in-scope accuracy. Without them: the highest threshold that costs at most
-    MAX_IN_SCOPE_LOSS_WITHOUT_OOS. ``correct`` says whether the unthresholded prediction of an
-    in-scope row was right; ``predicted_oos`` whether the classifier already said out of scope.
-    """
-    in_scope = ~is_oos
-    if not in_scope.any():
+                     is_oos: NDArray[np.bool_]) -> float:
+    """The confidence below which a message counts as out of scope: the highest that turns
+    away at most MAX_IN_SCOPE_LOSS of the in-scope rows of the held-out slice that the model
+    answers right (``correct``). Out-of-scope rows do not move it: there are rarely enough of
+    them in training data to estimate recall, and the out-of-scope label already learns from
+    them; what the threshold must protect is in-scope accuracy."""
+    kept = np.sort(confidence[~is_oos & correct])
+    if len(kept) == 0:
         return 0.0
-    base_accuracy = float(correct[in_scope].mean())
-    candidates = np.unique(np.concatenate([[0.0], confidence]))
-    has_oos = bool(is_oos.any())
-    max_loss = MAX_IN_SCOPE_LOSS_WITH_OOS if has_oos else MAX_IN_SCOPE_LOSS_WITHOUT_OOS
-    best, best_value = 0.0, -np.inf
-    for threshold in candidates:
-        kept = confidence >= threshold
-        accuracy = float((correct & kept)[in_scope].mean())
-        if base_accuracy - accuracy > max_loss + 1e-12:
-            break
-        recall = float((predicted_oos | ~kept)[is_oos].mean()) if has_oos else 0.0
-        value = accuracy + recall if has_oos else float(threshold)
-        if value > best_value:
-            best, best_value = float(threshold), value
-    return best
+    may_lose = int(np.floor(MAX_IN_SCOPE_LOSS * int((~is_oos).sum()) + 1e-9))
+    return float(kept[min(may_lose, len(kept) - 1)])

@@ -95,8 +95,12 @@ class IntentFeatures:
             self.chars.set_params(min_df=1)
             return self.chars.fit_transform(texts)
 
-    def _dense(self, embeddings: NDArray[np.float32]) -> NDArray[np.float32]:
-        assert self.embedding_mean is not None
+    def unit_embeddings(self, embeddings: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Embeddings centred on the training mean and scaled back to unit length."""
+        assert self.embedding_mean is not None, "fit_transform first"
         centred = embeddings - self.embedding_mean
         norms = np.linalg.norm(centred, axis=1, keepdims=True)
-        return (centred / np.maximum(norms, 1e-6) * self.embedding_weight).astype(np.float32)
+        return (centred / np.maximum(norms, 1e-6)).astype(np.float32)
+
+    def _dense(self, embeddings: NDArray[np.float32]) -> NDArray[np.float32]:
+        return self.unit_embeddings(embeddings) * np.float32(self.embedding_weight)
