@@ -5,7 +5,7 @@
 Uses BQ dev pairs from the shared data when present (real customer-service questions), else
 pairs built from a small built-in question list. Measures, after loading: batched scoring
 (``score_many``, each distinct question embedded once), the same pairs with the embeddings
-already computed (features and trees only, i.e. what a caller with cached vectors pays), and
+already computed (pair features and the model only: what a caller with cached vectors pays), and
 one pair at a time (``score``). Prints a summary and one JSON line at the end."""
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def main() -> None:
     print(f"question matching on {len(pairs)} {source} pairs ({distinct} distinct questions)")
     print(f"  load + first call      {result['load_s']} s")
     print(f"  batched (score_many)   {result['batched_pairs_s']} pairs/s")
-    print(f"  features + trees only  {result['features_only_pairs_s']} pairs/s "
+    print(f"  features + model only  {result['features_only_pairs_s']} pairs/s "
           "(embeddings cached)")
     print(f"  one pair at a time     p50 {result['single_p50_ms']} ms   "
           f"p95 {result['single_p95_ms']} ms")
