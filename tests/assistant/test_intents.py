@@ -26,6 +26,7 @@ from kefu.assistant.intent_calibration import (
     probabilities,
 )
 from kefu.assistant.intent_data import read_labelled_csv
+from kefu.assistant.intent_neighbours import NeighbourVotes
 from kefu.assistant.intents import INTENTS_CSV, OOS_LABEL, IntentModel
 from kefu.cli import app
 from tests.shared_data import SHARED_DATA, requires_shared_data
@@ -244,7 +245,11 @@ def test_load_default_trains_once_and_again_when_the_data_change(
     assert path.stat().st_mtime_ns == first
     _write_csv(data, [*rows, ("提币太贵", "withdrawal_fee")])
     intents.load_default(model_dir)
-    assert path.stat().st_mtime_ns != first
+    second = path.stat().st_mtime_ns
+    assert second != first
+    path.write_bytes(b"not a model")
+    assert intents.load_default(model_dir).predict("提币手续费").label == "withdrawal_fee"
+    assert path.stat().st_mtime_ns != second
 
 
 # ------------------------------------------------------------------ calibration
@@ -258,6 +263,18 @@ def test_holdout_split_keeps_every_label_in_the_fit_part(labels: list[str]) -> N
     for label, count in Counter(labels).items():
         held_count = sum(1 for i in held if labels[i] == label)
         assert held_count == (0 if count == 1 else min(count - 1, max(1, round(count * 0.2))))
+
+
+def test_neighbour_votes_follow_the_closest_training_vectors() -> None:
+    rng = np.random.default_rng(2)
+    centres = np.eye(3, 8, dtype=np.float32)
+    vectors = np.repeat(centres, 20, axis=0) + rng.normal(scale=0.05, size=(60, 8))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    votes = NeighbourVotes(vectors.astype(np.float32), np.repeat(np.arange(3), 20), 3)
+    log_probs = votes.log_probabilities(centres)
+    assert list(log_probs.argmax(axis=1)) == [0, 1, 2]
+    assert np.exp(log_probs).sum(axis=1) == pytest.approx(np.ones(3))
+    assert np.isfinite(log_probs).all()
 
 
 def test_fit_temperature_recovers_the_generating_temperature() -> None:
