@@ -12,11 +12,13 @@ import typer
 from pydantic import ValidationError
 
 from kefu.config import Settings
+from kefu.web.i18n_cli import i18n_app
 
 app = typer.Typer(help="Kefu (客服): customer service for cryptocurrency exchanges.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 token_app = typer.Typer(help="Issue tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+app.add_typer(i18n_app, name="i18n")
 T = TypeVar("T")
 
 

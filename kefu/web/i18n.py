@@ -1,17 +1,20 @@
-"""UI languages: the message catalogue (``locales/*.json``) and choosing a request's language.
+"""UI languages: the message catalogue and choosing a request's language.
 
-Order: an explicit ``?lang=`` switch (remembered in the ``kefu_lang`` cookie), the cookie, the
-signed-in customer's language from the exchange, ``Accept-Language``, English. Every catalogue
-holds every key (a test checks), so a page never shows a key instead of words."""
+Messages are gettext catalogs managed with Babel (``locales/<locale>/LC_MESSAGES/messages.po``,
+keyed: the msgid is a key such as ``agent.inbox_title``; docs/translations.md). Language order:
+an explicit ``?lang=`` switch (remembered in the ``kefu_lang`` cookie), the cookie, the
+signed-in customer's language from the exchange, ``Accept-Language``, English. Every catalog
+holds every key (``kefu i18n check``, run by a test), so a page never shows a key instead of
+words."""
 
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
 from starlette.requests import Request
 
 SUPPORTED: tuple[str, ...] = ("en", "zh-CN")
@@ -20,6 +23,7 @@ LANG_COOKIE = "kefu_lang"
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
 LANGUAGE_NAMES = {"en": "English", "zh-CN": "简体中文"}
 LOCALES_DIR = Path(__file__).parent / "locales"
+DOMAIN = "messages"
 _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*$")
 
 
@@ -76,14 +80,35 @@ def choose_language(request: Request, customer_language: str | None = None) -> s
     )
 
 
-@lru_cache(maxsize=1)
-def catalogue() -> dict[str, dict[str, str]]:
-    """Every supported language's messages, read once from ``locales/<lang>.json``."""
+def catalog_path(language: str, locales_dir: Path = LOCALES_DIR) -> Path:
+    """Where a UI language's catalog lives: gettext's layout, with a locale (``zh_CN``) for the
+    language tag (``zh-CN``)."""
+    return locales_dir / language.replace("-", "_") / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def read_catalog(path: Path) -> Catalog:
+    with path.open("rb") as po:
+        return read_po(po, abort_invalid=True)
+
+
+def load_messages(locales_dir: Path = LOCALES_DIR) -> dict[str, dict[str, str]]:
+    """Every supported language's usable messages. Empty and fuzzy entries are left out, as
+    gettext does, so they fall back to English rather than show a draft."""
     messages: dict[str, dict[str, str]] = {}
     for language in SUPPORTED:
-        raw: Any = json.loads((LOCALES_DIR / f"{language}.json").read_text(encoding="utf-8"))
-        messages[language] = {str(k): str(v) for k, v in raw.items()}
+        messages[language] = {
+            message.id: message.string
+            for message in read_catalog(catalog_path(language, locales_dir))
+            if message.id and isinstance(message.id, str) and isinstance(message.string, str)
+            and message.string and not message.fuzzy
+        }
     return messages
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> dict[str, dict[str, str]]:
+    """The shipped catalogs, read once per process."""
+    return load_messages()
 
 
 class Translator:

@@ -1,9 +1,11 @@
 """The customer chat widget and the development demo exchange.
 
 ``/widget.js`` is the one URL an exchange embeds (``<script src=".../widget.js" data-…>``, see
-the comment at the top of ``static/widget/widget.js``). Its URL carries no version, so it is
-cached briefly and revalidated with an ETag; the stylesheet it loads is versioned and cached for
-a day like every other static file.
+the comment at the top of ``static/widget/widget.js``). It is served with the release version
+and the widget's text in every UI language (the catalogs' ``widget.*`` keys) filled in. Its URL
+carries no version, so it is cached briefly and revalidated with an ETag, which changes with the
+script and with the catalogs; the stylesheet it loads is versioned and cached for a day like
+every other static file.
 
 The widget runs on the exchange's own origin and calls the few REST endpoints it needs
 (visitor id, attachments, transcript, rating) across origins. Its credentials travel in headers
@@ -17,8 +19,11 @@ its server side issues a short-lived customer JWT the way the exchange's backend
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -38,6 +43,8 @@ from kefu.web.render import STATIC_DIR, PageRoute, render
 WIDGET_DIR = STATIC_DIR / "widget"
 WIDGET_SCRIPT = WIDGET_DIR / "widget.js"
 VERSION_PLACEHOLDER = "__KEFU_VERSION__"
+STRINGS_PLACEHOLDER = "{/*__KEFU_STRINGS__*/}"  # valid JS as it stands: an empty table
+WIDGET_KEY_PREFIX = "widget."
 WIDGET_CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=86400"
 
 # Demo customers (development only). The default id is not one ``kefu demo`` seeds, so the
@@ -77,18 +84,40 @@ class WidgetSource:
     etag: str
 
 
-_source_cache: dict[tuple[Path, int, int], WidgetSource] = {}
+_source_cache: dict[tuple[Path, int, int, str], WidgetSource] = {}
 
 
-def widget_source(path: Path = WIDGET_SCRIPT) -> WidgetSource:
-    """The script with the release version filled in (it versions the stylesheet URL), read
-    again only when the file changes (so a development server serves edits at once)."""
+def widget_strings(messages: Mapping[str, Mapping[str, str]]) -> str:
+    """The widget's text as a JSON object, ``{"en": {"send": "Send", …}, "zh-CN": {…}}``:
+    the ``widget.*`` keys without their prefix, English standing in for a missing translation
+    as ``i18n.Translator`` does for pages."""
+    english = _widget_keys(messages[i18n.DEFAULT_LANGUAGE])
+    table = {language: {**english, **_widget_keys(messages[language])}
+             for language in i18n.SUPPORTED}
+    return json.dumps(table, ensure_ascii=False, sort_keys=True)
+
+
+def _widget_keys(messages: Mapping[str, str]) -> dict[str, str]:
+    return {key.removeprefix(WIDGET_KEY_PREFIX): text for key, text in messages.items()
+            if key.startswith(WIDGET_KEY_PREFIX)}
+
+
+@lru_cache(maxsize=1)
+def shipped_widget_strings() -> str:
+    return widget_strings(i18n.catalogue())
+
+
+def widget_source(path: Path = WIDGET_SCRIPT, strings: str | None = None) -> WidgetSource:
+    """The script with the release version (it versions the stylesheet URL) and ``strings``
+    (default: the shipped catalogs' ``widget_strings``) filled in, read again only when the
+    file changes (so a development server serves edits at once)."""
+    strings = shipped_widget_strings() if strings is None else strings
     stat = path.stat()
-    key = (path, stat.st_mtime_ns, stat.st_size)
+    key = (path, stat.st_mtime_ns, stat.st_size, strings)
     cached = _source_cache.get(key)
     if cached is None:
         text = path.read_text(encoding="utf-8").replace(VERSION_PLACEHOLDER, __version__)
-        body = text.encode("utf-8")
+        body = text.replace(STRINGS_PLACEHOLDER, strings).encode("utf-8")
         cached = WidgetSource(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
         _source_cache.clear()
         _source_cache[key] = cached
