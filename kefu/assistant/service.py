@@ -9,32 +9,40 @@ posts the turn as a message from the assistant (author kind ``assistant``). On h
 leaves assistant mode for good, the agent gets the summary as an internal note, the ticket gets
 the intent's priority and ``intent:``/``category:`` tags, and it waits in the agents' queue like
 any new ticket. An agent who replies or takes the ticket ends assistant mode too.
+
+Every message the assistant writes to the customer gets an ``assistant_replies`` row (the turn's
+kind, intent and quoted article). The widget's 👍/👎 land there through
+:func:`record_feedback`; a 👎 on the latest answer enqueues ``assistant.feedback``, which runs
+``Assistant.feedback`` like ``assistant.respond`` runs ``Assistant.respond``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kefu.accounts.actor import ANONYMOUS
+from kefu.accounts.actor import ANONYMOUS, Actor
 from kefu.accounts.models import Customer, Team
 from kefu.assistant.answer import kb_language
 from kefu.assistant.handoff import handoff_priority
 from kefu.assistant.llm import LLMClient
-from kefu.assistant.models import AssistantConversation
+from kefu.assistant.models import AssistantConversation, AssistantReply
 from kefu.assistant.pipeline import Assistant, AssistantCustomer, ConversationState, Turn
 from kefu.config import Settings
 from kefu.core import clock
+from kefu.core.errors import Conflict, NotFound
 from kefu.core.logging import get_logger
 from kefu.db import savepoint
 from kefu.exchange.service import build_exchange_adapter
 from kefu.jobs.models import Job
 from kefu.jobs.runner import JobContext, JobRegistry, enqueue
+from kefu.kb import service as kb
 from kefu.kb.indexing import index_dir
 from kefu.kb.status import current_status
 from kefu.search.service import get_search_service
@@ -53,6 +61,7 @@ from kefu.trust.stepup import create_step_up_link
 log = get_logger("kefu.assistant")
 
 RESPOND_JOB = "assistant.respond"
+FEEDBACK_JOB = "assistant.feedback"
 ASSISTANT_CHANNELS = ("chat",)
 ASSISTANT = MessageAuthor("assistant")
 
@@ -173,24 +182,38 @@ class AssistantHost:
 
 
 def register_jobs(registry: JobRegistry, host: AssistantHost | None = None) -> AssistantHost:
-    """Add ``assistant.respond`` to the app's registry; returns the host (close it at
-    shutdown)."""
+    """Add ``assistant.respond`` and ``assistant.feedback`` to the app's registry; returns the
+    host (close it at shutdown)."""
     host = host or AssistantHost()
 
     async def respond(session: AsyncSession, payload: dict[str, Any], ctx: JobContext) -> None:
-        ticket_id = uuid.UUID(payload["ticket_id"])
-        try:
-            assistant = await host.get(ctx.settings)
-            async with savepoint(session):
-                await respond_to_message(session, assistant, ticket_id=ticket_id,
-                                         message_id=uuid.UUID(payload["message_id"]),
-                                         public_url=ctx.settings.public_url or "")
-        except Exception as exc:  # noqa: BLE001 - a broken assistant must not hold the customer
-            log.warning("assistant_failed", ticket_id=str(ticket_id), error=type(exc).__name__)
-            await hand_off_after_failure(session, ticket_id, error=type(exc).__name__)
+        ticket_id, message_id = uuid.UUID(payload["ticket_id"]), uuid.UUID(payload["message_id"])
+        await _run_guarded(session, host, ctx, ticket_id, lambda assistant: respond_to_message(
+            session, assistant, ticket_id=ticket_id, message_id=message_id,
+            public_url=ctx.settings.public_url or ""))
+
+    async def feedback(session: AsyncSession, payload: dict[str, Any], ctx: JobContext) -> None:
+        ticket_id, message_id = uuid.UUID(payload["ticket_id"]), uuid.UUID(payload["message_id"])
+        await _run_guarded(session, host, ctx, ticket_id, lambda assistant: answer_feedback(
+            session, assistant, ticket_id=ticket_id, message_id=message_id))
 
     registry.register(RESPOND_JOB)(respond)
+    registry.register(FEEDBACK_JOB)(feedback)
     return host
+
+
+async def _run_guarded(session: AsyncSession, host: AssistantHost, ctx: JobContext,
+                       ticket_id: uuid.UUID,
+                       step: Callable[[Assistant], Awaitable[Turn | None]]) -> None:
+    """One assistant step in a savepoint. A broken assistant must not hold the customer: any
+    failure hands the conversation to the agents at once instead of retrying."""
+    try:
+        assistant = await host.get(ctx.settings)
+        async with savepoint(session):
+            await step(assistant)
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        log.warning("assistant_failed", ticket_id=str(ticket_id), error=type(exc).__name__)
+        await hand_off_after_failure(session, ticket_id, error=type(exc).__name__)
 
 
 # ---------------------------------------------------------------- the job
@@ -208,16 +231,9 @@ async def respond_to_message(session: AsyncSession, assistant: Assistant, *,
         select(AssistantConversation).where(AssistantConversation.ticket_id == ticket_id))
     if ticket is None or message is None or conversation is None:
         return None
-    if conversation.mode != "active":
-        return None
-    if await _agent_involved(session, ticket):
-        _leave(conversation, "agent_joined", ConversationState.from_dict(conversation.state))
-        await session.flush()
+    if not await _assistant_speaks(session, ticket, conversation):
         return None
     customer = await session.get(Customer, ticket.customer_id)
-    who = AssistantCustomer(
-        external_id=None if customer is None or customer.is_visitor else customer.external_id,
-        display_name=customer.display_name if customer is not None else "")
     state = ConversationState.from_dict(conversation.state)
     notices = await current_status(session, kb_language(state.language or ticket.language[:2]))
 
@@ -227,9 +243,114 @@ async def respond_to_message(session: AsyncSession, assistant: Assistant, *,
                                          purpose=purpose, created_by=None, base_url=public_url)
         return link.url
 
-    turn = await assistant.respond(state, message.body, customer=who, notices=notices,
+    turn = await assistant.respond(state, message.body, customer=_assistant_customer(customer),
+                                   notices=notices,
                                    step_up=step_up if customer is not None else None)
-    await add_message(session, ticket, ASSISTANT, body=turn.text)
+    await _post_turn(session, ticket, conversation, state, turn)
+    return turn
+
+
+async def answer_feedback(session: AsyncSession, assistant: Assistant, *,
+                          ticket_id: uuid.UUID, message_id: uuid.UUID) -> Turn | None:
+    """Run a 👎 on the assistant's answer ``message_id`` through ``Assistant.feedback`` and post
+    the next turn (another answer, a request to rephrase, or the hand-off) like an answer to a
+    message (the ``assistant.feedback`` job's body; callable directly in tests). None when the
+    conversation moved on meanwhile: a later reply, a hand-off, an agent."""
+    ticket = await session.get(Ticket, ticket_id)
+    conversation = await session.scalar(
+        select(AssistantConversation).where(AssistantConversation.ticket_id == ticket_id))
+    if ticket is None or conversation is None:
+        return None
+    if not await _assistant_speaks(session, ticket, conversation):
+        return None
+    latest = await _latest_reply(session, ticket_id)
+    if latest is None or latest.message_id != message_id:
+        return None
+    state = ConversationState.from_dict(conversation.state)
+    customer = await session.get(Customer, ticket.customer_id)
+    turn = await assistant.feedback(state, helpful=False, customer=_assistant_customer(customer))
+    if turn is None:
+        return None
+    await _post_turn(session, ticket, conversation, state, turn)
+    return turn
+
+
+async def record_feedback(session: AsyncSession, actor: Actor, *, ticket: Ticket, seq: int,
+                          helpful: bool) -> tuple[AssistantReply, bool]:
+    """The customer's 👍/👎 on the assistant's message at ``seq`` (its place in the customer's
+    view of ``ticket``, which the caller checked the actor may read). Returns the reply and
+    whether this vote was recorded: the first vote stands and a later one is ignored, so a vote
+    can never undo the turn a 👎 caused.
+
+    A recorded vote is an ``assistant_feedback`` event; on an answer that quoted a help-center
+    article it is also the customer's vote on that article (the help center's content gaps); a
+    👎 on the latest answer while the assistant runs the conversation enqueues
+    ``assistant.feedback`` (the next turn, or the hand-off after the second unhelpful one).
+    NotFound for a seq the ticket lacks; Conflict ``not_an_answer`` for a message the assistant
+    did not write."""
+    message = await session.scalar(select(Message).where(
+        Message.ticket_id == ticket.id, Message.public_seq == seq))
+    if message is None:
+        raise NotFound("message")
+    reply = await session.scalar(
+        select(AssistantReply).where(AssistantReply.message_id == message.id))
+    if reply is None:
+        raise Conflict("only the assistant's messages can be rated", code="not_an_answer")
+    # Compare-and-set, so two tabs voting at once cannot both count (and both enqueue).
+    result = await session.execute(
+        update(AssistantReply).where(AssistantReply.id == reply.id,
+                                     AssistantReply.helpful.is_(None))
+        .values(helpful=helpful, voted_at=clock.now()).execution_options(
+            synchronize_session=False))
+    await session.refresh(reply)
+    if getattr(result, "rowcount", 0) != 1:
+        return reply, False
+    await record_event(session, actor, ticket, "assistant_feedback", {
+        "seq": seq, "helpful": helpful, "kind": reply.kind, "intent": reply.intent,
+        "article": reply.article_slug})
+    await _vote_on_article(session, actor, reply, helpful)
+    if not helpful and reply.kind == "answer":
+        conversation = await session.scalar(select(AssistantConversation).where(
+            AssistantConversation.ticket_id == ticket.id, AssistantConversation.mode == "active"))
+        latest = await _latest_reply(session, ticket.id)
+        if conversation is not None and latest is not None and latest.id == reply.id:
+            await enqueue(session, FEEDBACK_JOB,
+                          {"ticket_id": str(ticket.id), "message_id": str(message.id)},
+                          dedupe_key=f"{FEEDBACK_JOB}:{message.id}")
+    await session.flush()
+    return reply, True
+
+
+async def _vote_on_article(session: AsyncSession, actor: Actor, reply: AssistantReply,
+                           helpful: bool) -> None:
+    """An answer's vote is the customer's vote on the article it quoted (one per customer and
+    article, as on the help center), when that article is published here."""
+    voter = kb.voter_of(actor, None)
+    if reply.kind != "answer" or reply.article_slug is None or voter is None:
+        return
+    with contextlib.suppress(NotFound):  # an index built from files, or since unpublished
+        article = await kb.readable_article(session, actor, reply.article_slug)
+        await kb.vote(session, actor, article, voter=voter,
+                      lang=reply.article_lang or "en", helpful=helpful, comment="")
+
+
+async def _latest_reply(session: AsyncSession, ticket_id: uuid.UUID) -> AssistantReply | None:
+    return await session.scalar(
+        select(AssistantReply).join(Message, Message.id == AssistantReply.message_id)
+        .where(AssistantReply.ticket_id == ticket_id).order_by(Message.seq.desc()).limit(1))
+
+
+async def _post_turn(session: AsyncSession, ticket: Ticket,
+                     conversation: AssistantConversation, state: ConversationState,
+                     turn: Turn) -> None:
+    """Post the turn as the assistant's message with its ``assistant_replies`` row, then keep
+    the state or hand off."""
+    message, _ = await add_message(session, ticket, ASSISTANT, body=turn.text)
+    article = turn.citations[0] if turn.citations else None
+    session.add(AssistantReply(message_id=message.id, ticket_id=ticket.id, kind=turn.kind,
+                               intent=turn.intent,
+                               article_slug=article.slug if article else None,
+                               article_lang=article.lang if article else None))
     if turn.handoff is not None:
         await _hand_off(session, ticket, turn)
         _leave(conversation, turn.handoff.reason, state)
@@ -241,7 +362,13 @@ async def respond_to_message(session: AsyncSession, assistant: Assistant, *,
     await session.flush()
     log.info("assistant_turn", ticket=ticket.number, kind=turn.kind, intent=turn.intent,
              confidence=turn.confidence, generated_by=turn.generated_by)
-    return turn
+
+
+def _assistant_customer(customer: Customer | None) -> AssistantCustomer:
+    """Who writes, for the pipeline: a visitor has nothing to look up at the exchange."""
+    return AssistantCustomer(
+        external_id=None if customer is None or customer.is_visitor else customer.external_id,
+        display_name=customer.display_name if customer is not None else "")
 
 
 async def hand_off_after_failure(session: AsyncSession, ticket_id: uuid.UUID, *,
@@ -260,6 +387,19 @@ async def hand_off_after_failure(session: AsyncSession, ticket_id: uuid.UUID, *,
     await record_event(session, ANONYMOUS, ticket, "assistant_handoff",
                        {"reason": "assistant_error", "error": error})
     await session.flush()
+
+
+async def _assistant_speaks(session: AsyncSession, ticket: Ticket,
+                            conversation: AssistantConversation) -> bool:
+    """The conversation is still the assistant's; if an agent has joined meanwhile, assistant
+    mode ends here."""
+    if conversation.mode != "active":
+        return False
+    if await _agent_involved(session, ticket):
+        _leave(conversation, "agent_joined", ConversationState.from_dict(conversation.state))
+        await session.flush()
+        return False
+    return True
 
 
 async def _agent_involved(session: AsyncSession, ticket: Ticket) -> bool:

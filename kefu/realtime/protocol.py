@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, field_validator
 
 VERSION = 1
 MAX_FRAME_BYTES = 64 * 1024
@@ -111,6 +111,16 @@ class Read(_Frame):
     seq: int = Field(ge=0)
 
 
+class Feedback(_Frame):
+    """Customer: 👍/👎 on one of the assistant's messages (``seq``: its place in the customer's
+    view). The first vote on a message stands; a second gets the first one back."""
+
+    type: Literal["feedback"]
+    ticket: str = Field(max_length=16)
+    seq: int = Field(ge=1)
+    helpful: StrictBool  # a vote is true or false, never "yes" or 1
+
+
 class Ping(_Frame):
     type: Literal["ping"]
     t: float | int | str | None = None
@@ -124,9 +134,10 @@ class Status(_Frame):
 
 
 ClientFrame = Annotated[
-    Hello | Auth | Join | Subscribe | Unsubscribe | Send | Typing | Read | Ping | Status,
+    Hello | Auth | Join | Subscribe | Unsubscribe | Send | Typing | Read | Feedback | Ping
+    | Status,
     Field(discriminator="type"),
 ]
 FRAME = TypeAdapter(ClientFrame)
 FRAME_TYPES = ("hello", "auth", "join", "subscribe", "unsubscribe", "send", "typing", "read",
-               "ping", "status")
+               "feedback", "ping", "status")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -14,10 +15,13 @@ import jwt
 import pytest
 from fastapi import FastAPI
 
+import kefu.app
 from kefu import __version__
 from kefu.app import create_app
 from kefu.config import Settings
 from kefu.web import i18n, widget
+from tests.assistant.test_feedback import QUESTION, assistant_jobs
+from tests.realtime.live import live_server
 
 NODE = shutil.which("node")
 needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed")
@@ -82,17 +86,20 @@ async def test_widget_js_has_no_syntax_error(client: httpx.AsyncClient, tmp_path
 
 
 @needs_node
-def test_widget_strings_exist_in_both_languages():
-    """The widget's own dictionary (zh-CN and en) has the same keys and placeholders."""
+async def test_widget_strings_exist_in_both_languages(client: httpx.AsyncClient, tmp_path: Path):
+    """The served widget's dictionary (zh-CN and en, from the catalogs) has the same keys and
+    placeholders."""
+    served = tmp_path / "widget.js"
+    served.write_bytes((await client.get("/widget.js")).content)
     program = r"""
         const fs = require("fs");
         const source = fs.readFileSync(process.argv[1], "utf8");
         const start = source.indexOf("var STRINGS = ") + "var STRINGS = ".length;
-        const end = source.indexOf("\n  };\n", start) + 4;
+        const end = source.indexOf(";\n", start);
         const strings = eval("(" + source.slice(start, end) + ")");
         process.stdout.write(JSON.stringify(strings));
     """
-    result = subprocess.run([str(NODE), "-e", program, str(widget.WIDGET_SCRIPT)],
+    result = subprocess.run([str(NODE), "-e", program, str(served)],
                             capture_output=True, text=True, timeout=60, check=True)
     strings = json.loads(result.stdout)
     assert set(strings) == {"en", "zh-CN"}
@@ -243,3 +250,66 @@ def test_demo_keys_are_in_every_catalogue():
     for language in i18n.SUPPORTED:
         assert demo_keys <= set(catalogue[language]), language
         assert set(catalogue[language]) == set(english), language
+
+
+# ---------------------------------------------------------------- 👍/👎 in a real browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.browser
+async def test_thumbs_down_on_an_assistant_answer_brings_the_next_turn(
+    migrated_templates: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+):
+    """Headless Chromium on the demo exchange: the assistant answers, the customer clicks 👎,
+    the buttons keep the choice and the assistant's next turn arrives live."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.async_api import async_playwright
+
+    shutil.copyfile(migrated_templates["sqlite"], tmp_path / "kefu.db")
+    settings = Settings(env="development", data_dir=tmp_path / "data", jobs_enabled=True,
+                        jobs_poll_interval_s=0.1, log_level="WARNING",
+                        database_url=f"sqlite+aiosqlite:///{tmp_path / 'kefu.db'}")
+    monkeypatch.setattr(kefu.app, "register_assistant_jobs", assistant_jobs)
+    with live_server(settings) as live:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+            try:
+                page = await browser.new_page()
+                errors: list[str] = []
+                page.on("pageerror", lambda error: errors.append(str(error)))
+                await page.goto(f"{live.base}/demo/exchange?customer=e2e-vote&lang=en")
+                chat = page.locator("#kefu-widget")
+                await chat.locator('[data-testid="kefu-launcher"]').click()
+                await chat.locator('[data-testid="kefu-input"]').fill(QUESTION)
+                await chat.locator('[data-testid="kefu-send"]').click()
+                answers = chat.locator('[data-testid="kefu-message"][data-author="assistant"]')
+                await answers.first.wait_for(timeout=30_000)
+                first = answers.first
+                # No buttons under the customer's own message.
+                assert await chat.locator('[data-author="customer"] [data-testid="kefu-feedback"]'
+                                          ).count() == 0
+                down = first.locator('[data-testid="kefu-not-helpful"]')
+                up = first.locator('[data-testid="kefu-helpful"]')
+                assert await down.get_attribute("aria-label") == "This answer did not help"
+                assert await up.get_attribute("aria-label") == "This answer helped"
+                await down.click()
+
+                await answers.nth(1).wait_for(timeout=30_000)
+                assert "closer to your question" in await answers.nth(1).inner_text()
+                await first.locator('[data-testid="kefu-feedback-thanks"]').wait_for()
+                feedback = first.locator('[data-testid="kefu-feedback"]')
+                assert await feedback.get_attribute("data-vote") == "not-helpful"
+                assert await down.get_attribute("aria-pressed") == "true"
+                assert await up.get_attribute("aria-pressed") == "false"
+                assert await down.is_disabled()
+                assert await up.is_disabled()
+                # The new answer can be rated in its turn.
+                assert await answers.nth(1).locator('[data-testid="kefu-helpful"]').is_enabled()
+                assert errors == []
+            finally:
+                await browser.close()

@@ -51,6 +51,10 @@
  *                        data-state = sending|sent|read|failed (own messages)
  *   kefu-antiphishing    the customer's anti-phishing code on a message from support
  *   kefu-retry           "retry" on a message that failed
+ *   kefu-feedback        the 👍/👎 row under each assistant message; data-vote = helpful|
+ *                        not-helpful once voted. kefu-helpful, kefu-not-helpful: its buttons
+ *                        (aria-pressed; disabled after the vote); kefu-feedback-thanks: shown
+ *                        once the server recorded the vote
  *   kefu-attachment      each attachment on a message (click downloads it)
  *   kefu-typing          "… is typing"
  *   kefu-input           the message textarea;  kefu-send: the send button
@@ -107,159 +111,11 @@
   var BACKOFF_BASE_MS = 1000;
   var BACKOFF_MAX_MS = 30000;
 
-  var STRINGS = {
-    "en": {
-      title: "Support",
-      open: "Open support chat",
-      close: "Close chat",
-      greeting: "Hi! How can we help you today?",
-      quickTitle: "Common questions",
-      quick: ["My deposit has not arrived", "My withdrawal is pending",
-              "I lost access to my 2FA", "KYC verification help"],
-      inputLabel: "Message",
-      placeholder: "Type your message…",
-      send: "Send",
-      attach: "Attach a screenshot, screen recording or PDF",
-      sending: "Sending…",
-      sent: "Sent",
-      read: "Read",
-      failed: "Not sent",
-      retry: "Retry",
-      typing: "{name} is typing…",
-      ticket: "Ticket",
-      copy: "Copy",
-      copyTicket: "Copy the ticket number",
-      copied: "Copied",
-      queue: "You are number {position} in the queue. Estimated wait: about {minutes} min.",
-      messages: "Messages",
-      unread: "{count} unread",
-      "status.connecting": "Connecting…",
-      "status.online": "Connected",
-      "status.reconnecting": "Connection lost. Reconnecting in {seconds} s…",
-      "status.offline": "Offline. Your messages will be sent when you are back online.",
-      "status.expired": "Session expired",
-      "ticket.new": "Waiting for an agent",
-      "ticket.open": "In progress",
-      "ticket.pending": "Waiting for your reply",
-      "ticket.escalated": "Escalated",
-      "ticket.resolved": "Resolved",
-      "ticket.closed": "Closed",
-      "author.agent": "Agent",
-      "antiphishing": "Anti-phishing code: {code}",
-      "author.assistant": "Assistant",
-      "author.system": "Kefu",
-      expired: "Your session has expired. Refresh the page to keep chatting.",
-      refresh: "Refresh",
-      resolvedNote: "This conversation was marked as resolved. Write again if you still need help.",
-      closedNote: "This conversation is closed.",
-      newConversation: "Start a new conversation",
-      ratingTitle: "How did we do?",
-      ratingGroup: "Your rating",
-      ratingStar: "{score} out of 5 stars",
-      ratingComment: "Anything else to tell us? (optional)",
-      ratingSubmit: "Send rating",
-      ratingChoose: "Choose 1 to 5 stars first.",
-      ratingThanks: "Thank you for your feedback!",
-      transcript: "Transcript:",
-      transcriptTxt: "Text",
-      transcriptHtml: "HTML",
-      transcriptTxtLabel: "Download the transcript as text",
-      transcriptHtmlLabel: "Download the transcript as HTML",
-      uploading: "Uploading {name}…",
-      fileType: "“{name}” cannot be sent: use an image (PNG, JPEG, GIF, WebP), a video (MP4, WebM, MOV) or a PDF.",
-      fileSize: "“{name}” is larger than 25 MB. Please send a smaller file or a shorter recording.",
-      fileEmpty: "“{name}” is empty.",
-      tooManyFiles: "Attach at most 10 files at a time.",
-      filesIntro: "I would like to send a file.",
-      uploadFailed: "Upload failed: {message}",
-      downloadFailed: "Download failed: {message}",
-      download: "Download {name}",
-      networkError: "network error",
-      safety: "We will never ask for your password, 2FA codes or seed phrase.",
-      suggestTitle: "These articles may answer your question:",
-      statusDetails: "Service status",
-      "error.visitor_limit": "Log in to the exchange to open another conversation.",
-      "error.ticket_closed": "This conversation is closed. Start a new one.",
-      "error.reopen_window_passed": "This conversation ended a while ago. Start a new one.",
-      "error.fatal": "The chat cannot connect: {message}",
-      "error.generic": "Something went wrong: {message}"
-    },
-    "zh-CN": {
-      title: "在线客服",
-      open: "打开在线客服",
-      close: "关闭聊天",
-      greeting: "您好！请问有什么可以帮您？",
-      quickTitle: "常见问题",
-      quick: ["充值未到账", "提现一直在处理中", "无法使用二次验证（2FA）", "身份认证（KYC）问题"],
-      inputLabel: "消息",
-      placeholder: "请输入您的问题…",
-      send: "发送",
-      attach: "上传截图、录屏或 PDF",
-      sending: "发送中…",
-      sent: "已发送",
-      read: "已读",
-      failed: "发送失败",
-      retry: "重试",
-      typing: "{name} 正在输入…",
-      ticket: "工单号",
-      copy: "复制",
-      copyTicket: "复制工单号",
-      copied: "已复制",
-      queue: "您当前排在第 {position} 位，预计等待约 {minutes} 分钟。",
-      messages: "消息",
-      unread: "{count} 条未读",
-      "status.connecting": "正在连接…",
-      "status.online": "已连接",
-      "status.reconnecting": "连接已断开，{seconds} 秒后重新连接…",
-      "status.offline": "网络已断开，恢复后将自动发送您的消息。",
-      "status.expired": "会话已过期",
-      "ticket.new": "等待客服接入",
-      "ticket.open": "处理中",
-      "ticket.pending": "等待您的回复",
-      "ticket.escalated": "已升级处理",
-      "ticket.resolved": "已解决",
-      "ticket.closed": "已关闭",
-      "author.agent": "客服",
-      "antiphishing": "防钓鱼码：{code}",
-      "author.assistant": "智能助手",
-      "author.system": "系统",
-      expired: "您的登录已过期，请刷新页面后继续咨询。",
-      refresh: "刷新",
-      resolvedNote: "本次对话已标记为已解决。如仍需帮助，请直接回复。",
-      closedNote: "本次对话已关闭。",
-      newConversation: "开始新的对话",
-      ratingTitle: "请为本次服务评分",
-      ratingGroup: "您的评分",
-      ratingStar: "{score} 星（满分 5 星）",
-      ratingComment: "还有什么想告诉我们的吗？（选填）",
-      ratingSubmit: "提交评价",
-      ratingChoose: "请先选择 1 到 5 星。",
-      ratingThanks: "感谢您的评价！",
-      transcript: "聊天记录：",
-      transcriptTxt: "文本",
-      transcriptHtml: "HTML",
-      transcriptTxtLabel: "下载聊天记录（文本）",
-      transcriptHtmlLabel: "下载聊天记录（HTML）",
-      uploading: "正在上传 {name}…",
-      fileType: "无法发送“{name}”：请上传图片（PNG、JPEG、GIF、WebP）、视频（MP4、WebM、MOV）或 PDF。",
-      fileSize: "“{name}”超过 25 MB，请发送更小的文件或更短的录屏。",
-      fileEmpty: "“{name}”是空文件。",
-      tooManyFiles: "每次最多上传 10 个文件。",
-      filesIntro: "我想发送一个文件。",
-      uploadFailed: "上传失败：{message}",
-      downloadFailed: "下载失败：{message}",
-      download: "下载 {name}",
-      networkError: "网络错误",
-      safety: "客服绝不会索要您的密码、验证码或助记词。",
-      suggestTitle: "以下文章或许能解答您的问题：",
-      statusDetails: "服务状态",
-      "error.visitor_limit": "请先登录交易所账户，再开启新的对话。",
-      "error.ticket_closed": "本次对话已关闭，请开始新的对话。",
-      "error.reopen_window_passed": "本次对话已结束较久，请开始新的对话。",
-      "error.fatal": "无法连接客服：{message}",
-      "error.generic": "出错了：{message}"
-    }
-  };
+  /* The widget's text in every UI language, {"en": {"send": "Send", …}, "zh-CN": {…}}: the
+   * server fills it in from its gettext catalogs (the widget.* keys in kefu/web/locales, English
+   * standing in for a missing translation). A new string: call t("newKey"), run
+   * `kefu i18n extract` and translate widget.newKey (docs/translations.md). */
+  var STRINGS = {/*__KEFU_STRINGS__*/};
 
   function dataAttr(name) {
     var value = script.getAttribute("data-" + name);
@@ -271,11 +127,11 @@
   }
 
   var LANG = normalizeLang(dataAttr("lang") || navigator.language);
-  var STR = STRINGS[LANG];
+  var STR = STRINGS[LANG] || {};
 
-  /* t("key", {name: "x"}): the widget's own small dictionary, {placeholders} filled in. */
+  /* t("key", {name: "x"}): this language's text, {placeholders} filled in. */
   function t(key, values) {
-    var text = STR[key] !== undefined ? STR[key] : STRINGS.en[key];
+    var text = STR[key];
     if (text === undefined) {
       return key;
     }
@@ -294,7 +150,7 @@
       }
     }
     if (!Array.isArray(list)) {
-      list = raw ? raw.split("|") : STR.quick;
+      list = raw ? raw.split("|") : [t("quick.1"), t("quick.2"), t("quick.3"), t("quick.4")];
     }
     return list.filter(function (q) { return typeof q === "string" && q.trim(); })
       .map(function (q) { return q.trim().slice(0, 200); }).slice(0, 8);
@@ -928,6 +784,7 @@
       case "queue": return onQueue(frame);
       case "error": return onError(frame);
       case "authed": return scheduleRenewal();
+      case "feedback_recorded": return onFeedbackRecorded(frame);
       default: return undefined; // pong, and frame types this version does not know
     }
   }
@@ -1489,9 +1346,70 @@
       bubble.appendChild(list);
     }
     li.appendChild(bubble);
+    if (author === "assistant" && !entry.own) {
+      li.appendChild(feedbackRow(entry));
+    }
     entry.meta = el("div", { class: "msg-meta" });
     li.appendChild(entry.meta);
     setEntryState(entry, state);
+  }
+
+  /* 👍/👎 under a message of the assistant (the `feedback` frame). The first vote stands: the
+   * buttons then show it and stay disabled, after a reload too (remembered per message). */
+  function feedbackRow(entry) {
+    var up = el("button", { type: "button", class: "vote", "data-testid": "kefu-helpful",
+                            "aria-label": t("helpful"), title: t("helpful"),
+                            "aria-pressed": "false" }, "👍");
+    var down = el("button", { type: "button", class: "vote", "data-testid": "kefu-not-helpful",
+                              "aria-label": t("notHelpful"), title: t("notHelpful"),
+                              "aria-pressed": "false" }, "👎");
+    var thanks = el("span", { class: "msg-feedback-thanks", "data-testid": "kefu-feedback-thanks",
+                              hidden: true }, t("feedbackThanks"));
+    var row = el("div", { class: "msg-feedback", "data-testid": "kefu-feedback" },
+                 [up, down, thanks]);
+    entry.feedback = { row: row, up: up, down: down, thanks: thanks };
+    entry.voted = false;
+    up.addEventListener("click", function () { vote(entry, true); });
+    down.addEventListener("click", function () { vote(entry, false); });
+    var stored = chat.ticket && entry.seq ?
+      storageGet("vote:" + chat.ticket.number + ":" + entry.seq) : null;
+    if (stored !== null) {
+      showVote(entry, stored === "1", true);
+    }
+    return row;
+  }
+
+  function vote(entry, helpful) {
+    if (!chat.ticket || !entry.seq || entry.voted) {
+      return;
+    }
+    if (sendFrame({ type: "feedback", ticket: chat.ticket.number, seq: entry.seq,
+                    helpful: helpful })) {
+      showVote(entry, helpful, false);
+    }
+  }
+
+  function showVote(entry, helpful, recorded) {
+    var parts = entry.feedback;
+    entry.voted = true;
+    parts.row.setAttribute("data-vote", helpful ? "helpful" : "not-helpful");
+    parts.up.setAttribute("aria-pressed", String(helpful));
+    parts.down.setAttribute("aria-pressed", String(!helpful));
+    parts.up.disabled = true;
+    parts.down.disabled = true;
+    parts.thanks.hidden = !recorded;
+  }
+
+  /* feedback_recorded: the vote that stands (the earlier one, when this was a second vote). */
+  function onFeedbackRecorded(frame) {
+    if (!chat.ticket || frame.ticket !== chat.ticket.number) {
+      return;
+    }
+    storageSet("vote:" + frame.ticket + ":" + frame.seq, frame.helpful ? "1" : "0");
+    var entry = chat.bySeq[frame.seq];
+    if (entry && entry.feedback) {
+      showVote(entry, frame.helpful, true);
+    }
   }
 
   /* The meta line: time, and for our own messages sending… / Sent / Read / Not sent + Retry. */
@@ -1505,7 +1423,7 @@
     }
     if (entry.own && state) {
       entry.el.setAttribute("data-state", state);
-      meta.appendChild(el("span", { class: "msg-state" }, t(state)));
+      meta.appendChild(el("span", { class: "msg-state" }, t("state." + state)));
       if (state === "failed") {
         var retry = el("button", { type: "button", class: "link", "data-testid": "kefu-retry" },
                        t("retry"));
