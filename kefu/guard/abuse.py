@@ -13,6 +13,9 @@ supervisor review queue, merge into the open ticket) and logs every action.
   withdrawal, "support" on WhatsApp, fake admins, guaranteed returns), so the product can warn
   them (``customer_warning``) and flag the conversation for the agent.
 - ``near_duplicate``: the cheap test for "you asked this already" merging.
+- ``screen``: the first three at once, as the write path runs them on every inbound message
+  (``kefu.tickets.abuse_checks``); what is ``actionable`` there is medium or high evidence
+  (``AbuseSignal.review``) or any scam signal.
 
 All regexes are compiled once at import; every function is deterministic.
 """
@@ -28,8 +31,8 @@ from typing import Final, Literal
 
 from kefu.guard.lookalike import fold_letters
 
-__all__ = ["SCAM_CODES", "AbuseSignal", "ScamSignal", "customer_warning", "harassment_score",
-           "near_duplicate", "scam_signals", "spam_score"]
+__all__ = ["SCAM_CODES", "AbuseSignal", "ScamSignal", "Screening", "customer_warning",
+           "harassment_score", "near_duplicate", "scam_signals", "screen", "spam_score"]
 
 Level = Literal["none", "low", "medium", "high"]
 _DATA: Final = Path(__file__).with_name("data")
@@ -61,6 +64,13 @@ class AbuseSignal:
     def cooldown(self) -> bool:
         """Only high evidence restricts a customer; lower levels flag for review."""
         return self.level == "high"
+
+    @property
+    def review(self) -> bool:
+        """Medium or high: worth a supervisor's look. Low is what angry but legitimate customers
+        write ("this is fucking slow", one repeat of a question); flagging it would bury the
+        queue."""
+        return self.score >= _MEDIUM
 
 
 def _combine(weights: Iterable[float]) -> float:
@@ -212,7 +222,10 @@ def harassment_score(text: str) -> AbuseSignal:
     """Profanity, insults and threats, weighed by whom they are aimed at: frustration at the
     service stays low, an insult aimed at the agent is medium, slurs and sexual insults aimed at
     someone, threats, or repeated insults are high (the only level that means cool-down)."""
-    folded = fold_letters(text)
+    return _harassment(fold_letters(text))
+
+
+def _harassment(folded: str) -> AbuseSignal:
     hits = sorted(_HARASSMENT.find(folded),
                   key=lambda hit: (_CATEGORIES.index(hit[0]), hit[1].start()))
     taken: list[tuple[int, int]] = []
@@ -269,7 +282,10 @@ def spam_score(text: str, *, recent: Sequence[str] = ()) -> AbuseSignal:
     """How much ``text`` looks like spam. ``recent`` are the same sender's previous messages
     (newest last, a short window chosen by the caller); sending the same text again counts,
     three repeats or more is high on its own."""
-    folded = fold_letters(text)
+    return _spam(text, fold_letters(text), recent)
+
+
+def _spam(text: str, folded: str, recent: Sequence[str]) -> AbuseSignal:
     evidence: list[tuple[float, str]] = []
     taken: list[tuple[int, int]] = []
     for weight, match in sorted(_PROMO.find(folded), key=lambda hit: -float(hit[0])):
@@ -482,3 +498,33 @@ def customer_warning(signals: Iterable[ScamSignal], lang: str) -> str | None:
         return None
     heading = "请注意防范诈骗：" if lang.lower().startswith("zh") else "Please be careful:"
     return "\n".join([heading, *lines])
+
+
+# ---------------------------------------------------------------- all at once
+
+@dataclass(frozen=True, slots=True)
+class Screening:
+    """The three detectors' verdicts on one inbound message."""
+
+    harassment: AbuseSignal
+    spam: AbuseSignal
+    scams: tuple[ScamSignal, ...]
+
+    @property
+    def for_review(self) -> tuple[AbuseSignal, ...]:
+        """Harassment and spam signals worth a flag, strongest first."""
+        signals = (self.harassment, self.spam)
+        return tuple(sorted((s for s in signals if s.review), key=lambda s: -s.score))
+
+    @property
+    def actionable(self) -> bool:
+        """Whether the product must do something: flag, warn or cool down."""
+        return bool(self.scams) or self.harassment.review or self.spam.review
+
+
+def screen(text: str, *, recent: Sequence[str] = ()) -> Screening:
+    """``harassment_score``, ``spam_score`` and ``scam_signals`` of one customer message, the
+    letters folded once: the write path runs this on every inbound message, the chat's batches
+    included, so the shared work is done once."""
+    folded = fold_letters(text)
+    return Screening(_harassment(folded), _spam(text, folded, recent), scam_signals(text))

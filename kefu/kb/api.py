@@ -18,13 +18,18 @@ from kefu.kb import deflection, finder, gaps, schemas, service
 from kefu.kb.finder import Found
 from kefu.kb.indexing import ArticleIndex, article_index
 from kefu.kb.languages import LANGUAGE_TAG_PATTERN, canonical_language
-from kefu.kb.limits import SUGGESTIONS, VOTES, check_rate
 from kefu.kb.models import ArticleTranslation
 from kefu.kb.schemas import SLUG_PATTERN
 from kefu.kb.voters import voter_for
 from kefu.tickets import service as tickets
+from kefu.trust.ratelimit import rate_limit
 
 router = APIRouter(prefix="/api/v1/kb", tags=["knowledge base"])
+
+# Per address, for what anyone may do without signing in. The help center's vote form
+# (kefu.web.help_center) uses VOTE_LIMIT too: one budget for both ways of voting.
+VOTE_LIMIT = rate_limit("kb_votes", per_ip=(30, 600))
+SUGGESTION_LIMIT = rate_limit("kb_suggestions", per_ip=(120, 600))
 
 IndexDep = Annotated[ArticleIndex, Depends(article_index)]
 SlugPath = Annotated[str, Path(min_length=1, max_length=120)]
@@ -182,14 +187,14 @@ async def version_detail(
 
 @router.post("/articles/{slug}/votes", response_model=schemas.VoteResult, status_code=201,
              responses={200: {"model": schemas.VoteResult,
-                              "description": "The voter's earlier vote was replaced."}})
+                              "description": "The voter's earlier vote was replaced."}},
+             dependencies=[Depends(VOTE_LIMIT)])
 async def vote(
     slug: SlugPath, body: schemas.VoteCreate, request: Request, response: Response,
     session: SessionDep, actor: ActorDep,
 ) -> schemas.VoteResult:
     """"Was this helpful?" by anyone, signed in or not; once per voter and article (voting
     again replaces the vote). Anonymous voters are told apart by a cookie set here."""
-    check_rate(request, VOTES)
     article = await service.readable_article(session, actor, slug)
     voter = voter_for(request, actor)
     voter.remember(request, response)
@@ -254,14 +259,14 @@ async def search(
     return schemas.SearchResults(query=text, lang=language, items=[hit_read(f) for f in found])
 
 
-@router.post("/suggestions", response_model=schemas.SuggestionList)
+@router.post("/suggestions", response_model=schemas.SuggestionList,
+             dependencies=[Depends(SUGGESTION_LIMIT)])
 async def suggestions(
-    body: schemas.SuggestionRequest, request: Request, session: SessionDep, index: IndexDep,
+    body: schemas.SuggestionRequest, session: SessionDep, index: IndexDep,
 ) -> schemas.SuggestionList:
     """Articles for a message being written, before it becomes a ticket (the widget). Send
     the returned ``key`` with later calls for the same message, and to
     ``POST /kb/deflections/{key}/submitted`` once the ticket exists."""
-    check_rate(request, SUGGESTIONS)
     key = deflection.valid_key(body.key) or deflection.new_key()
     found = await deflection.suggest(session, index, key=key, channel="widget",
                                      lang=body.lang, text=body.q)

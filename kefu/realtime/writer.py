@@ -16,7 +16,8 @@ round trips and fsyncs.
 Plain chat sends (public, no attachments) also carry a :class:`~kefu.tickets.chat.ChatSend`;
 the optimistic attempt appends all of them with a constant number of statements per batch
 (:func:`~kefu.tickets.chat.append_chat_batch`), and only what that declines, and every job of
-an isolated retry, runs its own ``work``."""
+an isolated retry, runs its own ``work``. A send it refuses (a sender in a cool-down) fails
+alone, like a job's KefuError, without rolling the batch back: nothing of it was written."""
 
 from __future__ import annotations
 
@@ -155,6 +156,8 @@ class MessageWriter:
                     outcome = done.get(id(job))
                     if outcome is None:
                         pending.append(job)
+                    elif isinstance(outcome, KefuError):  # refused, nothing stored
+                        results.append((job, None, outcome))
                     else:
                         results.append((job, outcome, None))
             for job in pending:

@@ -27,6 +27,7 @@ from kefu.accounts import service as accounts
 from kefu.accounts.actor import Actor
 from kefu.accounts.deps import PORTAL_COOKIE, SESSION_COOKIE
 from kefu.accounts.models import Agent, Customer
+from kefu.assistant import service as assistant
 from kefu.config import Settings
 from kefu.core import clock
 from kefu.core.errors import KefuError, NotFound
@@ -46,6 +47,7 @@ from kefu.tickets.guarding import allowed_link_domains
 from kefu.tickets.models import Ticket
 from kefu.trust.antiphishing import anti_phishing_code
 from kefu.trust.compliance import tipoff_check
+from kefu.trust.errors import TooManyRequests
 
 log = get_logger("kefu.realtime.ws")
 router = APIRouter()
@@ -175,6 +177,8 @@ class Session:
             return
         try:
             await self._dispatch(conn, frame)
+        except TooManyRequests as exc:  # a cool-down: when the customer may write again
+            self._error(exc.code, exc.message, ref, retry_after_s=exc.retry_after_s)
         except KefuError as exc:
             self._error(exc.code, exc.message, ref)
 
@@ -191,11 +195,14 @@ class Session:
             frame["ref"] = ref  # which message was refused: the client sends it again later
         self.conn.push(frame)
 
-    def _error(self, code: str, message: str, ref: str | None = None) -> None:
+    def _error(self, code: str, message: str, ref: str | None = None,
+               retry_after_s: int | None = None) -> None:
         assert self.conn is not None
         frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
         if ref:
             frame["ref"] = ref
+        if retry_after_s is not None:
+            frame["retry_after_s"] = retry_after_s
         self.conn.push(frame)
 
     # ------------------------------------------------------------ hello
@@ -396,6 +403,19 @@ class Session:
             "type": "read", "ticket": follow.number, "by": by, "seq": frame.seq,
             "_conn": conn.id})
 
+    async def _on_feedback(self, conn: Connection, frame: p.Feedback) -> None:
+        """A customer's 👍/👎 on an assistant message; answered after the commit."""
+        actor = conn.actor
+        if actor.agent is not None:
+            raise KefuError("only customers rate the assistant's answers", code="invalid_frame")
+        async with self.db.transaction() as session:
+            ticket = await tickets.get_readable(session, actor, frame.ticket)
+            reply, recorded = await assistant.record_feedback(
+                session, actor, ticket=ticket, seq=frame.seq, helpful=frame.helpful)
+            answer = {"type": "feedback_recorded", "ticket": ticket.number, "seq": frame.seq,
+                      "helpful": reply.helpful, "duplicate": not recorded}
+        conn.push(answer)
+
     async def _on_status(self, conn: Connection, frame: p.Status) -> None:
         agent = conn.actor.agent
         if agent is None:
@@ -469,13 +489,13 @@ class Session:
         if number is None:
             first_line = frame.body.strip().splitlines()[0] if frame.body.strip() else ""
             subject = (frame.subject or first_line or "Chat")[:80]
-            ticket = await tickets.create_for_actor(session, actor, ticket_schemas.TicketCreate(
+            opened = await tickets.open_for_actor(session, actor, ticket_schemas.TicketCreate(
                 subject=subject, body=frame.body, channel="chat", language=self.language,
                 client_msg_id=frame.client_msg_id))
+            ticket, message = opened.ticket, opened.message  # a repeat: added to the open one
             if actor.customer is None and actor.visitor_id is not None:
                 customer = await session.get(Customer, ticket.customer_id)
                 new_actor = dataclasses.replace(actor, customer=customer)
-            message = await tickets.first_message(session, ticket)
             if attachment_ids:
                 raise KefuError("upload attachments after the first message",
                                 code="unknown_attachment", status=422)

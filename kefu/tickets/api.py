@@ -33,12 +33,18 @@ async def detail(session: AsyncSession, actor: Actor, ticket: Ticket) -> schemas
     return schemas.TicketDetail(**read.model_dump(), messages=messages)
 
 
-@router.post("/tickets", response_model=schemas.TicketDetail, status_code=201)
+@router.post("/tickets", response_model=schemas.TicketCreated, status_code=201, responses={
+    200: {"model": schemas.TicketCreated,
+          "description": "A repeat of an open ticket: the message was added there"}})
 async def create_ticket(
-    body: schemas.TicketCreate, session: SessionDep, actor: SignedInDep
-) -> schemas.TicketDetail:
-    ticket = await service.create_for_actor(session, actor, body)
-    return await detail(session, actor, ticket)
+    body: schemas.TicketCreate, session: SessionDep, actor: SignedInDep, response: Response
+) -> schemas.TicketCreated:
+    opened = await service.open_for_actor(session, actor, body)
+    if opened.duplicate:
+        response.status_code = 200
+    shown = await detail(session, actor, opened.ticket)
+    return schemas.TicketCreated(**shown.model_dump(),
+                                 duplicate_of=opened.ticket.number if opened.duplicate else None)
 
 
 @router.get("/tickets", response_model=schemas.TicketList)

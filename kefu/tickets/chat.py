@@ -10,11 +10,17 @@ and the tickets' new sequence counters and timestamps in one executemany.
 
 Only the common case takes this path: a public message without attachments into a ticket the
 sender may read and whose status the message does not change, with nothing for the secret guard
-to mask. Anything else (a merged number, a
-closed or resolved ticket, an agent's first reply to a new ticket, a note with @mentions, an
-attachment) returns ``None`` for that send, and the writer runs it through ``reply`` /
-``add_note`` as before, so every rule lives in one place. All sends of one ticket take the same
-path, so a ticket's messages keep their order."""
+to mask and nothing for the abuse checks to act on (:func:`kefu.guard.abuse.screen`; a sender's
+earlier sends in the same batch count as their recent messages). Anything else (a merged number,
+a closed or resolved ticket, an agent's first reply to a new ticket, a note with @mentions, an
+attachment, a flagged message) returns ``None`` for that send, and the writer runs it through
+``reply`` / ``add_note`` as before, so every rule lives in one place. All sends of one ticket
+take the same path, so a ticket's messages keep their order.
+
+Senders in a cool-down are found with one more query per batch; their sends are refused here
+(:class:`~kefu.trust.errors.CoolingDown` in place of the outcome, a resend of a stored message
+excepted), not sent down the slow path, where the refusal would roll the whole batch back and
+redo it job by job: a flood from a cooled-down sender must stay cheap."""
 
 from __future__ import annotations
 
@@ -30,11 +36,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from kefu.accounts.actor import Actor
 from kefu.core import clock
+from kefu.core.errors import KefuError
 from kefu.core.ids import normalize_ticket_number
 from kefu.core.language import detect_language
 from kefu.db import new_id
+from kefu.guard.abuse import screen
 from kefu.guard.secrets import scan
 from kefu.realtime.events import publish_after_commit, ticket_topic
+from kefu.tickets.abuse_checks import cooldown_subject
 from kefu.tickets.models import Message, Ticket
 from kefu.tickets.service import (
     announce_ticket,
@@ -43,6 +52,8 @@ from kefu.tickets.service import (
     settings_of,
     webhook_ticket,
 )
+from kefu.trust.errors import CoolingDown
+from kefu.trust.service import cooldowns_in_force
 from kefu.webhooks.service import emit, subscribed
 
 
@@ -97,11 +108,30 @@ def _author_name(actor: Actor) -> str:
     return (actor.customer.display_name if actor.customer else "") or "Customer"
 
 
+async def _cooling(session: AsyncSession, sends: Sequence[ChatSend]
+                   ) -> dict[uuid.UUID | str, float]:
+    subjects = {cooldown_subject(s.actor) for s in sends} - {None}
+    return await cooldowns_in_force(
+        session, customer_ids={s for s in subjects if isinstance(s, uuid.UUID)},
+        visitor_ids={s for s in subjects if isinstance(s, str)})
+
+
+def _guarded(send: ChatSend, ticket: Ticket, earlier: dict[tuple[str, str], list[str]]) -> bool:
+    """Whether a customer's send has something for the secret guard or the abuse checks."""
+    if not scan(send.body).clean:
+        return True
+    recent = earlier.setdefault((send.actor.label, ticket.number), [])
+    found = screen(send.body, recent=recent).actionable
+    recent.append(send.body)
+    return found
+
+
 async def append_chat_batch(
     session: AsyncSession, sends: Sequence[ChatSend]
-) -> list[Appended | None]:
+) -> list[Appended | KefuError | None]:
     """Append ``sends`` in order; ``None`` for each send the caller must run through
-    ``reply`` instead. Re-sent ``client_msg_id``\\ s return the stored message."""
+    ``reply`` instead, the error for one refused. Re-sent ``client_msg_id``\\ s return the
+    stored message."""
     numbers = {normalize_ticket_number(s.number) for s in sends} - {None}
     if not numbers:
         return [None] * len(sends)
@@ -109,37 +139,49 @@ async def append_chat_batch(
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()  # in number order, like the writer's batches: no deadlock
     by_number = {t.number: t for t in await session.scalars(stmt)}
+    cooling = await _cooling(session, sends)
 
     chosen: list[Ticket | None] = []
     refused: set[str] = set()
-    for send in sends:
+    cooled: dict[int, float] = {}  # index of a send refused for its sender's cool-down
+    earlier: dict[tuple[str, str], list[str]] = {}
+    for index, send in enumerate(sends):
         ticket = by_number.get(normalize_ticket_number(send.number) or "")
-        if (ticket is None or ticket.merged_into_id is not None
-                or (send.actor.agent is None and not scan(send.body).clean)
+        wait = cooling.get(cooldown_subject(send.actor) or "")
+        if (wait is not None and ticket is not None and ticket.merged_into_id is None
+                and may_read(send.actor, ticket)):
+            cooled[index] = wait  # stores nothing, so the ticket's order is not at stake
+            chosen.append(ticket)
+        elif (ticket is None or ticket.merged_into_id is not None
                 or not may_read(send.actor, ticket) or not _fast_status(send.actor, ticket)
-                or (send.actor.agent is None and send.actor.customer is None)):
+                or (send.actor.agent is None and send.actor.customer is None)
+                or (send.actor.agent is None and _guarded(send, ticket, earlier))):
             if ticket is not None:
                 refused.add(ticket.number)
             chosen.append(None)
         else:
             chosen.append(ticket)
-    chosen = [t if t is not None and t.number not in refused else None for t in chosen]
+    chosen = [t if t is not None and (i in cooled or t.number not in refused) else None
+              for i, t in enumerate(chosen)]
     if not any(chosen):
         return [None] * len(sends)
 
     stored: dict[tuple[uuid.UUID, str | None], ChatMessage | Message] = dict(
         await _stored_messages(session, sends, chosen))
     now = clock.now()
-    outcomes: list[Appended | None] = []
+    outcomes: list[Appended | KefuError | None] = []
     rows: list[ChatMessage] = []
     touched: dict[uuid.UUID, Ticket] = {}
-    for send, ticket in zip(sends, chosen, strict=True):
+    for index, (send, ticket) in enumerate(zip(sends, chosen, strict=True)):
         if ticket is None:
             outcomes.append(None)
             continue
         key = (ticket.id, send.client_msg_id)
         if send.client_msg_id and key in stored:
             outcomes.append(Appended(ticket, stored[key], created=False))
+            continue
+        if index in cooled:
+            outcomes.append(CoolingDown(cooled[index]))
             continue
         touched[ticket.id] = ticket
         agent, customer = send.actor.agent, send.actor.customer
@@ -174,7 +216,7 @@ async def append_chat_batch(
          "_first_response_at": t.first_response_at} for t in touched.values()])
     hooks = await subscribed(session, "message.created")
     for send, outcome in zip(sends, outcomes, strict=True):
-        if outcome is None or not outcome.created:
+        if not isinstance(outcome, Appended) or not outcome.created:
             continue
         ticket, sent = outcome.ticket, outcome.message
         if hooks:
@@ -194,7 +236,7 @@ async def append_chat_batch(
 
         await after_customer_messages(session, [
             (o.ticket, o.message) for o in outcomes
-            if o is not None and o.created and o.message.author_kind == "customer"],
+            if isinstance(o, Appended) and o.created and o.message.author_kind == "customer"],
             settings=settings)
     return outcomes
 

@@ -169,6 +169,13 @@ class TicketDetail(TicketRead):
     messages: list[MessageRead]
 
 
+class TicketCreated(TicketDetail):
+    duplicate_of: str | None = Field(default=None, description=(
+        "Set (with status 200 instead of 201) when the request repeated the first message of "
+        "one of the customer's open tickets: nothing was created, the message was added to that "
+        "ticket, whose number this is and which the response shows."))
+
+
 class TicketList(BaseModel):
     items: list[TicketRead]
     next_cursor: str | None

@@ -325,6 +325,10 @@ async def add_message(
         from kefu.tickets.guarding import secrets_hidden  # it builds on this module
 
         await secrets_hidden(session, ticket, guarded)
+    if author.kind == "customer" and not internal:
+        from kefu.tickets.abuse_checks import screen_inbound  # it builds on this module
+
+        await screen_inbound(session, ticket, message)
     settings = settings_of(session)
     if author.kind == "customer" and not internal and settings is not None:
         from kefu.assistant.service import after_customer_message  # it builds on this module
@@ -511,11 +515,23 @@ async def first_message(session: AsyncSession, ticket: Ticket) -> Message:
     return message
 
 
-async def create_for_actor(
+@dataclass(frozen=True)
+class Opened:
+    """What a request became: a new ticket and its first message, or (``duplicate``) the
+    customer's open ticket asking the same, with ``message`` added to it."""
+
+    ticket: Ticket
+    message: Message
+    duplicate: bool = False
+
+
+async def open_for_actor(
     session: AsyncSession, actor: Actor, data: schemas.TicketCreate
-) -> Ticket:
+) -> Opened:
     """The API's create: a customer opens their own; a visitor one pre-login conversation; an
-    agent on behalf of a customer (phone, email forwarded by hand)."""
+    agent on behalf of a customer (phone, email forwarded by hand). A customer's or visitor's
+    request that repeats one of their open tickets goes there instead
+    (``abuse_checks.add_to_open_duplicate``); one in a cool-down opens nothing."""
     if actor.agent is not None:
         if not data.customer_external_id:
             raise InvalidInput("agents must name customer_external_id", code="customer_required")
@@ -539,20 +555,28 @@ async def create_for_actor(
     else:
         raise Forbidden("sign in to open a ticket", code="customer_required")
     if data.client_msg_id:
-        existing = await session.scalar(
-            select(Ticket).join(Message, Message.ticket_id == Ticket.id)
+        existing = (await session.execute(
+            select(Ticket, Message).join(Message, Message.ticket_id == Ticket.id)
             .where(Ticket.customer_id == customer.id, Message.seq == 1,
-                   Message.client_msg_id == data.client_msg_id))
+                   Message.client_msg_id == data.client_msg_id))).first()
         if existing is not None:
-            return existing
+            return Opened(existing[0], existing[1])
+    if actor.is_customer_side:
+        from kefu.tickets.abuse_checks import add_to_open_duplicate, ensure_may_write
+
+        duplicate = await add_to_open_duplicate(session, actor, customer=customer, data=data)
+        if duplicate is not None:
+            return duplicate
+        await ensure_may_write(session, actor)
     if customer.is_visitor and await session.scalar(
             select(Ticket.id).where(Ticket.customer_id == customer.id)) is not None:
         raise Conflict("sign in to open more conversations", code="visitor_limit")
-    return await create_ticket(
+    ticket = await create_ticket(
         session, actor, customer=customer, subject=data.subject, body=data.body,
         channel=channel, language=data.language, priority=priority,
         client_msg_id=data.client_msg_id,
     )
+    return Opened(ticket, await first_message(session, ticket))
 
 
 # ---------------------------------------------------------------- reply and note
@@ -569,6 +593,10 @@ async def reply(
     agent's first reply opens a new one."""
     if ticket.status == "closed":
         raise Conflict("this ticket is closed; open a new one", code="ticket_closed")
+    if actor.is_customer_side:
+        from kefu.tickets.abuse_checks import ensure_may_write  # it builds on this module
+
+        await ensure_may_write(session, actor, ticket=ticket, client_msg_id=data.client_msg_id)
     if actor.agent is not None:
         from kefu.tickets.guarding import check_support_text  # it builds on this module
 

@@ -26,7 +26,8 @@ class CoolingDown(TooManyRequests):
     """The customer or visitor is in a cool-down after abuse; they may write again later."""
 
     def __init__(self, retry_after_s: float) -> None:
-        super().__init__("you are sending too much; please wait before writing again",
+        super().__init__("your messages are paused after abusive or repeated ones; try again "
+                         f"in {max(1, math.ceil(retry_after_s))} s",
                          code="cooling_down", retry_after_s=retry_after_s)
 
 

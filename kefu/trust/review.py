@@ -10,11 +10,12 @@ their own). Every step is in the audit log."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final, Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts.actor import Actor
@@ -65,6 +66,27 @@ async def ensure_not_cooling_down(
     active = await cooldown_for(session, customer_id=customer_id, visitor_id=visitor_id)
     if active is not None:
         raise CoolingDown((clock.ensure_utc(active.until) - clock.now()).total_seconds())
+
+
+async def cooldowns_in_force(
+    session: AsyncSession, *, customer_ids: Collection[uuid.UUID] = (),
+    visitor_ids: Collection[str] = (),
+) -> dict[uuid.UUID | str, float]:
+    """Seconds left of the cool-down in force for each of these customers and visitors that has
+    one (keyed by customer id or visitor id), in one query: the chat's batches ask for all their
+    senders at once."""
+    subjects = ([CoolDown.customer_id.in_(customer_ids)] if customer_ids else []) + (
+        [CoolDown.visitor_id.in_(visitor_ids)] if visitor_ids else [])
+    if not subjects:
+        return {}
+    now = clock.now()
+    left: dict[uuid.UUID | str, float] = {}
+    for customer_id, visitor_id, until in await session.execute(
+            select(CoolDown.customer_id, CoolDown.visitor_id, CoolDown.until)
+            .where(or_(*subjects), CoolDown.until > now)):
+        key: uuid.UUID | str = customer_id or str(visitor_id)
+        left[key] = max(left.get(key, 0.0), (clock.ensure_utc(until) - now).total_seconds())
+    return left
 
 
 async def next_cooldown(
@@ -222,6 +244,14 @@ async def review_flag(
                              duration=timedelta(minutes=cooldown_minutes),
                              reason=f"supervisor: {flag.kind}", flag=flag)
     return flag
+
+
+async def flagged_codes(session: AsyncSession, *, ticket_id: uuid.UUID, kind: str) -> set[str]:
+    """The ``codes`` recorded in the details of a ticket's flags of ``kind``, whatever their
+    review: what the customer was already warned about (scam kinds are warned once a ticket)."""
+    rows = await session.scalars(select(AbuseFlag.details).where(
+        AbuseFlag.ticket_id == ticket_id, AbuseFlag.kind == kind))
+    return {str(code) for details in rows for code in details.get("codes", [])}
 
 
 async def open_flag_count(session: AsyncSession, *, ticket_id: uuid.UUID) -> int:

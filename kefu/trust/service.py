@@ -5,7 +5,8 @@
   (or ``ensure_no_tipoff``) before a macro or an assistant answer reaches a held customer;
   ``official_domains`` as the allow-list of ``guard.outbound.check_outbound``.
 - The write path: ``record_flag`` for abuse, scam, secret and phishing-override signals;
-  ``ensure_not_cooling_down`` / ``cooldown_for`` before accepting a customer's message.
+  ``ensure_not_cooling_down`` / ``cooldown_for`` before accepting a customer's message, and
+  ``cooldowns_in_force`` for many senders at once (the chat's batches).
 - Agents and the assistant: ``create_step_up_link`` (and ``link_text``) for 2FA resets,
   unfreezes and appeals.
 - Routes: ``rate_limit(...)`` as a FastAPI dependency.
@@ -20,11 +21,18 @@ from kefu.trust.compliance import (
     tipoff_check,
 )
 from kefu.trust.ratelimit import rate_limit
-from kefu.trust.review import cooldown_for, ensure_not_cooling_down, record_flag
+from kefu.trust.review import (
+    cooldown_for,
+    cooldowns_in_force,
+    ensure_not_cooling_down,
+    flagged_codes,
+    record_flag,
+)
 from kefu.trust.stepup import StepUpLink, create_step_up_link, link_text
 from kefu.trust.verify import agent_public_id, official_domains, verify_value
 
 __all__ = ["ComplianceState", "StepUpLink", "agent_public_id", "anti_phishing_code",
-           "compliance_state", "cooldown_for", "create_step_up_link", "ensure_no_tipoff",
-           "ensure_not_cooling_down", "link_text", "official_domains", "rate_limit",
-           "record_flag", "refresh_compliance", "stamp", "tipoff_check", "verify_value"]
+           "compliance_state", "cooldown_for", "cooldowns_in_force", "create_step_up_link",
+           "ensure_no_tipoff", "ensure_not_cooling_down", "flagged_codes", "link_text",
+           "official_domains", "rate_limit", "record_flag", "refresh_compliance", "stamp",
+           "tipoff_check", "verify_value"]

@@ -28,9 +28,9 @@ from kefu.core import clock
 from kefu.core.errors import NotFound
 from kefu.core.http import SessionDep, SettingsDep
 from kefu.kb import deflection, finder, service, status
+from kefu.kb.api import VOTE_LIMIT
 from kefu.kb.indexing import ArticleIndex, article_index
 from kefu.kb.languages import canonical_language, is_language_tag, localized, preference
-from kefu.kb.limits import VOTES, check_rate
 from kefu.kb.media import CONTENT_TYPES, MediaStore
 from kefu.kb.models import Category, Section
 from kefu.kb.render import VIDEO_FRAME_HOSTS, plain_excerpt
@@ -366,7 +366,7 @@ async def article_page(
     }, path_in=path_in)
 
 
-@router.post("/help/{lang}/articles/{slug}/vote")
+@router.post("/help/{lang}/articles/{slug}/vote", dependencies=[Depends(VOTE_LIMIT)])
 async def vote(
     request: Request,
     lang: LangPath,
@@ -381,7 +381,6 @@ async def vote(
     info = await _info(request, session, lang)
     if isinstance(info, Response):
         return info
-    check_rate(request, VOTES)
     if helpful not in ("yes", "no"):
         return redirect(f"/help/{info.lang}/articles/{quote(slug)}#feedback")
     article = await service.readable_article(session, _public(actor), slug)

@@ -240,35 +240,37 @@ async def create_ticket(
               "deflection_key": deflection.valid_key(deflection_key) or deflection.new_key()}
     stored: list[str] = []
 
-    async def create() -> Ticket:
+    async def create() -> service.Opened:
         if category not in CATEGORIES:
             raise InvalidInput("choose a category", code="category_required")
         data = form_model(schemas.TicketCreate, subject=clean(subject).strip(),
                           body=clean(body), channel="portal")
-        ticket = await service.create_for_actor(session, actor, data)
+        opened = await service.open_for_actor(session, actor, data)
+        ticket = opened.ticket
         await workflow.change_tags(session, actor, ticket,
                                    schemas.TagChange(add=[f"category:{category}"]))
         files = await form_files(request)
         attachments = await save_uploads(session, actor, settings, ticket, files)
         stored.extend(a.storage_key for a in attachments)
         if attachments:
-            # The request's first message carries the files the customer attached to it.
-            first = await service.first_message(session, ticket)
+            # The request's message carries the files the customer attached to it.
             for attachment in attachments:
-                attachment.message_id = first.id
+                attachment.message_id = opened.message.id
             await session.flush()
         key = deflection.valid_key(deflection_key)
         if key is not None:
             await deflection.mark_submitted(session, key, ticket)
-        return ticket
+        return opened
 
     try:
         async with savepoint(session):
-            ticket = await create()
+            opened = await create()
     except KefuError as exc:
         discard_files(settings, stored)
         return _new_ticket_page(request, values, error=exc)
-    return redirect(f"/portal/tickets/{ticket.number}?ok=created")
+    # A repeat of an open ticket went there; the ticket's timeline says so.
+    done = "replied" if opened.duplicate else "created"
+    return redirect(f"/portal/tickets/{opened.ticket.number}?ok={done}")
 
 
 # ---------------------------------------------------------------- one ticket

@@ -37,8 +37,8 @@ async def test_weekly_content_gaps(app: FastAPI, client: httpx.AsyncClient) -> N
                               results=0, created_at=old))
         agent = Actor(kind="agent", agent=world.agent, team_ids=frozenset({world.en_team.id}))
         for tags in (["account", "closure"], ["closure"], ["deposit"], ["category:deposit"]):
-            ticket = await tickets.create_for_actor(session, agent, ticket_schemas.TicketCreate(
-                subject="Help", body="Please", customer_external_id="cust-a"))
+            ticket = (await tickets.open_for_actor(session, agent, ticket_schemas.TicketCreate(
+                subject="Help", body="Please", customer_external_id="cust-a"))).ticket
             await workflow.change_tags(session, agent, ticket,
                                        ticket_schemas.TagChange(add=tags))
     for helpful, comment in ((False, "Does not say how long"), (False, ""), (True, "")):

@@ -192,7 +192,11 @@ async def test_client_msg_id_makes_replies_idempotent(client: httpx.AsyncClient,
 
 async def test_listing_filters_and_cursor_pagination(client: httpx.AsyncClient, world: World):
     a = world.headers["customer_a"]
-    numbers = [await open_ticket(client, a, subject=f"Question {i}") for i in range(5)]
+    asks = ("My BTC withdrawal is pending for 3 hours.", "How do I reset my 2FA?",
+            "Why is my account frozen?", "What is the fee for USDT on TRC20?",
+            "Can I change my email address?")  # different questions: no repeat is merged
+    numbers = [await open_ticket(client, a, subject=f"Question {i}", body=ask)
+               for i, ask in enumerate(asks)]
     await client.post(f"/api/v1/tickets/{numbers[0]}/tags", headers=world.headers["agent"],
                       json={"add": ["KYC", "vip"]})
     await client.post(f"/api/v1/tickets/{numbers[1]}/assign", headers=world.headers["agent"],

@@ -31,8 +31,9 @@ from tests.web.browser import (
 
 async def _api_ticket(client: httpx.AsyncClient, headers: dict[str, str], subject: str,
                       language: str = "en") -> str:
+    # The subject is the question: one customer's different questions are different tickets.
     response = await client.post("/api/v1/tickets", headers=headers, json={
-        "subject": subject, "body": "My deposit has not arrived.", "language": language})
+        "subject": subject, "body": subject, "language": language})
     assert response.status_code == 201, response.text
     return str(response.json()["number"])
 
