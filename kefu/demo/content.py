@@ -135,11 +135,11 @@ EN: tuple[Script, ...] = (
                   "Recovery is possible but manual. I've opened a recovery request with the TxID "
                   "you sent."),
             note("Address {address} is ours on both chains. Recovery request filed with the "
-                 "wallet team; fee policy: 10% capped at 150 USDT for cross-chain recovery."),
+                 "wallet team; fee policy: 20 USDT-equivalent, amounts from 50 USDT."),
             cust("How long will it take? Is there a fee?"),
-            agent("Recoveries usually take 3 to 7 business days. There is a recovery fee of 10% "
-                  "of the amount, capped at 150 USDT, deducted from the recovered funds. I'll "
-                  "update you here as soon as the wallet team has credited it."),
+            agent("Recoveries take 5 to 10 business days. A fee of 20 USDT-equivalent is "
+                  "deducted from the recovered funds. I'll update you here as soon as the wallet "
+                  "team has credited it."),
             agent("Good news: the wallet team has recovered the deposit and credited {amount} "
                   "{coin}, less the recovery fee, to your spot account. For next time: the "
                   "network you pick on the sending side must match the one shown on your deposit "
@@ -148,8 +148,8 @@ EN: tuple[Script, ...] = (
         tags=("deposit", "wrong-network", "recovery"),
         priority="high",
         escalation="Cross-chain recovery needed; wallet team must approve the manual credit.",
-        pick={"coin": ("USDT", "ETH"), "network": ("ERC20",),
-              "wrong_network": ("BEP20", "Arbitrum One", "Polygon")},
+        pick={"coin": ("USDT",), "network": ("ERC20",),
+              "wrong_network": ("Arbitrum One", "Polygon")},
     ),
     Script(
         "deposit_missing_tag", "en", "deposits",
@@ -162,12 +162,14 @@ EN: tuple[Script, ...] = (
                   "it is. I can see your transfer without a tag and it is on hold, safe."),
             agent("To credit it to you I need proof that it's your transfer: please upload a "
                   "screenshot of the withdrawal record on the sending platform showing the amount, "
-                  "the destination address and the TxID. You can attach it to this ticket."),
+                  "the destination address and the TxID. You can attach it to this ticket. "
+                  "The wallet team credits it within 3 business days, less a 5 USDT-equivalent "
+                  "fee."),
             cust("uploaded the screenshot just now"),
             note("Screenshot matches amount and TxID. Sent to wallet team for manual credit."),
-            agent("Thank you, the screenshot matches. The {amount} XRP has been credited to your "
-                  "account. Your personal tag is always shown next to the address on the deposit "
-                  "page."),
+            agent("Thank you, the screenshot matches. The {amount} XRP, less the 5 "
+                  "USDT-equivalent fee, has been credited to your account. Your personal tag is "
+                  "always shown next to the address on the deposit page."),
         ),
         tags=("deposit", "missing-memo", "xrp"),
         pick={"coin": ("XRP",)},
@@ -185,10 +187,12 @@ EN: tuple[Script, ...] = (
                   "found your transfer and it is on hold."),
             agent("Please attach a screenshot from your wallet's transaction history showing the "
                   "amount, date and hash. No other details are needed. Once the wallet team "
-                  "verifies it, the deposit is credited within one business day."),
+                  "verifies it, the deposit is credited within 3 business days, less a 5 "
+                  "USDT-equivalent fee."),
             cust("done, attached"),
-            agent("Verified and credited. Next time, copy the memo from the deposit page into the "
-                  "comment field of your wallet before sending."),
+            agent("Verified and credited, less the 5 USDT-equivalent fee. Next time, copy the "
+                  "memo from the deposit page into the comment field of your wallet before "
+                  "sending."),
         ),
         tags=("deposit", "missing-memo", "ton"),
         pick={"coin": ("TON", "USDT"), "network": ("TON",)},
@@ -224,12 +228,14 @@ EN: tuple[Script, ...] = (
             agent("Hi {first}, thanks for the TxID. The token you sent isn't listed with us, so "
                   "our system doesn't credit it automatically. Recovering unlisted tokens needs "
                   "the wallet team to sign a manual transaction, which I've requested."),
-            note("Unlisted ERC20 contract. Needs wallet-team approval and gas; fee 100 USDT per "
-                 "policy. Told customer it's not guaranteed."),
+            note("Unlisted ERC20 contract. Needs wallet-team approval and gas; token must be "
+                 "worth 100 USDT or more, fee 50 USDT-equivalent per policy. Told customer it's "
+                 "not guaranteed."),
             cust("how long and is it guaranteed?"),
-            agent("It isn't guaranteed for every token, but most are recoverable. It takes up to "
-                  "14 business days and there's a fixed fee of 100 USDT-equivalent. I'll update "
-                  "this ticket when the wallet team answers."),
+            agent("It isn't guaranteed: some tokens block transfers. The wallet team assesses it "
+                  "within 5 business days. If it is recoverable, a fee of 50 USDT-equivalent is "
+                  "charged and the token is returned to an address you give us on the same "
+                  "network. I'll update this ticket when the wallet team answers."),
         ),
         tags=("deposit", "unlisted-token", "recovery"),
         escalation="Unlisted token recovery: needs wallet-team sign-off.",
@@ -304,11 +310,13 @@ EN: tuple[Script, ...] = (
                  "How do I increase it?"),
         steps=(
             agent("Hi {first}, your account is at identity verification level 1, which allows "
-                  "withdrawals up to 2 BTC-equivalent in 24 hours. Completing level 2 (proof of "
-                  "address) raises it to 100 BTC. You can start it under Account > Verification."),
+                  "withdrawals up to 20,000 USDT in a rolling 24 hours, all coins together. "
+                  "Completing level 2 (proof of address and a face check) raises it to "
+                  "2,000,000 USDT. You can start it under Account > Verification."),
             cust("How long does level 2 take?"),
-            agent("Usually under 24 hours. Please upload a utility bill or bank statement from "
-                  "the last 3 months showing your name and address."),
+            agent("Most applications are approved in about 10 minutes, and every one is decided "
+                  "within 48 hours. Please upload a utility bill or bank statement from the last "
+                  "3 months showing your name and address."),
         ),
         tags=("withdrawal", "limits", "kyc"),
         priority="low",
@@ -404,7 +412,7 @@ EN: tuple[Script, ...] = (
             agent("Hi {first}, thank you for checking with us first: that account is NOT ours. "
                   "Our support never contacts you first on Telegram and never asks you to "
                   "'verify' a wallet on another site. You can check any account or link on our "
-                  "Kefu Verify page."),
+                  "verification page, demoex.example/verify."),
             cust("I didn't enter anything. Should I do something?"),
             agent("Great, then your account is safe. Please block and report that account in "
                   "Telegram. We've reported it too. If you ever entered anything on such a site, "
@@ -424,10 +432,9 @@ EN: tuple[Script, ...] = (
                   "carry the anti-phishing code you set in Security settings, and we never "
                   "threaten suspension to make you click a link. Please don't open it."),
             cust("I don't have an anti-phishing code set"),
-            agent("You can set one under Security > Anti-phishing code. Every genuine email and "
-                  "message from us will then show it, so fakes are easy to spot. Could you "
-                  "forward the fake email to our abuse address so we can get the site taken "
-                  "down?"),
+            agent("You can set one under Security > Anti-phishing code. Every genuine email "
+                  "from us will then show it, so fakes are easy to spot. Could you forward the "
+                  "fake email to support@demoex.example so we can get the site taken down?"),
             cust("forwarded, and I set the code. Thanks!"),
         ),
         tags=("phishing", "email"),
@@ -443,8 +450,9 @@ EN: tuple[Script, ...] = (
                   "place the ID on a dark flat surface, turn off the flash, make sure all four "
                   "corners are visible and nothing covers the text."),
             cust("Resubmitted with a new photo"),
-            agent("Thanks! Your new submission is in the queue and is usually reviewed within a "
-                  "few hours. You'll get an email once it's approved."),
+            agent("Thanks! Your new submission is in the queue. Most are approved in about 10 "
+                  "minutes, and every one is decided within 48 hours. You'll get an email once "
+                  "it's approved."),
             agent("Your verification has been approved. You now have full access to deposits, "
                   "withdrawals and trading."),
         ),
@@ -458,12 +466,15 @@ EN: tuple[Script, ...] = (
                  "I registered as Mohamed. It's the same person!"),
         steps=(
             agent("Hi {first}, thanks for explaining. The name on the account must match the "
-                  "document exactly, including spelling. I can update the account name to match "
-                  "your passport, then you resubmit."),
-            cust("Yes please update it"),
-            note("Name change requested; spelling variant only, same DOB. Approved by KYC lead."),
-            agent("Done: the account name now matches your passport. Please resubmit the "
-                  "verification from Account > Verification; it should go through quickly."),
+                  "document exactly, including spelling. Please correct it under Account > "
+                  "Verification > Update information with a photo of your passport; a "
+                  "compliance officer reviews the change, usually within 48 hours."),
+            cust("Submitted the correction"),
+            note("Name correction submitted; spelling variant only, same DOB. Approved by KYC "
+                 "lead."),
+            agent("Done: the correction is approved and the account name now matches your "
+                  "passport. Please resubmit the verification from Account > Verification; it "
+                  "should go through quickly."),
         ),
         tags=("kyc", "name-mismatch"),
     ),
@@ -476,7 +487,8 @@ EN: tuple[Script, ...] = (
             agent("Hi {first}, I'm sorry for the wait. Your application needed an extra check "
                   "because of the issuing country of your document. I've asked the compliance "
                   "team for an update."),
-            note("Compliance queue backlog ~3 days for this country. Pinged KYC lead."),
+            note("Compliance queue backlog for this country; past the 48-hour limit. Pinged KYC "
+                 "lead."),
             agent("Your verification is approved. Thank you for your patience."),
         ),
         tags=("kyc", "delay"),
@@ -484,14 +496,14 @@ EN: tuple[Script, ...] = (
     ),
     Script(
         "api_invalid_signature", "en", "api",
-        subject="API error 50113 invalid signature",
-        opening=("My bot gets {{\"code\":\"50113\",\"msg\":\"Invalid signature\"}} on every "
+        subject="API error 10001 invalid signature",
+        opening=("My bot gets {{\"code\":10001,\"msg\":\"Invalid signature\"}} on every "
                  "POST to {endpoint}. GET requests work fine. Using {sdk}."),
         steps=(
-            agent("Hi {first}, 50113 means the signature we compute differs from yours. When GET "
+            agent("Hi {first}, 10001 means the signature we compute differs from yours. When GET "
                   "works and POST fails, the cause is almost always the body: the string you "
-                  "sign must be timestamp + method + path + the exact JSON body you send, "
-                  "byte for byte."),
+                  "sign must be timestamp + method + path (with the query string) + the exact "
+                  "JSON body you send, byte for byte."),
             cust("I sign json.dumps(body) and send body=json.dumps(body) too"),
             agent("Check that you don't let the HTTP library re-serialize it (for example "
                   "passing json=body instead of the string). Also the method must be uppercase "
@@ -500,7 +512,7 @@ EN: tuple[Script, ...] = (
                   "logs."),
             cust("found it, my lib added spaces after the colons. works now"),
         ),
-        tags=("api", "50113", "signature"),
+        tags=("api", "10001", "signature"),
         priority="low",
     ),
     Script(
@@ -509,10 +521,11 @@ EN: tuple[Script, ...] = (
         opening=("Since this morning my market maker is getting HTTP 429 from {endpoint}. We "
                  "send about 30 requests per second. What is the limit?"),
         steps=(
-            agent("Hi {first}, the limit for that endpoint is 20 requests per 2 seconds per API "
-                  "key. The response headers X-RateLimit-Remaining and X-RateLimit-Reset tell "
-                  "you how much is left. For order placement, the batch endpoint takes up to 20 "
-                  "orders per request."),
+            agent("Hi {first}, the API allows 1,200 request weight per minute per IP address "
+                  "(most endpoints weigh 1, heavier ones more) and 100 orders per 10 seconds per "
+                  "account. The response headers X-DMX-USED-WEIGHT-1M and X-DMX-ORDER-COUNT-10S "
+                  "show your usage, and a 429 carries Retry-After. For order placement, the "
+                  "batch endpoint takes up to 20 orders per request."),
             cust("Can we get a higher limit? We're VIP"),
             note("VIP market-maker program: forward to institutional desk for rate-limit uplift."),
             agent("Market makers at VIP 5 and above can apply for higher limits. I've forwarded "
@@ -524,8 +537,8 @@ EN: tuple[Script, ...] = (
     Script(
         "api_ip_whitelist", "en", "api",
         subject="API key stopped working after server move",
-        opening=("We moved our bot to a new server and now every request returns 'IP not "
-                 "allowed'. Nothing else changed."),
+        opening=("We moved our bot to a new server and now every request returns 10003 'IP "
+                 "not whitelisted'. Nothing else changed."),
         steps=(
             agent("Hi {first}, your API key is restricted to a list of IP addresses, and the new "
                   "server's address isn't on it. You can edit the list under API Management > "
@@ -628,9 +641,9 @@ EN: tuple[Script, ...] = (
                   "and you've checked it in your banking app, not from a screenshot. I've "
                   "opened an appeal so the order can't time out."),
             cust("He sent me a screenshot of a transfer"),
-            agent("Screenshots can be edited. Please check your actual bank statement. If "
-                  "nothing arrives within 2 hours, we'll cancel the order and return the USDT "
-                  "to your balance."),
+            agent("Screenshots can be edited. Please check your actual bank statement. Support "
+                  "decides the appeal within 24 hours; if no payment arrives, we cancel the order "
+                  "and the USDT returns to your available balance."),
             note("Buyer's screenshot shows a different bank's UI; possible fake receipt. "
                  "Flagged buyer for review."),
         ),
@@ -649,8 +662,9 @@ EN: tuple[Script, ...] = (
                   "({p2p_order}) with the buyer's verified name and payment details to show "
                   "your bank."),
             cust("yes please send me the record"),
-            agent("I've emailed you the order statement. We've also restricted the buyer's "
-                  "account while we investigate."),
+            agent("I've requested the order statement; it reaches your registered email within 2 "
+                  "business days. We've also restricted the buyer's account while we "
+                  "investigate."),
             note("Buyer restricted pending investigation; possible third-party payment."),
         ),
         tags=("p2p", "bank-freeze"),
@@ -676,14 +690,16 @@ EN: tuple[Script, ...] = (
         opening=("Why is the {coin} withdrawal fee on {network} {fee} {coin}? That's way too "
                  "much for a small withdrawal."),
         steps=(
-            agent("Hi {first}, the withdrawal fee covers the network's transaction fee, which "
-                  "we don't set. {network} fees rise when the network is busy. For small "
-                  "amounts, a cheaper network (for USDT, TRC20 or TON) usually costs much less; "
-                  "just make sure the receiving side supports the same network."),
+            agent("Hi {first}, the withdrawal fee covers the network fee we pay. On {network} it "
+                  "follows Ethereum gas prices, typically 3 to 10 USDT, so it rises when the "
+                  "network is busy. The fee is per withdrawal, not a percentage. For small "
+                  "amounts a cheaper network costs much less: 1 USDT on TRC20, 0.3 USDT on "
+                  "BEP20. Just make sure the receiving side supports the same network."),
             cust("ok I'll use TRC20 then"),
         ),
         tags=("fees", "withdrawal"),
         priority="low",
+        pick={"coin": ("USDT",), "network": ("ERC20",)},
     ),
     Script(
         "spot_order_not_filled", "en", "trading",
@@ -720,22 +736,25 @@ EN: tuple[Script, ...] = (
     Script(
         "deposit_below_minimum", "en", "deposits",
         subject="Small deposit never arrived",
-        opening=("I sent {amount} {coin} as a test before sending the rest, and it never "
-                 "arrived. TxID {txid}. Should I send the big amount?"),
+        opening=("I sent 1.5 {coin} from another exchange as a test before sending the rest, "
+                 "and it never arrived. TxID {txid}. Should I send the big amount?"),
         steps=(
-            agent("Hi {first}, thanks for testing first, that's a good habit. Your test was "
-                  "below the minimum deposit for {coin} on {network}, so it wasn't credited on "
-                  "its own. It isn't lost: it will be credited together with your next deposit "
-                  "once the total is above the minimum."),
+            agent("Hi {first}, thanks for testing first, that's a good habit. The sending "
+                  "exchange took its 1 {coin} fee, so 0.5 {coin} arrived: below our minimum "
+                  "deposit of 1 {coin} on {network}. It is recorded on your account but not "
+                  "credited automatically, and it isn't lost."),
             cust("so if I send the rest now I get both?"),
-            agent("Yes, send the rest to the same address on {network}, and both will be "
-                  "credited together after {req} confirmations. The minimum for each coin and "
-                  "network is shown on the deposit page."),
-            cust("both arrived, thank you"),
+            agent("The rest is above the minimum, so it is credited normally after {req} "
+                  "confirmations; it doesn't count toward the small one. Once your "
+                  "below-minimum deposits add up to 1 {coin}, open a ticket listing their "
+                  "TxIDs and we credit the total, less a 1 USDT-equivalent fee, within 3 "
+                  "business days. The minimum for each coin and network is shown on the deposit "
+                  "page."),
+            cust("the big one arrived, thank you"),
         ),
         tags=("deposit", "below-minimum"),
         priority="low",
-        pick={"coin": ("USDT", "SOL", "TRX")},
+        pick={"coin": ("USDT",)},
     ),
     Script(
         "account_close", "en", "account",
@@ -759,9 +778,9 @@ EN: tuple[Script, ...] = (
                  "spam too."),
         steps=(
             agent("Hi {first}, sorry about that. Some email providers delay our messages. "
-                  "Please wait 2 minutes between requests (new requests invalidate old codes) "
-                  "and add our sending domain to your contacts. Do you see anything from us in "
-                  "Promotions or Updates tabs?"),
+                  "Please wait 60 seconds between requests (only the latest code is valid, for "
+                  "10 minutes) and add demoex.example to your contacts. Do you see anything from "
+                  "us in the Promotions or Updates tabs?"),
             cust("found it in Updates. logged in now, thanks"),
         ),
         tags=("login", "email"),
@@ -800,11 +819,11 @@ ZH: tuple[Script, ...] = (
             agent("您好，先别着急。{wrong_network} 和 {network} 的地址格式相同，"
                   "这笔资产已经到达我们钱包团队控制的地址，可以人工找回。"
                   "我已经用您提供的哈希提交了找回申请。"),
-            note("地址 {address} 在两条链上都属于我方。已提交钱包团队跨链找回；按政策收取 10% "
-                 "手续费，上限 150 USDT。"),
+            note("地址 {address} 在两条链上都属于我方。已提交钱包团队跨链找回；按政策收取等值 "
+                 "20 USDT 手续费，金额需不低于 50 USDT。"),
             cust("要多久？要收费吗？"),
-            agent("跨链找回一般需要 3-7 个工作日，会从找回的金额中扣除 10% 的手续费（最高 150 "
-                  "USDT）。有进展我会第一时间在这个工单里通知您。"),
+            agent("跨链找回需要 5-10 个工作日，会从找回的金额中扣除等值 20 USDT 的手续费。"
+                  "有进展我会第一时间在这个工单里通知您。"),
             agent("好消息：钱包团队已完成找回，{amount} {coin}（扣除手续费后）"
                   "已入账到您的现货账户。"
                   "下次提币时请确认发送方选择的网络与充值页面显示的网络一致。"),
@@ -812,8 +831,8 @@ ZH: tuple[Script, ...] = (
         tags=("deposit", "wrong-network", "recovery"),
         priority="high",
         escalation="跨链充错需人工找回，需钱包团队审批入账。",
-        pick={"coin": ("USDT", "ETH"), "network": ("ERC20",),
-              "wrong_network": ("BEP20", "Arbitrum One", "Polygon")},
+        pick={"coin": ("USDT",), "network": ("ERC20",),
+              "wrong_network": ("Arbitrum One", "Polygon")},
     ),
     Script(
         "deposit_missing_tag", "zh", "deposits",
@@ -825,11 +844,12 @@ ZH: tuple[Script, ...] = (
                   "用来区分是谁的充值。我查到了您这笔没有 Tag 的充值，目前处于冻结待认领状态，"
                   "资产是安全的。"),
             agent("为了确认是您本人的转账，请在本工单上传发送方平台的提币记录截图，需要能看到金额、"
-                  "收款地址和交易哈希。"),
+                  "收款地址和交易哈希。钱包团队会在 3 个工作日内入账，"
+                  "并扣除等值 5 USDT 的手续费。"),
             cust("截图已经上传了"),
             note("截图与金额、哈希一致，已提交钱包团队人工入账。"),
-            agent("感谢您的配合，截图核实无误，{amount} XRP 已入账。您的专属 Tag "
-                  "在充值页面地址旁边始终可以看到。"),
+            agent("感谢您的配合，截图核实无误，{amount} XRP 已扣除等值 5 USDT 手续费后入账。"
+                  "您的专属 Tag 在充值页面地址旁边始终可以看到。"),
         ),
         tags=("deposit", "missing-memo", "xrp"),
         pick={"coin": ("XRP",)},
@@ -844,9 +864,10 @@ ZH: tuple[Script, ...] = (
             agent("您好，理解您的担心。TON 网络没填 Memo 的充值不会丢失，会暂存在我们的共用地址，"
                   "等待人工匹配。我已经找到了您这笔转账，目前处于待认领状态。"),
             agent("请上传钱包交易记录的截图，能看到金额、时间和哈希即可，不需要提供其他信息。"
-                  "钱包团队核实后一个工作日内入账。"),
+                  "钱包团队核实后 3 个工作日内入账，并扣除等值 5 USDT 的手续费。"),
             cust("已上传"),
-            agent("已核实并入账。下次转账前，请把充值页面上的 Memo 复制到钱包的备注栏里。"),
+            agent("已核实并入账（已扣除等值 5 USDT 手续费）。下次转账前，请把充值页面上的 Memo "
+                  "复制到钱包的备注栏里。"),
         ),
         tags=("deposit", "missing-memo", "ton"),
         pick={"coin": ("TON", "USDT"), "network": ("TON",)},
@@ -877,11 +898,12 @@ ZH: tuple[Script, ...] = (
         steps=(
             agent("您好，感谢提供哈希。您转入的代币尚未在我们平台上线，系统不会自动入账。"
                   "找回未上线代币需要钱包团队人工签名交易，我已经帮您提交了申请。"),
-            note("未上线的 ERC20 合约，需要钱包团队审批及 gas；按政策收取 100 USDT。"
-                 "已告知客户不保证成功。"),
+            note("未上线的 ERC20 合约，需要钱包团队审批及 gas；代币价值需不低于 100 USDT，"
+                 "按政策收取等值 50 USDT。已告知客户不保证成功。"),
             cust("要多久？一定能找回吗？"),
-            agent("不能保证所有代币都能找回，但大部分是可以的。处理时间最长 14 个工作日，收取等值 "
-                  "100 USDT 的固定手续费。钱包团队有答复后我会在这里通知您。"),
+            agent("无法保证找回，有些代币会限制转账。钱包团队会在 5 个工作日内评估；如可找回，"
+                  "收取等值 50 USDT 的手续费，代币会退回到您提供的同一网络地址。"
+                  "钱包团队有答复后我会在这里通知您。"),
         ),
         tags=("deposit", "unlisted-token", "recovery"),
         escalation="未上线代币找回，需钱包团队签批。",
@@ -945,11 +967,12 @@ ZH: tuple[Script, ...] = (
         subject="提币额度不够",
         opening="我想提 {amount} {coin}，提示超过 24 小时限额，怎么提高额度？",
         steps=(
-            agent("您好，您的账户目前是 1 级认证，24 小时提币限额为等值 2 BTC。完成 2 "
-                  "级认证（地址证明）后可提高到100 BTC，入口在【账户】-【身份认证】。"),
+            agent("您好，您的账户目前是 1 级认证，滚动 24 小时内所有币种合计可提 20,000 USDT。"
+                  "完成 2 级认证（地址证明和人脸识别）后可提高到 2,000,000 USDT，"
+                  "入口在【账户】-【身份认证】。"),
             cust("2 级认证要多久？"),
-            agent("一般 24 小时内完成审核。请上传近 3 个月内、"
-                  "带有您姓名和地址的水电费账单或银行对账单。"),
+            agent("大多数申请约 10 分钟即可通过，所有申请都会在 48 小时内给出结果。"
+                  "请上传近 3 个月内、带有您姓名和地址的水电费账单或银行对账单。"),
         ),
         tags=("withdrawal", "limits", "kyc"),
         priority="low",
@@ -1028,8 +1051,8 @@ ZH: tuple[Script, ...] = (
                  "@kefu_kefu_cn"),
         steps=(
             agent("您好，感谢您先来核实：这个账号不是我们的。我们的客服不会在 Telegram "
-                  "上主动联系您，也绝不会让您去其他网站“验证钱包”。您可以在官方验证页面（Kefu "
-                  "Verify）查询任何账号或链接是否官方。"),
+                  "上主动联系您，也绝不会让您去其他网站“验证钱包”。您可以在官方验证页面 "
+                  "demoex.example/verify 查询任何账号或链接是否官方。"),
             cust("我什么都没填，需要做什么吗？"),
             agent("那您的账户是安全的。请在 Telegram 中拉黑并举报该账号，我们也已经举报。"
                   "如果曾在这类网站上填写过任何信息，请立即修改密码并联系我们。"),
@@ -1047,8 +1070,8 @@ ZH: tuple[Script, ...] = (
                   "我们的官方邮件都会带有您在安全设置中设置的防钓鱼码，"
                   "也不会用冻结账户来威胁您点击链接。请不要打开它。"),
             cust("我没有设置防钓鱼码"),
-            agent("可以在【安全中心】-【防钓鱼码】中设置。设置后所有官方邮件和消息都会显示这个码，"
-                  "假冒的一眼就能认出来。方便的话请把这封邮件转发到我们的举报邮箱，"
+            agent("可以在【安全中心】-【防钓鱼码】中设置。设置后所有官方邮件都会显示这个码，"
+                  "假冒的一眼就能认出来。方便的话请把这封邮件转发到 support@demoex.example，"
                   "我们会处理该钓鱼网站。"),
             cust("已转发，也设置好了，谢谢！"),
         ),
@@ -1062,7 +1085,8 @@ ZH: tuple[Script, ...] = (
             agent("您好，给您带来不便很抱歉。审核备注显示证件照片下半部分反光，证件号码无法识别。"
                   "建议：把证件放在深色平整的桌面上，关闭闪光灯，保证四个角完整，文字没有遮挡。"),
             cust("重新提交了"),
-            agent("收到，新的资料已进入审核队列，一般几个小时内完成，通过后会邮件通知您。"),
+            agent("收到，新的资料已进入审核队列。大多数约 10 分钟即可通过，最长 48 小时内给出结果，"
+                  "通过后会邮件通知您。"),
             agent("您的实名认证已通过，现在可以正常充值、提币和交易了。"),
         ),
         tags=("kyc", "document-quality"),
@@ -1073,11 +1097,11 @@ ZH: tuple[Script, ...] = (
         subject="实名认证被拒：姓名不一致",
         opening="实名认证说姓名不一致，我注册时填的是拼音，护照上是中文加拼音，是同一个人啊！",
         steps=(
-            agent("您好，感谢说明。账户姓名需要与证件完全一致。"
-                  "我可以帮您把账户姓名修改为与护照一致，然后您重新提交。"),
-            cust("好的，麻烦改一下"),
+            agent("您好，感谢说明。账户姓名需要与证件完全一致。请在【账户】-【身份认证】-"
+                  "【更新信息】中上传护照照片申请更正，合规人员审核后生效，通常在 48 小时内完成。"),
+            cust("已经提交更正了"),
             note("仅为拼写差异，出生日期一致，KYC 组长已批准改名。"),
-            agent("已修改完成，账户姓名与护照一致了。请在【账户】-【身份认证】重新提交，"
+            agent("更正已通过，账户姓名与护照一致了。请在【账户】-【身份认证】重新提交，"
                   "应该很快就能通过。"),
         ),
         tags=("kyc", "name-mismatch"),
@@ -1089,7 +1113,7 @@ ZH: tuple[Script, ...] = (
         steps=(
             agent("您好，抱歉让您久等。由于证件签发国家的原因，您的申请需要额外审核。"
                   "我已经向合规团队催促进度。"),
-            note("该国家的合规队列积压约 3 天，已提醒 KYC 组长。"),
+            note("该国家的合规队列积压，已超过 48 小时时限，已提醒 KYC 组长。"),
             agent("您的实名认证已通过，感谢您的耐心等待。"),
         ),
         tags=("kyc", "delay"),
@@ -1097,21 +1121,21 @@ ZH: tuple[Script, ...] = (
     ),
     Script(
         "api_invalid_signature", "zh", "api",
-        subject="API 报错 50113 签名无效",
+        subject="API 报错 10001 签名无效",
         opening=("我的量化程序调用 {endpoint} 的 POST 请求一直返回 "
-                 "{{\"code\":\"50113\",\"msg\":\"Invalid signature\"}}，GET 是正常的，用的是 "
+                 "{{\"code\":10001,\"msg\":\"Invalid signature\"}}，GET 是正常的，用的是 "
                  "{sdk}。"),
         steps=(
-            agent("您好，50113 表示我们计算的签名和您的不一致。GET 正常而 POST 失败，"
-                  "原因几乎都在请求体：参与签名的字符串必须是 timestamp + method + path + "
-                  "实际发送的 JSON 请求体，逐字节一致。"),
+            agent("您好，10001 表示我们计算的签名和您的不一致。GET 正常而 POST 失败，"
+                  "原因几乎都在请求体：参与签名的字符串必须是 timestamp + method + path"
+                  "（含查询参数）+ 实际发送的 JSON 请求体，逐字节一致。"),
             cust("我签名用的是 json.dumps(body)，发送的也是同一个字符串"),
             agent("请确认 HTTP 库没有重新序列化（例如传了 json=body 而不是字符串），method 要大写，"
                   "path 如有查询参数也要包含。我们排查只需要请求 ID 或时间戳，不需要您的 Secret "
                   "Key。"),
             cust("找到了，库在冒号后面加了空格，现在好了"),
         ),
-        tags=("api", "50113", "signature"),
+        tags=("api", "10001", "signature"),
         priority="low",
     ),
     Script(
@@ -1120,8 +1144,10 @@ ZH: tuple[Script, ...] = (
         opening=("今天早上开始做市程序调用 {endpoint} 一直返回 HTTP 429，我们大概每秒 30 次请求，"
                  "限频是多少？"),
         steps=(
-            agent("您好，该接口的限频是每个 API Key 每 2 秒 20 次。响应头 X-RateLimit-Remaining 和 "
-                  "X-RateLimit-Reset 会告诉您剩余次数。下单可以使用批量接口，每次最多 20 笔。"),
+            agent("您好，API 的限额是每个 IP 每分钟 1,200 请求权重（大多数接口权重为 1，"
+                  "较重的接口更高），以及每个账户每 10 秒 100 笔订单。响应头 X-DMX-USED-WEIGHT-1M "
+                  "和 X-DMX-ORDER-COUNT-10S 显示当前用量，返回 429 时请按 Retry-After 等待。"
+                  "下单可以使用批量接口，每次最多 20 笔。"),
             cust("我们是 VIP，能提高限额吗？"),
             note("VIP 做市商计划：转机构服务部门申请提额。"),
             agent("VIP 5 及以上的做市商可以申请更高限额。我已把您的申请转给机构服务团队，"
@@ -1132,7 +1158,7 @@ ZH: tuple[Script, ...] = (
     Script(
         "api_ip_whitelist", "zh", "api",
         subject="换服务器后 API 无法使用",
-        opening="我们把程序迁到新服务器后，所有请求都返回“IP not allowed”，其他都没改。",
+        opening="我们把程序迁到新服务器后，所有请求都返回 10003“IP not whitelisted”，其他都没改。",
         steps=(
             agent("您好，您的 API Key 绑定了 IP 白名单，新服务器的 IP 不在名单里。可以在【API "
                   "管理】-【编辑】中修改。为了安全，修改时需要在网站上完成二次验证。"),
@@ -1218,8 +1244,8 @@ ZH: tuple[Script, ...] = (
             agent("您好，是的：在您本人登录银行或支付软件确认到账之前，请不要放币，"
                   "不要只看对方发来的截图。我已经帮您发起申诉，订单不会超时。"),
             cust("他发了一张转账截图给我"),
-            agent("截图是可以伪造的，请以您的实际账户流水为准。如果 2 小时内没有到账，"
-                  "我们会取消订单并把 USDT 退回您的余额。"),
+            agent("截图是可以伪造的，请以您的实际账户流水为准。客服会在 24 小时内对申诉作出处理；"
+                  "如果一直没有到账，我们会取消订单并把 USDT 退回您的可用余额。"),
             note("买家截图界面与所称银行不符，疑似伪造凭证，已标记买家待审查。"),
         ),
         tags=("p2p", "dispute", "fake-receipt"),
@@ -1235,7 +1261,8 @@ ZH: tuple[Script, ...] = (
                   "我们可以为您出具订单 {p2p_order} 的交易记录，包含买家的实名信息和付款信息，"
                   "供您向银行说明。"),
             cust("好的，请发给我"),
-            agent("订单证明已发送到您的邮箱。我们也已在调查期间限制了该买家的账户。"),
+            agent("已为您申请订单证明，2 个工作日内会发送到您的注册邮箱。"
+                  "我们也已在调查期间限制了该买家的账户。"),
             note("买家账户已限制，疑似第三方代付。"),
         ),
         tags=("p2p", "bank-freeze"),
@@ -1258,13 +1285,15 @@ ZH: tuple[Script, ...] = (
         subject="提币手续费太高",
         opening="为什么 {coin} 走 {network} 提币手续费要 {fee} {coin}？小额提币太不划算了。",
         steps=(
-            agent("您好，提币手续费用于支付链上矿工费，并不是我们定的，{network} 网络繁忙时会上涨。"
-                  "小额提币建议选择费用更低的网络（USDT 可以选 TRC20 或 TON），"
+            agent("您好，提币手续费用于支付我们向链上支付的网络费用。{network} 的手续费随以太坊 "
+                  "gas 价格浮动，通常为 3 到 10 USDT，网络繁忙时会上涨；手续费按笔收取，不按比例。"
+                  "小额提币建议选择费用更低的网络：TRC20 为 1 USDT，BEP20 为 0.3 USDT，"
                   "请确认接收方支持同一网络。"),
             cust("好，那我用 TRC20"),
         ),
         tags=("fees", "withdrawal"),
         priority="low",
+        pick={"coin": ("USDT",), "network": ("ERC20",)},
     ),
     Script(
         "spot_order_not_filled", "zh", "trading",
@@ -1296,18 +1325,22 @@ ZH: tuple[Script, ...] = (
     Script(
         "deposit_below_minimum", "zh", "deposits",
         subject="小额测试充值没到账",
-        opening="我先转了 {amount} {coin} 测试，一直没到账。TxID {txid}。剩下的大额还要转吗？",
+        opening=("我从别的交易所先转了 1.5 {coin} 测试，一直没到账。TxID {txid}。"
+                 "剩下的大额还要转吗？"),
         steps=(
-            agent("您好，先小额测试是个好习惯。您这笔测试金额低于 {coin}（{network}）的最低充值额，"
-                  "所以不会单独入账，但不会丢失：下次充值后累计超过最低额时会一起入账。"),
+            agent("您好，先小额测试是个好习惯。转出平台扣了 1 {coin} 手续费，实际到账 0.5 {coin}，"
+                  "低于 {network} 网络 1 {coin} 的最低充值额，所以已被记录但不会自动入账，"
+                  "资产不会丢失。"),
             cust("那我现在把剩下的转过来，两笔都能到？"),
-            agent("是的，请转到同一个 {network} 地址，{req} 个确认后两笔会一起入账。"
+            agent("剩下的金额高于最低充值额，{req} 个确认后会正常入账，但不计入小额累计。"
+                  "等您的小额充值累计达到 1 {coin} 后，请提交工单并列出所有 TxID，"
+                  "我们会在扣除 1 USDT 等值手续费后入账，通常 3 个工作日内完成。"
                   "每个币种和网络的最低充值额都显示在充值页面上。"),
-            cust("两笔都到了，谢谢"),
+            cust("大额的到了，谢谢"),
         ),
         tags=("deposit", "below-minimum"),
         priority="low",
-        pick={"coin": ("USDT", "SOL", "TRX")},
+        pick={"coin": ("USDT",)},
     ),
     Script(
         "account_close", "zh", "account",
@@ -1328,8 +1361,9 @@ ZH: tuple[Script, ...] = (
         subject="收不到邮箱验证码",
         opening="登录时邮箱验证码一直收不到，垃圾箱也看了。",
         steps=(
-            agent("您好，抱歉给您带来不便。部分邮箱服务商会延迟我们的邮件。请每次间隔 2 "
-                  "分钟再获取（新验证码会使旧的失效），并把我们的发信域名加入联系人。"
+            agent("您好，抱歉给您带来不便。部分邮箱服务商会延迟我们的邮件。请每次间隔 60 "
+                  "秒再获取（只有最新的验证码有效，有效期 10 分钟），并把 demoex.example "
+                  "加入联系人。"
                   "也请看看“订阅邮件”或“广告邮件”分类。"),
             cust("在订阅邮件里找到了，已登录，谢谢"),
         ),
@@ -1346,7 +1380,7 @@ ZH: tuple[Script, ...] = (
                   "方便说一下您遇到的具体问题吗？"),
             cust("昨天的 USDT 提币还没到，订单号 {order_id}"),
             agent("查到了，这笔提币因链上拥堵延迟，刚刚已经广播，哈希 {txid}，预计 10 分钟内到账。"
-                  "之后您的工单会由专属客户经理直接对接。"),
+                  "VIP 5 及以上用户也可以随时联系您的专属客户经理。"),
             note("VIP 投诉，已通知客户经理；跟进 SLA 超时原因。"),
         ),
         tags=("vip", "complaint"),
@@ -1469,14 +1503,14 @@ OTHER: tuple[Script, ...] = (
                   "Я "
                   "создал заявку на возврат по вашему TxID."),
             cust("Сколько ждать и есть ли комиссия?"),
-            agent("Обычно 3-7 рабочих дней; комиссия 10% от суммы, но не более 150 USDT. Я сообщу "
-                  "здесь, "
-                  "как только средства будут зачислены."),
+            agent("От 5 до 10 рабочих дней; комиссия в размере 20 USDT в эквиваленте удерживается "
+                  "из возвращённой суммы. Я сообщу здесь, как только средства будут зачислены."),
         ),
         tags=("deposit", "wrong-network", "recovery"),
         priority="high",
         escalation="Возврат средств из другой сети; нужно одобрение команды кошельков.",
-        pick={"coin": ("USDT",), "network": ("ERC20",), "wrong_network": ("BEP20", "Polygon")},
+        pick={"coin": ("USDT",), "network": ("ERC20",),
+              "wrong_network": ("Arbitrum One", "Polygon")},
     ),
     Script(
         "futures_liquidation", "ru", "derivatives",
@@ -1545,13 +1579,12 @@ OTHER: tuple[Script, ...] = (
                  "apellidos y al registrarme puse solo uno."),
         steps=(
             agent("Hola {first}, gracias por explicarlo. El nombre de la cuenta debe coincidir "
-                  "exactamente "
-                  "con el documento. Puedo actualizarlo con tus dos apellidos y luego vuelves a "
-                  "enviar la "
-                  "verificación."),
-            cust("Sí, por favor"),
-            agent("Listo, ya está actualizado. Vuelve a enviar la verificación desde Cuenta > "
-                  "Verificación."),
+                  "exactamente con el documento. Corrígelo en Cuenta > Verificación > Actualizar "
+                  "información con una foto de tu DNI; un responsable de cumplimiento revisa el "
+                  "cambio, normalmente en 48 horas."),
+            cust("Ya envié la corrección"),
+            agent("Listo, la corrección está aprobada y el nombre ya coincide con tu DNI. Vuelve "
+                  "a enviar la verificación desde Cuenta > Verificación."),
         ),
         tags=("kyc", "name-mismatch"),
     ),
@@ -1581,11 +1614,11 @@ OTHER: tuple[Script, ...] = (
                   "để đối "
                   "chiếu thủ công. Bạn vui lòng tải lên ảnh chụp lịch sử giao dịch trong ví, thấy "
                   "rõ số "
-                  "tiền, thời gian và mã hash."),
+                  "tiền, thời gian và mã hash. Sau khi xác minh, khoản nạp được cộng trong vòng 3 "
+                  "ngày làm việc, trừ phí tương đương 5 USDT."),
             cust("Mình đã tải ảnh lên rồi"),
-            agent("Đã xác minh và cộng {amount} {coin} vào tài khoản của bạn. Lần sau hãy nhớ sao "
-                  "chép "
-                  "memo từ trang nạp tiền nhé."),
+            agent("Đã xác minh và cộng {amount} {coin} vào tài khoản của bạn, sau khi trừ phí "
+                  "tương đương 5 USDT. Lần sau hãy nhớ sao chép memo từ trang nạp tiền nhé."),
         ),
         tags=("deposit", "missing-memo", "ton"),
         pick={"coin": ("TON", "USDT"), "network": ("TON",)},
@@ -1647,11 +1680,11 @@ OTHER: tuple[Script, ...] = (
     ),
     Script(
         "api_invalid_signature", "tr", "api",
-        subject="API 50113 geçersiz imza hatası",
-        opening=("{endpoint} adresine POST isteklerinde {{\"code\":\"50113\",\"msg\":\"Invalid "
+        subject="API 10001 geçersiz imza hatası",
+        opening=("{endpoint} adresine POST isteklerinde {{\"code\":10001,\"msg\":\"Invalid "
                  "signature\"}} alıyorum, GET istekleri çalışıyor. {sdk} kullanıyorum."),
         steps=(
-            agent("Merhaba {first}, 50113 imzanın bizim hesapladığımızla eşleşmediği anlamına "
+            agent("Merhaba {first}, 10001 imzanın bizim hesapladığımızla eşleşmediği anlamına "
                   "gelir. "
                   "İmzalanan metin timestamp + method + path + gönderdiğiniz JSON gövdesinin "
                   "birebir aynısı "
@@ -1660,7 +1693,7 @@ OTHER: tuple[Script, ...] = (
                   "anahtarınız hiçbir zaman gerekmez; istek kimliği yeterli."),
             cust("Sorun buydu, düzeldi"),
         ),
-        tags=("api", "50113", "signature"),
+        tags=("api", "10001", "signature"),
         priority="low",
     ),
     Script(

@@ -100,6 +100,8 @@ _CHANNELS: dict[str, dict[str, int]] = {
     "zh": {"chat": 36, "email": 9, "portal": 14, "telegram": 16, "phone": 5, "webform": 20},
     "en": {"chat": 30, "email": 25, "portal": 14, "telegram": 10, "phone": 6, "webform": 15},
 }
+# Other languages are served by email and tickets only (kb: support-hours-by-language).
+_TICKET_CHANNELS = {"email": 45, "portal": 25, "webform": 30}
 _UTC_OFFSET = {"zh": 8, "en": 0, "ja": 9, "ko": 9, "ru": 3, "es": 1, "vi": 7, "tr": 3}
 _COIN_WEIGHTS = {"USDT": 45, "BTC": 15, "ETH": 12, "SOL": 8, "TRX": 7, "XRP": 7, "TON": 6}
 _COIN_PRICE = {"USDT": 1.0, "BTC": 63_000.0, "ETH": 3_100.0, "SOL": 145.0, "TRX": 0.12,
@@ -109,7 +111,9 @@ _COIN_NETWORKS: dict[str, dict[str, int]] = {
     "ETH": {"ERC20": 1}, "SOL": {"Solana": 1}, "TRX": {"TRC20": 1}, "XRP": {"XRP Ledger": 1},
     "TON": {"TON": 1},
 }
-_CONFIRMATIONS = {"Bitcoin": 2, "ERC20": 64, "BEP20": 15, "TRC20": 19, "Solana": 32, "TON": 1,
+# As the demo knowledge base states them (deposit-confirmations-by-network, withdrawal-fees);
+# tests/demo/test_consistency.py holds these, and the demo exchange's, to the articles.
+_CONFIRMATIONS = {"Bitcoin": 2, "ERC20": 64, "BEP20": 15, "TRC20": 20, "Solana": 1, "TON": 1,
                   "XRP Ledger": 1}
 _FEES = {("USDT", "TRC20"): "1", ("USDT", "ERC20"): "4.5", ("USDT", "BEP20"): "0.3",
          ("USDT", "TON"): "0.25", ("BTC", "Bitcoin"): "0.0002", ("ETH", "ERC20"): "0.0012",
@@ -470,11 +474,12 @@ class _Seeder:
         return self.rng.choices(scripts, weights)[0]
 
     def _pick_channel(self, language: str, tier: int, outcome: str) -> str:
-        weights = dict(_CHANNELS.get(language, _CHANNELS["en"]))
-        if tier >= 5:
-            weights["phone"] *= 3  # VIP callbacks
-        if outcome == "new":
-            weights.pop("phone")  # a phone ticket is opened by the agent on the call
+        weights = dict(_CHANNELS.get(language, _TICKET_CHANNELS))
+        if "phone" in weights:
+            if tier >= 5:
+                weights["phone"] *= 3  # VIP callbacks
+            if outcome == "new":
+                del weights["phone"]  # a phone ticket is opened by the agent on the call
         return self.rng.choices(list(weights), list(weights.values()))[0]
 
     def _opened_at(self, outcome: str, language: str) -> datetime:

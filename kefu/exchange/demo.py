@@ -107,8 +107,8 @@ def _btc_address(rng: random.Random) -> str:
 
 @dataclass(frozen=True)
 class _Network:
-    required: int
-    block_ms: int
+    required: int  # confirmations to credit, as deposit-confirmations-by-network states
+    block_ms: int  # time one confirmation takes
     memo: bool
     txid: Callable[[random.Random], str]
     address: Callable[[random.Random], str]
@@ -127,10 +127,10 @@ _NETWORKS: dict[str, _Network] = {
     "ERC20": _Network(64, 12_000, False, _evm_txid, _evm_address),
     "BEP20": _Network(15, 3_000, False, _evm_txid, _evm_address),
     "TRC20": _Network(
-        19, 3_000, False, lambda r: _hex(r, 32), lambda r: _base58check(b"\x41" + r.randbytes(20))
+        20, 3_000, False, lambda r: _hex(r, 32), lambda r: _base58check(b"\x41" + r.randbytes(20))
     ),
-    "Solana": _Network(
-        32, 400, False, lambda r: _base58(r.randbytes(64)), lambda r: _base58(r.randbytes(32))
+    "Solana": _Network(  # one finalized confirmation: about 32 slots of 400 ms
+        1, 13_000, False, lambda r: _base58(r.randbytes(64)), lambda r: _base58(r.randbytes(32))
     ),
     "TON": _Network(
         1, 5_000, True, lambda r: _hex(r, 32),
@@ -148,7 +148,8 @@ class _Coin:
     weight: int
     price: Decimal  # rough USDT price, for amounts and volumes
     places: int  # wallet precision
-    networks: dict[str, tuple[int, Decimal]]  # network -> (weight, withdrawal fee)
+    # network -> (weight, withdrawal fee); fees as the help center's withdrawal-fees states
+    networks: dict[str, tuple[int, Decimal]]
     tick: Decimal = Decimal("0.01")  # spot order price tick
     step: Decimal = Decimal("0.0001")  # spot order quantity step
 
@@ -170,10 +171,16 @@ _COINS: dict[str, _Coin] = {
                  Decimal("0.01")),
 }
 
+# Withdrawal minimums as the help center's withdrawal-limits states; elsewhere three fees.
+_WITHDRAWAL_MINIMUMS: dict[tuple[str, str], Decimal] = {
+    ("USDT", "TRC20"): Decimal(10), ("USDT", "BEP20"): Decimal(10), ("USDT", "TON"): Decimal(10),
+    ("USDT", "ERC20"): Decimal(20), ("BTC", "Bitcoin"): Decimal("0.001"),
+}
+
 _VIP_WEIGHTS = (560, 220, 100, 50, 30, 18, 10, 6, 4, 2)
-# 30-day volume band (USDT) per VIP tier.
-_VIP_VOLUME = ((0, 10**5), (10**5, 10**6), (10**6, 5 * 10**6), (5 * 10**6, 2 * 10**7),
-               (2 * 10**7, 10**8), (10**8, 2 * 10**8), (2 * 10**8, 5 * 10**8),
+# 30-day volume band (USDT) per VIP tier: from its threshold in the vip-tiers article to the next.
+_VIP_VOLUME = ((0, 10**6), (10**6, 5 * 10**6), (5 * 10**6, 2 * 10**7), (2 * 10**7, 5 * 10**7),
+               (5 * 10**7, 10**8), (10**8, 25 * 10**7), (25 * 10**7, 5 * 10**8),
                (5 * 10**8, 10**9), (10**9, 25 * 10**8), (25 * 10**8, 5 * 10**9))
 _FLAGS = (("withdrawals_frozen", 0.06), ("under_investigation", 0.03),
           ("new_device_login", 0.10), ("p2p_restricted", 0.05))
@@ -277,7 +284,7 @@ class DemoExchangeAdapter:
         if external_id[:3].lower() == "vip":
             digit = external_id[3:4]
             tier = int(digit) if digit.isdigit() and int(digit) >= 5 else rng.randint(5, 9)
-        kyc = rng.choices(range(4), (8, 30, 50, 12))[0]
+        kyc = rng.choices(range(3), (8, 30, 62))[0]  # levels 0-2, as kyc-levels-and-limits says
         kyc = max(kyc, 2) if tier >= 3 else kyc
         age_s = rng.randint(2 * _DAY, 2_500 * _DAY)
         low, high = _VIP_VOLUME[tier]
@@ -356,6 +363,7 @@ def _withdrawal(c: _Customer, *, hold: bool) -> Withdrawal:
     ticker, coin, network = c.coin_and_network()
     net = _NETWORKS[network]
     fee = coin.networks[network][1]
+    minimum = max(fee * 3, _WITHDRAWAL_MINIMUMS.get((ticker, network), fee))
     statuses: dict[WithdrawalStatus, int] = {
         "completed": 60, "broadcast": 8, "processing": 8, "pending_review": 10,
         "failed": 6, "cancelled": 8,
@@ -367,7 +375,7 @@ def _withdrawal(c: _Customer, *, hold: bool) -> Withdrawal:
     }
     created = c.ago(*ages.get(status, (3_600, 30 * _DAY)))
     return Withdrawal(
-        id=c.new_id(), coin=ticker, network=network, amount=max(c.amount(coin), fee * 3), fee=fee,
+        id=c.new_id(), coin=ticker, network=network, amount=max(c.amount(coin), minimum), fee=fee,
         address=net.address(rng),
         memo=str(rng.randint(1_000, 999_999_999)) if net.memo and rng.random() < 0.8 else None,
         txid=net.txid(rng) if status in ("broadcast", "completed") else None,

@@ -47,8 +47,8 @@ def context(external_id: str | None = "flow-2", lang: str = "en", **kwargs: obje
 
 
 @pytest.mark.parametrize(("external_id", "status", "network", "kind", "expected"), [
-    ("flow-2", "confirming", "TRC20", "answer", "13 of 19 confirmations so far, about 1 min"),
-    ("flow-0", "credited", "ERC20", "answer", "was credited 26 days ago"),
+    ("flow-2", "confirming", "TRC20", "answer", "13 of 20 confirmations so far, about 1 min"),
+    ("flow-0", "credited", "ERC20", "answer", "was credited 7 days ago"),
     ("flow-1", "failed", "TRC20", "answer", "failed on the blockchain"),
     ("flow-112", "pending", "Bitcoin", "answer", "Only the sender can speed it up (RBF"),
     ("flow-10", "pending", "ERC20", "answer", "waiting for its first confirmation (64 needed)"),
@@ -97,12 +97,12 @@ async def test_customer_picks_from_recent_deposits_in_chinese() -> None:
     ask = await assistant.respond(state, "我充值的USDT还没到账", customer=customer)
     assert ask.kind == "ask"
     assert ask.language == "zh"
-    assert "1. 874.24 USDT (TRC20) — 确认中 13/19" in ask.text
+    assert "1. 874.24 USDT (TRC20) — 确认中 13/20" in ask.text
     assert state.flow is not None
     assert state.flow.step == "choose"
     answer = await assistant.respond(state, "1", customer=customer)
     assert answer.kind == "answer"
-    assert "13/19 个确认" in answer.text
+    assert "13/20 个确认" in answer.text
     assert state.flow is None
 
 
@@ -141,7 +141,7 @@ def test_deposit_on_another_network_than_the_customer_said() -> None:
 def test_below_minimum_deposit_is_explained_with_the_way_to_get_it_credited() -> None:
     small = deposit("flow-2", "confirming", "TRC20").model_copy(
         update={"amount": Decimal("0.5"), "status": "on_hold",
-                "confirmations": 19})
+                "confirmations": 20})
     reply = explain_deposit(small, context())
     assert reply.kind == "answer"
     assert reply.article == "deposit-below-minimum"
@@ -153,7 +153,7 @@ def test_confirmed_but_uncredited_deposit_is_stuck_and_goes_to_an_agent() -> Non
         update={"confirmations": 40, "created_at": NOW - timedelta(hours=3)})
     reply = explain_deposit(stuck, context())
     assert reply.kind == "handoff"
-    assert "all its confirmations (40/19)" in reply.text
+    assert "all its confirmations (40/20)" in reply.text
     assert "not credited for over 1 h" in reply.detail
 
 

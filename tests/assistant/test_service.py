@@ -151,7 +151,7 @@ async def test_guided_flow_state_survives_between_jobs(
     messages = await timeline(db, ticket_id)
     assert [m.author_kind for m in messages] == ["customer", "assistant", "customer",
                                                  "assistant"]
-    assert "13/19 个确认" in messages[3].body
+    assert "13/20 个确认" in messages[3].body
     row = await conversation(db, ticket_id)
     assert (row.mode, row.turns, row.state["flow"]) == ("active", 2, None)
 

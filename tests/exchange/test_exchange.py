@@ -61,7 +61,7 @@ TXID = {
     "XRP Ledger": r"[0-9A-F]{64}", "ERC20": r"0x[0-9a-f]{64}", "BEP20": r"0x[0-9a-f]{64}",
     "Solana": rf"[{B58}]{{86,88}}",
 }
-REQUIRED = {"Bitcoin": 2, "ERC20": 64, "TRC20": 19}
+REQUIRED = {"Bitcoin": 2, "ERC20": 64, "TRC20": 20}
 
 
 def fixed_clock() -> datetime:
