@@ -20,6 +20,7 @@ from kefu.accounts.api import router as accounts_router
 from kefu.assistant.service import register_jobs as register_assistant_jobs
 from kefu.config import Settings
 from kefu.core.errors import KefuError
+from kefu.core.gc_tuning import freeze_after_startup
 from kefu.core.logging import configure_logging, get_logger
 from kefu.core.middleware import (
     BodySizeLimitMiddleware,
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await supervisor_feed.start()
         app.state.supervisor_feed = supervisor_feed
         log.info("started", database=db.engine.dialect.name, version=__version__,
-                 broker=type(broker).__name__)
+                 broker=type(broker).__name__, gc_frozen=freeze_after_startup())
         try:
             yield
         finally:

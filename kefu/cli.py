@@ -67,8 +67,10 @@ def serve(
     import uvicorn
 
     from kefu.app import create_app
+    from kefu.core.gc_tuning import tune_for_serving
 
     settings = load_settings()
+    tune_for_serving()
     base = f"http://{host or settings.host}:{port or settings.port}"
     typer.echo(f"Kefu is starting on {base}\n  agent console  {base}/agent\n"
                f"  portal         {base}/portal\n  help center    {base}/help\n"
