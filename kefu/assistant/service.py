@@ -11,16 +11,17 @@ the intent's priority and ``intent:``/``category:`` tags, and it waits in the ag
 any new ticket. An agent who replies or takes the ticket ends assistant mode too.
 
 Every message the assistant writes to the customer gets an ``assistant_replies`` row (the turn's
-kind, intent and quoted article). The widget's 👍/👎 land there through
-:func:`record_feedback`; a 👎 on the latest answer enqueues ``assistant.feedback``, which runs
-``Assistant.feedback`` like ``assistant.respond`` runs ``Assistant.respond``.
+kind, intent and quoted article). Its answers (:data:`RATEABLE_KINDS`) go out with ``rateable``
+in their ``message`` frame, so the widget offers 👍/👎 only there. The votes land on the row
+through :func:`record_feedback`; a 👎 on the latest answer enqueues ``assistant.feedback``,
+which runs ``Assistant.feedback`` like ``assistant.respond`` runs ``Assistant.respond``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -64,6 +65,8 @@ RESPOND_JOB = "assistant.respond"
 FEEDBACK_JOB = "assistant.feedback"
 ASSISTANT_CHANNELS = ("chat",)
 ASSISTANT = MessageAuthor("assistant")
+# The turns a vote means something for: not a flow's question, small talk or the hand-off.
+RATEABLE_KINDS = ("answer",)
 
 AssistantFactory = Callable[[Settings], Awaitable[Assistant]]
 
@@ -321,6 +324,14 @@ async def record_feedback(session: AsyncSession, actor: Actor, *, ticket: Ticket
     return reply, True
 
 
+async def rateable_messages(session: AsyncSession,
+                            message_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these messages are the assistant's answers, in one query: the ``rateable`` of
+    replayed ``message`` frames (``tickets.service.message_events_after``)."""
+    return set(await session.scalars(select(AssistantReply.message_id).where(
+        AssistantReply.message_id.in_(message_ids), AssistantReply.kind.in_(RATEABLE_KINDS))))
+
+
 async def _vote_on_article(session: AsyncSession, actor: Actor, reply: AssistantReply,
                            helpful: bool) -> None:
     """An answer's vote is the customer's vote on the article it quoted (one per customer and
@@ -345,7 +356,8 @@ async def _post_turn(session: AsyncSession, ticket: Ticket,
                      turn: Turn) -> None:
     """Post the turn as the assistant's message with its ``assistant_replies`` row, then keep
     the state or hand off."""
-    message, _ = await add_message(session, ticket, ASSISTANT, body=turn.text)
+    message, _ = await add_message(session, ticket, ASSISTANT, body=turn.text,
+                                   rateable=turn.kind in RATEABLE_KINDS)
     article = turn.citations[0] if turn.citations else None
     session.add(AssistantReply(message_id=message.id, ticket_id=ticket.id, kind=turn.kind,
                                intent=turn.intent,

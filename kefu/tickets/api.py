@@ -19,7 +19,7 @@ from kefu.core.errors import NotFound
 from kefu.core.http import SessionDep, SettingsDep
 from kefu.exchange.schemas import CustomerContext
 from kefu.tickets import schemas, service, workflow
-from kefu.tickets.attachments import CHUNK, AttachmentStore
+from kefu.tickets.attachments import CHUNK, AttachmentStore, AttachmentWithheld
 from kefu.tickets.models import Ticket
 from kefu.tickets.transcript import transcript_html, transcript_text
 from kefu.trust.compliance import compliance_state
@@ -244,12 +244,16 @@ async def upload_attachment(
 
 @router.get(
     "/attachments/{attachment_id}", response_model=None, response_class=FileResponse,
-    responses={200: {"content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}},
+    responses={200: {"content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+               410: {"description": "`attachment_withheld`: the file held a secret and its "
+                                    "bytes were deleted"}},
 )
 async def download_attachment(
     attachment_id: uuid.UUID, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> FileResponse:
     attachment = await service.get_attachment(session, actor, attachment_id)
+    if attachment.withheld_reason is not None:
+        raise AttachmentWithheld(attachment.withheld_reason)
     path = AttachmentStore(settings).path_for(attachment.storage_key)
     if not path.exists():
         raise NotFound("attachment")

@@ -1,4 +1,5 @@
-"""Attachment storage: bytes under ``DATA_DIR/attachments``, type sniffed from content."""
+"""Attachment storage: bytes under ``DATA_DIR/attachments``, type sniffed from content, text
+extracted for the secret guard before the file is kept."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import re
 import unicodedata
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import filetype
 
 from kefu.config import Settings
 from kefu.core.errors import KefuError
+from kefu.tickets.attachment_text import ExtractedText, extract_text
 
 CHUNK = 64 * 1024
 
@@ -28,6 +31,21 @@ class AttachmentTypeNotAllowed(KefuError):
     def __init__(self, kind: str) -> None:
         super().__init__(f"files of type '{kind}' are not accepted", code="attachment_type",
                          status=415)
+
+
+class AttachmentWithheld(KefuError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"this file was not kept: it {reason}", code="attachment_withheld",
+                         status=410)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    storage_key: str
+    content_type: str
+    size: int
+    sha256: str
+    text: ExtractedText
 
 
 def sniff(head: bytes) -> str:
@@ -71,9 +89,10 @@ class AttachmentStore:
             raise ValueError("bad storage key")
         return self.root / storage_key
 
-    async def save(self, chunks: AsyncIterator[bytes]) -> tuple[str, str, int, str]:
-        """Returns (storage_key, content_type, size, sha256). Raises before anything is kept
-        if the file is too large or of a type that is not allowed."""
+    async def save(self, chunks: AsyncIterator[bytes]) -> StoredFile:
+        """Raises before anything is kept if the file is too large or of a type that is not
+        allowed. The text is extracted before the file takes its place, so a crash while a
+        hostile PDF is read leaves no file behind."""
         key_hex = uuid.uuid4().hex
         storage_key = f"{key_hex[:2]}/{key_hex}"
         final = self.path_for(storage_key)
@@ -97,10 +116,11 @@ class AttachmentStore:
             content_type = sniff(head)
             if content_type not in self.allowed:
                 raise AttachmentTypeNotAllowed(content_type)
+            text = await extract_text(tmp, content_type)
             tmp.replace(final)
         finally:
             tmp.unlink(missing_ok=True)
-        return storage_key, content_type, size, digest.hexdigest()
+        return StoredFile(storage_key, content_type, size, digest.hexdigest(), text)
 
     def delete(self, storage_key: str) -> None:
         self.path_for(storage_key).unlink(missing_ok=True)

@@ -11,6 +11,11 @@ message telling the customer what and why (for a seed phrase or private key: mov
 and the ticket is tagged ``security`` (plus ``secret-exposed`` and urgent priority when wallet
 keys were exposed) with a ``secret_masked`` event naming the kinds, never the values.
 
+An attachment's text (PDF, plain text) is scanned the same way when it is uploaded
+(:func:`kefu.tickets.service.upload_attachment`); a customer's file holding a secret is *withheld*:
+its bytes are deleted, only a placeholder with the reason stays, and the customer is told the
+file was not kept.
+
 What agents send to a customer passes :func:`kefu.guard.outbound.check_outbound` first: a reply
 that asks for a password, a code, a seed phrase or a private key, remote access or a transfer, or
 links outside the allowed domains, is refused with the reasons. A supervisor may send it anyway
@@ -31,7 +36,7 @@ from kefu.core.errors import Forbidden, KefuError
 from kefu.guard.outbound import check_outbound
 from kefu.guard.secrets import GuardResult, customer_notice, scan
 from kefu.tickets import schemas
-from kefu.tickets.models import Ticket
+from kefu.tickets.models import Attachment, Ticket
 from kefu.tickets.service import MessageAuthor, add_message, record_event, ticket_changed
 from kefu.tickets.workflow import change_tags
 from kefu.trust.compliance import compliance_state, ensure_no_tipoff, tipoff_check
@@ -39,6 +44,8 @@ from kefu.trust.compliance import compliance_state, ensure_no_tipoff, tipoff_che
 SYSTEM = Actor(kind="anonymous")  # recorded as "system"
 SECURITY_TAG = "security"
 EXPOSED_TAG = "secret-exposed"
+_FILE_NOT_KEPT = {"en": 'Your file "{name}" was deleted, not stored.',
+                  "zh": "您的文件“{name}”已被删除，未保存。"}
 
 
 def masked(text: str | None) -> str | None:
@@ -46,16 +53,31 @@ def masked(text: str | None) -> str | None:
     return None if text is None else scan(text).masked
 
 
+def withheld_reason(result: GuardResult) -> str:
+    """Why a file was withheld, for people (English): the kinds found, never the values."""
+    return "contained " + " and ".join(kind.replace("_", " ") for kind in result.kinds)
+
+
 async def secrets_hidden(
-    session: AsyncSession, ticket: Ticket, result: GuardResult, *, language: str | None = None
+    session: AsyncSession, ticket: Ticket, result: GuardResult, *, language: str | None = None,
+    withheld_file: Attachment | None = None,
 ) -> None:
-    """Tell the customer what was hidden and flag the ticket for security."""
-    notice = customer_notice(result, language or ticket.language)
+    """Tell the customer what was hidden (and, for a withheld file, that it was not kept) and
+    flag the ticket for security."""
+    lang = language or ticket.language
+    notice = customer_notice(result, lang)
+    if notice and withheld_file is not None:
+        chinese = lang.lower().startswith("zh")
+        lead = _FILE_NOT_KEPT["zh" if chinese else "en"].format(name=withheld_file.filename)
+        notice = f"{lead}{'' if chinese else ' '}{notice}"
     if notice:
         await add_message(session, ticket, MessageAuthor("system"), body=notice)
     tags = [SECURITY_TAG, EXPOSED_TAG] if result.security_flag else [SECURITY_TAG]
     await change_tags(session, SYSTEM, ticket, schemas.TagChange(add=tags))
-    await record_event(session, SYSTEM, ticket, "secret_masked", {"kinds": list(result.kinds)})
+    data: dict[str, object] = {"kinds": list(result.kinds)}
+    if withheld_file is not None:
+        data["withheld_attachment"] = str(withheld_file.id)
+    await record_event(session, SYSTEM, ticket, "secret_masked", data)
     if result.security_flag and ticket.priority != "urgent":
         ticket.priority = "urgent"
         await session.flush()

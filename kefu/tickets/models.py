@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.core import clock
 from kefu.db import Base, CreatedMixin, IdMixin
+from kefu.tickets.attachment_text import TEXT_STATUSES
 
 STATUSES = ("new", "open", "pending", "escalated", "resolved", "closed")
 PENDING_REASONS = ("customer", "internal")
@@ -111,9 +112,17 @@ class Message(IdMixin, CreatedMixin, Base):
 
 
 class Attachment(IdMixin, CreatedMixin, Base):
-    """A file stored under the data dir; its type is sniffed from its bytes, never trusted."""
+    """A file stored under the data dir; its type is sniffed from its bytes, never trusted.
+
+    A *withheld* file (``withheld_reason`` set) held a secret: its bytes and hash are gone and
+    only this placeholder stays. ``extracted_text`` is the file's text as the secret guard masked
+    it (capped), for agents to read."""
 
     __tablename__ = "attachments"
+    __table_args__ = (
+        CheckConstraint(f"text_status IN {TEXT_STATUSES!r}", name="text_status"),
+        CheckConstraint("(withheld_reason IS NULL) = (sha256 IS NOT NULL)", name="withheld"),
+    )
 
     ticket_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("tickets.id", ondelete="CASCADE"), index=True
@@ -124,9 +133,12 @@ class Attachment(IdMixin, CreatedMixin, Base):
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int]
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str | None] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(255), unique=True)
     uploaded_by_kind: Mapped[str] = mapped_column(String(16))
+    text_status: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
+    extracted_text: Mapped[str | None] = mapped_column(Text, default=None)
+    withheld_reason: Mapped[str | None] = mapped_column(String(200), default=None)
 
 
 class Tag(IdMixin, Base):

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from kefu.tickets.attachment_text import TextStatus
+
 Status = Literal["new", "open", "pending", "escalated", "resolved", "closed"]
 PendingReason = Literal["customer", "internal"]
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -117,9 +119,16 @@ class AttachmentRead(BaseModel):
     filename: str
     content_type: str
     size: int
-    sha256: str
+    sha256: str | None = Field(description="None when the file was withheld.")
     message_id: uuid.UUID | None
     created_at: datetime
+    text_status: TextStatus = Field(
+        description="How much of the file's text the secret guard read: `none` (a type without "
+                    "text), `extracted`, `partial` (up to a limit), `unreadable`.")
+    extracted_text: str | None = Field(
+        description="The file's text with secrets masked (at most 20,000 characters).")
+    withheld_reason: str | None = Field(
+        description="Set when the file held a secret and was not kept (download: 410).")
 
 
 class MessageRead(BaseModel):

@@ -25,6 +25,7 @@ from kefu.core.pagination import Cursor
 from kefu.guard.secrets import scan
 from kefu.realtime.events import INBOX, agent_topic, publish_after_commit, ticket_topic
 from kefu.tickets import schemas
+from kefu.tickets.attachment_text import STORED_TEXT_CHARS
 from kefu.tickets.attachments import AttachmentStore, safe_filename
 from kefu.tickets.models import (
     Attachment,
@@ -284,9 +285,12 @@ async def add_message(
     internal: bool = False,
     attachment_ids: Sequence[uuid.UUID] = (),
     client_msg_id: str | None = None,
+    rateable: bool = False,
 ) -> tuple[Message, bool]:
     """Append a message. Returns (message, created); re-sending a ``client_msg_id`` returns the
-    stored message and stores nothing new. A customer's text is stored masked (secret guard)."""
+    stored message and stores nothing new. A customer's text is stored masked (secret guard).
+    ``rateable`` goes into the ``message`` frame (the assistant's answers; see
+    :func:`message_event`)."""
     guarded = scan(body) if author.kind == "customer" else None
     if guarded is not None:
         body = guarded.masked
@@ -319,7 +323,8 @@ async def add_message(
                     "internal": internal, "body": body, "created_at": now.isoformat()},
     })
     publish_after_commit(session, ticket_topic(ticket.id),
-                         await message_event(session, ticket, message, attachments))
+                         await message_event(session, ticket, message, attachments,
+                                             rateable=rateable))
     announce_ticket(session, ticket, "message")
     if guarded is not None and not guarded.clean:
         from kefu.tickets.guarding import secrets_hidden  # it builds on this module
@@ -377,9 +382,12 @@ async def message_event(
     message: MessageFields,
     attachments: Sequence[Attachment],
     names: dict[uuid.UUID | None, str] | None = None,
+    *,
+    rateable: bool = False,
 ) -> dict[str, Any]:
     """The ``message`` frame. ``seq`` is the agents' sequence; customers' connections replace it
-    with ``public_seq`` and never get internal ones."""
+    with ``public_seq`` and never get internal ones. ``rateable``: the widget offers 👍/👎 on it
+    (the assistant's answers). The caller says so, so that building a frame costs no query."""
     if names is None:
         assert isinstance(message, Message)
         names = await _author_names(session, [message])
@@ -393,6 +401,7 @@ async def message_event(
                    else None},
         "body": message.body, "client_msg_id": message.client_msg_id,
         "language": message.language, "created_at": message.created_at.isoformat(),
+        "rateable": rateable,
         "attachments": [{"id": str(a.id), "filename": a.filename,
                          "content_type": a.content_type, "size": a.size} for a in attachments],
     }
@@ -800,17 +809,38 @@ async def upload_attachment(
     filename: str | None,
     chunks: AsyncIterator[bytes],
 ) -> Attachment:
+    """Store an upload. Its text is kept masked; a customer's file whose text holds a secret is
+    withheld: its bytes are deleted at once, the row stays as a placeholder and the ticket gets
+    the same security treatment as a secret in a message."""
     if ticket.status == "closed":
         raise Conflict("this ticket is closed", code="ticket_closed")
-    storage_key, content_type, size, sha256 = await store.save(chunks)
+    stored = await store.save(chunks)
+    guarded = scan(stored.text.text)
+    named = scan(safe_filename(filename))
     attachment = Attachment(
-        ticket_id=ticket.id, filename=scan(safe_filename(filename)).masked,
-        content_type=content_type,
-        size=size, sha256=sha256, storage_key=storage_key,
-        uploaded_by_kind=actor_kind(actor),
+        ticket_id=ticket.id, filename=named.masked,
+        content_type=stored.content_type,
+        size=stored.size, sha256=stored.sha256, storage_key=stored.storage_key,
+        uploaded_by_kind=actor_kind(actor), text_status=stored.text.status,
+        extracted_text=(guarded.masked[:STORED_TEXT_CHARS]
+                        if stored.text.status in ("extracted", "partial") else None),
     )
+    withheld = attachment.uploaded_by_kind == "customer" and not guarded.clean
+    if withheld:
+        from kefu.tickets.guarding import withheld_reason  # it builds on this module
+
+        store.delete(stored.storage_key)
+        attachment.sha256 = None  # a short file's hash would give its text away
+        attachment.withheld_reason = withheld_reason(guarded)
     session.add(attachment)
     await session.flush()
+    if attachment.uploaded_by_kind == "customer" and not (guarded.clean and named.clean):
+        from kefu.tickets.guarding import secrets_hidden
+
+        # A secret in the text withholds the file; one in its name only masks the name. Either
+        # way the customer is told and the ticket flagged, as for a secret in a message.
+        await secrets_hidden(session, ticket, guarded if withheld else named,
+                             withheld_file=attachment if withheld else None)
     return attachment
 
 
@@ -841,7 +871,8 @@ async def message_events_after(
     session: AsyncSession, ticket: Ticket, *, after: int, public: bool, limit: int = 500
 ) -> list[dict[str, Any]]:
     """``message`` events after position ``after`` (``seq`` for agents, ``public_seq`` for
-    customers), in order: what a reconnecting client missed."""
+    customers), in order: what a reconnecting client missed. Which of them are rateable takes
+    one query per page, and only when the page has messages from the assistant."""
     stmt = select(Message).where(Message.ticket_id == ticket.id)
     if public:
         stmt = stmt.where(Message.public_seq > after).order_by(Message.public_seq)
@@ -856,7 +887,14 @@ async def message_events_after(
         assert a.message_id is not None
         files.setdefault(a.message_id, []).append(a)
     names = await _author_names(session, messages)
-    return [await message_event(session, ticket, m, files.get(m.id, []), names)
+    rateable: set[uuid.UUID] = set()
+    assistants = [m.id for m in messages if m.author_kind == "assistant" and not m.internal]
+    if assistants:
+        from kefu.assistant.service import rateable_messages  # it builds on this module
+
+        rateable = await rateable_messages(session, assistants)
+    return [await message_event(session, ticket, m, files.get(m.id, []), names,
+                                rateable=m.id in rateable)
             for m in messages]
 
 

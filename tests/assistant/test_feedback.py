@@ -1,6 +1,7 @@
 """👍/👎 on the assistant's messages, on SQLite and PostgreSQL: the vote is stored once, a 👎 on
 the latest answer runs the pipeline's feedback as a job (the second unhelpful answer hands off to
-the agents), and only the customer of the conversation may vote, on the assistant's messages.
+the agents), only the customer of the conversation may vote, on the assistant's messages, and the
+``message`` frames say which of them the widget offers 👍/👎 on (``rateable``: answers only).
 
 The service tests run the jobs with ``run_pending``; the websocket tests run a real server whose
 job runner answers with the test assistant of ``tests.assistant.test_pipeline``."""
@@ -14,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 import kefu.app
 from kefu.accounts.actor import Actor
@@ -35,7 +36,7 @@ from kefu.jobs.models import Job
 from kefu.jobs.runner import DatabaseJobRunner, JobRegistry
 from kefu.kb.models import Article, ArticleVote, Category
 from kefu.tickets.models import Message, Ticket, TicketEvent
-from kefu.tickets.service import tags_of
+from kefu.tickets.service import message_events_after, tags_of
 from tests.assistant.test_pipeline import make_assistant
 from tests.assistant.test_service import conversation, customer_writes, open_chat, timeline
 from tests.factories import api_token, bearer, customer_token, make_agent, make_team
@@ -88,6 +89,28 @@ async def feedback_jobs(db: Database) -> list[Job]:
 
 async def public(db: Database, ticket_id: uuid.UUID) -> list[Message]:
     return [m for m in await timeline(db, ticket_id) if not m.internal]
+
+
+async def replay(db: Database, ticket_id: uuid.UUID, *, after: int = 0, public: bool = True
+                 ) -> tuple[list[tuple[int, str, bool]], int]:
+    """What a reconnecting client gets, as (seq, author kind, rateable), and how many
+    statements that read ``assistant_replies`` took."""
+    statements: list[str] = []
+
+    def executed(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    async with db.transaction() as session:
+        ticket = await session.get(Ticket, ticket_id)
+        assert ticket is not None
+        event.listen(db.engine.sync_engine, "before_cursor_execute", executed)
+        try:
+            frames = await message_events_after(session, ticket, after=after, public=public)
+        finally:
+            event.remove(db.engine.sync_engine, "before_cursor_execute", executed)
+    position = "public_seq" if public else "seq"
+    return ([(f[position], f["author"]["kind"], f["rateable"]) for f in frames],
+            sum("assistant_replies" in s for s in statements))
 
 
 # ---------------------------------------------------------------- the service
@@ -223,6 +246,37 @@ async def test_an_answers_vote_counts_for_the_article_it_quoted(
         (False, f"customer:{customer_id}", "en")]
 
 
+async def test_replayed_frames_offer_votes_on_answers_only(
+        db: Database, settings: Settings, runner: DatabaseJobRunner) -> None:
+    """``rateable`` on replay (``join``/``subscribe`` with ``since``): the assistant's answers,
+    not its hand-off message, internal note or a guided flow's question; one query for a page
+    with the assistant's messages, none for a page without."""
+    ticket_id = await open_chat(db, settings, QUESTION, external_id="cust-fees")
+    await runner.run_pending()
+    for seq in (2, 3):  # two 👎: another answer, then the hand-off
+        await vote(db, ticket_id, seq, False)
+        await runner.run_pending()
+    assert await replay(db, ticket_id) == ([
+        (1, "customer", False), (2, "assistant", True), (3, "assistant", True),
+        (4, "assistant", False)], 1)
+    assert await replay(db, ticket_id, after=2) == ([
+        (3, "assistant", True), (4, "assistant", False)], 1)
+    agents, _ = await replay(db, ticket_id, public=False)
+    assert agents[-2:] == [(4, "assistant", False), (5, "assistant", False)]  # + the note
+
+    flow_id = await open_chat(db, settings, "我充值的USDT还没到账")
+    await runner.run_pending()
+    async with db.transaction() as session:
+        kinds = list(await session.scalars(select(AssistantReply.kind).where(
+            AssistantReply.ticket_id == flow_id)))
+    assert kinds == ["ask"]
+    assert await replay(db, flow_id) == ([(1, "customer", False), (2, "assistant", False)], 1)
+
+    quiet_id = await open_chat(db, settings.model_copy(update={"assistant_enabled": False}),
+                               QUESTION, external_id="cust-quiet")
+    assert await replay(db, quiet_id) == ([(1, "customer", False)], 0)
+
+
 # ---------------------------------------------------------------- over the websocket
 
 
@@ -285,12 +339,27 @@ async def test_thumbs_down_twice_over_the_socket_reaches_the_agents(
     await alice.send({"type": "feedback", "ticket": number, "seq": 3, "helpful": False})
     handoff = await alice.wait_for(from_assistant(4), timeout=30)
     assert "support team" in handoff["body"]
+    # Live frames: 👍/👎 belong under the answers, not under the hand-off or her own message.
+    assert [(f["seq"], f["rateable"]) for f in alice.of_type("message")] == [
+        (1, False), (2, True), (3, True), (4, False)]
+
+    # Resuming (join with since) and a second tab (since 0) get the same flags.
+    tab = await customer(live)
+    await tab.send({"type": "join", "ticket": number, "since": 2})
+    await tab.wait_for(from_assistant(4))
+    assert [(f["seq"], f["rateable"]) for f in tab.of_type("message")] == [(3, True), (4, False)]
+    await tab.send({"type": "join", "ticket": number, "since": 0})
+    await tab.wait_for(lambda f: len(tab.of_type("message")) == 6)
+    assert [(f["seq"], f["rateable"]) for f in tab.of_type("message")[2:]] == [
+        (1, False), (2, True), (3, True), (4, False)]
+    await tab.close()
 
     bob = await connect(live, "/ws/agent", agent_token)
     await bob.send({"type": "subscribe", "ticket": number, "since": 0})
     note = await bob.wait_for(lambda f: f.get("type") == "message" and f["internal"])
     assert note["author"]["kind"] == "assistant"
     assert note["body"].startswith("[Assistant hand-off]")
+    assert note["rateable"] is False
     async with httpx.AsyncClient(base_url=live.base) as http:
         ticket = (await http.get(f"/api/v1/tickets/{number}",
                                  headers=bearer(agent_token))).json()

@@ -77,7 +77,9 @@ async def test_replies_ratings_and_file_names_are_masked_too(app: FastAPI,
     assert SEED.split()[3] not in upload.json()["filename"]
     ticket = (await client.get(f"/api/v1/tickets/{number}", headers=world.headers["agent"])).json()
     assert "security" in ticket["tags"]
-    assert ticket["priority"] != "urgent"  # a 2FA code is not a wallet key
+    # The 2FA code alone would not make it urgent; the seed phrase in the file name does.
+    assert "secret-exposed" in ticket["tags"]
+    assert ticket["priority"] == "urgent"
     await client.post(f"/api/v1/tickets/{number}/status", headers=world.headers["agent"],
                       json={"status": "resolved"})
     rated = await client.post(f"/api/v1/tickets/{number}/rating", headers=a,

@@ -8,17 +8,22 @@ import re
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import jwt
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 import kefu.app
 from kefu import __version__
+from kefu.accounts.models import Customer
 from kefu.app import create_app
 from kefu.config import Settings
+from kefu.db import Database
+from kefu.trust.review import start_cooldown
 from kefu.web import i18n, widget
 from tests.assistant.test_feedback import QUESTION, assistant_jobs
 from tests.realtime.live import live_server
@@ -252,9 +257,21 @@ def test_demo_keys_are_in_every_catalogue():
         assert set(catalogue[language]) == set(english), language
 
 
-# ---------------------------------------------------------------- 👍/👎 in a real browser
+# ---------------------------------------------------------------- in a real browser
 
 CHROMIUM = Path("/usr/bin/chromium")
+
+
+def browser_settings(migrated_templates: dict[str, str], tmp_path: Path) -> Settings:
+    """A fresh SQLite database for a live server, after checking Chromium is there (skipped
+    locally without it; CI must have it)."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    shutil.copyfile(migrated_templates["sqlite"], tmp_path / "kefu.db")
+    return Settings(env="development", data_dir=tmp_path / "data", log_level="WARNING",
+                    database_url=f"sqlite+aiosqlite:///{tmp_path / 'kefu.db'}")
 
 
 @pytest.mark.browser
@@ -262,17 +279,12 @@ async def test_thumbs_down_on_an_assistant_answer_brings_the_next_turn(
     migrated_templates: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ):
     """Headless Chromium on the demo exchange: the assistant answers, the customer clicks 👎,
-    the buttons keep the choice and the assistant's next turn arrives live."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    the buttons keep the choice and the assistant's next turn arrives live; the hand-off
+    message that a second 👎 brings offers no vote, live or after a reload."""
     from playwright.async_api import async_playwright
 
-    shutil.copyfile(migrated_templates["sqlite"], tmp_path / "kefu.db")
-    settings = Settings(env="development", data_dir=tmp_path / "data", jobs_enabled=True,
-                        jobs_poll_interval_s=0.1, log_level="WARNING",
-                        database_url=f"sqlite+aiosqlite:///{tmp_path / 'kefu.db'}")
+    settings = browser_settings(migrated_templates, tmp_path).model_copy(update={
+        "jobs_enabled": True, "jobs_poll_interval_s": 0.1})
     monkeypatch.setattr(kefu.app, "register_assistant_jobs", assistant_jobs)
     with live_server(settings) as live:
         async with async_playwright() as playwright:
@@ -310,6 +322,76 @@ async def test_thumbs_down_on_an_assistant_answer_brings_the_next_turn(
                 assert await up.is_disabled()
                 # The new answer can be rated in its turn.
                 assert await answers.nth(1).locator('[data-testid="kefu-helpful"]').is_enabled()
+
+                # Its 👎 hands off: no buttons under the hand-off message, live or replayed.
+                await answers.nth(1).locator('[data-testid="kefu-not-helpful"]').click()
+                await answers.nth(2).wait_for(timeout=30_000)
+                assert "support team" in await answers.nth(2).inner_text()
+                votes = chat.locator('[data-author="assistant"] [data-testid="kefu-feedback"]')
+                assert await votes.count() == 2
+                await page.reload()  # the widget rejoins the conversation from seq 0
+                await answers.nth(2).wait_for(state="attached", timeout=30_000)
+                assert await answers.count() == 3
+                assert await votes.count() == 2
+                assert await answers.nth(2).locator('[data-testid="kefu-feedback"]').count() == 0
+                assert errors == []
+            finally:
+                await browser.close()
+
+
+@pytest.mark.browser
+async def test_a_customer_in_a_cool_down_is_told_when_they_may_write_again(
+    migrated_templates: dict[str, str], tmp_path: Path,
+):
+    """The server refuses a send with ``cooling_down``: the widget says in how many minutes
+    the customer may write again, in their language, and marks the message not sent."""
+    from playwright.async_api import async_playwright
+
+    settings = browser_settings(migrated_templates, tmp_path)
+    with live_server(settings) as live:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+            try:
+                page = await browser.new_page()
+                errors: list[str] = []
+                page.on("pageerror", lambda error: errors.append(str(error)))
+                await page.goto(f"{live.base}/demo/exchange?customer=e2e-cool&lang=en")
+                chat = page.locator("#kefu-widget")
+                await chat.locator('[data-testid="kefu-launcher"]').click()
+                await chat.locator('[data-testid="kefu-input"]').fill("My deposit is late")
+                await chat.locator('[data-testid="kefu-send"]').click()
+                await chat.locator('[data-author="customer"][data-state="sent"]').wait_for()
+
+                db = Database(settings.resolved_database_url)
+                try:
+                    async with db.transaction() as session:
+                        customer = await session.scalar(
+                            select(Customer).where(Customer.external_id == "e2e-cool"))
+                        assert customer is not None
+                        await start_cooldown(session, None, customer_id=customer.id,
+                                             duration=timedelta(minutes=15), reason="test")
+                finally:
+                    await db.dispose()
+
+                await chat.locator('[data-testid="kefu-input"]').fill("hello?")
+                await chat.locator('[data-testid="kefu-send"]').click()
+                notice = chat.locator('[data-testid="kefu-notice"]')
+                await notice.get_by_text("You can send messages again in 15 minutes.").wait_for()
+                failed = chat.locator('[data-author="customer"][data-state="failed"]')
+                await failed.wait_for()
+                assert "hello?" in await failed.inner_text()
+
+                page_zh = await browser.new_page()
+                page_zh.on("pageerror", lambda error: errors.append(str(error)))
+                await page_zh.goto(f"{live.base}/demo/exchange?customer=e2e-cool&lang=zh-CN")
+                chat_zh = page_zh.locator("#kefu-widget")
+                await chat_zh.locator('[data-testid="kefu-launcher"]').click()
+                await chat_zh.locator('[data-testid="kefu-message"]').first.wait_for()
+                await chat_zh.locator('[data-testid="kefu-input"]').fill("你好？")
+                await chat_zh.locator('[data-testid="kefu-send"]').click()
+                await chat_zh.locator('[data-testid="kefu-notice"]').get_by_text(
+                    "您可以在 15 分钟后再次发送消息。").wait_for()
                 assert errors == []
             finally:
                 await browser.close()

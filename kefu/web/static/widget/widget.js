@@ -51,8 +51,9 @@
  *                        data-state = sending|sent|read|failed (own messages)
  *   kefu-antiphishing    the customer's anti-phishing code on a message from support
  *   kefu-retry           "retry" on a message that failed
- *   kefu-feedback        the 👍/👎 row under each assistant message; data-vote = helpful|
- *                        not-helpful once voted. kefu-helpful, kefu-not-helpful: its buttons
+ *   kefu-feedback        the 👍/👎 row under each answer of the assistant (a `message` frame
+ *                        with rateable: true); data-vote = helpful|not-helpful once voted.
+ *                        kefu-helpful, kefu-not-helpful: its buttons
  *                        (aria-pressed; disabled after the vote); kefu-feedback-thanks: shown
  *                        once the server recorded the vote
  *   kefu-attachment      each attachment on a message (click downloads it)
@@ -949,7 +950,8 @@
       dropFromOutbox(frame.ref);
       setEntryState(item.entry, "failed");
       var known = "error." + frame.code;
-      showNotice(STR[known] ? t(known) : t("error.generic", { message: frame.message }),
+      showNotice(frame.code === "cooling_down" ? cooldownText(frame.retry_after_s) :
+                 STR[known] ? t(known) : t("error.generic", { message: frame.message }),
                  "error");
       if (frame.code === "ticket_closed" || frame.code === "reopen_window_passed") {
         if (chat.ticket) {
@@ -973,6 +975,12 @@
       showNotice(t("error.fatal", { message: frame.message || frame.code }), "error");
     }
     // Others (rate limits on typing/read, invalid frames) need nothing from the person.
+  }
+
+  /* cooling_down: the person is paused after abuse; say when they may write again. */
+  function cooldownText(retryAfterS) {
+    var minutes = Math.max(1, Math.ceil((retryAfterS || 60) / 60));
+    return minutes === 1 ? t("cooldownOneMinute") : t("cooldown", { minutes: minutes });
   }
 
   /* ------------------------------------------------------------------ sending */
@@ -1346,7 +1354,7 @@
       bubble.appendChild(list);
     }
     li.appendChild(bubble);
-    if (author === "assistant" && !entry.own) {
+    if (author === "assistant" && message.rateable && !entry.own) {
       li.appendChild(feedbackRow(entry));
     }
     entry.meta = el("div", { class: "msg-meta" });
@@ -1354,8 +1362,9 @@
     setEntryState(entry, state);
   }
 
-  /* 👍/👎 under a message of the assistant (the `feedback` frame). The first vote stands: the
-   * buttons then show it and stay disabled, after a reload too (remembered per message). */
+  /* 👍/👎 under an answer of the assistant (the `feedback` frame); its other messages (a flow's
+   * question, the hand-off) say `rateable: false`. The first vote stands: the buttons then
+   * show it and stay disabled, after a reload too (remembered per message). */
   function feedbackRow(entry) {
     var up = el("button", { type: "button", class: "vote", "data-testid": "kefu-helpful",
                             "aria-label": t("helpful"), title: t("helpful"),
