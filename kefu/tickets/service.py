@@ -403,7 +403,8 @@ async def message_event(
         "language": message.language, "created_at": message.created_at.isoformat(),
         "rateable": rateable,
         "attachments": [{"id": str(a.id), "filename": a.filename,
-                         "content_type": a.content_type, "size": a.size} for a in attachments],
+                         "content_type": a.content_type, "size": a.size,
+                         "withheld": a.withheld_reason is not None} for a in attachments],
     }
 
 

@@ -10,10 +10,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from mnemonic import Mnemonic
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from kefu.db import Base
 from kefu.tickets.attachment_text import MAX_PDF_PAGES, MAX_TEXT_CHARS, extract_text
+from kefu.tickets.models import Ticket
+from kefu.tickets.service import message_events_after
 from tests.factories import make_world
 from tests.web.browser import csrf_of, portal_sign_in
 
@@ -107,6 +109,13 @@ async def test_a_pdf_with_a_seed_phrase_is_withheld(
                               json={"body": "here it is", "attachment_ids": [file["id"]]})
     assert reply.status_code == 201, reply.text
     assert reply.json()["attachments"][0]["withheld_reason"] == "contained seed phrase"
+    # Live and replayed message frames say so too: the widget and console show no link.
+    async with app.state.db.transaction() as session:
+        row = await session.scalar(select(Ticket).where(Ticket.number == number))
+        assert row is not None
+        frames = await message_events_after(session, row, after=0, public=True)
+    assert [(f["id"], f["withheld"]) for frame in frames for f in frame["attachments"]] == [
+        (file["id"], True)]
 
     ticket = (await client.get(f"/api/v1/tickets/{number}", headers=agent)).json()
     notices = [m["body"] for m in ticket["messages"] if m["author_kind"] == "system"]

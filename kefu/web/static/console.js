@@ -695,6 +695,10 @@
       var files = frame.attachments || [];
       if (files.length) {
         node.appendChild(el("ul", {className: "attachments"}, files.map(function (file) {
+          if (file.withheld) {  // the secret guard deleted its bytes: nothing to download
+            return el("li", {className: "attachment-withheld", "data-testid": "attachment-withheld",
+                             text: file.filename + " · " + t("console.attachment_withheld")});
+          }
           return el("li", {}, [el("a", {href: "/api/v1/attachments/" + file.id, download: true, text: file.filename})]);
         })));
       }

@@ -57,6 +57,7 @@
  *                        (aria-pressed; disabled after the vote); kefu-feedback-thanks: shown
  *                        once the server recorded the vote
  *   kefu-attachment      each attachment on a message (click downloads it)
+ *   kefu-attachment-withheld  an attachment the secret guard did not keep (no download)
  *   kefu-typing          "… is typing"
  *   kefu-input           the message textarea;  kefu-send: the send button
  *   kefu-attach          the attach button;      kefu-file-input: the <input type=file>
@@ -1340,7 +1341,11 @@
       files.forEach(function (file) {
         var label = file.filename + (file.size ? " · " + formatSize(file.size) : "");
         var item;
-        if (file.id) {
+        if (file.withheld) {
+          /* held back by the secret guard: its bytes are gone, so no download */
+          item = el("span", { class: "file file-withheld", "data-testid": "kefu-attachment-withheld" },
+                    [icon("clip"), el("span", {}, label + " · " + t("fileWithheld"))]);
+        } else if (file.id) {
           item = el("button", { type: "button", class: "file", "data-testid": "kefu-attachment",
                                 "aria-label": t("download", { name: file.filename }) },
                     [icon("clip"), el("span", {}, label)]);
