@@ -16,7 +16,32 @@ from typing import Any
 # with a burst of 30): a refused frame gets an error without a reference to the message, so a
 # closed-loop client that hit the limit would wait for an ack that never comes.
 CLIENT_RATE = (9.0, 25.0)
-BODY = "Deposit of 0.5 BTC not credited after 3 confirmations, txid 9f2c41ab… (#{n})"
+# What customers write, in turn: more kinds than a sender's recent-message window (the abuse
+# checks' 10), so that a benchmark customer is not taken for someone sending the same thing
+# again and again and put in a cool-down, as one line repeated at 2/s would be.
+BODIES = (
+    "Deposit of 0.5 BTC not credited after 3 confirmations, txid 9f2c41ab… (#{n})",
+    "My USDT withdrawal on TRC20 has been pending for two hours, can you check? (#{n})",
+    "提币一直显示审核中，已经过了一个小时了，请帮忙看看 (#{n})",
+    "I sent ETH on the wrong network (BEP20 instead of ERC20), is it lost? (#{n})",
+    "Forgot to add the memo for my XRP deposit of 120 XRP (#{n})",
+    "充值的USDT还没到账，链上已经确认了 (#{n})",
+    "How do I reset Google Authenticator after changing my phone? (#{n})",
+    "The P2P seller marked the order paid but I never received the money (#{n})",
+    "Why was my identity verification rejected? The photo was clear (#{n})",
+    "What are the withdrawal fees for BTC and for USDT on ERC20? (#{n})",
+    "我的账户被冻结了，怎么解冻 (#{n})",
+    "API returns error 10001 invalid signature on every private request (#{n})",
+    "My futures position was liquidated although the mark price never got there (#{n})",
+    "When is the funding fee charged on perpetual contracts? (#{n})",
+    "How long does it take to redeem flexible savings? (#{n})",
+    "理财产品提前赎回会损失收益吗 (#{n})",
+)
+
+
+def body_for(index: int, n: int) -> str:
+    return BODIES[(index + n) % len(BODIES)].format(n=n)
+
 ECHO_PREFIX = '{"type":"send","client_msg_id":"'
 
 
@@ -204,7 +229,8 @@ class Customer(Link):
 
     async def say(self, n: int, tag: str, *, ticket: str | None = None) -> str:
         cid = f"c{tag}-{self.index}-{n}"
-        frame: dict[str, Any] = {"type": "send", "client_msg_id": cid, "body": BODY.format(n=n)}
+        frame: dict[str, Any] = {"type": "send", "client_msg_id": cid,
+                                 "body": body_for(self.index, n)}
         if ticket:
             frame["ticket"] = ticket
         await self.bucket.take()
@@ -272,8 +298,8 @@ class Echo(Link):
     async def say(self, n: int, tag: str) -> str:
         cid = f"e{tag}-{self.index}-{n}"
         # The same shape and size as a chat send, so both carry the same bytes.
-        raw = (f'{ECHO_PREFIX}{cid}","body":{json.dumps(BODY.format(n=n), ensure_ascii=False)}'
-               '}')
+        body = json.dumps(body_for(self.index, n), ensure_ascii=False)
+        raw = f'{ECHO_PREFIX}{cid}","body":{body}}}'
         self.traffic.record_send(cid, time.perf_counter())
         await self.ws.send(raw)
         self.sent += 1
