@@ -103,3 +103,22 @@ def test_real_chinese_and_english_support_messages() -> None:
     en_share = sum(detect_language(t) == "en" for t in english) / len(english)
     assert zh_share >= 0.98
     assert en_share >= 0.98
+
+
+def test_plain_english_is_decided_without_the_ngram_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three English-only function words in an ASCII message decide English without lingua
+    (the chat's hot path); other languages typed without their accents never take that path."""
+    from kefu.core import language
+
+    def no_lingua() -> None:
+        raise AssertionError("lingua should not be needed")
+
+    monkeypatch.setattr(language, "_latin_detector", no_lingua)
+    assert detect_language("My USDT withdrawal has been pending for two hours, why?") == "en"
+    assert detect_language("what is the fee for this and when do I get it") == "en"
+    for text in ("no llego mi retiro y ya pasaron dos dias", "mon depot n'est pas arrive hier",
+                 "meine Einzahlung ist noch nicht da, was ist los",
+                 "meu deposito nao chegou ainda, o que faco", "il mio prelievo e bloccato",
+                 "saya ingin tahu kenapa akun saya diblokir", "param hesabima gelmedi"):
+        with pytest.raises(AssertionError, match="lingua"):
+            detect_language(text)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 import uuid
 from collections import defaultdict
@@ -19,6 +18,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from starlette.websockets import WebSocket, WebSocketState
 
 from kefu.accounts.actor import Actor
@@ -60,6 +60,13 @@ class Follow:
     held: list[dict[str, Any]] = field(default_factory=list)
 
 
+def encode_frame(frame: dict[str, Any]) -> str:
+    """A frame as compact JSON. orjson: encoding frames was a tenth of the chat server's time
+    with the standard library's encoder; anything it does not know (a Decimal) becomes its
+    ``str``, as before."""
+    return orjson.dumps(frame, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 class Connection:
     def __init__(self, websocket: WebSocket, actor: Actor, hub: Hub, fetch: Fetch) -> None:
         self.id = uuid.uuid4().hex[:12]
@@ -94,8 +101,7 @@ class Connection:
                 frame = await self.queue.get()
                 if frame is None:
                     return
-                await self.websocket.send_text(json.dumps(frame, separators=(",", ":"),
-                                                          ensure_ascii=False, default=str))
+                await self.websocket.send_text(encode_frame(frame))
         except Exception:  # noqa: BLE001 - the peer went away; the receive loop ends the rest
             self.closed = True
 
