@@ -27,8 +27,11 @@ install: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/kefu migrate
 
+# The search index is derived data: built here (about a minute the first time, seconds after)
+# so that the help center answers from the first request instead of while it builds.
 demo: migrate
 	$(BIN)/kefu demo
+	$(BIN)/kefu search reindex
 
 run: demo
 	$(BIN)/kefu serve
