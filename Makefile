@@ -27,11 +27,13 @@ install: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/kefu migrate
 
-# The search index is derived data: built here (about a minute the first time, seconds after)
-# so that the help center answers from the first request instead of while it builds.
+# The search index and the assistant's intent model are derived data: built here (a minute or
+# two the first time, seconds after) so that the help center and the assistant answer from the
+# first request instead of while they build.
 demo: migrate
 	$(BIN)/kefu demo
 	$(BIN)/kefu search reindex
+	$(BIN)/kefu assistant train --if-needed
 
 run: demo
 	$(BIN)/kefu serve

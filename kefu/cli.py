@@ -363,11 +363,19 @@ app.add_typer(assistant_app, name="assistant")
 
 
 @assistant_app.command("train")
-def assistant_train() -> None:
+def assistant_train(
+    if_needed: Annotated[bool, typer.Option(
+        "--if-needed", help="Only when the model is missing or the data changed")] = False,
+) -> None:
     """Retrain the intent model from kefu/assistant/data/intents.csv."""
-    from kefu.assistant.intents import train_default
+    from kefu.assistant.intents import load_default, train_default
 
-    stats = train_default(load_settings().data_dir / "models" / "intents")
+    model_dir = load_settings().data_dir / "models" / "intents"
+    if if_needed:
+        model = load_default(model_dir)
+        typer.echo(f"intent model ready ({len(model.labels)} labels)")
+        return
+    stats = train_default(model_dir)
     typer.echo(" ".join(f"{k}={v}" for k, v in stats.items()))
 
 
