@@ -28,6 +28,9 @@ from tests.shared_data import SHARED_DATA, requires_shared_data
     ("不太满意", "negative"),  # negation one character before the positive word
     ("还没解决", "negative"),
     ("垃圾平台", "negative"),
+    ("有人盗了我的账户，币全被提走了", "negative"),  # losing funds, said without 被盗
+    ("我的币被转走了", "negative"),
+    ("Someone stole all my funds, my account was hacked", "negative"),
     ("gracias", "positive"),
     ("мошенники", "negative"),
 ])
