@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from kefu.guard.secret_context import LabelSet, Occurrence
+from kefu.guard.secret_context import BLANK, LabelSet, Occurrence
 
 _QUOTED = r"[\"'“‘「『`](?P<quoted>[^\"'”’」』`\n]{1,64})[\"'”’」』`]"
 _BARE = r"(?P<bare>[!-~]{1,64})"
@@ -197,6 +197,8 @@ def _passwords(text: str, lower: str) -> Iterator[StatedSecret]:
         if lower.endswith(_NOT_PASSWORD_BEFORE, 0, occurrence.start):
             continue
         start, end, value = _value_span(match, text)
+        if BLANK in lower[start:end]:  # a marker of an earlier masking, in quotes
+            continue
         link = match.group("link")
         if occurrence.label.group == "weak" and not re.search(r"[:：=]", link):
             continue
@@ -206,7 +208,7 @@ def _passwords(text: str, lower: str) -> Iterator[StatedSecret]:
             yield StatedSecret("password", start, end)
     for match in _PASSWORD_BEFORE.finditer(lower):
         start, end = match.span("bare")
-        if _looks_like_password(text[start:end], link=""):
+        if BLANK not in lower[start:end] and _looks_like_password(text[start:end], link=""):
             yield StatedSecret("password", start, end)
 
 
