@@ -19,6 +19,11 @@ from sklearn.metrics import f1_score
 from kefu.assistant.intent_data import read_labelled_csv
 from kefu.assistant.intents import IntentModel
 
+# What the model chose on its held-out fifth of TRAIN, reported so that a score can be traced
+# to the settings behind it.
+CHOSEN = ("svm_c", "embedding_weight", "anchors", "svm_share", "neighbour_scale",
+          "prior_weight", "holdout_macro_f1")
+
 
 def score_predictions(truth: Sequence[str], predicted: Sequence[str], *,
                       oos_label: str | None) -> dict[str, float]:
@@ -60,7 +65,8 @@ def predict_one_at_a_time(model: IntentModel,
 def evaluate_intents(train: Path, test: Path, *, oos_label: str | None,
                      json_only: bool) -> dict[str, object]:
     """Train on TRAIN, score TEST; print a short summary (unless ``json_only``) and then
-    exactly one JSON line with the scores, latency percentiles and training time."""
+    exactly one JSON line with the scores, latency percentiles, training time and the settings
+    the model chose (``chosen``)."""
     train_rows = read_labelled_csv(train)
     test_rows = read_labelled_csv(test)
     started = time.perf_counter()
@@ -80,6 +86,7 @@ def evaluate_intents(train: Path, test: Path, *, oos_label: str | None,
     })
     result = {key: round(value, 4) if isinstance(value, float) else value
               for key, value in result.items()}
+    result["chosen"] = {key: model.stats[key] for key in CHOSEN}
     if not json_only:
         typer.echo(_summary(result))
     typer.echo(json.dumps(result, ensure_ascii=False))

@@ -10,6 +10,7 @@ import json
 import re
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,7 +19,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from kefu.assistant import intents
+from kefu.assistant import evaluate, intents
+from kefu.assistant.evaluate import score_predictions
 from kefu.assistant.intent_calibration import (
     choose_threshold,
     fit_temperature,
@@ -221,6 +223,100 @@ def test_training_needs_two_labels() -> None:
         IntentModel.train(["a", "b"], ["x", "x"], use_embeddings=False)
 
 
+def _topic_sets(*, common: int, rare: int, wrong: int
+                ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Two common labels (``common`` examples) and eight rare ones (``rare`` right examples
+    and ``wrong`` copied from the common labels: CIC's rare labels are like that); the test set
+    is clean and balanced. Each message has a cue word of its label, one of a random label,
+    filler, and sometimes the topic word its label is named after."""
+    rng = np.random.default_rng(0)
+    letters = list("abcdefghijklmnopqrstuvwxyz")
+
+    def word() -> str:
+        return "".join(rng.choice(letters, 6))
+
+    topics = ["refund", "delivery", "invoice", "coupon", "address", "size", "colour", "gift",
+              "warranty", "payment"]
+    cues = {topic: [word() for _ in range(5)] for topic in topics}
+    filler = [word() for _ in range(60)]
+
+    def message(topic: str) -> str:
+        other = topics[rng.integers(len(topics))]
+        words = [str(rng.choice(cues[topic])), str(rng.choice(cues[other])),
+                 *map(str, rng.choice(filler, 3))]
+        if rng.random() < 0.3:
+            words.append(topic)
+        rng.shuffle(words)
+        return " ".join(words)
+
+    train = [(message(t), f"ask_{t}") for t in topics[:2] for _ in range(common)]
+    train += [(message(t), f"ask_{t}") for t in topics[2:] for _ in range(rare)]
+    train += [(message(topics[i % 2]), f"ask_{t}") for t in topics[2:] for i in range(wrong)]
+    test = [(message(t), f"ask_{t}") for t in topics for _ in range(30)]
+    return train, test
+
+
+def test_noisy_rare_labels_are_rescued_by_names_and_prior_correction(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The held-out slice turns on the label-name examples and the prior correction when the
+    rare labels are mostly noise; without them the common labels swallow the rare ones."""
+    train, test = _topic_sets(common=300, rare=4, wrong=12)
+
+    def macro_f1() -> tuple[float, dict[str, object]]:
+        model = IntentModel.train([t for t, _ in train], [lab for _, lab in train],
+                                  use_embeddings=False)
+        predicted = [p.label for p in model.predict_many([t for t, _ in test])]
+        scores = score_predictions([lab for _, lab in test], predicted, oos_label=None)
+        return scores["macro_f1"], model.stats
+
+    rescued, stats = macro_f1()
+    assert stats["anchors"] is True
+    assert stats["prior_weight"] > 0
+    monkeypatch.setattr(intents, "PRIOR_WEIGHTS", (0.0,))
+    monkeypatch.setattr(intents, "ANCHOR_COPIES", 0)
+    plain, stats = macro_f1()
+    assert (stats["anchors"], stats["prior_weight"]) == (False, 0.0)
+    assert rescued >= plain + 0.2, (rescued, plain)
+
+
+def test_noise_measures_must_beat_the_plain_mix_clearly() -> None:
+    def mix(macro_f1: float, **chosen: Any) -> tuple[float, Any, np.ndarray]:
+        return macro_f1, intents._Settings(0.15, 1.0, **chosen), np.zeros((1, 2))
+
+    plain = mix(0.80, svm_share=0.5)
+    for measure in ({"anchors": True}, {"prior_weight": 0.5}, {"neighbour_scale": 0.2}):
+        assert intents._choose_mix([mix(0.70), plain, mix(0.801, **measure)]) is plain
+        clear = mix(0.81, **measure)
+        assert intents._choose_mix([mix(0.70), plain, clear]) is clear
+
+
+def test_clean_balanced_labels_train_the_plain_model() -> None:
+    train, _ = _topic_sets(common=60, rare=60, wrong=0)
+    model = IntentModel.train([t for t, _ in train], [lab for _, lab in train],
+                              use_embeddings=False)
+    assert (model.stats["anchors"], model.stats["prior_weight"]) == (False, 0.0)
+
+
+@pytest.mark.parametrize(("label", "anchor"), [
+    ("card_arrival", "card arrival"),
+    ("top-up_by_card", "top up by card"),
+    ("买家咨询如何领取优惠券", "买家咨询如何领取优惠券"),
+    ("2fa_reset", "2fa reset"),
+    ("57", None),
+    ("_-_", None),
+])
+def test_label_anchor_is_the_name_in_words(label: str, anchor: str | None) -> None:
+    assert intents.label_anchor(label) == anchor
+
+
+def test_labels_without_words_train_without_anchors() -> None:
+    texts = ["refund please", "money back", "where is my parcel", "parcel not here"] * 5
+    labels = ["12", "12", "57", "57"] * 5
+    model = IntentModel.train(texts, labels, use_embeddings=False)
+    assert model.stats["anchors"] is False
+    assert model.predict("I want my money back").label == "12"
+
+
 @pytest.mark.slow
 def test_load_default_trains_once_and_again_when_the_data_change(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -263,6 +359,17 @@ def test_holdout_split_keeps_every_label_in_the_fit_part(labels: list[str]) -> N
     for label, count in Counter(labels).items():
         held_count = sum(1 for i in held if labels[i] == label)
         assert held_count == (0 if count == 1 else min(count - 1, max(1, round(count * 0.2))))
+
+
+def test_wider_neighbour_votes_let_the_many_outvote_the_one_closest() -> None:
+    """One training vector labelled 1 at cosine 0.99 to the query, three labelled 0 at 0.85:
+    at scale 0.1 the closest decides, at 0.2 the three outvote it."""
+    query = np.array([[1.0, 0.0]], dtype=np.float32)
+    angles = np.arccos([0.99, 0.85, 0.85, 0.85])
+    vectors = np.column_stack([np.cos(angles), np.sin(angles)]).astype(np.float32)
+    votes = NeighbourVotes(vectors, np.array([1, 0, 0, 0]), 2)
+    assert votes.log_probabilities(query).argmax() == 1
+    assert votes.with_scale(0.2).log_probabilities(query).argmax() == 0
 
 
 def test_neighbour_votes_follow_the_closest_training_vectors() -> None:
@@ -332,6 +439,8 @@ def test_eval_intents_prints_one_json_line(tmp_path: Path) -> None:
     assert {"accuracy", "macro_f1", "p50_ms", "p95_ms", "train_s", "in_scope_accuracy",
             "oos_recall", "oos_precision"} <= scores.keys()
     assert scores["n_test"] == 24
+    assert set(scores["chosen"]) == set(evaluate.CHOSEN)
+    assert scores["chosen"]["anchors"] in {True, False}
     assert scores["accuracy"] >= 0.7
     assert 0 < scores["p50_ms"] <= scores["p95_ms"]
 
