@@ -40,7 +40,7 @@ from kefu.tickets.service import message_events_after, tags_of
 from tests.assistant.test_pipeline import make_assistant
 from tests.assistant.test_service import conversation, customer_writes, open_chat, timeline
 from tests.factories import api_token, bearer, customer_token, make_agent, make_team
-from tests.realtime.live import Client, LiveServer, live_server, local_app
+from tests.realtime.live import Client, LiveServer, factory_app, live_server
 
 QUESTION = "what are the trading fees for spot"
 
@@ -292,11 +292,8 @@ def live(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveSe
 
 @pytest.fixture
 async def setup_app(live: LiveServer) -> AsyncIterator[Any]:
-    db = Database(live.settings.resolved_database_url)
-    try:
-        yield local_app(live.settings, db)
-    finally:
-        await db.dispose()
+    async with factory_app(live) as app:
+        yield app
 
 
 async def connect(live: LiveServer, path: str, token: str) -> Client:

@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 
 from kefu.config import Settings
-from kefu.db import Database
-from tests.realtime.live import LiveServer, live_server, local_app
+from tests.realtime.live import LiveServer, factory_app, live_server
 from tests.servers import RedisServer, find_redis_server
 
 # ``KEFU_TEST_REDIS``: ``required`` (CI) fails when redis-server is missing; ``auto`` (default)
@@ -25,11 +24,8 @@ def live(settings: Settings) -> Iterator[LiveServer]:
 @pytest.fixture
 async def setup_app(live: LiveServer) -> AsyncIterator[Any]:
     """Factories run against the live server's database from the test's own event loop."""
-    db = Database(live.settings.resolved_database_url)
-    try:
-        yield local_app(live.settings, db)
-    finally:
-        await db.dispose()
+    async with factory_app(live) as app:
+        yield app
 
 
 @pytest.fixture(scope="session")

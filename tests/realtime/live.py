@@ -7,8 +7,8 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -18,6 +18,7 @@ import websockets
 
 from kefu.app import create_app
 from kefu.config import Settings
+from kefu.db import Database
 from tests.servers import free_port
 
 
@@ -53,6 +54,17 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
 def local_app(settings: Settings, db: Any) -> Any:
     """What the factories need of an app (state.db, state.settings), bound to the test's loop."""
     return SimpleNamespace(state=SimpleNamespace(db=db, settings=settings))
+
+
+@asynccontextmanager
+async def factory_app(live: LiveServer) -> AsyncIterator[Any]:
+    """``local_app`` on its own connection to the live server's database, closed afterwards:
+    factories run from the test's own event loop."""
+    db = Database(live.settings.resolved_database_url)
+    try:
+        yield local_app(live.settings, db)
+    finally:
+        await db.dispose()
 
 
 class Client:

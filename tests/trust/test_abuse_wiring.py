@@ -35,7 +35,7 @@ from kefu.tickets.models import Message, Ticket
 from kefu.trust.errors import CoolingDown
 from kefu.trust.review import cooldown_for
 from tests.factories import customer_token
-from tests.realtime.live import Client, LiveServer, live_server, local_app
+from tests.realtime.live import Client, LiveServer, factory_app, live_server
 from tests.trust.conftest import Desk, open_ticket
 from tests.web.browser import csrf_of, png_bytes, portal_sign_in
 
@@ -479,11 +479,8 @@ def live(settings: Settings) -> Iterator[LiveServer]:
 
 @pytest.fixture
 async def live_app(live: LiveServer) -> AsyncIterator[Any]:
-    db = Database(live.settings.resolved_database_url)
-    try:
-        yield local_app(live.settings, db)
-    finally:
-        await db.dispose()
+    async with factory_app(live) as app:
+        yield app
 
 
 async def test_websocket_refuses_a_cooled_down_customer_with_an_error_frame(
