@@ -34,6 +34,7 @@ from kefu.jobs.runner import JobRegistry, create_job_runner
 from kefu.kb.api import router as kb_router
 from kefu.kb.status_api import router as status_router
 from kefu.ops.api import router as ops_router
+from kefu.realtime.analysis import ChatAnalyzer
 from kefu.realtime.broker import create_broker
 from kefu.realtime.hub import Hub
 from kefu.realtime.protocol import Close
@@ -84,6 +85,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db.publish = hub.publish = broker.publish
         writer = MessageWriter(db)
         await writer.start()
+        analyzer = ChatAnalyzer(enabled=settings.uses_analysis_worker)
+        await analyzer.start()
+        app.state.analyzer = analyzer
         queue_watcher = QueueWatcher(db)
         await queue_watcher.start()
         app.state.hub, app.state.broker, app.state.writer = hub, broker, writer
@@ -103,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await supervisor_feed.stop()
             await queue_watcher.stop()
             await writer.stop()
+            await analyzer.stop()
             await broker.stop()
             db.publish = None
             await runner.stop()

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     jobs_backoff_base_s: float = 2.0
     jobs_enabled: bool = True
     bench_echo: bool = False  # mount /ws/echo, the ceiling for `kefu bench chat`
+    # Customers' chat messages analysed (secret scan, abuse screen, language) in a worker process
+    # on the other core (kefu/realtime/analysis.py). Unset: on, except with KEFU_ENV=test.
+    chat_analysis_worker: bool | None = None
 
     webhook_timeout_s: float = 10.0
 
@@ -89,6 +92,12 @@ class Settings(BaseSettings):
             if self.customer_jwt_secret.get_secret_value() in demo:
                 raise ValueError("KEFU_CUSTOMER_JWT_SECRET must be set in production")
         return self
+
+    @property
+    def uses_analysis_worker(self) -> bool:
+        if self.chat_analysis_worker is None:
+            return self.env != "test"
+        return self.chat_analysis_worker
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -98,6 +98,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         database_url=database_url,
         jobs_enabled=False,
+        chat_analysis_worker=False,  # tests/realtime/test_analysis.py runs it
         log_json=True,
         log_level="WARNING",
         jobs_backoff_base_s=0.01,

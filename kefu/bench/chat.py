@@ -152,7 +152,9 @@ def deployment(mode: Mode, agents: int, *, log: Callable[[str], None]) -> Iterat
            "KEFU_LOG_LEVEL": "WARNING", "KEFU_BENCH_ECHO": "1",
            # The chat's transport and persistence are measured here; the assistant answering
            # every message is measured by bench/assistant.py.
-           "KEFU_ASSISTANT_ENABLED": "false"}
+           "KEFU_ASSISTANT_ENABLED": "false",
+           # what a production server does (KEFU_ENV=test alone would turn it off)
+           "KEFU_CHAT_ANALYSIS_WORKER": "true"}
     postgres: PostgresServer | None = None
     redis: RedisServer | None = None
     servers: list[KefuServer] = []

@@ -35,6 +35,7 @@ from kefu.core.logging import get_logger
 from kefu.db import Database
 from kefu.guard.outbound import check_outbound
 from kefu.realtime import protocol as p
+from kefu.realtime.analysis import ChatAnalyzer
 from kefu.realtime.events import INBOX, agent_topic, publish_now, ticket_topic
 from kefu.realtime.hub import Connection, Hub, TokenBucket
 from kefu.realtime.protocol import Close
@@ -83,6 +84,7 @@ class Session:
         self.hub: Hub = state.hub
         self.writer: MessageWriter = state.writer
         self.queue: QueueWatcher = state.queue_watcher
+        self.analyzer: ChatAnalyzer = state.analyzer
         self.conn: Connection | None = None
         self.frames = TokenBucket(*p.CONNECTION_RATE)
         self.typing = TokenBucket(*p.TYPING_RATE)
@@ -449,10 +451,13 @@ class Session:
         plain = (number is not None and not frame.internal and not attachment_ids
                  and (actor.agent is None or not (tipoff_check(frame.body) or check_outbound(
                      frame.body, allowed_domains=allowed_link_domains(self.settings)).blocked)))
+        chat = None
+        if plain and number is not None:
+            analysis = (await self.analyzer.analyse(frame.body) if actor.agent is None
+                        else None)  # agents' sends are not screened on this path
+            chat = ChatSend(actor, number, frame.body, frame.client_msg_id, analysis)
         result = await self.writer.submit(  # key: lock tickets in one order (no deadlock)
-            work, key=number.upper() if number else None,
-            chat=ChatSend(actor, number, frame.body, frame.client_msg_id)
-            if plain and number is not None else None)
+            work, key=number.upper() if number else None, chat=chat)
         if isinstance(result, Appended):
             ticket, message, new_actor = result.ticket, result.message, None
         else:

@@ -40,8 +40,9 @@ from kefu.core.errors import KefuError
 from kefu.core.ids import normalize_ticket_number
 from kefu.core.language import detect_language
 from kefu.db import new_id
-from kefu.guard.abuse import screen
+from kefu.guard.abuse import near_duplicate, screen
 from kefu.guard.secrets import scan
+from kefu.realtime.analysis import Analysis
 from kefu.realtime.events import publish_after_commit, ticket_topic
 from kefu.tickets.abuse_checks import cooldown_subject
 from kefu.tickets.models import Message, Ticket
@@ -65,6 +66,7 @@ class ChatSend:
     number: str
     body: str
     client_msg_id: str | None
+    analysis: Analysis | None = None  # computed ahead in the analysis worker (customers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,11 +119,19 @@ async def _cooling(session: AsyncSession, sends: Sequence[ChatSend]
 
 
 def _guarded(send: ChatSend, ticket: Ticket, earlier: dict[tuple[str, str], list[str]]) -> bool:
-    """Whether a customer's send has something for the secret guard or the abuse checks."""
-    if not scan(send.body).clean:
+    """Whether a customer's send has something for the secret guard or the abuse checks. With
+    an analysis made ahead, only the repeats within this batch are looked at here: they can
+    only add to the screen's evidence, so the whole screen runs again only when there is one."""
+    pre = send.analysis
+    if not (scan(send.body).clean if pre is None else pre.clean):
         return True
     recent = earlier.setdefault((send.actor.label, ticket.number), [])
-    found = screen(send.body, recent=recent).actionable
+    if pre is None:
+        found = screen(send.body, recent=recent).actionable
+    else:
+        found = pre.actionable or (
+            any(near_duplicate(send.body, before) for before in recent)
+            and screen(send.body, recent=recent).actionable)
     recent.append(send.body)
     return found
 
@@ -192,7 +202,8 @@ async def append_chat_batch(
             author_agent_id=agent.id if agent is not None else None,
             author_customer_id=customer.id if agent is None and customer else None,
             body=send.body, internal=False, client_msg_id=send.client_msg_id, created_at=now,
-            language=detect_language(send.body) if agent is None else None)
+            language=None if agent is not None else send.analysis.language
+            if send.analysis is not None else detect_language(send.body))
         # Committed values: the row is written below by one executemany, not by a flush.
         set_committed_value(ticket, "last_seq", message.seq)
         set_committed_value(ticket, "last_public_seq", message.public_seq)

@@ -1,0 +1,104 @@
+"""The analysis worker: what it computes ahead is what the writer would have computed inline,
+and without it (off, starting, broken) the writer still decides everything itself."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from kefu.realtime.analysis import Analysis, ChatAnalyzer, analyse
+from kefu.tickets.chat import ChatSend, _guarded
+
+BODIES = [
+    "My USDT withdrawal on TRC20 has been pending for two hours",
+    "充值的USDT还没到账，链上已经确认了",
+    "my seed phrase is abandon abandon abandon abandon abandon abandon abandon abandon "
+    "abandon abandon abandon about",
+    "you are a useless idiot, I will find you",
+    "A recovery agent on Telegram says he can get my BTC back for a 10% fee",
+    "FREE BTC!!! join t.me/freecoins now www.win-btc.example www.win-eth.example",
+    "Привет, мой депозит не пришёл",
+    "",
+]
+
+
+async def _ready(analyzer: ChatAnalyzer) -> None:
+    for _ in range(300):
+        if analyzer.ready:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the analysis worker did not start in 15 s")
+
+
+async def test_the_worker_computes_what_the_writer_would() -> None:
+    analyzer = ChatAnalyzer(enabled=True)
+    await analyzer.start()
+    try:
+        await _ready(analyzer)
+        results = await asyncio.gather(*(analyzer.analyse(body) for body in BODIES * 20))
+        assert results == [analyse(body) for body in BODIES * 20]
+        assert analyzer.batches < len(results)  # sends that arrive together share a batch
+        kinds = {body: result for body, result in zip(BODIES, results, strict=False)}
+        assert kinds[BODIES[2]] is not None
+        assert not kinds[BODIES[2]].clean  # the seed phrase
+        assert kinds[BODIES[3]].actionable  # harassment
+        assert kinds[BODIES[4]].actionable  # a recovery scam
+        assert kinds[BODIES[1]].language == "zh"
+    finally:
+        await analyzer.stop()
+    assert await analyzer.analyse("after the stop") is None  # the writer analyses inline
+
+
+async def test_off_means_inline() -> None:
+    analyzer = ChatAnalyzer(enabled=False)
+    await analyzer.start()
+    assert await analyzer.analyse(BODIES[0]) is None
+    await analyzer.stop()
+
+
+async def test_a_broken_worker_falls_back_to_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+    analyzer = ChatAnalyzer(enabled=True)
+    await analyzer.start()
+    try:
+        await _ready(analyzer)
+        assert analyzer._pool is not None
+
+        def broken(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("worker died")
+
+        monkeypatch.setattr(analyzer._pool, "submit", broken)
+        assert await analyzer.analyse(BODIES[0]) is None
+        assert not analyzer.ready
+        assert await analyzer.analyse(BODIES[1]) is None
+    finally:
+        await analyzer.stop()
+
+
+@pytest.mark.parametrize("batch", [
+    ["where is my deposit??", "Where is my deposit", "where is my deposit"],  # repeats
+    ["where is my deposit??", "and my withdrawal of 0.2 BTC", "where is my deposit"],
+    [BODIES[3], BODIES[0]],
+    [BODIES[2], BODIES[2]],
+    ["hello", "hello", "hello", "hello"],
+])
+def test_guarded_agrees_with_and_without_an_analysis(batch: list[str]) -> None:
+    """The near-duplicates within one writer batch are found either way."""
+    actor = SimpleNamespace(label="customer:1")
+    ticket = SimpleNamespace(number="KF-1")
+
+    def verdicts(with_analysis: bool) -> list[bool]:
+        earlier: dict[tuple[str, str], list[str]] = {}
+        return [_guarded(ChatSend(actor, "KF-1", body, None,  # type: ignore[arg-type]
+                                  analyse(body) if with_analysis else None),
+                         ticket, earlier)  # type: ignore[arg-type]
+                for body in batch]
+
+    assert verdicts(True) == verdicts(False)
+
+
+def test_an_analysis_is_small_and_plain() -> None:
+    result = analyse(BODIES[0])
+    assert result == Analysis(clean=True, actionable=False, language="en")
