@@ -85,6 +85,7 @@ class Connection:
         # The customer's own anti-phishing code: every message from support carries it.
         self.anti_phishing_code: str | None = None
         self._inbox_flush: asyncio.TimerHandle | None = None
+        self._inbox_ids: tuple[Actor, set[str], str] | None = None  # for _may_see_inbox
 
     @property
     def is_agent(self) -> bool:
@@ -235,9 +236,11 @@ class Connection:
         """New messages only move an inbox row, so rows that a message changed are gathered
         for :data:`INBOX_COALESCE_S` and sent as one frame with the newest state of each
         (``tickets``: a list): at chat rates, one frame per message per agent would be most
-        of the server's work. Any other change goes at once, after what was gathered."""
+        of the server's work. Any other change goes at once, and replaces what was gathered
+        for its ticket (it carries the newer state); other tickets' rows keep waiting —
+        flushing them all with every status change sent most rows many times a second."""
         if event.get("change") != "message":
-            self._flush_inbox()
+            self._inbox_rows.pop(event["ticket"]["number"], None)
             self.push(_public(event))
             return
         self._inbox_rows[event["ticket"]["number"]] = event["ticket"]
@@ -269,13 +272,16 @@ class Connection:
         return frame
 
     def _may_see_inbox(self, event: dict[str, Any]) -> bool:
+        """Every inbox event reaches every agent connection: compared as the strings the
+        event carries (parsing a UUID per event and agent was a visible share of the loop)."""
         if self.actor.is_supervisor:
             return True
         agent = self.actor.agent
         assert agent is not None
-        team = event.get("_team_id")
-        return (team is not None and uuid.UUID(team) in self.actor.team_ids) or \
-            event.get("_assignee_id") == str(agent.id)
+        if self._inbox_ids is None or self._inbox_ids[0] is not self.actor:
+            self._inbox_ids = (self.actor, {str(t) for t in self.actor.team_ids}, str(agent.id))
+        _, teams, me = self._inbox_ids
+        return event.get("_team_id") in teams or event.get("_assignee_id") == me
 
 
 def _public(event: dict[str, Any]) -> dict[str, Any]:

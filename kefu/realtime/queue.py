@@ -67,7 +67,7 @@ class QueueWatcher:
                 continue
             position, eta = positions.get(ticket_id, (0, 0))
             frame: dict[str, Any] = {"type": "queue", "position": position, "eta_s": eta}
-            if connection.queue_state != frame:
+            if connection.queue_state is None or worth_telling(connection.queue_state, frame):
                 connection.queue_state = frame
                 ticket = next((f.number for f in connection.follows.values()
                                if f.ticket_id == ticket_id), None)
@@ -92,3 +92,19 @@ class QueueWatcher:
             agents = max(1, int(online.get(team_id, 0))) if team_id else 1
             result[ticket_id] = (position, math.ceil(position / agents) * AVERAGE_HANDLE_S)
         return result
+
+
+NEAR_FRONT = 10  # positions at which every step is news
+
+
+def worth_telling(before: dict[str, Any], now: dict[str, Any]) -> bool:
+    """Whether a waiting customer should get a new ``queue`` frame: always near the front, when
+    picked up (position 0), when the estimate moves by a minute or more, or when the position
+    moves by a tenth. A thousand customers waiting behind a busy team otherwise got a frame
+    every tick each (measured: 400 frames/s at C = 1,000), to read 488 instead of 490."""
+    position, previous = now["position"], before["position"]
+    if position == previous and now["eta_s"] == before["eta_s"]:
+        return False
+    return (position <= NEAR_FRONT or position == 0 or previous == 0
+            or abs(now["eta_s"] - before["eta_s"]) >= 60
+            or abs(position - previous) >= max(1, previous // 10))

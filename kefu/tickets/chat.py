@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, select, tuple_, update
+from sqlalchemy import String, Table, Uuid, and_, bindparam, column, select, update, values
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -271,6 +271,18 @@ async def _stored_messages(
             if t is not None and s.client_msg_id}
     if not keys:
         return {}
-    rows = await session.scalars(select(Message).where(
-        tuple_(Message.ticket_id, Message.client_msg_id).in_(list(keys))))
-    return {(m.ticket_id, m.client_msg_id): m for m in rows}
+    # The keys as a VALUES table joined to messages: each key is one search of the
+    # (ticket_id, client_msg_id) index. A row-value IN made SQLite scan the whole messages
+    # table (each batch slower than the last), and two IN lists probed their cross product.
+    # Columns first, as a resend is rare; the few found are loaded whole.
+    asked = values(column("ticket_id", Uuid), column("client_msg_id", String),
+                   name="asked").data(sorted(keys, key=str)).cte("asked")
+    pairs = (await session.execute(
+        select(Message.id, Message.ticket_id, Message.client_msg_id).join(asked, and_(
+            Message.ticket_id == asked.c.ticket_id,
+            Message.client_msg_id == asked.c.client_msg_id)))).all()
+    found = [row.id for row in pairs if (row.ticket_id, row.client_msg_id) in keys]
+    if not found:
+        return {}
+    messages = await session.scalars(select(Message).where(Message.id.in_(found)))
+    return {(m.ticket_id, m.client_msg_id): m for m in messages}

@@ -75,6 +75,14 @@ async def test_batch_keeps_sequences_gap_free_and_ordered_per_ticket(app: FastAP
     assert not again[0].created
     assert again[0].message.seq == 3
 
+    # Client ids are per ticket: Bob's "m-a2" is new although Alice's ticket has one, and a
+    # resend of Alice's "m-a1" next to it finds hers, not anything of Bob's.
+    async with app.state.db.transaction() as session:
+        mixed = await append_chat_batch(session, [ChatSend(bob, b, "bob's own", "m-a2"),
+                                                  ChatSend(alice, a, "a1", "m-a1")])
+    assert [(o.created, o.message.body) for o in mixed if isinstance(o, Appended)] == [
+        (True, "bob's own"), (False, "a1")]
+
 
 async def test_batch_declines_what_the_one_message_path_must_decide(app: FastAPI) -> None:
     world = await make_world(app)
