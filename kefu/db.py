@@ -166,6 +166,14 @@ def create_inline_sqlite_engine(url: str) -> AsyncEngine:
     args, kwargs = engine.dialect.create_connect_args(engine.url)
     connect.update(args=args, kwargs={**kwargs, "timeout": 0, "check_same_thread": False})
     _sqlite_listeners(engine, busy_timeout_ms=0)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _no_checkpoints_here(dbapi_connection: Any, _record: Any) -> None:
+        # A commit that crosses SQLite's WAL threshold copies the log into the database and
+        # syncs it, inside that commit: on this connection, on the event loop's thread. The
+        # writer checkpoints from the ordinary pool's thread instead (MessageWriter).
+        dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
     return engine
 
 

@@ -37,6 +37,7 @@ from kefu.tickets.chat import ChatSend, append_chat_batch
 
 log = get_logger("kefu.realtime.writer")
 MAX_BATCH = 256
+CHECKPOINT_EVERY_S = 1.0
 Work = Callable[[AsyncSession], Awaitable[Any]]
 
 
@@ -65,17 +66,42 @@ class MessageWriter:
         self.db = db
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._checkpoints: asyncio.Task[None] | None = None
         self.batches = 0
         self.jobs = 0
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="kefu-message-writer")
+        if self.db.write_engine is not self.db.engine:  # SQLite, on the loop's own thread
+            self._checkpoints = asyncio.create_task(self._checkpoint_loop(),
+                                                    name="kefu-wal-checkpoints")
+
+    async def _checkpoint_loop(self) -> None:
+        """The writer's connection does not checkpoint SQLite's write-ahead log (it would copy
+        and sync it inside a commit, on the loop's thread); this does, once a second after
+        batches were written, on a pool connection and so on aiosqlite's thread."""
+        written = self.batches
+        while True:
+            await asyncio.sleep(CHECKPOINT_EVERY_S)
+            if self.batches == written:
+                continue
+            written = self.batches
+            try:
+                async with self.db.engine.connect() as connection:
+                    await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception as exc:  # noqa: BLE001 - the next second tries again
+                log.warning("wal_checkpoint_failed", error=type(exc).__name__)
 
     async def stop(self) -> None:
         """Finish what is queued, then stop."""
         if self._task is None:
             return
         await self._queue.join()
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpoints
+            self._checkpoints = None
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task

@@ -4,7 +4,9 @@ announcements are dropped, and the other jobs of the batch commit (SQLite and Po
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -129,3 +131,34 @@ async def test_a_database_error_fails_only_its_job(writer: MessageWriter):
     assert results[0] == "fine"
     assert getattr(results[1], "code", None) == "not_saved"
     assert await team_names(writer) == {"fine"}
+
+
+async def test_the_write_ahead_log_is_checkpointed_off_the_writers_connection(
+        migrated_templates: dict[str, str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite (PostgreSQL has no such log here): the writer's own connection never
+    checkpoints inside a commit; the log still reaches the database file, a moment later, from
+    the pool."""
+    monkeypatch.setattr("kefu.realtime.writer.CHECKPOINT_EVERY_S", 0.05)
+    path = tmp_path / "kefu.db"
+    shutil.copyfile(migrated_templates["sqlite"], path)
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    writer = MessageWriter(db)
+    async with db.write_engine.connect() as connection:
+        assert (await connection.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar() == 0
+    async with db.engine.connect() as connection:  # the pool's connections keep SQLite's default
+        assert (await connection.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar() == 1000
+    await writer.start()
+    try:
+        before = path.stat().st_size
+        await asyncio.gather(*(writer.submit(
+            lambda s, i=i: create_team(s, None, name=f"team {i} " + "x" * 200, language="en"))
+            for i in range(400)))
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if path.stat().st_size > before:
+                break
+        assert path.stat().st_size > before  # the teams' pages were copied from the log
+    finally:
+        await writer.stop()
+        await db.dispose()
