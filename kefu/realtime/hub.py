@@ -100,9 +100,14 @@ class Connection:
         try:
             while True:
                 frame = await self.queue.get()
-                if frame is None:
+                while frame is not None:  # what queued up meanwhile goes without waking again
+                    await self.websocket.send_text(encode_frame(frame))
+                    try:
+                        frame = self.queue.get_nowait()
+                    except asyncio.QueueEmpty:
+                        break
+                else:
                     return
-                await self.websocket.send_text(encode_frame(frame))
         except Exception:  # noqa: BLE001 - the peer went away; the receive loop ends the rest
             self.closed = True
 

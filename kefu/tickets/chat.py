@@ -24,13 +24,14 @@ redo it job by job: a flood from a cooled-down sender must stay cheap."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import String, Table, Uuid, and_, bindparam, column, select, update, values
+from sqlalchemy import Select, String, Table, Uuid, and_, bindparam, column, select, update, values
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -264,6 +265,17 @@ _TICKET_UPDATE = (
 )
 
 
+@functools.lru_cache(maxsize=16)
+def _resend_query(size: int) -> Select[uuid.UUID, uuid.UUID, str | None]:
+    """Messages whose (ticket, client id) is one of ``size`` bound pairs ``t{i}``/``c{i}``."""
+    asked = values(column("ticket_id", Uuid), column("client_msg_id", String),
+                   name="asked").data([(bindparam(f"t{i}", type_=Uuid),
+                                        bindparam(f"c{i}", type_=String))
+                                       for i in range(size)]).cte("asked")
+    return select(Message.id, Message.ticket_id, Message.client_msg_id).join(asked, and_(
+        Message.ticket_id == asked.c.ticket_id, Message.client_msg_id == asked.c.client_msg_id))
+
+
 async def _stored_messages(
     session: AsyncSession, sends: Sequence[ChatSend], chosen: Sequence[Ticket | None]
 ) -> dict[tuple[uuid.UUID, str | None], Message]:
@@ -275,12 +287,12 @@ async def _stored_messages(
     # (ticket_id, client_msg_id) index. A row-value IN made SQLite scan the whole messages
     # table (each batch slower than the last), and two IN lists probed their cross product.
     # Columns first, as a resend is rare; the few found are loaded whole.
-    asked = values(column("ticket_id", Uuid), column("client_msg_id", String),
-                   name="asked").data(sorted(keys, key=str)).cte("asked")
-    pairs = (await session.execute(
-        select(Message.id, Message.ticket_id, Message.client_msg_id).join(asked, and_(
-            Message.ticket_id == asked.c.ticket_id,
-            Message.client_msg_id == asked.c.client_msg_id)))).all()
+    ordered = sorted(keys, key=str)
+    size = max(8, 1 << (len(ordered) - 1).bit_length())  # a few shapes, each compiled once
+    ordered += [ordered[0]] * (size - len(ordered))
+    params: dict[str, object] = {f"t{i}": ticket_id for i, (ticket_id, _) in enumerate(ordered)}
+    params.update({f"c{i}": client_id for i, (_, client_id) in enumerate(ordered)})
+    pairs = (await session.execute(_resend_query(size), params)).all()
     found = [row.id for row in pairs if (row.ticket_id, row.client_msg_id) in keys]
     if not found:
         return {}
