@@ -81,7 +81,7 @@ class ChatAnalyzer:
             log.warning("analysis_worker_failed", error=repr(future.exception())
                         if not future.cancelled() else "cancelled")
             return
-        self._ready = True
+        self._ready = self._pool is not None  # not if stopped while it warmed up
 
     @property
     def ready(self) -> bool:
@@ -114,7 +114,7 @@ class ChatAnalyzer:
             self.batches += 1
         except Exception as exc:  # noqa: BLE001 - the writer analyses inline instead
             log.warning("analysis_batch_failed", size=len(batch), error=type(exc).__name__)
-            self._ready = False  # a broken pool stays broken: inline from now on
+            self._ready = False  # a broken pool stays broken: inline until the next start
         finally:
             for index, (_, future) in enumerate(batch):
                 if not future.done():
