@@ -266,13 +266,14 @@ _TICKET_UPDATE = (
 
 
 @functools.lru_cache(maxsize=16)
-def _resend_query(size: int) -> Select[uuid.UUID, uuid.UUID, str | None]:
-    """Messages whose (ticket, client id) is one of ``size`` bound pairs ``t{i}``/``c{i}``."""
+def _resend_query(size: int) -> Select[uuid.UUID]:
+    """Ids of the messages whose (ticket, client id) is one of ``size`` bound pairs
+    ``t{i}``/``c{i}``."""
     asked = values(column("ticket_id", Uuid), column("client_msg_id", String),
                    name="asked").data([(bindparam(f"t{i}", type_=Uuid),
                                         bindparam(f"c{i}", type_=String))
                                        for i in range(size)]).cte("asked")
-    return select(Message.id, Message.ticket_id, Message.client_msg_id).join(asked, and_(
+    return select(Message.id).join(asked, and_(
         Message.ticket_id == asked.c.ticket_id, Message.client_msg_id == asked.c.client_msg_id))
 
 
@@ -292,8 +293,7 @@ async def _stored_messages(
     ordered += [ordered[0]] * (size - len(ordered))
     params: dict[str, object] = {f"t{i}": ticket_id for i, (ticket_id, _) in enumerate(ordered)}
     params.update({f"c{i}": client_id for i, (_, client_id) in enumerate(ordered)})
-    pairs = (await session.execute(_resend_query(size), params)).all()
-    found = [row.id for row in pairs if (row.ticket_id, row.client_msg_id) in keys]
+    found = (await session.execute(_resend_query(size), params)).scalars().all()
     if not found:
         return {}
     messages = await session.scalars(select(Message).where(Message.id.in_(found)))

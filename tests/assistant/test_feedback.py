@@ -54,13 +54,6 @@ def assistant_jobs(registry: JobRegistry) -> AssistantHost:
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.dispose()
-
-
-@pytest.fixture
 async def runner(db: Database, settings: Settings) -> AsyncIterator[DatabaseJobRunner]:
     registry = JobRegistry()
     assistant_jobs(registry)
@@ -316,8 +309,9 @@ def error(code: str) -> Any:
     return lambda f: f.get("type") == "error" and f["code"] == code
 
 
-async def test_thumbs_down_twice_over_the_socket_reaches_the_agents(
-        live: LiveServer, setup_app: Any) -> None:
+async def an_answered_question(live: LiveServer, setup_app: Any) -> tuple[Any, ...]:
+    """An English team with an agent (and their API token), and Alice, whose question the
+    assistant has answered: (team, agent token, Alice's client, ticket number, the answer)."""
     team = await make_team(setup_app, "English", "en")
     agent_token = await api_token(setup_app, await make_agent(setup_app, "agent@kefu.test",
                                                               teams=[team]))
@@ -325,6 +319,12 @@ async def test_thumbs_down_twice_over_the_socket_reaches_the_agents(
     await alice.send({"type": "send", "client_msg_id": "q1", "body": QUESTION})
     number = (await alice.wait_type("ack", client_msg_id="q1"))["ticket"]
     answer = await alice.wait_for(from_assistant(2), timeout=30)
+    return team, agent_token, alice, number, answer
+
+
+async def test_thumbs_down_twice_over_the_socket_reaches_the_agents(
+        live: LiveServer, setup_app: Any) -> None:
+    team, agent_token, alice, number, answer = await an_answered_question(live, setup_app)
 
     await alice.send({"type": "feedback", "ticket": number, "seq": 2, "helpful": False})
     recorded = await alice.wait_type("feedback_recorded", seq=2)
@@ -367,13 +367,7 @@ async def test_thumbs_down_twice_over_the_socket_reaches_the_agents(
 
 
 async def test_who_may_vote_on_what_over_the_socket(live: LiveServer, setup_app: Any) -> None:
-    team = await make_team(setup_app, "English", "en")
-    agent_token = await api_token(setup_app, await make_agent(setup_app, "agent@kefu.test",
-                                                              teams=[team]))
-    alice = await customer(live)
-    await alice.send({"type": "send", "client_msg_id": "q1", "body": QUESTION})
-    number = (await alice.wait_type("ack", client_msg_id="q1"))["ticket"]
-    await alice.wait_for(from_assistant(2), timeout=30)
+    team, agent_token, alice, number, _ = await an_answered_question(live, setup_app)
 
     # 👍 is stored and changes nothing; a second vote gets the first one back.
     await alice.send({"type": "feedback", "ticket": number, "seq": 2, "helpful": True})

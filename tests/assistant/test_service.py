@@ -32,14 +32,6 @@ from tests.assistant.test_pipeline import make_assistant
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    """The migrated test database (``database_url``: SQLite and PostgreSQL)."""
-    database = Database(database_url)
-    yield database
-    await database.dispose()
-
-
-@pytest.fixture
 async def runner(db: Database, settings: Settings) -> AsyncIterator[DatabaseJobRunner]:
     async def factory(_: Settings) -> Assistant:
         return make_assistant()

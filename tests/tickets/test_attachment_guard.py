@@ -5,6 +5,7 @@ files and files without readable text are kept as they came."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -80,15 +81,21 @@ async def _ticket(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
     return str(created.json()["number"])
 
 
+async def _upload(client: httpx.AsyncClient, headers: dict[str, str], number: str,
+                  name: str, content: bytes, content_type: str) -> dict[str, Any]:
+    """Attach a file to the ticket; the attachment as the API returns it (201)."""
+    upload = await client.post(f"/api/v1/tickets/{number}/attachments", headers=headers,
+                               files={"file": (name, content, content_type)})
+    assert upload.status_code == 201, upload.text
+    return dict(upload.json())
+
+
 async def test_a_pdf_with_a_seed_phrase_is_withheld(
         app: FastAPI, client: httpx.AsyncClient, capfd: pytest.CaptureFixture[str]):
     world = await make_world(app)
     a, agent = world.headers["customer_a"], world.headers["agent"]
     number = await _ticket(client, a)
-    upload = await client.post(f"/api/v1/tickets/{number}/attachments", headers=a,
-                               files={"file": ("statement.pdf", SEED_PDF, "application/pdf")})
-    assert upload.status_code == 201, upload.text
-    file = upload.json()
+    file = await _upload(client, a, number, "statement.pdf", SEED_PDF, "application/pdf")
     assert file["withheld_reason"] == "contained seed phrase"
     assert file["sha256"] is None
     assert file["size"] == len(SEED_PDF)
@@ -139,10 +146,7 @@ async def test_a_clean_invoice_stays_downloadable(app: FastAPI, client: httpx.As
     world = await make_world(app)
     a, agent = world.headers["customer_a"], world.headers["agent"]
     number = await _ticket(client, a)
-    upload = await client.post(f"/api/v1/tickets/{number}/attachments", headers=a,
-                               files={"file": ("invoice.pdf", INVOICE_PDF, "application/pdf")})
-    assert upload.status_code == 201, upload.text
-    file = upload.json()
+    file = await _upload(client, a, number, "invoice.pdf", INVOICE_PDF, "application/pdf")
     assert file["withheld_reason"] is None
     assert file["sha256"] is not None
     assert file["text_status"] == "extracted"
@@ -161,10 +165,7 @@ async def test_a_broken_pdf_is_stored_without_text(app: FastAPI, client: httpx.A
     world = await make_world(app)
     a = world.headers["customer_a"]
     number = await _ticket(client, a)
-    upload = await client.post(f"/api/v1/tickets/{number}/attachments", headers=a,
-                               files={"file": ("scan.pdf", BROKEN_PDF, "application/pdf")})
-    assert upload.status_code == 201, upload.text
-    file = upload.json()
+    file = await _upload(client, a, number, "scan.pdf", BROKEN_PDF, "application/pdf")
     assert file["content_type"] == "application/pdf"
     assert (file["text_status"], file["extracted_text"]) == ("unreadable", None)
     assert file["withheld_reason"] is None
@@ -180,9 +181,7 @@ async def test_a_text_file_with_a_password_is_withheld(app: FastAPI, client: htt
     a, agent = world.headers["customer_a"], world.headers["agent"]
     number = await _ticket(client, a)
     content = b"login: alice@example.com\npassword: Hunter2024!\n"
-    upload = await client.post(f"/api/v1/tickets/{number}/attachments", headers=a,
-                               files={"file": ("notes.txt", content, "text/plain")})
-    file = upload.json()
+    file = await _upload(client, a, number, "notes.txt", content, "text/plain")
     assert file["withheld_reason"] == "contained password"
     assert file["sha256"] is None
     assert "Hunter2024" not in file["extracted_text"]

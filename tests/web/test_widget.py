@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -10,6 +11,7 @@ import subprocess
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
@@ -274,6 +276,31 @@ def browser_settings(migrated_templates: dict[str, str], tmp_path: Path) -> Sett
                     database_url=f"sqlite+aiosqlite:///{tmp_path / 'kefu.db'}")
 
 
+@contextlib.asynccontextmanager
+async def chromium() -> AsyncIterator[Any]:
+    """Headless Debian Chromium, closed afterwards."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def open_widget(browser: Any, url: str, errors: list[str]) -> tuple[Any, Any]:
+    """A new page at ``url`` with the widget's panel open (the page and the widget); page
+    errors go to ``errors``."""
+    page = await browser.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(url)
+    chat = page.locator("#kefu-widget")
+    await chat.locator('[data-testid="kefu-launcher"]').click()
+    return page, chat
+
+
 @pytest.mark.browser
 async def test_thumbs_down_on_an_assistant_answer_brings_the_next_turn(
     migrated_templates: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -281,62 +308,52 @@ async def test_thumbs_down_on_an_assistant_answer_brings_the_next_turn(
     """Headless Chromium on the demo exchange: the assistant answers, the customer clicks 👎,
     the buttons keep the choice and the assistant's next turn arrives live; the hand-off
     message that a second 👎 brings offers no vote, live or after a reload."""
-    from playwright.async_api import async_playwright
-
     settings = browser_settings(migrated_templates, tmp_path).model_copy(update={
         "jobs_enabled": True, "jobs_poll_interval_s": 0.1})
     monkeypatch.setattr(kefu.app, "register_assistant_jobs", assistant_jobs)
     with live_server(settings) as live:
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
-            try:
-                page = await browser.new_page()
-                errors: list[str] = []
-                page.on("pageerror", lambda error: errors.append(str(error)))
-                await page.goto(f"{live.base}/demo/exchange?customer=e2e-vote&lang=en")
-                chat = page.locator("#kefu-widget")
-                await chat.locator('[data-testid="kefu-launcher"]').click()
-                await chat.locator('[data-testid="kefu-input"]').fill(QUESTION)
-                await chat.locator('[data-testid="kefu-send"]').click()
-                answers = chat.locator('[data-testid="kefu-message"][data-author="assistant"]')
-                await answers.first.wait_for(timeout=30_000)
-                first = answers.first
-                # No buttons under the customer's own message.
-                assert await chat.locator('[data-author="customer"] [data-testid="kefu-feedback"]'
-                                          ).count() == 0
-                down = first.locator('[data-testid="kefu-not-helpful"]')
-                up = first.locator('[data-testid="kefu-helpful"]')
-                assert await down.get_attribute("aria-label") == "This answer did not help"
-                assert await up.get_attribute("aria-label") == "This answer helped"
-                await down.click()
+        async with chromium() as browser:
+            errors: list[str] = []
+            page, chat = await open_widget(
+                browser, f"{live.base}/demo/exchange?customer=e2e-vote&lang=en", errors)
+            await chat.locator('[data-testid="kefu-input"]').fill(QUESTION)
+            await chat.locator('[data-testid="kefu-send"]').click()
+            answers = chat.locator('[data-testid="kefu-message"][data-author="assistant"]')
+            await answers.first.wait_for(timeout=30_000)
+            first = answers.first
+            # No buttons under the customer's own message.
+            assert await chat.locator('[data-author="customer"] [data-testid="kefu-feedback"]'
+                                      ).count() == 0
+            down = first.locator('[data-testid="kefu-not-helpful"]')
+            up = first.locator('[data-testid="kefu-helpful"]')
+            assert await down.get_attribute("aria-label") == "This answer did not help"
+            assert await up.get_attribute("aria-label") == "This answer helped"
+            await down.click()
 
-                await answers.nth(1).wait_for(timeout=30_000)
-                assert "closer to your question" in await answers.nth(1).inner_text()
-                await first.locator('[data-testid="kefu-feedback-thanks"]').wait_for()
-                feedback = first.locator('[data-testid="kefu-feedback"]')
-                assert await feedback.get_attribute("data-vote") == "not-helpful"
-                assert await down.get_attribute("aria-pressed") == "true"
-                assert await up.get_attribute("aria-pressed") == "false"
-                assert await down.is_disabled()
-                assert await up.is_disabled()
-                # The new answer can be rated in its turn.
-                assert await answers.nth(1).locator('[data-testid="kefu-helpful"]').is_enabled()
+            await answers.nth(1).wait_for(timeout=30_000)
+            assert "closer to your question" in await answers.nth(1).inner_text()
+            await first.locator('[data-testid="kefu-feedback-thanks"]').wait_for()
+            feedback = first.locator('[data-testid="kefu-feedback"]')
+            assert await feedback.get_attribute("data-vote") == "not-helpful"
+            assert await down.get_attribute("aria-pressed") == "true"
+            assert await up.get_attribute("aria-pressed") == "false"
+            assert await down.is_disabled()
+            assert await up.is_disabled()
+            # The new answer can be rated in its turn.
+            assert await answers.nth(1).locator('[data-testid="kefu-helpful"]').is_enabled()
 
-                # Its 👎 hands off: no buttons under the hand-off message, live or replayed.
-                await answers.nth(1).locator('[data-testid="kefu-not-helpful"]').click()
-                await answers.nth(2).wait_for(timeout=30_000)
-                assert "support team" in await answers.nth(2).inner_text()
-                votes = chat.locator('[data-author="assistant"] [data-testid="kefu-feedback"]')
-                assert await votes.count() == 2
-                await page.reload()  # the widget rejoins the conversation from seq 0
-                await answers.nth(2).wait_for(state="attached", timeout=30_000)
-                assert await answers.count() == 3
-                assert await votes.count() == 2
-                assert await answers.nth(2).locator('[data-testid="kefu-feedback"]').count() == 0
-                assert errors == []
-            finally:
-                await browser.close()
+            # Its 👎 hands off: no buttons under the hand-off message, live or replayed.
+            await answers.nth(1).locator('[data-testid="kefu-not-helpful"]').click()
+            await answers.nth(2).wait_for(timeout=30_000)
+            assert "support team" in await answers.nth(2).inner_text()
+            votes = chat.locator('[data-author="assistant"] [data-testid="kefu-feedback"]')
+            assert await votes.count() == 2
+            await page.reload()  # the widget rejoins the conversation from seq 0
+            await answers.nth(2).wait_for(state="attached", timeout=30_000)
+            assert await answers.count() == 3
+            assert await votes.count() == 2
+            assert await answers.nth(2).locator('[data-testid="kefu-feedback"]').count() == 0
+            assert errors == []
 
 
 @pytest.mark.browser
@@ -345,53 +362,40 @@ async def test_a_customer_in_a_cool_down_is_told_when_they_may_write_again(
 ):
     """The server refuses a send with ``cooling_down``: the widget says in how many minutes
     the customer may write again, in their language, and marks the message not sent."""
-    from playwright.async_api import async_playwright
-
     settings = browser_settings(migrated_templates, tmp_path)
     with live_server(settings) as live:
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        async with chromium() as browser:
+            errors: list[str] = []
+            _, chat = await open_widget(
+                browser, f"{live.base}/demo/exchange?customer=e2e-cool&lang=en", errors)
+            await chat.locator('[data-testid="kefu-input"]').fill("My deposit is late")
+            await chat.locator('[data-testid="kefu-send"]').click()
+            await chat.locator('[data-author="customer"][data-state="sent"]').wait_for()
+
+            db = Database(settings.resolved_database_url)
             try:
-                page = await browser.new_page()
-                errors: list[str] = []
-                page.on("pageerror", lambda error: errors.append(str(error)))
-                await page.goto(f"{live.base}/demo/exchange?customer=e2e-cool&lang=en")
-                chat = page.locator("#kefu-widget")
-                await chat.locator('[data-testid="kefu-launcher"]').click()
-                await chat.locator('[data-testid="kefu-input"]').fill("My deposit is late")
-                await chat.locator('[data-testid="kefu-send"]').click()
-                await chat.locator('[data-author="customer"][data-state="sent"]').wait_for()
-
-                db = Database(settings.resolved_database_url)
-                try:
-                    async with db.transaction() as session:
-                        customer = await session.scalar(
-                            select(Customer).where(Customer.external_id == "e2e-cool"))
-                        assert customer is not None
-                        await start_cooldown(session, None, customer_id=customer.id,
-                                             duration=timedelta(minutes=15), reason="test")
-                finally:
-                    await db.dispose()
-
-                await chat.locator('[data-testid="kefu-input"]').fill("hello?")
-                await chat.locator('[data-testid="kefu-send"]').click()
-                notice = chat.locator('[data-testid="kefu-notice"]')
-                await notice.get_by_text("You can send messages again in 15 minutes.").wait_for()
-                failed = chat.locator('[data-author="customer"][data-state="failed"]')
-                await failed.wait_for()
-                assert "hello?" in await failed.inner_text()
-
-                page_zh = await browser.new_page()
-                page_zh.on("pageerror", lambda error: errors.append(str(error)))
-                await page_zh.goto(f"{live.base}/demo/exchange?customer=e2e-cool&lang=zh-CN")
-                chat_zh = page_zh.locator("#kefu-widget")
-                await chat_zh.locator('[data-testid="kefu-launcher"]').click()
-                await chat_zh.locator('[data-testid="kefu-message"]').first.wait_for()
-                await chat_zh.locator('[data-testid="kefu-input"]').fill("你好？")
-                await chat_zh.locator('[data-testid="kefu-send"]').click()
-                await chat_zh.locator('[data-testid="kefu-notice"]').get_by_text(
-                    "您可以在 15 分钟后再次发送消息。").wait_for()
-                assert errors == []
+                async with db.transaction() as session:
+                    customer = await session.scalar(
+                        select(Customer).where(Customer.external_id == "e2e-cool"))
+                    assert customer is not None
+                    await start_cooldown(session, None, customer_id=customer.id,
+                                         duration=timedelta(minutes=15), reason="test")
             finally:
-                await browser.close()
+                await db.dispose()
+
+            await chat.locator('[data-testid="kefu-input"]').fill("hello?")
+            await chat.locator('[data-testid="kefu-send"]').click()
+            notice = chat.locator('[data-testid="kefu-notice"]')
+            await notice.get_by_text("You can send messages again in 15 minutes.").wait_for()
+            failed = chat.locator('[data-author="customer"][data-state="failed"]')
+            await failed.wait_for()
+            assert "hello?" in await failed.inner_text()
+
+            _, chat_zh = await open_widget(
+                browser, f"{live.base}/demo/exchange?customer=e2e-cool&lang=zh-CN", errors)
+            await chat_zh.locator('[data-testid="kefu-message"]').first.wait_for()
+            await chat_zh.locator('[data-testid="kefu-input"]').fill("你好？")
+            await chat_zh.locator('[data-testid="kefu-send"]').click()
+            await chat_zh.locator('[data-testid="kefu-notice"]').get_by_text(
+                "您可以在 15 分钟后再次发送消息。").wait_for()
+            assert errors == []
