@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kefu import __version__
 from kefu.accounts.api import router as accounts_router
 from kefu.assistant.service import register_jobs as register_assistant_jobs
+from kefu.channels.delivery import register_jobs as register_channel_jobs
 from kefu.config import Settings
 from kefu.core.errors import KefuError
 from kefu.core.gc_tuning import freeze_after_startup
@@ -61,6 +62,8 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
 def build_registry() -> JobRegistry:
     registry = JobRegistry()
     register_webhook_jobs(registry)
+    # Each channel that delivers what support writes adds its sender here.
+    register_channel_jobs(registry, {})
     return registry
 
 

@@ -46,7 +46,7 @@ from kefu.guard.secrets import scan
 from kefu.realtime.analysis import Analysis
 from kefu.realtime.events import publish_after_commit, ticket_topic
 from kefu.tickets.abuse_checks import cooldown_subject
-from kefu.tickets.models import Message, Ticket
+from kefu.tickets.models import DELIVERED_CHANNELS, Message, Ticket
 from kefu.tickets.service import (
     announce_ticket,
     may_read,
@@ -101,7 +101,9 @@ def _fast_status(actor: Actor, ticket: Ticket) -> bool:
     if ticket.status in ("closed", "resolved"):
         return False  # closed refuses; resolved reopens (customer) or has a reopen window
     if actor.agent is not None:
-        return ticket.status != "new"  # an agent's first reply opens the ticket
+        # An agent's first reply opens the ticket; one to an email or Telegram customer goes
+        # through ``add_message``, which queues its delivery.
+        return ticket.status != "new" and ticket.channel not in DELIVERED_CHANNELS
     return not (ticket.status == "pending" and ticket.pending_reason == "customer")
 
 

@@ -27,6 +27,9 @@ PENDING_REASONS = ("customer", "internal")
 PRIORITIES = ("low", "normal", "high", "urgent")
 CHANNELS = ("chat", "email", "portal", "telegram", "phone", "webform", "api")
 AUTHOR_KINDS = ("customer", "agent", "assistant", "system")
+# Channels whose customers get what support writes by a job (``channels.deliver``), not a socket.
+DELIVERED_CHANNELS = ("email", "telegram")
+DELIVER_JOB = "channels.deliver"
 
 ticket_tags = Table(
     "ticket_tags",

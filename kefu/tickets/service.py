@@ -23,11 +23,14 @@ from kefu.core.ids import new_ticket_number, normalize_ticket_number
 from kefu.core.language import detect_language
 from kefu.core.pagination import Cursor
 from kefu.guard.secrets import scan
+from kefu.jobs.runner import enqueue
 from kefu.realtime.events import INBOX, agent_topic, publish_after_commit, ticket_topic
 from kefu.tickets import schemas
 from kefu.tickets.attachment_text import STORED_TEXT_CHARS
 from kefu.tickets.attachments import AttachmentStore, safe_filename
 from kefu.tickets.models import (
+    DELIVER_JOB,
+    DELIVERED_CHANNELS,
     Attachment,
     Message,
     Notification,
@@ -326,6 +329,10 @@ async def add_message(
                          await message_event(session, ticket, message, attachments,
                                              rateable=rateable))
     announce_ticket(session, ticket, "message")
+    if author.kind != "customer" and not internal and ticket.channel in DELIVERED_CHANNELS:
+        # Sent by the channel's job after the commit (kefu.channels.delivery), retried there.
+        await enqueue(session, DELIVER_JOB, {"message_id": str(message.id)},
+                      dedupe_key=f"{DELIVER_JOB}:{message.id}")
     if guarded is not None and not guarded.clean:
         from kefu.tickets.guarding import secrets_hidden  # it builds on this module
 

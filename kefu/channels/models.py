@@ -1,0 +1,62 @@
+"""What a channel remembers besides tickets and messages: who a sender is (an email address or a
+Telegram user, bound to a customer) and which outside message is which of ours (an email's
+Message-ID, a Telegram chat/message id), for threading, resends and replies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kefu.core import clock
+from kefu.db import Base, CreatedMixin, IdMixin
+
+CHANNEL_KINDS = ("email", "telegram")
+DIRECTIONS = ("in", "out")
+
+
+class ChannelIdentity(IdMixin, CreatedMixin, Base):
+    """An outside address bound to a customer: ``email`` addresses (lower-cased) and Telegram
+    user ids. ``chat_ref`` is where replies go when that differs from the address (a Telegram
+    private chat id)."""
+
+    __tablename__ = "channel_identities"
+    __table_args__ = (
+        CheckConstraint(f"channel IN {CHANNEL_KINDS!r}", name="channel"),
+        UniqueConstraint("channel", "address", name="uq_channel_identities_channel_address"),
+    )
+
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(320))
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    chat_ref: Mapped[str | None] = mapped_column(String(64), default=None)
+    last_seen_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class ChannelMessage(IdMixin, CreatedMixin, Base):
+    """One outside message, in or out, and the ticket message it is. ``external_id`` is unique
+    per channel: an inbound email's Message-ID (or a Telegram ``chat_id:message_id``) seen twice
+    is stored once; an outbound one is what a reply's In-Reply-To points at."""
+
+    __tablename__ = "channel_messages"
+    __table_args__ = (
+        CheckConstraint(f"channel IN {CHANNEL_KINDS!r}", name="channel"),
+        CheckConstraint(f"direction IN {DIRECTIONS!r}", name="direction"),
+        UniqueConstraint("channel", "external_id", name="uq_channel_messages_channel_external"),
+        Index("ix_channel_messages_message_id", "message_id"),
+    )
+
+    channel: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str] = mapped_column(String(8))
+    external_id: Mapped[str] = mapped_column(String(512))
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), default=None
+    )
