@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts.models import Agent, Team
 from kefu.accounts.security import issue_customer_jwt
 from kefu.accounts.service import create_agent, create_team
 from kefu.config import Settings
 from kefu.core import clock
+from kefu.db import Database
+from kefu.realtime.writer import _take_write_lock
 
 PASSWORD = "correct horse battery"
 
@@ -91,3 +96,14 @@ async def make_world(app: FastAPI) -> World:
         "admin": bearer(await api_token(app, admin)),
     }
     return World(en_team, zh_team, agent, other, supervisor, admin, headers)
+
+
+@asynccontextmanager
+async def batch_session(db: Database, writer: bool) -> AsyncIterator[AsyncSession]:
+    """A transaction as the chat's batches get it: ``writer`` on the group-commit writer's
+    connection (on SQLite its loop-thread connection, where the batch runs its statements on
+    sqlite3 directly; see ``kefu.db.writer_sqlite``), else an ordinary one."""
+    async with db.transaction(writer=writer) as session:
+        if writer:
+            await _take_write_lock(session)
+        yield session

@@ -20,6 +20,7 @@ which runs ``Assistant.feedback`` like ``assistant.respond`` runs ``Assistant.re
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
@@ -39,7 +40,7 @@ from kefu.config import Settings
 from kefu.core import clock
 from kefu.core.errors import Conflict, NotFound
 from kefu.core.logging import get_logger
-from kefu.db import savepoint
+from kefu.db import savepoint, sqlite_value, writer_sqlite
 from kefu.exchange.service import build_exchange_adapter
 from kefu.jobs.models import Job
 from kefu.jobs.runner import JobContext, JobRegistry, enqueue
@@ -117,6 +118,9 @@ async def after_customer_messages(
     if not sent:
         return
     ticket_ids = {ticket.id for ticket, _ in sent}
+    raw = await writer_sqlite(session)
+    if raw is not None and not _any_active(raw, ticket_ids):
+        return  # the chat writer's batch, most often: no ticket of it is the assistant's
     active = {c.ticket_id: c for c in await session.scalars(
         select(AssistantConversation).where(AssistantConversation.ticket_id.in_(ticket_ids),
                                             AssistantConversation.mode == "active"))}
@@ -132,6 +136,13 @@ async def after_customer_messages(
                       {"ticket_id": str(ticket.id), "message_id": str(message.id)},
                       dedupe_key=f"{RESPOND_JOB}:{message.id}")
     await session.flush()
+
+
+def _any_active(raw: sqlite3.Connection, ticket_ids: Collection[uuid.UUID]) -> bool:
+    return raw.execute(
+        "SELECT 1 FROM assistant_conversations WHERE mode = 'active' AND ticket_id IN "
+        f"({','.join('?' * len(ticket_ids))}) LIMIT 1",
+        [sqlite_value(t) for t in ticket_ids]).fetchone() is not None
 
 
 # ---------------------------------------------------------------- building the assistant

@@ -40,7 +40,7 @@ from kefu.core import clock
 from kefu.core.errors import KefuError
 from kefu.core.ids import normalize_ticket_number
 from kefu.core.language import detect_language
-from kefu.db import new_id
+from kefu.db import new_id, sqlite_value, writer_sqlite
 from kefu.guard.abuse import near_duplicate, screen
 from kefu.guard.secrets import scan
 from kefu.realtime.analysis import Analysis
@@ -145,13 +145,13 @@ async def append_chat_batch(
     """Append ``sends`` in order; ``None`` for each send the caller must run through
     ``reply`` instead, the error for one refused. Re-sent ``client_msg_id``\\ s return the
     stored message."""
-    numbers = {normalize_ticket_number(s.number) for s in sends} - {None}
+    numbers = {n for s in sends if (n := normalize_ticket_number(s.number)) is not None}
     if not numbers:
         return [None] * len(sends)
-    stmt = select(Ticket).where(Ticket.number.in_(numbers)).order_by(Ticket.number)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()  # in number order, like the writer's batches: no deadlock
-    by_number = {t.number: t for t in await session.scalars(stmt)}
+    # in number order, like the writer's batches: no deadlock (FOR UPDATE on PostgreSQL)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    by_number = {t.number: t for t in await session.scalars(
+        _TICKETS_LOCKED if postgres else _TICKETS_BY_NUMBER, {"numbers": sorted(numbers)})}
     cooling = await _cooling(session, sends)
 
     chosen: list[Ticket | None] = []
@@ -222,12 +222,22 @@ async def append_chat_batch(
     if not rows:
         return outcomes
 
-    await session.execute(_MESSAGES.insert(), [
-        {f: getattr(m, f) for f in ChatMessage.__slots__} for m in rows])
-    await session.execute(_TICKET_UPDATE, [
-        {"_id": t.id, "_last_seq": t.last_seq, "_last_public_seq": t.last_public_seq,
-         "_updated_at": t.updated_at, "_last_customer_message_at": t.last_customer_message_at,
-         "_first_response_at": t.first_response_at} for t in touched.values()])
+    raw = await writer_sqlite(session)
+    if raw is not None:  # the writer's SQLite connection: the same rows, without the ORM
+        raw.executemany(_MESSAGES_INSERT_SQL, [
+            [sqlite_value(getattr(m, f)) for f in ChatMessage.__slots__] for m in rows])
+        raw.executemany(_TICKET_UPDATE_SQL, [
+            [sqlite_value(v) for v in (t.last_seq, t.last_public_seq, t.updated_at,
+                                       t.last_customer_message_at, t.first_response_at, t.id)]
+            for t in touched.values()])
+    else:
+        await session.execute(_MESSAGES.insert(), [
+            {f: getattr(m, f) for f in ChatMessage.__slots__} for m in rows])
+        await session.execute(_TICKET_UPDATE, [
+            {"_id": t.id, "_last_seq": t.last_seq, "_last_public_seq": t.last_public_seq,
+             "_updated_at": t.updated_at,
+             "_last_customer_message_at": t.last_customer_message_at,
+             "_first_response_at": t.first_response_at} for t in touched.values()])
     hooks = await subscribed(session, "message.created")
     for send, outcome in zip(sends, outcomes, strict=True):
         if not isinstance(outcome, Appended) or not outcome.created:
@@ -255,6 +265,9 @@ async def append_chat_batch(
     return outcomes
 
 
+_TICKETS_BY_NUMBER = (select(Ticket).where(Ticket.number.in_(bindparam("numbers", expanding=True)))
+                      .order_by(Ticket.number))
+_TICKETS_LOCKED = _TICKETS_BY_NUMBER.with_for_update()
 _MESSAGES = cast(Table, Message.__table__)
 _TICKETS = cast(Table, Ticket.__table__)
 _TICKET_UPDATE = (
@@ -265,6 +278,10 @@ _TICKET_UPDATE = (
             last_customer_message_at=bindparam("_last_customer_message_at"),
             first_response_at=bindparam("_first_response_at"))
 )
+_MESSAGES_INSERT_SQL = (f"INSERT INTO messages ({', '.join(ChatMessage.__slots__)}) VALUES "
+                        f"({', '.join('?' * len(ChatMessage.__slots__))})")
+_TICKET_UPDATE_SQL = ("UPDATE tickets SET last_seq = ?, last_public_seq = ?, updated_at = ?,"
+                      " last_customer_message_at = ?, first_response_at = ? WHERE id = ?")
 
 
 @functools.lru_cache(maxsize=16)
@@ -277,6 +294,15 @@ def _resend_query(size: int) -> Select[uuid.UUID]:
                                        for i in range(size)]).cte("asked")
     return select(Message.id).join(asked, and_(
         Message.ticket_id == asked.c.ticket_id, Message.client_msg_id == asked.c.client_msg_id))
+
+
+@functools.lru_cache(maxsize=16)
+def _resend_sql(size: int) -> str:
+    """:func:`_resend_query` as SQLite text; parameters are the pairs in order."""
+    return ("WITH asked(ticket_id, client_msg_id) AS (VALUES "
+            + ",".join(["(?, ?)"] * size) + ") SELECT messages.id FROM messages JOIN asked"
+            " ON messages.ticket_id = asked.ticket_id"
+            " AND messages.client_msg_id = asked.client_msg_id")
 
 
 async def _stored_messages(
@@ -295,7 +321,12 @@ async def _stored_messages(
     ordered += [ordered[0]] * (size - len(ordered))
     params: dict[str, object] = {f"t{i}": ticket_id for i, (ticket_id, _) in enumerate(ordered)}
     params.update({f"c{i}": client_id for i, (_, client_id) in enumerate(ordered)})
-    found = (await session.execute(_resend_query(size), params)).scalars().all()
+    raw = await writer_sqlite(session)
+    if raw is not None:  # the writer's SQLite connection: the same query, without the ORM
+        found = [uuid.UUID(row[0]) for row in raw.execute(_resend_sql(size), [
+            sqlite_value(v) for pair in ordered for v in pair])]
+    else:
+        found = list((await session.execute(_resend_query(size), params)).scalars())
     if not found:
         return {}
     messages = await session.scalars(select(Message).where(Message.id.in_(found)))

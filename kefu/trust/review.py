@@ -9,10 +9,11 @@ their own). Every step is in the audit log."""
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 from sqlalchemy import func, or_, select, update
@@ -23,6 +24,7 @@ from kefu.accounts.models import Customer
 from kefu.accounts.service import audit
 from kefu.core import clock
 from kefu.core.errors import Conflict, InvalidInput, NotFound
+from kefu.db import sqlite_datetime, sqlite_value, writer_sqlite
 from kefu.guard.secrets import scan
 from kefu.tickets.models import Ticket
 from kefu.trust.errors import CoolingDown
@@ -75,18 +77,40 @@ async def cooldowns_in_force(
     """Seconds left of the cool-down in force for each of these customers and visitors that has
     one (keyed by customer id or visitor id), in one query: the chat's batches ask for all their
     senders at once."""
-    subjects = ([CoolDown.customer_id.in_(customer_ids)] if customer_ids else []) + (
-        [CoolDown.visitor_id.in_(visitor_ids)] if visitor_ids else [])
-    if not subjects:
+    if not customer_ids and not visitor_ids:
         return {}
     now = clock.now()
     left: dict[uuid.UUID | str, float] = {}
-    for customer_id, visitor_id, until in await session.execute(
+    raw = await writer_sqlite(session)
+    rows: Iterable[tuple[uuid.UUID | None, str | None, datetime]]
+    if raw is not None:  # the chat writer's batch: the same query, without the ORM's cost
+        rows = _cooldowns_raw(raw, customer_ids, visitor_ids, now)
+    else:
+        subjects = ([CoolDown.customer_id.in_(customer_ids)] if customer_ids else []) + (
+            [CoolDown.visitor_id.in_(visitor_ids)] if visitor_ids else [])
+        rows = await session.execute(
             select(CoolDown.customer_id, CoolDown.visitor_id, CoolDown.until)
-            .where(or_(*subjects), CoolDown.until > now)):
+            .where(or_(*subjects), CoolDown.until > now))
+    for customer_id, visitor_id, until in rows:
         key: uuid.UUID | str = customer_id or str(visitor_id)
         left[key] = max(left.get(key, 0.0), (clock.ensure_utc(until) - now).total_seconds())
     return left
+
+
+def _cooldowns_raw(raw: sqlite3.Connection, customer_ids: Collection[uuid.UUID],
+                   visitor_ids: Collection[str], now: datetime
+                   ) -> list[tuple[uuid.UUID | None, str | None, datetime]]:
+    subjects, params = [], []
+    if customer_ids:
+        subjects.append(f"customer_id IN ({','.join('?' * len(customer_ids))})")
+        params += [sqlite_value(c) for c in customer_ids]
+    if visitor_ids:
+        subjects.append(f"visitor_id IN ({','.join('?' * len(visitor_ids))})")
+        params += list(visitor_ids)
+    rows = raw.execute(
+        f"SELECT customer_id, visitor_id, until FROM cool_downs WHERE ({' OR '.join(subjects)})"
+        " AND until > ?", [*params, sqlite_value(now)]).fetchall()
+    return [(uuid.UUID(c) if c else None, v, sqlite_datetime(u)) for c, v, u in rows]
 
 
 async def next_cooldown(

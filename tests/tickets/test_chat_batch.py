@@ -7,18 +7,27 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from kefu.accounts.actor import Actor
 from kefu.accounts.models import Customer
-from kefu.db import Database, InlineSQLite
+from kefu.assistant.models import AssistantConversation
+from kefu.assistant.service import RESPOND_JOB
+from kefu.core import clock
+from kefu.db import Database, InlineSQLite, writer_sqlite
+from kefu.jobs.models import Job
 from kefu.tickets import service as tickets
 from kefu.tickets.chat import Appended, ChatSend, append_chat_batch
 from kefu.tickets.models import Message, Ticket
-from tests.factories import make_world
+from kefu.trust.errors import CoolingDown
+from kefu.trust.models import CoolDown
+from kefu.webhooks.models import WebhookDelivery, WebhookEndpoint
+from tests.factories import batch_session, make_world
 
 
 async def _customers(app: FastAPI, *names: str) -> list[Actor]:
@@ -42,13 +51,18 @@ async def _ticket(app: FastAPI, actor: Actor, status: str = "open") -> str:
         return ticket.number
 
 
-async def test_batch_keeps_sequences_gap_free_and_ordered_per_ticket(app: FastAPI) -> None:
+WRITER = pytest.mark.parametrize("writer", [False, True], ids=["session", "writer"])
+
+
+@WRITER
+async def test_batch_keeps_sequences_gap_free_and_ordered_per_ticket(
+        app: FastAPI, writer: bool) -> None:
     alice, bob = await _customers(app, "Alice", "Bob")
     a, b = await _ticket(app, alice), await _ticket(app, bob)
     sends = [ChatSend(alice, a, "a1", "m-a1"), ChatSend(bob, b, "b1", "m-b1"),
              ChatSend(alice, a, "a2", "m-a2"), ChatSend(alice, a, "a1 again", "m-a1"),
              ChatSend(bob, b.lower(), "b2", None)]
-    async with app.state.db.transaction() as session:
+    async with batch_session(app.state.db, writer) as session:
         outcomes = await append_chat_batch(session, sends)
     assert all(isinstance(o, Appended) for o in outcomes)
     done = [o for o in outcomes if isinstance(o, Appended)]
@@ -69,7 +83,7 @@ async def test_batch_keeps_sequences_gap_free_and_ordered_per_ticket(app: FastAP
     assert ticket_a.last_customer_message_at == done[0].message.created_at
 
     # A resend in a later batch returns the stored message and stores nothing.
-    async with app.state.db.transaction() as session:
+    async with batch_session(app.state.db, writer) as session:
         again = await append_chat_batch(session, [ChatSend(alice, a, "a2", "m-a2")])
     assert isinstance(again[0], Appended)
     assert not again[0].created
@@ -77,14 +91,16 @@ async def test_batch_keeps_sequences_gap_free_and_ordered_per_ticket(app: FastAP
 
     # Client ids are per ticket: Bob's "m-a2" is new although Alice's ticket has one, and a
     # resend of Alice's "m-a1" next to it finds hers, not anything of Bob's.
-    async with app.state.db.transaction() as session:
+    async with batch_session(app.state.db, writer) as session:
         mixed = await append_chat_batch(session, [ChatSend(bob, b, "bob's own", "m-a2"),
                                                   ChatSend(alice, a, "a1", "m-a1")])
     assert [(o.created, o.message.body) for o in mixed if isinstance(o, Appended)] == [
         (True, "bob's own"), (False, "a1")]
 
 
-async def test_batch_declines_what_the_one_message_path_must_decide(app: FastAPI) -> None:
+@WRITER
+async def test_batch_declines_what_the_one_message_path_must_decide(
+        app: FastAPI, writer: bool) -> None:
     world = await make_world(app)
     alice, bob = await _customers(app, "Alice", "Bob")
     resolved, other = await _ticket(app, alice, "resolved"), await _ticket(app, bob)
@@ -97,12 +113,67 @@ async def test_batch_declines_what_the_one_message_path_must_decide(app: FastAPI
         ChatSend(alice, "KF-NOPE00", "?", "n1"),  # no such ticket
         ChatSend(alice, fresh, "more", "f1"),  # same ticket as the agent's: same path
     ]
-    async with app.state.db.transaction() as session:
+    async with batch_session(app.state.db, writer) as session:
         outcomes = await append_chat_batch(session, sends)
     assert outcomes == [None] * len(sends)
     async with app.state.db.transaction() as session:
         count = len((await session.scalars(select(Message))).all())
     assert count == 3  # the three first messages only
+
+
+@WRITER
+async def test_batch_on_the_writer_connection_has_the_same_effects(
+        app: FastAPI, writer: bool) -> None:
+    """On SQLite the writer's batches run their statements on sqlite3 directly; what they store
+    and set off must be what the ORM path does: rows that read back the same, a cool-down in
+    force refusing, webhook deliveries for ``message.created``, the assistant's answer job for
+    a ticket in assistant mode."""
+    alice, bob, carol = await _customers(app, "Alice", "Bob", "Carol")
+    a, b, c = await _ticket(app, alice), await _ticket(app, bob), await _ticket(app, carol)
+    async with app.state.db.transaction() as session:
+        session.add(WebhookEndpoint(url="https://hooks.example/k", secret="s",
+                                    events=["message.created"]))
+        # Chat tickets start in assistant mode: only Bob's stays there.
+        ticket_b = await session.scalar(select(Ticket).where(Ticket.number == b))
+        assert ticket_b is not None
+        assert carol.customer is not None
+        await session.execute(delete(AssistantConversation).where(
+            AssistantConversation.ticket_id != ticket_b.id))
+        session.add(CoolDown(customer_id=carol.customer.id, reason="test",
+                             until=clock.now() + timedelta(minutes=5)))
+    async with batch_session(app.state.db, writer) as session:
+        raw = await writer_sqlite(session)
+        assert (raw is not None) == (writer and app.state.db.url.startswith("sqlite"))
+        outcomes = await append_chat_batch(session, [
+            ChatSend(alice, a, "where is my deposit", "w-1"),
+            ChatSend(bob, b, "还没到账", "w-2"),
+            ChatSend(carol, c, "hello?", "w-3")])
+    assert isinstance(outcomes[2], CoolingDown)
+    sent = [o.message for o in outcomes[:2] if isinstance(o, Appended)]
+    assert len(sent) == 2
+    async with app.state.db.transaction() as session:
+        stored = {m.client_msg_id: m for m in await session.scalars(
+            select(Message).where(Message.client_msg_id.in_(["w-1", "w-2", "w-3"])))}
+        deliveries = list(await session.scalars(
+            select(WebhookDelivery.event).where(WebhookDelivery.event == "message.created")))
+        jobs = list(await session.scalars(select(Job.dedupe_key).where(
+            Job.name == RESPOND_JOB)))
+        ticket_a = await session.scalar(select(Ticket).where(Ticket.number == a))
+    assert sorted(stored) == ["w-1", "w-2"]
+    for message in sent:
+        row = stored[message.client_msg_id]
+        assert (row.id, row.ticket_id, row.seq, row.public_seq, row.author_kind,
+                row.author_customer_id, row.author_agent_id, row.body, row.internal,
+                row.language, row.created_at) == (
+            message.id, message.ticket_id, message.seq, message.public_seq,
+            message.author_kind, message.author_customer_id, message.author_agent_id,
+            message.body, message.internal, message.language, message.created_at)
+    assert ticket_a is not None
+    assert ticket_a.updated_at == ticket_a.last_customer_message_at == sent[0].created_at
+    assert len(deliveries) == 2
+    # Bob's ticket is the assistant's (the other jobs answer the tickets' first messages)
+    assert [k for k in jobs if any(str(m.id) in str(k) for m in sent)] == [
+        f"{RESPOND_JOB}:{sent[1].id}"]
 
 
 async def test_may_read_agrees_with_ticket_scope(app: FastAPI) -> None:
