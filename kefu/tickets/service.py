@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kefu.accounts.actor import Actor
 from kefu.accounts.models import Agent, Customer, Team
@@ -256,8 +257,12 @@ async def next_seq(
         update(Ticket).where(Ticket.id == ticket.id)
         .values(last_seq=Ticket.last_seq + 1,
                 last_public_seq=Ticket.last_public_seq + (1 if public else 0))
-        .returning(Ticket.last_seq, Ticket.last_public_seq))).one()
-    ticket.last_seq, ticket.last_public_seq = row[0], row[1]
+        .returning(Ticket.last_seq, Ticket.last_public_seq)
+        # The ticket is updated below; evaluating the criteria against every object in the
+        # session (the default) cost the chat writer's batches, which hold hundreds.
+        .execution_options(synchronize_session=False))).one()
+    set_committed_value(ticket, "last_seq", row[0])
+    set_committed_value(ticket, "last_public_seq", row[1])
     return row[0], (row[1] if public else None)
 
 
