@@ -224,8 +224,12 @@ async def append_chat_batch(
 
     raw = await writer_sqlite(session)
     if raw is not None:  # the writer's SQLite connection: the same rows, without the ORM
+        at = sqlite_value(now)  # every row of the batch was made now
         raw.executemany(_MESSAGES_INSERT_SQL, [
-            [sqlite_value(getattr(m, f)) for f in ChatMessage.__slots__] for m in rows])
+            (m.id.hex, m.ticket_id.hex, m.seq, m.public_seq, m.author_kind,
+             m.author_agent_id.hex if m.author_agent_id else None,
+             m.author_customer_id.hex if m.author_customer_id else None,
+             m.body, 0, m.client_msg_id, at, m.language) for m in rows])
         raw.executemany(_TICKET_UPDATE_SQL, [
             [sqlite_value(v) for v in (t.last_seq, t.last_public_seq, t.updated_at,
                                        t.last_customer_message_at, t.first_response_at, t.id)]
@@ -278,8 +282,9 @@ _TICKET_UPDATE = (
             last_customer_message_at=bindparam("_last_customer_message_at"),
             first_response_at=bindparam("_first_response_at"))
 )
-_MESSAGES_INSERT_SQL = (f"INSERT INTO messages ({', '.join(ChatMessage.__slots__)}) VALUES "
-                        f"({', '.join('?' * len(ChatMessage.__slots__))})")
+_MESSAGES_INSERT_SQL = ("INSERT INTO messages (id, ticket_id, seq, public_seq, author_kind,"
+                        " author_agent_id, author_customer_id, body, internal, client_msg_id,"
+                        " created_at, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 _TICKET_UPDATE_SQL = ("UPDATE tickets SET last_seq = ?, last_public_seq = ?, updated_at = ?,"
                       " last_customer_message_at = ?, first_response_at = ? WHERE id = ?")
 
