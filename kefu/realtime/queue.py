@@ -14,7 +14,7 @@ import math
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from kefu.accounts.models import Agent, agent_teams
 from kefu.core.logging import get_logger
@@ -43,6 +43,9 @@ class QueueWatcher:
                 await self._task
 
     async def watch(self, connection: Connection, ticket: Ticket) -> None:
+        """Start telling ``connection`` where ``ticket`` stands, with a first frame now: its
+        own position only (one count), not every waiting ticket's — a new chat in a queue of
+        thousands (a market crash) must not cost a scan of the whole queue."""
         self.watching[connection] = ticket.id
         await self.tick(only=connection)
 
@@ -59,7 +62,11 @@ class QueueWatcher:
                     log.warning("queue_tick_failed", error=type(exc).__name__)
 
     async def tick(self, only: Connection | None = None) -> None:
-        positions = await self.positions()
+        if only is not None:
+            watched = self.watching.get(only)
+            positions = {} if watched is None else {watched: await self.position_of(watched)}
+        else:
+            positions = await self.positions()
         targets = [only] if only is not None else list(self.watching)
         for connection in targets:
             ticket_id = self.watching.get(connection)
@@ -92,6 +99,31 @@ class QueueWatcher:
             agents = max(1, int(online.get(team_id, 0))) if team_id else 1
             result[ticket_id] = (position, math.ceil(position / agents) * AVERAGE_HANDLE_S)
         return result
+
+
+    async def position_of(self, ticket_id: uuid.UUID) -> tuple[int, int]:
+        """:meth:`positions` of one ticket: (0, 0) when it is not waiting."""
+        async with self.db.transaction() as session:
+            row = (await session.execute(
+                select(Ticket.team_id, Ticket.created_at).where(
+                    Ticket.id == ticket_id, Ticket.status == "new",
+                    Ticket.merged_into_id.is_(None)))).one_or_none()
+            if row is None:
+                return 0, 0
+            team_id, created_at = row
+            same_team = (Ticket.team_id == team_id) if team_id else Ticket.team_id.is_(None)
+            position = int(await session.scalar(
+                select(func.count()).select_from(Ticket).where(
+                    Ticket.status == "new", Ticket.merged_into_id.is_(None), same_team,
+                    or_(Ticket.created_at < created_at,
+                        and_(Ticket.created_at == created_at, Ticket.id <= ticket_id)))) or 0)
+            online = int(await session.scalar(
+                select(func.count()).select_from(agent_teams)
+                .join(Agent, Agent.id == agent_teams.c.agent_id)
+                .where(agent_teams.c.team_id == team_id, Agent.status == "online",
+                       Agent.is_active.is_(True))) or 0) if team_id else 0
+        agents = max(1, online) if team_id else 1
+        return position, math.ceil(position / agents) * AVERAGE_HANDLE_S
 
 
 NEAR_FRONT = 10  # positions at which every step is news

@@ -11,12 +11,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from kefu.accounts.actor import Actor
 from kefu.accounts.models import Agent, Customer
 from kefu.core import clock
 from kefu.realtime.hub import Connection, Hub
+from kefu.realtime.queue import AVERAGE_HANDLE_S, QueueWatcher
 from kefu.realtime.supervisor import (
     FIRST_RESPONSE_TARGETS_S,
     FloorSnapshot,
@@ -274,6 +275,32 @@ async def test_live_supervisor_frames_follow_the_queue(live: LiveServer, setup_a
     finally:
         await supervisor.close()
         await agent.close()
+
+
+async def test_one_tickets_queue_position_agrees_with_the_whole_queue(
+        app: FastAPI, at: Callable[[datetime], None]):
+    """A customer who starts waiting gets their position from one count, not a scan of every
+    waiting ticket; it must be the position the periodic scan gives: by arrival within the
+    team (ties by id), teamless tickets in a queue of their own, the estimate by agents online."""
+    floor = await Floor(app, at).build()
+    n = floor.numbers
+    n["H"] = await floor.open(10, "en", "normal", "Ticket H")  # arrives with A: a tie
+    n["I"] = await floor.open(3, "en", "normal", "Ticket I")
+    n["J"] = await floor.open(1, "en", "normal", "Ticket J")
+    async with app.state.db.transaction() as session:
+        await session.execute(update(Ticket).where(Ticket.number.in_([n["I"], n["J"]]))
+                              .values(team_id=None))
+    watcher = QueueWatcher(app.state.db)
+    everyone = await watcher.positions()
+    async with app.state.db.transaction() as session:
+        ids = {number: ticket_id for number, ticket_id in await session.execute(
+            select(Ticket.number, Ticket.id))}
+    assert len(everyone) == 8  # A B C D F H I J wait; E was answered, G escalated
+    assert everyone[ids[n["I"]]] == (1, AVERAGE_HANDLE_S)
+    assert everyone[ids[n["J"]]] == (2, 2 * AVERAGE_HANDLE_S)
+    assert {everyone[ids[n["A"]]][0], everyone[ids[n["H"]]][0]} == {2, 3}
+    for number, ticket_id in ids.items():
+        assert await watcher.position_of(ticket_id) == everyone.get(ticket_id, (0, 0)), number
 
 
 async def test_merged_tickets_leave_the_queues(app: FastAPI, at: Callable[[datetime], None]):
