@@ -9,13 +9,19 @@ order, on PostgreSQL), one select of already-stored ``client_msg_id``\\ s, one m
 and the tickets' new sequence counters and timestamps in one executemany.
 
 Only the common case takes this path: a public message without attachments into a ticket the
-sender may read and whose status the message does not change, with nothing for the secret guard
-to mask and nothing for the abuse checks to act on (:func:`kefu.guard.abuse.screen`; a sender's
-earlier sends in the same batch count as their recent messages). Anything else (a merged number,
-a closed or resolved ticket, an agent's first reply to a new ticket, a note with @mentions, an
-attachment, a flagged message) returns ``None`` for that send, and the writer runs it through
-``reply`` / ``add_note`` as before, so every rule lives in one place. All sends of one ticket
-take the same path, so a ticket's messages keep their order.
+sender may read and whose status the message does not change (but for an agent's first reply,
+which opens a new ticket with ``reply``'s own :func:`~kefu.tickets.service.open_on_first_reply`),
+with nothing for the secret guard to mask and nothing for the abuse checks to act on
+(:func:`kefu.guard.abuse.screen`; a sender's earlier sends in the same batch count as their
+recent messages). Anything else (a merged number, a closed or resolved ticket, a customer's
+reply to a ticket waiting for them, an agent's reply to an email or Telegram customer, a note
+with @mentions, an attachment, a flagged message) returns ``None`` for that send, and the writer
+runs it through ``reply`` / ``add_note`` as before, so every rule lives in one place. All sends
+of one ticket take the same path, so a ticket's messages keep their order.
+
+On the writer's SQLite connection the batch's statements go to sqlite3 directly
+(:func:`kefu.db.writer_sqlite`); through the ORM each cost 100–400 µs of Python, most of a
+small batch's time.
 
 Senders in a cool-down are found with one more query per batch; their sends are refused here
 (:class:`~kefu.trust.errors.CoolingDown` in place of the outcome, a resend of a stored message
@@ -51,6 +57,7 @@ from kefu.tickets.service import (
     announce_ticket,
     may_read,
     message_event,
+    open_on_first_reply,
     settings_of,
     webhook_ticket,
 )
@@ -97,13 +104,14 @@ class Appended:
 
 
 def _fast_status(actor: Actor, ticket: Ticket) -> bool:
-    """Whether a public message leaves the ticket's status as it is (see ``reply``)."""
+    """Whether this path may append a public message: it leaves the ticket's status as it is
+    (see ``reply``), except that an agent's first reply opens a new ticket."""
     if ticket.status in ("closed", "resolved"):
         return False  # closed refuses; resolved reopens (customer) or has a reopen window
     if actor.agent is not None:
-        # An agent's first reply opens the ticket; one to an email or Telegram customer goes
-        # through ``add_message``, which queues its delivery.
-        return ticket.status != "new" and ticket.channel not in DELIVERED_CHANNELS
+        # An agent's first reply opens a new ticket, here as in ``reply``; one to an email or
+        # Telegram customer goes through ``add_message``, which queues its delivery.
+        return ticket.channel not in DELIVERED_CHANNELS
     return not (ticket.status == "pending" and ticket.pending_reason == "customer")
 
 
@@ -258,6 +266,13 @@ async def append_chat_batch(
             names={sent.author_agent_id or sent.author_customer_id: _author_name(send.actor)}))
     for ticket in touched.values():
         announce_ticket(session, ticket, "message")  # once per ticket and batch
+    opening: dict[uuid.UUID, tuple[Ticket, Actor]] = {}
+    for send, outcome in zip(sends, outcomes, strict=True):
+        if (isinstance(outcome, Appended) and outcome.created and send.actor.agent is not None
+                and outcome.ticket.status == "new"):
+            opening.setdefault(outcome.ticket.id, (outcome.ticket, send.actor))
+    for ticket, actor in opening.values():  # after the messages, as ``reply`` does
+        await open_on_first_reply(session, actor, ticket)
     settings = settings_of(session)
     if settings is not None:
         from kefu.assistant.service import after_customer_messages  # it builds on tickets

@@ -660,8 +660,13 @@ async def reply(
         elif ticket.status == "pending" and ticket.pending_reason == "customer":
             await _set_status(session, actor, ticket, "open", None)
     elif ticket.status == "new":
-        await _set_status(session, actor, ticket, "open", None)
+        await open_on_first_reply(session, actor, ticket)
     return message
+
+
+async def open_on_first_reply(session: AsyncSession, actor: Actor, ticket: Ticket) -> None:
+    """An agent's first public reply opens a new ticket (``reply`` and the chat's batches)."""
+    await _set_status(session, actor, ticket, "open", None)
 
 
 MENTION_RE = re.compile(r"(?<![\w@])@([\w.\-]{2,64})", re.UNICODE)

@@ -15,15 +15,16 @@ from fastapi import FastAPI
 from sqlalchemy import delete, select
 
 from kefu.accounts.actor import Actor
-from kefu.accounts.models import Customer
+from kefu.accounts.models import AuditEntry, Customer
 from kefu.assistant.models import AssistantConversation
 from kefu.assistant.service import RESPOND_JOB
 from kefu.core import clock
 from kefu.db import Database, InlineSQLite, writer_sqlite
 from kefu.jobs.models import Job
+from kefu.tickets import schemas as ticket_schemas
 from kefu.tickets import service as tickets
 from kefu.tickets.chat import Appended, ChatSend, append_chat_batch
-from kefu.tickets.models import Message, Ticket
+from kefu.tickets.models import Message, Ticket, TicketEvent
 from kefu.trust.errors import CoolingDown
 from kefu.trust.models import CoolDown
 from kefu.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -106,12 +107,16 @@ async def test_batch_declines_what_the_one_message_path_must_decide(
     resolved, other = await _ticket(app, alice, "resolved"), await _ticket(app, bob)
     fresh = await _ticket(app, alice, "new")
     agent = Actor(kind="agent", agent=world.agent, team_ids=frozenset({world.en_team.id}))
+    async with app.state.db.transaction() as session:
+        ticket = await session.scalar(select(Ticket).where(Ticket.number == fresh))
+        assert ticket is not None
+        ticket.status, ticket.pending_reason = "pending", "customer"
     sends = [
         ChatSend(alice, resolved, "reopen please", "r1"),  # reopens: reply() decides
         ChatSend(alice, other, "not mine", "x1"),  # someone else's ticket
-        ChatSend(agent, fresh, "hello", "g1"),  # an agent's first reply opens the ticket
+        ChatSend(alice, fresh, "here it is", "f1"),  # answers what support waited for
         ChatSend(alice, "KF-NOPE00", "?", "n1"),  # no such ticket
-        ChatSend(alice, fresh, "more", "f1"),  # same ticket as the agent's: same path
+        ChatSend(agent, fresh, "thanks", "g1"),  # same ticket as Alice's: same path
     ]
     async with batch_session(app.state.db, writer) as session:
         outcomes = await append_chat_batch(session, sends)
@@ -119,6 +124,50 @@ async def test_batch_declines_what_the_one_message_path_must_decide(
     async with app.state.db.transaction() as session:
         count = len((await session.scalars(select(Message))).all())
     assert count == 3  # the three first messages only
+
+
+@WRITER
+async def test_an_agents_first_reply_in_a_batch_opens_the_ticket_as_reply_does(
+        app: FastAPI, writer: bool) -> None:
+    """The batch appends an agent's first reply to a new ticket and opens it with ``reply``'s
+    own step: the same status, event, audit entry, first response time and ``ticket.updated``
+    webhook as one reply through the API."""
+    world = await make_world(app)
+    alice, bob = await _customers(app, "Alice", "Bob")
+    batched, single = await _ticket(app, alice, "new"), await _ticket(app, bob, "new")
+    agent = Actor(kind="agent", agent=world.agent, team_ids=frozenset({world.en_team.id}))
+    async with app.state.db.transaction() as session:
+        session.add(WebhookEndpoint(url="https://hooks.example/k", secret="s",
+                                    events=["ticket.updated"]))
+    async with batch_session(app.state.db, writer) as session:
+        outcomes = await append_chat_batch(session, [
+            ChatSend(alice, batched, "still waiting", "c1"),
+            ChatSend(agent, batched, "Looking into it.", "a1"),
+            ChatSend(agent, batched, "One moment.", "a2")])
+    assert [isinstance(o, Appended) and o.created for o in outcomes] == [True, True, True]
+    async with app.state.db.transaction() as session:
+        ticket = await tickets.get_readable(session, agent, single)
+        await tickets.reply(session, agent, app.state.settings, ticket,
+                            ticket_schemas.ReplyCreate(body="Looking into it."))
+
+    async def effects(number: str) -> tuple[object, ...]:
+        async with app.state.db.transaction() as session:
+            ticket = await session.scalar(select(Ticket).where(Ticket.number == number))
+            assert ticket is not None
+            events = [(e.kind, e.data) for e in await session.scalars(
+                select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+                .order_by(TicketEvent.at)) if e.kind != "created"]
+            audits = list(await session.scalars(select(AuditEntry.action).where(
+                AuditEntry.target_id == number)))
+            hooks = [d.payload["data"]["ticket"]["status"] for d in await session.scalars(
+                select(WebhookDelivery).where(WebhookDelivery.event == "ticket.updated"))
+                if d.payload["data"]["ticket"]["number"] == number]
+            return (ticket.status, ticket.first_response_at is not None, events, audits, hooks)
+
+    assert await effects(batched) == await effects(single) == (
+        "open", True,
+        [("status_changed", {"from": "new", "to": "open", "pending_reason": None})],
+        ["ticket.status_changed"], ["open"])
 
 
 @WRITER
