@@ -19,6 +19,11 @@ from kefu import __version__
 from kefu.accounts.api import router as accounts_router
 from kefu.assistant.service import register_jobs as register_assistant_jobs
 from kefu.channels.delivery import register_jobs as register_channel_jobs
+from kefu.channels.email_listener import start_smtp_listener
+from kefu.channels.email_out import register_jobs as register_email_jobs
+from kefu.channels.telegram import router as telegram_router
+from kefu.channels.telegram_notices import register_jobs as register_telegram_jobs
+from kefu.channels.telegram_send import send as send_telegram
 from kefu.config import Settings
 from kefu.core.errors import KefuError
 from kefu.core.gc_tuning import freeze_after_startup
@@ -45,6 +50,7 @@ from kefu.realtime.writer import MessageWriter
 from kefu.realtime.ws import router as realtime_router
 from kefu.tickets.api import router as tickets_router
 from kefu.trust.api import mount as mount_trust
+from kefu.web.mail import render_mail
 from kefu.web.pages import mount_web
 from kefu.webhooks.api import router as webhooks_router
 from kefu.webhooks.service import register_jobs as register_webhook_jobs
@@ -63,7 +69,9 @@ def build_registry() -> JobRegistry:
     registry = JobRegistry()
     register_webhook_jobs(registry)
     # Each channel that delivers what support writes adds its sender here.
-    register_channel_jobs(registry, {})
+    send_email = register_email_jobs(registry, render_mail)
+    register_channel_jobs(registry, {"email": send_email, "telegram": send_telegram})
+    register_telegram_jobs(registry)
     return registry
 
 
@@ -98,6 +106,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         supervisor_feed = SupervisorFeed(db, hub)
         await supervisor_feed.start()
         app.state.supervisor_feed = supervisor_feed
+        # Inbound email (docs/channels.md): filed before the SMTP server answers DATA.
+        smtp_listener = (await start_smtp_listener(db, settings) if settings.smtp_listen
+                         else None)
+        app.state.smtp_listener = smtp_listener
         log.info("started", database=db.engine.dialect.name, version=__version__,
                  broker=type(broker).__name__, gc_frozen=freeze_after_startup())
         try:
@@ -106,6 +118,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Graceful shutdown: uvicorn has stopped accepting and drained requests; tell
             # websocket clients to come back (they resume from their last seq), write what is
             # queued, finish the running job, then close clients and the pool.
+            if smtp_listener is not None:
+                await smtp_listener.stop()
             await hub.close_all(Close.GOING_AWAY, "server restarting")
             await supervisor_feed.stop()
             await queue_watcher.stop()
@@ -197,6 +211,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(kb_router)
     app.include_router(status_router)
     app.include_router(realtime_router)
+    app.include_router(telegram_router)  # /channels/telegram/webhook
     mount_trust(app)  # /api/v1/verify, /api/v1/trust/*, rate limiter, 429 + Retry-After
     if settings.bench_echo:
         from kefu.bench.echo import router as echo_router

@@ -11,6 +11,8 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from pydantic import ValidationError
 
+from kefu.channels.email_cli import email_app
+from kefu.channels.telegram_cli import telegram_app
 from kefu.config import Settings
 from kefu.web.i18n_cli import i18n_app
 
@@ -19,6 +21,8 @@ app = typer.Typer(help="Kefu (客服): customer service for cryptocurrency excha
 token_app = typer.Typer(help="Issue tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(i18n_app, name="i18n")
+app.add_typer(telegram_app, name="telegram")
+app.add_typer(email_app, name="email")
 T = TypeVar("T")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -54,6 +55,10 @@ class Settings(BaseSettings):
         "application/pdf",
         "text/plain",
     )
+    # Image attachments are read by OCR for the secret guard (kefu/tickets/ocr.py), each within
+    # this many seconds; boxes not read by then are not checked (text_status "partial").
+    ocr: bool = True
+    ocr_timeout_s: float = Field(default=20.0, gt=0, le=300)
     reopen_window_s: int = 7 * 24 * 3600
 
     exchange_adapter: Literal["demo", "http"] = "demo"
@@ -74,6 +79,38 @@ class Settings(BaseSettings):
 
     webhook_timeout_s: float = 10.0
 
+    # Email (docs/channels.md). Inbound: the built-in SMTP listener ("host:port"; unset = off)
+    # accepts mail for ``email_domains`` (addresses or whole domains; unset = ``support_email``
+    # alone); ``kefu email ingest`` reads one message on stdin for an MTA's pipe transport.
+    smtp_listen: str | None = None
+    email_domains: tuple[str, ...] = ()
+    support_email: str | None = None  # our From address, and where customers write
+    email_max_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    # A sender's mails per window before further ones are deferred (SMTP 451, exit 75 in the
+    # pipe), and the new tickets they may open an hour; past that a mail joins their newest one.
+    email_rate_limit: int = Field(default=30, ge=1)
+    email_rate_window_s: int = Field(default=600, ge=1)
+    email_new_tickets_per_hour: int = Field(default=10, ge=1)
+    email_auto_reply: bool = True
+    # Outbound: the relay that sends what support writes (unset = email is not sent).
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    # STARTTLS: None = when the relay offers it, True = required, False = never.
+    smtp_starttls: bool | None = None
+    smtp_tls: bool = False  # TLS from the first byte (port 465)
+    smtp_timeout_s: float = Field(default=30.0, gt=0)
+
+    # Telegram (docs/channels.md): off while no bot token is set. The token is a secret: it is
+    # never logged, never put in a job payload or an error. Telegram sends updates to
+    # /channels/telegram/webhook with ``telegram_webhook_secret`` in a header.
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base: str = "https://api.telegram.org"
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_bot_username: str | None = None  # without "@": mentions in groups, deep links
+    telegram_timeout_s: float = Field(default=15.0, gt=0)
+
     assistant_enabled: bool = True  # new chat tickets start with the assistant (docs/assistant.md)
     assistant_min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
     llm_base_url: str | None = None  # an OpenAI-compatible API; unset = no LLM (the default)
@@ -92,6 +129,35 @@ class Settings(BaseSettings):
             if self.customer_jwt_secret.get_secret_value() in demo:
                 raise ValueError("KEFU_CUSTOMER_JWT_SECRET must be set in production")
         return self
+
+    @model_validator(mode="after")
+    def _check_email(self) -> Settings:
+        if self.smtp_listen is not None:
+            smtp_listen_address(self.smtp_listen)  # raises on a malformed value
+            if not self.support_email:
+                raise ValueError("KEFU_SUPPORT_EMAIL must be set when KEFU_SMTP_LISTEN is")
+        if self.support_email is not None and "@" not in self.support_email:
+            raise ValueError("KEFU_SUPPORT_EMAIL must be an email address")
+        return self
+
+    @model_validator(mode="after")
+    def _check_telegram(self) -> Settings:
+        if self.telegram_bot_username is not None:
+            self.telegram_bot_username = self.telegram_bot_username.lstrip("@") or None
+        if self.telegram_bot_token is None:
+            return self
+        secret = self.telegram_webhook_secret
+        if secret is None or not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret.get_secret_value()):
+            raise ValueError("KEFU_TELEGRAM_WEBHOOK_SECRET must be set (16 to 256 letters, digits,"
+                             " _ or -) when KEFU_TELEGRAM_BOT_TOKEN is")
+        if not self.telegram_bot_username:
+            raise ValueError("KEFU_TELEGRAM_BOT_USERNAME must be set when "
+                             "KEFU_TELEGRAM_BOT_TOKEN is")
+        return self
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_bot_token is not None
 
     @property
     def uses_analysis_worker(self) -> bool:
@@ -112,3 +178,12 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+
+def smtp_listen_address(value: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:2525`` for IPv6) as a pair; ValueError when malformed."""
+    host, sep, port = value.strip().rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"KEFU_SMTP_LISTEN must be host:port, not {value!r}")
+    return host, int(port)

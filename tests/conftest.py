@@ -99,6 +99,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         jobs_enabled=False,
         chat_analysis_worker=False,  # tests/realtime/test_analysis.py runs it
+        # Each image upload would start an OCR child (~1 s of CPU): the authorization matrix
+        # alone uploads hundreds. tests/tickets/test_attachment_ocr.py turns it on.
+        ocr=False,
         log_json=True,
         log_level="WARNING",
         jobs_backoff_base_s=0.01,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.core import clock
@@ -59,4 +59,33 @@ class ChannelMessage(IdMixin, CreatedMixin, Base):
     )
     message_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("messages.id", ondelete="SET NULL"), default=None
+    )
+
+
+class TelegramUpdate(Base):
+    """A Telegram ``update_id`` already handled: a re-delivered update (Telegram retries until
+    it gets a 2xx) is recognised and stores nothing new. Only the id and when it came are kept;
+    rows older than a few days are pruned (Telegram keeps undelivered updates for 24 hours)."""
+
+    __tablename__ = "telegram_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    received_at: Mapped[datetime] = mapped_column(default=clock.now, index=True)
+
+
+class TelegramLink(IdMixin, CreatedMixin, Base):
+    """A single-use deep link (``t.me/<bot>?start=<token>``) posted in a group to move a
+    request with account data into a private chat. It works once, before ``expires_at``, and
+    only for the Telegram user who asked; nothing of the public message is kept. The token is
+    published in the group, so it is no secret: binding it to the asker is the protection."""
+
+    __tablename__ = "telegram_links"
+
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger)
+    group_chat_id: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), default=None
     )

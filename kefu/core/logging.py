@@ -39,6 +39,9 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     # Our own request log replaces uvicorn's access log.
     logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    # httpx logs every request's URL at INFO; the Telegram Bot API puts the bot token in the
+    # URL, so those lines would leak it.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

@@ -83,6 +83,16 @@ class JobContext:
 Handler = Callable[[AsyncSession, dict[str, Any], JobContext], Awaitable[None]]
 
 
+class RetryLater(Exception):
+    """Raised by a handler that knows when its next attempt may succeed (a 429 with
+    ``retry_after``): the job is retried after ``delay_s`` instead of the exponential backoff.
+    The attempt still counts towards ``max_attempts``."""
+
+    def __init__(self, message: str, *, delay_s: float) -> None:
+        super().__init__(message)
+        self.delay_s = max(0.0, min(float(delay_s), MAX_BACKOFF_S))
+
+
 class JobRegistry:
     """Job names → handlers. The app builds one and each domain adds its handlers to it
     (``webhooks.service.register_jobs(registry)``); no module-level registry."""
@@ -459,7 +469,7 @@ class DatabaseJobRunner:
                 claim, status="dead", locked_until=None, finished_at=now, last_error=error
             )
             return
-        delay = backoff_delay(
+        delay = exc.delay_s if isinstance(exc, RetryLater) else backoff_delay(
             claim.attempt, base_s=self.settings.jobs_backoff_base_s, rng=self._rng
         )
         log.warning(

@@ -4,14 +4,18 @@ PDFs are read by pypdf in a child process: a hostile PDF (decompression bombs, d
 graphs, endless content streams) can only exhaust that process, which has a memory and CPU cap and
 is killed after ``PDF_TIMEOUT_S``, never the server's event loop. Only the first
 ``MAX_PDF_PAGES`` pages and ``MAX_TEXT_CHARS`` characters are read. Plain text is decoded in place.
-Images and videos have no text to extract offline (there is no OCR), nor has a scanned PDF
-without a text layer."""
+Images are read by OCR (:mod:`kefu.tickets.ocr`) in the same kind of capped child, when the
+caller gives an OCR time budget (``KEFU_OCR``, ``KEFU_OCR_TIMEOUT_S``); at most
+``ocr_slots()`` such children run at once. Videos have no text to extract, nor has a scanned
+PDF without a text layer (only images are OCR'd)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
@@ -26,6 +30,17 @@ PDF_TIMEOUT_S: Final = 10.0
 _CHILD_MEMORY_BYTES: Final = 512 * 1024 * 1024
 _CHILD_CPU_S: Final = 10
 _MODULE: Final = "kefu.tickets.attachment_text"
+_OCR_MODULE: Final = "kefu.tickets.ocr"
+# Image types OCR reads (those the sniffer names that Pillow decodes; kefu.tickets.ocr maps them).
+OCR_TYPES: Final = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp",
+                              "image/tiff"})
+OCR_TIMEOUT_S: Final = 20.0
+# The OCR child stops recognising at its budget (``partial``); it is killed (``unreadable``) this
+# long after, in case starting, decoding or the detector alone overran it.
+OCR_GRACE_S: Final = 5.0
+# One thread per child (the parent's BLAS/OpenMP settings do not leak into it).
+_ONE_THREAD: Final = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                      "MKL_NUM_THREADS": "1"}
 # The directory holding the ``kefu`` package: the child imports this very copy of it.
 _IMPORT_ROOT: Final = Path(__file__).resolve().parents[2]
 
@@ -38,20 +53,43 @@ class ExtractedText:
 
     status: TextStatus
     text: str = ""
+    ocr: bool = False  # read from an image: misreads are expected (kefu/guard/secret_ocr.py)
 
 
 NO_TEXT: Final = ExtractedText("none")
 
 
 async def extract_text(
-    path: Path, content_type: str, *, timeout_s: float = PDF_TIMEOUT_S
+    path: Path, content_type: str, *, timeout_s: float = PDF_TIMEOUT_S,
+    ocr_budget_s: float | None = None,
 ) -> ExtractedText:
-    """The text of the file at ``path``, whose type was sniffed from its bytes."""
+    """The text of the file at ``path``, whose type was sniffed from its bytes. Images are read
+    only with an ``ocr_budget_s`` (seconds of OCR per image; None: OCR off)."""
     if content_type == "application/pdf":
-        return await _pdf_text(path, timeout_s)
+        return await _child_text([_MODULE, str(path)], timeout_s)
     if content_type == "text/plain":
         return _plain_text(path)
+    if content_type in OCR_TYPES and ocr_budget_s is not None:
+        async with ocr_slots():
+            read = await _child_text([_OCR_MODULE, str(path), content_type, str(ocr_budget_s)],
+                                     ocr_budget_s + OCR_GRACE_S, env=_ONE_THREAD)
+        return ExtractedText(read.status, read.text, ocr=True)
     return NO_TEXT
+
+
+_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary())
+
+
+def ocr_slots() -> asyncio.Semaphore:
+    """How many OCR children may run at once in this process: half the cores (at least one), so
+    a burst of screenshot uploads queues instead of starting a child each (up to 1.5 GB and a
+    core apiece). One semaphore per event loop, as asyncio primitives belong to one."""
+    loop = asyncio.get_running_loop()
+    slots = _SLOTS.get(loop)
+    if slots is None:
+        slots = _SLOTS[loop] = asyncio.Semaphore(max(1, (os.cpu_count() or 2) // 2))
+    return slots
 
 
 def _storable(text: str) -> str:
@@ -70,11 +108,16 @@ def _plain_text(path: Path) -> ExtractedText:
     return ExtractedText("extracted", text)
 
 
-async def _pdf_text(path: Path, timeout_s: float) -> ExtractedText:
+async def _child_text(
+    args: list[str], timeout_s: float, *, env: dict[str, str] | None = None
+) -> ExtractedText:
+    """Run ``python -m args...``, which prints ``{"status", "text"}``; anything else (a crash,
+    a cap hit, the deadline) is ``unreadable``."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", _MODULE, str(path), cwd=_IMPORT_ROOT,
+        sys.executable, "-m", *args, cwd=_IMPORT_ROOT,
+        env={**os.environ, **env} if env else None,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL)  # pypdf's warnings may quote the file
+        stderr=asyncio.subprocess.DEVNULL)  # readers' warnings may quote the file
     try:
         out, _ = await asyncio.wait_for(process.communicate(), timeout_s)
     except TimeoutError:
@@ -95,14 +138,13 @@ async def _pdf_text(path: Path, timeout_s: float) -> ExtractedText:
     return ExtractedText(status, _storable(text)[:MAX_TEXT_CHARS])
 
 
-def _limit_resources() -> None:
+def limit_resources(memory_bytes: int = _CHILD_MEMORY_BYTES, cpu_s: int = _CHILD_CPU_S) -> None:
     """Cap the child's address space and CPU time (where the platform has ``resource``)."""
     try:
         import resource
     except ImportError:
         return
-    for which, wanted in ((resource.RLIMIT_AS, _CHILD_MEMORY_BYTES),
-                          (resource.RLIMIT_CPU, _CHILD_CPU_S)):
+    for which, wanted in ((resource.RLIMIT_AS, memory_bytes), (resource.RLIMIT_CPU, cpu_s)):
         _, hard = resource.getrlimit(which)
         soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
         resource.setrlimit(which, (soft, hard))
@@ -137,7 +179,7 @@ def _read_pdf(path: str) -> ExtractedText:
 
 
 def main(argv: list[str]) -> None:
-    _limit_resources()
+    limit_resources()
     result = _read_pdf(argv[0])
     sys.stdout.write(json.dumps({"status": result.status, "text": result.text}))
 

@@ -83,6 +83,7 @@ class AttachmentStore:
         self.root = settings.attachments_dir
         self.limit = settings.max_attachment_bytes
         self.allowed = set(settings.allowed_attachment_types)
+        self.ocr_budget_s = settings.ocr_timeout_s if settings.ocr else None
 
     def path_for(self, storage_key: str) -> Path:
         if not re.fullmatch(r"[0-9a-f]{2}/[0-9a-f]{32}", storage_key):
@@ -92,7 +93,7 @@ class AttachmentStore:
     async def save(self, chunks: AsyncIterator[bytes]) -> StoredFile:
         """Raises before anything is kept if the file is too large or of a type that is not
         allowed. The text is extracted before the file takes its place, so a crash while a
-        hostile PDF is read leaves no file behind."""
+        hostile PDF or image is read leaves no file behind."""
         key_hex = uuid.uuid4().hex
         storage_key = f"{key_hex[:2]}/{key_hex}"
         final = self.path_for(storage_key)
@@ -116,7 +117,7 @@ class AttachmentStore:
             content_type = sniff(head)
             if content_type not in self.allowed:
                 raise AttachmentTypeNotAllowed(content_type)
-            text = await extract_text(tmp, content_type)
+            text = await extract_text(tmp, content_type, ocr_budget_s=self.ocr_budget_s)
             tmp.replace(final)
         finally:
             tmp.unlink(missing_ok=True)

@@ -34,6 +34,7 @@ from kefu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kefu.core.ids import new_ticket_number, normalize_ticket_number
 from kefu.core.language import detect_language
 from kefu.core.pagination import Cursor
+from kefu.guard.secret_ocr import scan_ocr
 from kefu.guard.secrets import scan
 from kefu.jobs.runner import enqueue
 from kefu.realtime.events import INBOX, agent_topic, publish_after_commit, ticket_topic
@@ -851,7 +852,8 @@ async def upload_attachment(
     if ticket.status == "closed":
         raise Conflict("this ticket is closed", code="ticket_closed")
     stored = await store.save(chunks)
-    guarded = scan(stored.text.text)
+    # OCR'd text also gets the misread-tolerant seed-phrase check (kefu/guard/secret_ocr.py).
+    guarded = (scan_ocr if stored.text.ocr else scan)(stored.text.text)
     named = scan(safe_filename(filename))
     attachment = Attachment(
         ticket_id=ticket.id, filename=named.masked,
