@@ -124,7 +124,9 @@ class AttachmentRead(BaseModel):
     created_at: datetime
     text_status: TextStatus = Field(
         description="How much of the file's text the secret guard read: `none` (a type without "
-                    "text), `extracted`, `partial` (up to a limit), `unreadable`.")
+                    "text, or an image while OCR is off), `extracted` (PDF and plain text "
+                    "read, images by OCR), `partial` (up to a limit or the OCR time budget), "
+                    "`unreadable`.")
     extracted_text: str | None = Field(
         description="The file's text with secrets masked (at most 20,000 characters).")
     withheld_reason: str | None = Field(
