@@ -13,18 +13,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
+
+from tests.servers import serving_in_thread
 
 
 @dataclass
@@ -175,24 +174,10 @@ def create_app(state: FakeTelegram) -> FastAPI:
 @contextmanager
 def running_fake_telegram(*, token: str) -> Iterator[FakeTelegram]:
     """Serve the fake Bot API on loopback for the duration of the block."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    state = FakeTelegram(f"http://127.0.0.1:{port}", token)
-    config = uvicorn.Config(create_app(state), log_config=None, log_level="warning",
-                            access_log=False, lifespan="off", loop="asyncio", http="h11",
-                            ws="none", timeout_graceful_shutdown=2)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("fake Telegram did not start")
-            time.sleep(0.01)
+
+    def build(base_url: str) -> tuple[FakeTelegram, FastAPI]:
+        state = FakeTelegram(base_url, token)
+        return state, create_app(state)
+
+    with serving_in_thread(build, "fake Telegram") as state:
         yield state
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()

@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Literal
 
-import uvicorn
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -27,6 +23,7 @@ from starlette.middleware.base import RequestResponseEndpoint
 
 from kefu.exchange.base import CustomerNotFound, ExchangeUnavailable
 from kefu.exchange.demo import DemoExchangeAdapter
+from tests.servers import serving_in_thread
 
 Fault = Literal[
     "invalid_json", "wrong_shape", "server_error", "slow", "other_customer", "ignore_txid",
@@ -117,32 +114,10 @@ def running_fake_backoffice(
     *, api_key: str, clock: Callable[[], datetime]
 ) -> Iterator[FakeBackoffice]:
     """Serve the fake back office on loopback for the duration of the block."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    state = FakeBackoffice(f"http://127.0.0.1:{port}", api_key, DemoExchangeAdapter(clock))
-    config = uvicorn.Config(
-        create_app(state),
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        loop="asyncio",
-        http="h11",
-        ws="none",
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("fake back office did not start")
-            time.sleep(0.01)
+
+    def build(base_url: str) -> tuple[FakeBackoffice, FastAPI]:
+        state = FakeBackoffice(base_url, api_key, DemoExchangeAdapter(clock))
+        return state, create_app(state)
+
+    with serving_in_thread(build, "fake back office") as state:
         yield state
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
