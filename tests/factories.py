@@ -107,3 +107,16 @@ async def batch_session(db: Database, writer: bool) -> AsyncIterator[AsyncSessio
         if writer:
             await _take_write_lock(session)
         yield session
+
+
+@asynccontextmanager
+async def running_app(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """An app started with ``settings`` (the fixtures' own, changed for one test) and a client
+    talking to it in process."""
+    from kefu.app import create_app
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://kefu.test") as client:
+            yield app, client

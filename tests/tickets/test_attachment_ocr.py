@@ -18,13 +18,12 @@ from fastapi import FastAPI
 from mnemonic import Mnemonic
 from PIL import Image, ImageDraw
 
-from kefu.app import create_app
 from kefu.config import Settings
 from kefu.guard.secret_ocr import loose_phrases, scan_ocr
 from kefu.guard.secrets import scan
 from kefu.tickets.attachment_text import extract_text
 from kefu.tickets.ocr import MAX_IMAGE_PIXELS
-from tests.factories import make_world
+from tests.factories import make_world, running_app
 from tests.tickets.screenshots import (
     Style,
     backup_screen,
@@ -34,7 +33,13 @@ from tests.tickets.screenshots import (
     latin_fonts,
     load_font,
 )
-from tests.tickets.test_attachment_guard import _ticket, _upload, everything_stored, files_on_disk
+from tests.tickets.test_attachment_guard import (
+    _ticket,
+    _upload,
+    everything_stored,
+    files_on_disk,
+    kept_and_readable,
+)
 
 SEED = Mnemonic("english").to_mnemonic(bytes(range(100, 116)))  # a valid 12-word phrase
 WORDS = SEED.split()
@@ -132,17 +137,7 @@ async def test_a_clean_screenshot_is_kept_with_its_txid_readable(
     number = await _ticket(client, a)
     content = encode(deposit_screen(), "WEBP", quality=90)
     file = await _upload(client, a, number, "deposit.webp", content, "image/webp")
-    assert file["withheld_reason"] is None
-    assert file["sha256"] is not None
-    assert file["text_status"] == "extracted"
-    assert TXID in file["extracted_text"]
-    assert ADDRESS in file["extracted_text"]
-    assert "USDT" in file["extracted_text"]
-    download = await client.get(f"/api/v1/attachments/{file['id']}", headers=agent)
-    assert download.status_code == 200
-    assert download.content == content
-    ticket = (await client.get(f"/api/v1/tickets/{number}", headers=agent)).json()
-    assert "security" not in ticket["tags"]
+    await kept_and_readable(client, agent, number, file, content, [TXID, ADDRESS, "USDT"])
 
 
 async def test_chinese_screenshots(app: FastAPI, client: httpx.AsyncClient):
@@ -200,14 +195,11 @@ async def test_huge_and_broken_images_are_stored_unread(app: FastAPI, client: ht
 
 async def test_ocr_can_be_turned_off(settings: Settings):
     off = settings.model_copy(update={"ocr": False})
-    app = create_app(off)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            world = await make_world(app)
-            a = world.headers["customer_a"]
-            number = await _ticket(client, a)
-            file = await _upload(client, a, number, "backup.png", seed_screen(), "image/png")
+    async with running_app(off) as (app, client):
+        world = await make_world(app)
+        a = world.headers["customer_a"]
+        number = await _ticket(client, a)
+        file = await _upload(client, a, number, "backup.png", seed_screen(), "image/png")
     assert (file["text_status"], file["extracted_text"]) == ("none", None)
     assert file["withheld_reason"] is None
 

@@ -8,9 +8,8 @@ import zlib
 import httpx
 from fastapi import FastAPI
 
-from kefu.app import create_app
 from kefu.config import Settings
-from tests.factories import make_world
+from tests.factories import make_world, running_app
 
 
 def png_bytes(width: int = 4, height: int = 4) -> bytes:
@@ -80,23 +79,20 @@ async def test_disallowed_types_are_refused(app: FastAPI, client: httpx.AsyncCli
 
 async def test_size_cap(settings: Settings):
     small = settings.model_copy(update={"max_attachment_bytes": 1000})
-    app = create_app(small)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            world = await make_world(app)
-            a = world.headers["customer_a"]
-            number = (await client.post("/api/v1/tickets", headers=a,
-                                        json={"subject": "x", "body": "y"})).json()["number"]
-            big = png_bytes(200, 200) + b"\x00" * 5000
-            response = await client.post(f"/api/v1/tickets/{number}/attachments", headers=a,
-                                         files={"file": ("big.png", big, "image/png")})
-            assert response.status_code == 413
-            assert response.json()["error"]["code"] == "attachment_too_large"
-            assert not [f for f in small.attachments_dir.rglob("*") if f.is_file()]
-            # The ticket and its message are untouched by the refused upload.
-            detail = await client.get(f"/api/v1/tickets/{number}", headers=a)
-            assert len(detail.json()["messages"]) == 1
+    async with running_app(small) as (app, client):
+        world = await make_world(app)
+        a = world.headers["customer_a"]
+        number = (await client.post("/api/v1/tickets", headers=a,
+                                    json={"subject": "x", "body": "y"})).json()["number"]
+        big = png_bytes(200, 200) + b"\x00" * 5000
+        response = await client.post(f"/api/v1/tickets/{number}/attachments", headers=a,
+                                     files={"file": ("big.png", big, "image/png")})
+        assert response.status_code == 413
+        assert response.json()["error"]["code"] == "attachment_too_large"
+        assert not [f for f in small.attachments_dir.rglob("*") if f.is_file()]
+        # The ticket and its message are untouched by the refused upload.
+        detail = await client.get(f"/api/v1/tickets/{number}", headers=a)
+        assert len(detail.json()["messages"]) == 1
 
 
 async def test_customer_cannot_take_a_staff_upload_before_it_is_sent(

@@ -6,9 +6,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from kefu.app import create_app
 from kefu.config import Settings
-from tests.factories import make_world
+from tests.factories import make_world, running_app
 from tests.web.browser import (
     csrf_of,
     customer_headers,
@@ -186,18 +185,15 @@ def dev_settings(settings: Settings) -> Settings:
 
 
 async def test_dev_login_signs_in_a_demo_customer(dev_settings: Settings):
-    app = create_app(dev_settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://kefu.test") as client:
-            landing = await client.get("/portal")
-            assert "/portal/dev-login?customer=portal-demo-en" in landing.text
-            hop = await client.get("/portal/dev-login", params={"customer": "portal-demo-en"})
-            assert hop.status_code == 303
-            assert hop.headers["location"].startswith("/portal/sso?")
-            signed_in = await client.get(hop.headers["location"])
-            assert signed_in.status_code == 303
-            page = await client.get("/portal")
-            assert "Alice Martin" in page.text
-            bad = await client.get("/portal/dev-login", params={"customer": "../x?y"})
-            assert bad.status_code == 404
+    async with running_app(dev_settings) as (_app, client):
+        landing = await client.get("/portal")
+        assert "/portal/dev-login?customer=portal-demo-en" in landing.text
+        hop = await client.get("/portal/dev-login", params={"customer": "portal-demo-en"})
+        assert hop.status_code == 303
+        assert hop.headers["location"].startswith("/portal/sso?")
+        signed_in = await client.get(hop.headers["location"])
+        assert signed_in.status_code == 303
+        page = await client.get("/portal")
+        assert "Alice Martin" in page.text
+        bad = await client.get("/portal/dev-login", params={"customer": "../x?y"})
+        assert bad.status_code == 404
