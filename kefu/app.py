@@ -43,6 +43,7 @@ from kefu.ops.api import router as ops_router
 from kefu.realtime.analysis import ChatAnalyzer
 from kefu.realtime.broker import create_broker
 from kefu.realtime.hub import Hub
+from kefu.realtime.presence import PresenceKeeper
 from kefu.realtime.protocol import Close
 from kefu.realtime.queue import QueueWatcher
 from kefu.realtime.supervisor import SupervisorFeed
@@ -106,6 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         supervisor_feed = SupervisorFeed(db, hub)
         await supervisor_feed.start()
         app.state.supervisor_feed = supervisor_feed
+        presence = PresenceKeeper(db, hub)
+        await presence.start()
         # Inbound email (docs/channels.md): filed before the SMTP server answers DATA.
         smtp_listener = (await start_smtp_listener(db, settings) if settings.smtp_listen
                          else None)
@@ -121,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if smtp_listener is not None:
                 await smtp_listener.stop()
             await hub.close_all(Close.GOING_AWAY, "server restarting")
+            await presence.stop()
             await supervisor_feed.stop()
             await queue_watcher.stop()
             await writer.stop()

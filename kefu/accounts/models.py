@@ -50,6 +50,8 @@ class Agent(IdMixin, CreatedMixin, Base):
     skills: Mapped[list[str]] = mapped_column(default=list)
     capacity: Mapped[int] = mapped_column(default=5)
     status: Mapped[str] = mapped_column(String(16), default="offline")
+    # Last time a console connection of theirs was alive (kefu.realtime.presence); None: never.
+    seen_at: Mapped[datetime | None] = mapped_column(default=None)
     is_active: Mapped[bool] = mapped_column(default=True)
     totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
     totp_enabled: Mapped[bool] = mapped_column(default=False)

@@ -17,6 +17,7 @@ from kefu.db import Database, after_commit
 
 log = get_logger("kefu.realtime.events")
 INBOX = "inbox"
+AGENTS = "agents"  # agents' availability (agent_status)
 
 
 def ticket_topic(ticket_id: uuid.UUID | str) -> str:

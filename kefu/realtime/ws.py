@@ -36,8 +36,9 @@ from kefu.db import Database
 from kefu.guard.outbound import check_outbound
 from kefu.realtime import protocol as p
 from kefu.realtime.analysis import ChatAnalyzer
-from kefu.realtime.events import INBOX, agent_topic, publish_now, ticket_topic
+from kefu.realtime.events import AGENTS, INBOX, agent_topic, publish_now, ticket_topic
 from kefu.realtime.hub import Connection, Hub, TokenBucket
+from kefu.realtime.presence import mark_seen
 from kefu.realtime.protocol import Close
 from kefu.realtime.queue import QueueWatcher
 from kefu.realtime.writer import MessageWriter
@@ -52,7 +53,6 @@ from kefu.trust.errors import TooManyRequests
 
 log = get_logger("kefu.realtime.ws")
 router = APIRouter()
-AGENTS = "agents"
 Side = Literal["customer", "agent"]
 
 
@@ -102,6 +102,8 @@ class Session:
             return
         except (WebSocketDisconnect, RuntimeError):
             return
+        if actor.agent is not None:  # stamped before a presence beat could take them offline
+            await mark_seen(self.db, {actor.agent.id})
         conn = Connection(self.ws, actor, self.hub, self._fetch)
         self.conn = conn
         self.hub.register(conn)
@@ -424,7 +426,7 @@ class Session:
             raise KefuError("only agents have a status", code="invalid_frame")
         async with self.db.transaction() as session:
             await session.execute(update(Agent).where(Agent.id == agent.id)
-                                  .values(status=frame.status))
+                                  .values(status=frame.status, seen_at=clock.now()))
         agent.status = frame.status
         await publish_now(self.db, AGENTS, {"type": "agent_status", "agent": {
             "id": str(agent.id), "name": agent.display_name, "status": frame.status}})
