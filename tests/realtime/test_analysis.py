@@ -4,6 +4,8 @@ and without it (off, starting, broken) the writer still decides everything itsel
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from types import SimpleNamespace
 from typing import Any
 
@@ -75,6 +77,31 @@ async def test_a_broken_worker_falls_back_to_inline(monkeypatch: pytest.MonkeyPa
         assert await analyzer.analyse(BODIES[1]) is None
     finally:
         await analyzer.stop()
+
+
+async def test_a_worker_that_dies_is_replaced() -> None:
+    analyzer = ChatAnalyzer(enabled=True, restart_after_s=0.2)
+    await analyzer.start()
+    try:
+        await _ready(analyzer)
+        first = analyzer._pool
+        assert first is not None
+        pid = await asyncio.get_running_loop().run_in_executor(first, os.getpid)
+        os.kill(pid, signal.SIGKILL)
+        # The next batch finds it gone: that send is analysed inline, nothing waits for a worker.
+        assert await analyzer.analyse(BODIES[0]) is None
+        assert not analyzer.ready
+        assert await analyzer.analyse(BODIES[1]) is None
+        await _ready(analyzer)
+        assert analyzer.restarts == 1
+        assert analyzer._pool is not None
+        second = await asyncio.get_running_loop().run_in_executor(analyzer._pool, os.getpid)
+        assert second != pid
+        assert await analyzer.analyse(BODIES[2]) == analyse(BODIES[2])
+    finally:
+        await analyzer.stop()
+    assert analyzer._pool is None
+    assert analyzer._restart is None
 
 
 @pytest.mark.parametrize("batch", [
