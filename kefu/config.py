@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     jobs_poll_interval_s: float = 0.5
     jobs_max_attempts: int = 8
     jobs_backoff_base_s: float = 2.0
+    # Finished jobs are deleted this long after they finished (0: kept forever); dead ones stay.
+    jobs_keep_done_days: float = Field(default=7.0, ge=0)
     jobs_enabled: bool = True
     bench_echo: bool = False  # mount /ws/echo, the ceiling for `kefu bench chat`
     # Customers' chat messages analysed (secret scan, abuse screen, language) in a worker process

@@ -20,6 +20,9 @@ Guarantees of :class:`DatabaseJobRunner` (embedded mode, SQLite or PostgreSQL):
   job is retried after ``backoff_base * 2**(attempts-1)`` seconds (capped, plus jitter), then
   moved to ``dead`` after ``max_attempts``; operators retry dead jobs with
   ``kefu.jobs.service.retry_dead``.
+- Finished (``done``) jobs are deleted ``jobs_keep_done_days`` (7) after they finished, by each
+  runner once an hour, so a 24/7 service does not grow the table forever; dead jobs stay. A
+  ``dedupe_key`` holds as long as its row does.
 
 Cluster mode (a later change): a ``RedisJobRunner`` implementing :class:`JobRunner` on arq or saq.
 The jobs table stays the outbox, so enqueueing stays transactional; that runner relays committed
@@ -42,7 +45,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.config import Settings
@@ -58,6 +61,8 @@ MAX_BACKOFF_S = 3600.0
 # down) do not all retry in the same instant.
 BACKOFF_JITTER = 0.2
 ERROR_MAX_CHARS = 2000
+PURGE_EVERY_S = 3600.0
+PURGE_CHUNK = 1000  # rows per delete: short transactions, SQLite has one write lock
 DEFAULT_JOB_TIMEOUT_S = 300.0
 DEFAULT_LEASE_GRACE_S = 60.0
 DEFAULT_STOP_TIMEOUT_S = 30.0
@@ -271,6 +276,7 @@ class DatabaseJobRunner:
         self._task: asyncio.Task[None] | None = None
         self._wakeup: asyncio.Event | None = None
         self._stopping = False
+        self._purged_at: float | None = None  # loop time of the last purge
 
     @property
     def running(self) -> bool:
@@ -361,15 +367,46 @@ class DatabaseJobRunner:
             log.warning("job %s (%s) re-queued: its lease expired", job_id, name)
         return len(dead_rows) + len(requeued_rows)
 
+    async def purge_done(self) -> int:
+        """Delete jobs that finished more than ``jobs_keep_done_days`` ago, in chunks; dead
+        jobs stay for operators. Returns how many were deleted."""
+        if self.settings.jobs_keep_done_days <= 0:
+            return 0
+        cutoff = clock.now() - timedelta(days=self.settings.jobs_keep_done_days)
+        # run_at <= finished_at, so the (status, run_at) index narrows the search.
+        old = (select(Job.id).where(Job.status == "done", Job.run_at < cutoff,
+                                    Job.finished_at < cutoff).limit(PURGE_CHUNK))
+        deleted = 0
+        while True:
+            async with self.db.transaction() as session:
+                ids = list((await session.scalars(old)).all())
+                if ids:
+                    await session.execute(delete(Job).where(Job.id.in_(ids))
+                                          .execution_options(synchronize_session=False))
+            deleted += len(ids)
+            if len(ids) < PURGE_CHUNK or self._stopping:
+                break
+        if deleted:
+            log.info("job runner: deleted %d finished jobs older than %s days", deleted,
+                     self.settings.jobs_keep_done_days)
+        return deleted
+
     async def _poll_forever(self) -> None:
         wakeup = self._wakeup
         assert wakeup is not None
+        loop = asyncio.get_running_loop()
         while not self._stopping:
             wakeup.clear()
             try:
                 await self._run_due(interruptible=True)
             except Exception:
                 log.exception("job runner: polling failed; trying again")
+            if self._purged_at is None or loop.time() - self._purged_at >= PURGE_EVERY_S:
+                self._purged_at = loop.time()
+                try:
+                    await self.purge_done()
+                except Exception:
+                    log.exception("job runner: purging finished jobs failed; next hour again")
             if self._stopping:
                 break
             with contextlib.suppress(TimeoutError):

@@ -481,3 +481,46 @@ async def test_dedupe_race_with_a_concurrent_commit_returns_the_winner(db: Datab
     async with db.transaction() as session:
         ids = set(await session.scalars(select(Job.id)))
     assert ids == {winner.id, before.id, after.id}
+
+
+async def test_finished_jobs_are_purged_after_the_retention_dead_ones_kept(
+    db: Database, recorder: Recorder, settings: Settings, fake_clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("kefu.jobs.runner.PURGE_CHUNK", 2)  # three old jobs: two chunks
+    runner = DatabaseJobRunner(db, recorder.registry, settings)
+    async with db.transaction() as session:
+        old = [await enqueue(session, "record", {"n": n}, dedupe_key=f"old-{n}")
+               for n in range(3)]
+        dead = await enqueue(session, "no-such-handler", {})
+    assert await runner.run_pending() == 4
+    fake_clock.advance(24 * 3600)
+    async with db.transaction() as session:
+        recent = await enqueue(session, "record", {"n": 3})
+        later = await enqueue(session, "record", {"n": 4}, run_at=T0 + timedelta(days=30))
+    assert await runner.run_pending() == 1
+
+    async def remaining() -> set[uuid.UUID]:
+        async with db.transaction() as session:
+            return set((await session.scalars(select(Job.id))).all())
+
+    fake_clock.advance(6 * 24 * 3600 + 60)  # the first jobs finished 7 days and a minute ago
+    kept = runner.settings.model_copy(update={"jobs_keep_done_days": 0})
+    assert await DatabaseJobRunner(db, recorder.registry, kept).purge_done() == 0
+    assert await runner.purge_done() == 3
+    assert await remaining() == {dead.id, recent.id, later.id}
+    assert (await get_job(db, dead.id)).status == "dead"
+    async with db.transaction() as session:  # a purged job's dedupe key names new work
+        again = await enqueue(session, "record", {"n": 0}, dedupe_key="old-0")
+    assert again.id != old[0].id
+
+    fake_clock.advance(24 * 3600)  # the background runner purges on its own, at start
+    await runner.start()
+    try:
+        async def recent_gone() -> bool:
+            return recent.id not in await remaining()
+
+        await eventually(recent_gone)
+    finally:
+        await runner.stop()
+    assert await remaining() == {dead.id, later.id, again.id}  # again: finished just now
