@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     chat_analysis_worker: bool | None = None
 
     webhook_timeout_s: float = 10.0
+    # Deliver webhooks to loopback/private/link-local addresses too (kefu/webhooks/destination.py).
+    webhook_allow_private: bool = False
 
     # Email (docs/channels.md). Inbound: the built-in SMTP listener ("host:port"; unset = off)
     # accepts mail for ``email_domains`` (addresses or whole domains; unset = ``support_email``

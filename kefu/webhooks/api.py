@@ -10,8 +10,10 @@ from fastapi import APIRouter, Query
 
 from kefu.accounts.deps import AdminDep
 from kefu.accounts.service import audit
-from kefu.core.http import SessionDep
+from kefu.core.errors import KefuError
+from kefu.core.http import SessionDep, SettingsDep
 from kefu.webhooks import service
+from kefu.webhooks.destination import refusal
 from kefu.webhooks.schemas import (
     WebhookDeliveryList,
     WebhookDeliveryRead,
@@ -25,9 +27,15 @@ router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
 @router.post("", response_model=WebhookEndpointRead, status_code=201)
 async def create_webhook_endpoint(
-    body: WebhookEndpointCreate, session: SessionDep, actor: AdminDep
+    body: WebhookEndpointCreate, session: SessionDep, actor: AdminDep, settings: SettingsDep
 ) -> WebhookEndpointRead:
-    """Register an endpoint. The response includes the signing ``secret``."""
+    """Register an endpoint. The response includes the signing ``secret``. A URL naming a
+    loopback, private or link-local address is refused (422 ``private_destination``) unless
+    ``KEFU_WEBHOOK_ALLOW_PRIVATE`` is set; names are checked at each delivery."""
+    why = None if settings.webhook_allow_private else refusal(str(body.url))
+    if why is not None:
+        raise KefuError(f"webhooks go to public addresses only: {why}",
+                        code="private_destination", status=422)
     endpoint = await service.create_endpoint(
         session, data=body, created_by_agent_id=actor.agent.id if actor.agent else None
     )

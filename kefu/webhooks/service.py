@@ -51,6 +51,7 @@ from kefu.core.errors import NotFound
 from kefu.core.ids import new_id, new_token
 from kefu.db import writer_sqlite
 from kefu.jobs.runner import JobContext, JobRegistry, describe_error, enqueue
+from kefu.webhooks.destination import Pinned, Refused, pin
 from kefu.webhooks.models import EVENTS, WebhookDelivery, WebhookEndpoint
 from kefu.webhooks.schemas import WebhookEndpointCreate
 
@@ -252,15 +253,20 @@ async def deliver(session: AsyncSession, payload: dict[str, Any], ctx: JobContex
     timeout_s = ctx.settings.webhook_timeout_s
     status_code: int | None = None
     try:
+        target = (Pinned(endpoint.url, {}) if ctx.settings.webhook_allow_private
+                  else await pin(endpoint.url))
         # httpx's timeout is per phase; this bounds the whole exchange. The response body is
         # never read: only the status matters, and a huge body must not cost us memory.
         async with (
             asyncio.timeout(timeout_s),
             ctx.http.stream(
-                "POST", endpoint.url, content=body, headers=headers, timeout=timeout_s
+                "POST", target.url, content=body, headers={**headers, **target.headers},
+                timeout=timeout_s, extensions=target.extensions, follow_redirects=False,
             ) as response,
         ):
             status_code = response.status_code
+    except Refused as exc:
+        error = f"refused: {exc}"
     except TimeoutError:
         error = f"timed out after {timeout_s:g}s"
     except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:

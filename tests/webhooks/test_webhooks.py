@@ -33,7 +33,7 @@ from kefu.core.errors import KefuError
 from kefu.db import Base, Database
 from kefu.jobs.models import Job
 from kefu.jobs.runner import DatabaseJobRunner, JobRegistry
-from kefu.webhooks import service
+from kefu.webhooks import destination, service
 from kefu.webhooks.api import router
 from kefu.webhooks.models import EVENTS, WebhookDelivery, WebhookEndpoint
 from kefu.webhooks.schemas import WebhookEndpointCreate, WebhookEvent
@@ -131,6 +131,7 @@ def settings(tmp_path: Path) -> Settings:
         jobs_max_attempts=3,
         jobs_poll_interval_s=0.02,
         webhook_timeout_s=2.0,
+        webhook_allow_private=True,  # the receivers here listen on 127.0.0.1
     )
 
 
@@ -417,6 +418,14 @@ async def api(db: Database, settings: Settings) -> AsyncIterator[tuple[httpx.Asy
             email="root@example.com", display_name="Root", password_hash="-", role="admin"
         )
         session.add(admin)
+    async with admin_api(db, settings, admin) as client:
+        yield client, admin
+
+
+@contextlib.asynccontextmanager
+async def admin_api(db: Database, settings: Settings,
+                    admin: Agent) -> AsyncIterator[httpx.AsyncClient]:
+    """The webhook routes alone, called as ``admin``."""
     app = FastAPI()
     app.state.db = db
     app.state.settings = settings
@@ -429,7 +438,7 @@ async def api(db: Database, settings: Settings) -> AsyncIterator[tuple[httpx.Asy
     app.dependency_overrides[require_admin] = lambda: Actor(kind="agent", agent=admin)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://kefu.test") as client:
-        yield client, admin
+        yield client
 
 
 async def test_admin_routes_create_list_deliveries_and_delete(
@@ -497,3 +506,127 @@ async def test_routes_require_an_admin(db: Database, settings: Settings) -> None
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://kefu.test") as client:
         assert (await client.get("/api/v1/webhooks")).status_code == 401
+
+
+# ------------------------------------------------------------------ destinations (SSRF)
+
+
+@pytest.mark.parametrize("address", [
+    "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
+    "0.0.0.0", "255.255.255.255", "224.0.0.1", "::1", "fe80::1", "fc00::1", "::ffff:127.0.0.1",
+    "::ffff:10.0.0.1", "::",
+])
+def test_non_public_addresses_are_refused(address: str) -> None:
+    assert not destination.is_public(address)
+    literal = f"[{address}]" if ":" in address else address
+    assert destination.refusal(f"https://{literal}:8443/hook") is not None
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "93.184.216.34", "2606:4700:4700::1111"])
+def test_public_addresses_pass(address: str) -> None:
+    assert destination.is_public(address)
+    literal = f"[{address}]" if ":" in address else address
+    assert destination.refusal(f"https://{literal}/hook") is None
+
+
+def test_localhost_names_are_refused_and_other_names_wait_for_delivery() -> None:
+    assert destination.refusal("http://localhost:8080/x") is not None
+    assert destination.refusal("http://api.localhost./x") is not None
+    assert destination.refusal("https://hooks.example.com/x") is None
+
+
+def _resolving(monkeypatch: pytest.MonkeyPatch, table: dict[str, list[str]]) -> None:
+    """DNS answers for names in ``table`` (the test machine has no resolver for them)."""
+    real = asyncio.get_running_loop().getaddrinfo
+
+    async def getaddrinfo(host: str, port: int, *args: Any, **kwargs: Any) -> Any:
+        if host in table:
+            return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6,
+                     "", (a, port)) for a in table[host]]
+        return await real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", getaddrinfo)
+
+
+async def test_a_name_resolving_to_any_private_address_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _resolving(monkeypatch, {"rebind.example": ["93.184.216.34", "10.0.0.7"],
+                             "hooks.example": ["93.184.216.34"],
+                             "v6.example": ["2606:4700:4700::1111"]})
+    with pytest.raises(destination.Refused, match="10.0.0.7"):
+        await destination.pin("https://rebind.example/hook")
+    pinned = await destination.pin("https://hooks.example:8443/k?x=1")
+    assert pinned == destination.Pinned("https://93.184.216.34:8443/k?x=1",
+                                        {"Host": "hooks.example:8443"},
+                                        {"sni_hostname": "hooks.example"})
+    v6 = await destination.pin("http://v6.example/k")
+    assert (v6.url, v6.headers, v6.extensions) == (
+        "http://[2606:4700:4700::1111]/k", {"Host": "v6.example"}, {})
+
+
+async def test_deliveries_to_private_addresses_are_refused_and_recorded(
+    db: Database, settings: Settings, http: httpx.AsyncClient, receiver: Receiver,
+) -> None:
+    strict = settings.model_copy(update={"webhook_allow_private": False})
+    registry = JobRegistry()
+    service.register_jobs(registry)
+    runner = DatabaseJobRunner(db, registry, strict, http=http)
+    # Registered before the rule (or through the service): still never called.
+    loopback = await add_endpoint(db, receiver.url("/direct"))
+    named = await add_endpoint(db, f"http://localhost:{receiver.port}/named")
+    await emit_committed(db, "ticket.created", {"ticket_id": "t-1"})
+    assert await runner.run_pending() == 2
+    await runner.stop()
+    assert receiver.requests == []
+    for endpoint, shown in ((loopback, "127.0.0.1"), (named, "localhost")):
+        [delivery] = await deliveries_of(db, endpoint.id)
+        assert delivery.status == "pending"
+        assert delivery.last_error is not None
+        assert delivery.last_error.startswith("refused: ")
+        assert shown in delivery.last_error
+
+
+async def test_a_delivery_connects_to_the_address_it_checked(
+    db: Database, settings: Settings, http: httpx.AsyncClient, receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The name is resolved once, checked, and the request goes to that address with the name
+    in Host: here the receiver on 127.0.0.1 stands in for a public address."""
+    _resolving(monkeypatch, {"crm.example": ["127.0.0.1"]})
+    real = destination.is_public
+    monkeypatch.setattr(destination, "is_public", lambda address: address == "127.0.0.1"
+                        or real(address))
+    strict = settings.model_copy(update={"webhook_allow_private": False})
+    registry = JobRegistry()
+    service.register_jobs(registry)
+    runner = DatabaseJobRunner(db, registry, strict, http=http)
+    endpoint = await add_endpoint(db, f"http://crm.example:{receiver.port}/hooks/crm")
+    await emit_committed(db, "ticket.created", {"ticket_id": "t-2"})
+    assert await runner.run_pending() == 1
+    await runner.stop()
+    [request] = receiver.requests
+    assert (request.path, request.headers["host"]) == ("/hooks/crm", f"crm.example:{receiver.port}")
+    [delivery] = await deliveries_of(db, endpoint.id)
+    assert delivery.status == "delivered"
+
+
+async def test_registering_a_private_address_is_refused_unless_allowed(
+    db: Database, settings: Settings, api: tuple[httpx.AsyncClient, Agent],
+) -> None:
+    client, admin = api
+    hook = {"url": "http://169.254.169.254/latest/meta-data", "events": ["ticket.created"]}
+    allowed = await client.post("/api/v1/webhooks", json=hook)
+    assert allowed.status_code == 201  # the fixture's settings allow private receivers
+    strict = settings.model_copy(update={"webhook_allow_private": False})
+    async with admin_api(db, strict, admin) as guarded:
+        for url in (hook["url"], "http://localhost:9000/h", "https://[::1]/h",
+                    "http://10.0.0.5/h"):
+            refused = await guarded.post("/api/v1/webhooks", json={**hook, "url": url})
+            assert refused.status_code == 422, url
+            assert refused.json()["error"]["code"] == "private_destination"
+        public = await guarded.post("/api/v1/webhooks",
+                                    json={**hook, "url": "https://hooks.example.com/k"})
+        assert public.status_code == 201
+    async with db.transaction() as session:
+        assert len(await service.list_endpoints(session)) == 2
