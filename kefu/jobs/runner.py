@@ -57,6 +57,7 @@ from kefu.jobs.models import Job
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 3600.0
+RETRY_LATER_FOR_S = 24 * 3600.0
 # Up to this fraction of the delay is added at random, so jobs that failed together (an endpoint
 # down) do not all retry in the same instant.
 BACKOFF_JITTER = 0.2
@@ -91,7 +92,9 @@ Handler = Callable[[AsyncSession, dict[str, Any], JobContext], Awaitable[None]]
 class RetryLater(Exception):
     """Raised by a handler that knows when its next attempt may succeed (a 429 with
     ``retry_after``): the job is retried after ``delay_s`` instead of the exponential backoff.
-    The attempt still counts towards ``max_attempts``."""
+    The receiver asked us to wait, the job did not fail, so the attempt does not count towards
+    ``max_attempts`` — for RETRY_LATER_FOR_S after the job was queued; after that it does, so a
+    receiver that never stops answering 429 cannot keep a job alive for ever."""
 
     def __init__(self, message: str, *, delay_s: float) -> None:
         super().__init__(message)
@@ -235,6 +238,7 @@ class _Claim:
     payload: dict[str, Any]
     attempt: int  # the row's ``attempts`` after the claim: the claim's fencing token
     max_attempts: int | None
+    created_at: datetime
 
 
 class _LeaseLost(Exception):
@@ -446,13 +450,15 @@ class DatabaseJobRunner:
                         attempts=Job.attempts + 1,
                         locked_until=clock.now() + timedelta(seconds=self.lease_s),
                     )
-                    .returning(Job.name, Job.payload, Job.attempts, Job.max_attempts)
+                    .returning(Job.name, Job.payload, Job.attempts, Job.max_attempts,
+                               Job.created_at)
                     .execution_options(synchronize_session=False)
                 )
                 row = claimed.one_or_none()
             if row is not None:
-                name, payload, attempts, max_attempts = row
-                return _Claim(job_id, name, dict(payload or {}), attempts, max_attempts)
+                name, payload, attempts, max_attempts, created_at = row
+                return _Claim(job_id, name, dict(payload or {}), attempts, max_attempts,
+                              clock.ensure_utc(created_at))
             # Another runner claimed it between our select and update: try the next one.
 
     async def _run(self, claim: _Claim) -> None:
@@ -498,6 +504,15 @@ class DatabaseJobRunner:
     async def _record_failure(self, claim: _Claim, context: JobContext, exc: Exception) -> None:
         error = describe_error(exc)
         now = clock.now()
+        if (isinstance(exc, RetryLater)
+                and (now - claim.created_at).total_seconds() < RETRY_LATER_FOR_S):
+            log.info("job %s (%s) asked to wait %.1fs: %s", claim.id, claim.name, exc.delay_s,
+                     error)
+            await self._transition(claim, status="queued",
+                                   run_at=now + timedelta(seconds=exc.delay_s),
+                                   locked_until=None, attempts=claim.attempt - 1,
+                                   last_error=error)
+            return
         if context.is_last_attempt:
             log.error(
                 "job %s (%s) dead after %d attempts: %s", claim.id, claim.name, claim.attempt, error

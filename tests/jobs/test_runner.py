@@ -27,9 +27,11 @@ from kefu.db import Base, Database
 from kefu.jobs import service
 from kefu.jobs.models import Job
 from kefu.jobs.runner import (
+    RETRY_LATER_FOR_S,
     DatabaseJobRunner,
     JobContext,
     JobRegistry,
+    RetryLater,
     backoff_delay,
     enqueue,
 )
@@ -524,3 +526,45 @@ async def test_finished_jobs_are_purged_after_the_retention_dead_ones_kept(
     finally:
         await runner.stop()
     assert await remaining() == {dead.id, later.id, again.id}  # again: finished just now
+
+
+async def test_a_receiver_asking_to_wait_does_not_use_up_attempts_for_a_day(
+    db: Database, settings: Settings, fake_clock: FakeClock
+) -> None:
+    """A 429 with retry_after (RetryLater) is not the job's failure: five of them in a row do
+    not kill a job allowed three attempts; a day after it was queued they count again."""
+    answers: list[str] = []
+    registry = JobRegistry()
+
+    @registry.register("send")
+    async def send(session: AsyncSession, payload: dict[str, Any], ctx: JobContext) -> None:
+        answer = payload["answers"][len(answers)] if len(answers) < len(payload["answers"]) \
+            else "ok"
+        answers.append(answer)
+        if answer == "429":
+            raise RetryLater("Too Many Requests", delay_s=30)
+
+    runner = DatabaseJobRunner(db, registry, settings)  # jobs_max_attempts=3
+    async with db.transaction() as session:
+        patient = await enqueue(session, "send", {"answers": ["429"] * 5})
+    for _ in range(5):
+        assert await runner.run_pending() == 1
+        waiting = await get_job(db, patient.id)
+        assert (waiting.status, waiting.attempts) == ("queued", 0)
+        assert waiting.run_at == fake_clock.at + timedelta(seconds=30)
+        assert await runner.run_pending() == 0  # not before the receiver said
+        fake_clock.advance(30)
+    assert await runner.run_pending() == 1
+    done = await get_job(db, patient.id)
+    assert (done.status, done.attempts) == ("done", 1)
+
+    answers.clear()
+    async with db.transaction() as session:
+        stubborn = await enqueue(session, "send", {"answers": ["429"] * 10})
+    fake_clock.advance(RETRY_LATER_FOR_S + 1)
+    for _ in range(3):
+        assert await runner.run_pending() == 1
+        fake_clock.advance(30)
+    dead = await get_job(db, stubborn.id)
+    assert (dead.status, dead.attempts) == ("dead", 3)
+    await runner.stop()
