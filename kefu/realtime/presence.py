@@ -13,8 +13,6 @@ through the API, or the demo's seeded agents) keep the status they were given.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from datetime import timedelta
 
@@ -23,6 +21,7 @@ from sqlalchemy import update
 from kefu.accounts.models import Agent
 from kefu.core import clock
 from kefu.core.logging import get_logger
+from kefu.core.periodic import Periodic
 from kefu.db import Database
 from kefu.realtime.events import AGENTS, publish_now
 from kefu.realtime.hub import Hub
@@ -46,31 +45,19 @@ class PresenceKeeper:
                  timeout_s: float = TIMEOUT_S) -> None:
         self.db = db
         self.hub = hub
-        self.beat_s = beat_s
         self.timeout_s = timeout_s
-        self._task: asyncio.Task[None] | None = None
+        self._beats = Periodic(beat_s, self.beat, name="kefu-presence", log=log,
+                               failure_event="presence_beat_failed")
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="kefu-presence")
+        self._beats.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._beats.stop()
 
     def connected(self) -> set[uuid.UUID]:
         return {c.actor.agent.id for c in list(self.hub.connections)
                 if c.actor.agent is not None and not c.closed}
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.beat_s)
-            try:
-                await self.beat()
-            except Exception as exc:  # noqa: BLE001 - the next beat tries again
-                log.warning("presence_beat_failed", error=type(exc).__name__)
 
     async def beat(self) -> list[uuid.UUID]:
         """Stamp this process's agents, then set the long-unseen offline; returns their ids."""

@@ -8,8 +8,6 @@ frame when their numbers change and a final one (position 0) when an agent picks
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import math
 import uuid
 from typing import Any
@@ -18,6 +16,7 @@ from sqlalchemy import and_, func, or_, select
 
 from kefu.accounts.models import Agent, agent_teams
 from kefu.core.logging import get_logger
+from kefu.core.periodic import Periodic
 from kefu.db import Database
 from kefu.realtime.hub import Connection
 from kefu.tickets.models import Ticket
@@ -29,18 +28,15 @@ AVERAGE_HANDLE_S = 180
 class QueueWatcher:
     def __init__(self, db: Database, *, interval_s: float = 3.0) -> None:
         self.db = db
-        self.interval_s = interval_s
         self.watching: dict[Connection, uuid.UUID] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._ticks = Periodic(interval_s, self._tick_watched, name="kefu-queue-watcher",
+                               log=log, failure_event="queue_tick_failed")
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="kefu-queue-watcher")
+        self._ticks.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._ticks.stop()
 
     async def watch(self, connection: Connection, ticket: Ticket) -> None:
         """Start telling ``connection`` where ``ticket`` stands, with a first frame now: its
@@ -52,14 +48,9 @@ class QueueWatcher:
     def forget(self, connection: Connection) -> None:
         self.watching.pop(connection, None)
 
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval_s)
-            if self.watching:
-                try:
-                    await self.tick()
-                except Exception as exc:  # noqa: BLE001 - try again next tick
-                    log.warning("queue_tick_failed", error=type(exc).__name__)
+    async def _tick_watched(self) -> None:
+        if self.watching:
+            await self.tick()
 
     async def tick(self, only: Connection | None = None) -> None:
         if only is not None:

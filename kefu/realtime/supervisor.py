@@ -15,8 +15,6 @@ the console counts the seconds itself."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -29,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.accounts.models import Agent, Team, agent_teams
 from kefu.core import clock
 from kefu.core.logging import get_logger
+from kefu.core.periodic import Periodic
 from kefu.db import Database
 from kefu.realtime.hub import Connection, Hub
 from kefu.tickets.models import Ticket
@@ -272,31 +271,19 @@ class SupervisorFeed:
     def __init__(self, db: Database, hub: Hub, *, interval_s: float = FEED_INTERVAL_S) -> None:
         self.db = db
         self.hub = hub
-        self.interval_s = interval_s
         self.sent: dict[Connection, str] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._ticks = Periodic(interval_s, self.tick, name="kefu-supervisor-feed", log=log,
+                               failure_event="supervisor_tick_failed")
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="kefu-supervisor-feed")
+        self._ticks.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._ticks.stop()
 
     def audience(self) -> list[Connection]:
         return [c for c in list(self.hub.connections)
                 if not c.closed and c.actor.is_supervisor]
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval_s)
-            try:
-                await self.tick()
-            except Exception as exc:  # noqa: BLE001 - try again next tick
-                log.warning("supervisor_tick_failed", error=type(exc).__name__)
 
     async def tick(self) -> int:
         """One round: returns how many connections got a frame."""
