@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from kefu.accounts.models import Agent
 from kefu.core import clock
@@ -63,12 +63,13 @@ class PresenceKeeper:
         """Stamp this process's agents, then set the long-unseen offline; returns their ids."""
         await mark_seen(self.db, self.connected())
         cutoff = clock.now() - timedelta(seconds=self.timeout_s)
+        unseen = (Agent.status != "offline", Agent.seen_at.is_not(None), Agent.seen_at < cutoff)
         async with self.db.transaction() as session:
+            # Read first: a beat with nobody to sweep takes no write lock (SQLite has one).
+            if await session.scalar(select(Agent.id).where(*unseen).limit(1)) is None:
+                return []
             gone = (await session.execute(
-                update(Agent)
-                .where(Agent.status != "offline", Agent.seen_at.is_not(None),
-                       Agent.seen_at < cutoff)
-                .values(status="offline")
+                update(Agent).where(*unseen).values(status="offline")
                 .returning(Agent.id, Agent.display_name))).all()
         for agent_id, name in gone:
             log.info("agent_went_offline", agent=str(agent_id))
