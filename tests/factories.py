@@ -78,6 +78,12 @@ class World:
     headers: dict[str, dict[str, str]]
 
 
+async def run_jobs(app: FastAPI) -> int:
+    """Runs the app's due jobs now, in the test's task; how many ran."""
+    count: int = await app.state.jobs.run_pending()
+    return count
+
+
 async def make_world(app: FastAPI) -> World:
     settings: Settings = app.state.settings
     en_team = await make_team(app, "English", "en")

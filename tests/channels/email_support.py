@@ -183,8 +183,3 @@ async def email_tickets(app: FastAPI) -> list[tuple[Ticket, list[Message]]]:
         return [(t, list(await session.scalars(
             select(Message).where(Message.ticket_id == t.id).order_by(Message.seq))))
             for t in tickets]
-
-
-async def run_jobs(app: FastAPI) -> int:
-    count: int = await app.state.jobs.run_pending()
-    return count

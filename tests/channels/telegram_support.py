@@ -63,11 +63,6 @@ async def post(client: httpx.AsyncClient, body: dict[str, Any] | bytes,
     return await client.post(WEBHOOK, json=body, headers=headers)
 
 
-async def run_jobs(app: FastAPI) -> int:
-    count: int = await app.state.jobs.run_pending()
-    return count
-
-
 async def telegram_tickets(app: FastAPI) -> list[tuple[Ticket, list[Message]]]:
     async with app.state.db.transaction() as session:
         tickets = list(await session.scalars(

@@ -28,9 +28,8 @@ from tests.channels.email_support import (  # noqa: F401  (fixtures)
     fixture,
     make_settings,
     relay_server,
-    run_jobs,
 )
-from tests.factories import bearer, customer_token, make_world
+from tests.factories import bearer, customer_token, make_world, run_jobs
 from tests.tickets.test_attachment_guard import everything_stored
 
 SEED = Mnemonic("english").generate(strength=128)

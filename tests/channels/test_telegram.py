@@ -17,11 +17,11 @@ from tests.channels.telegram_support import (  # noqa: F401  (fixtures)
     BOT,
     fake_server,
     post,
-    run_jobs,
     telegram_settings,
     telegram_tickets,
     update,
 )
+from tests.factories import run_jobs
 from tests.tickets.test_attachment_guard import everything_stored, files_on_disk, pdf_bytes
 
 SEED = Mnemonic("english").generate(strength=128)

@@ -29,13 +29,12 @@ from tests.channels.telegram_support import (  # noqa: F401  (fixtures)
     fake_server,
     jobs,
     post,
-    run_jobs,
     telegram_settings,
     telegram_tickets,
     update,
 )
 from tests.channels.test_telegram import PNG
-from tests.factories import World, make_world
+from tests.factories import World, make_world, run_jobs
 from tests.tickets.test_attachment_guard import everything_stored
 
 CHAT = 5120349871

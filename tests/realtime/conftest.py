@@ -1,18 +1,33 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
 
 from kefu.config import Settings
+from kefu.core import clock
 from tests.realtime.live import LiveServer, factory_app, live_server
 from tests.servers import RedisServer, find_redis_server
 
 # ``KEFU_TEST_REDIS``: ``required`` (CI) fails when redis-server is missing; ``auto`` (default)
 # skips the tests that need it, with the reason; ``off`` skips them on purpose.
 REDIS_MODE = os.environ.get("KEFU_TEST_REDIS", "auto")
+
+
+@pytest.fixture
+def at() -> Iterator[Callable[[datetime], None]]:
+    """Sets the clock; the wall clock comes back after the test, whatever happens."""
+
+    def set_to(when: datetime) -> None:
+        clock.set_clock(lambda: when)
+
+    try:
+        yield set_to
+    finally:
+        clock.set_clock(None)
 
 
 @pytest.fixture

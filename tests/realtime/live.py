@@ -7,6 +7,7 @@ import asyncio
 import json
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
@@ -20,6 +21,11 @@ from kefu.app import create_app
 from kefu.config import Settings
 from kefu.db import Database
 from tests.servers import free_port
+
+
+async def noop_fetch(_ticket_id: uuid.UUID, _after: int) -> list[dict[str, Any]]:
+    """A Connection's catch-up reader for hub tests without a server: nothing to replay."""
+    return []
 
 
 @dataclass

@@ -3,12 +3,10 @@ by another process lately, and those never seen over a socket keep their status.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
@@ -19,21 +17,9 @@ from kefu.realtime.events import AGENTS
 from kefu.realtime.hub import Connection
 from kefu.realtime.presence import TIMEOUT_S, PresenceKeeper
 from tests.factories import make_agent, make_world
-from tests.realtime.live import Client, LiveServer
+from tests.realtime.live import Client, LiveServer, noop_fetch
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def at() -> Iterator[Callable[[datetime], None]]:
-    try:
-        yield lambda when: clock.set_clock(lambda: when)
-    finally:
-        clock.set_clock(None)
-
-
-async def _noop_fetch(_ticket_id: uuid.UUID, _after: int) -> list[dict[str, Any]]:
-    return []
 
 
 async def _agent(app: FastAPI, name: str, status: str, seen_at: datetime | None) -> Agent:
@@ -63,7 +49,7 @@ async def test_unseen_agents_go_offline_and_the_floor_is_told(
     resting = await _agent(app, "resting", "offline", long_ago)
     hub = app.state.hub
     watching = Connection(None, Actor(kind="agent", agent=here), hub,  # type: ignore[arg-type]
-                          _noop_fetch)
+                          noop_fetch)
     hub.register(watching)
     hub.attach(AGENTS, watching)
     keeper = PresenceKeeper(app.state.db, hub)

@@ -4,18 +4,16 @@ under an injected clock, and the feed that pushes them to supervisors only when 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from kefu.accounts.actor import Actor
 from kefu.accounts.models import Agent, Customer
-from kefu.core import clock
 from kefu.realtime.hub import Connection, Hub
 from kefu.realtime.queue import AVERAGE_HANDLE_S, QueueWatcher
 from kefu.realtime.supervisor import (
@@ -28,22 +26,9 @@ from kefu.tickets import schemas, workflow
 from kefu.tickets import service as tickets
 from kefu.tickets.models import Ticket
 from tests.factories import make_agent, make_team, make_world
-from tests.realtime.live import Client, LiveServer
+from tests.realtime.live import Client, LiveServer, noop_fetch
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def at() -> Iterator[Callable[[datetime], None]]:
-    """Sets the clock; the wall clock comes back after the test, whatever happens."""
-
-    def set_to(when: datetime) -> None:
-        clock.set_clock(lambda: when)
-
-    try:
-        yield set_to
-    finally:
-        clock.set_clock(None)
 
 
 def test_targets_are_minutes_by_priority():
@@ -190,14 +175,10 @@ async def test_fingerprint_ignores_time_passing_but_not_new_risk(
     assert risky.fingerprint() != before.fingerprint()
 
 
-async def _noop_fetch(_ticket_id: uuid.UUID, _after: int) -> list[dict[str, Any]]:
-    return []
-
-
 def _connection(hub: Hub, role: str) -> Connection:
     agent = Agent(id=uuid.uuid4(), role=role, display_name=role, email=f"{role}@x.test")
     connection = Connection(None, Actor(kind="agent", agent=agent), hub,  # type: ignore[arg-type]
-                            _noop_fetch)
+                            noop_fetch)
     hub.register(connection)
     return connection
 
