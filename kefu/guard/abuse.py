@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
+from kefu.core.regex import first_char_guard
 from kefu.guard.lookalike import fold_letters
 
 __all__ = ["SCAM_CODES", "AbuseSignal", "ScamSignal", "Screening", "customer_warning",
@@ -140,25 +141,39 @@ def _split_term(term: str) -> tuple[str, str]:
     return _OTHER, r"[\s*.\-_~]?".join(re.escape(char) for char in term)
 
 
+_CAPITAL_OUTSIDE_ESCAPES: Final = re.compile(r"(?<!\\)(?:\\\\)*[A-Z]")
+
+
 class _Lexicon:
     """Labelled terms compiled into at most three regexes; ``find`` yields (label, match) for
-    every non-overlapping hit of each regex. Earlier labels win when two match at one place."""
+    every non-overlapping hit of each regex. Earlier labels win when two match at one place.
 
-    def __init__(self, entries: Iterable[tuple[str, str]]) -> None:
+    ``folded``: matched on :func:`fold_letters` text, which holds no capitals, so the regexes
+    are case-sensitive (Python's engine is about twice as fast so) and a term written with a
+    capital letter, which could never match, is refused."""
+
+    def __init__(self, entries: Iterable[tuple[str, str]], *, folded: bool) -> None:
         self.labels: list[str] = []
         branches: dict[str, dict[str, list[str]]] = {}
         for label, term in entries:
             if label not in self.labels:
                 self.labels.append(label)
+            if folded and _CAPITAL_OUTSIDE_ESCAPES.search(term):
+                raise ValueError(f"lexicon term with a capital letter (text is folded to "
+                                 f"lower case): {term!r}")
             group, body = _split_term(term)
             branches.setdefault(group, {}).setdefault(label, []).append(body)
-        self.patterns = tuple(
-            re.compile(prefix + "(?:" + "|".join(
+        flags = 0 if folded else re.IGNORECASE
+        # (source, flags) of each regex, as written; compiled behind a first-character guard
+        self.sources = tuple(
+            (prefix + "(?:" + "|".join(
                 f"(?P<g{self.labels.index(label)}>{'|'.join(bodies)})"
                 for label, bodies in sorted(branches[group].items(),
                                             key=lambda item: self.labels.index(item[0]))) + ")",
-                re.IGNORECASE)
+             flags)
             for group, prefix in _PREFIXES if group in branches)
+        self.patterns = tuple(re.compile(first_char_guard(source, flags), flags)
+                              for source, flags in self.sources)
 
     def find(self, text: str) -> Iterable[tuple[str, re.Match[str]]]:
         for pattern in self.patterns:
@@ -177,7 +192,7 @@ def _load_harassment() -> _Lexicon:
     if unknown:
         raise ValueError(f"harassment.txt: unknown categories {sorted(unknown)}")
     ordered = sorted(entries, key=lambda entry: _CATEGORIES.index(entry[0]))
-    return _Lexicon((category, term) for category, term in ordered)
+    return _Lexicon(((category, term) for category, term in ordered), folded=True)
 
 
 _HARASSMENT: Final = _load_harassment()
@@ -247,7 +262,7 @@ def _load_spam() -> _Lexicon:
     entries = [(weight, term if term.startswith("re:") or not term.isascii()
                  else rf"re:\b{re.escape(term)}\b")
                for weight, term in _data_lines("spam.txt")]
-    return _Lexicon(sorted(entries, reverse=True))
+    return _Lexicon(sorted(entries, reverse=True), folded=True)
 
 
 _PROMO: Final = _load_spam()
@@ -436,8 +451,8 @@ _SCAM_PATTERNS: Final = {
         r"|(?:保证|稳定)翻倍|收益翻倍",
     ),
 }
-_SCAM: Final = _Lexicon((code, f"re:{pattern}") for code, patterns in _SCAM_PATTERNS.items()
-                        for pattern in patterns)
+_SCAM: Final = _Lexicon(((code, f"re:{pattern}") for code, patterns in _SCAM_PATTERNS.items()
+                         for pattern in patterns), folded=False)
 
 
 @dataclass(frozen=True, slots=True)

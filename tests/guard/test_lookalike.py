@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import sys
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -64,6 +67,30 @@ def test_skeleton_keeps_different_names_apart() -> None:
 
 def test_fold_letters_keeps_digits_and_chinese() -> None:
     assert fold_letters("Fuсk 123 傻逼") == "fuck 123 傻逼"
+    assert fold_letters("ＩＤＩＯＴ\u200b İdiot ſhit") == "idiot idiot shit"  # width, format, case
+
+
+_CASED_AS_A_LATIN_LETTER = re.compile("[a-z]", re.IGNORECASE)
+
+
+def _capitals(folded: str) -> list[str]:
+    """Characters that a case-insensitive regex would take for a Latin letter, other than the
+    small letters themselves: what the abuse lexicons, matched case-sensitively, would miss."""
+    return [c for c in folded if ("A" <= c <= "Z") or (
+        not c.isascii() and _CASED_AS_A_LATIN_LETTER.match(c))]
+
+
+def test_fold_letters_leaves_no_capital_of_any_character() -> None:
+    """Every code point: the lexicons can match folded text case-sensitively."""
+    found = {(hex(code), folded) for code in range(sys.maxunicode + 1)
+             if not 0xD800 <= code <= 0xDFFF
+             and _capitals(folded := fold_letters(chr(code)))}
+    assert found == set()
+
+
+@given(st.text(max_size=40))
+def test_fold_letters_leaves_no_capital_in_any_text(text: str) -> None:
+    assert _capitals(fold_letters(text)) == []
 
 
 # ---------------------------------------------------------------- hosts and links
