@@ -7,14 +7,21 @@ while the machine's second core sat mostly idle. It is a pure function of the me
 :class:`ChatAnalyzer` sends the bodies that arrive meanwhile to one worker process in a batch
 and hands each ``send`` its :class:`Analysis` before the send joins the writer's batch.
 
+The batches travel over a pipe that the event loop itself writes and watches
+(``loop.add_reader``), not through a ``ProcessPoolExecutor``: the executor hands every batch and
+every result through a thread of its own, which needs the GIL that a busy loop holds, and at
+2,000 messages a second that hand-off, not the analysis, made most of a customer message's wait
+(a batch's round trip twice its time in the worker; see ``docs/decisions/0002``).
+
 What cannot move stays in the writer: whether an earlier message of the same batch repeats this
 one (the abuse screen's near-duplicate count) is checked there, and a message found clean here is
 still refused or masked on the slow path when the writer finds more. Until the worker has
 started (a second or two after the server), and whenever it fails, the writer analyses inline,
 as it always could, so a send never waits for the worker to come back. A worker that dies
-(killed, out of memory) is noticed by the next batch sent to it and replaced after a pause
-(``restart_after_s``, 5 s, doubling up to 5 minutes while new workers keep failing), so the loop
-does not carry the analysis for the rest of the process's life.
+(killed, out of memory) closes its end of the pipe: the loop sees it at once, answers the batch
+it had with "analyse inline", and starts a new worker after a pause (``restart_after_s``, 5 s,
+doubling up to 5 minutes while new workers keep failing), so the loop does not carry the
+analysis for the rest of the process's life.
 """
 
 from __future__ import annotations
@@ -22,9 +29,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
-from functools import partial
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Final
 
 from kefu.core.language import detect_language
 from kefu.core.logging import get_logger
@@ -55,10 +63,32 @@ def analyse_all(bodies: list[str]) -> list[Analysis]:
     return [analyse(body) for body in bodies]
 
 
-def _warm() -> bool:
-    """Load the lexicons and the language models before the first real batch."""
-    analyse("warm up: 充值没到账, deposit not credited")
-    return True
+_READY: Final = "ready"
+_WARM_UP: Final = ("warm up: 充值没到账, deposit not credited",
+                   "The seller marked the order paid but I never received the money")
+
+
+def _serve(conn: Connection) -> None:
+    """The worker process: load the lexicons and language models (lingua's on a Latin text
+    that its English shortcut does not decide), say so, then answer batches until the server
+    closes the pipe."""
+    for text in _WARM_UP:
+        analyse(text)
+    conn.send(_READY)
+    while True:
+        try:
+            bodies = conn.recv()
+        except (EOFError, OSError):
+            return
+        conn.send(analyse_all(bodies))
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: BaseProcess
+    conn: Connection  # the server's end of the pipe
+    ready: bool = False
+    batch: list[asyncio.Future[Analysis | None]] = field(default_factory=list)  # in flight
 
 
 class ChatAnalyzer:
@@ -68,14 +98,12 @@ class ChatAnalyzer:
     def __init__(self, *, enabled: bool, restart_after_s: float = RESTART_AFTER_S) -> None:
         self.enabled = enabled
         self.restart_after_s = restart_after_s
-        self._pool: ProcessPoolExecutor | None = None
-        self._ready = False
+        self._worker: _Worker | None = None
         self._pending: list[tuple[str, asyncio.Future[Analysis | None]]] = []
-        self._busy = False
-        self._tasks: set[asyncio.Task[None]] = set()
         self._pause = restart_after_s
         self._restart: asyncio.TimerHandle | None = None
         self._stopped = False
+        self._reaping: set[asyncio.Future[None]] = set()
         self.batches = 0
         self.restarts = 0
 
@@ -87,29 +115,87 @@ class ChatAnalyzer:
 
     def _spawn(self) -> None:
         # spawn, not fork: the server has threads (aiosqlite, the job runner) by now
-        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        self._pool = pool
-        warming = asyncio.get_running_loop().run_in_executor(pool, _warm)
-        warming.add_done_callback(partial(self._warmed, pool))
-
-    def _warmed(self, pool: ProcessPoolExecutor, future: asyncio.Future[bool]) -> None:
-        if pool is not self._pool:
-            return  # stopped, or replaced, while it warmed up
-        if future.cancelled() or future.exception() is not None:
-            log.warning("analysis_worker_failed", error=repr(future.exception())
-                        if not future.cancelled() else "cancelled")
-            self._broken(pool)
+        context = multiprocessing.get_context("spawn")
+        ours, theirs = context.Pipe(duplex=True)
+        process = context.Process(target=_serve, args=(theirs,), name="kefu-analysis",
+                                  daemon=True)
+        try:
+            process.start()
+        except Exception as exc:  # noqa: BLE001 - analysed inline meanwhile
+            log.warning("analysis_worker_failed", error=repr(exc))
+            ours.close()
+            self._schedule_restart()
             return
-        self._ready = True
+        finally:
+            theirs.close()
+        worker = _Worker(process, ours)
+        self._worker = worker
+        asyncio.get_running_loop().add_reader(ours.fileno(), self._on_readable, worker)
 
-    def _broken(self, pool: ProcessPoolExecutor) -> None:
-        """``pool``'s worker is gone: inline from now on, a new worker after a pause."""
-        if pool is not self._pool:
+    @property
+    def ready(self) -> bool:
+        return self._worker is not None and self._worker.ready
+
+    @property
+    def worker_pid(self) -> int | None:
+        return self._worker.process.pid if self._worker is not None else None
+
+    async def analyse(self, body: str) -> Analysis | None:
+        if not self.ready:
+            return None
+        future: asyncio.Future[Analysis | None] = asyncio.get_running_loop().create_future()
+        self._pending.append((body, future))
+        self._kick()
+        return await future
+
+    def _kick(self) -> None:
+        """One batch at a time: what arrives while the worker is busy goes in the next one."""
+        worker = self._worker
+        if worker is None or not worker.ready or worker.batch or not self._pending:
+            return
+        batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+        worker.batch = [future for _, future in batch]
+        try:
+            worker.conn.send([body for body, _ in batch])
+        except (OSError, ValueError) as exc:  # the worker has gone: analysed inline
+            log.warning("analysis_batch_failed", size=len(batch), error=type(exc).__name__)
+            self._broken(worker)
+
+    def _on_readable(self, worker: _Worker) -> None:
+        try:
+            message = worker.conn.recv()
+        except (EOFError, OSError) as exc:
+            if worker.ready:
+                log.warning("analysis_worker_died", in_flight=len(worker.batch),
+                            error=type(exc).__name__)
+            else:
+                log.warning("analysis_worker_failed", error=type(exc).__name__)
+            self._broken(worker)
+            return
+        if message == _READY:
+            worker.ready = True
+        else:
+            batch, worker.batch = worker.batch, []
+            for future, result in zip(batch, message, strict=True):
+                if not future.done():
+                    future.set_result(result)
+            self.batches += 1
+            self._pause = self.restart_after_s  # a working worker: the next failure is new
+        self._kick()
+
+    def _broken(self, worker: _Worker) -> None:
+        """``worker`` is gone: inline from now on, a new worker after a pause."""
+        if worker is not self._worker:
             return  # already replaced
-        self._ready = False
-        self._pool = None
-        with contextlib.suppress(Exception):
-            pool.shutdown(wait=False, cancel_futures=True)
+        self._worker = None
+        self._close(worker)
+        for future in worker.batch:
+            if not future.done():
+                future.set_result(None)
+        self._release_pending()
+        self._schedule_restart()
+
+    def _schedule_restart(self) -> None:
         if self._stopped or self._restart is not None:
             return
         delay, self._pause = self._pause, min(self._pause * 2, RESTART_AT_MOST_S)
@@ -123,65 +209,41 @@ class ChatAnalyzer:
         log.info("analysis_worker_restarting", restarts=self.restarts)
         self._spawn()
 
-    @property
-    def ready(self) -> bool:
-        return self._ready
-
-    async def analyse(self, body: str) -> Analysis | None:
-        if not self._ready:
-            return None
-        future: asyncio.Future[Analysis | None] = asyncio.get_running_loop().create_future()
-        self._pending.append((body, future))
-        self._kick()
-        return await future
-
-    def _kick(self) -> None:
-        """One batch at a time: what arrives while the worker is busy goes in the next one."""
-        if self._busy or not self._pending:
-            return
-        batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-        self._busy = True
-        task = asyncio.get_running_loop().create_task(self._run(batch))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _run(self, batch: list[tuple[str, asyncio.Future[Analysis | None]]]) -> None:
-        results: list[Analysis] | None = None
-        pool = self._pool
-        try:
-            assert pool is not None
-            results = await asyncio.get_running_loop().run_in_executor(
-                pool, analyse_all, [body for body, _ in batch])
-            self.batches += 1
-            self._pause = self.restart_after_s  # a working worker: the next failure is new
-        except Exception as exc:  # noqa: BLE001 - the writer analyses inline instead
-            log.warning("analysis_batch_failed", size=len(batch), error=type(exc).__name__)
-            if pool is not None:
-                self._broken(pool)
-        finally:
-            for index, (_, future) in enumerate(batch):
-                if not future.done():
-                    future.set_result(results[index] if results is not None else None)
-            self._busy = False
-            if self._ready:
-                self._kick()
-            else:
-                for _, future in self._pending:
-                    if not future.done():
-                        future.set_result(None)
-                self._pending = []
-
-    async def stop(self) -> None:
-        self._ready = False
-        self._stopped = True
-        if self._restart is not None:
-            self._restart.cancel()
-            self._restart = None
+    def _release_pending(self) -> None:
         for _, future in self._pending:
             if not future.done():
                 future.set_result(None)
         self._pending = []
-        if self._pool is not None:
-            with contextlib.suppress(Exception):
-                self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+
+    def _close(self, worker: _Worker) -> None:
+        """Stop watching the pipe and close it (a live worker then reads EOF and exits); the
+        process is waited for on a thread, and killed if it does not go within 5 s."""
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(Exception):
+            loop.remove_reader(worker.conn.fileno())
+        worker.conn.close()
+        reaping = asyncio.ensure_future(asyncio.to_thread(_reap, worker.process))
+        self._reaping.add(reaping)
+        reaping.add_done_callback(self._reaping.discard)
+
+    async def stop(self) -> None:
+        self._stopped = True
+        if self._restart is not None:
+            self._restart.cancel()
+            self._restart = None
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            self._close(worker)
+            for future in worker.batch:
+                if not future.done():
+                    future.set_result(None)
+        self._release_pending()
+        if self._reaping:
+            await asyncio.gather(*self._reaping, return_exceptions=True)
+
+
+def _reap(process: BaseProcess) -> None:
+    process.join(5)
+    if process.is_alive():
+        process.kill()
+        process.join(5)

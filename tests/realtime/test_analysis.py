@@ -61,22 +61,25 @@ async def test_off_means_inline() -> None:
     await analyzer.stop()
 
 
-async def test_a_broken_worker_falls_back_to_inline(monkeypatch: pytest.MonkeyPatch) -> None:
-    analyzer = ChatAnalyzer(enabled=True)
+async def test_a_broken_pipe_falls_back_to_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+    analyzer = ChatAnalyzer(enabled=True, restart_after_s=60)
     await analyzer.start()
     try:
         await _ready(analyzer)
-        assert analyzer._pool is not None
+        worker = analyzer._worker
+        assert worker is not None
 
         def broken(*args: Any, **kwargs: Any) -> Any:
-            raise RuntimeError("worker died")
+            raise BrokenPipeError("worker died")
 
-        monkeypatch.setattr(analyzer._pool, "submit", broken)
+        monkeypatch.setattr(worker.conn, "send", broken)
         assert await analyzer.analyse(BODIES[0]) is None
         assert not analyzer.ready
         assert await analyzer.analyse(BODIES[1]) is None
+        assert analyzer._restart is not None  # a new worker comes after the pause
     finally:
         await analyzer.stop()
+    assert not worker.process.is_alive()  # the old one read EOF and went
 
 
 async def test_a_worker_that_dies_is_replaced() -> None:
@@ -84,24 +87,45 @@ async def test_a_worker_that_dies_is_replaced() -> None:
     await analyzer.start()
     try:
         await _ready(analyzer)
-        first = analyzer._pool
-        assert first is not None
-        pid = await asyncio.get_running_loop().run_in_executor(first, os.getpid)
+        pid = analyzer.worker_pid
+        assert pid is not None
         os.kill(pid, signal.SIGKILL)
-        # The next batch finds it gone: that send is analysed inline, nothing waits for a worker.
+        # The pipe closes with it: that send is analysed inline, nothing waits for a worker.
         assert await analyzer.analyse(BODIES[0]) is None
         assert not analyzer.ready
         assert await analyzer.analyse(BODIES[1]) is None
         await _ready(analyzer)
         assert analyzer.restarts == 1
-        assert analyzer._pool is not None
-        second = await asyncio.get_running_loop().run_in_executor(analyzer._pool, os.getpid)
+        second = analyzer.worker_pid
+        assert second is not None
         assert second != pid
         assert await analyzer.analyse(BODIES[2]) == analyse(BODIES[2])
     finally:
         await analyzer.stop()
-    assert analyzer._pool is None
+    assert analyzer._worker is None
     assert analyzer._restart is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(second, 0)  # stopped, and reaped
+
+
+async def test_a_worker_killed_mid_batch_answers_inline() -> None:
+    """The batch in flight when the worker dies is not left waiting: its sends are analysed
+    inline (None), and later ones too until the replacement is up."""
+    analyzer = ChatAnalyzer(enabled=True, restart_after_s=60)
+    await analyzer.start()
+    try:
+        await _ready(analyzer)
+        pid = analyzer.worker_pid
+        assert pid is not None
+        pending = [asyncio.ensure_future(analyzer.analyse(body * 50)) for body in BODIES * 30]
+        await asyncio.sleep(0)  # the first batch is on its way
+        os.kill(pid, signal.SIGKILL)
+        results = await asyncio.wait_for(asyncio.gather(*pending), 10)
+        assert None in results
+        assert all(r is None or isinstance(r, Analysis) for r in results)
+        assert not analyzer.ready
+    finally:
+        await analyzer.stop()
 
 
 @pytest.mark.parametrize("batch", [
