@@ -32,7 +32,7 @@ import multiprocessing
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Final
+from typing import Final, NamedTuple
 
 from kefu.core.language import detect_language
 from kefu.core.logging import get_logger
@@ -45,9 +45,9 @@ RESTART_AFTER_S = 5.0
 RESTART_AT_MOST_S = 300.0
 
 
-@dataclass(frozen=True, slots=True)
-class Analysis:
-    """What the writer needs to know of one customer message, computed ahead."""
+class Analysis(NamedTuple):
+    """What the writer needs to know of one customer message, computed ahead. A tuple: it
+    crosses the pipe as a plain one (pickling a dataclass cost ~3 µs a message, both sides)."""
 
     clean: bool  # nothing for the secret guard to mask
     actionable: bool  # the abuse screen wants something done (without repeats in its batch)
@@ -58,9 +58,9 @@ def analyse(body: str) -> Analysis:
     return Analysis(scan(body).clean, screen(body).actionable, detect_language(body))
 
 
-def analyse_all(bodies: list[str]) -> list[Analysis]:
-    """The worker's task: one batch of bodies."""
-    return [analyse(body) for body in bodies]
+def analyse_all(bodies: list[str]) -> list[tuple[bool, bool, str | None]]:
+    """The worker's task: one batch of bodies, answered as plain tuples."""
+    return [tuple(analyse(body)) for body in bodies]  # type: ignore[misc]
 
 
 _READY: Final = "ready"
@@ -178,7 +178,7 @@ class ChatAnalyzer:
             batch, worker.batch = worker.batch, []
             for future, result in zip(batch, message, strict=True):
                 if not future.done():
-                    future.set_result(result)
+                    future.set_result(Analysis._make(result))
             self.batches += 1
             self._pause = self.restart_after_s  # a working worker: the next failure is new
         self._kick()
