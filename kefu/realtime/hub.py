@@ -81,7 +81,8 @@ class Connection:
         self.strikes = 0
         self._sender: asyncio.Task[None] | None = None
         self.queue_state: dict[str, Any] | None = None
-        self._inbox_rows: dict[str, dict[str, Any]] = {}  # ticket number → newest summary
+        self._inbox_rows: dict[str, dict[str, Any]] = {}  # ticket number → newest event
+        self._rows_sent: dict[str, str] = {}  # ticket number → its row's ``_row``, as last sent
         # The customer's own anti-phishing code: every message from support carries it.
         self.anti_phishing_code: str | None = None
         self._inbox_flush: asyncio.TimerHandle | None = None
@@ -244,24 +245,44 @@ class Connection:
         of the server's work. Any other change goes at once, and replaces what was gathered
         for its ticket (it carries the newer state); other tickets' rows keep waiting —
         flushing them all with every status change sent most rows many times a second."""
+        number = event["ticket"]["number"]
         if event.get("change") != "message":
-            self._inbox_rows.pop(event["ticket"]["number"], None)
+            self._inbox_rows.pop(number, None)
+            self._sent_row(number, event)
             self.push(_public(event))
             return
-        self._inbox_rows[event["ticket"]["number"]] = event["ticket"]
+        self._inbox_rows[number] = event
         if self._inbox_flush is None:
             self._inbox_flush = asyncio.get_running_loop().call_later(
                 INBOX_COALESCE_S, self._flush_inbox)
 
     def _flush_inbox(self) -> None:
+        """A row this connection has already sent whole, unchanged but for what a message
+        changes, goes as those fields only (``partial``): the console merges them into the row
+        it has. At 1,000 chats and 20 agents the whole rows were 90 % of the bytes sent."""
         if self._inbox_flush is not None:
             self._inbox_flush.cancel()
             self._inbox_flush = None
-        rows, self._inbox_rows = list(self._inbox_rows.values()), {}
+        events, self._inbox_rows = list(self._inbox_rows.values()), {}
+        rows = [event["_moved"] if self._sent_row(event["ticket"]["number"], event)
+                else event["ticket"] for event in events]
         if len(rows) == 1:
             self.push({"type": "inbox", "change": "message", "ticket": rows[0]})
         elif rows:
             self.push({"type": "inbox", "change": "message", "tickets": rows})
+
+    def _sent_row(self, number: str, event: dict[str, Any]) -> bool:
+        """Note that ``event``'s row goes out now; whether it had gone out whole before."""
+        row = event.get("_row")
+        if row is None:  # an event without the fingerprint: always whole
+            self._rows_sent.pop(number, None)
+            return False
+        if self._rows_sent.get(number) == row:
+            return "_moved" in event
+        if len(self._rows_sent) >= ROWS_REMEMBERED:
+            self._rows_sent.clear()  # rows go whole again, once each
+        self._rows_sent[number] = row
+        return False
 
     def _message_view(self, event: dict[str, Any]) -> dict[str, Any] | None:
         frame = _public(event)
@@ -287,6 +308,9 @@ class Connection:
             self._inbox_ids = (self.actor, {str(t) for t in self.actor.team_ids}, str(agent.id))
         _, teams, me = self._inbox_ids
         return event.get("_team_id") in teams or event.get("_assignee_id") == me
+
+
+ROWS_REMEMBERED = 20_000  # inbox rows a connection remembers having sent whole
 
 
 def _public(event: dict[str, Any]) -> dict[str, Any]:

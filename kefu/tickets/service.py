@@ -237,9 +237,20 @@ def announce_ticket(
                               "state": {k: summary[k] for k in (
                                   "number", "status", "pending_reason", "priority",
                                   "assignee_id", "team_id")}})
-    publish_after_commit(session, INBOX, {"type": "inbox", "change": change, "ticket": summary,
-                                          "_team_id": summary["team_id"],
-                                          "_assignee_id": summary["assignee_id"]})
+    event = {"type": "inbox", "change": change, "ticket": summary,
+             "_team_id": summary["team_id"], "_assignee_id": summary["assignee_id"],
+             "_row": "\x1f".join(str(summary[k]) for k in _ROW_FIELDS)}
+    if change == "message":  # what a message changes, for consoles that have the rest
+        event["_moved"] = {"number": ticket.number, "partial": True,
+                           **{k: summary[k] for k in MOVED_FIELDS}}
+    publish_after_commit(session, INBOX, event)
+
+
+# An inbox row as a new message leaves it: the fields it changes, and the rest (by which a
+# connection tells whether a console already has that row; see ``Connection._flush_inbox``).
+MOVED_FIELDS = ("updated_at", "last_customer_message_at")
+_ROW_FIELDS = ("id", "subject", "status", "pending_reason", "priority", "channel", "language",
+               "customer_id", "team_id", "assignee_id", "created_at")
 
 
 # ---------------------------------------------------------------- messages

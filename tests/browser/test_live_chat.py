@@ -128,6 +128,18 @@ async def test_customer_agent_supervisor_end_to_end(
     # The agent's inbox shows it without a reload; the agent opens it and answers.
     row = agent.locator(f'[data-testid="inbox-row-{number}"]')  # type: ignore[attr-defined]
     await row.wait_for(timeout=15_000)
+    # Another message moves the row: it comes as a partial row (what a message changes),
+    # merged into the row the console has, whose status and the rest stay.
+    updated, status = await row.get_attribute("data-updated"), await row.get_attribute(
+        "data-status")
+    await widget.locator('[data-testid="kefu-input"]').fill("Any news on it?")
+    await widget.locator('[data-testid="kefu-send"]').click()
+    await agent.wait_for_function(  # type: ignore[attr-defined]
+        "([n, u]) => { const r = document.querySelector(`[data-testid=\"inbox-row-${n}\"]`);"
+        " return r && r.getAttribute('data-updated') !== u; }", arg=[number, updated],
+        timeout=15_000)
+    assert await row.get_attribute("data-status") == status == "new"
+    assert await row.get_attribute("data-channel") == "chat"
     # The supervisor's live queue counted it.
     await supervisor.wait_for_function(  # type: ignore[attr-defined]
         "() => document.querySelector('[data-total=\"waiting\"]').textContent.trim() !== '0'",

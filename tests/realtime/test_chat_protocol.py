@@ -269,9 +269,30 @@ async def test_inbox_rows_moved_by_messages_arrive_gathered(live: LiveServer, se
     gathered = await carol.wait_for(lambda f: f.get("type") == "inbox" and "tickets" in f)
     assert gathered["change"] == "message"
     assert sorted(t["number"] for t in gathered["tickets"]) == sorted(numbers)
+    # carol had both rows whole ("created"): only what the messages changed comes now
+    assert all(set(row) == {"number", "partial", "updated_at", "last_customer_message_at"}
+               and row["partial"] is True for row in gathered["tickets"])
     await asyncio.sleep(0.4)
     assert len(carol.of_type("inbox")) - before <= 2  # not one frame per message
-    for client in (alice, dave, carol):
+
+    # A console that connects later has not had them: whole rows first, then partial ones.
+    late = await agent(live, world.headers["supervisor"])
+    for round_ in range(2):
+        seen = len(late.of_type("inbox"))
+        for client in (alice, dave):
+            await client.send({"type": "send", "client_msg_id": f"late-{round_}",
+                               "body": f"still waiting {round_}"})
+            await client.wait_type("ack", client_msg_id=f"late-{round_}")
+        await late.wait_for(lambda f, s=seen: len(late.of_type("inbox")) > s)
+        await asyncio.sleep(0.4)
+        rows = [row for f in late.of_type("inbox")[seen:]
+                for row in f.get("tickets") or [f["ticket"]]]
+        assert sorted(row["number"] for row in rows) == sorted(numbers)
+        if round_ == 0:
+            assert all(not row.get("partial") and row["status"] == "new" for row in rows)
+        else:
+            assert all(row["partial"] for row in rows)
+    for client in (alice, dave, carol, late):
         await client.close()
 
 

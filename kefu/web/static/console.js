@@ -210,6 +210,27 @@
       (this.handlers[type] = this.handlers[type] || []).push(handler);
     },
 
+    rows: {},  /* ticket number → the inbox row as last received whole or merged */
+
+    inboxRow: function (row) {
+      var known = this.rows[row.number];
+      if (row.partial) {
+        if (!known) {
+          return null;  /* the server sends a partial row only after the whole one */
+        }
+        var merged = {};
+        Object.keys(known).forEach(function (key) { merged[key] = known[key]; });
+        Object.keys(row).forEach(function (key) {
+          if (key !== "partial") {
+            merged[key] = row[key];
+          }
+        });
+        row = merged;
+      }
+      this.rows[row.number] = row;
+      return row;
+    },
+
     emit: function (type, frame) {
       (this.handlers[type] || []).forEach(function (handler) {
         try {
@@ -238,10 +259,14 @@
         } catch (e) {
           return;
         }
-        if (frame.type === "inbox" && frame.tickets) {
-          /* rows moved by new messages arrive gathered: one frame each for the handlers */
-          frame.tickets.forEach(function (ticket) {
-            self.emit("inbox", {type: "inbox", change: frame.change, ticket: ticket});
+        if (frame.type === "inbox") {
+          /* rows moved by new messages arrive gathered: one frame each for the handlers;
+             a partial row (what a message changed) is merged into the row sent before */
+          (frame.tickets || [frame.ticket]).forEach(function (row) {
+            var ticket = self.inboxRow(row);
+            if (ticket) {
+              self.emit("inbox", {type: "inbox", change: frame.change, ticket: ticket});
+            }
           });
           return;
         }
