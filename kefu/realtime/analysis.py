@@ -19,7 +19,8 @@ still refused or masked on the slow path when the writer finds more. Until the w
 started (a second or two after the server), and whenever it fails, the writer analyses inline,
 as it always could, so a send never waits for the worker to come back. A worker that dies
 (killed, out of memory) closes its end of the pipe: the loop sees it at once, answers the batch
-it had with "analyse inline", and starts a new worker after a pause (``restart_after_s``, 5 s,
+it had with "analyse inline", and starts a new worker after a pause; one that keeps a batch for
+``batch_timeout_s`` (10 s; a batch takes milliseconds) is killed and handled the same way (``restart_after_s``, 5 s,
 doubling up to 5 minutes while new workers keep failing), so the loop does not carry the
 analysis for the rest of the process's life.
 """
@@ -42,6 +43,9 @@ from kefu.guard.secrets import scan
 log = get_logger("kefu.realtime.analysis")
 MAX_BATCH = 256
 RESTART_AFTER_S = 5.0
+# A batch takes milliseconds (256 bodies of the longest kind, ~0.5 s); one that takes this long
+# means a stuck worker, and every customer's next message would wait for it.
+BATCH_TIMEOUT_S = 10.0
 RESTART_AT_MOST_S = 300.0
 
 
@@ -89,15 +93,18 @@ class _Worker:
     conn: Connection  # the server's end of the pipe
     ready: bool = False
     batch: list[asyncio.Future[Analysis | None]] = field(default_factory=list)  # in flight
+    overdue: asyncio.TimerHandle | None = None  # the batch in flight's deadline
 
 
 class ChatAnalyzer:
     """A worker process, fed in batches; ``analyse`` returns None where the caller must do the
     work itself (not enabled, still starting, or broken)."""
 
-    def __init__(self, *, enabled: bool, restart_after_s: float = RESTART_AFTER_S) -> None:
+    def __init__(self, *, enabled: bool, restart_after_s: float = RESTART_AFTER_S,
+                 batch_timeout_s: float = BATCH_TIMEOUT_S) -> None:
         self.enabled = enabled
         self.restart_after_s = restart_after_s
+        self.batch_timeout_s = batch_timeout_s
         self._worker: _Worker | None = None
         self._pending: list[tuple[str, asyncio.Future[Analysis | None]]] = []
         self._pause = restart_after_s
@@ -160,6 +167,21 @@ class ChatAnalyzer:
         except (OSError, ValueError) as exc:  # the worker has gone: analysed inline
             log.warning("analysis_batch_failed", size=len(batch), error=type(exc).__name__)
             self._broken(worker)
+            return
+        worker.overdue = asyncio.get_running_loop().call_later(
+            self.batch_timeout_s, self._overdue, worker)
+
+    def _overdue(self, worker: _Worker) -> None:
+        """The batch in flight has not come back in ``batch_timeout_s``: the worker is stuck
+        (or stopped). It is killed and replaced; its batch is analysed inline."""
+        worker.overdue = None
+        if worker is not self._worker:
+            return
+        log.warning("analysis_batch_overdue", size=len(worker.batch),
+                    timeout_s=self.batch_timeout_s)
+        with contextlib.suppress(Exception):
+            worker.process.kill()
+        self._broken(worker)
 
     def _on_readable(self, worker: _Worker) -> None:
         try:
@@ -176,6 +198,9 @@ class ChatAnalyzer:
             worker.ready = True
         else:
             batch, worker.batch = worker.batch, []
+            if worker.overdue is not None:
+                worker.overdue.cancel()
+                worker.overdue = None
             for future, result in zip(batch, message, strict=True):
                 if not future.done():
                     future.set_result(Analysis._make(result))
@@ -219,6 +244,9 @@ class ChatAnalyzer:
         """Stop watching the pipe and close it (a live worker then reads EOF and exits); the
         process is waited for on a thread, and killed if it does not go within 5 s."""
         loop = asyncio.get_running_loop()
+        if worker.overdue is not None:
+            worker.overdue.cancel()
+            worker.overdue = None
         with contextlib.suppress(Exception):
             loop.remove_reader(worker.conn.fileno())
         worker.conn.close()

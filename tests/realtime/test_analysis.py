@@ -128,6 +128,28 @@ async def test_a_worker_killed_mid_batch_answers_inline() -> None:
         await analyzer.stop()
 
 
+async def test_a_stuck_worker_is_killed_and_replaced() -> None:
+    """A worker that stops answering (stopped here with SIGSTOP) holds no one up for longer
+    than the batch timeout: its batch is analysed inline and a new worker takes over."""
+    analyzer = ChatAnalyzer(enabled=True, restart_after_s=0.2, batch_timeout_s=0.5)
+    await analyzer.start()
+    try:
+        await _ready(analyzer)
+        pid = analyzer.worker_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)
+        started = asyncio.get_running_loop().time()
+        assert await asyncio.wait_for(analyzer.analyse(BODIES[0]), 5) is None
+        assert asyncio.get_running_loop().time() - started < 2
+        await _ready(analyzer)
+        assert analyzer.worker_pid != pid
+        assert await analyzer.analyse(BODIES[3]) == analyse(BODIES[3])
+    finally:
+        await analyzer.stop()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # killed, and reaped
+
+
 @pytest.mark.parametrize("batch", [
     ["where is my deposit??", "Where is my deposit", "where is my deposit"],  # repeats
     ["where is my deposit??", "and my withdrawal of 0.2 BTC", "where is my deposit"],
