@@ -19,8 +19,9 @@ measures, for each C:
 Each population runs on freshly started servers, echo first and open loops last (in rising
 rates; an overloaded one ends the run, since the backlog it leaves would distort what follows).
 Each scenario reports msgs/s, p50/p95/p99 latency, the servers' RSS (VmHWM/VmRSS) and CPU use
-(also per message), frames received per second by kind, and the client's CPU use and event-loop
-lag, so a saturated client is seen, not mistaken for a slow server. A human summary and one JSON
+(also per message; a server's analysis worker counted with it), frames received per second by
+kind, and the client's CPU use and event-loop lag, so a saturated client is seen, not mistaken
+for a slow server. A human summary and one JSON
 line per scenario are printed (``--json``: only the JSON lines on stdout, progress on stderr).
 The client is one asyncio process (uvloop when installed). ``KEFU_BENCH_KEEP=1`` keeps the
 servers' data dirs and logs."""

@@ -40,25 +40,44 @@ def wait_for_port(port: int, timeout_s: float) -> bool:
     return False
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (a server's analysis worker, say), from ``/proc``."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                parents.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(parents.get(current, []))
+    return tree
+
+
 def memory_mb(pid: int) -> dict[str, float]:
-    """Peak (VmHWM) and current (VmRSS) resident memory of a process, in MB."""
+    """Resident memory of a process and its descendants, in MB: now (VmRSS) and the sum of
+    each one's peak (VmHWM)."""
     figures = {"peak_rss_mb": 0.0, "rss_mb": 0.0}
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                figures["peak_rss_mb"] = round(int(line.split()[1]) / 1024, 1)
-            elif line.startswith("VmRSS:"):
-                figures["rss_mb"] = round(int(line.split()[1]) / 1024, 1)
-    return figures
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    figures["peak_rss_mb"] += int(line.split()[1]) / 1024
+                elif line.startswith("VmRSS:"):
+                    figures["rss_mb"] += int(line.split()[1]) / 1024
+    return {key: round(value, 1) for key, value in figures.items()}
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time the process has used so far."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time that a process and its living descendants have used so far."""
+    total = 0.0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def _die_with_parent() -> None:
