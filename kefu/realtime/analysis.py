@@ -18,11 +18,11 @@ one (the abuse screen's near-duplicate count) is checked there, and a message fo
 still refused or masked on the slow path when the writer finds more. Until the worker has
 started (a second or two after the server), and whenever it fails, the writer analyses inline,
 as it always could, so a send never waits for the worker to come back. A worker that dies
-(killed, out of memory) closes its end of the pipe: the loop sees it at once, answers the batch
-it had with "analyse inline", and starts a new worker after a pause; one that keeps a batch for
-``batch_timeout_s`` (10 s; a batch takes milliseconds) is killed and handled the same way (``restart_after_s``, 5 s,
-doubling up to 5 minutes while new workers keep failing), so the loop does not carry the
-analysis for the rest of the process's life.
+(killed, out of memory) closes its end of the pipe: the loop sees it at once and answers the
+batch it had with "analyse inline". One that keeps a batch for ``batch_timeout_s`` (10 s; a
+batch takes milliseconds) is killed and handled the same way. Either is replaced after a pause
+(``restart_after_s``, 5 s, doubling up to 5 minutes while new workers keep failing), so the loop
+does not carry the analysis for the rest of the process's life.
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ and without it (off, starting, broken) the writer still decides everything itsel
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -35,11 +37,20 @@ async def _ready(analyzer: ChatAnalyzer) -> None:
     raise AssertionError("the analysis worker did not start in 15 s")
 
 
-async def test_the_worker_computes_what_the_writer_would() -> None:
-    analyzer = ChatAnalyzer(enabled=True)
+@contextlib.asynccontextmanager
+async def running(**options: float) -> AsyncIterator[ChatAnalyzer]:
+    """A started analyzer whose worker is ready; stopped afterwards."""
+    analyzer = ChatAnalyzer(enabled=True, **options)
     await analyzer.start()
     try:
         await _ready(analyzer)
+        yield analyzer
+    finally:
+        await analyzer.stop()
+
+
+async def test_the_worker_computes_what_the_writer_would() -> None:
+    async with running() as analyzer:
         results = await asyncio.gather(*(analyzer.analyse(body) for body in BODIES * 20))
         assert results == [analyse(body) for body in BODIES * 20]
         assert analyzer.batches < len(results)  # sends that arrive together share a batch
@@ -49,8 +60,6 @@ async def test_the_worker_computes_what_the_writer_would() -> None:
         assert kinds[BODIES[3]].actionable  # harassment
         assert kinds[BODIES[4]].actionable  # a recovery scam
         assert kinds[BODIES[1]].language == "zh"
-    finally:
-        await analyzer.stop()
     assert await analyzer.analyse("after the stop") is None  # the writer analyses inline
 
 
@@ -62,10 +71,7 @@ async def test_off_means_inline() -> None:
 
 
 async def test_a_broken_pipe_falls_back_to_inline(monkeypatch: pytest.MonkeyPatch) -> None:
-    analyzer = ChatAnalyzer(enabled=True, restart_after_s=60)
-    await analyzer.start()
-    try:
-        await _ready(analyzer)
+    async with running(restart_after_s=60) as analyzer:
         worker = analyzer._worker
         assert worker is not None
 
@@ -77,16 +83,11 @@ async def test_a_broken_pipe_falls_back_to_inline(monkeypatch: pytest.MonkeyPatc
         assert not analyzer.ready
         assert await analyzer.analyse(BODIES[1]) is None
         assert analyzer._restart is not None  # a new worker comes after the pause
-    finally:
-        await analyzer.stop()
     assert not worker.process.is_alive()  # the old one read EOF and went
 
 
 async def test_a_worker_that_dies_is_replaced() -> None:
-    analyzer = ChatAnalyzer(enabled=True, restart_after_s=0.2)
-    await analyzer.start()
-    try:
-        await _ready(analyzer)
+    async with running(restart_after_s=0.2) as analyzer:
         pid = analyzer.worker_pid
         assert pid is not None
         os.kill(pid, signal.SIGKILL)
@@ -100,8 +101,6 @@ async def test_a_worker_that_dies_is_replaced() -> None:
         assert second is not None
         assert second != pid
         assert await analyzer.analyse(BODIES[2]) == analyse(BODIES[2])
-    finally:
-        await analyzer.stop()
     assert analyzer._worker is None
     assert analyzer._restart is None
     with pytest.raises(ProcessLookupError):
@@ -111,10 +110,7 @@ async def test_a_worker_that_dies_is_replaced() -> None:
 async def test_a_worker_killed_mid_batch_answers_inline() -> None:
     """The batch in flight when the worker dies is not left waiting: its sends are analysed
     inline (None), and later ones too until the replacement is up."""
-    analyzer = ChatAnalyzer(enabled=True, restart_after_s=60)
-    await analyzer.start()
-    try:
-        await _ready(analyzer)
+    async with running(restart_after_s=60) as analyzer:
         pid = analyzer.worker_pid
         assert pid is not None
         pending = [asyncio.ensure_future(analyzer.analyse(body * 50)) for body in BODIES * 30]
@@ -124,17 +120,12 @@ async def test_a_worker_killed_mid_batch_answers_inline() -> None:
         assert None in results
         assert all(r is None or isinstance(r, Analysis) for r in results)
         assert not analyzer.ready
-    finally:
-        await analyzer.stop()
 
 
 async def test_a_stuck_worker_is_killed_and_replaced() -> None:
     """A worker that stops answering (stopped here with SIGSTOP) holds no one up for longer
     than the batch timeout: its batch is analysed inline and a new worker takes over."""
-    analyzer = ChatAnalyzer(enabled=True, restart_after_s=0.2, batch_timeout_s=0.5)
-    await analyzer.start()
-    try:
-        await _ready(analyzer)
+    async with running(restart_after_s=0.2, batch_timeout_s=0.5) as analyzer:
         pid = analyzer.worker_pid
         assert pid is not None
         os.kill(pid, signal.SIGSTOP)
@@ -144,8 +135,6 @@ async def test_a_stuck_worker_is_killed_and_replaced() -> None:
         await _ready(analyzer)
         assert analyzer.worker_pid != pid
         assert await analyzer.analyse(BODIES[3]) == analyse(BODIES[3])
-    finally:
-        await analyzer.stop()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # killed, and reaped
 
