@@ -42,6 +42,10 @@ from kefu.guard.secrets import scan
 
 log = get_logger("kefu.realtime.analysis")
 MAX_BATCH = 256
+# Characters a batch may carry beyond its first body: at most ~3 bytes each, a batch fits the
+# pipe's buffer (a socket pair's is ~200 KB), so sending it never blocks the event loop, not
+# even when the worker has stopped reading (a chat body is at most 20,000 characters).
+MAX_BATCH_CHARS = 48_000
 RESTART_AFTER_S = 5.0
 # A batch takes milliseconds (256 bodies of the longest kind, ~0.5 s); one that takes this long
 # means a stuck worker, and every customer's next message would wait for it.
@@ -160,7 +164,13 @@ class ChatAnalyzer:
         worker = self._worker
         if worker is None or not worker.ready or worker.batch or not self._pending:
             return
-        batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+        count, chars = 0, 0
+        for body, _ in self._pending[:MAX_BATCH]:
+            chars += len(body)
+            if count and chars > MAX_BATCH_CHARS:
+                break
+            count += 1
+        batch, self._pending = self._pending[:count], self._pending[count:]
         worker.batch = [future for _, future in batch]
         try:
             worker.conn.send([body for body, _ in batch])

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from kefu.realtime.analysis import Analysis, ChatAnalyzer, analyse
+from kefu.realtime.analysis import MAX_BATCH_CHARS, Analysis, ChatAnalyzer, analyse
 from kefu.tickets.chat import ChatSend, _guarded
 
 BODIES = [
@@ -61,6 +61,17 @@ async def test_the_worker_computes_what_the_writer_would() -> None:
         assert kinds[BODIES[4]].actionable  # a recovery scam
         assert kinds[BODIES[1]].language == "zh"
     assert await analyzer.analyse("after the stop") is None  # the writer analyses inline
+
+
+async def test_batches_are_bounded_in_characters_too() -> None:
+    """Long bodies go in smaller batches, each small enough for the pipe's buffer."""
+    long_bodies = [f"{i} " + "提币一直显示审核中" * 1_000 for i in range(12)]  # 9,000+ chars
+    async with running() as analyzer:
+        results = await asyncio.gather(*(analyzer.analyse(body) for body in long_bodies))
+        assert results == [analyse(body) for body in long_bodies]
+        # the first alone (nothing else was waiting), then at most 5 of ~9,000 characters
+        assert MAX_BATCH_CHARS // 9_003 == 5
+        assert analyzer.batches == 4
 
 
 async def test_off_means_inline() -> None:
