@@ -310,7 +310,9 @@ class Connection:
         return event.get("_team_id") in teams or event.get("_assignee_id") == me
 
 
-ROWS_REMEMBERED = 20_000  # inbox rows a connection remembers having sent whole
+# Inbox rows a connection remembers having sent whole; console.js keeps as many rows it received
+# (Socket.rowsKept), so a partial row always finds the row it completes.
+ROWS_REMEMBERED = 20_000
 
 
 def _public(event: dict[str, Any]) -> dict[str, Any]:

@@ -210,10 +210,15 @@
       (this.handlers[type] = this.handlers[type] || []).push(handler);
     },
 
-    rows: {},  /* ticket number → the inbox row as last received whole or merged */
+    /* ticket number → the inbox row as last received (whole or merged), least recent first.
+       Capped like the server's memory of what it sent whole (ROWS_REMEMBERED in hub.py, which
+       forgets everything at that size and then sends whole rows again): every partial row's
+       base is among the last that many rows received. */
+    rows: new Map(),
+    rowsKept: 20000,
 
     inboxRow: function (row) {
-      var known = this.rows[row.number];
+      var known = this.rows.get(row.number);
       if (row.partial) {
         if (!known) {
           return null;  /* the server sends a partial row only after the whole one */
@@ -227,7 +232,11 @@
         });
         row = merged;
       }
-      this.rows[row.number] = row;
+      this.rows.delete(row.number);
+      this.rows.set(row.number, row);
+      if (this.rows.size > this.rowsKept) {
+        this.rows.delete(this.rows.keys().next().value);
+      }
       return row;
     },
 
