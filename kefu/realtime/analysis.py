@@ -224,9 +224,6 @@ class ChatAnalyzer:
             return  # already replaced
         self._worker = None
         self._close(worker)
-        for future in worker.batch:
-            if not future.done():
-                future.set_result(None)
         self._release_pending()
         self._schedule_restart()
 
@@ -252,7 +249,11 @@ class ChatAnalyzer:
 
     def _close(self, worker: _Worker) -> None:
         """Stop watching the pipe and close it (a live worker then reads EOF and exits); the
-        process is waited for on a thread, and killed if it does not go within 5 s."""
+        batch in flight is answered "analyse inline"; the process is waited for on a thread,
+        and killed if it does not go within 5 s."""
+        for future in worker.batch:
+            if not future.done():
+                future.set_result(None)
         loop = asyncio.get_running_loop()
         if worker.overdue is not None:
             worker.overdue.cancel()
@@ -272,9 +273,6 @@ class ChatAnalyzer:
         worker, self._worker = self._worker, None
         if worker is not None:
             self._close(worker)
-            for future in worker.batch:
-                if not future.done():
-                    future.set_result(None)
         self._release_pending()
         if self._reaping:
             await asyncio.gather(*self._reaping, return_exceptions=True)
