@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import jwt
 import pyotp
 import pytest
@@ -82,6 +84,12 @@ async def test_csrf_required_for_cookie_sessions(app: FastAPI, client: AsyncClie
 
 
 async def test_totp_second_step_and_no_replay(app: FastAPI, client: AsyncClient):
+    # The clock is held in the middle of one 30-second step, so that the replay below is
+    # always within the step the code was used in (a real clock crosses a step boundary
+    # between two requests now and then).
+    step_start = int(datetime.now(UTC).timestamp()) // 30 * 30
+    now = step_start + 10
+    clock.set_clock(lambda: datetime.fromtimestamp(now, tz=UTC))
     await make_agent(app, "tess@kefu.test")
     csrf = await login(client, "tess@kefu.test")
     headers = {"X-CSRF-Token": csrf}
@@ -91,7 +99,7 @@ async def test_totp_second_step_and_no_replay(app: FastAPI, client: AsyncClient)
     bad = await client.post("/api/v1/auth/2fa/enable", headers=headers, json={"code": "000000"})
     assert bad.status_code == 401
     enabled = await client.post("/api/v1/auth/2fa/enable", headers=headers,
-                                json={"code": totp.now()})
+                                json={"code": totp.at(now)})
     assert enabled.status_code == 204
 
     client.cookies.clear()
@@ -103,11 +111,10 @@ async def test_totp_second_step_and_no_replay(app: FastAPI, client: AsyncClient)
     assert (await client.get("/api/v1/tickets")).status_code == 401
     # The code used to enable 2FA cannot be replayed (same time step).
     replay = await client.post("/api/v1/auth/2fa/verify", headers={"X-CSRF-Token": csrf},
-                               json={"code": totp.now()})
+                               json={"code": totp.at(now)})
     assert replay.status_code == 401
-    later = clock.now().timestamp() + 30
-    clock.set_clock(lambda: __import__("datetime").datetime.fromtimestamp(
-        later, tz=__import__("datetime").UTC))
+    later = now + 30
+    clock.set_clock(lambda: datetime.fromtimestamp(later, tz=UTC))
     verified = await client.post("/api/v1/auth/2fa/verify", headers={"X-CSRF-Token": csrf},
                                  json={"code": totp.at(later)})
     assert verified.status_code == 200, verified.text
