@@ -252,13 +252,11 @@ class ChatRun:
             self.agents[i % self.agent_count].tickets.append(link.ticket)
 
         async def subscribe(link: Agent) -> None:
-            for number in link.tickets:
-                await link.send({"type": "subscribe", "ticket": number, "since": 0})
             try:
-                await asyncio.wait_for(link.all_subscribed.wait(), 120)
+                await link.subscribe_all(120)
             except TimeoutError as exc:
                 raise RuntimeError(
-                    f"agent {link.index}: {link.subscribed} of {len(link.tickets)} "
+                    f"agent {link.index}: {len(link.confirmed)} of {len(link.tickets)} "
                     f"subscriptions confirmed; errors {dict(self.traffic.errors)}") from exc
 
         await asyncio.gather(*(subscribe(a) for a in self.agents if a.tickets))

@@ -16,6 +16,7 @@ from typing import Any
 # with a burst of 30): a refused frame gets an error without a reference to the message, so a
 # closed-loop client that hit the limit would wait for an ack that never comes.
 CLIENT_RATE = (9.0, 25.0)
+RESUBSCRIBE_AFTER_S = 10.0  # unconfirmed subscriptions are sent again after this pause
 # What customers write, in turn: more kinds than a sender's recent-message window (the abuse
 # checks' 10), so that a benchmark customer is not taken for someone sending the same thing
 # again and again and put in a cool-down, as one line repeated at 2/s would be.
@@ -246,8 +247,25 @@ class Agent(Link):
     def __init__(self, ws: Any, traffic: Traffic, index: int) -> None:
         super().__init__(ws, traffic, index)
         self.tickets: list[str] = []
-        self.subscribed = 0
+        self.confirmed: set[str] = set()
         self.all_subscribed = asyncio.Event()
+
+    async def subscribe_all(self, timeout_s: float) -> None:
+        """Subscribe to every ticket in ``tickets``. A subscribe the server refused (its rate
+        limit counts frames as it reads them, so frames paced by the client can still arrive
+        bunched behind a busy server) carries no reference, so what is unconfirmed after a
+        pause is sent again, until ``timeout_s`` (TimeoutError)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            for number in [t for t in self.tickets if t not in self.confirmed]:
+                await self.send({"type": "subscribe", "ticket": number, "since": 0})
+            try:
+                await asyncio.wait_for(self.all_subscribed.wait(), min(
+                    RESUBSCRIBE_AFTER_S, max(0.0, deadline - time.monotonic())))
+                return
+            except TimeoutError:
+                if time.monotonic() >= deadline:
+                    raise
 
     def on_frame(self, raw: str, now: float) -> None:
         if raw.startswith('{"type":"inbox"'):
@@ -267,8 +285,8 @@ class Agent(Link):
             self.traffic.frames["ack"] += 1
             self.traffic.on_ack(frame["client_msg_id"], frame, now)
         elif kind == "subscribed":
-            self.subscribed += 1
-            if self.subscribed >= len(self.tickets):
+            self.confirmed.add((frame.get("ticket") or {}).get("number") or "")
+            if self.confirmed.issuperset(self.tickets):
                 self.all_subscribed.set()
         else:
             self.common(frame)
