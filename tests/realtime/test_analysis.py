@@ -175,3 +175,23 @@ def test_guarded_agrees_with_and_without_an_analysis(batch: list[str]) -> None:
 def test_an_analysis_is_small_and_plain() -> None:
     result = analyse(BODIES[0])
     assert result == Analysis(clean=True, actionable=False, language="en")
+
+
+def test_the_warm_up_loads_every_model_the_worker_may_need(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker analyses its warm-up texts before it says ready, so that no customer waits
+    while lingua's n-gram models load (~2 s): one warm-up text must be Latin text that the
+    English shortcut does not decide, or the warm-up would skip them."""
+    from kefu.core import language
+    from kefu.realtime.analysis import _WARM_UP
+
+    built = language._latin_detector
+    asked: list[str] = []
+
+    def recording() -> Any:
+        asked.append("lingua")
+        return built()
+
+    monkeypatch.setattr(language, "_latin_detector", recording)
+    for text in _WARM_UP:
+        analyse(text)
+    assert asked
