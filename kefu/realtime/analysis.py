@@ -99,6 +99,14 @@ class _Worker:
     batch: list[asyncio.Future[Analysis | None]] = field(default_factory=list)  # in flight
     overdue: asyncio.TimerHandle | None = None  # the batch in flight's deadline
 
+    def take_batch(self) -> list[asyncio.Future[Analysis | None]]:
+        """The batch in flight, which is then no longer in flight (its deadline disarmed)."""
+        batch, self.batch = self.batch, []
+        if self.overdue is not None:
+            self.overdue.cancel()
+            self.overdue = None
+        return batch
+
 
 class ChatAnalyzer:
     """A worker process, fed in batches; ``analyse`` returns None where the caller must do the
@@ -207,11 +215,7 @@ class ChatAnalyzer:
         if message == _READY:
             worker.ready = True
         else:
-            batch, worker.batch = worker.batch, []
-            if worker.overdue is not None:
-                worker.overdue.cancel()
-                worker.overdue = None
-            for future, result in zip(batch, message, strict=True):
+            for future, result in zip(worker.take_batch(), message, strict=True):
                 if not future.done():
                     future.set_result(Analysis._make(result))
             self.batches += 1
@@ -251,13 +255,10 @@ class ChatAnalyzer:
         """Stop watching the pipe and close it (a live worker then reads EOF and exits); the
         batch in flight is answered "analyse inline"; the process is waited for on a thread,
         and killed if it does not go within 5 s."""
-        for future in worker.batch:
+        for future in worker.take_batch():
             if not future.done():
                 future.set_result(None)
         loop = asyncio.get_running_loop()
-        if worker.overdue is not None:
-            worker.overdue.cancel()
-            worker.overdue = None
         with contextlib.suppress(Exception):
             loop.remove_reader(worker.conn.fileno())
         worker.conn.close()
