@@ -65,9 +65,12 @@ def best_threshold(probabilities: np.ndarray, labels: np.ndarray) -> float:
     best = int(np.argmax(np.where(distinct, correct, -1)))
     if best == 0:
         return float(scores[0]) - 1e-6
-    if best == len(scores):
-        return float(scores[-1]) + 1e-6
-    return float((scores[best - 1] + scores[best]) / 2)
+    if best == len(scores):  # above every score, even where + 1e-6 is lost to rounding
+        return float(max(scores[-1] + 1e-6, np.nextafter(scores[-1], np.inf)))
+    # Between neighbouring floats the midpoint rounds to one of them; the lower would count
+    # its own pairs as "same", so then the cut is the upper score itself (``>=`` takes it).
+    middle = (scores[best - 1] + scores[best]) / 2
+    return float(middle if middle > scores[best - 1] else scores[best])
 
 
 def fit_stacker(features: np.ndarray, labels: np.ndarray) -> TreeEnsemble:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.neural_network import MLPClassifier
@@ -133,6 +133,10 @@ def test_network_equals_scikit_learn_and_survives_round_trip() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.floats(0, 1), st.booleans()), min_size=1, max_size=30))
+# neighbouring floats: their midpoint rounds to the lower one (found by Hypothesis in a run)
+@example([(0.0, False), (5e-324, True)])
+@example([(0.25, False), (float(np.nextafter(0.25, 1.0)), True)])
+@example([(1e20, False)])
 def test_best_threshold_reaches_the_best_accuracy_of_any_cut(
         items: list[tuple[float, bool]]) -> None:
     scores = np.array([s for s, _ in items])
