@@ -32,9 +32,14 @@ from kefu.assistant.evaluate import evaluate_intents
 Rows = list[tuple[str, str]]
 
 
-def banking77(data: Path) -> tuple[Rows, Rows, str | None]:
+def banking77_rows(data: Path) -> Rows:
+    """All of BANKING77's ``train.csv`` (its test split is held out from us)."""
     with (data / "banking77" / "train.csv").open(encoding="utf-8") as handle:
-        rows = [(r["text"], r["category"]) for r in csv.DictReader(handle)]
+        return [(r["text"], r["category"]) for r in csv.DictReader(handle)]
+
+
+def banking77(data: Path) -> tuple[Rows, Rows, str | None]:
+    rows = banking77_rows(data)
     by_label: dict[str, Rows] = defaultdict(list)
     for row in rows:
         by_label[row[1]].append(row)
@@ -63,10 +68,14 @@ def clinc150_threshold(data: Path) -> tuple[Rows, Rows, str | None]:
     return sets["train"], sets["val"] + sets["oos_val"], "oos"
 
 
+def _cic_records(data: Path, name: str) -> list[dict[str, str]]:
+    lines = (data / "cic" / name).read_text(encoding="utf-8").splitlines()
+    return [row for row in map(json.loads, lines) if row]
+
+
 def cic(data: Path) -> tuple[Rows, Rows, str | None]:
     def read(name: str) -> Rows:
-        lines = (data / "cic" / name).read_text(encoding="utf-8").splitlines()
-        return [(row["sentence"], row["label_des"]) for row in map(json.loads, lines) if row]
+        return [(row["sentence"], row["label_des"]) for row in _cic_records(data, name)]
 
     return read("train.json"), read("dev.json"), None
 
@@ -80,8 +89,7 @@ def cic_relabelled(data: Path) -> tuple[Rows, Rows, str | None]:
     names: 216 labels right, 61 wrong and corrected, 23 left out (8 wrong with no one label
     clearly right, 15 unclear)."""
     train = cic(data)[0]
-    lines = (data / "cic" / "dev.json").read_text(encoding="utf-8").splitlines()
-    dev = {str(row["id"]): row for row in map(json.loads, lines) if row}
+    dev = {str(row["id"]): row for row in _cic_records(data, "dev.json")}
     with RELABELLED.open(encoding="utf-8", newline="") as handle:
         reviewed = list(csv.DictReader(handle))
     test = [(dev[row["id"]]["sentence"], row["label"] or dev[row["id"]]["label_des"])

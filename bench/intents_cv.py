@@ -13,13 +13,13 @@ its standard error as one JSON line.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from intents import banking77_rows  # bench/intents.py, beside this script
 from numpy.typing import NDArray
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
@@ -47,8 +47,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--train-size", type=int, default=None)
     args = parser.parse_args()
-    with (args.data / "banking77" / "train.csv").open(encoding="utf-8") as handle:
-        rows = [(row["text"], row["category"]) for row in csv.DictReader(handle)]
+    rows = banking77_rows(args.data)
     texts = np.array([text for text, _ in rows], dtype=object)
     labels = np.array([label for _, label in rows], dtype=object)
     names = [name for label in sorted(set(labels)) if (name := label_anchor(label))]
