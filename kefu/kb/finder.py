@@ -1,13 +1,24 @@
 """Finding articles for a question: search, keep what is still public, log what was asked.
 
 The search service ranks by fused ranks, so its ``score`` says nothing about whether a result is
-any good; the embedding cosine of the best section does. A hit is *relevant* when that cosine
-reaches a floor calibrated with the demo knowledge base and the real model (docs/help-center.md):
-real questions scored 0.871-0.934 against the article in their language, off-topic ones
-0.73-0.848; against an article in another language, 0.815-0.876 and 0.729-0.797. A BM25 match
-alone says little (two thirds of the off-topic questions shared a word with some article). The
-search log keeps, per search, how many relevant results there were and the best cosine:
-searches with none are content gaps."""
+any good. Relevance is judged per article from how each of its translations meets the query
+(:class:`~kefu.search.index.Evidence`), against floors calibrated with the demo knowledge base
+and the real model (``bench/relevance.py``, docs/help-center.md):
+
+* translations written in a script of the query (an English query and the English version, a
+  Chinese query and the Chinese one) count when the embedding cosine of their closest section
+  reaches :data:`COSINE_FLOOR`, or when they contain every content word of the query (spelling
+  corrections count) and the cosine reaches :data:`WORD_MATCH_FLOOR`: a keyword query such as
+  "deposit" or "KYC" scores lower against a whole section than a question does;
+* only when the article has no such translation, the others count from
+  :data:`CROSS_LINGUAL_FLOOR` (a Chinese query, an English-only article);
+* a query with no content word at all ("hello", "谢谢") has no relevant result.
+
+The reader's page language decides which translation is shown, not how it is judged: judged by
+the page, an English query on the Chinese help center was held to the same-language floor with
+a cross-lingual cosine, and nonsense met the lenient floor there. The search log keeps, per
+search, how many relevant results there were and the best cosine: searches with none are
+content gaps."""
 
 from __future__ import annotations
 
@@ -24,9 +35,11 @@ from kefu.core import clock
 from kefu.kb.indexing import ArticleIndex
 from kefu.kb.models import Article, ArticleTranslation, SearchLog
 from kefu.kb.service import article_url, public_documents
+from kefu.search import analyze
 from kefu.search.engine import Hit
 
 COSINE_FLOOR = 0.86
+WORD_MATCH_FLOOR = 0.79
 CROSS_LINGUAL_FLOOR = 0.805
 QUERY_LIMIT = 200
 _EDGE_PUNCTUATION = re.compile(r"^[\W_]+|[\W_]+$")
@@ -47,10 +60,17 @@ class Found:
     relevant: bool
 
 
-def is_relevant(hit: Hit, lang: str) -> bool:
-    """Close enough in meaning to show as an answer to a reader of ``lang``."""
-    same = hit.lang.split("-", 1)[0] == lang.split("-", 1)[0]
-    return hit.cosine >= (COSINE_FLOOR if same else CROSS_LINGUAL_FLOOR)
+def is_relevant(hit: Hit, query: str) -> bool:
+    """Whether ``hit`` answers ``query`` well enough to be shown (see the module docstring)."""
+    if not hit.content_words:
+        return False
+    scripts = analyze.scripts_in(query)
+    own = [e for e in hit.evidence
+           if not scripts or analyze.language_scripts(e.lang) & scripts]
+    if own:
+        return any(e.cosine >= COSINE_FLOOR
+                   or (e.coverage >= 1.0 and e.cosine >= WORD_MATCH_FLOOR) for e in own)
+    return any(e.cosine >= CROSS_LINGUAL_FLOOR for e in hit.evidence)
 
 
 def normalize_query(text: str) -> str:
@@ -78,7 +98,7 @@ async def find(
         # The reader's own language when the article has it (its sections are other ones).
         shown = lang if (hit.slug, lang) in public else hit.lang
         texts = public.get((hit.slug, shown))
-        relevant = is_relevant(hit, lang)
+        relevant = is_relevant(hit, text)
         if texts is None or (relevant_only and not relevant):
             continue
         title, summary = texts

@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from kefu.search import analyze
 from kefu.search.embedding import Embedder
-from kefu.search.index import Hit, Mode, Snapshot
+from kefu.search.index import Evidence, Hit, Mode, Snapshot
 from kefu.search.snippets import make_snippet
 from kefu.search.stem import porter_stem
 
@@ -58,34 +58,51 @@ class _Signals:
     doc_cosine: FloatArray | None
     vector: FloatArray | None
     words: tuple[str, ...]
+    wanted: tuple[frozenset[str], ...]
 
 
-def query_terms(snapshot: Snapshot, query: str) -> tuple[dict[int, float], tuple[str, ...]]:
-    """BM25 term ids with weights (1 for known terms, less for spelling corrections and
-    completions of an unfinished last word), and the surface words to highlight."""
+@dataclass(frozen=True)
+class QueryTerms:
+    """A query as BM25 sees it: term ids with weights (1 for known terms, less for spelling
+    corrections and completions of an unfinished last word), the surface words to highlight,
+    and per content word (stop words dropped) the index terms that count as that word."""
+
+    weights: dict[int, float]
+    words: tuple[str, ...]
+    wanted: tuple[frozenset[str], ...]
+
+
+def query_terms(snapshot: Snapshot, query: str) -> QueryTerms:
     pairs = list(analyze.surface_terms(query))
     weights: dict[int, float] = {}
     words: list[str] = []
+    wanted: list[frozenset[str]] = []
 
-    def add(term: str, weight: float, word: str) -> None:
+    def add(term: str, weight: float, word: str) -> str | None:
         term_id = snapshot.vocab.get(term)
-        if term_id is not None and weights.get(term_id, 0.0) < weight:
+        if term_id is None:
+            return None
+        if weights.get(term_id, 0.0) < weight:
             weights[term_id] = weight
             words.append(word)
+        return term
 
     unfinished = bool(query) and not query[-1].isspace()
     for position, (surface, term) in enumerate(pairs):
         if term in snapshot.vocab:
             add(term, 1.0, surface)
+            wanted.append(frozenset({term}))
             continue
-        if not (surface.isascii() and surface.isalpha()):
-            continue
-        for suggestion in snapshot.spelling.correct(surface):
-            add(porter_stem(suggestion.word), CORRECTION_WEIGHT, suggestion.word)
-        if unfinished and position == len(pairs) - 1:
-            for completion in snapshot.spelling.complete(surface):
-                add(porter_stem(completion), COMPLETION_WEIGHT, completion)
-    return weights, tuple(words)
+        found = {term}
+        if surface.isascii() and surface.isalpha():
+            for suggestion in snapshot.spelling.correct(surface):
+                found.add(add(porter_stem(suggestion.word), CORRECTION_WEIGHT, suggestion.word)
+                          or term)
+            if unfinished and position == len(pairs) - 1:
+                for completion in snapshot.spelling.complete(surface):
+                    found.add(add(porter_stem(completion), COMPLETION_WEIGHT, completion) or term)
+        wanted.append(frozenset(found))
+    return QueryTerms(weights, tuple(words), tuple(wanted))
 
 
 def _bm25_units(snapshot: Snapshot, weights: dict[int, float]) -> FloatArray:
@@ -111,17 +128,17 @@ def _per_doc(snapshot: Snapshot, unit_scores: FloatArray) -> FloatArray:
 
 def _signals(snapshot: Snapshot, embedder: Embedder, query: str, mode: Mode) -> _Signals:
     unit_bm25 = doc_bm25 = unit_cosine = doc_cosine = vector = None
-    words: tuple[str, ...] = ()
+    terms = query_terms(snapshot, query)
+    words = terms.words
     if mode != "vector":
-        weights, words = query_terms(snapshot, query)
-        unit_bm25 = _bm25_units(snapshot, weights)
+        unit_bm25 = _bm25_units(snapshot, terms.weights)
         doc_bm25 = _per_doc(snapshot, unit_bm25)
     if mode != "bm25":
         vector = embedder.query(unicodedata.normalize("NFKC", query).strip())
         unit_cosine, doc_cosine = _cosines(snapshot, vector)
     if not words:
         words = tuple(word for word, _ in analyze.surface_terms(query))
-    return _Signals(unit_bm25, unit_cosine, doc_bm25, doc_cosine, vector, words)
+    return _Signals(unit_bm25, unit_cosine, doc_bm25, doc_cosine, vector, words, terms.wanted)
 
 
 def _cosines(snapshot: Snapshot, vector: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -291,11 +308,24 @@ def _hit(snapshot: Snapshot, signals: _Signals, slug: int, score: float,
     indexed = snapshot.docs[doc]
     unit = _best_unit(snapshot, signals, doc)
     start = int(snapshot.doc_start[doc])
-    end = start + len(indexed.sections)
+    evidence = tuple(_evidence(snapshot, signals, version)
+                     for version in snapshot.slug_docs[slug]
+                     if allowed is None or allowed[version])
     return Hit(
         slug=indexed.doc.slug, lang=indexed.doc.lang, title=indexed.doc.title, score=score,
         section=indexed.sections[unit - start],
         snippet=make_snippet(indexed.plains[unit - start], signals.words),
         bm25=float(signals.doc_bm25[doc]) if signals.doc_bm25 is not None else 0.0,
-        cosine=(float((snapshot.vectors[start:end] @ signals.vector).max())
-                if signals.vector is not None else 0.0))
+        cosine=next(e.cosine for e in evidence if e.lang == indexed.doc.lang),
+        evidence=evidence, content_words=len(signals.wanted))
+
+
+def _evidence(snapshot: Snapshot, signals: _Signals, doc: int) -> Evidence:
+    indexed = snapshot.docs[doc]
+    start = int(snapshot.doc_start[doc])
+    cosine = (float((snapshot.vectors[start:start + len(indexed.sections)] @ signals.vector)
+                    .max()) if signals.vector is not None else 0.0)
+    terms = indexed.term_set
+    covered = sum(1 for alternatives in signals.wanted if alternatives & terms)
+    return Evidence(indexed.doc.lang, cosine,
+                    covered / len(signals.wanted) if signals.wanted else 0.0)

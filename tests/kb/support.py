@@ -60,6 +60,7 @@ def use_fast_search(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(indexing, "get_search_service",
                         lambda folder: _fast_service(folder.resolve() if folder else None))
     monkeypatch.setattr(finder, "COSINE_FLOOR", BAG_OF_WORDS_FLOOR)
+    monkeypatch.setattr(finder, "WORD_MATCH_FLOOR", BAG_OF_WORDS_FLOOR)
     monkeypatch.setattr(finder, "CROSS_LINGUAL_FLOOR", BAG_OF_WORDS_FLOOR)
 
 
