@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, fiel
 VERSION = 1
 MAX_FRAME_BYTES = 64 * 1024
 MAX_BODY_CHARS = 20_000
+MAX_SEQ = 2**53 - 1  # the largest integer a JavaScript client reads exactly
 HELLO_TIMEOUT_S = 10.0
 OUTBOUND_QUEUE = 2_000  # frames buffered for a slow reader before it is cut off
 PING_INTERVAL_S = 25.0
@@ -47,6 +48,17 @@ def _no_nul(value: str) -> str:
     return value
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def _blank_is_none(value: str | None) -> str | None:
+    """A blank subject is no subject: the first line of the message stands in."""
+    return value if value is None or value.strip() else None
+
+
 class Hello(_Frame):
     type: Literal["hello"]
     v: int = VERSION
@@ -69,7 +81,7 @@ class Join(_Frame):
 
     type: Literal["join"]
     ticket: str | None = Field(default=None, max_length=16)
-    since: int = Field(default=0, ge=0)
+    since: int = Field(default=0, ge=0, le=MAX_SEQ)
 
 
 class Subscribe(_Frame):
@@ -77,7 +89,7 @@ class Subscribe(_Frame):
 
     type: Literal["subscribe"]
     ticket: str = Field(max_length=16)
-    since: int = Field(default=0, ge=0)
+    since: int = Field(default=0, ge=0, le=MAX_SEQ)
 
 
 class Unsubscribe(_Frame):
@@ -96,6 +108,8 @@ class Send(_Frame):
     override_guard: bool = False  # supervisors: send a reply the anti-phishing check blocked
 
     _clean = field_validator("body", "client_msg_id")(_no_nul)
+    _body = field_validator("body")(_not_blank)
+    _subject = field_validator("subject")(_blank_is_none)
 
 
 class Typing(_Frame):
@@ -108,7 +122,7 @@ class Typing(_Frame):
 class Read(_Frame):
     type: Literal["read"]
     ticket: str = Field(max_length=16)
-    seq: int = Field(ge=0)
+    seq: int = Field(ge=0, le=MAX_SEQ)
 
 
 class Feedback(_Frame):
@@ -117,7 +131,7 @@ class Feedback(_Frame):
 
     type: Literal["feedback"]
     ticket: str = Field(max_length=16)
-    seq: int = Field(ge=1)
+    seq: int = Field(ge=1, le=MAX_SEQ)
     helpful: StrictBool  # a vote is true or false, never "yes" or 1
 
 

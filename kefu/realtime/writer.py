@@ -55,6 +55,11 @@ def _not_saved() -> KefuError:
                      status=503)
 
 
+def _crashed() -> KefuError:
+    """A job failed on an error of ours, not the database's: sending it again will not help."""
+    return KefuError("the message could not be processed", code="internal_error", status=500)
+
+
 def _sqlstate(exc: BaseException) -> str | None:
     orig = getattr(exc, "orig", None)
     code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
@@ -192,6 +197,11 @@ class MessageWriter:
                         results.append((job, await job.work(session), None))
                     except KefuError as exc:
                         raise _JobFailed(exc) from exc
+                    except DBAPIError:
+                        raise  # the batch is retried, each job in its savepoint
+                    except Exception as exc:  # a bug in one job fails that job, not the batch
+                        log.exception("job_crashed")
+                        raise _JobFailed(_crashed()) from exc
                     continue
                 try:
                     async with savepoint(session):
@@ -201,6 +211,9 @@ class MessageWriter:
                 except DBAPIError as exc:
                     log.warning("job_failed", error=type(exc).__name__, sqlstate=_sqlstate(exc))
                     results.append((job, None, _not_saved()))
+                except Exception:  # noqa: BLE001 - as above: this job alone
+                    log.exception("job_crashed")
+                    results.append((job, None, _crashed()))
         return results
 
 

@@ -162,7 +162,7 @@ class Session:
     async def _handle_text(self, conn: Connection, text: str) -> None:
         try:
             raw = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
             self._error("malformed_json", "the frame is not valid JSON")
             return
         if not isinstance(raw, dict):
@@ -185,6 +185,9 @@ class Session:
             self._error(exc.code, exc.message, ref, retry_after_s=exc.retry_after_s)
         except KefuError as exc:
             self._error(exc.code, exc.message, ref)
+        except Exception:  # noqa: BLE001 - a bug in one frame must not end the connection
+            log.exception("frame_failed", type=raw.get("type"))
+            self._error("internal_error", "the frame could not be processed", ref)
 
     async def _flooding(self, bucket: TokenBucket, ref: str | None = None) -> None:
         assert self.conn is not None

@@ -147,6 +147,12 @@ async def test_bad_frames_get_errors_and_the_connection_carries_on(
     await alice.wait_type("error", code="frame_too_large")
     await alice.send({"type": "send", "client_msg_id": "e", "body": ""})
     assert (await alice.wait_type("error", code="invalid_frame"))["ref"] == "e"
+    await alice.send({"type": "send", "client_msg_id": "blank", "body": " \n ", "subject": "  "})
+    assert (await alice.wait_type("error", ref="blank"))["code"] == "invalid_frame"
+    await alice.ws.send("[" * 5_000 + "]" * 5_000)  # nested deeper than the parser recurses
+    await alice.wait_type("error", code="malformed_json")
+    await alice.send({"type": "join", "since": 2**63})  # beyond SQLite's integers
+    await alice.wait_type("error", code="invalid_frame")
     # Another customer's conversation is not there.
     bob = await customer(live, "cust-b")
     await bob.send({"type": "send", "client_msg_id": "b1", "body": "mine"})
@@ -157,6 +163,10 @@ async def test_bad_frames_get_errors_and_the_connection_carries_on(
     await alice.wait_type("error", code="not_found")
     await alice.send({"type": "ping", "t": 7})
     assert (await alice.wait_type("pong"))["t"] == 7
+    # A blank subject on a first message is no subject: the first line stands in.
+    await alice.send({"type": "send", "client_msg_id": "first", "body": "USDT deposit missing",
+                      "subject": "   "})
+    assert (await alice.wait_type("ack", client_msg_id="first"))["seq"] >= 1
     assert alice.closed is None
     # An agent of another team cannot subscribe either.
     stranger = await agent(live, world.headers["other_agent"])

@@ -133,6 +133,31 @@ async def test_a_database_error_fails_only_its_job(writer: MessageWriter):
     assert await team_names(writer) == {"fine"}
 
 
+async def test_a_job_that_crashes_fails_alone_and_is_not_retried(writer: MessageWriter):
+    """An exception that is neither ours nor the database's (a validation bug in one sender's
+    job) used to fail the whole batch with "not saved": the others' messages too, and the
+    widget resends "not saved" every second, so one bad frame kept failing everyone's."""
+
+    async def fine(session: AsyncSession, name: str) -> str:
+        await create_team(session, None, name=name, language="en")  # type: ignore[arg-type]
+        return name
+
+    async def crashes(session: AsyncSession) -> None:
+        await create_team(session, None, name="crashed", language="en")  # type: ignore[arg-type]
+        raise ValueError("subject: must not be empty")
+
+    results = await asyncio.gather(
+        writer.submit(lambda s: fine(s, "before")), writer.submit(crashes),
+        writer.submit(lambda s: fine(s, "after")), return_exceptions=True)
+    assert results[0] == "before"
+    assert results[2] == "after"
+    assert getattr(results[1], "code", None) == "internal_error"  # not "not_saved": no resend
+    assert await team_names(writer) == {"before", "after"}
+    with pytest.raises(Exception, match="could not be processed"):
+        await writer.submit(crashes)  # alone in its batch, the same
+    assert await team_names(writer) == {"before", "after"}
+
+
 async def test_the_write_ahead_log_is_checkpointed_off_the_writers_connection(
         migrated_templates: dict[str, str], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
