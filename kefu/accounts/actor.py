@@ -20,6 +20,7 @@ class Actor:
     team_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
     via: Literal["", "session", "token", "jwt", "portal", "visitor"] = ""
     session_id: uuid.UUID | None = None
+    token_id: uuid.UUID | None = None  # the API token an agent's websocket was opened with
     # Set when admin policy requires 2FA and this agent has not enrolled yet: only enrolment is
     # allowed until then.
     must_enroll_2fa: bool = False

@@ -32,6 +32,7 @@ from kefu.core import clock
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, KefuError, NotFound, Unauthorized
 from kefu.core.ids import new_token
 from kefu.db import Database, insert_or_ignore
+from kefu.realtime.events import agent_topic, publish_after_commit
 
 API_TOKEN_PREFIX = "kefu_pat_"
 LOCKOUT = timedelta(minutes=15)
@@ -332,6 +333,33 @@ async def logout(session: AsyncSession, session_id: uuid.UUID) -> None:
     if row is not None and row.revoked_at is None:
         row.revoked_at = clock.now()
         await session.flush()
+        _signed_out(session, row.agent_id, session_id=str(row.id))
+
+
+def _signed_out(session: AsyncSession, agent_id: uuid.UUID, **credential: str) -> None:
+    """After commit: the agent's open websockets opened with this credential close at once
+    (``kefu.realtime.hub``; through the broker, on every process)."""
+    publish_after_commit(session, agent_topic(agent_id), {"type": "signed_out", **credential})
+
+
+async def credentials_in_force(session: AsyncSession, actor: Actor) -> bool:
+    """Whether the session or API token an agent's websocket was opened with still stands: not
+    signed out, revoked or expired, and the agent still active (checked again while it is
+    open, for what no ``signed_out`` event announces: an expiry, a deactivation)."""
+    if actor.agent is None:
+        return True
+    now = clock.now()
+    if actor.session_id is not None:
+        row = await session.get(AgentSession, actor.session_id, populate_existing=True)
+        if row is None or row.revoked_at is not None or row.expires_at <= now:
+            return False
+    if actor.token_id is not None:
+        token = await session.get(ApiToken, actor.token_id, populate_existing=True)
+        if token is None or token.revoked_at is not None or (
+                token.expires_at is not None and token.expires_at <= now):
+            return False
+    agent = await session.get(Agent, actor.agent.id, populate_existing=True)
+    return agent is not None and agent.is_active
 
 
 async def verify_second_factor(
@@ -433,9 +461,16 @@ async def revoke_api_token(session: AsyncSession, actor: Actor, token_id: uuid.U
         await audit(session, actor, "token.revoked", target_type="api_token",
                     target_id=str(token.id))
         await session.flush()
+        _signed_out(session, token.agent_id, token_id=str(token.id))
 
 
 async def resolve_api_token(session: AsyncSession, raw: str) -> Agent | None:
+    found = await resolve_api_token_row(session, raw)
+    return found[1] if found is not None else None
+
+
+async def resolve_api_token_row(session: AsyncSession, raw: str
+                                ) -> tuple[ApiToken, Agent] | None:
     token = await session.scalar(
         select(ApiToken).where(ApiToken.token_hash == security.token_digest(raw))
     )
@@ -449,7 +484,7 @@ async def resolve_api_token(session: AsyncSession, raw: str) -> Agent | None:
         return None
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
         token.last_used_at = now
-    return agent
+    return token, agent
 
 
 # ---------------------------------------------------------------- customers and visitors

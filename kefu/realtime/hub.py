@@ -200,7 +200,9 @@ class Connection:
                 self._push_inbox(event)
             return
         if topic.startswith("agent:") or topic == "agents":
-            if self.is_agent:
+            if kind == "signed_out":
+                self._signed_out(event)
+            elif self.is_agent:
                 self.push(_public(event))
             return
         ticket_id = uuid.UUID(topic.split(":", 1)[1])
@@ -221,6 +223,12 @@ class Connection:
                 asyncio.get_running_loop().create_task(self._catch_up(state))
             return
         if self.is_agent:
+            if kind == "ticket" and not self._may_read(event["state"].get("team_id"),
+                                                       event["state"].get("assignee_id")):
+                # Transferred away from the agent's teams: the feed ends with the access.
+                self.unfollow(ticket_id)
+                self.push({"type": "unsubscribed", "ticket": state.number, "reason": "no_access"})
+                return
             if event.get("_conn") != self.id:
                 self.push(_public(event))
                 if kind == "viewing" and event.get("state") and not event.get("reply") \
@@ -237,6 +245,17 @@ class Connection:
             state_view = {k: event["state"][k] for k in ("number", "status")}
             self.push({"type": "ticket", "ticket": event["ticket"], "change": event["change"],
                        "state": state_view})
+
+    def _signed_out(self, event: dict[str, Any]) -> None:
+        """The session or API token this connection was opened with was signed out or revoked:
+        close at once (the agent's other connections stay)."""
+        actor = self.actor
+        if (event.get("session_id") is not None
+                and event["session_id"] == str(actor.session_id)) or (
+                event.get("token_id") is not None and event["token_id"] == str(actor.token_id)):
+            self.push({"type": "error", "code": "signed_out", "fatal": True,
+                       "message": "the session or token was signed out; sign in again"})
+            asyncio.get_running_loop().create_task(self.close(Close.UNAUTHORIZED, "signed out"))
 
     def _push_inbox(self, event: dict[str, Any]) -> None:
         """New messages only move an inbox row, so rows that a message changed are gathered
@@ -300,6 +319,11 @@ class Connection:
     def _may_see_inbox(self, event: dict[str, Any]) -> bool:
         """Every inbox event reaches every agent connection: compared as the strings the
         event carries (parsing a UUID per event and agent was a visible share of the loop)."""
+        return self._may_read(event.get("_team_id"), event.get("_assignee_id"))
+
+    def _may_read(self, team_id: str | None, assignee_id: str | None) -> bool:
+        """``tickets.service.may_read`` for an agent, on a ticket's team and assignee as the
+        strings events carry."""
         if self.actor.is_supervisor:
             return True
         agent = self.actor.agent
@@ -307,7 +331,7 @@ class Connection:
         if self._inbox_ids is None or self._inbox_ids[0] is not self.actor:
             self._inbox_ids = (self.actor, {str(t) for t in self.actor.team_ids}, str(agent.id))
         _, teams, me = self._inbox_ids
-        return event.get("_team_id") in teams or event.get("_assignee_id") == me
+        return team_id in teams or assignee_id == me
 
 
 # Inbox rows a connection remembers having sent whole; console.js keeps as many rows it received

@@ -52,6 +52,7 @@ from kefu.trust.compliance import tipoff_check
 from kefu.trust.errors import TooManyRequests
 
 log = get_logger("kefu.realtime.ws")
+CREDENTIALS_RECHECK_S = 30.0
 router = APIRouter()
 Side = Literal["customer", "agent"]
 
@@ -121,16 +122,38 @@ class Session:
                               "max_body_chars": p.MAX_BODY_CHARS,
                               "messages_per_s": p.CONNECTION_RATE[0],
                               "burst": p.CONNECTION_RATE[1]}})
+        recheck = (asyncio.get_running_loop().create_task(self._recheck_credentials(conn))
+                   if actor.agent is not None else None)
         try:
             await self._receive_loop(conn)
         finally:
             if self.expiry is not None:
                 self.expiry.cancel()
+            if recheck is not None:
+                recheck.cancel()
             if actor.agent is not None:
                 for follow in list(conn.follows.values()):
                     self.hub.announce_viewing(conn, follow.number, follow.ticket_id, state=False)
             self.queue.forget(conn)
             await conn.finish()
+
+    async def _recheck_credentials(self, conn: Connection) -> None:
+        """Signing out and revoking a token close the agent's sockets at once (a
+        ``signed_out`` event); this catches what no event announces: a session that expired, an
+        agent deactivated."""
+        while not conn.closed:
+            await asyncio.sleep(CREDENTIALS_RECHECK_S)
+            try:
+                async with self.db.transaction() as session:
+                    valid = await accounts.credentials_in_force(session, conn.actor)
+            except Exception:  # noqa: BLE001 - the database is away: try again later
+                log.warning("credentials_recheck_failed", conn=conn.id)
+                continue
+            if not valid:
+                conn.push({"type": "error", "code": "signed_out", "fatal": True,
+                           "message": "the session or token was signed out; sign in again"})
+                await conn.close(Close.UNAUTHORIZED, "signed out")
+                return
 
     async def _refuse(self, refusal: Refused) -> None:
         with contextlib.suppress(Exception):
@@ -247,11 +270,12 @@ class Session:
 
     async def _agent_identity(self, hello: p.Hello) -> Actor:
         async with self.db.transaction() as session:
+            token_id = None
             if hello.token:
-                agent = await accounts.resolve_api_token(session, hello.token)
-                if agent is None:
+                found = await accounts.resolve_api_token_row(session, hello.token)
+                if found is None:
                     raise KefuError("API token is not valid", code="invalid_token", status=401)
-                session_id = None
+                session_id, token_id, agent = None, found[0].id, found[1]
             else:
                 raw = self.ws.cookies.get(SESSION_COOKIE)
                 resolved = await accounts.resolve_session(session, raw) if raw else None
@@ -266,7 +290,7 @@ class Session:
                 raise KefuError("set up two-factor authentication first",
                                 code="2fa_enrollment_required", status=403)
             return Actor(kind="agent", agent=agent, via="token" if hello.token else "session",
-                         session_id=session_id,
+                         session_id=session_id, token_id=token_id,
                          team_ids=await accounts.team_ids_of(session, agent.id))
 
     async def _customer_identity(self, hello: p.Hello) -> Actor:

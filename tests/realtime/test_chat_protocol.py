@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import httpx
 from sqlalchemy import func, select
 
+from kefu.accounts.actor import Actor
+from kefu.accounts.models import Agent
+from kefu.accounts.service import credentials_in_force
 from kefu.tickets.models import Message
 from tests.factories import customer_token, make_world
 from tests.realtime.live import Client, LiveServer
@@ -396,3 +400,60 @@ async def test_support_messages_carry_the_customers_anti_phishing_code(
     assert "anti_phishing_code" not in own[0]
     for client in (alice, bob):
         await client.close()
+
+
+async def test_a_revoked_token_closes_the_agents_socket_at_once(live: LiveServer,
+                                                               setup_app: Any):
+    """Revoked credentials stop working at once (security.md), open websockets included: the
+    socket opened with the revoked token closes with 4401; the agent's other one stays."""
+    world = await make_world(setup_app)
+    async with httpx.AsyncClient(base_url=live.base) as http:
+        created = (await http.post("/api/v1/auth/tokens", json={"name": "console"},
+                                   headers=world.headers["agent"])).json()
+        doomed = await Client.connect(f"{live.ws_base}/ws/agent", {"token": created["token"]})
+        await doomed.wait_type("welcome")
+        other = await agent(live, world.headers["agent"])
+        revoked = await http.delete(f"/api/v1/auth/tokens/{created['id']}",
+                                    headers=world.headers["agent"])
+        assert revoked.status_code == 204
+    assert (await doomed.wait_closed())[0] == 4401
+    assert (await doomed.wait_type("error", code="signed_out"))["fatal"] is True
+    await other.send({"type": "ping", "t": 1})
+    await other.wait_type("pong")
+    assert other.closed is None
+    await other.close()
+    # The periodic re-check sees the same, and what no event announces (a deactivation).
+    async with setup_app.state.db.transaction() as session:
+        token_id = uuid.UUID(created["id"])
+        assert not await credentials_in_force(
+            session, Actor(kind="agent", agent=world.agent, token_id=token_id))
+        assert await credentials_in_force(session, Actor(kind="agent", agent=world.agent))
+        member = await session.get(Agent, world.agent.id)
+        assert member is not None
+        member.is_active = False
+        await session.flush()
+        assert not await credentials_in_force(session, Actor(kind="agent", agent=member))
+
+
+async def test_a_ticket_transferred_away_ends_the_agents_feed(live: LiveServer, setup_app: Any):
+    """Access is checked at subscribe and again when the ticket changes hands: an agent whose
+    team loses the ticket stops receiving its messages and notes."""
+    world = await make_world(setup_app)
+    alice = await customer(live)
+    await alice.send({"type": "send", "client_msg_id": "first", "body": "hello"})
+    number = (await alice.wait_type("ack"))["ticket"]
+    bob = await agent(live, world.headers["agent"])
+    await bob.send({"type": "subscribe", "ticket": number, "since": 0})
+    await bob.wait_type("subscribed")
+    async with httpx.AsyncClient(base_url=live.base) as http:
+        moved = await http.post(f"/api/v1/tickets/{number}/assign",
+                                headers=world.headers["supervisor"],
+                                json={"team_id": str(world.zh_team.id)})
+        assert moved.status_code == 200, moved.text
+    assert (await bob.wait_type("unsubscribed", ticket=number))["reason"] == "no_access"
+    await alice.send({"type": "send", "client_msg_id": "after", "body": "still there?"})
+    await alice.wait_type("ack", client_msg_id="after")
+    await asyncio.sleep(0.3)
+    assert not any(f.get("body") == "still there?" for f in bob.of_type("message"))
+    await alice.close()
+    await bob.close()
