@@ -284,6 +284,9 @@ class Database:
         # Set by the app: what services deep in a transaction need of the configuration (the
         # assistant's switch when a customer message is stored). None in bare scripts.
         self.settings: Any = None
+        # In-process caches of what this process wrote, by name (the chat's recent customer
+        # messages per ticket, ``kefu.tickets.chat``).
+        self.caches: dict[str, Any] = {}
 
     def wake_jobs(self) -> None:
         if self.jobs_wakeup is not None:

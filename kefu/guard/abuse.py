@@ -26,6 +26,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Final, Literal
 
@@ -327,6 +328,11 @@ def _spam(text: str, folded: str, recent: Sequence[str]) -> AbuseSignal:
 
 # ---------------------------------------------------------------- near duplicates
 
+# The customer's earlier messages that count as "sent before" for spam: a flood is the same
+# text again within minutes; a question repeated over a day of waiting is not spam.
+RECENT_MESSAGES: Final = 10
+RECENT_WINDOW: Final = timedelta(minutes=2)
+
 _NOT_TEXT: Final = re.compile(r"[\W_]+")
 _MIN_FUZZY: Final = 8
 _JACCARD: Final = 0.8
@@ -345,14 +351,31 @@ def near_duplicate(a: str, b: str) -> bool:
     or, for texts of at least 8 characters whose lengths are within 20%, character-trigram
     Jaccard similarity ≥ 0.8 ("where is my deposit??" ~ "Where is my deposit"). Numbers count,
     so two different order ids are different questions."""
-    left, right = _normalized(a), _normalized(b)
-    if left == right:
-        return bool(left)
-    shorter, longer = sorted((len(left), len(right)))
+    return same_question(fingerprint(a), fingerprint(b))
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """A text as :func:`near_duplicate` compares it, made once for a text compared many times
+    (the chat's writer keeps one per recent message)."""
+
+    text: str
+    trigrams: frozenset[str]
+
+
+def fingerprint(text: str) -> Fingerprint:
+    normalized = _normalized(text)
+    return Fingerprint(normalized, frozenset(_trigrams(normalized)))
+
+
+def same_question(a: Fingerprint, b: Fingerprint) -> bool:
+    """:func:`near_duplicate` on fingerprints."""
+    if a.text == b.text:
+        return bool(a.text)
+    shorter, longer = sorted((len(a.text), len(b.text)))
     if shorter < _MIN_FUZZY or shorter < _JACCARD * longer:
         return False
-    grams_left, grams_right = _trigrams(left), _trigrams(right)
-    return len(grams_left & grams_right) >= _JACCARD * len(grams_left | grams_right)
+    return len(a.trigrams & b.trigrams) >= _JACCARD * len(a.trigrams | b.trigrams)
 
 
 # ---------------------------------------------------------------- scam signals

@@ -13,9 +13,11 @@ every result through a thread of its own, which needs the GIL that a busy loop h
 2,000 messages a second that hand-off, not the analysis, made most of a customer message's wait
 (a batch's round trip twice its time in the worker; see ``docs/decisions/0002``).
 
-What cannot move stays in the writer: whether an earlier message of the same batch repeats this
-one (the abuse screen's near-duplicate count) is checked there, and a message found clean here is
-still refused or masked on the slow path when the writer finds more. Until the worker has
+The abuse screen counts a message that repeats the sender's recent ones (the same question again
+and again is spam), so each body comes with its sender and ticket (``key``) and the worker keeps
+what each key sent in the last ``RECENT_WINDOW`` (:class:`Repeats`; a new worker starts without
+it, so a repeat may then be caught a message or two later). A message found clean here is still
+refused or masked on the slow path when the writer finds more. Until the worker has
 started (a second or two after the server), and whenever it fails, the writer analyses inline,
 as it always could, so a send never waits for the worker to come back. A worker that dies
 (killed, out of memory) closes its end of the pipe: the loop sees it at once and answers the
@@ -30,6 +32,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -37,7 +42,14 @@ from typing import Final, NamedTuple
 
 from kefu.core.language import detect_language
 from kefu.core.logging import get_logger
-from kefu.guard.abuse import screen
+from kefu.guard.abuse import (
+    RECENT_MESSAGES,
+    RECENT_WINDOW,
+    Fingerprint,
+    fingerprint,
+    same_question,
+    screen,
+)
 from kefu.guard.secrets import scan
 
 log = get_logger("kefu.realtime.analysis")
@@ -58,17 +70,50 @@ class Analysis(NamedTuple):
     crosses the pipe as a plain one (pickling a dataclass cost ~3 µs a message, both sides)."""
 
     clean: bool  # nothing for the secret guard to mask
-    actionable: bool  # the abuse screen wants something done (without repeats in its batch)
+    actionable: bool  # the abuse screen wants something done (the sender's repeats counted)
     language: str | None
 
 
-def analyse(body: str) -> Analysis:
-    return Analysis(scan(body).clean, screen(body).actionable, detect_language(body))
+def analyse(body: str, recent: Sequence[str] = ()) -> Analysis:
+    """``recent``: what the same sender wrote in the same conversation lately."""
+    return Analysis(scan(body).clean, screen(body, recent=recent).actionable,
+                    detect_language(body))
 
 
-def analyse_all(bodies: list[str]) -> list[tuple[bool, bool, str | None]]:
-    """The worker's task: one batch of bodies, answered as plain tuples."""
-    return [tuple(analyse(body)) for body in bodies]  # type: ignore[misc]
+class Repeats:
+    """What each sender (a ``key``: who, in which conversation) sent in the last
+    ``RECENT_WINDOW``, at most ``RECENT_MESSAGES``, as fingerprints: a new message is compared
+    with each at the cost of a set intersection, and only the ones it repeats go to the
+    screen. Bounded to the ``MAX_KEYS`` most recent senders."""
+
+    MAX_KEYS = 50_000
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._sent: OrderedDict[str, deque[tuple[float, str, Fingerprint]]] = OrderedDict()
+
+    def repeated(self, key: str, body: str) -> list[str]:
+        """The recent messages of ``key`` that ``body`` repeats; ``body`` is remembered."""
+        now, mine = self._clock(), fingerprint(body)
+        sent = self._sent.get(key)
+        if sent is None:
+            sent = self._sent[key] = deque(maxlen=RECENT_MESSAGES)
+            if len(self._sent) > self.MAX_KEYS:
+                self._sent.popitem(last=False)
+        else:
+            self._sent.move_to_end(key)
+        window = RECENT_WINDOW.total_seconds()
+        found = [before for at, before, print_ in sent
+                 if now - at <= window and same_question(mine, print_)]
+        sent.append((now, body, mine))
+        return found
+
+
+def analyse_all(items: list[tuple[str, str | None]], repeats: Repeats
+                ) -> list[tuple[bool, bool, str | None]]:
+    """The worker's task: one batch of (body, key), answered as plain tuples."""
+    return [tuple(analyse(body, repeats.repeated(key, body) if key else ()))  # type: ignore[misc]
+            for body, key in items]
 
 
 _READY: Final = "ready"
@@ -82,13 +127,14 @@ def _serve(conn: Connection) -> None:
     closes the pipe."""
     for text in _WARM_UP:
         analyse(text)
+    repeats = Repeats()
     conn.send(_READY)
     while True:
         try:
-            bodies = conn.recv()
+            items = conn.recv()
         except (EOFError, OSError):
             return
-        conn.send(analyse_all(bodies))
+        conn.send(analyse_all(items, repeats))
 
 
 @dataclass(eq=False)
@@ -118,7 +164,7 @@ class ChatAnalyzer:
         self.restart_after_s = restart_after_s
         self.batch_timeout_s = batch_timeout_s
         self._worker: _Worker | None = None
-        self._pending: list[tuple[str, asyncio.Future[Analysis | None]]] = []
+        self._pending: list[tuple[tuple[str, str | None], asyncio.Future[Analysis | None]]] = []
         self._pause = restart_after_s
         self._restart: asyncio.TimerHandle | None = None
         self._stopped = False
@@ -159,11 +205,12 @@ class ChatAnalyzer:
     def worker_pid(self) -> int | None:
         return self._worker.process.pid if self._worker is not None else None
 
-    async def analyse(self, body: str) -> Analysis | None:
+    async def analyse(self, body: str, key: str | None = None) -> Analysis | None:
+        """``key``: the sender and conversation, for the repeats (see :class:`Repeats`)."""
         if not self.ready:
             return None
         future: asyncio.Future[Analysis | None] = asyncio.get_running_loop().create_future()
-        self._pending.append((body, future))
+        self._pending.append(((body, key), future))
         self._kick()
         return await future
 
@@ -173,7 +220,7 @@ class ChatAnalyzer:
         if worker is None or not worker.ready or worker.batch or not self._pending:
             return
         count, chars = 0, 0
-        for body, _ in self._pending[:MAX_BATCH]:
+        for (body, _), _ in self._pending[:MAX_BATCH]:
             chars += len(body)
             if count and chars > MAX_BATCH_CHARS:
                 break
@@ -181,7 +228,7 @@ class ChatAnalyzer:
         batch, self._pending = self._pending[:count], self._pending[count:]
         worker.batch = [future for _, future in batch]
         try:
-            worker.conn.send([body for body, _ in batch])
+            worker.conn.send([item for item, _ in batch])
         except (OSError, ValueError) as exc:  # the worker has gone: analysed inline
             log.warning("analysis_batch_failed", size=len(batch), error=type(exc).__name__)
             self._broken(worker)

@@ -482,8 +482,9 @@ class Session:
                      frame.body, allowed_domains=allowed_link_domains(self.settings)).blocked)))
         chat = None
         if plain and number is not None:
-            analysis = (await self.analyzer.analyse(frame.body) if actor.agent is None
-                        else None)  # agents' sends are not screened on this path
+            analysis = (  # agents' sends are not screened on this path
+                await self.analyzer.analyse(frame.body, key=f"{actor.label}|{number.upper()}")
+                if actor.agent is None else None)
             chat = ChatSend(actor, number, frame.body, frame.client_msg_id, analysis)
         result = await self.writer.submit(  # key: lock tickets in one order (no deadlock)
             work, key=number.upper() if number else None, chat=chat)

@@ -34,7 +34,15 @@ from kefu.accounts.actor import Actor
 from kefu.accounts.models import Customer
 from kefu.accounts.service import audit, visitor_external_id
 from kefu.core import clock
-from kefu.guard.abuse import AbuseSignal, ScamSignal, customer_warning, near_duplicate, screen
+from kefu.guard.abuse import (
+    RECENT_MESSAGES,
+    RECENT_WINDOW,
+    AbuseSignal,
+    ScamSignal,
+    customer_warning,
+    near_duplicate,
+    screen,
+)
 from kefu.guard.secrets import scan
 from kefu.tickets import schemas
 from kefu.tickets.guarding import SYSTEM
@@ -52,10 +60,6 @@ from kefu.trust.service import cooldown_for, flagged_codes, record_flag
 
 ABUSE_TAG: Final = "abuse"
 SCAM_TAG: Final = "scam-risk"
-# The customer's earlier messages that count as "sent before" for spam: a flood is the same
-# text again within minutes; a question repeated over a day of waiting is not spam.
-RECENT_MESSAGES: Final = 10
-RECENT_WINDOW: Final = timedelta(minutes=2)
 DUPLICATE_WINDOW: Final = timedelta(days=7)
 DUPLICATE_CANDIDATES: Final = 20
 CLOSED_STATUSES: Final = ("resolved", "closed")

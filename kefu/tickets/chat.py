@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,8 +47,8 @@ from kefu.core import clock
 from kefu.core.errors import KefuError
 from kefu.core.ids import normalize_ticket_number
 from kefu.core.language import detect_language
-from kefu.db import new_id, sqlite_value, writer_sqlite
-from kefu.guard.abuse import near_duplicate, screen
+from kefu.db import after_commit, new_id, sqlite_value, writer_sqlite
+from kefu.guard.abuse import RECENT_MESSAGES, RECENT_WINDOW, screen
 from kefu.guard.secrets import scan
 from kefu.realtime.analysis import Analysis
 from kefu.realtime.events import publish_after_commit, ticket_topic
@@ -129,20 +130,61 @@ async def _cooling(session: AsyncSession, sends: Sequence[ChatSend]
         visitor_ids={s for s in subjects if isinstance(s, str)})
 
 
-def _guarded(send: ChatSend, ticket: Ticket, earlier: dict[tuple[str, str], list[str]]) -> bool:
-    """Whether a customer's send has something for the secret guard or the abuse checks. With
-    an analysis made ahead, only the repeats within this batch are looked at here: they can
-    only add to the screen's evidence, so the whole screen runs again only when there is one."""
+class RecentChat:
+    """The customer messages this process appended to each ticket in the last
+    ``RECENT_WINDOW`` (at most ``RECENT_MESSAGES``), for the abuse screen's repeats when a batch
+    is analysed inline (no analysis worker, or it is restarting; the worker keeps its own, see
+    ``kefu.realtime.analysis.Repeats``): what ``abuse_checks.screen_inbound`` reads from the
+    database for a message stored one at a time, without a query per batch. Bounded to the
+    ``MAX_TICKETS`` most recently written tickets."""
+
+    MAX_TICKETS = 50_000
+
+    def __init__(self) -> None:
+        self._tickets: OrderedDict[uuid.UUID, deque[tuple[datetime, str]]] = OrderedDict()
+
+    def bodies(self, ticket_id: uuid.UUID, now: datetime) -> list[str]:
+        kept = self._tickets.get(ticket_id)
+        return [body for at, body in kept if now - at <= RECENT_WINDOW] if kept else []
+
+    def add(self, ticket_id: uuid.UUID, at: datetime, body: str) -> None:
+        kept = self._tickets.get(ticket_id)
+        if kept is None:
+            kept = self._tickets[ticket_id] = deque(maxlen=RECENT_MESSAGES)
+            if len(self._tickets) > self.MAX_TICKETS:
+                self._tickets.popitem(last=False)
+        else:
+            self._tickets.move_to_end(ticket_id)
+        kept.append((at, body))
+
+
+def recent_chat(session: AsyncSession) -> RecentChat:
+    """The process's :class:`RecentChat` for the session's database (a fresh one without)."""
+    db = session.info.get("db")
+    if db is None:
+        return RecentChat()
+    memory = db.caches.get("recent_chat")
+    if memory is None:
+        memory = db.caches["recent_chat"] = RecentChat()
+    return cast(RecentChat, memory)
+
+
+def _guarded(send: ChatSend, ticket: Ticket, earlier: dict[tuple[str, str], list[str]],
+             memory: RecentChat, now: datetime) -> bool:
+    """Whether a customer's send has something for the secret guard or the abuse checks. An
+    analysis made ahead has counted the sender's repeats already (the worker remembers what
+    each sender sent). Without one, the screen runs here with the ticket's recent customer
+    messages and the sender's earlier sends in this batch (``earlier``, which gets this one)."""
     pre = send.analysis
-    if not (scan(send.body).clean if pre is None else pre.clean):
+    if pre is not None:
+        return not pre.clean or pre.actionable
+    if not scan(send.body).clean:
         return True
-    recent = earlier.setdefault((send.actor.label, ticket.number), [])
-    if pre is None:
-        found = screen(send.body, recent=recent).actionable
-    else:
-        found = pre.actionable or (
-            any(near_duplicate(send.body, before) for before in recent)
-            and screen(send.body, recent=recent).actionable)
+    key = (send.actor.label, ticket.number)
+    recent = earlier.get(key)
+    if recent is None:
+        recent = earlier[key] = memory.bodies(ticket.id, now)[-RECENT_MESSAGES:]
+    found = screen(send.body, recent=recent).actionable
     recent.append(send.body)
     return found
 
@@ -161,6 +203,7 @@ async def append_chat_batch(
     by_number = {t.number: t for t in await session.scalars(
         _TICKETS_LOCKED if postgres else _TICKETS_BY_NUMBER, {"numbers": sorted(numbers)})}
     cooling = await _cooling(session, sends)
+    memory, now = recent_chat(session), clock.now()
 
     chosen: list[Ticket | None] = []
     refused: set[str] = set()
@@ -176,7 +219,7 @@ async def append_chat_batch(
         elif (ticket is None or ticket.merged_into_id is not None
                 or not may_read(send.actor, ticket) or not _fast_status(send.actor, ticket)
                 or (send.actor.agent is None and send.actor.customer is None)
-                or (send.actor.agent is None and _guarded(send, ticket, earlier))):
+                or (send.actor.agent is None and _guarded(send, ticket, earlier, memory, now))):
             if ticket is not None:
                 refused.add(ticket.number)
             chosen.append(None)
@@ -189,7 +232,6 @@ async def append_chat_batch(
 
     stored: dict[tuple[uuid.UUID, str | None], ChatMessage | Message] = dict(
         await _stored_messages(session, sends, chosen))
-    now = clock.now()
     outcomes: list[Appended | KefuError | None] = []
     rows: list[ChatMessage] = []
     touched: dict[uuid.UUID, Ticket] = {}
@@ -230,6 +272,12 @@ async def append_chat_batch(
     if not rows:
         return outcomes
 
+    async def remember() -> None:
+        for row in rows:
+            if row.author_kind == "customer":
+                memory.add(row.ticket_id, row.created_at, row.body)
+
+    after_commit(session, remember)
     raw = await writer_sqlite(session)
     if raw is not None:  # the writer's SQLite connection: the same rows, without the ORM
         at = sqlite_value(now)  # every row of the batch was made now

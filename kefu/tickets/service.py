@@ -312,6 +312,13 @@ async def _claim_attachments(
     return rows
 
 
+async def stored_message(session: AsyncSession, ticket: Ticket, client_msg_id: str
+                         ) -> Message | None:
+    """The message already stored in ``ticket`` under ``client_msg_id``, if any."""
+    return cast(Message | None, await session.scalar(select(Message).where(
+        Message.ticket_id == ticket.id, Message.client_msg_id == client_msg_id)))
+
+
 async def add_message(
     session: AsyncSession,
     ticket: Ticket,
@@ -331,8 +338,7 @@ async def add_message(
     if guarded is not None:
         body = guarded.masked
     if client_msg_id:
-        existing = await session.scalar(select(Message).where(
-            Message.ticket_id == ticket.id, Message.client_msg_id == client_msg_id))
+        existing = await stored_message(session, ticket, client_msg_id)
         if existing is not None:
             return existing, False
     attachments = await _claim_attachments(session, ticket, author, attachment_ids)
@@ -642,7 +648,12 @@ async def reply(
     data: schemas.ReplyCreate,
 ) -> Message:
     """A public message. A customer's reply reopens a pending or recently resolved ticket; an
-    agent's first reply opens a new one."""
+    agent's first reply opens a new one. A resent ``client_msg_id`` gets the stored message
+    back whatever happened since (closed, guard, cool-down): its first send was acknowledged."""
+    if data.client_msg_id:
+        existing = await stored_message(session, ticket, data.client_msg_id)
+        if existing is not None:
+            return existing
     if ticket.status == "closed":
         raise Conflict("this ticket is closed; open a new one", code="ticket_closed")
     if actor.is_customer_side:

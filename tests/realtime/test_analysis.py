@@ -7,14 +7,23 @@ import asyncio
 import contextlib
 import os
 import signal
+import uuid
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from kefu.realtime.analysis import MAX_BATCH_CHARS, Analysis, ChatAnalyzer, analyse
-from kefu.tickets.chat import ChatSend, _guarded
+from kefu.core import clock
+from kefu.realtime.analysis import (
+    MAX_BATCH_CHARS,
+    Analysis,
+    ChatAnalyzer,
+    Repeats,
+    analyse,
+    analyse_all,
+)
+from kefu.tickets.chat import ChatSend, RecentChat, _guarded
 
 BODIES = [
     "My USDT withdrawal on TRC20 has been pending for two hours",
@@ -158,18 +167,44 @@ async def test_a_stuck_worker_is_killed_and_replaced() -> None:
     ["hello", "hello", "hello", "hello"],
 ])
 def test_guarded_agrees_with_and_without_an_analysis(batch: list[str]) -> None:
-    """The near-duplicates within one writer batch are found either way."""
+    """The sender's repeats are found either way: by the worker, which remembers what each
+    sender sent (here in one batch and one message at a time), or inline by the writer, from
+    the batch and what it appended before."""
     actor = SimpleNamespace(label="customer:1")
-    ticket = SimpleNamespace(number="KF-1")
+    ticket = SimpleNamespace(number="KF-1", id=uuid.uuid4())
+    now = clock.now()
 
-    def verdicts(with_analysis: bool) -> list[bool]:
+    def inline(memory: RecentChat, bodies: list[str]) -> list[bool]:
         earlier: dict[tuple[str, str], list[str]] = {}
-        return [_guarded(ChatSend(actor, "KF-1", body, None,  # type: ignore[arg-type]
-                                  analyse(body) if with_analysis else None),
-                         ticket, earlier)  # type: ignore[arg-type]
-                for body in batch]
+        verdicts = [_guarded(ChatSend(actor, "KF-1", body, None),  # type: ignore[arg-type]
+                             ticket, earlier, memory, now)  # type: ignore[arg-type]
+                    for body in bodies]
+        for body in bodies:
+            memory.add(ticket.id, now, body)  # type: ignore[arg-type]
+        return verdicts
 
-    assert verdicts(True) == verdicts(False)
+    def ahead(repeats: Repeats, bodies: list[str]) -> list[bool]:
+        found = analyse_all([(body, "customer:1|KF-1") for body in bodies], repeats)
+        return [_guarded(ChatSend(actor, "KF-1", body, None,  # type: ignore[arg-type]
+                                  Analysis(*result)),
+                         ticket, {}, RecentChat(), now)  # type: ignore[arg-type]
+                for body, result in zip(bodies, found, strict=True)]
+
+    one_batch = inline(RecentChat(), batch)
+    assert ahead(Repeats(), batch) == one_batch
+    memory, repeats = RecentChat(), Repeats()
+    assert [inline(memory, [body])[0] for body in batch] == one_batch
+    assert [ahead(repeats, [body])[0] for body in batch] == one_batch
+
+
+def test_the_worker_forgets_repeats_after_the_window() -> None:
+    now = [0.0]
+    repeats = Repeats(clock=lambda: now[0])
+    assert repeats.repeated("a", "where is my deposit??") == []
+    assert repeats.repeated("a", "Where is my deposit") == ["where is my deposit??"]
+    assert repeats.repeated("b", "where is my deposit") == []  # another sender
+    now[0] = 121.0
+    assert repeats.repeated("a", "where is my deposit") == []
 
 
 def test_an_analysis_is_small_and_plain() -> None:

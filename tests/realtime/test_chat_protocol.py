@@ -457,3 +457,28 @@ async def test_a_ticket_transferred_away_ends_the_agents_feed(live: LiveServer, 
     assert not any(f.get("body") == "still there?" for f in bob.of_type("message"))
     await alice.close()
     await bob.close()
+
+
+async def test_a_resend_after_the_ticket_closed_gets_its_first_ack(live: LiveServer,
+                                                                    setup_app: Any):
+    """The ack of a stored message may be lost on the way; the client sends it again, and gets
+    the same ack even though the ticket was closed meanwhile (not ``ticket_closed``)."""
+    world = await make_world(setup_app)
+    alice = await customer(live)
+    await alice.send({"type": "send", "client_msg_id": "o", "body": "my withdrawal is stuck"})
+    first = await alice.wait_type("ack", client_msg_id="o")
+    async with httpx.AsyncClient(base_url=live.base) as http:
+        for status in ("resolved", "closed"):
+            changed = await http.post(f"/api/v1/tickets/{first['ticket']}/status",
+                                      headers=world.headers["supervisor"],
+                                      json={"status": status})
+            assert changed.status_code == 200, changed.text
+    alice.frames.clear()
+    await alice.send({"type": "send", "client_msg_id": "o", "ticket": first["ticket"],
+                      "body": "my withdrawal is stuck"})
+    again = await alice.wait_type("ack", client_msg_id="o")
+    assert (again["seq"], again["id"]) == (first["seq"], first["id"])
+    await alice.send({"type": "send", "client_msg_id": "new", "ticket": first["ticket"],
+                      "body": "hello?"})
+    assert (await alice.wait_type("error", ref="new"))["code"] == "ticket_closed"
+    await alice.close()

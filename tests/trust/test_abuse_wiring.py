@@ -507,3 +507,28 @@ async def test_websocket_refuses_a_cooled_down_customer_with_an_error_frame(
         bodies = list(await session.scalars(select(Message.body).where(
             Message.author_kind == "customer").order_by(Message.created_at)))
     assert bodies == ["My deposit is late", "fuck you, you idiot"]
+
+
+async def test_websocket_repeats_across_batches_cool_down_like_rest(
+    live: LiveServer, live_app: Any
+) -> None:
+    """The chat's batches see the ticket's recent customer messages, not only the earlier sends
+    of the same batch: the same text sent one message at a time cools down as over REST."""
+    token = customer_token(live.settings, "cust-rep", name="Rex", lang="en")
+    client = await Client.connect(f"{live.ws_base}/ws/chat", {"token": token})
+    await client.wait_type("welcome")
+    await client.send({"type": "send", "client_msg_id": "r-0", "body": "Deposit missing"})
+    number = (await client.wait_type("ack", client_msg_id="r-0"))["ticket"]
+    text = "where is my deposit, answer me"
+    for i in range(1, 5):  # each acked before the next: one per batch
+        await client.send({"type": "send", "client_msg_id": f"r-{i}", "ticket": number,
+                           "body": text})
+        await client.wait_type("ack", client_msg_id=f"r-{i}")
+    await client.send({"type": "send", "client_msg_id": "r-5", "ticket": number, "body": text})
+    error = await client.wait_type("error", ref="r-5")
+    assert error["code"] == "cooling_down"
+    await client.close()
+    async with live_app.state.db.transaction() as session:
+        ticket = await session.scalar(select(Ticket).where(Ticket.number == number))
+        assert ticket is not None
+        assert await cooldown_for(session, customer_id=ticket.customer_id) is not None
