@@ -342,18 +342,34 @@ app.add_typer(search_app, name="search")
 
 @search_app.command("reindex")
 def search_reindex() -> None:
-    """Rebuild the search index from the published articles in the database."""
+    """Rebuild the search index from the published articles in the database. A database that
+    is missing, unreachable or not migrated is one line on stderr (exit 2); a missing SQLite
+    file is not created."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    from kefu.core.errors import KefuError
     from kefu.db import Database
     from kefu.kb.indexing import ArticleIndex
     from kefu.kb.service import public_documents
 
     settings = load_settings()
+    url = make_url(settings.resolved_database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        database = Path(url.database)
+        if not database.is_file():
+            fail(f"no database at {database}: run kefu migrate")
 
     async def go() -> int:
         db = Database(settings.resolved_database_url)
         try:
             async with db.transaction() as session:
                 docs = await public_documents(session)
+        except (DBAPIError, OSError) as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+            raise KefuError(f"cannot read the articles from the database ({reason}): is it "
+                            "running and migrated (kefu migrate)?",
+                            code="database_unavailable") from exc
         finally:
             await db.dispose()
         await ArticleIndex.for_settings(settings).rebuild(docs)

@@ -16,13 +16,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kefu.config import Settings
+from kefu.core.errors import KefuError
 from kefu.kb.render import MEDIA_PREFIX
-from kefu.tickets.attachments import AttachmentTooLarge, AttachmentTypeNotAllowed, sniff
+from kefu.tickets.attachments import AttachmentTooLarge, sniff
 
 MEDIA_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif",
                "image/webp": "webp", "video/mp4": "mp4", "video/webm": "webm"}
 CONTENT_TYPES = {ext: content_type for content_type, ext in MEDIA_TYPES.items()}
 NAME = re.compile(r"^[0-9a-f]{32}\.(png|jpg|gif|webp|mp4|webm)$")
+
+
+class MediaTypeNotAllowed(KefuError):
+    """Not one of the types articles show (ticket attachments accept more: PDF, text)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"files of type '{kind}' are not accepted: use PNG, JPEG, GIF, WebP, "
+                         "MP4 or WebM", code="kb_media_type", status=415)
 
 
 @dataclass(frozen=True)
@@ -70,7 +79,7 @@ class MediaStore:
                 os.fsync(out.fileno())
             content_type = sniff(head)
             if content_type not in MEDIA_TYPES:
-                raise AttachmentTypeNotAllowed(content_type)
+                raise MediaTypeNotAllowed(content_type)
             name = f"{digest.hexdigest()[:32]}.{MEDIA_TYPES[content_type]}"
             tmp.replace(self.root / name)
         finally:

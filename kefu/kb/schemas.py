@@ -126,8 +126,9 @@ class ArticleUpdate(_Strict):
 
 class PublishRequest(_Strict):
     lang: LanguageTag | None = Field(
-        default=None, description="One translation; leave out for the article and all of its "
-        "translations.")
+        default=None, description="One translation (publishing it publishes the article too); "
+        "leave out for the article alone: its translations keep their states, so publishing "
+        "shows again the ones that were published and unpublishing hides them all.")
 
 
 class TranslationRead(BaseModel):

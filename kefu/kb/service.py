@@ -344,8 +344,9 @@ async def save_translation(
     data: schemas.TranslationWrite, *, index: ArticleIndex,
 ) -> tuple[ArticleTranslation, bool]:
     """Create or change one language of an article; a change of its words is a new version.
-    Returns the translation and whether it was created. A live translation is changed only by
-    a publisher."""
+    Returns the translation and whether it was created. A published translation is changed
+    only by a publisher, also while its article is unpublished: publishing the article again
+    shows it as it is."""
     require_editor(actor)
     translation = await session.scalar(select(ArticleTranslation).where(
         ArticleTranslation.article_id == article.id, ArticleTranslation.lang == lang))
@@ -357,7 +358,7 @@ async def save_translation(
                                          body_md=data.body_md, body_html="")
         session.add(translation)
     else:
-        if is_public(article, translation):
+        if translation.status == "published":
             require_publisher(actor)
         if (translation.title, translation.summary, translation.body_md) == \
                 (data.title, data.summary, data.body_md):
@@ -385,15 +386,21 @@ async def publish(
     session: AsyncSession, actor: Actor, article: Article, *, lang: str | None,
     index: ArticleIndex,
 ) -> Article:
-    """Publish one translation (and the article with it), or the article with all of its
-    translations."""
+    """Publish one translation (and the article with it), or the article alone.
+
+    The article's state is the master switch and each translation keeps its own: publishing
+    the article shows again the translations that were published, and a draft translation stays
+    a draft (a publisher publishes each language). An article with no published translation
+    cannot be published on its own (409 ``nothing_to_publish``): nothing would be shown."""
     require_publisher(actor)
     now = clock.now()
-    targets = ([await get_translation(session, article, lang)] if lang
-               else await translations_of(session, article.id))
-    for translation in targets:
+    if lang:
+        translation = await get_translation(session, article, lang)
         if translation.status != "published":
             translation.status, translation.published_at = "published", now
+    elif not any(t.status == "published" for t in await translations_of(session, article.id)):
+        raise Conflict("publish a translation first: the article has none published",
+                       code="nothing_to_publish")
     if article.status != "published":
         article.status, article.published_at = "published", now
     article.updated_at = now
@@ -549,8 +556,9 @@ async def vote(
     session: AsyncSession, actor: Actor, article: Article, *, voter: str, lang: str,
     helpful: bool, comment: str,
 ) -> tuple[ArticleVote, bool]:
-    """Record a vote; a voter's second vote on the same article replaces the first (the
-    counters move with it). Returns the vote and whether it replaced one."""
+    """Record a vote; a voter's second vote on the same article replaces the first, comment
+    included (none clears it), and the counters move with it. Returns the vote and whether it
+    replaced one."""
     if article.status != "published":
         raise NotFound("article")
     now = clock.now()
@@ -569,9 +577,7 @@ async def vote(
     if row.helpful != helpful:
         await _count(session, article, row.helpful, -1)
         await _count(session, article, helpful, +1)
-    row.helpful, row.lang, row.updated_at = helpful, lang, now
-    if comment.strip():
-        row.comment = comment.strip()
+    row.helpful, row.lang, row.comment, row.updated_at = helpful, lang, comment.strip(), now
     await session.flush()
     await session.refresh(article)
     return row, True

@@ -12,6 +12,7 @@ threshold tuned on DEV.
 
 from __future__ import annotations
 
+import csv
 import json
 import time
 from pathlib import Path
@@ -62,11 +63,22 @@ def tuned_accuracy(dev_scores: np.ndarray, dev_labels: np.ndarray, test_scores: 
     return float(np.mean((test_scores >= threshold) == (test_labels == 1)))
 
 
+def read_pairs(path: Path) -> Pairs:
+    """``read_pairs_csv`` with the file named in every refusal: bytes that are not UTF-8 or a
+    CSV that cannot be parsed are a one-line ValueError, ``FILE: not UTF-8 text (…)``."""
+    try:
+        return read_pairs_csv(path)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except csv.Error as exc:
+        raise ValueError(f"{path}: not a readable CSV ({exc})") from exc
+
+
 def evaluate_matching(dev: Path, test: Path, *, json_only: bool) -> dict[str, Any]:
     """Adapt on DEV, score TEST, print a summary (unless ``json_only``) and one JSON line.
-    ValueError (one line) for a malformed CSV."""
+    ValueError (one line, naming the file) for a malformed CSV."""
     started = time.perf_counter()
-    dev_pairs, test_pairs = dev_sample(read_pairs_csv(dev)), read_pairs_csv(test)
+    dev_pairs, test_pairs = dev_sample(read_pairs(dev)), read_pairs(test)
     dev_labels, test_labels = np.array(dev_pairs.labels), np.array(test_pairs.labels)
     if dev_labels.min() == dev_labels.max():
         raise ValueError(f"{dev.name}: DEV needs pairs of both labels to tune on")

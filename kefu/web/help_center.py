@@ -42,6 +42,7 @@ from kefu.web.render import (
     PageRoute,
     PublicActorDep,
     clean,
+    current_viewer,
     redirect,
     remember_session,
     render,
@@ -55,7 +56,8 @@ TOP_ARTICLES = 8
 INSTANT_RESULTS = 6
 SEARCH_RESULTS = 20
 RELATED = 5
-# Article pages may show images from anywhere on https and players from the video hosts.
+# Article pages, and the editor pages that preview them (kb_editor), may show images from
+# anywhere on https and players from the video hosts.
 HELP_CSP = CONTENT_SECURITY_POLICY.replace(
     "img-src 'self' data:", "img-src 'self' data: https:"
 ) + "; media-src 'self'; frame-src " + " ".join(VIDEO_FRAME_HOSTS)
@@ -106,6 +108,26 @@ def language_name(code: str) -> str:
         return code
 
 
+def language_name_in(code: str, ui: str) -> str:
+    """A language's name in the interface language ``ui`` (英语 on a Chinese page, Japanese on
+    an English one), for sentences about a language; ``language_name`` is for menus of
+    languages. A UI language is named without its region (Chinese (Simplified) rather than
+    Chinese (Simplified, China)), and by its own name in itself (简体中文)."""
+    if code == ui:
+        return language_name(code)
+    try:
+        locale = Locale.parse(code, sep="-")
+        reader = Locale.parse(ui, sep="-")
+    except (ValueError, UnknownLocaleError):
+        return code
+    if code in i18n.SUPPORTED:
+        locale = Locale(locale.language, script=locale.script)
+    name = str(locale.get_display_name(reader) or code)
+    if reader.language in ("zh", "ja"):
+        name = name.replace(" (", "（").replace(")", "）").replace(", ", "，")
+    return name
+
+
 async def help_languages(session: AsyncSession) -> list[str]:
     """The UI languages, then every other language that has a public article."""
     published = await service.public_languages(session)
@@ -126,14 +148,18 @@ class HelpPage:
 
 async def _info(request: Request, session: AsyncSession, raw: str) -> HelpPage | Response:
     """The page's language from the URL. A known language in another spelling (``zh-cn``) or
-    a bare language with one variant we serve (``zh``) is a redirect; anything else a 404."""
+    a bare language with a variant we serve (``zh``: the first, UI languages first) is a
+    redirect; anything else a 404. A region or script we do not serve (``zh-TW``, ``zh-Hant``,
+    ``ja-JP`` beside ``ja``) is not another variant's page: its readers would get, say,
+    Simplified Chinese at a Traditional Chinese URL."""
     languages = await help_languages(session)
     if not is_language_tag(raw):
         raise NotFound("page")
     lang = canonical_language(raw)
     if lang not in languages:
-        primary = lang.split("-", 1)[0]
-        lang = next((code for code in languages if code.split("-", 1)[0] == primary), "")
+        if "-" in lang:
+            raise NotFound("page")
+        lang = next((code for code in languages if code.split("-", 1)[0] == lang), "")
         if not lang:
             raise NotFound("page")
     if lang != raw:
@@ -179,7 +205,11 @@ def page(
 
 
 def _remember_ui_language(request: Request, response: Response, lang: str) -> None:
-    """Reading the help center in a UI language makes it the portal's language too."""
+    """Reading the help center in a UI language makes it the portal's language too; not for a
+    signed-in agent, who opens articles in every language from the editor ("view on site")
+    and whose console keeps its own language."""
+    if current_viewer(request).is_agent:
+        return
     ui = i18n.normalize_language(lang)
     if ui == lang and request.cookies.get(i18n.LANG_COOKIE) != ui:
         response.set_cookie(i18n.LANG_COOKIE, ui, max_age=i18n.LANG_COOKIE_MAX_AGE,
@@ -352,6 +382,8 @@ async def article_page(
                     "status": article.status},
         "translation": translation,
         "fallback": translation.lang != info.lang,
+        "fallback_names": {"page": language_name_in(info.lang, info.ui),
+                           "shown": language_name_in(translation.lang, info.ui)},
         "preview": preview,
         "category": {"slug": category.slug, "name": localized(category.names, info.lang)
                      or category.slug, "ticket_category": category.ticket_category},

@@ -5,7 +5,14 @@ Agents write drafts and translations; supervisors and admins publish and change 
 (the service enforces it; the pages only hide the buttons). Every change is a plain form POST
 in a savepoint that answers with a 303, or shows the form again with the reason and the typed
 text. The Markdown preview is an htmx POST that returns the sanitized HTML the help center
-will show."""
+will show.
+
+The language being edited is ``?translation=`` (``/agent/kb/articles/{slug}?translation=zh-CN``),
+never ``?lang=``: that is the interface language switch on every page, remembered in a cookie,
+so opening a Chinese translation must not turn the console Chinese. Links from before the
+rename (``?lang=zh-CN`` alone) are redirected to ``?translation=zh-CN``. The pages that show
+article content (editor, preview, side by side) send the help center's CSP, so images and video
+players appear as the help center will show them."""
 
 from __future__ import annotations
 
@@ -16,7 +23,7 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu import __version__
@@ -34,7 +41,7 @@ from kefu.kb.render import render_markdown
 from kefu.tickets.attachments import CHUNK
 from kefu.web import i18n
 from kefu.web.agent import AgentPageDep, console_context
-from kefu.web.help_center import language_name
+from kefu.web.help_center import PAGE_HEADERS, language_name
 from kefu.web.render import (
     PageRoute,
     add_security_headers,
@@ -133,11 +140,15 @@ async def kb_list(
     query = {k: v for k, v in chosen.items() if v}
     since, until = gaps.week_window()
     languages = sorted({*i18n.SUPPORTED, *await service.public_languages(session)})
+    placements = await _placements(session, ui)
     return render(request, "agent/kb_list.html", {
         **await _chrome(request, session, actor, "list"),
         "articles": items,
         "filters": chosen,
-        "categories": await _placements(session, ui),
+        "categories": placements,
+        "category_names": {c["slug"]: c["name"] for c in placements},
+        "section_names": {f"{c['slug']}/{s['slug']}": s["name"]
+                          for c in placements for s in c["sections"]},
         "language_choices": [(code, language_name(code)) for code in languages],
         "next_url": f"/agent/kb?{urlencode({**query, 'cursor': next_cursor})}"
         if next_cursor else None,
@@ -156,7 +167,7 @@ async def preview(
 ) -> HTMLResponse:
     """The sanitized HTML of the Markdown being typed (htmx swaps it into the preview)."""
     response = HTMLResponse(render_markdown(clean(body_md)),
-                            headers={"Cache-Control": "no-store"})
+                            headers={"Cache-Control": "no-store", **PAGE_HEADERS})
     add_security_headers(response, request.url.path)
     return response
 
@@ -180,7 +191,7 @@ async def _new_page(request: Request, session: AsyncSession, actor: Actor,
                    "title": "", "summary": "", "body_md": "", **values},
         "error": error,
         "page_url": "/agent/kb/new",
-    }, status=error.status if error else 200)
+    }, status=error.status if error else 200, headers=PAGE_HEADERS)
 
 
 @router.post("/kb/new", response_class=HTMLResponse)
@@ -213,7 +224,7 @@ async def create_article(
     article, error = await _attempt(session, create)
     if article is None:
         return await _new_page(request, session, actor, values, error)
-    return redirect(f"/agent/kb/articles/{article.slug}?lang={quote(_lang(lang))}&ok=created")
+    return redirect(_editor_url(article.slug, _lang(lang), ok="created"))
 
 
 # ---------------------------------------------------------------- one article
@@ -240,7 +251,6 @@ async def _edit_page(
         "translation": current,
         "missing": [code for code in known if code not in translations],
         "language_names": {code: language_name(code) for code in {*known, lang}},
-        "is_public": {code: service.is_public(article, t) for code, t in translations.items()},
         "values": {"title": current.title if current else "",
                    "summary": current.summary if current else "",
                    "body_md": current.body_md if current else "",
@@ -249,8 +259,26 @@ async def _edit_page(
         "feedback": feedback,
         "notice": notice if notice in NOTICES else "",
         "error": error,
-        "page_url": f"/agent/kb/articles/{article.slug}?lang={lang}",
-    }, status=error.status if error else 200)
+        "page_url": _editor_url(article.slug, lang),
+    }, status=error.status if error else 200, headers=PAGE_HEADERS)
+
+
+def _editor_url(slug: str, lang: str, *, ok: str = "") -> str:
+    """The editor of one translation (``ok``: the notice to show)."""
+    query = {"translation": lang, **({"ok": ok} if ok else {})}
+    return f"/agent/kb/articles/{quote(slug)}?{urlencode(query)}"
+
+
+def _legacy_language_link(request: Request) -> Response | None:
+    """A link from before ``?translation=`` (``?lang=zh-CN`` alone named the language being
+    edited): the same page with ``?translation=``, and the interface language left as it is.
+    With ``?translation=`` present, ``?lang=`` is the interface switch."""
+    params = request.query_params
+    if "translation" in params or "lang" not in params:
+        return None
+    query = [(k, v) for k, v in params.multi_items() if k != "lang"]
+    query.append(("translation", params["lang"]))
+    return RedirectResponse(f"{request.url.path}?{urlencode(query)}", status_code=301)
 
 
 def _chosen_language(raw: str, article_languages: list[str], ui: str) -> str:
@@ -265,13 +293,17 @@ async def edit_article(
     slug: SlugPath,
     session: SessionDep,
     actor: AgentPageDep,
-    lang: Annotated[str, Query(max_length=16)] = "",
+    translation: Annotated[str, Query(max_length=16)] = "",
     ok: Annotated[str, Query(max_length=32)] = "",
-) -> HTMLResponse:
+) -> Response:
+    """One translation's editor (``translation``: its language; default: the one nearest the
+    interface language)."""
+    if (legacy := _legacy_language_link(request)) is not None:
+        return legacy
     article = await service.get_article(session, slug)
     languages = [t.lang for t in await service.translations_of(session, article.id)]
     return await _edit_page(request, session, actor, article,
-                            _chosen_language(lang, languages, _ui(request)), notice=ok)
+                            _chosen_language(translation, languages, _ui(request)), notice=ok)
 
 
 @router.post("/kb/articles/{slug}", response_class=HTMLResponse)
@@ -299,7 +331,7 @@ async def save_metadata(
     if error is not None:
         return await _edit_page(request, session, actor, article, edit_lang, error=error,
                                 values={"tags": tags, "position": position})
-    return redirect(f"/agent/kb/articles/{article.slug}?lang={quote(edit_lang)}&ok=saved")
+    return redirect(_editor_url(article.slug, edit_lang, ok="saved"))
 
 
 @router.post("/kb/articles/{slug}/translations/{lang}", response_class=HTMLResponse)
@@ -333,7 +365,7 @@ async def save_translation(
                                          values=values)
         return await _edit_page(request, session, actor, article, language, error=error,
                                 values=values)
-    return redirect(f"/agent/kb/articles/{article.slug}?lang={quote(language)}&ok=saved")
+    return redirect(_editor_url(article.slug, language, ok="saved"))
 
 
 @router.post("/kb/articles/{slug}/publish", response_class=HTMLResponse)
@@ -372,7 +404,7 @@ async def _publication(
     if error is not None:
         return await _edit_page(request, session, actor, article, language, error=error)
     notice = "published" if publish else "unpublished"
-    return redirect(f"/agent/kb/articles/{article.slug}?lang={quote(language)}&ok={notice}")
+    return redirect(_editor_url(article.slug, language, ok=notice))
 
 
 @router.post("/kb/articles/{slug}/delete", response_class=HTMLResponse)
@@ -415,7 +447,7 @@ async def _translate_page(
         "error": error,
         "page_url": f"/agent/kb/articles/{article.slug}/translate?source={source}"
                     f"&target={target}",
-    }, status=error.status if error else 200)
+    }, status=error.status if error else 200, headers=PAGE_HEADERS)
 
 
 @router.get("/kb/articles/{slug}/translate", response_class=HTMLResponse)
@@ -445,12 +477,14 @@ async def versions(
     slug: SlugPath,
     session: SessionDep,
     actor: AgentPageDep,
-    lang: Annotated[str, Query(max_length=16)] = "en",
+    language: Annotated[str, Query(alias="translation", max_length=16)] = "en",
     version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
-) -> HTMLResponse:
+) -> Response:
     """A translation's versions, newest first, and one version's diff from the one before."""
+    if (legacy := _legacy_language_link(request)) is not None:
+        return legacy
     article = await service.get_article(session, slug)
-    translation = await service.get_translation(session, article, _lang(lang))
+    translation = await service.get_translation(session, article, _lang(language))
     listed = await service.versions_of(session, translation)
     number = version or (listed[0].number if listed else None)
     detail = await service.version_detail(session, translation, number) if number else None

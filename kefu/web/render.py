@@ -57,6 +57,7 @@ SECURITY_HEADERS = {
 M = TypeVar("M", bound=BaseModel)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TICKET_PATH = re.compile(r"^/(agent|portal)/tickets/([^/]+)(?:/|$)")
+_HELP_PAGE = re.compile(r"^/help/([A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*)(?:/|$)")
 
 
 @dataclass(frozen=True)
@@ -261,9 +262,24 @@ def error_message(translate: i18n.Translator, exc: KefuError) -> str:
     return translate(key) if translate.has(key) else exc.message
 
 
+def page_language(request: Request) -> str:
+    """The interface language of the page at this URL: a help page's follows the language in
+    its path (``/help/zh-CN/…`` is Chinese, ``/help/ja/…`` English, as ``help_center`` renders
+    them); other pages follow the reader's choice (``i18n.choose_language``)."""
+    match = _HELP_PAGE.match(request.url.path)
+    if match:
+        return i18n.normalize_language(match.group(1)) or i18n.DEFAULT_LANGUAGE
+    return i18n.choose_language(request, current_viewer(request).customer_language)
+
+
 def error_page(request: Request, exc: KefuError) -> HTMLResponse:
+    """The error in the language of the page it stands for (a refused help center search in
+    zh-CN is a Chinese page)."""
     status = exc.status if 400 <= exc.status < 600 else 400
+    language = page_language(request)
     return render(request, "error.html", {
+        "lang": language,
+        "t": i18n.Translator(language),
         "error": exc,
         "error_code": exc.code,
         "error_status": status,

@@ -118,5 +118,6 @@ async def make_article(
                                                                     body_md=other_body),
                                            index=index)
         if publish:
-            await service.publish(session, actor, article, lang=None, index=index)
+            for code in [lang, *(translations or {})]:
+                await service.publish(session, actor, article, lang=code, index=index)
         return article

@@ -51,8 +51,13 @@ async def test_draft_translate_publish_and_edit(app: FastAPI, client: httpx.Asyn
     refused = await client.post(f"{API}/articles/deposit-not-credited/publish", json={},
                                 headers=agent)
     assert refused.status_code == 403
-    published = await client.post(f"{API}/articles/deposit-not-credited/publish", json={},
-                                  headers=supervisor)
+    # The article alone cannot go live: no language of it is published yet.
+    nothing = await client.post(f"{API}/articles/deposit-not-credited/publish", json={},
+                                headers=supervisor)
+    assert nothing.status_code == 409, nothing.text
+    assert nothing.json()["error"]["code"] == "nothing_to_publish"
+    published = await client.post(f"{API}/articles/deposit-not-credited/publish",
+                                  json={"lang": "en"}, headers=supervisor)
     assert published.json()["status"] == "published"
     assert published.json()["translations"][0]["status"] == "published"
 
@@ -104,6 +109,56 @@ async def test_draft_translate_publish_and_edit(app: FastAPI, client: httpx.Asyn
     async with app.state.db.transaction() as session:
         count = await session.scalar(select(func.count()).select_from(ArticleVersion))
     assert count == 3  # en v1, en v2, zh-CN v1
+
+
+async def test_article_switch_keeps_each_translation_state(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """Unpublishing the article hides every language; publishing it again shows the ones that
+    were published and leaves a draft translation a draft."""
+    world = await make_world(app)
+    await make_category(app, world.admin)
+    await make_article(app, world.admin, translations={"zh-CN": ("充值未到账", DEPOSIT_ZH)})
+    supervisor = world.headers["supervisor"]
+    url = f"{API}/articles/deposit-not-credited"
+    draft_ja = await client.put(f"{url}/translations/ja", headers=world.headers["agent"],
+                                json={"title": "入金が反映されない", "body_md": "下書き"})
+    assert draft_ja.status_code == 200, draft_ja.text
+
+    off = await client.post(f"{url}/unpublish", json={}, headers=supervisor)
+    assert off.json()["status"] == "draft"
+    assert {t["lang"]: t["status"] for t in off.json()["translations"]} == \
+        {"en": "published", "ja": "draft", "zh-CN": "published"}
+    assert (await client.get(url)).status_code == 404
+    assert (await client.get("/help/en/articles/deposit-not-credited")).status_code == 404
+
+    on = await client.post(f"{url}/publish", json={}, headers=supervisor)
+    assert on.status_code == 200, on.text
+    assert on.json()["status"] == "published"
+    assert {t["lang"]: t["status"] for t in on.json()["translations"]} == \
+        {"en": "published", "ja": "draft", "zh-CN": "published"}
+    public = (await client.get(url)).json()
+    assert [t["lang"] for t in public["translations"]] == ["en", "zh-CN"]
+    ja_page = await client.get("/help/ja/articles/deposit-not-credited")
+    assert ja_page.status_code == 404  # no public Japanese article: not a help language
+
+
+async def test_hidden_published_translation_is_for_publishers(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """A published translation of an unpublished article comes back as it is when the article
+    is published again, so only a publisher may change it meanwhile."""
+    world = await make_world(app)
+    await make_category(app, world.admin)
+    await make_article(app, world.admin)
+    url = f"{API}/articles/deposit-not-credited"
+    assert (await client.post(f"{url}/unpublish", json={},
+                              headers=world.headers["supervisor"])).status_code == 200
+    edit = {"title": "Changed while hidden", "body_md": "Unreviewed words."}
+    refused = await client.put(f"{url}/translations/en", headers=world.headers["agent"],
+                               json=edit)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "publisher_required"
 
 
 async def test_votes_count_once_per_voter(app: FastAPI, client: httpx.AsyncClient) -> None:

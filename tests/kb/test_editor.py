@@ -9,7 +9,7 @@ import httpx
 from fastapi import FastAPI
 
 from tests.factories import World, make_world
-from tests.kb.support import DEPOSIT_EN, make_category
+from tests.kb.support import DEPOSIT_EN, DEPOSIT_ZH, make_article, make_category
 from tests.web.browser import agent_sign_in, csrf_of, png_bytes
 
 SLUG = "deposit-not-credited"
@@ -32,13 +32,13 @@ async def _draft(app: FastAPI, client: httpx.AsyncClient) -> tuple[World, str]:
     assert (await client.post("/agent/kb/new", data=form)).status_code == 403  # no CSRF
     created = await client.post("/agent/kb/new", data={**form, "csrf_token": csrf})
     assert created.status_code == 303, created.text
-    assert created.headers["location"] == f"/agent/kb/articles/{SLUG}?lang=en&ok=created"
+    assert created.headers["location"] == f"/agent/kb/articles/{SLUG}?translation=en&ok=created"
     return world, csrf
 
 
 async def test_write_translate_and_publish(app: FastAPI, client: httpx.AsyncClient) -> None:
     world, csrf = await _draft(app, client)
-    edit = await client.get(f"/agent/kb/articles/{SLUG}", params={"lang": "en"})
+    edit = await client.get(f"/agent/kb/articles/{SLUG}", params={"translation": "en"})
     assert edit.status_code == 200
     assert 'data-testid="article-status">Draft' in edit.text
     assert 'data-testid="translate-zh-CN"' in edit.text  # the missing translation is offered
@@ -60,7 +60,7 @@ async def test_write_translate_and_publish(app: FastAPI, client: httpx.AsyncClie
         "csrf_token": csrf, "title": "充值未到账", "summary": "", "back": "translate",
         "source": "en", "body_md": "大多数充值几分钟内到账。\n\n## 检查确认数\n需要区块确认。"})
     assert saved.status_code == 303
-    assert saved.headers["location"] == f"/agent/kb/articles/{SLUG}?lang=zh-CN&ok=saved"
+    assert saved.headers["location"] == f"/agent/kb/articles/{SLUG}?translation=zh-CN&ok=saved"
     empty = await client.post(f"/agent/kb/articles/{SLUG}/translations/ja", data={
         "csrf_token": csrf, "title": "", "body_md": "x", "back": "translate", "source": "en"})
     assert empty.status_code == 422
@@ -72,8 +72,14 @@ async def test_write_translate_and_publish(app: FastAPI, client: httpx.AsyncClie
     assert "only supervisors and admins publish" in refused.text
 
     supervisor_csrf = await _signed_in(client, world.supervisor.email)
-    published = await client.post(f"/agent/kb/articles/{SLUG}/publish", data={
+    before = await client.get(f"/agent/kb/articles/{SLUG}", params={"translation": "en"})
+    assert 'data-testid="publish-article"' not in before.text  # no language is published
+    assert 'data-testid="publish-article-hint"' in before.text
+    nothing = await client.post(f"/agent/kb/articles/{SLUG}/publish", data={
         "csrf_token": supervisor_csrf, "lang": "en", "scope": "article"})
+    assert nothing.status_code == 409
+    published = await client.post(f"/agent/kb/articles/{SLUG}/publish", data={
+        "csrf_token": supervisor_csrf, "lang": "en", "scope": "translation"})
     assert published.status_code == 303
     page = await client.get(published.headers["location"])
     assert 'data-testid="article-status">Published' in page.text
@@ -94,7 +100,7 @@ async def test_versions_show_diffs(app: FastAPI, client: httpx.AsyncClient) -> N
         "csrf_token": csrf, "title": "My deposit has not arrived", "summary": "",
         "body_md": changed})
     assert saved.status_code == 303
-    page = await client.get(f"/agent/kb/articles/{SLUG}/versions", params={"lang": "en"})
+    page = await client.get(f"/agent/kb/articles/{SLUG}/versions", params={"translation": "en"})
     assert page.status_code == 200
     diff = re.search(r'<pre class="kb-diff" data-testid="kb-diff">(.*?)</pre>', page.text,
                      re.DOTALL)
@@ -126,3 +132,116 @@ async def test_media_upload(app: FastAPI, client: httpx.AsyncClient) -> None:
                              files={"file": ("x.png", b"<script>alert(1)</script>", "image/png")})
     assert text.status_code == 415
     assert (await client.get("/help/media/" + "0" * 32 + ".png")).status_code == 404
+
+
+def _sets_language_cookie(response: httpx.Response) -> bool:
+    return any(c.startswith("kefu_lang=") for c in response.headers.get_list("set-cookie"))
+
+
+async def test_editing_a_translation_keeps_the_interface_language(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """``?translation=`` picks the language being edited; the console stays in its own
+    language, and ``?lang=`` is still the interface switch."""
+    world = await make_world(app)
+    await make_category(app, world.admin)
+    await make_article(app, world.admin, translations={"zh-CN": ("充值未到账", DEPOSIT_ZH)})
+    await _signed_in(client, world.agent.email)
+
+    chinese = await client.get(f"/agent/kb/articles/{SLUG}", params={"translation": "zh-CN"})
+    assert chinese.status_code == 200
+    assert '<html lang="en">' in chinese.text
+    assert "Editing: 简体中文" in chinese.text  # the Chinese translation, in an English console
+    assert "大多数充值在网络确认后几分钟内到账。" in chinese.text
+    assert not _sets_language_cookie(chinese)
+
+    # Links from before ?translation= still open the translation, and switch nothing.
+    for path in (f"/agent/kb/articles/{SLUG}", f"/agent/kb/articles/{SLUG}/versions"):
+        old = await client.get(path, params={"lang": "zh-CN", "ok": "saved"})
+        assert old.status_code == 301
+        assert old.headers["location"] == f"{path}?ok=saved&translation=zh-CN"
+        assert not _sets_language_cookie(old)
+        assert (await client.get(old.headers["location"])).status_code == 200
+    assert '<html lang="en">' in (await client.get("/agent/kb")).text
+    # Nor does looking at the translation on the help center ("view on site").
+    on_site = await client.get(f"/help/zh-CN/articles/{SLUG}")
+    assert '<html lang="zh-CN">' in on_site.text
+    assert not _sets_language_cookie(on_site)
+    assert '<html lang="en">' in (await client.get("/agent/kb")).text
+
+    # The interface switch on the editor changes the interface, not the translation.
+    switch = re.search(r'href="([^"]*translation=en[^"]*lang=zh-CN)"', (await client.get(
+        f"/agent/kb/articles/{SLUG}", params={"translation": "en"})).text)
+    assert switch is not None
+    switched = await client.get(switch.group(1).replace("&amp;", "&"))
+    assert '<html lang="zh-CN">' in switched.text
+    assert "Most deposits arrive within minutes" in switched.text
+    assert _sets_language_cookie(switched)
+    assert '<html lang="zh-CN">' in (await client.get("/agent/kb")).text
+
+
+async def test_editor_pages_allow_what_the_help_center_shows(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """The preview is what the help center shows, so the pages that preview an article send the
+    help center's CSP (https images, video players); the rest of the console keeps its own."""
+    world = await make_world(app)
+    await make_category(app, world.admin)
+    await make_article(app, world.admin, translations={"zh-CN": ("充值未到账", DEPOSIT_ZH)})
+    help_csp = (await client.get(f"/help/en/articles/{SLUG}")).headers["content-security-policy"]
+    assert "img-src 'self' data: https:" in help_csp
+    assert "frame-src https://www.youtube-nocookie.com" in help_csp
+
+    csrf = await _signed_in(client, world.agent.email)
+    preview = await client.post("/agent/kb/preview", headers={"X-CSRF-Token": csrf}, data={
+        "body_md": "![shot](https://example.com/a.png)\n\n"
+                   "![video](https://www.youtube.com/watch?v=dQw4w9WgXcQ)"})
+    assert preview.status_code == 200
+    assert '<img src="https://example.com/a.png"' in preview.text
+    assert 'src="https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ' in preview.text
+    pages = [f"/agent/kb/articles/{SLUG}?translation=zh-CN", "/agent/kb/new",
+             f"/agent/kb/articles/{SLUG}/translate?source=en&target=ja"]
+    for url in pages:
+        answer = await client.get(url)
+        assert answer.status_code == 200, url
+        assert answer.headers["content-security-policy"] == help_csp, url
+    assert preview.headers["content-security-policy"] == help_csp
+    for url in ("/agent/kb", "/agent"):
+        console = (await client.get(url)).headers["content-security-policy"]
+        assert "img-src 'self' data:;" in console, url
+        assert "frame-src" not in console, url
+
+
+async def test_media_refusal_names_what_articles_accept(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """A PDF is a fine ticket attachment but not article media: the refusal lists the types
+    articles take, in the console's language."""
+    world = await make_world(app)
+    csrf = await _signed_in(client, world.agent.email)
+    pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    refused = await client.post("/agent/kb/media", data={"csrf_token": csrf},
+                                files={"file": ("guide.pdf", pdf, "application/pdf")})
+    assert refused.status_code == 415, re.findall(r'role="alert">.*?</div>', refused.text, re.S)
+    assert "Use PNG, JPEG, GIF or WebP images, or MP4 or WebM videos." in refused.text
+    assert "PDF or plain text" not in refused.text
+    chinese = await client.post("/agent/kb/media?lang=zh-CN", data={"csrf_token": csrf},
+                                files={"file": ("guide.pdf", pdf, "application/pdf")})
+    assert chinese.status_code == 415
+    assert "请上传 PNG、JPEG、GIF、WebP 图片或 MP4、WebM 视频。" in chinese.text
+
+
+async def test_list_names_categories_in_the_console_language(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    world = await make_world(app)
+    await make_category(app, world.admin)
+    await make_article(app, world.admin)
+    await _signed_in(client, world.agent.email)
+    chinese = await client.get("/agent/kb", params={"lang": "zh-CN"})
+    row = re.search(rf'<tr data-testid="kb-row" data-slug="{SLUG}">.*?</tr>', chinese.text,
+                    re.DOTALL)
+    assert row is not None
+    assert "<td>充值 › 问题排查</td>" in row.group(0)
+    english = await client.get("/agent/kb", params={"lang": "en"})
+    assert "<td>Deposits › Troubleshooting</td>" in english.text

@@ -100,6 +100,18 @@ def test_eval_match_rejects_bad_csv(tmp_path: Path, header: str,
         assert len(err.strip().splitlines()) == 1
 
 
+def test_eval_match_names_a_file_that_is_not_utf8(tmp_path: Path) -> None:
+    good = write_csv(tmp_path / "good.csv", pairs_from_groups(4, seed=5))
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes("sentence1,sentence2,label\n充值,提现,0\n".encode("gb18030"))
+    for dev, test in ((bad, good), (good, bad)):
+        code, _, err = run_eval(dev, test)
+        assert code == 2
+        assert err.startswith(f"kefu: {bad}: not UTF-8 text (")
+        assert "codec" not in err
+        assert len(err.strip().splitlines()) == 1
+
+
 def test_dev_sample_is_capped_and_repeatable(tmp_path: Path) -> None:
     pairs = read_pairs_csv(write_csv(tmp_path / "dev.csv", pairs_from_groups(40, seed=6)))
     sample = dev_sample(pairs, limit=25)

@@ -108,6 +108,23 @@ async def test_language_urls(app: FastAPI, client: httpx.AsyncClient) -> None:
     assert moved.status_code == 301
     assert moved.headers["location"] == f"/help/zh-CN/articles/{SLUG}?x=1"
     assert (await client.get("/help/zh")).headers["location"] == "/help/zh-CN"
+    # Another region or script is not another spelling: no Simplified Chinese at zh-TW.
+    for other in ("zh-TW", "zh-Hant", "zh-hant-tw"):
+        assert (await client.get(f"/help/{other}")).status_code == 404, other
+        assert (await client.get(f"/help/{other}/articles/{SLUG}")).status_code == 404, other
+
+
+async def test_language_urls_of_a_bare_content_language(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """A language served without a region: its other spellings redirect, a region is a 404."""
+    world = await _help_center(app)
+    await make_article(app, world.admin, slug="ja-deposits", lang="ja",
+                       title="入金が反映されない", body="入金は数分で反映されます。")
+    assert (await client.get("/help/ja")).status_code == 200
+    assert (await client.get("/help/JA")).headers["location"] == "/help/ja"
+    assert (await client.get("/help/ja-JP")).status_code == 404
+    assert (await client.get("/help/ja-JP/articles/ja-deposits")).status_code == 404
 
 
 async def test_article_page(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -155,10 +172,50 @@ async def test_missing_translation_falls_back_with_a_notice(
     page = response.text
     assert '<html lang="zh-CN">' in page
     assert 'data-testid="fallback-notice"' in page
-    assert "本文暂无简体中文版本，以下为English版本。" in page
+    assert "本文暂无简体中文版本，以下为英语版本。" in page  # languages named in Chinese
     assert '<article class="panel article" lang="en"' in page
     assert ('<link rel="canonical" href="http://kefu.test/help/en/articles/'
             'deposit-wrong-network">') in page
+
+
+async def test_fallback_notice_names_languages_in_the_page_language(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    world = await _help_center(app)
+    await make_article(app, world.admin, slug="ja-deposits", lang="ja",
+                       title="入金が反映されない", body="入金は数分で反映されます。")
+    english = (await client.get("/help/en/articles/ja-deposits")).text
+    assert ("This article is not available in English yet, so it is shown in Japanese."
+            in english)
+    japanese = (await client.get(f"/help/ja/articles/{SLUG}")).text  # an English interface
+    assert "This article is not available in Japanese yet, so it is shown in English." in \
+        japanese
+
+
+async def test_error_pages_speak_the_help_page_language(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """An error on a help page is in that page's language, whatever the reader's cookie or
+    browser says."""
+    await _help_center(app)
+    english_reader = {"Accept-Language": "en"}
+    too_long = await client.get("/help/zh-CN/search", params={"q": "充" * 201},
+                                headers=english_reader)
+    assert too_long.status_code == 422
+    assert '<html lang="zh-CN">' in too_long.text
+    assert "操作未完成" in too_long.text
+    assert "表单或链接中有无效的内容，请检查后重试。" in too_long.text
+    assert "invalid value" not in too_long.text
+    assert "Go back" not in too_long.text
+    missing = await client.get("/help/zh-CN/articles/no-such-article", headers=english_reader)
+    assert missing.status_code == 404
+    assert '<html lang="zh-CN">' in missing.text
+    chinese_reader = {"Accept-Language": "zh-CN"}
+    english = await client.get("/help/en/search", params={"q": "x" * 201},
+                               headers=chinese_reader)
+    assert english.status_code == 422
+    assert '<html lang="en">' in english.text
+    assert "Something in the form or the link is not valid." in english.text
 
 
 async def test_drafts_are_hidden_from_the_public_not_from_agents(
@@ -203,8 +260,13 @@ async def test_vote_without_javascript(app: FastAPI, client: httpx.AsyncClient) 
         votes = list(await session.scalars(select(ArticleVote)))
         counts = (await session.execute(select(Article.helpful_count, Article.unhelpful_count)
                                         .where(Article.slug == SLUG))).one()
-    assert [(v.helpful, v.comment, v.lang) for v in votes] == [(True, "没找到我的网络", "zh-CN")]
+    # The second vote replaces the first, comment included: it had none.
+    assert [(v.helpful, v.comment, v.lang) for v in votes] == [(True, "", "zh-CN")]
     assert tuple(counts) == (1, 0)
+    await client.post(url, data={"helpful": "no", "comment": "网络不对", "article_lang": "en"})
+    async with app.state.db.transaction() as session:
+        votes = list(await session.scalars(select(ArticleVote)))
+    assert [(v.helpful, v.comment, v.lang) for v in votes] == [(False, "网络不对", "en")]
     assert (await client.post("/help/en/articles/draft-article/vote",
                               data={"helpful": "yes"})).status_code == 404
 
@@ -214,6 +276,11 @@ async def test_search_page_and_instant_search(app: FastAPI, client: httpx.AsyncC
     results = await client.get("/help/en/search", params={"q": "confirmations"})
     assert results.status_code == 200
     assert '<meta name="robots" content="noindex">' in results.text
+    # Not indexed, but described like every help page (in the page's language).
+    assert '<meta name="description" content="Answers about deposits' in results.text
+    chinese = await client.get("/help/zh-CN/search")  # no query: nothing logged
+    assert '<meta name="robots" content="noindex">' in chinese.text
+    assert '<meta name="description" content="充值、提现、账户安全' in chinese.text
     link = re.search(rf'href="(/help/en/articles/{SLUG}\?sid=[^"#]+#check-the-confirmations)"',
                      results.text)
     assert link is not None
