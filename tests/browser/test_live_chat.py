@@ -6,23 +6,16 @@ this test is about the pages and their scripts."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import struct
 import zlib
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from kefu.config import Settings
 from kefu.db import Database
 from tests.factories import PASSWORD, make_world
-from tests.realtime.live import LiveServer, live_server, local_app
+from tests.realtime.live import LiveServer, local_app
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
 ARTIFACTS = Path(__file__).parents[2] / "artifacts" / "browser"
 pytestmark = pytest.mark.browser
 
@@ -36,38 +29,6 @@ def png(width: int = 320, height: int = 200) -> bytes:
     return (b"\x89PNG\r\n\x1a\n"
             + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b""))
-
-
-@pytest.fixture
-def chromium() -> str:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    return CHROMIUM
-
-
-@pytest.fixture
-def dev_live(migrated_templates: dict[str, str], tmp_path: Path) -> Iterator[LiveServer]:
-    """A development-mode server (the demo page and demo tokens exist only there)."""
-    shutil.copyfile(migrated_templates["sqlite"], tmp_path / "kefu.db")
-    settings = Settings(env="development", data_dir=tmp_path / "data", jobs_enabled=False,
-                        database_url=f"sqlite+aiosqlite:///{tmp_path / 'kefu.db'}",
-                        log_level="WARNING")
-    with live_server(settings) as server:
-        yield server
-
-
-@pytest.fixture
-async def browser(chromium: str) -> AsyncIterator[object]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        instance = await p.chromium.launch(executable_path=chromium, args=ARGS)
-        try:
-            yield instance
-        finally:
-            await instance.close()
 
 
 async def test_customer_agent_supervisor_end_to_end(

@@ -152,6 +152,17 @@
     return "web-" + Date.now().toString(36) + "-" + random;
   }
 
+  /* Who wrote a message, as shown: the assistant and the system have no name of their own
+     (the server sends the kind, "assistant", as the name), nor has a customer the exchange
+     gave none; they get the UI's word for them. */
+  function authorName(author) {
+    var kind = author.kind || "agent";
+    if (kind === "assistant" || kind === "system" || !author.name || author.name === kind) {
+      return t("author." + kind);
+    }
+    return author.name;
+  }
+
   function statusBadge(status, pendingReason) {
     var text = t("status." + status);
     if (status === "pending" && pendingReason) {
@@ -202,6 +213,7 @@
   var Socket = {
     ws: null,
     ready: false,
+    welcomed: false,  /* a session was up on this page once: what goes out waits for the next */
     stopped: false,
     attempt: 0,
     handlers: {},
@@ -281,6 +293,7 @@
         }
         if (frame.type === "welcome") {
           self.ready = true;
+          self.welcomed = true;
           self.attempt = 0;
           showConnection("live");
         }
@@ -309,6 +322,14 @@
       }
       this.ws.send(JSON.stringify(frame));
       return true;
+    },
+
+    /* Whether this page works over the socket: it had a session, which is up or coming back
+       (not signed out). Then replies wait for the socket instead of leaving the page by a form
+       post, which fails with the server out of reach and loses the reply; only a page that never
+       got a session (websockets blocked on the way) falls back to the form. */
+    live: function () {
+      return this.welcomed && !this.stopped;
     }
   };
 
@@ -715,12 +736,14 @@
 
     function messageNode(frame, options) {
       var author = frame.author || {kind: "agent", name: me.name};
+      var name = authorName(author);
       var head = el("div", {className: "msg-head"}, [
-        el("span", {className: "avatar", "aria-hidden": "true", text: (author.name || "?").slice(0, 1).toUpperCase()}),
-        el("span", {className: "msg-author", text: author.name || ""}),
-        el("span", {className: "msg-role", text: t("author." + author.kind)}),
+        el("span", {className: "avatar", "aria-hidden": "true", text: (name || "?").slice(0, 1).toUpperCase()}),
+        el("span", {className: "msg-author", text: name}),
+        name !== t("author." + author.kind) ? el("span", {className: "msg-role", text: t("author." + author.kind)}) : null,
         frame.internal ? el("span", {className: "badge badge-note", text: t("ticket.internal_note")}) : null,
-        el("span", {className: "msg-time"}, [frame.created_at ? timeElement(frame.created_at) : ""])
+        /* empty until confirmed: confirmPending puts the time in */
+        el("span", {className: "msg-time"}, [frame.created_at ? timeElement(frame.created_at) : null])
       ]);
       var node = el("li", {className: "msg msg-" + author.kind + (frame.internal ? " msg-internal" : ""),
                            "data-testid": "message", "data-message-id": frame.id || null,
@@ -759,6 +782,13 @@
       }
     }
 
+    function pendingStatus(pending, text) {
+      var status = q('[data-testid="message-status"]', pending.node);
+      if (status) {
+        status.textContent = text;
+      }
+    }
+
     function confirmPending(pending, id, seq, createdAt) {
       var node = pending.node;
       node.classList.remove("msg-pending", "msg-failed");
@@ -772,7 +802,8 @@
         status.remove();
       }
       var when = q(".msg-time", node);
-      if (when && createdAt && !when.firstChild) {
+      if (when && createdAt && !q("time", when)) {
+        when.textContent = "";
         when.appendChild(timeElement(createdAt));
       }
       state.known[id] = true;
@@ -784,6 +815,7 @@
         var pending = state.pending[id];
         if (!pending.failed) {
           Socket.send(pending.frame);  /* same client_msg_id: stored at most once */
+          pendingStatus(pending, t("console.sending"));
         }
       });
     });
@@ -961,7 +993,8 @@
     });
 
     markSeen();
-    return {state: state, messageNode: messageNode, insertInOrder: insertInOrder};
+    return {state: state, messageNode: messageNode, insertInOrder: insertInOrder,
+            pendingStatus: pendingStatus};
   }
 
   /* ------------------------------------------------------------ the composer */
@@ -1051,10 +1084,13 @@
                                            .map(function (u) { return {id: u.id, filename: u.name}; })},
                                         {pending: true});
       node.setAttribute("data-client-msg-id", frame.client_msg_id);
-      state.pending[frame.client_msg_id] = {frame: frame, node: node, failed: false};
+      var pending = state.pending[frame.client_msg_id] = {frame: frame, node: node, failed: false};
       ticketView.insertInOrder(node, null);
       node.scrollIntoView({block: "end"});
-      Socket.send(frame);  /* if offline now, it goes out on reconnect */
+      if (!Socket.send(frame)) {
+        /* offline now: it goes out, with the same client_msg_id, once the socket is back */
+        ticketView.pendingStatus(pending, t("console.queued"));
+      }
       box.value = "";
       uploads = [];
       fileList.textContent = "";
@@ -1064,8 +1100,8 @@
     }
 
     form.addEventListener("submit", function (event) {
-      if (!Socket.ready) {
-        return;  /* the plain form post */
+      if (!Socket.live()) {
+        return;  /* no socket session on this page: the plain form post */
       }
       event.preventDefault();
       send();
@@ -1077,7 +1113,7 @@
       }
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
         event.preventDefault();
-        if (Socket.ready) {
+        if (Socket.live()) {
           send();
         } else if (box.value.trim()) {
           form.requestSubmit ? form.requestSubmit() : form.submit();

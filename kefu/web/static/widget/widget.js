@@ -557,7 +557,11 @@
             reject(apiError(xhr.status, data));
           }
         };
-        xhr.onerror = function () { reject(new Error(t("networkError"))); };
+        xhr.onerror = function () {
+          var error = new Error(t("networkError"));
+          error.network = true;
+          reject(error);
+        };
         xhr.onabort = xhr.onerror;
         var form = new FormData();
         form.append("file", file, file.name || "file");
@@ -1309,6 +1313,18 @@
     updateComposer();
   }
 
+  /* The assistant has no name of its own (the server sends the kind, "assistant", as its
+   * name), nor has an author the server names by kind: they are called by the widget's word
+   * for them, in the widget's language. */
+  function authorName(author, kind) {
+    var name = author && author.name;
+    var label = t("author." + kind);
+    if (kind === "assistant" || kind === "system") {
+      return label;
+    }
+    return name && name !== kind ? name : label;
+  }
+
   function renderEntry(entry, message, state) {
     var li = entry.el;
     var author = (message.author && message.author.kind) || "agent";
@@ -1325,8 +1341,7 @@
     li.setAttribute("data-author", author);
     li.setAttribute("data-seq", entry.seq ? String(entry.seq) : "");
     if (!entry.own && author !== "system") {
-      var name = (message.author && message.author.name) || t("author." + author);
-      li.appendChild(el("div", { class: "msg-name" }, name));
+      li.appendChild(el("div", { class: "msg-name" }, authorName(message.author, author)));
     }
     var bubble = el("div", { class: "msg-bubble" });
     bubble.appendChild(el("div", { class: "msg-body" }, message.body || ""));
@@ -1719,9 +1734,11 @@
     chat.uploading = true;
     updateComposer();
     var uploaded = [];
+    var current = null; // the file being uploaded, for the notice if it is refused
     ensureTicket(captionSent ? caption : "").then(function (number) {
       return files.reduce(function (previous, file) {
         return previous.then(function () {
+          current = file;
           showUpload(file.name, 0);
           return uploadFile(number, file, function (fraction) {
             showUpload(file.name, fraction);
@@ -1734,7 +1751,7 @@
       }).join("\n");
       queueMessage(body, uploaded.map(function (a) { return a.id; }), uploaded);
     }).catch(function (error) {
-      showNotice(t("uploadFailed", { message: error.message }), "error");
+      showNotice(uploadProblem(error, current), "error");
       if (uploaded.length) {
         queueMessage(uploaded.map(function (a) { return a.filename; }).join("\n"),
                      uploaded.map(function (a) { return a.id; }), uploaded);
@@ -1747,6 +1764,23 @@
       ui.upload.hidden = true;
       updateComposer();
     });
+  }
+
+  /* Why an upload failed, in the widget's language: the server's refusals by their code (its
+   * messages are English), a network failure as such, anything else as a plain failure. */
+  function uploadProblem(error, file) {
+    var name = (file && file.name) || "file";
+    var code = error && error.code;
+    if (code === "attachment_type") {
+      return t("fileType", { name: name });
+    }
+    if (code === "attachment_too_large" || code === "http_413") {
+      return t("fileSize", { name: name });
+    }
+    if (error && error.network) {
+      return t("uploadFailed", { message: t("networkError") });
+    }
+    return t("uploadFailedRetry");
   }
 
   function showUpload(name, fraction) {

@@ -1,0 +1,317 @@
+"""The agent console in headless Chromium: replies written while the socket is down, the time
+on a message sent live, the assistant's name, and the ticket's history in the agent's language.
+
+The socket is dropped from the page: an init script keeps every WebSocket the console opens
+and, while told to, sends its reconnects to a path the server refuses (so the console stays
+offline until the test lets it back)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from kefu.accounts.actor import ANONYMOUS
+from kefu.assistant.handoff import HandoffSummary
+from kefu.assistant.service import ASSISTANT
+from kefu.tickets import schemas as ticket_schemas
+from kefu.tickets.models import Ticket
+from kefu.tickets.service import add_message, record_event
+from kefu.tickets.workflow import update_fields
+from tests.factories import PASSWORD, bearer, customer_token, make_agent, make_team
+from tests.realtime.live import LiveServer, factory_app
+
+pytestmark = pytest.mark.browser
+
+SOCKETS = """
+(() => {
+  const Native = window.WebSocket;
+  const sockets = [];
+  let refused = false;
+  class TestSocket extends Native {
+    constructor(url, protocols) {
+      super(refused ? String(url).replace("/ws/", "/ws-refused/") : url, protocols);
+      sockets.push(this);
+    }
+  }
+  window.__sockets = {
+    drop() { refused = true; sockets.forEach((ws) => ws.close()); },
+    allow() { refused = false; },
+  };
+  window.WebSocket = TestSocket;
+})();
+"""
+LIVE = '[data-testid="connection-state"][data-state="live"]'
+OFFLINE = '[data-testid="connection-state"][data-state="offline"]'
+
+
+async def open_ticket(live: LiveServer, subject: str = "USDT deposit missing") -> str:
+    """An agent in the English team, and a ticket from a customer; the ticket's number."""
+    async with factory_app(live) as app:
+        team = await make_team(app, "English", "en")
+        await make_agent(app, "agent@kefu.test", teams=[team])
+    headers = bearer(customer_token(live.settings, "cust-a", name="Alice", lang="en"))
+    async with httpx.AsyncClient(base_url=live.base) as client:
+        created = await client.post("/api/v1/tickets", headers=headers, json={
+            "subject": subject, "body": "My USDT deposit has not arrived.", "language": "en"})
+    assert created.status_code == 201, created.text
+    return str(created.json()["number"])
+
+
+async def agent_page(browser: Any, live: LiveServer, number: str, lang: str = "en",
+                     errors: list[str] | None = None) -> Any:
+    """A signed-in agent's ticket page, its socket live."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    await context.add_init_script(SOCKETS)
+    page = await context.new_page()
+    if errors is not None:
+        page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(f"{live.base}/agent/login?lang={lang}")
+    await page.fill("#email", "agent@kefu.test")
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{live.base}/agent*")
+    await page.goto(f"{live.base}/agent/tickets/{number}")
+    await page.wait_for_selector(LIVE, timeout=15_000)
+    return page
+
+
+async def test_a_reply_and_a_note_written_while_the_socket_is_down_go_out_when_it_is_back(
+    dev_live: LiveServer, browser: Any
+):
+    live = dev_live
+    number = await open_ticket(live)
+    errors: list[str] = []
+    page = await agent_page(browser, live, number, errors=errors)
+    url = page.url
+    form_posts: list[str] = []
+    page.on("request", lambda request: form_posts.append(request.url)
+            if request.method == "POST" and "/agent/tickets/" in request.url else None)
+    # With the server out of reach a form post would end on an error page, the reply lost.
+    for path in ("reply", "note"):
+        await page.route(f"**/agent/tickets/*/{path}",
+                         lambda route: route.abort("connectionreset"))
+
+    await page.evaluate("window.__sockets.drop()")
+    await page.wait_for_selector(OFFLINE)
+    box = page.locator('[data-testid="reply-box"]')
+    await box.fill("Checking the chain now, one moment.")
+    await box.press("Enter")
+    messages = page.locator('[data-testid="message-list"] [data-testid="message"]')
+    reply = messages.filter(has_text="Checking the chain now")
+    await reply.and_(page.locator(".msg-pending")).wait_for(timeout=5_000)
+    assert "connection is back" in await reply.locator(
+        '[data-testid="message-status"]').inner_text()
+    await page.check('[data-testid="note-toggle"]')
+    await box.fill("Customer sounds worried; double-check the address.")
+    await page.click('[data-testid="send-button"]')
+    note = messages.filter(has_text="double-check the address")
+    await note.and_(page.locator(".msg-pending.msg-internal")).wait_for(timeout=5_000)
+    assert page.url == url
+    assert form_posts == []
+    assert await box.input_value() == ""
+
+    # Back online: both go out (same client_msg_id) and are confirmed in place.
+    await page.evaluate("window.__sockets.allow()")
+    await page.wait_for_selector(LIVE, timeout=20_000)
+    await page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"message-list\"] .msg-pending')",
+        timeout=15_000)
+    for sent in (reply, note):
+        assert await sent.get_attribute("data-message-id")
+        assert await sent.get_attribute("data-seq")
+        assert await sent.locator('[data-testid="message-status"]').count() == 0
+    assert form_posts == []
+
+    # Stored once each.
+    await page.reload()
+    await messages.first.wait_for()
+    assert await reply.count() == 1
+    assert await note.count() == 1
+    assert "msg-internal" in (await note.get_attribute("class") or "")
+    assert errors == []
+
+
+async def test_without_a_socket_session_the_reply_box_posts_the_form(
+    dev_live: LiveServer, browser: Any
+):
+    """A page whose socket never got through (websockets blocked on the way) keeps the plain
+    form: the reply is stored by the post."""
+    live = dev_live
+    number = await open_ticket(live)
+    context = await browser.new_context()
+    await context.add_init_script(SOCKETS.replace("let refused = false", "let refused = true"))
+    page = await context.new_page()
+    await page.goto(f"{live.base}/agent/login")
+    await page.fill("#email", "agent@kefu.test")
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{live.base}/agent*")
+    await page.goto(f"{live.base}/agent/tickets/{number}")
+    await page.wait_for_selector(OFFLINE, timeout=15_000)
+    box = page.locator('[data-testid="reply-box"]')
+    await box.fill("Sent by the form.")
+    async with page.expect_navigation():
+        await box.press("Enter")
+    stored = page.locator('[data-testid="message"]', has_text="Sent by the form.")
+    await stored.wait_for()
+    assert await stored.get_attribute("data-message-id")
+
+
+async def test_a_message_sent_live_shows_its_time(dev_live: LiveServer, browser: Any):
+    live = dev_live
+    number = await open_ticket(live)
+    page = await agent_page(browser, live, number)
+    box = page.locator('[data-testid="reply-box"]')
+    await box.fill("Your deposit is confirmed on chain.")
+    await box.press("Enter")
+    sent = page.locator('[data-testid="message"]', has_text="confirmed on chain")
+    await sent.wait_for()
+    await page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"message-list\"] .msg-pending')",
+        timeout=15_000)
+    when = sent.locator(".msg-time time")
+    assert await when.count() == 1
+    assert (await when.get_attribute("datetime") or "").startswith("20")
+    assert (await when.inner_text()).strip()
+    # Like the messages the page came with.
+    assert await page.locator('[data-testid="message"]').first.locator(
+        ".msg-time").inner_text() != ""
+
+
+async def add_assistant_messages(live: LiveServer, number: str) -> None:
+    async with factory_app(live) as app, app.state.db.transaction() as session:
+        ticket = await session.scalar(select(Ticket).where(Ticket.number == number))
+        assert ticket is not None
+        await add_message(session, ticket, ASSISTANT, body="Deposits need 20 confirmations.")
+        await add_message(session, ticket, ASSISTANT, internal=True,
+                          body="[Assistant hand-off] the customer asked for a person")
+
+
+async def test_the_assistant_is_named_in_the_agents_language(dev_live: LiveServer, browser: Any):
+    """On the page as served and in messages that arrive over the socket (here: caught up
+    after a reconnect), the assistant is 智能助手, not its kind "assistant"."""
+    live = dev_live
+    number = await open_ticket(live)
+    await add_assistant_messages(live, number)
+    page = await agent_page(browser, live, number, lang="zh-CN")
+    authors = page.locator('[data-testid="message"].msg-assistant .msg-author')
+    assert await authors.all_inner_texts() == ["智能助手", "智能助手"]
+    assert await page.locator(".msg-assistant .msg-role").count() == 0
+    # The customer keeps their name, with the role beside it.
+    customer = page.locator('[data-testid="message"].msg-customer').first
+    assert await customer.locator(".msg-author").inner_text() == "Alice"
+    assert await customer.locator(".msg-role").inner_text() == "客户"
+
+    await page.evaluate("window.__sockets.drop()")
+    await page.wait_for_selector(OFFLINE)
+    await add_assistant_messages(live, number)
+    await page.evaluate("window.__sockets.allow()")
+    await page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=\"message\"].msg-assistant').length === 4",
+        timeout=20_000)
+    assert await authors.all_inner_texts() == ["智能助手"] * 4
+    assert await page.locator(".msg-assistant .msg-role").count() == 0
+    avatars = page.locator(".msg-assistant .avatar")
+    assert set(await avatars.all_inner_texts()) == {"智"}
+
+
+# What each kind of event records, as the code that records it does (kefu/tickets,
+# kefu/assistant, kefu/channels, kefu/trust): the history must name every one.
+EVENTS: list[tuple[str, dict[str, Any]]] = [
+    ("assistant_feedback", {"seq": 3, "helpful": False, "kind": "answer",
+                            "intent": "deposit_not_credited", "article": "deposit-not-credited"}),
+    ("assistant_handoff", {"reason": "assistant_error", "error": "TimeoutError"}),
+    ("delivery_failed", {"channel": "telegram", "message_id": "6b1f0c9e-2b1c-4c63-9a51-1d1f",
+                         "error_code": 403}),
+    ("email_auto_replied", {}),
+    ("email_automatic", {"reason": "auto-replied", "message_id": "6b1f0c9e-2b1c"}),
+    ("email_bounced", {"status": "5.1.1", "message_id": "6b1f0c9e-2b1c"}),
+    ("secret_masked", {"kinds": ["seed_phrase"], "withheld_attachment": "6b1f0c9e-2b1c"}),
+    ("abuse_flagged", {"kinds": ["flood"], "cooldown": True}),
+    ("scam_warned", {"codes": ["fake_support"]}),
+    ("duplicate_added", {"channel": "chat", "message_id": "6b1f0c9e-2b1c"}),
+    ("step_up_sent", {"purpose": "2fa_reset", "expires_at": "2026-01-01T10:00:00+00:00"}),
+    ("identity_verified", {"purpose": "2fa_reset", "method": "passkey",
+                           "verified_at": "2026-01-01T10:00:00+00:00"}),
+    ("identity_verification_failed", {"purpose": "2fa_reset", "method": "passkey",
+                                      "verified_at": "2026-01-01T10:00:00+00:00"}),
+]
+
+
+async def make_history(live: LiveServer, number: str) -> None:
+    """A hand-off as the assistant records it (its summary, then the priority it raises), every
+    other kind of event, and the customer's rating with a comment."""
+    summary = HandoffSummary(
+        reason="customer_request", intent="deposit_not_credited", intent_confidence=0.91,
+        facts={"coins": [{"symbol": "USDT", "start": 3, "end": 7}]}, answered=["Deposits …"],
+        sentiment="positive", sentiment_score=0.4019, angry=False, language="en",
+        last_message="a person please")
+    async with factory_app(live) as app, app.state.db.transaction() as session:
+        ticket = await session.scalar(select(Ticket).where(Ticket.number == number))
+        assert ticket is not None
+        await record_event(session, ANONYMOUS, ticket, "assistant_handoff", summary.to_dict())
+        await update_fields(session, ANONYMOUS, ticket,
+                            ticket_schemas.TicketUpdate(priority="high"))
+        for kind, data in EVENTS:
+            await record_event(session, ANONYMOUS, ticket, kind, data)
+    customer = bearer(customer_token(live.settings, "cust-a", name="Alice", lang="en"))
+    async with httpx.AsyncClient(base_url=live.base) as client:
+        resolved = await client.post(f"/api/v1/tickets/{number}/status", headers=customer,
+                                     json={"status": "resolved"})
+        assert resolved.status_code == 200, resolved.text
+        rated = await client.post(f"/api/v1/tickets/{number}/rating", headers=customer,
+                                  json={"score": 4, "comment": "Fast and clear, thanks"})
+        assert rated.status_code == 200, rated.text
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("en", {"rated": "Rated", "assistant_handoff": "Handed off by the assistant",
+            "comment": "Fast and clear, thanks", "reason": "the customer asked for a person",
+            "score": "4/5", "sentiment": "positive", "priority": "Normal → High"}),
+    ("zh-CN", {"rated": "已评价", "assistant_handoff": "智能助手转人工",
+               "comment": "Fast and clear, thanks", "reason": "客户要求人工服务",
+               "score": "4/5", "sentiment": "正面", "priority": "普通 → 高"}),
+])
+async def test_ticket_history_names_every_event_and_field(
+    dev_live: LiveServer, browser: Any, lang: str, words: dict[str, str]
+):
+    live = dev_live
+    number = await open_ticket(live)
+    await make_history(live, number)
+    page = await agent_page(browser, live, number, lang=lang)
+    events = page.locator("ol.events > li")
+    labels = [label.strip() for label in await events.locator(".event-kind").all_inner_texts()]
+    assert words["rated"] in labels
+    assert words["assistant_handoff"] in labels
+    assert [label for label in labels if "_" in label] == []
+    for row in await events.all():
+        label = (await row.locator(".event-kind").inner_text()).strip()
+        for field in await row.locator(".event-details b").all_inner_texts():
+            assert "_" not in field, (label, field)
+        text = " ".join(await row.locator(".event-details").all_inner_texts())
+        for raw in ("{}", "{'", "False", "True", "0.4019", "0.91", "6b1f0c9e", "answer",
+                    "2fa_reset", "T10:00"):
+            assert raw not in text, (label, raw, text)
+    # Every kind recorded is there, each under its own name.
+    kinds = await events.evaluate_all("(rows) => rows.map((r) => r.dataset.kind)")
+    for kind in ("created", "assistant_handoff", "updated", "status_changed", "rated",
+                 *(kind for kind, _ in EVENTS)):
+        assert kind in kinds, kind
+    assert len(set(labels)) == len(set(kinds))
+
+    handoffs = events.and_(page.locator('[data-kind="assistant_handoff"]'))
+    assert {label.strip() for label in await handoffs.locator(".event-kind").all_inner_texts()
+            } == {words["assistant_handoff"]}
+    handoff_text = " ".join(await handoffs.all_inner_texts())
+    assert words["reason"] in handoff_text
+    assert words["sentiment"] in handoff_text
+    assert "customer_request" not in handoff_text
+    updated = await events.and_(page.locator('[data-kind="updated"]')).inner_text()
+    assert words["priority"] in updated
+    rated = events.and_(page.locator('[data-kind="rated"]'))
+    assert (await rated.locator(".event-kind").inner_text()).strip() == words["rated"]
+    assert words["score"] in await rated.inner_text()
+    assert words["comment"] in await rated.inner_text()

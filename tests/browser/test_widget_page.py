@@ -1,0 +1,129 @@
+"""The chat widget on the demo exchange in headless Chromium: the assistant's name and upload
+refusals in the customer's language, and the page and the open panel on a phone's screen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from kefu.assistant.service import ASSISTANT
+from kefu.config import Settings
+from kefu.tickets.models import Ticket
+from kefu.tickets.service import add_message
+from tests.realtime.live import LiveServer, factory_app, live_server
+from tests.web.browser import png_bytes
+
+pytestmark = pytest.mark.browser
+
+# The start of an x86-64 ELF executable: the server sniffs "application/x-executable".
+ELF = b"\x7fELF\x02\x01\x01" + b"\x00" * 9 + b"\x02\x00\x3e\x00" + b"\x00" * 200
+
+
+async def open_widget(browser: Any, url: str, errors: list[str], **context: Any) -> tuple[Any, Any]:
+    """A new page at ``url`` with the widget's panel open (the page and the widget); page
+    errors go to ``errors``."""
+    page = await (await browser.new_context(**context)).new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(url)
+    widget = page.locator("#kefu-widget")
+    await widget.locator('[data-testid="kefu-launcher"]').click()
+    await widget.locator('[data-testid="kefu-panel"]').wait_for()
+    return page, widget
+
+
+async def test_the_assistant_is_named_in_the_widget_language(dev_live: LiveServer, browser: Any):
+    """The server names the assistant by its kind ("assistant"); the zh-CN widget says 智能助手."""
+    live = dev_live
+    errors: list[str] = []
+    page, widget = await open_widget(
+        browser, f"{live.base}/demo/exchange?customer=e2e-named&lang=zh-CN", errors)
+    await widget.locator('[data-testid="kefu-input"]').fill("充值未到账")
+    await widget.locator('[data-testid="kefu-send"]').click()
+    await widget.locator('[data-author="customer"][data-state="sent"]').wait_for(timeout=15_000)
+    number = (await widget.locator('[data-testid="kefu-ticket-number"]').inner_text()).strip()
+    async with factory_app(live) as app, app.state.db.transaction() as session:
+        ticket = await session.scalar(select(Ticket).where(Ticket.number == number))
+        assert ticket is not None
+        await add_message(session, ticket, ASSISTANT, body="充值通常需要 20 个区块确认。")
+
+    await page.reload()  # the widget rejoins and gets the conversation again
+    answer = widget.locator('[data-testid="kefu-message"][data-author="assistant"]')
+    await answer.wait_for(timeout=15_000)
+    assert await answer.locator(".msg-name").inner_text() == "智能助手"
+    assert errors == []
+
+
+async def test_an_upload_the_server_refuses_is_explained_in_the_widget_language(
+    dev_settings: Settings, browser: Any
+):
+    """The server's refusals are English ("files of type … are not accepted"): the zh-CN
+    widget says why in Chinese, by the refusal's code."""
+    settings = dev_settings.model_copy(update={"max_attachment_bytes": 512})
+    with live_server(settings) as live:
+        errors: list[str] = []
+        page, widget = await open_widget(
+            browser, f"{live.base}/demo/exchange?customer=e2e-upload&lang=zh-CN", errors)
+        files = widget.locator('[data-testid="kefu-file-input"]')
+        notice = widget.locator('[data-testid="kefu-notice"]')
+
+        # A program named like a screenshot: the server sniffs the bytes and refuses the type.
+        await files.set_input_files({"name": "screenshot.png", "mimeType": "image/png",
+                                     "buffer": ELF})
+        await notice.get_by_text(
+            "无法发送“screenshot.png”：请上传图片（PNG、JPEG、GIF、WebP）、视频（MP4、WebM、MOV）"
+            "或 PDF。").wait_for(timeout=15_000)
+        assert "accepted" not in await notice.inner_text()
+
+        # Larger than the server takes.
+        await files.set_input_files({"name": "big.png", "mimeType": "image/png",
+                                     "buffer": png_bytes(320, 200)})
+        await notice.get_by_text("“big.png”超过 25 MB").wait_for(timeout=15_000)
+        assert "bytes" not in await notice.inner_text()
+
+        # Anything else: a plain "upload failed", not the server's English.
+        await page.route("**/attachments", lambda route: route.fulfill(
+            status=503, content_type="application/json",
+            body='{"error": {"code": "unavailable", "message": "storage is unavailable"}}'))
+        await files.set_input_files({"name": "small.png", "mimeType": "image/png",
+                                     "buffer": png_bytes(4, 3)})
+        await notice.get_by_text("文件上传失败，请重试。").wait_for(timeout=15_000)
+        assert "unavailable" not in await notice.inner_text()
+        assert errors == []
+
+
+PHONE = {"viewport": {"width": 375, "height": 667}, "is_mobile": True, "has_touch": True,
+         "device_scale_factor": 2}
+
+
+@pytest.mark.parametrize("query", ["customer=e2e-phone-customer-0001&lang=zh-CN",
+                                   "customer=e2e-0001&lang=en", "as=visitor&lang=en"])
+async def test_the_demo_exchange_and_the_open_panel_fit_a_phone(
+    dev_live: LiveServer, browser: Any, query: str
+):
+    """Nothing on the page is wider than a 375 px phone, so the phone keeps its 375 px layout
+    and the widget's full-screen panel is on the screen, not cut off at its right."""
+    errors: list[str] = []
+    page = await (await browser.new_context(**PHONE)).new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(f"{dev_live.base}/demo/exchange?{query}")
+    widget = page.locator("#kefu-widget")
+    launcher = widget.locator('[data-testid="kefu-launcher"]')
+    await launcher.wait_for()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert await page.evaluate("window.innerWidth") == 375
+    await launcher.click()
+    panel = widget.locator('[data-testid="kefu-panel"]')
+    await panel.wait_for()
+    box = await panel.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0
+    assert box["y"] >= 0
+    assert box["x"] + box["width"] <= 375
+    assert box["y"] + box["height"] <= 667
+    assert await widget.locator('[data-testid="kefu-input"]').is_visible()
+    send = await widget.locator('[data-testid="kefu-send"]').bounding_box()
+    assert send is not None
+    assert send["x"] + send["width"] <= 375
+    assert errors == []
