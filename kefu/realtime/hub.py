@@ -77,6 +77,7 @@ class Connection:
         self.follows: dict[uuid.UUID, Follow] = {}
         self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=OUTBOUND_QUEUE)
         self.closed = False
+        self._cut_off = False  # the outbound queue overflowed: closing
         self.close_code: int | None = None
         self.strikes = 0
         self._sender: asyncio.Task[None] | None = None
@@ -115,11 +116,12 @@ class Connection:
     def push(self, frame: dict[str, Any]) -> None:
         """Queue a frame. A reader that lets the queue overflow is cut off (1008): it can
         reconnect and resume from its last seq, so nothing acknowledged is lost."""
-        if self.closed:
+        if self.closed or self._cut_off:
             return
         try:
             self.queue.put_nowait(frame)
         except asyncio.QueueFull:
+            self._cut_off = True  # once: what follows until the close is dropped unlogged
             log.warning("slow_consumer", conn=self.id)
             asyncio.get_running_loop().create_task(
                 self.close(Close.POLICY, "slow consumer: reconnect and resume"))
@@ -240,7 +242,8 @@ class Connection:
             self.push(_public({**event, "who": {"kind": event["who"]["kind"],
                                                 "name": event["who"]["name"]}}))
         elif kind == "read" and event.get("by", {}).get("kind") == "agent":
-            self.push(_public(event))
+            if event.get("_public_seq"):  # the customer's numbering: no internal notes
+                self.push({**_public(event), "seq": event["_public_seq"]})
         elif kind == "ticket":
             state_view = {k: event["state"][k] for k in ("number", "status")}
             self.push({"type": "ticket", "ticket": event["ticket"], "change": event["change"],

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    TypeAdapter,
+    field_validator,
+)
 
 VERSION = 1
 MAX_FRAME_BYTES = 64 * 1024
@@ -61,7 +69,7 @@ def _blank_is_none(value: str | None) -> str | None:
 
 class Hello(_Frame):
     type: Literal["hello"]
-    v: int = VERSION
+    v: StrictInt = VERSION
     token: str | None = Field(default=None, max_length=4096)
     visitor: str | None = Field(default=None, max_length=200)
     # The language the person writes in (zh-CN, en, …): new conversations go to that queue.

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts import security
@@ -31,6 +31,7 @@ from kefu.assistant import service as assistant
 from kefu.config import Settings
 from kefu.core import clock
 from kefu.core.errors import KefuError, NotFound
+from kefu.core.ids import normalize_ticket_number
 from kefu.core.logging import get_logger
 from kefu.db import Database
 from kefu.guard.outbound import check_outbound
@@ -46,7 +47,7 @@ from kefu.tickets import schemas as ticket_schemas
 from kefu.tickets import service as tickets
 from kefu.tickets.chat import Appended, ChatSend
 from kefu.tickets.guarding import allowed_link_domains
-from kefu.tickets.models import Ticket
+from kefu.tickets.models import Message, Ticket
 from kefu.trust.antiphishing import anti_phishing_code
 from kefu.trust.compliance import tipoff_check
 from kefu.trust.errors import TooManyRequests
@@ -55,6 +56,19 @@ log = get_logger("kefu.realtime.ws")
 CREDENTIALS_RECHECK_S = 30.0
 router = APIRouter()
 Side = Literal["customer", "agent"]
+
+
+def _ref_of(text: str | None) -> str | None:
+    """The ``client_msg_id`` of a refused frame, for the error's ``ref`` (so the client knows
+    which send to try again); parsed only when the frame names one."""
+    if not text or '"client_msg_id"' not in text or len(text) > p.MAX_FRAME_BYTES:
+        return None
+    try:
+        raw = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    ref = raw.get("client_msg_id") if isinstance(raw, dict) else None
+    return ref if isinstance(ref, str) else None
 
 
 class Refused(Exception):
@@ -120,8 +134,8 @@ class Session:
         conn.push({"type": "welcome", "v": p.VERSION, "conn": conn.id, "you": you,
                    "limits": {"max_frame_bytes": p.MAX_FRAME_BYTES,
                               "max_body_chars": p.MAX_BODY_CHARS,
-                              "messages_per_s": p.CONNECTION_RATE[0],
-                              "burst": p.CONNECTION_RATE[1]}})
+                              "messages_per_s": int(p.CONNECTION_RATE[0]),
+                              "burst": int(p.CONNECTION_RATE[1])}})
         recheck = (asyncio.get_running_loop().create_task(self._recheck_credentials(conn))
                    if actor.agent is not None else None)
         try:
@@ -170,17 +184,19 @@ class Session:
             if message["type"] == "websocket.disconnect":
                 return
             text = message.get("text")
+            if not self.frames.take():  # every frame counts, binary and oversized ones too
+                await self._flooding(self.frames, _ref_of(text))
+                continue
             if text is None:
                 self._error("binary_not_supported", "send JSON text frames")
                 continue
             if len(text.encode()) > p.MAX_FRAME_BYTES:
                 self._error("frame_too_large", f"frames are limited to {p.MAX_FRAME_BYTES} bytes")
                 continue
-            if not self.frames.take():
-                await self._flooding(self.frames)
-                continue
-            conn.strikes = 0
+            strikes = conn.strikes
             await self._handle_text(conn, text)
+            if conn.strikes == strikes:  # accepted (a refusal by the per-person limit is not)
+                conn.strikes = 0
 
     async def _handle_text(self, conn: Connection, text: str) -> None:
         try:
@@ -378,7 +394,7 @@ class Session:
         else:
             ticket = None
         if ticket is None:
-            conn.push({"type": "joined", "ticket": None, "last_seq": 0})
+            conn.push({"type": "joined", "ticket": None, "since": 0})
             return
         await self._follow_ticket(conn, ticket, frame.since, "joined")
 
@@ -409,8 +425,9 @@ class Session:
         conn.push({"type": "unsubscribed", "ticket": follow.number})
 
     def _followed(self, conn: Connection, number: str) -> Any:
+        wanted = normalize_ticket_number(number)
         for follow in conn.follows.values():
-            if follow.number == number:
+            if follow.number == wanted:
                 return follow
         raise NotFound("followed ticket", code="not_following")
 
@@ -426,13 +443,28 @@ class Session:
             "internal": frame.internal and actor.agent is not None, "_conn": conn.id})
 
     async def _on_read(self, conn: Connection, frame: p.Read) -> None:
+        """Read up to ``seq`` in the reader's numbering; each side is told in its own (agents
+        count internal notes, customers do not)."""
         follow = self._followed(conn, frame.ticket)
         actor = conn.actor
         by = ({"kind": "agent", "name": actor.agent.display_name} if actor.agent
               else {"kind": "customer", "name": _customer_name(actor)})
+        seq: int | None
+        public_seq: int | None
+        async with self.db.transaction() as session:
+            if actor.agent is not None:
+                seq, public_seq = frame.seq, await session.scalar(
+                    select(func.max(Message.public_seq)).where(
+                        Message.ticket_id == follow.ticket_id, Message.seq <= frame.seq))
+            else:
+                public_seq, seq = frame.seq, await session.scalar(
+                    select(Message.seq).where(Message.ticket_id == follow.ticket_id,
+                                              Message.public_seq == frame.seq))
+        if seq is None:
+            return  # nothing of that number: nothing to tell
         await publish_now(self.db, ticket_topic(follow.ticket_id), {
-            "type": "read", "ticket": follow.number, "by": by, "seq": frame.seq,
-            "_conn": conn.id})
+            "type": "read", "ticket": follow.number, "by": by, "seq": seq,
+            "_public_seq": public_seq, "_conn": conn.id})
 
     async def _on_feedback(self, conn: Connection, frame: p.Feedback) -> None:
         """A customer's 👍/👎 on an assistant message; answered after the commit."""

@@ -7,11 +7,13 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from kefu.accounts.actor import Actor
 from kefu.accounts.models import Agent
 from kefu.accounts.service import credentials_in_force
+from kefu.realtime import protocol
 from kefu.tickets.models import Message
 from tests.factories import customer_token, make_world
 from tests.realtime.live import Client, LiveServer
@@ -190,6 +192,13 @@ async def test_flood_is_rate_limited_with_a_clear_error(live: LiveServer, setup_
     await asyncio.sleep(1.5)
     await alice.send({"type": "ping", "t": "after"})
     await alice.wait_type("pong", t="after")
+    # A refused send names itself; binary frames count against the same budget.
+    await asyncio.sleep(3.5)  # the bucket refills (burst 30 at 10/s)
+    for _ in range(40):
+        await alice.ws.send(b"\x00binary")
+    await alice.wait_type("error", code="rate_limited")
+    await alice.send({"type": "send", "client_msg_id": "refused", "body": "hi"})
+    assert (await alice.wait_type("error", ref="refused"))["code"] == "rate_limited"
     await alice.close()
 
 
@@ -200,6 +209,9 @@ async def test_hello_rules_and_token_expiry(live: LiveServer, setup_app: Any):
     assert (await forged.wait_closed())[0] == 4401
     old = await Client.connect(url, {"token": "x", "v": 9})
     assert (await old.wait_closed())[0] == 4409
+    for loose in ("1", True, 1.0):  # the version is a number, not something that casts to one
+        sloppy = await Client.connect(url, {"token": "x", "v": loose})
+        assert (await sloppy.wait_closed())[0] == 4400
     silent = await Client.connect(url)
     await silent.send({"type": "ping"})
     assert (await silent.wait_closed())[0] == 4400
@@ -482,3 +494,51 @@ async def test_a_resend_after_the_ticket_closed_gets_its_first_ack(live: LiveSer
                       "body": "hello?"})
     assert (await alice.wait_type("error", ref="new"))["code"] == "ticket_closed"
     await alice.close()
+
+
+async def test_read_receipts_in_each_sides_numbering(live: LiveServer, setup_app: Any):
+    """Agents count internal notes, customers do not: a read receipt reaches each side as a
+    ``seq`` of its own view."""
+    world = await make_world(setup_app)
+    alice = await customer(live)
+    await alice.send({"type": "send", "client_msg_id": "q", "body": "withdrawal pending"})
+    number = (await alice.wait_type("ack"))["ticket"]
+    bob = await agent(live, world.headers["agent"])
+    await bob.send({"type": "subscribe", "ticket": number.lower(), "since": 0})
+    await bob.wait_type("subscribed")
+    for i, internal in enumerate((True, True, False)):  # agent seqs 2, 3 (notes), 4 (reply)
+        await bob.send({"type": "send", "ticket": number, "client_msg_id": f"b{i}",
+                        "body": f"step {i}", "internal": internal})
+        await bob.wait_type("ack", client_msg_id=f"b{i}")
+    reply = await alice.wait_type("message", body="step 2")
+    assert reply["seq"] == 2  # the customer's second message: notes are not counted
+    await bob.send({"type": "read", "ticket": number.lower(), "seq": 4})  # any case works
+    assert (await alice.wait_type("read"))["seq"] == 2
+    await alice.send({"type": "read", "ticket": number, "seq": 2})
+    assert (await bob.wait_type("read"))["seq"] == 4
+    await alice.close()
+    await bob.close()
+
+
+async def test_a_person_flooding_over_several_connections_is_cut_off(
+        live: LiveServer, setup_app: Any, monkeypatch: pytest.MonkeyPatch):
+    """Each connection stays under its own limit; the person's limit refuses the excess, and
+    those refusals count towards the close (4429) like the connection's own."""
+    monkeypatch.setattr(protocol, "MAX_REFUSED_IN_A_ROW", 5)
+    await make_world(setup_app)
+    first = await customer(live, "cust-flood")
+    await first.send({"type": "send", "client_msg_id": "open", "body": "hello"})
+    number = (await first.wait_type("ack"))["ticket"]
+    others = [await customer(live, "cust-flood") for _ in range(3)]
+    for client in (first, *others):
+        for i in range(28):  # under the connection's burst of 30
+            await client.send({"type": "send", "client_msg_id": f"{id(client)}-{i}",
+                               "ticket": number, "body": f"spam {i} {id(client)}"})
+    clients = (first, *others)
+    for _ in range(100):
+        if any(c.closed and c.closed[0] == 4429 for c in clients):
+            break
+        await asyncio.sleep(0.1)
+    assert any(c.closed and c.closed[0] == 4429 for c in clients), [c.closed for c in clients]
+    for client in clients:
+        await client.close()
