@@ -46,7 +46,7 @@ from kefu.realtime.writer import MessageWriter
 from kefu.tickets import schemas as ticket_schemas
 from kefu.tickets import service as tickets
 from kefu.tickets.chat import Appended, ChatSend
-from kefu.tickets.guarding import allowed_link_domains
+from kefu.tickets.guarding import OutboundBlocked, allowed_link_domains
 from kefu.tickets.models import Message, Ticket
 from kefu.trust.antiphishing import anti_phishing_code
 from kefu.trust.compliance import tipoff_check
@@ -222,6 +222,8 @@ class Session:
             await self._dispatch(conn, frame)
         except TooManyRequests as exc:  # a cool-down: when the customer may write again
             self._error(exc.code, exc.message, ref, retry_after_s=exc.retry_after_s)
+        except OutboundBlocked as exc:  # the reasons in the console's language
+            self._error(exc.code, exc.message_in(self.language), ref)
         except KefuError as exc:
             self._error(exc.code, exc.message, ref)
         except Exception:  # noqa: BLE001 - a bug in one frame must not end the connection

@@ -85,9 +85,16 @@ async def secrets_hidden(
 
 
 class OutboundBlocked(KefuError):
-    def __init__(self, message: str, codes: tuple[str, ...]) -> None:
+    """The reasons in English (``message``) and in Chinese (``message_zh``): the console shows
+    them in its own language."""
+
+    def __init__(self, message: str, codes: tuple[str, ...], *, message_zh: str = "") -> None:
         super().__init__(message, code="outbound_blocked", status=422)
         self.codes = codes
+        self.message_zh = message_zh or message
+
+    def message_in(self, language: str | None) -> str:
+        return self.message_zh if (language or "").lower().startswith("zh") else self.message
 
 
 def allowed_link_domains(settings: Settings) -> tuple[str, ...]:
@@ -115,8 +122,6 @@ async def check_support_text(
         await audit(session, actor, "ticket.guard_override", target_type="ticket",
                     target_id=ticket.number, details={"codes": list(verdict.codes)})
         return
-    chinese = actor.agent is not None and any(
-        lang.lower().startswith("zh") for lang in actor.agent.languages[:1])
-    reasons = "; ".join(dict.fromkeys(
-        (r.message_zh if chinese else r.message_en) for r in verdict.reasons))
-    raise OutboundBlocked(f"not sent: {reasons}", verdict.codes)
+    raise OutboundBlocked(
+        "; ".join(dict.fromkeys(r.message_en for r in verdict.reasons)), verdict.codes,
+        message_zh="；".join(dict.fromkeys(r.message_zh for r in verdict.reasons)))

@@ -267,6 +267,16 @@ async def test_phishing_replies_over_the_socket_are_refused(live: LiveServer, se
     await bob.send({"type": "send", "ticket": number, "client_msg_id": "b1", "body": ask})
     refused = await bob.wait_type("error", code="outbound_blocked")
     assert refused["ref"] == "b1"
+    assert refused["message"].startswith("Asks for a seed")  # the reason, without "not sent: "
+    # In the language the console said it speaks in its hello.
+    token = world.headers["agent"]["Authorization"].split(" ", 1)[1]
+    chinese = await Client.connect(f"{live.ws_base}/ws/agent",
+                                   {"token": token, "language": "zh-CN"})
+    await chinese.wait_type("welcome")
+    await chinese.send({"type": "send", "ticket": number, "client_msg_id": "z1", "body": ask})
+    zh = await chinese.wait_type("error", code="outbound_blocked")
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in zh["message"]), zh["message"]
+    await chinese.close()
     await carol.send({"type": "send", "ticket": number, "client_msg_id": "c1", "body": ask,
                       "override_guard": True})
     await carol.wait_type("ack", client_msg_id="c1")

@@ -271,7 +271,8 @@
       var ws = new WebSocket(scheme + "//" + location.host + "/ws/agent");
       this.ws = ws;
       ws.onopen = function () {
-        ws.send(JSON.stringify({type: "hello", v: 1}));
+        /* language: the console's, for refusals worded by the server (outbound_blocked) */
+        ws.send(JSON.stringify({type: "hello", v: 1, language: document.documentElement.lang || undefined}));
       };
       ws.onmessage = function (event) {
         var frame;
