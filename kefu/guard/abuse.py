@@ -336,6 +336,9 @@ RECENT_WINDOW: Final = timedelta(minutes=2)
 _NOT_TEXT: Final = re.compile(r"[\W_]+")
 _MIN_FUZZY: Final = 8
 _JACCARD: Final = 0.8
+# Two texts whose lengths differ more (the shorter under this share of the longer) are never
+# near duplicates: callers comparing many may skip them without a call.
+NEAR_LENGTH: Final = _JACCARD
 
 
 def _normalized(text: str) -> str:
@@ -354,28 +357,42 @@ def near_duplicate(a: str, b: str) -> bool:
     return same_question(fingerprint(a), fingerprint(b))
 
 
-@dataclass(frozen=True, slots=True)
 class Fingerprint:
     """A text as :func:`near_duplicate` compares it, made once for a text compared many times
-    (the chat's writer keeps one per recent message)."""
+    (the analysis worker keeps one per recent message). The trigrams are made on the first
+    comparison that needs them: most pairs differ in length too much to need any."""
 
-    text: str
-    trigrams: frozenset[str]
+    __slots__ = ("_trigrams", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._trigrams: frozenset[str] | None = None
+
+    @property
+    def trigrams(self) -> frozenset[str]:
+        if self._trigrams is None:
+            text = self.text
+            self._trigrams = frozenset(text[i:i + 3] for i in range(len(text) - 2))
+        return self._trigrams
 
 
 def fingerprint(text: str) -> Fingerprint:
-    normalized = _normalized(text)
-    return Fingerprint(normalized, frozenset(_trigrams(normalized)))
+    return Fingerprint(_normalized(text))
 
 
 def same_question(a: Fingerprint, b: Fingerprint) -> bool:
     """:func:`near_duplicate` on fingerprints."""
-    if a.text == b.text:
-        return bool(a.text)
-    shorter, longer = sorted((len(a.text), len(b.text)))
+    left, right = a.text, b.text
+    if left == right:
+        return bool(left)
+    shorter, longer = len(left), len(right)
+    if shorter > longer:
+        shorter, longer = longer, shorter
     if shorter < _MIN_FUZZY or shorter < _JACCARD * longer:
         return False
-    return len(a.trigrams & b.trigrams) >= _JACCARD * len(a.trigrams | b.trigrams)
+    left_grams, right_grams = a.trigrams, b.trigrams
+    shared = len(left_grams & right_grams)  # |A ∪ B| = |A| + |B| − |A ∩ B|: no union built
+    return shared >= _JACCARD * (len(left_grams) + len(right_grams) - shared)
 
 
 # ---------------------------------------------------------------- scam signals

@@ -43,6 +43,7 @@ from typing import Final, NamedTuple
 from kefu.core.language import detect_language
 from kefu.core.logging import get_logger
 from kefu.guard.abuse import (
+    NEAR_LENGTH,
     RECENT_MESSAGES,
     RECENT_WINDOW,
     Fingerprint,
@@ -102,9 +103,12 @@ class Repeats:
                 self._sent.popitem(last=False)
         else:
             self._sent.move_to_end(key)
-        window = RECENT_WINDOW.total_seconds()
+        window, length = RECENT_WINDOW.total_seconds(), len(mine.text)
+        shortest, longest = length * NEAR_LENGTH, length / NEAR_LENGTH
         found = [before for at, before, print_ in sent
-                 if now - at <= window and same_question(mine, print_)]
+                 if now - at <= window
+                 and shortest <= len(print_.text) <= longest  # else same_question says no
+                 and same_question(mine, print_)]
         sent.append((now, body, mine))
         return found
 
