@@ -33,7 +33,6 @@ import asyncio
 import contextlib
 import multiprocessing
 import time
-from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -42,6 +41,7 @@ from typing import Final, NamedTuple
 
 from kefu.core.language import detect_language
 from kefu.core.logging import get_logger
+from kefu.core.recent import RecentByKey
 from kefu.guard.abuse import (
     NEAR_LENGTH,
     RECENT_MESSAGES,
@@ -91,25 +91,20 @@ class Repeats:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._sent: OrderedDict[str, deque[tuple[float, str, Fingerprint]]] = OrderedDict()
+        self._sent: RecentByKey[str, tuple[float, str, Fingerprint]] = RecentByKey(
+            RECENT_MESSAGES, self.MAX_KEYS)
 
     def repeated(self, key: str, body: str) -> list[str]:
         """The recent messages of ``key`` that ``body`` repeats; ``body`` is remembered."""
         now, mine = self._clock(), fingerprint(body)
         sent = self._sent.get(key)
-        if sent is None:
-            sent = self._sent[key] = deque(maxlen=RECENT_MESSAGES)
-            if len(self._sent) > self.MAX_KEYS:
-                self._sent.popitem(last=False)
-        else:
-            self._sent.move_to_end(key)
         window, length = RECENT_WINDOW.total_seconds(), len(mine.text)
         shortest, longest = length * NEAR_LENGTH, length / NEAR_LENGTH
         found = [before for at, before, print_ in sent
                  if now - at <= window
                  and shortest <= len(print_.text) <= longest  # else same_question says no
                  and same_question(mine, print_)]
-        sent.append((now, body, mine))
+        self._sent.add(key, (now, body, mine))
         return found
 
 

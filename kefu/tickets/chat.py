@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,6 +46,7 @@ from kefu.core import clock
 from kefu.core.errors import KefuError
 from kefu.core.ids import normalize_ticket_number
 from kefu.core.language import detect_language
+from kefu.core.recent import RecentByKey
 from kefu.db import after_commit, new_id, sqlite_value, writer_sqlite
 from kefu.guard.abuse import RECENT_MESSAGES, RECENT_WINDOW, screen
 from kefu.guard.secrets import scan
@@ -141,21 +141,14 @@ class RecentChat:
     MAX_TICKETS = 50_000
 
     def __init__(self) -> None:
-        self._tickets: OrderedDict[uuid.UUID, deque[tuple[datetime, str]]] = OrderedDict()
+        self._tickets: RecentByKey[uuid.UUID, tuple[datetime, str]] = RecentByKey(
+            RECENT_MESSAGES, self.MAX_TICKETS)
 
     def bodies(self, ticket_id: uuid.UUID, now: datetime) -> list[str]:
-        kept = self._tickets.get(ticket_id)
-        return [body for at, body in kept if now - at <= RECENT_WINDOW] if kept else []
+        return [body for at, body in self._tickets.get(ticket_id) if now - at <= RECENT_WINDOW]
 
     def add(self, ticket_id: uuid.UUID, at: datetime, body: str) -> None:
-        kept = self._tickets.get(ticket_id)
-        if kept is None:
-            kept = self._tickets[ticket_id] = deque(maxlen=RECENT_MESSAGES)
-            if len(self._tickets) > self.MAX_TICKETS:
-                self._tickets.popitem(last=False)
-        else:
-            self._tickets.move_to_end(ticket_id)
-        kept.append((at, body))
+        self._tickets.add(ticket_id, (at, body))
 
 
 def recent_chat(session: AsyncSession) -> RecentChat:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from kefu.core import clock
+from kefu.core.recent import RecentByKey
 from kefu.realtime.analysis import (
     MAX_BATCH_CHARS,
     Analysis,
@@ -230,3 +231,16 @@ def test_the_warm_up_loads_every_model_the_worker_may_need(monkeypatch: pytest.M
     for text in _WARM_UP:
         analyse(text)
     assert asked
+
+
+def test_recent_by_key_keeps_the_last_items_of_the_most_recent_keys() -> None:
+    recent: RecentByKey[str, int] = RecentByKey(size=2, max_keys=2)
+    for item in (1, 2, 3):
+        recent.add("a", item)
+    recent.add("b", 9)
+    assert list(recent.get("a")) == [2, 3]  # the last two
+    recent.add("a", 4)  # "a" is now the more recent key
+    recent.add("c", 5)  # a third key: "b" goes
+    assert list(recent.get("b")) == []
+    assert list(recent.get("a")) == [3, 4]
+    assert len(recent) == 2
