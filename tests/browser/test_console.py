@@ -315,3 +315,19 @@ async def test_ticket_history_names_every_event_and_field(
     assert (await rated.locator(".event-kind").inner_text()).strip() == words["rated"]
     assert words["score"] in await rated.inner_text()
     assert words["comment"] in await rated.inner_text()
+
+
+ELF = b"\x7fELF\x02\x01\x01" + b"\x00" * 200
+
+
+async def test_an_upload_the_server_refuses_is_explained_in_the_consoles_language(
+        dev_live: LiveServer, browser: Any):
+    live = dev_live
+    number = await open_ticket(live)
+    page = await agent_page(browser, live, number, lang="zh-CN")
+    files = page.locator('[data-testid="attachment-input"]')
+    await files.set_input_files({"name": "screenshot.png", "mimeType": "image/png",
+                                 "buffer": ELF})  # a program named like a screenshot
+    item = page.locator('[data-testid="attachment-item"]', has_text="screenshot.png")
+    await item.get_by_text("无法添加此类文件").wait_for(timeout=15_000)
+    assert "accepted" not in await item.inner_text()  # not the server's English

@@ -1123,6 +1123,17 @@
     });
 
     /* ---- attachments: upload first, then send the ids */
+    function uploadRefusal(error) {
+      /* in the console's language, not the server's English */
+      if (error.code === "attachment_type") {
+        return t("console.upload_type");
+      }
+      if (error.code === "attachment_too_large" || error.status === 413) {
+        return t("console.upload_size");
+      }
+      return t("console.upload_failed");
+    }
+
     function renderUpload(upload) {
       upload.node.textContent = "";
       if (upload.busy) {
@@ -1160,7 +1171,7 @@
             .then(function (attachment) {
               upload.id = attachment.id;
             }, function (error) {
-              upload.error = error.message;
+              upload.error = uploadRefusal(error);
               uploads = uploads.filter(function (u) { return u !== upload; });
             })
             .then(function () {
