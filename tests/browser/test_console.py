@@ -68,14 +68,19 @@ async def agent_page(browser: Any, live: LiveServer, number: str, lang: str = "e
     page = await context.new_page()
     if errors is not None:
         page.on("pageerror", lambda error: errors.append(str(error)))
+    await open_signed_in(page, live, number, lang)
+    await page.wait_for_selector(LIVE, timeout=15_000)
+    return page
+
+
+async def open_signed_in(page: Any, live: LiveServer, number: str, lang: str = "en") -> None:
+    """Sign the agent in on ``page`` and open the ticket."""
     await page.goto(f"{live.base}/agent/login?lang={lang}")
     await page.fill("#email", "agent@kefu.test")
     await page.fill("#password", PASSWORD)
     await page.click("button[type=submit]")
     await page.wait_for_url(f"{live.base}/agent*")
     await page.goto(f"{live.base}/agent/tickets/{number}")
-    await page.wait_for_selector(LIVE, timeout=15_000)
-    return page
 
 
 async def test_a_reply_and_a_note_written_while_the_socket_is_down_go_out_when_it_is_back(
@@ -144,12 +149,7 @@ async def test_without_a_socket_session_the_reply_box_posts_the_form(
     context = await browser.new_context()
     await context.add_init_script(SOCKETS.replace("let refused = false", "let refused = true"))
     page = await context.new_page()
-    await page.goto(f"{live.base}/agent/login")
-    await page.fill("#email", "agent@kefu.test")
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{live.base}/agent*")
-    await page.goto(f"{live.base}/agent/tickets/{number}")
+    await open_signed_in(page, live, number)
     await page.wait_for_selector(OFFLINE, timeout=15_000)
     box = page.locator('[data-testid="reply-box"]')
     await box.fill("Sent by the form.")
