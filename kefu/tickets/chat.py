@@ -31,14 +31,29 @@ redo it job by job: a flood from a cooled-down sender must stay cheap."""
 from __future__ import annotations
 
 import functools
+import sqlite3
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Select, String, Table, Uuid, and_, bindparam, column, select, update, values
+from sqlalchemy import (
+    Column,
+    Integer,
+    Select,
+    String,
+    Table,
+    Uuid,
+    and_,
+    bindparam,
+    column,
+    select,
+    update,
+    values,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from kefu.accounts.actor import Actor
@@ -47,7 +62,14 @@ from kefu.core.errors import KefuError
 from kefu.core.ids import normalize_ticket_number
 from kefu.core.language import detect_language
 from kefu.core.recent import RecentByKey
-from kefu.db import after_commit, new_id, sqlite_value, writer_sqlite
+from kefu.db import (
+    UTCDateTime,
+    after_commit,
+    new_id,
+    sqlite_datetime,
+    sqlite_value,
+    writer_sqlite,
+)
 from kefu.guard.abuse import RECENT_MESSAGES, RECENT_WINDOW, screen
 from kefu.guard.secrets import scan
 from kefu.realtime.analysis import Analysis
@@ -192,9 +214,13 @@ async def append_chat_batch(
     if not numbers:
         return [None] * len(sends)
     # in number order, like the writer's batches: no deadlock (FOR UPDATE on PostgreSQL)
-    postgres = session.get_bind().dialect.name == "postgresql"
-    by_number = {t.number: t for t in await session.scalars(
-        _TICKETS_LOCKED if postgres else _TICKETS_BY_NUMBER, {"numbers": sorted(numbers)})}
+    raw = await writer_sqlite(session)
+    if raw is not None:
+        by_number = {t.number: t for t in _tickets_raw(raw, sorted(numbers))}
+    else:
+        postgres = session.get_bind().dialect.name == "postgresql"
+        by_number = {t.number: t for t in await session.scalars(
+            _TICKETS_LOCKED if postgres else _TICKETS_BY_NUMBER, {"numbers": sorted(numbers)})}
     cooling = await _cooling(session, sends)
     memory, now = recent_chat(session), clock.now()
 
@@ -271,7 +297,6 @@ async def append_chat_batch(
                 memory.add(row.ticket_id, row.created_at, row.body)
 
     after_commit(session, remember)
-    raw = await writer_sqlite(session)
     if raw is not None:  # the writer's SQLite connection: the same rows, without the ORM
         at = sqlite_value(now)  # every row of the batch was made now
         raw.executemany(_MESSAGES_INSERT_SQL, [
@@ -313,6 +338,9 @@ async def append_chat_batch(
                 and outcome.ticket.status == "new"):
             opening.setdefault(outcome.ticket.id, (outcome.ticket, send.actor))
     for ticket, actor in opening.values():  # after the messages, as ``reply`` does
+        if raw is not None:  # read without the session: attach it as it is (no query)
+            make_transient_to_detached(ticket)
+            ticket = await session.merge(ticket, load=False)
         await open_on_first_reply(session, actor, ticket)
     settings = settings_of(session)
     if settings is not None:
@@ -343,6 +371,42 @@ _MESSAGES_INSERT_SQL = ("INSERT INTO messages (id, ticket_id, seq, public_seq, a
                         " created_at, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 _TICKET_UPDATE_SQL = ("UPDATE tickets SET last_seq = ?, last_public_seq = ?, updated_at = ?,"
                       " last_customer_message_at = ?, first_response_at = ? WHERE id = ?")
+
+
+def _tickets_raw(raw: sqlite3.Connection, numbers: list[str]) -> list[Ticket]:
+    """The tickets ``numbers`` as transient ``Ticket`` objects holding what the ORM would load,
+    read on the writer's SQLite connection: the ORM's select and loading cost ~150 µs a
+    statement and ~25 µs a ticket, a fifth of a small batch; this costs ~7 µs a ticket."""
+    configure_mappers()  # at once if done (the ORM does it on its first query)
+    tickets = []
+    for row in raw.execute(_TICKETS_SQL + ",".join("?" * len(numbers)) + ")", numbers):
+        values = dict(zip(_TICKET_KEYS, row, strict=True))
+        for key, convert in _TICKET_CONVERSIONS:
+            if (value := values[key]) is not None:
+                values[key] = convert(value)
+        ticket = _TICKET_MANAGER.new_instance()
+        ticket.__dict__.update(values)
+        tickets.append(ticket)
+    return tickets
+
+
+def _from_sqlite(column: Column[Any]) -> Callable[[Any], Any] | None:
+    """How a ticket column's SQLite value becomes what the ORM loads."""
+    if isinstance(column.type, Uuid):
+        return uuid.UUID
+    if isinstance(column.type, UTCDateTime):
+        return sqlite_datetime
+    if isinstance(column.type, String | Integer):  # Text is a String
+        return None
+    raise TypeError(f"tickets.{column.name}: no SQLite reading for {column.type!r}")
+
+
+_TICKET_KEYS = [Ticket.__mapper__.get_property_by_column(c).key for c in _TICKETS.columns]
+_TICKET_CONVERSIONS = [(key, convert) for key, c in zip(_TICKET_KEYS, _TICKETS.columns, strict=True)
+                       if (convert := _from_sqlite(c)) is not None]
+_TICKETS_SQL = (f"SELECT {', '.join(c.name for c in _TICKETS.columns)} FROM tickets"
+                " WHERE number IN (")
+_TICKET_MANAGER = Ticket.__mapper__.class_manager
 
 
 @functools.lru_cache(maxsize=16)

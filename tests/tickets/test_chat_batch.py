@@ -23,7 +23,7 @@ from kefu.db import Database, InlineSQLite, writer_sqlite
 from kefu.jobs.models import Job
 from kefu.tickets import schemas as ticket_schemas
 from kefu.tickets import service as tickets
-from kefu.tickets.chat import Appended, ChatSend, append_chat_batch
+from kefu.tickets.chat import Appended, ChatSend, _tickets_raw, append_chat_batch
 from kefu.tickets.models import Message, Ticket, TicketEvent
 from kefu.trust.errors import CoolingDown
 from kefu.trust.models import CoolDown
@@ -223,6 +223,40 @@ async def test_batch_on_the_writer_connection_has_the_same_effects(
     # Bob's ticket is the assistant's (the other jobs answer the tickets' first messages)
     assert [k for k in jobs if any(str(m.id) in str(k) for m in sent)] == [
         f"{RESPOND_JOB}:{sent[1].id}"]
+
+
+async def test_tickets_read_on_the_writer_connection_are_what_the_orm_loads(
+        app: FastAPI) -> None:
+    """The writer's batch reads its tickets on sqlite3 directly; every column, each filled,
+    must come back as the ORM loads it (a column added later without a reading fails here)."""
+    if not app.state.db.url.startswith("sqlite"):
+        pytest.skip("the direct read is the SQLite writer's")
+    world = await make_world(app)
+    (alice,) = await _customers(app, "Alice")
+    number = await _ticket(app, alice)
+    at = clock.now()
+    async with app.state.db.transaction() as session:
+        ticket = await session.scalar(select(Ticket).where(Ticket.number == number))
+        assert ticket is not None
+        ticket.team_id, ticket.assignee_id = world.en_team.id, world.agent.id
+        ticket.status, ticket.pending_reason = "pending", "customer"
+        ticket.escalation_reason = "wallet drained"
+        ticket.escalated_at = ticket.first_response_at = ticket.last_customer_message_at = at
+        ticket.resolved_at, ticket.closed_at = at + timedelta(seconds=1), at + timedelta(hours=1)
+        ticket.rating, ticket.rating_comment, ticket.rated_at = 4, "quick", at
+        ticket.merged_into_id = ticket.id
+    columns = [c.key for c in Ticket.__mapper__.column_attrs]
+    async with app.state.db.transaction() as session:
+        loaded = await session.scalar(select(Ticket).where(Ticket.number == number))
+        assert loaded is not None
+        expected = {key: getattr(loaded, key) for key in columns}
+    assert None not in expected.values()
+    async with batch_session(app.state.db, True) as session:
+        raw = await writer_sqlite(session)
+        assert raw is not None
+        (read,) = _tickets_raw(raw, [number])
+    assert {key: getattr(read, key) for key in columns} == expected
+    assert all(type(getattr(read, key)) is type(value) for key, value in expected.items())
 
 
 async def test_may_read_agrees_with_ticket_scope(app: FastAPI) -> None:
