@@ -221,19 +221,29 @@ async def _customer_panel(
 
 
 def _event_summary(data: dict[str, Any], names: dict[uuid.UUID, str],
-                   teams: dict[uuid.UUID, str]) -> list[tuple[str, str]]:
-    """Event data as (field, value) pairs with ids replaced by names."""
-    pairs: list[tuple[str, str]] = []
-    for key, value in data.items():
-        if value is None or value == [] or value == "":
-            continue
+                   teams: dict[uuid.UUID, str]) -> list[tuple[str, Any]]:
+    """Event data as (field, value) pairs for the history, empty values left out: agents' and
+    teams' ids replaced by their names, a change as ``{"from", "to"}``, a list as a list of
+    strings; the page names each value in its language."""
+
+    def named(key: str, value: Any) -> Any:
         if key in ("assignee_id", "team_id") and isinstance(value, str):
             lookup = names if key == "assignee_id" else teams
             with contextlib.suppress(ValueError):
-                value = lookup.get(uuid.UUID(value), value)
-        if isinstance(value, list):
-            value = ", ".join(str(v) for v in value)
-        pairs.append((key, str(value)))
+                return lookup.get(uuid.UUID(value), value)
+        return value
+
+    pairs: list[tuple[str, Any]] = []
+    for key, value in data.items():
+        if value is None or value == [] or value == "" or value == {}:
+            continue
+        if isinstance(value, dict) and set(value) == {"from", "to"}:
+            value = {"from": named(key, value["from"]), "to": named(key, value["to"])}
+        elif isinstance(value, list):
+            value = [str(v) for v in value]
+        else:
+            value = named(key, value)
+        pairs.append((key, value))
     return pairs
 
 

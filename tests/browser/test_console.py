@@ -229,9 +229,10 @@ EVENTS: list[tuple[str, dict[str, Any]]] = [
     ("email_auto_replied", {}),
     ("email_automatic", {"reason": "auto-replied", "message_id": "6b1f0c9e-2b1c"}),
     ("email_bounced", {"status": "5.1.1", "message_id": "6b1f0c9e-2b1c"}),
-    ("secret_masked", {"kinds": ["seed_phrase"], "withheld_attachment": "6b1f0c9e-2b1c"}),
-    ("abuse_flagged", {"kinds": ["flood"], "cooldown": True}),
-    ("scam_warned", {"codes": ["fake_support"]}),
+    ("secret_masked", {"kinds": ["seed_phrase", "otp_code"],
+                       "withheld_attachment": "6b1f0c9e-2b1c"}),
+    ("abuse_flagged", {"kinds": ["harassment"], "cooldown": True}),
+    ("scam_warned", {"codes": ["off_platform_contact", "impersonation"]}),
     ("duplicate_added", {"channel": "chat", "message_id": "6b1f0c9e-2b1c"}),
     ("step_up_sent", {"purpose": "2fa_reset", "expires_at": "2026-01-01T10:00:00+00:00"}),
     ("identity_verified", {"purpose": "2fa_reset", "method": "passkey",
@@ -270,10 +271,14 @@ async def make_history(live: LiveServer, number: str) -> None:
 @pytest.mark.parametrize(("lang", "words"), [
     ("en", {"rated": "Rated", "assistant_handoff": "Handed off by the assistant",
             "comment": "Fast and clear, thanks", "reason": "the customer asked for a person",
-            "score": "4/5", "sentiment": "positive", "priority": "Normal → High"}),
+            "score": "4/5", "sentiment": "positive", "priority": "Normal → High",
+            "intent": "Deposit not credited", "secret_masked": "seed phrase, verification code",
+            "scam_warned": "contact outside official channels, someone posing as staff"}),
     ("zh-CN", {"rated": "已评价", "assistant_handoff": "智能助手转人工",
                "comment": "Fast and clear, thanks", "reason": "客户要求人工服务",
-               "score": "4/5", "sentiment": "正面", "priority": "普通 → 高"}),
+               "score": "4/5", "sentiment": "正面", "priority": "普通 → 高",
+               "intent": "充值未到账", "secret_masked": "助记词, 验证码",
+               "scam_warned": "引导到非官方渠道联系, 冒充官方人员"}),
 ])
 async def test_ticket_history_names_every_event_and_field(
     dev_live: LiveServer, browser: Any, lang: str, words: dict[str, str]
@@ -293,7 +298,8 @@ async def test_ticket_history_names_every_event_and_field(
             assert "_" not in field, (label, field)
         text = " ".join(await row.locator(".event-details").all_inner_texts())
         for raw in ("{}", "{'", "False", "True", "0.4019", "0.91", "6b1f0c9e", "answer",
-                    "2fa_reset", "T10:00"):
+                    "2fa_reset", "T10:00", "deposit_not_credited", "seed_phrase", "otp_code",
+                    "off_platform_contact"):
             assert raw not in text, (label, raw, text)
     # Every kind recorded is there, each under its own name.
     kinds = await events.evaluate_all("(rows) => rows.map((r) => r.dataset.kind)")
@@ -308,6 +314,10 @@ async def test_ticket_history_names_every_event_and_field(
     handoff_text = " ".join(await handoffs.all_inner_texts())
     assert words["reason"] in handoff_text
     assert words["sentiment"] in handoff_text
+    assert words["intent"] in handoff_text
+    for kind in ("secret_masked", "scam_warned"):
+        row = await events.and_(page.locator(f'[data-kind="{kind}"]')).inner_text()
+        assert words[kind] in row, (kind, row)
     assert "customer_request" not in handoff_text
     updated = await events.and_(page.locator('[data-kind="updated"]')).inner_text()
     assert words["priority"] in updated

@@ -8,7 +8,7 @@ import re
 import shutil
 import string
 from pathlib import Path
-from typing import get_args
+from typing import get_args, get_type_hints
 
 import httpx
 import pytest
@@ -16,10 +16,13 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import write_po
 from typer.testing import CliRunner
 
+from kefu.assistant.pipeline import load_intent_catalog
 from kefu.cli import app
 from kefu.exchange.schemas import DepositStatus, OrderStatus, WithdrawalStatus
+from kefu.guard import secrets
+from kefu.guard.abuse import SCAM_CODES, AbuseSignal
 from kefu.tickets.models import AUTHOR_KINDS, CHANNELS, PENDING_REASONS, PRIORITIES, STATUSES
-from kefu.web import agent, help_center, i18n, i18n_cli, portal, widget
+from kefu.web import agent, i18n, i18n_cli, portal, widget
 
 runner = CliRunner()
 SERVED_STRINGS = re.compile(r"^  var STRINGS = (\{.*\});$", re.M)
@@ -108,16 +111,17 @@ def test_families_built_from_models_exist():
         "pending": PENDING_REASONS, "author": AUTHOR_KINDS, "status_help": STATUSES,
         "role": ("agent", "supervisor", "admin"), "section": ("help", "portal", "agent"),
         "category": portal.CATEGORIES, "notice": tuple(portal.NOTICES | agent.NOTICES),
-        "topic": tuple(t.slug for t in help_center.TOPICS),
         "tx": get_args(DepositStatus) + get_args(WithdrawalStatus),
         "order": get_args(OrderStatus), "order_type": ("limit", "market"),
         "side": ("buy", "sell", "long", "short"),
+        # the ticket history's values (agent/ticket.html)
+        "event_value.intent": tuple(load_intent_catalog()),
+        "event_value.kinds": secrets.KINDS + get_args(get_type_hints(AbuseSignal)["kind"]),
+        "event_value.codes": SCAM_CODES,
     }
     for family, members in families.items():
         for member in members:
             assert f"{family}.{member}" in english, f"{family}.{member}"
-    for topic in help_center.TOPICS:
-        assert f"topic.{topic.slug}.desc" in english
 
 
 def test_the_catalog_files_carry_the_english_text_for_translators():
