@@ -1,5 +1,6 @@
-"""The agent console in headless Chromium: replies written while the socket is down, the time
-on a message sent live, the assistant's name, and the ticket's history in the agent's language.
+"""The agent console in headless Chromium: replies and a status change made while the socket is
+down, the time on a message sent live, the assistant's name, and the ticket's history in the
+agent's language.
 
 The socket is dropped from the page: an init script keeps every WebSocket the console opens
 and, while told to, sends its reconnects to a path the server refuses (so the console stays
@@ -136,6 +137,39 @@ async def test_a_reply_and_a_note_written_while_the_socket_is_down_go_out_when_i
     assert await reply.count() == 1
     assert await note.count() == 1
     assert "msg-internal" in (await note.get_attribute("class") or "")
+    assert errors == []
+
+
+async def test_a_status_chosen_while_the_socket_is_down_is_set_when_it_is_back(
+    dev_live: LiveServer, browser: Any
+):
+    live = dev_live
+    number = await open_ticket(live)
+    errors: list[str] = []
+    page = await agent_page(browser, live, number, errors=errors)
+    url = page.url
+    posts: list[str] = []
+    page.on("request", lambda request: posts.append(request.url)
+            if request.method == "POST" else None)
+    await page.route("**/agent/status", lambda route: route.abort("connectionreset"))
+
+    await page.evaluate("window.__sockets.drop()")
+    await page.wait_for_selector(OFFLINE)
+    switch = page.locator('[data-testid="status-switch"]')
+    await switch.select_option("away")
+    await page.wait_for_timeout(300)
+    assert page.url == url  # no form post landing on an error page
+    assert posts == []
+    assert await switch.input_value() == "away"
+
+    await page.evaluate("window.__sockets.allow()")
+    await page.wait_for_selector(LIVE, timeout=20_000)
+    await page.wait_for_selector('[data-status-dot].status-dot-away')
+    await page.unroute("**/agent/status")
+    await page.reload()  # the server has it
+    await page.wait_for_selector(LIVE, timeout=15_000)
+    assert await page.locator('[data-testid="status-switch"]').input_value() == "away"
+    assert posts == []
     assert errors == []
 
 

@@ -439,15 +439,24 @@
     }
   }
 
+  /* A status chosen while the socket is down is sent once it is back (posting the form then
+     would leave the console for an error page while the server restarts). */
+  var wantedStatus = null;
+
   if (statusSelect) {
     statusSelect.addEventListener("change", function () {
-      if (!Socket.send({type: "status", status: statusSelect.value})) {
-        statusSelect.form.submit();  /* offline: the form does it */
-        return;
-      }
+      wantedStatus = Socket.send({type: "status", status: statusSelect.value}) ? null : statusSelect.value;
       showOwnStatus(statusSelect.value);
     });
   }
+
+  Socket.on("welcome", function () {
+    if (wantedStatus) {
+      var status = wantedStatus;
+      wantedStatus = null;
+      Socket.send({type: "status", status: status});
+    }
+  });
 
   var active = {};
   (me.active || []).forEach(function (number) { active[number] = true; });
@@ -473,7 +482,7 @@
   }
 
   Socket.on("agent_status", function (frame) {
-    if (frame.agent && frame.agent.id === me.id) {
+    if (frame.agent && frame.agent.id === me.id && !wantedStatus) {
       showOwnStatus(frame.agent.status);
     }
   });
