@@ -3,11 +3,13 @@ plumbing (errors, logs, metrics, size limits). Engines and clients live in the l
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -38,6 +40,7 @@ from kefu.db import Database
 from kefu.exchange.service import build_exchange_adapter
 from kefu.jobs.runner import JobRegistry, create_job_runner
 from kefu.kb.api import router as kb_router
+from kefu.kb.indexing import index_dir, warm_up
 from kefu.kb.status_api import router as status_router
 from kefu.ops.api import router as ops_router
 from kefu.realtime.analysis import ChatAnalyzer
@@ -74,6 +77,15 @@ def build_registry() -> JobRegistry:
     register_channel_jobs(registry, {"email": send_email, "telegram": send_telegram})
     register_telegram_jobs(registry)
     return registry
+
+
+async def _warm_search(settings: Settings) -> None:
+    """The help center's first search without the model's load time (``indexing.warm_up``)."""
+    try:
+        if await anyio.to_thread.run_sync(warm_up, index_dir(settings)):
+            log.info("search_warmed_up")
+    except Exception as exc:  # noqa: BLE001 - the first search loads it instead
+        log.warning("search_warm_up_failed", error=type(exc).__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -115,9 +127,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.smtp_listener = smtp_listener
         log.info("started", database=db.engine.dialect.name, version=__version__,
                  broker=type(broker).__name__, gc_frozen=freeze_after_startup())
+        warming = asyncio.create_task(_warm_search(settings), name="kefu-search-warm-up")
         try:
             yield
         finally:
+            warming.cancel()
             # Graceful shutdown: uvicorn has stopped accepting and drained requests; tell
             # websocket clients to come back (they resume from their last seq), write what is
             # queued, finish the running job, then close clients and the pool.

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
-from kefu.search.engine import Doc
+import pytest
+
+from kefu.kb import indexing
+from kefu.search.engine import Doc, Hit
 from kefu.search.service import SearchService, get_search_service
 from tests.search.conftest import BagOfWordsEmbedder
 
@@ -75,3 +79,28 @@ def test_searches_run_while_articles_are_indexed(fixture_docs: list[Doc]) -> Non
         thread.join()
     assert errors == []
     assert len(service) == 24
+
+
+def test_warm_up_loads_a_saved_index_and_answers_from_it(
+        tmp_path: Path, fixture_docs: list[Doc], monkeypatch: pytest.MonkeyPatch) -> None:
+    """At start the app warms the search (``indexing.warm_up``): where an index was saved,
+    the process's service is loaded from it and has answered; where none was, nothing is
+    built (the first search starts the rebuild)."""
+    saved, empty = tmp_path / "saved", tmp_path / "empty"
+    SearchService(saved, embedder=BagOfWordsEmbedder()).rebuild(fixture_docs)
+    empty.mkdir()
+    searched: dict[Path, list[str]] = {}
+
+    class Recording(SearchService):
+        def search(self, query: str, **kwargs: Any) -> list[Hit]:
+            hits = super().search(query, **kwargs)
+            searched.setdefault(self.index_dir or Path(), []).extend(h.slug for h in hits)
+            return hits
+
+    monkeypatch.setattr(indexing, "get_search_service",
+                        lambda folder: Recording(folder, embedder=BagOfWordsEmbedder()))
+    assert indexing.warm_up(saved) is True
+    assert "deposit-not-credited" in searched[saved]  # the saved articles answered
+    assert indexing.warm_up(empty) is False
+    assert empty not in searched
+    assert list(empty.iterdir()) == []
