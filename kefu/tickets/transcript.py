@@ -1,43 +1,90 @@
-"""A ticket's conversation as plain text or a self-contained HTML page, for the customer."""
+"""A ticket's conversation as plain text or a self-contained HTML page, for the customer, in
+English or Chinese (the reader's language: the portal and the widget say which)."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from jinja2 import Environment, select_autoescape
 
 from kefu.tickets import schemas
 
+Language = Literal["en", "zh-CN"]
+
+_LABELS: dict[Language, dict[str, str]] = {
+    "en": {"status": "Status", "opened": "Opened", "attachment": "Attachment",
+           "new": "New", "open": "Open", "pending": "Pending", "escalated": "Escalated",
+           "resolved": "Resolved", "closed": "Closed", "customer": "Customer",
+           "agent": "Support", "system": "System", "assistant": "Assistant"},
+    "zh-CN": {"status": "状态", "opened": "创建时间", "attachment": "附件",
+              "new": "新建", "open": "处理中", "pending": "等待中", "escalated": "已升级",
+              "resolved": "已解决", "closed": "已关闭", "customer": "客户", "agent": "客服",
+              "system": "系统", "assistant": "智能助手"},
+}
+_SEPARATOR: dict[Language, str] = {"en": ": ", "zh-CN": "："}
+
 _env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
 _HTML = _env.from_string("""<!doctype html>
-<html lang="{{ ticket.language }}"><head><meta charset="utf-8">
+<html lang="{{ lang }}"><head><meta charset="utf-8">
 <title>{{ ticket.number }} — {{ ticket.subject }}</title>
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:760px;margin:2em auto;color:#1b1f24}
-.m{border-left:3px solid #ccd;padding:.4em .8em;margin:1em 0}.agent{border-color:#2f6feb}
-.system{border-color:#999;color:#555}.meta{font-size:12px;color:#666}p{white-space:pre-wrap;margin:.2em 0}
+h1{overflow-wrap:anywhere}.m{border-left:3px solid #ccd;padding:.4em .8em;margin:1em 0}
+.agent{border-color:#2f6feb}.system{border-color:#999;color:#555}.meta{font-size:12px;color:#666}
+p{white-space:pre-wrap;overflow-wrap:anywhere;margin:.2em 0}
 </style></head><body>
 <h1>{{ ticket.number }}: {{ ticket.subject }}</h1>
-<p class="meta">Status: {{ ticket.status }} · Opened {{ ticket.created_at.strftime('%Y-%m-%d %H:%M UTC') }}</p>
+<p class="meta">{{ label.status }}{{ sep }}{{ label[ticket.status] or ticket.status }} ·
+{{ label.opened }}{{ sep }}{{ ticket.created_at.strftime('%Y-%m-%d %H:%M UTC') }}</p>
 {% for m in messages %}<div class="m {{ m.author_kind }}">
-<div class="meta">{{ m.author_name }} · {{ m.created_at.strftime('%Y-%m-%d %H:%M:%S UTC') }}</div>
-<p>{{ m.body }}</p>{% for a in m.attachments %}<div class="meta">📎 {{ a.filename }} ({{ a.size }} bytes)</div>{% endfor %}
+<div class="meta">{{ author(m) }} · {{ m.created_at.strftime('%Y-%m-%d %H:%M:%S UTC') }}</div>
+<p>{{ m.body }}</p>{% for a in m.attachments %}<div class="meta">📎 {{ a.filename }} ({{ size(a.size) }})</div>{% endfor %}
 </div>{% endfor %}
 </body></html>
 """)
 
 
-def transcript_text(ticket: schemas.TicketRead, messages: list[schemas.MessageRead]) -> str:
+def reader_language(requested: str | None, ticket_language: str) -> Language:
+    """``requested`` when given, else the ticket's: Chinese for any Chinese, English
+    otherwise."""
+    chosen = requested or ticket_language
+    return "zh-CN" if chosen.lower().startswith("zh") else "en"
+
+
+def _author(message: schemas.MessageRead, lang: Language) -> str:
+    """The role alone for the system and the assistant; a person's name with their role."""
+    role = _LABELS[lang].get(message.author_kind, message.author_kind)
+    if message.author_kind in ("system", "assistant") or not message.author_name:
+        return role
+    return f"{message.author_name} ({role})" if lang == "en" else f"{message.author_name}（{role}）"
+
+
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def transcript_text(ticket: schemas.TicketRead, messages: list[schemas.MessageRead],
+                    lang: Language = "en") -> str:
+    label, sep = _LABELS[lang], _SEPARATOR[lang]
     lines = [
         f"{ticket.number}: {ticket.subject}",
-        f"Status: {ticket.status}",
-        f"Opened: {ticket.created_at:%Y-%m-%d %H:%M UTC}",
+        f"{label['status']}{sep}{label.get(ticket.status, ticket.status)}",
+        f"{label['opened']}{sep}{ticket.created_at:%Y-%m-%d %H:%M UTC}",
         "",
     ]
     for m in messages:
-        lines.append(f"[{m.created_at:%Y-%m-%d %H:%M:%S UTC}] {m.author_name} ({m.author_kind}):")
+        lines.append(f"[{m.created_at:%Y-%m-%d %H:%M:%S UTC}] {_author(m, lang)}:")
         lines.extend("  " + line for line in m.body.splitlines() or [""])
-        lines.extend(f"  [attachment: {a.filename}, {a.size} bytes]" for a in m.attachments)
+        lines.extend(f"  [{label['attachment']}{sep}{a.filename}, {_size(a.size)}]"
+                     for a in m.attachments)
         lines.append("")
     return "\n".join(lines)
 
 
-def transcript_html(ticket: schemas.TicketRead, messages: list[schemas.MessageRead]) -> str:
-    return _HTML.render(ticket=ticket, messages=messages)
+def transcript_html(ticket: schemas.TicketRead, messages: list[schemas.MessageRead],
+                    lang: Language = "en") -> str:
+    return _HTML.render(ticket=ticket, messages=messages, lang=lang, label=_LABELS[lang],
+                        sep=_SEPARATOR[lang], author=lambda m: _author(m, lang), size=_size)

@@ -51,7 +51,7 @@ PORTAL_LIFETIME_S = 12 * 3600
 DEV_TOKEN_LIFETIME_S = 120
 PAGE_SIZE = 20
 CATEGORIES = ("deposit", "withdrawal", "security", "kyc", "futures", "p2p", "api", "fees", "other")
-NOTICES = {"created", "replied", "escalated", "resolved"}
+NOTICES = {"created", "replied", "escalated", "resolved", "rated"}
 # (external id, display name, language, VIP tier): customers for the development demo sign-in.
 # Ids the demo exchange adapter understands (``vip7…`` is VIP 7, ``unavailable…`` a back office
 # that does not answer) and that ``kefu demo`` does not use, so its customers keep their names.
@@ -288,16 +288,23 @@ async def _detail_page(
 ) -> HTMLResponse:
     read = await service.ticket_read(session, ticket, actor)
     moves = TRANSITIONS.get(read.status, frozenset())
+    settings: Settings = request.app.state.settings
+    # A resolved ticket takes a reply (which reopens it) until its reopen window has passed.
+    reopen_until = (ticket.resolved_at + timedelta(seconds=settings.reopen_window_s)
+                    if read.status == "resolved" and ticket.resolved_at is not None else None)
+    final = read.status == "closed" or (reopen_until is not None and clock.now() > reopen_until)
     return render(request, "portal/detail.html", {
         "section": "portal",
         "ticket": read,
         "messages": await service.messages_of(session, ticket, include_internal=False),
-        "can_reply": read.status != "closed",
+        "can_reply": not final,
+        "reopen_until": None if final else reopen_until,
         "can_escalate": "escalated" in moves,
         "can_resolve": "resolved" in moves,
+        "can_rate": read.status in ("resolved", "closed") and ticket.rating is None,
         "notice": notice if notice in NOTICES else "",
         "error": error,
-        "values": {"body": "", "reason": "", **(values or {})},
+        "values": {"body": "", "reason": "", "comment": "", "score": "", **(values or {})},
         "page_url": f"/portal/tickets/{read.number}",
     }, status=error.status if error else 200)
 
@@ -390,3 +397,25 @@ async def resolve(
     return await _act(request, session, settings, actor, number, go, notice="resolved",
                       values={})
 
+
+
+@router.post("/tickets/{number}/rating", response_class=HTMLResponse)
+async def rate(
+    request: Request,
+    number: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: PageActorDep,
+    score: Annotated[str, Form(max_length=8)] = "",
+    comment: Annotated[str, Form(max_length=100_000)] = "",
+) -> Response:
+    """The customer's 1–5 rating of a resolved or closed ticket, with an optional comment."""
+    async def go(ticket: Ticket, _: list[str]) -> None:
+        if score.strip() not in ("1", "2", "3", "4", "5"):
+            raise InvalidInput("choose a score from 1 to 5", code="invalid_score")
+        data = form_model(schemas.RatingCreate, score=int(score),
+                          comment=clean(comment).strip() or None)
+        await service.rate(session, actor, ticket, score=data.score, comment=data.comment)
+
+    return await _act(request, session, settings, actor, number, go, notice="rated",
+                      values={"score": score, "comment": comment})

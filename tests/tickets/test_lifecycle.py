@@ -178,6 +178,35 @@ async def test_transcript_excludes_notes_and_escapes_html(client: httpx.AsyncCli
     assert other.status_code == 404
 
 
+async def test_transcript_is_labelled_in_the_readers_language(
+        client: httpx.AsyncClient, world: World):
+    a = world.headers["customer_a"]
+    number = await open_ticket(client, a, body="My deposit has not arrived")
+    replied = await client.post(f"/api/v1/tickets/{number}/replies",
+                                headers=world.headers["agent"], json={"body": "Checking."})
+    assert replied.status_code == 201, replied.text
+    texts = {}
+    for lang in ("en", "zh-CN"):
+        for fmt in ("txt", "html"):
+            got = await client.get(f"/api/v1/tickets/{number}/transcript",
+                                   params={"format": fmt, "lang": lang}, headers=a)
+            assert got.status_code == 200, got.text
+            texts[lang, fmt] = got.text
+    assert "Status: New" in texts["en", "txt"] or "Status: Open" in texts["en", "txt"]
+    assert "(Support):" in texts["en", "txt"]
+    assert "状态：" in texts["zh-CN", "txt"]
+    assert "（客服）:" in texts["zh-CN", "txt"]
+    assert '<html lang="zh-CN">' in texts["zh-CN", "html"]
+    assert "创建时间" in texts["zh-CN", "html"]
+    for text in texts.values():  # no raw codes for the reader
+        for raw in ("(agent)", "(customer)", "Status: new", "Status: open"):
+            assert raw not in text
+    bad = await client.get(f"/api/v1/tickets/{number}/transcript", params={"lang": "xx"},
+                           headers=a)
+    assert bad.status_code == 422
+    assert bad.json()["error"]["code"]
+
+
 async def test_client_msg_id_makes_replies_idempotent(client: httpx.AsyncClient, world: World):
     a = world.headers["customer_a"]
     number = await open_ticket(client, a)

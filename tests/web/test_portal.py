@@ -197,3 +197,87 @@ async def test_dev_login_signs_in_a_demo_customer(dev_settings: Settings):
         assert "Alice Martin" in page.text
         bad = await client.get("/portal/dev-login", params={"customer": "../x?y"})
         assert bad.status_code == 404
+
+
+async def test_a_resolved_ticket_is_rated_once_in_the_portal(
+        app: FastAPI, client: httpx.AsyncClient):
+    settings: Settings = app.state.settings
+    customer = customer_headers(settings, "cust-a")
+    number = await _api_ticket(client, customer, "Deposit missing")
+    await portal_sign_in(client, settings, "cust-a")
+    page = await client.get(f"/portal/tickets/{number}")
+    csrf = csrf_of(page.text)
+    assert 'data-testid="rating-form"' not in page.text  # not before it is resolved
+    early = await client.post(f"/portal/tickets/{number}/rating",
+                              data={"csrf_token": csrf, "score": "5"})
+    assert early.status_code == 409
+    assert "once it is resolved" in early.text
+
+    await client.post(f"/portal/tickets/{number}/resolve", data={"csrf_token": csrf})
+    page = await client.get(f"/portal/tickets/{number}")
+    assert 'data-testid="rating-form"' in page.text
+    # A bad score is explained, and the comment typed is kept.
+    for score in ("", "0", "6", "x"):
+        bad = await client.post(f"/portal/tickets/{number}/rating", data={
+            "csrf_token": csrf, "score": score, "comment": "quick and kind"})
+        assert bad.status_code == 422, score
+        assert "Choose a score from 1 to 5." in bad.text
+        assert "quick and kind" in bad.text
+    rated = await client.post(f"/portal/tickets/{number}/rating", data={
+        "csrf_token": csrf, "score": "4", "comment": "quick and <b>kind</b>"})
+    assert rated.status_code == 303
+    page = await client.get(rated.headers["location"])
+    assert "Thank you for your rating." in page.text
+    assert "You rated this ticket 4/5." in page.text
+    assert "quick and &lt;b&gt;kind&lt;/b&gt;" in page.text
+    assert 'data-testid="rating-form"' not in page.text
+    stored = (await client.get(f"/api/v1/tickets/{number}", headers=customer)).json()
+    assert (stored["rating"], stored["rating_comment"]) == (4, "quick and <b>kind</b>")
+    again = await client.post(f"/portal/tickets/{number}/rating",
+                              data={"csrf_token": csrf, "score": "1"})
+    assert again.status_code == 409
+    assert "already been rated" in again.text
+    # Another customer cannot rate it.
+    await portal_sign_in(client, settings, "cust-b")
+    other = await client.get("/portal")
+    theirs = await client.post(f"/portal/tickets/{number}/rating",
+                               data={"csrf_token": csrf_of(other.text), "score": "1"})
+    assert theirs.status_code == 404
+
+
+async def test_a_resolved_ticket_takes_replies_until_its_reopen_window_ends(
+        app: FastAPI, client: httpx.AsyncClient):
+    settings: Settings = app.state.settings
+    number = await _api_ticket(client, customer_headers(settings, "cust-a"), "Card declined")
+    await portal_sign_in(client, settings, "cust-a")
+    csrf = csrf_of((await client.get(f"/portal/tickets/{number}")).text)
+    await client.post(f"/portal/tickets/{number}/resolve", data={"csrf_token": csrf})
+    page = await client.get(f"/portal/tickets/{number}")
+    assert "Reply before" in page.text
+    assert 'action="/portal/tickets/' + number + '/reply"' in page.text
+
+    settings.reopen_window_s = 0  # the window has passed
+    page = await client.get(f"/portal/tickets/{number}")
+    assert "can no longer be reopened" in page.text
+    assert "Reply before" not in page.text
+    assert 'action="/portal/tickets/' + number + '/reply"' not in page.text
+    assert 'href="/portal/tickets/new"' in page.text
+
+
+async def test_a_system_message_is_named_in_the_readers_language(
+        app: FastAPI, client: httpx.AsyncClient):
+    """Kefu's own notices (here: a secret masked in a reply) carry the role as their name, not
+    the internal author name "system"."""
+    settings: Settings = app.state.settings
+    number = await _api_ticket(client, customer_headers(settings, "cust-a"), "Login help")
+    await portal_sign_in(client, settings, "cust-a")
+    csrf = csrf_of((await client.get(f"/portal/tickets/{number}")).text)
+    sent = await client.post(f"/portal/tickets/{number}/reply", data={
+        "csrf_token": csrf, "body": "my password is Hunter2pass!"})
+    assert sent.status_code == 303, sent.text
+    for lang, name in (("en", "System"), ("zh-CN", "系统")):
+        page = await client.get(f"/portal/tickets/{number}?lang={lang}")
+        system = page.text.split('class="msg msg-system', 1)[1].split("</li>", 1)[0]
+        assert f'<span class="msg-author">{name}</span>' in system
+        assert ">system<" not in system
+        assert "msg-role" not in system

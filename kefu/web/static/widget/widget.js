@@ -585,7 +585,7 @@
       return;
     }
     var number = chat.ticket.number;
-    api("GET", "/api/v1/tickets/" + encodeURIComponent(number) + "/transcript?format=" + format,
+    api("GET", "/api/v1/tickets/" + encodeURIComponent(number) + "/transcript?format=" + format + "&lang=" + encodeURIComponent(LANG),
         null, "blob").then(function (blob) {
       saveBlob(blob, number + "." + format);
     }, function (error) {
