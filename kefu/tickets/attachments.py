@@ -17,6 +17,7 @@ import filetype
 from kefu.config import Settings
 from kefu.core.errors import KefuError
 from kefu.tickets.attachment_text import ExtractedText, extract_text
+from kefu.tickets.schemas import BIDI_CONTROLS
 
 CHUNK = 64 * 1024
 
@@ -72,7 +73,7 @@ def sniff(head: bytes) -> str:
 
 def safe_filename(name: str | None) -> str:
     name = unicodedata.normalize("NFC", (name or "file").replace("\\", "/").rsplit("/", 1)[-1])
-    name = re.sub(r"[\x00-\x1f\x7f\"<>:|?*]", "", name).strip(" .") or "file"
+    name = BIDI_CONTROLS.sub("", re.sub(r"[\x00-\x1f\x7f\"<>:|?*]", "", name)).strip(" .") or "file"
     return name[:200]
 
 

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Literal
 
+from babel import Locale, UnknownLocaleError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kefu.tickets.attachment_text import TextStatus
@@ -24,6 +26,27 @@ def _clean_text(value: str) -> str:
     return value
 
 
+# Bidirectional embeddings, overrides and isolates: in a one-line name they only serve to make
+# it read otherwise than it is ("invoice\u202egnp.exe" shows as "invoiceexe.png").
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def _clean_line(value: str | None) -> str | None:
+    return None if value is None else _clean_text(BIDI_CONTROLS.sub("", value))
+
+
+def _known_language(value: str | None) -> str | None:
+    """A language tag whose language CLDR knows ("zh-CN", "pt-BR", "hi"), not just any tag
+    of the right shape ("xx"): a ticket's language decides which team can take it."""
+    if value is None:
+        return None
+    try:
+        Locale.parse(value, sep="-")
+    except (ValueError, UnknownLocaleError):
+        raise ValueError("not a known language") from None
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -40,7 +63,9 @@ class TicketCreate(_Strict):
     )
     client_msg_id: str | None = Field(default=None, max_length=64)
 
-    _subject = field_validator("subject", "body")(_clean_text)
+    _subject = field_validator("subject")(_clean_line)
+    _body = field_validator("body")(_clean_text)
+    _language = field_validator("language")(_known_language)
 
 
 class TicketUpdate(_Strict):
@@ -49,6 +74,9 @@ class TicketUpdate(_Strict):
     language: str | None = Field(default=None, min_length=2, max_length=16,
                                  pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
     team_id: uuid.UUID | None = None
+
+    _subject = field_validator("subject")(_clean_line)
+    _language = field_validator("language")(_known_language)
 
 
 class ReplyCreate(_Strict):

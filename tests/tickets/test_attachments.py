@@ -113,3 +113,29 @@ async def test_customer_cannot_take_a_staff_upload_before_it_is_sent(
                              json={"body": "see the guide", "attachment_ids": [draft["id"]]})
     assert sent.status_code == 201
     assert (await client.get(f"/api/v1/attachments/{draft['id']}", headers=a)).status_code == 200
+
+
+async def test_names_lose_bidirectional_controls_and_languages_must_exist(
+        app: FastAPI, client: httpx.AsyncClient):
+    """A right-to-left override makes "invoice\\u202egnp.exe" read "invoiceexe.png": file
+    names and subjects drop such controls. A ticket's language must be a real one (it picks
+    the team that can take it)."""
+    world = await make_world(app)
+    a = world.headers["customer_a"]
+    created = await client.post("/api/v1/tickets", headers=a, json={
+        "subject": "Refund \u202egnp.exe\u202c please", "body": "see \u202eattached",
+        "language": "pt-BR"})
+    assert created.status_code == 201, created.text
+    assert created.json()["subject"] == "Refund gnp.exe please"
+    assert created.json()["language"] == "pt-BR"
+    number = created.json()["number"]
+    upload = await client.post(f"/api/v1/tickets/{number}/attachments", headers=a,
+                               files={"file": ("invoice\u202egnp.exe\u2066", png_bytes(),
+                                               "image/png")})
+    assert upload.status_code == 201, upload.text
+    assert upload.json()["filename"] == "invoicegnp.exe"
+    for language in ("xx", "qq-ZZ"):
+        refused = await client.post("/api/v1/tickets", headers=a, json={
+            "subject": "s", "body": "language test", "language": language})
+        assert refused.status_code == 422, language
+        assert "language" in refused.json()["error"]["message"]
