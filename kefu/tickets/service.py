@@ -27,7 +27,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from kefu.accounts.actor import Actor
 from kefu.accounts.models import Agent, Customer, Team
-from kefu.accounts.service import audit, visitor_customer
+from kefu.accounts.service import audit, team_ids_of, visitor_customer
 from kefu.config import Settings
 from kefu.core import clock
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -716,9 +716,12 @@ async def notify_mentions(
     handles = {h.lower().rstrip(".") for h in MENTION_RE.findall(message.body)}
     if not handles:
         return []
-    agents = [a for a in await session.scalars(select(Agent).where(Agent.is_active.is_(True)))
-              if a.email.split("@")[0].lower() in handles
-              or a.display_name.replace(" ", "").lower() in handles]
+    named = [a for a in await session.scalars(select(Agent).where(Agent.is_active.is_(True)))
+             if a.email.split("@")[0].lower() in handles
+             or a.display_name.replace(" ", "").lower() in handles]
+    # Only those who may read the ticket: a notification carries the note's text.
+    agents = [a for a in named if may_read(Actor(
+        kind="agent", agent=a, team_ids=await team_ids_of(session, a.id)), ticket)]
     by = actor.agent.display_name if actor.agent else "system"
     excerpt = message.body[:200]
     for agent in agents:

@@ -289,7 +289,8 @@ async def _ticket_page(
         "can_merge": read.status != "closed",
         "notice": notice if notice in NOTICES else "",
         "error": error,
-        "values": {"body": "", "note": "", "reason": "", "into": "", "tags": "",
+        "values": {"body": "", "note": "", "reason": "", "status_reason": "", "into": "",
+                   "tags": "",
                    **(values or {})},
         "page_url": f"/agent/tickets/{read.number}",
         "last_seq": ticket.last_seq,
@@ -297,6 +298,8 @@ async def _ticket_page(
         **await console_context(request, session, actor, page="ticket", extra={"ticket": {
             "number": read.number, "id": str(read.id), "last_seq": ticket.last_seq,
             "status": read.status, "language": read.language,
+            "team_id": str(ticket.team_id) if ticket.team_id else None,
+            "assignee_id": str(ticket.assignee_id) if ticket.assignee_id else None,
             "can_reply": read.status != "closed",
             "last_customer_at": ticket.last_customer_message_at.isoformat()
             if ticket.last_customer_message_at else None}}),
@@ -393,7 +396,7 @@ async def change_status(
         await workflow.change_status(session, actor, ticket, data)
 
     return await _act(request, session, settings, actor, number, go, notice="status",
-                      values={})
+                      values={"status_reason": reason})
 
 
 def _optional_uuid(value: str, what: str) -> uuid.UUID | None:

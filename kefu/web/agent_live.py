@@ -118,7 +118,10 @@ async def _macros_page(
     error: KefuError | None = None,
     values: dict[str, str] | None = None,
     editing: str = "",
+    edited: dict[str, str] | None = None,
 ) -> HTMLResponse:
+    """``editing``: the macro whose form opens; ``edited``: what was typed in it (a refused
+    save shows it again, not the stored macro)."""
     rows = await macros.list_macros(session, actor, language=language or None, q=q or None)
     teams = await accounts.list_teams(session)
     return render(request, "agent/macros.html", {
@@ -134,6 +137,7 @@ async def _macros_page(
         "notice": notice if notice in NOTICES else "",
         "error": error,
         "editing": editing,
+        "edited": edited or {},
         "values": {"title": "", "body": "", "language": "en", "team_id": "", **(values or {})},
         "page_url": "/agent/macros",
         **await console_context(request, session, actor, page="macros"),
@@ -172,14 +176,14 @@ def _macro_id(value: str) -> uuid.UUID:
 
 async def _change(
     request: Request, session: AsyncSession, actor: Actor, change: Any, *, notice: str,
-    values: dict[str, str], editing: str = "",
+    values: dict[str, str], editing: str = "", edited: dict[str, str] | None = None,
 ) -> Response:
     try:
         async with savepoint(session):
             await change()
     except KefuError as exc:
         return await _macros_page(request, session, actor, error=exc, values=values,
-                                  editing=editing)
+                                  editing=editing, edited=edited)
     return redirect(f"/agent/macros?ok={notice}")
 
 
@@ -224,7 +228,9 @@ async def update_macro(
             "team_id": _team(team_id)})
 
     return await _change(request, session, actor, change, notice="macro_updated",
-                         values={}, editing=macro_id)
+                         values={}, editing=macro_id, edited={
+                             "title": title, "body": body, "language": language,
+                             "team_id": team_id})
 
 
 @router.post("/macros/{macro_id}/delete", response_class=HTMLResponse)

@@ -316,9 +316,12 @@ def form_model(model: type[M], **data: Any) -> M:
         return model(**data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first.get("loc", ())) or "form"
+        loc = first.get("loc", ())
+        field = ".".join(str(p) for p in loc) or "form"
+        # The code names the form's field (``invalid_tags``, not ``invalid_tags.3``): pages
+        # explain it in the reader's language (``error.<code>``).
         raise InvalidInput(f"{field}: {first.get('msg', 'invalid')}",
-                           code=f"invalid_{field}") from exc
+                           code=f"invalid_{loc[0] if loc else 'form'}") from exc
 
 
 # ---------------------------------------------------------------- the route class

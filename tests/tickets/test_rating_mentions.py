@@ -53,3 +53,27 @@ async def test_mention_in_a_note_notifies_that_agent(app: FastAPI, client: httpx
     unread = await client.get("/api/v1/notifications?unread=true",
                               headers=world.headers["supervisor"])
     assert unread.json()["items"] == []
+
+
+async def test_a_mention_reaches_only_agents_who_may_read_the_ticket(
+        app: FastAPI, client: httpx.AsyncClient):
+    """The notification carries the note's text: an agent outside the ticket's team (and not
+    its assignee) is not notified; once the ticket is assigned to them, they are."""
+    world = await make_world(app)
+    number = (await client.post("/api/v1/tickets", headers=world.headers["customer_a"],
+                                json={"subject": "Card charged twice", "body": "help"})).json()[
+        "number"]
+    agent, other = world.headers["agent"], world.headers["other_agent"]
+    note = await client.post(f"/api/v1/tickets/{number}/notes", headers=agent,
+                             json={"body": "@other internal: customer is on the watch list"})
+    assert note.status_code == 201
+    assert (await client.get("/api/v1/notifications", headers=other)).json()["items"] == []
+    assert (await client.get(f"/api/v1/tickets/{number}", headers=other)).status_code == 404
+
+    assigned = await client.post(f"/api/v1/tickets/{number}/assign", headers=world.headers[
+        "supervisor"], json={"agent_id": str(world.other_agent.id)})
+    assert assigned.status_code == 200, assigned.text
+    await client.post(f"/api/v1/tickets/{number}/notes", headers=agent,
+                      json={"body": "@other it is yours now"})
+    items = (await client.get("/api/v1/notifications", headers=other)).json()["items"]
+    assert [n["data"]["excerpt"] for n in items] == ["@other it is yours now"]

@@ -174,6 +174,35 @@ async def test_ticket_actions(app: FastAPI, client: httpx.AsyncClient):
     assert bad.status_code == 404
 
 
+async def test_refused_ticket_changes_say_what_is_wrong_and_keep_what_was_typed(
+        app: FastAPI, client: httpx.AsyncClient):
+    await make_desk(app)
+    number = await _api_ticket(client, customer_headers(app.state.settings, "cust-a"),
+                               "Withdrawal pending")
+    await agent_sign_in(client, "agent@kefu.test")
+    csrf = csrf_of((await client.get(f"/agent/tickets/{number}")).text)
+    bogus = await client.post(f"/agent/tickets/{number}/status",
+                              data={"csrf_token": csrf, "status": "bogus"})
+    assert bogus.status_code == 422
+    assert "Choose one of the statuses offered." in bogus.text
+    assert "online, away or offline" not in bogus.text
+    waiting = await client.post(f"/agent/tickets/{number}/status?lang=zh-CN", data={
+        "csrf_token": csrf, "status": "pending", "pending_reason": "bogus",
+        "reason": "asked for the txid"})
+    assert waiting.status_code == 422
+    assert "请选择工单在等待谁" in waiting.text
+    assert "Input should be" not in waiting.text
+    assert 'value="asked for the txid"' in waiting.text
+    many = await client.post(f"/agent/tickets/{number}/tags", data={
+        "csrf_token": csrf, "add": ",".join(f"t{i}" for i in range(60))})
+    assert many.status_code == 422
+    assert "一次最多添加 50 个标签。" in many.text  # the console stays in the language chosen
+    long = await client.post(f"/agent/tickets/{number}/escalate",
+                             data={"csrf_token": csrf, "reason": "x" * 5000})
+    assert long.status_code == 422
+    assert "3 到 2000 个字符" in long.text
+
+
 async def test_totp_agent_must_pass_the_code_step(app: FastAPI, client: httpx.AsyncClient):
     await make_desk(app)
     csrf = await login(client, "agent@kefu.test")

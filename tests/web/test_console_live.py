@@ -220,6 +220,18 @@ async def test_macros_page_supervisors_manage_agents_read(
     assert again.status_code == 409
     assert "A macro with this title already exists in this language." in again.text
     assert "Copy" in again.text  # the typed text is kept
+    other = await client.post("/agent/macros", data={
+        "csrf_token": csrf, "title": "Withdrawal delay", "language": "en", "team_id": "global",
+        "body": "Withdrawals take up to 30 minutes."})
+    assert other.status_code == 303
+    # A refused edit shows what was typed in that macro's form, not the stored macro.
+    clash = await client.post(f"/agent/macros/{macro_id}", data={
+        "csrf_token": csrf, "title": "Withdrawal delay", "language": "en", "team_id": "global",
+        "body": "A long careful rewrite"})
+    assert clash.status_code == 409
+    form = clash.text.split(f'action="/agent/macros/{macro_id}"', 1)[1].split("</form>", 1)[0]
+    assert "A long careful rewrite" in form
+    assert 'value="Withdrawal delay"' in form
 
     updated = await client.post(f"/agent/macros/{macro_id}", data={
         "csrf_token": csrf, "title": "充值延迟", "language": "zh",
@@ -229,7 +241,7 @@ async def test_macros_page_supervisors_manage_agents_read(
     assert "充值延迟" in chinese.text
     assert "Deposit delay" not in chinese.text
     assert (await client.get("/agent/macros", params={"language": "en"})).text.count(
-        'data-testid="macro-row"') == 0
+        'data-testid="macro-row"') == 1  # "Withdrawal delay" only
 
     client.cookies.clear()
     await agent_sign_in(client, "agent@kefu.test")  # English team: cannot see the zh macro

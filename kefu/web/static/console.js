@@ -518,7 +518,7 @@
           api("POST", "/api/v1/notifications/" + item.id + "/read").then(loadNotifications, function () {});
         });
       }
-      list.appendChild(el("li", {className: item.read_at ? "read" : "unread", "data-testid": "notification"}, [
+      list.appendChild(el("li", {className: item.read_at ? "notification-read" : "notification-unread", "data-testid": "notification"}, [
         link, el("p", {className: "excerpt", text: data.excerpt || ""}),
         el("span", {className: "muted"}, [timeElement(item.created_at)]), markRead]));
     });
@@ -976,6 +976,10 @@
       if (frame.ticket !== number || !frame.state) {
         return;
       }
+      if (C.ticket) {  /* who may read it now: the mention picker offers only them */
+        C.ticket.team_id = frame.state.team_id;
+        C.ticket.assignee_id = frame.state.assignee_id;
+      }
       var statusBox = q("[data-live-status]");
       if (statusBox) {
         statusBox.textContent = "";
@@ -1210,6 +1214,15 @@
       }
     }
 
+    /* An agent the note can be shown to: a supervisor, the assignee, or one of the ticket's
+       team (the server notifies no one else). */
+    function mayRead(agent) {
+      var ticket = C.ticket || {};
+      return agent.role === "supervisor" || agent.role === "admin" ||
+        agent.id === ticket.assignee_id ||
+        (!!ticket.team_id && (agent.team_ids || []).indexOf(ticket.team_id) >= 0);
+    }
+
     function updateMentions() {
       if (!mentionList) {
         return;
@@ -1229,8 +1242,8 @@
       agentsPromise.then(function (agents) {
         mention.start = start;
         mention.options = agents.filter(function (a) {
-          return !query || handleOf(a).toLowerCase().indexOf(query) >= 0 ||
-            a.display_name.toLowerCase().replace(/\s+/g, "").indexOf(query) >= 0;
+          return mayRead(a) && (!query || handleOf(a).toLowerCase().indexOf(query) >= 0 ||
+            a.display_name.toLowerCase().replace(/\s+/g, "").indexOf(query) >= 0);
         }).slice(0, 8);
         mention.index = 0;
         renderMentions();
