@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -56,10 +56,12 @@ from kefu.tickets.api import router as tickets_router
 from kefu.trust.api import mount as mount_trust
 from kefu.web.mail import render_mail
 from kefu.web.pages import mount_web
+from kefu.web.render import error_page
 from kefu.webhooks.api import router as webhooks_router
 from kefu.webhooks.service import register_jobs as register_webhook_jobs
 
 log = get_logger("kefu.app")
+PAGE_PATHS = re.compile(r"^/(help|portal|agent)(/|$)")
 UPLOAD_PATHS = re.compile(
     r"/attachments$|^/portal/tickets(/new|/[^/]+/reply)$|^/agent/tickets/[^/]+/reply$"
 )
@@ -184,7 +186,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                             status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if isinstance(exc.__cause__, BodyTooLarge):
             return JSONResponse(error_body("payload_too_large", "request body is too large"),
                                 status_code=413)
@@ -192,6 +194,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse(error_body("invalid_characters",
                                            "the request contains a NUL character"),
                                 status_code=400)
+        if (exc.status_code == 404 and request.method in ("GET", "HEAD")
+                and PAGE_PATHS.match(request.url.path)):
+            # No such page under the help center, the portal or the console: their 404 page,
+            # in the reader's language, not the API's JSON.
+            return error_page(request, KefuError("page not found", code="not_found",
+                                                 status=404))
         codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 413: "payload_too_large",
                  415: "unsupported_media_type"}

@@ -254,6 +254,7 @@ async def test_a_resolved_ticket_takes_replies_until_its_reopen_window_ends(
     await client.post(f"/portal/tickets/{number}/resolve", data={"csrf_token": csrf})
     page = await client.get(f"/portal/tickets/{number}")
     assert "Reply before" in page.text
+    assert "&lt;time" not in page.text  # the date is a <time>, not its markup as text
     assert 'action="/portal/tickets/' + number + '/reply"' in page.text
 
     settings.reopen_window_s = 0  # the window has passed
@@ -281,3 +282,17 @@ async def test_a_system_message_is_named_in_the_readers_language(
         assert f'<span class="msg-author">{name}</span>' in system
         assert ">system<" not in system
         assert "msg-role" not in system
+
+
+async def test_an_unknown_page_path_is_the_pages_404(app: FastAPI, client: httpx.AsyncClient):
+    """A path under the portal, the console or the help center that no page answers gets the
+    translated 404 page, not the API's JSON; the API's own 404 stays JSON."""
+    for path in ("/portal/tickets/..%2f..%2fagent", "/portal/nope", "/agent/nope/deeper",
+                 "/help/zh-CN/nope/deeper"):
+        page = await client.get(path, params={"lang": "zh-CN"})
+        assert page.status_code == 404, path
+        assert page.headers["content-type"].startswith("text/html"), path
+        assert "找不到该页面或工单。" in page.text, path
+    api = await client.get("/api/v1/nope")
+    assert api.status_code == 404
+    assert api.json()["error"]["code"] == "not_found"
