@@ -23,6 +23,7 @@ from kefu.accounts.models import Agent, Customer, Team
 from kefu.accounts.service import audit
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kefu.tickets.models import Macro, Ticket
+from kefu.tickets.schemas import MAX_BODY
 
 VARIABLES = ("customer.name", "ticket.number", "ticket.subject", "agent.name")
 VARIABLE_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}")
@@ -144,10 +145,14 @@ async def _check_unique(
         raise Conflict("a macro with this title exists in this language", code="macro_exists")
 
 
+_LIMITS = {"title": 100, "body": MAX_BODY}  # the API's schema has the same
+
+
 def _clean(text: str, what: str) -> str:
     value = text.replace("\x00", "").strip()
-    if not value:
-        raise InvalidInput(f"{what} must not be empty", code=f"invalid_{what}")
+    if not value or len(value) > _LIMITS[what]:
+        raise InvalidInput(f"{what} must be 1 to {_LIMITS[what]} characters",
+                           code=f"invalid_{what}")
     return value
 
 

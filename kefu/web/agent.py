@@ -37,6 +37,7 @@ from kefu.tickets.models import (
 from kefu.trust.compliance import compliance_state
 from kefu.web import i18n
 from kefu.web.render import (
+    TYPED_TEXT,
     PageActorDep,
     PageRedirect,
     PageRoute,
@@ -350,7 +351,7 @@ async def reply(
     session: SessionDep,
     settings: SettingsDep,
     actor: AgentPageDep,
-    body: Annotated[str, Form(max_length=100_000)] = "",
+    body: Annotated[str, Form(max_length=TYPED_TEXT)] = "",
 ) -> Response:
     async def send(ticket: Ticket, stored: list[str]) -> None:
         await reply_with_files(request, session, actor, settings, ticket,
@@ -367,7 +368,7 @@ async def note(
     session: SessionDep,
     settings: SettingsDep,
     actor: AgentPageDep,
-    body: Annotated[str, Form(max_length=100_000)] = "",
+    body: Annotated[str, Form(max_length=TYPED_TEXT)] = "",
 ) -> Response:
     async def add(ticket: Ticket, _: list[str]) -> None:
         await service.add_note(session, actor, ticket,
@@ -386,7 +387,7 @@ async def change_status(
     actor: AgentPageDep,
     status: Annotated[str, Form(max_length=16)] = "",
     pending_reason: Annotated[str, Form(max_length=16)] = "",
-    reason: Annotated[str, Form(max_length=2000)] = "",
+    reason: Annotated[str, Form(max_length=TYPED_TEXT)] = "",
 ) -> Response:
     async def go(ticket: Ticket, _: list[str]) -> None:
         data = form_model(schemas.StatusChange, status=status,
@@ -434,7 +435,7 @@ async def escalate(
     session: SessionDep,
     settings: SettingsDep,
     actor: AgentPageDep,
-    reason: Annotated[str, Form(max_length=10_000)] = "",
+    reason: Annotated[str, Form(max_length=TYPED_TEXT)] = "",
 ) -> Response:
     async def go(ticket: Ticket, _: list[str]) -> None:
         data = form_model(schemas.EscalateRequest, reason=clean(reason))

@@ -27,7 +27,7 @@ from kefu.tickets import macros
 from kefu.tickets.macros_api import router as macros_api_router
 from kefu.web.agent import AgentPageDep, console_context
 from kefu.web.agent_auth import safe_next
-from kefu.web.render import PageRoute, clean, redirect, remember_session, render
+from kefu.web.render import TYPED_TEXT, PageRoute, clean, redirect, remember_session, render
 
 NOTICES = {"macro_created", "macro_updated", "macro_deleted"}
 MACRO_LANGUAGES = ("en", "zh")
@@ -192,8 +192,8 @@ async def create_macro(
     request: Request,
     session: SessionDep,
     actor: AgentPageDep,
-    title: Annotated[str, Form(max_length=100)] = "",
-    body: Annotated[str, Form(max_length=20_000)] = "",
+    title: Annotated[str, Form(max_length=TYPED_TEXT)] = "",
+    body: Annotated[str, Form(max_length=TYPED_TEXT)] = "",
     language: Annotated[str, Form(max_length=16)] = "en",
     team_id: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
@@ -214,8 +214,8 @@ async def update_macro(
     macro_id: str,
     session: SessionDep,
     actor: AgentPageDep,
-    title: Annotated[str, Form(max_length=100)] = "",
-    body: Annotated[str, Form(max_length=20_000)] = "",
+    title: Annotated[str, Form(max_length=TYPED_TEXT)] = "",
+    body: Annotated[str, Form(max_length=TYPED_TEXT)] = "",
     language: Annotated[str, Form(max_length=16)] = "en",
     team_id: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:

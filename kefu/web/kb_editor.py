@@ -43,6 +43,7 @@ from kefu.web import i18n
 from kefu.web.agent import AgentPageDep, console_context
 from kefu.web.help_center import PAGE_HEADERS, language_name
 from kefu.web.render import (
+    TYPED_TEXT,
     PageRoute,
     add_security_headers,
     clean,
@@ -205,9 +206,9 @@ async def create_article(
     tags: Annotated[str, Form(max_length=2000)] = "",
     position: Annotated[str, Form(max_length=10)] = "100",
     lang: Annotated[str, Form(max_length=40)] = "",
-    title: Annotated[str, Form(max_length=1000)] = "",
-    summary: Annotated[str, Form(max_length=2000)] = "",
-    body_md: Annotated[str, Form(max_length=schemas.MAX_BODY)] = "",
+    title: Annotated[str, Form(max_length=TYPED_TEXT)] = "",
+    summary: Annotated[str, Form(max_length=TYPED_TEXT)] = "",
+    body_md: Annotated[str, Form(max_length=TYPED_TEXT)] = "",
 ) -> Response:
     values = {"slug": slug, "placement": placement, "tags": tags, "position": position,
               "lang": lang, "title": title, "summary": summary, "body_md": body_md}
@@ -342,9 +343,9 @@ async def save_translation(
     session: SessionDep,
     actor: AgentPageDep,
     index: IndexDep,
-    title: Annotated[str, Form(max_length=1000)] = "",
-    summary: Annotated[str, Form(max_length=2000)] = "",
-    body_md: Annotated[str, Form(max_length=schemas.MAX_BODY)] = "",
+    title: Annotated[str, Form(max_length=TYPED_TEXT)] = "",
+    summary: Annotated[str, Form(max_length=TYPED_TEXT)] = "",
+    body_md: Annotated[str, Form(max_length=TYPED_TEXT)] = "",
     back: Annotated[str, Form(max_length=16)] = "",
     source: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:

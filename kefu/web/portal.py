@@ -33,6 +33,7 @@ from kefu.tickets.lifecycle import TRANSITIONS
 from kefu.tickets.models import Ticket
 from kefu.web import i18n
 from kefu.web.render import (
+    TYPED_TEXT,
     PageActorDep,
     PageRedirect,
     PageRoute,
@@ -230,8 +231,8 @@ async def create_ticket(
     session: SessionDep,
     settings: SettingsDep,
     actor: PageActorDep,
-    subject: Annotated[str, Form(max_length=1000)] = "",
-    body: Annotated[str, Form(max_length=100_000)] = "",
+    subject: Annotated[str, Form(max_length=TYPED_TEXT)] = "",
+    body: Annotated[str, Form(max_length=TYPED_TEXT)] = "",
     category: Annotated[str, Form(max_length=32)] = "",
     deflection_key: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
@@ -355,7 +356,7 @@ async def reply(
     session: SessionDep,
     settings: SettingsDep,
     actor: PageActorDep,
-    body: Annotated[str, Form(max_length=100_000)] = "",
+    body: Annotated[str, Form(max_length=TYPED_TEXT)] = "",
 ) -> Response:
     async def send(ticket: Ticket, stored: list[str]) -> None:
         await reply_with_files(request, session, actor, settings, ticket,
@@ -372,7 +373,7 @@ async def escalate(
     session: SessionDep,
     settings: SettingsDep,
     actor: PageActorDep,
-    reason: Annotated[str, Form(max_length=10_000)] = "",
+    reason: Annotated[str, Form(max_length=TYPED_TEXT)] = "",
 ) -> Response:
     async def go(ticket: Ticket, _: list[str]) -> None:
         data = form_model(schemas.EscalateRequest, reason=clean(reason))
@@ -407,7 +408,7 @@ async def rate(
     settings: SettingsDep,
     actor: PageActorDep,
     score: Annotated[str, Form(max_length=8)] = "",
-    comment: Annotated[str, Form(max_length=100_000)] = "",
+    comment: Annotated[str, Form(max_length=TYPED_TEXT)] = "",
 ) -> Response:
     """The customer's 1–5 rating of a resolved or closed ticket, with an optional comment."""
     async def go(ticket: Ticket, _: list[str]) -> None:

@@ -310,6 +310,14 @@ def checked_cursor(cursor: str | None) -> str | None:
     return cursor
 
 
+# The longest text a typed field (a reply, a note, an article, a subject) takes before its
+# handler sees it: the request size limit bounds it anyway, and the handler checks it against
+# its own limit (the service's schema), whose refusal shows the form again with the text in it.
+# A tighter ``Form(max_length=…)`` refuses before the handler, on a page without the form, and
+# what was typed is lost.
+TYPED_TEXT = 1_000_000
+
+
 def form_model(model: type[M], **data: Any) -> M:
     """Build a service schema from form fields; a bad field is a friendly 422, not a crash."""
     try:

@@ -201,6 +201,11 @@ async def test_refused_ticket_changes_say_what_is_wrong_and_keep_what_was_typed(
                              data={"csrf_token": csrf, "reason": "x" * 5000})
     assert long.status_code == 422
     assert "3 到 2000 个字符" in long.text
+    note = "Checked the chain. " + "y" * 120_000  # past the box's maxlength
+    refused = await client.post(f"/agent/tickets/{number}/note",
+                                data={"csrf_token": csrf, "body": note})
+    assert refused.status_code == 422
+    assert note in refused.text  # in the note box again
 
 
 async def test_totp_agent_must_pass_the_code_step(app: FastAPI, client: httpx.AsyncClient):

@@ -232,6 +232,11 @@ async def test_macros_page_supervisors_manage_agents_read(
     form = clash.text.split(f'action="/agent/macros/{macro_id}"', 1)[1].split("</form>", 1)[0]
     assert "A long careful rewrite" in form
     assert 'value="Withdrawal delay"' in form
+    long = await client.post("/agent/macros", data={  # past the field's maxlength
+        "csrf_token": csrf, "title": "T" * 150, "language": "en", "body": "kept body"})
+    assert long.status_code == 422
+    assert "T" * 150 in long.text
+    assert "kept body" in long.text
 
     updated = await client.post(f"/agent/macros/{macro_id}", data={
         "csrf_token": csrf, "title": "充值延迟", "language": "zh",

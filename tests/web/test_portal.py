@@ -296,3 +296,24 @@ async def test_an_unknown_page_path_is_the_pages_404(app: FastAPI, client: httpx
     api = await client.get("/api/v1/nope")
     assert api.status_code == 404
     assert api.json()["error"]["code"] == "not_found"
+
+
+async def test_over_long_text_is_refused_in_the_form_with_the_text_kept(
+        app: FastAPI, client: httpx.AsyncClient):
+    """Past the browser's maxlength (a script, a tampered form) text is refused by the
+    handler's own limit, on the form, with what was typed in it; not on a page without it."""
+    settings: Settings = app.state.settings
+    number = await _api_ticket(client, customer_headers(settings, "cust-a"), "Fees")
+    await portal_sign_in(client, settings, "cust-a")
+    csrf = csrf_of((await client.get("/portal/tickets/new")).text)
+    body = "My withdrawal details follow. " + "x" * 150_000
+    created = await client.post("/portal/tickets/new", data={
+        "csrf_token": csrf, "subject": "S" * 1500, "body": body})
+    assert created.status_code == 422
+    assert 'name="subject"' in created.text  # the form again
+    assert "S" * 1500 in created.text
+    reply = await client.post(f"/portal/tickets/{number}/reply", data={
+        "csrf_token": csrf, "body": body})
+    assert reply.status_code == 422
+    assert "up to 20,000 characters" in reply.text
+    assert body in reply.text
