@@ -2,13 +2,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 Role = Literal["agent", "supervisor", "admin"]
 AgentStatus = Literal["online", "away", "offline"]
 LanguageCode = str
+# Passwords as typed: a space at either end is part of it (the other strings are trimmed).
+Password = Annotated[str, StringConstraints(strip_whitespace=False, min_length=10,
+                                            max_length=200)]
+# What routing matches agents on: language tags ("zh", "pt-BR") and short skill names.
+AgentLanguage = Annotated[str, StringConstraints(
+    min_length=2, max_length=16, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+Skill = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class _Strict(BaseModel):
@@ -56,11 +63,11 @@ class AgentRead(BaseModel):
 
 class AgentCreate(_Strict):
     email: EmailStr
-    password: str = Field(min_length=10, max_length=200)
+    password: Password
     display_name: str = Field(min_length=1, max_length=100)
     role: Role = "agent"
-    languages: list[str] = Field(default_factory=lambda: ["en"], max_length=20)
-    skills: list[str] = Field(default_factory=list, max_length=50)
+    languages: list[AgentLanguage] = Field(default_factory=lambda: ["en"], max_length=20)
+    skills: list[Skill] = Field(default_factory=list, max_length=50)
     capacity: int = Field(default=5, ge=0, le=100)
     team_ids: list[uuid.UUID] = Field(default_factory=list, max_length=50)
 
@@ -68,13 +75,13 @@ class AgentCreate(_Strict):
 class AgentUpdate(_Strict):
     display_name: str | None = Field(default=None, min_length=1, max_length=100)
     role: Role | None = None
-    languages: list[str] | None = Field(default=None, max_length=20)
-    skills: list[str] | None = Field(default=None, max_length=50)
+    languages: list[AgentLanguage] | None = Field(default=None, max_length=20)
+    skills: list[Skill] | None = Field(default=None, max_length=50)
     capacity: int | None = Field(default=None, ge=0, le=100)
     status: AgentStatus | None = None
     is_active: bool | None = None
     team_ids: list[uuid.UUID] | None = Field(default=None, max_length=50)
-    password: str | None = Field(default=None, min_length=10, max_length=200)
+    password: Password | None = None
     unlock: bool | None = None
 
 
@@ -101,7 +108,8 @@ class CustomerList(BaseModel):
 
 class LoginRequest(_Strict):
     email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=1, max_length=200)
+    password: Annotated[str, StringConstraints(strip_whitespace=False, min_length=1,
+                                               max_length=200)]
 
 
 class LoginResponse(BaseModel):

@@ -224,6 +224,8 @@ async def update_agent(
         raise Forbidden("only admins can change this", code="admin_required")
     if actor.is_admin and own and changes.get("role") not in (None, "admin"):
         raise Conflict("you cannot remove your own admin role", code="own_role")
+    if own and changes.get("is_active") is False:
+        raise Conflict("you cannot deactivate your own account", code="own_account")
     for key in ("display_name", "role", "languages", "skills", "capacity", "is_active", "status"):
         if key in changes and changes[key] is not None:
             setattr(agent, key, changes[key])
@@ -235,6 +237,11 @@ async def update_agent(
     if changes.get("team_ids") is not None:
         agent.teams = await _teams_by_ids(session, changes["team_ids"])
     await session.flush()
+    if changes.get("password") or changes.get("is_active") is False:
+        # A new password or a deactivation (what an admin does about a stolen account) ends
+        # every way in that the old one opened; reactivating brings none of them back.
+        await revoke_credentials(session, agent.id, keep_session_id=actor.session_id
+                                 if own else None)
     safe = {k: v for k, v in changes.items() if k != "password" and v is not None}
     if "password" in changes:
         safe["password"] = "changed"
@@ -334,6 +341,27 @@ async def logout(session: AsyncSession, session_id: uuid.UUID) -> None:
         row.revoked_at = clock.now()
         await session.flush()
         _signed_out(session, row.agent_id, session_id=str(row.id))
+
+
+async def revoke_credentials(session: AsyncSession, agent_id: uuid.UUID, *,
+                             keep_session_id: uuid.UUID | None = None) -> None:
+    """Revoke every session and API token of the agent (but ``keep_session_id``, the one an
+    agent changing their own password uses), and close their websockets after commit."""
+    now = clock.now()
+    sessions = [row for row in await session.scalars(select(AgentSession).where(
+        AgentSession.agent_id == agent_id, AgentSession.revoked_at.is_(None)))
+        if row.id != keep_session_id]
+    tokens = list(await session.scalars(select(ApiToken).where(
+        ApiToken.agent_id == agent_id, ApiToken.revoked_at.is_(None))))
+    for row in sessions:
+        row.revoked_at = now
+    for token in tokens:
+        token.revoked_at = now
+    await session.flush()
+    for row in sessions:
+        _signed_out(session, agent_id, session_id=str(row.id))
+    for token in tokens:
+        _signed_out(session, agent_id, token_id=str(token.id))
 
 
 def _signed_out(session: AsyncSession, agent_id: uuid.UUID, **credential: str) -> None:

@@ -227,3 +227,67 @@ async def test_2fa_policy_also_stops_api_tokens_of_agents_without_2fa(
     assert blocked.json()["error"]["code"] == "2fa_enrollment_required"
     unauthenticated = await client.get("/api/v1/tickets")
     assert unauthenticated.headers["www-authenticate"] == "Bearer"
+
+
+async def test_a_new_password_or_a_deactivation_ends_every_session_and_token(
+        app: FastAPI, client: AsyncClient):
+    """What an admin does about a stolen agent account (deactivate, set a new password,
+    reactivate) must leave the thief nothing: the old sessions and API tokens stay revoked."""
+    world = await make_world(app)
+    admin = world.headers["admin"]
+    csrf = await login(client, "agent@kefu.test")
+    token = (await client.post("/api/v1/auth/tokens", headers={"X-CSRF-Token": csrf},
+                               json={"name": "stolen"})).json()["token"]
+    agent_id = str(world.agent.id)
+    thief = AsyncClient(transport=client._transport, base_url="http://kefu.test")
+    async with thief:
+        async def still_in() -> tuple[str, int]:
+            me = (await client.get("/api/v1/auth/me")).json()["kind"]
+            return me, (await thief.get("/api/v1/tickets", headers=bearer(token))).status_code
+
+        assert await still_in() == ("agent", 200)
+        off = await client.patch(f"/api/v1/agents/{agent_id}", headers=admin,
+                                 json={"is_active": False})
+        assert off.status_code == 200, off.text
+        on = await client.patch(f"/api/v1/agents/{agent_id}", headers=admin,
+                                json={"is_active": True})
+        assert on.status_code == 200
+        assert await still_in() == ("anonymous", 401)  # reactivating brought nothing back
+
+        csrf = await login(client, "agent@kefu.test")
+        token = (await client.post("/api/v1/auth/tokens", headers={"X-CSRF-Token": csrf},
+                                   json={"name": "again"})).json()["token"]
+        assert await still_in() == ("agent", 200)
+        reset = await client.patch(f"/api/v1/agents/{agent_id}", headers=admin,
+                                   json={"password": "a brand new passphrase"})
+        assert reset.status_code == 200
+        assert await still_in() == ("anonymous", 401)
+    # An admin cannot lock themselves out.
+    own = await client.patch(f"/api/v1/agents/{world.admin.id}", headers=admin,
+                             json={"is_active": False})
+    assert own.status_code == 409
+    assert own.json()["error"]["code"] == "own_account"
+
+
+async def test_passwords_are_taken_as_typed_and_agent_languages_are_tags(
+        app: FastAPI, client: AsyncClient):
+    world = await make_world(app)
+    admin = world.headers["admin"]
+    spaced = "  a spaced passphrase "
+    created = await client.post("/api/v1/agents", headers=admin, json={
+        "email": "spaces@kefu.example.com", "password": spaced, "display_name": "Spaces",
+        "languages": ["zh", "pt-BR"], "skills": ["p2p"]})
+    assert created.status_code == 201, created.text
+    assert (await client.post("/api/v1/auth/login", json={
+        "email": "spaces@kefu.example.com", "password": spaced.strip()})).status_code == 401
+    assert (await client.post("/api/v1/auth/login", json={
+        "email": "spaces@kefu.example.com", "password": spaced})).status_code == 200
+    short = await client.post("/api/v1/agents", headers=admin, json={
+        "email": "short@kefu.example.com", "password": "          a", "display_name": "Short"})
+    assert short.status_code == 201  # eleven characters as typed
+    for body in ({"languages": ["x" * 5000]}, {"languages": [""]}, {"languages": ["中文"]},
+                 {"skills": ["s" * 4000]}, {"skills": [""]}):
+        refused = await client.patch(f"/api/v1/agents/{created.json()['id']}", headers=admin,
+                                     json=body)
+        assert refused.status_code == 422, body
+        assert refused.json()["error"]["code"]
