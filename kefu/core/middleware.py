@@ -15,6 +15,7 @@ from kefu.core.logging import get_logger
 
 log = get_logger("kefu.http")
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+SECRET_IN_PATH = re.compile(r"\{(token|secret|key)\}")  # route parameters never logged
 
 
 class RequestContextMiddleware:
@@ -60,7 +61,9 @@ class RequestContextMiddleware:
             self.latency.labels(method, template).observe(elapsed)
             state = scope.get("state") or {}
             if template not in ("/healthz", "/metrics"):
-                log.info("request", method=method, path=scope.get("path"), route=template,
+                # A secret in the path (a step-up link's token) is logged as its route.
+                path = template if SECRET_IN_PATH.search(template) else scope.get("path")
+                log.info("request", method=method, path=path, route=template,
                          status=status, duration_ms=round(elapsed * 1000, 2),
                          actor=state.get("actor_label"))
             structlog.contextvars.clear_contextvars()

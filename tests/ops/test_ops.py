@@ -49,6 +49,24 @@ async def test_request_id_and_json_access_log(
                and e["route"] == "/api/v1/tickets" for e in access)
 
 
+async def test_a_secret_in_the_path_is_logged_as_its_route(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+):
+    """A step-up link's token is a bearer secret: the access log names the route, not it."""
+    caplog.set_level(logging.INFO)
+    secret = "cybtQIlZicguPJpLuccrMoAl_7tzyKAzPapuLGriikg"
+    await client.get(f"/verify/identity/{secret}")
+    await client.get("/api/v1/tickets/KF-AAAA22")
+    logged = [r.getMessage() + repr(getattr(r, "msg", "")) for r in caplog.records]
+    assert not [line for line in logged if secret in line]
+    formatter = next(h.formatter for h in logging.getLogger().handlers
+                     if h.formatter is not None and "ProcessorFormatter" in repr(h.formatter))
+    access = [json.loads(formatter.format(r)) for r in caplog.records if r.name == "kefu.http"]
+    paths = {e["route"]: e["path"] for e in access if e.get("event") == "request"}
+    assert paths["/verify/identity/{token}"] == "/verify/identity/{token}"
+    assert paths["/api/v1/tickets/{number}"] == "/api/v1/tickets/KF-AAAA22"  # others as sent
+
+
 async def test_unknown_route_and_method_are_json(client: httpx.AsyncClient):
     missing = await client.get("/api/v1/nothing-here")
     assert missing.status_code == 404
