@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -12,6 +13,7 @@ from kefu.assistant.service import ASSISTANT
 from kefu.config import Settings
 from kefu.tickets.models import Ticket
 from kefu.tickets.service import add_message
+from tests.factories import api_token, bearer, make_agent
 from tests.realtime.live import LiveServer, factory_app, live_server
 from tests.web.browser import png_bytes
 
@@ -52,6 +54,51 @@ async def test_the_assistant_is_named_in_the_widget_language(dev_live: LiveServe
     answer = widget.locator('[data-testid="kefu-message"][data-author="assistant"]')
     await answer.wait_for(timeout=15_000)
     assert await answer.locator(".msg-name").inner_text() == "智能助手"
+    assert errors == []
+
+
+async def test_links_in_answers_open_and_a_long_answer_is_shown_from_its_start(
+        dev_live: LiveServer, browser: Any):
+    """Answers name help articles and identity checks by their path on the Kefu server (the
+    assistant's do): in the widget they are links to that server (the widget sits on the
+    exchange's own pages). A long answer arriving while the customer is at the end of the
+    conversation is scrolled to, from its first line. The customer's own text stays text."""
+    live = dev_live
+    errors: list[str] = []
+    page, widget = await open_widget(
+        browser, f"{live.base}/demo/exchange?customer=e2e-links&lang=en", errors,
+        viewport={"width": 375, "height": 700})
+    await widget.locator('[data-testid="kefu-input"]').fill("see /help/en/articles/mine please")
+    await widget.locator('[data-testid="kefu-send"]').click()
+    await widget.locator('[data-author="customer"][data-state="sent"]').wait_for(timeout=15_000)
+    number = (await widget.locator('[data-testid="kefu-ticket-number"]').inner_text()).strip()
+    long_answer = ("Reset two-factor authentication: /verify/identity/AbC_123-xyz. More: "
+                   "/help/en/articles/reset-two-factor-authentication.\n"
+                   + "\n".join(f"Step {i}: follow the instructions." for i in range(40)))
+    async with factory_app(live) as app:  # a supervisor answers through the live server
+        token = await api_token(app, await make_agent(app, "sup@kefu.test", role="supervisor"))
+    async with httpx.AsyncClient(base_url=live.base) as client:
+        sent = await client.post(f"/api/v1/tickets/{number}/replies", headers=bearer(token),
+                                 json={"body": long_answer})
+        assert sent.status_code == 201, sent.text
+
+    answer = widget.locator('[data-testid="kefu-message"][data-author="agent"]')
+    await answer.wait_for(timeout=15_000)
+    links = answer.locator('[data-testid="kefu-link"]')
+    assert await links.evaluate_all("(nodes) => nodes.map((a) => a.href)") == [
+        f"{live.base}/verify/identity/AbC_123-xyz",
+        f"{live.base}/help/en/articles/reset-two-factor-authentication"]
+    assert await links.first.get_attribute("target") == "_blank"
+    assert "noopener" in (await links.first.get_attribute("rel") or "")
+    mine = widget.locator('[data-testid="kefu-message"][data-author="customer"]')
+    assert await mine.locator("a").count() == 0
+    # The answer's first line is in view.
+    await page.wait_for_timeout(300)
+    box = await widget.locator(".scroll").bounding_box()
+    top = await answer.locator(".msg-body").bounding_box()
+    assert box is not None
+    assert top is not None
+    assert box["y"] <= top["y"] < box["y"] + box["height"], (box, top)
     assert errors == []
 
 

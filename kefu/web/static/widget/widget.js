@@ -856,6 +856,7 @@
       dropFromOutbox(frame.client_msg_id); // an ack lost with a connection: the echo confirms it
     }
     chat.lastSeq = Math.max(chat.lastSeq, frame.seq);
+    var following = nearEnd();  /* measured before the message makes the list longer */
     placeEntry(entry);
     if (!own) {
       showTyping(null);
@@ -869,7 +870,11 @@
       }
     }
     renderIntro();
-    scrollToEnd(own);
+    if (own) {
+      scrollToEnd(true);
+    } else if (following) {
+      showEntry(entry);
+    }
     scheduleRead();
   }
 
@@ -1325,6 +1330,28 @@
     return name && name !== kind ? name : label;
   }
 
+  /* Support's, the assistant's and Kefu's messages as text with their links made links:
+     web addresses, and paths on this Kefu server (a help article, an identity check) made
+     absolute, so that they open from the exchange's page. The customer's own text stays text. */
+  var LINK = /(^|[\s(\uFF08])((?:https?:\/\/|\/(?:help|verify|portal)\/)[^\s<>()\uFF08\uFF09]+)/g;
+
+  function linked(text) {
+    var nodes = [], at = 0, match;
+    LINK.lastIndex = 0;
+    while ((match = LINK.exec(text))) {
+      var url = match[2].replace(/[.,;:!?\u3002\uFF0C\uFF1B\uFF1A\uFF01\uFF1F]+$/, "");
+      var start = match.index + match[1].length;
+      nodes.push(document.createTextNode(text.slice(at, start)));
+      var href = url.charAt(0) === "/" ? BASE + url : url;
+      nodes.push(el("a", { href: href, target: "_blank", rel: "noopener noreferrer",
+                           "data-testid": "kefu-link" }, url));
+      at = start + url.length;
+      LINK.lastIndex = at;
+    }
+    nodes.push(document.createTextNode(text.slice(at)));
+    return nodes;
+  }
+
   function renderEntry(entry, message, state) {
     var li = entry.el;
     var author = (message.author && message.author.kind) || "agent";
@@ -1344,7 +1371,8 @@
       li.appendChild(el("div", { class: "msg-name" }, authorName(message.author, author)));
     }
     var bubble = el("div", { class: "msg-bubble" });
-    bubble.appendChild(el("div", { class: "msg-body" }, message.body || ""));
+    bubble.appendChild(el("div", { class: "msg-body" },
+                          author === "customer" ? message.body || "" : linked(message.body || "")));
     if (message.anti_phishing_code && !entry.own) {
       /* the code the customer chose: only real messages from support carry it */
       bubble.appendChild(el("div", { class: "msg-code", "data-testid": "kefu-antiphishing" },
@@ -1488,12 +1516,23 @@
     }
   }
 
-  function scrollToEnd(force) {
+  function nearEnd() {
     var box = ui.scroller;
-    var nearEnd = box.scrollHeight - box.scrollTop - box.clientHeight < 120;
-    if (force || nearEnd) {
-      box.scrollTop = box.scrollHeight;
+    return box.scrollHeight - box.scrollTop - box.clientHeight < 120;
+  }
+
+  function scrollToEnd(force) {
+    if (force || nearEnd()) {
+      ui.scroller.scrollTop = ui.scroller.scrollHeight;
     }
+  }
+
+  /* A message that arrived while the reader was at the end: to the end, or, when it is
+     taller than the list, to its start (a long answer is read from the top). */
+  function showEntry(entry) {
+    var box = ui.scroller;
+    var top = entry.el.offsetTop - box.offsetTop - 8;
+    box.scrollTop = entry.el.offsetHeight > box.clientHeight ? top : box.scrollHeight;
   }
 
   function showTyping(name) {
