@@ -22,6 +22,7 @@ _LABELS: dict[Language, dict[str, str]] = {
               "system": "系统", "assistant": "智能助手"},
 }
 _SEPARATOR: dict[Language, str] = {"en": ": ", "zh-CN": "："}
+_UNNAMED = {"customer": "Customer"}  # the name a customer without one is given (service.py)
 
 _env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
 _HTML = _env.from_string("""<!doctype html>
@@ -53,7 +54,9 @@ def reader_language(requested: str | None, ticket_language: str) -> Language:
 def _author(message: schemas.MessageRead, lang: Language) -> str:
     """The role alone for the system and the assistant; a person's name with their role."""
     role = _LABELS[lang].get(message.author_kind, message.author_kind)
-    if message.author_kind in ("system", "assistant") or not message.author_name:
+    unnamed = not message.author_name or message.author_name == _UNNAMED.get(
+        message.author_kind)
+    if message.author_kind in ("system", "assistant") or unnamed:
         return role
     return f"{message.author_name} ({role})" if lang == "en" else f"{message.author_name}（{role}）"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import httpx
@@ -196,6 +197,7 @@ async def test_transcript_is_labelled_in_the_readers_language(
     assert "(Support):" in texts["en", "txt"]
     assert "状态：" in texts["zh-CN", "txt"]
     assert "（客服）:" in texts["zh-CN", "txt"]
+    assert "Alice（客户）:" in texts["zh-CN", "txt"]
     assert '<html lang="zh-CN">' in texts["zh-CN", "html"]
     assert "创建时间" in texts["zh-CN", "html"]
     for text in texts.values():  # no raw codes for the reader
@@ -257,3 +259,28 @@ async def test_listing_filters_and_cursor_pagination(client: httpx.AsyncClient, 
     assert bad.json()["error"]["code"] == "invalid_cursor"
     bad_status = await client.get("/api/v1/tickets?status=lost", headers=world.headers["agent"])
     assert bad_status.status_code == 422
+
+
+def test_transcript_names_people_by_name_and_role_and_the_rest_by_role() -> None:
+    from kefu.tickets.schemas import MessageRead
+    from kefu.tickets.transcript import transcript_text
+
+    def message(seq: int, kind: str, name: str) -> MessageRead:
+        return MessageRead(id=uuid.uuid4(), ticket_number="KF-AAAA22", seq=seq, author_kind=kind,
+                           author_name=name, body=f"m{seq}", internal=False,
+                           created_at=clock.now())
+
+    messages = [message(1, "customer", "Customer"), message(2, "customer", "王芳"),
+                message(3, "agent", "Li Na"), message(4, "assistant", "assistant"),
+                message(5, "system", "system")]
+    text = transcript_text(_read(), messages, "zh-CN")
+    authors = [line.split("] ", 1)[1] for line in text.splitlines() if line.startswith("[")]
+    assert authors == ["客户:", "王芳（客户）:", "Li Na（客服）:", "智能助手:", "系统:"]
+
+
+def _read():  # type: ignore[no-untyped-def]
+    from kefu.tickets.schemas import TicketRead
+
+    fields = {name: None for name in TicketRead.model_fields}
+    return TicketRead.model_construct(**{**fields, "number": "KF-AAAA22", "subject": "s",
+                                         "status": "open", "created_at": clock.now()})
