@@ -31,6 +31,7 @@ from kefu.kb.indexing import ArticleIndex, article_index
 from kefu.tickets import schemas, service, workflow
 from kefu.tickets.lifecycle import TRANSITIONS
 from kefu.tickets.models import Ticket
+from kefu.trust.antiphishing import anti_phishing_code
 from kefu.web import i18n
 from kefu.web.render import (
     TYPED_TEXT,
@@ -303,6 +304,8 @@ async def _detail_page(
         "can_escalate": "escalated" in moves,
         "can_resolve": "resolved" in moves,
         "can_rate": read.status in ("resolved", "closed") and ticket.rating is None,
+        # The customer's own code under each message from support, as on every other channel.
+        "anti_phishing_code": await anti_phishing_code(session, ticket.customer_id),
         "notice": notice if notice in NOTICES else "",
         "error": error,
         "values": {"body": "", "reason": "", "comment": "", "score": "", **(values or {})},

@@ -317,3 +317,21 @@ async def test_over_long_text_is_refused_in_the_form_with_the_text_kept(
     assert reply.status_code == 422
     assert "up to 20,000 characters" in reply.text
     assert body in reply.text
+
+
+async def test_support_messages_in_the_portal_carry_the_customers_anti_phishing_code(
+        app: FastAPI, client: httpx.AsyncClient):
+    world = await make_world(app)
+    customer = world.headers["customer_a"]
+    number = await _api_ticket(client, customer, "Withdrawal pending")
+    set_code = await client.put("/api/v1/me/anti-phishing-code", headers=customer,
+                                json={"code": "Final777"})
+    assert set_code.status_code == 200, set_code.text
+    replied = await client.post(f"/api/v1/tickets/{number}/replies",
+                                headers=world.headers["supervisor"], json={"body": "On it."})
+    assert replied.status_code == 201, replied.text
+    await portal_sign_in(client, app.state.settings, "cust-a")
+    page = (await client.get(f"/portal/tickets/{number}")).text
+    codes = page.count('data-testid="anti-phishing-code"')
+    assert codes == 1  # under support's message, not under the customer's own
+    assert "Anti-phishing code: Final777" in page
