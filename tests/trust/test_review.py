@@ -23,11 +23,12 @@ SEED = ("abandon abandon abandon abandon abandon abandon abandon abandon abandon
 
 
 async def flag_ticket(app: FastAPI, number: str, *, kind: str = "harassment",
-                      cool_down: bool = False, visitor_id: str | None = None) -> uuid.UUID:
+                      cool_down: bool = False, visitor_id: str | None = None,
+                      reasons: tuple[str, ...] = ("insult: idiot",)) -> uuid.UUID:
     async with app.state.db.transaction() as session:
         ticket = await session.scalar(select(Ticket).where(Ticket.number == number))
         assert ticket is not None
-        flag = await record_flag(session, kind=kind, score=0.93, reasons=["insult: idiot"],
+        flag = await record_flag(session, kind=kind, score=0.93, reasons=list(reasons),
                                  text=f"you idiot, my seed is {SEED}", ticket=ticket,
                                  cool_down=cool_down, visitor_id=visitor_id)
         return flag.id
@@ -150,3 +151,16 @@ async def test_review_page(app: FastAPI, client: httpx.AsyncClient, desk: Desk) 
     after = await client.get(answered.headers["location"])
     assert f'data-flag="{flag_id}"' not in after.text
     assert "warned" in after.text
+
+
+async def test_review_page_names_scam_signs_in_the_readers_language(
+        app: FastAPI, client: httpx.AsyncClient, desk: Desk) -> None:
+    number = await open_ticket(client, desk.customer(app, "cust-scam"))
+    await flag_ticket(app, number, kind="scam", reasons=(
+        "impersonation: claiming to be your support", "recovery_service: 钱能追回"))
+    assert (await agent_sign_in(client, desk.supervisor.email)).status_code == 303
+    page = (await client.get("/agent/review?lang=zh-CN")).text
+    assert "冒充官方人员: claiming to be your support" in page
+    assert "声称可追回被骗资金: 钱能追回" in page
+    assert "impersonation:" not in page
+    assert "客户 <span class=\"mono\">cust-scam</span>" in page  # not run into the number
