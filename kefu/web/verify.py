@@ -27,7 +27,16 @@ from kefu.trust.api import public_base
 from kefu.trust.errors import RateLimited
 from kefu.trust.models import IdentityCheck
 from kefu.trust.ratelimit import Rate, RateRule, client_ip, limiter_of
-from kefu.web.render import PageRoute, clean, redirect, remember_session, render
+from kefu.web import i18n
+from kefu.web.render import (
+    PageRoute,
+    clean,
+    error_message,
+    page_language,
+    redirect,
+    remember_session,
+    render,
+)
 
 VERIFY_PAGE = RateRule("verify_page", per_ip=Rate(30, 60))
 IDENTITY_PAGE = RateRule("identity_page", per_ip=Rate(60, 60))
@@ -71,9 +80,11 @@ async def verify_page(
     try:
         result = (await verify.verify_any(session, value=value) if kind == "any"
                   else await verify.verify_value(session, kind=kind, value=value))
-    except InvalidInput as exc:
-        return render(request, "verify/check.html", {**context, "error": exc.message},
-                      status=422)
+    except InvalidInput as exc:  # in the reader's language, with what was wrong in English
+        translate = i18n.Translator(page_language(request))
+        message = error_message(translate, exc)
+        return render(request, "verify/check.html", {**context, "error": message if
+                      message == exc.message else f"{message} ({exc.message})"}, status=422)
     return render(request, "verify/check.html", {**context, "result": result})
 
 

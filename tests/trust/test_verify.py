@@ -203,6 +203,10 @@ async def test_verify_page_shows_each_verdict_in_both_languages(
     broken = await client.get("/verify", params={"kind": "phone", "value": "call me"})
     assert broken.status_code == 422
     assert "not a phone number" in broken.text
+    chinese = await client.get("/verify", params={"kind": "email", "value": "abc",
+                                                  "lang": "zh-CN"})
+    assert chinese.status_code == 422
+    assert "无法按此类型核验该值" in chinese.text  # the detail follows in English
 
 
 async def test_verify_page_is_rate_limited_per_address(client: httpx.AsyncClient) -> None:
