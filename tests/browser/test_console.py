@@ -84,17 +84,25 @@ async def open_signed_in(page: Any, live: LiveServer, number: str, lang: str = "
     await page.goto(f"{live.base}/agent/tickets/{number}")
 
 
+async def watched_page(browser: Any, live: LiveServer, posts_under: str
+                       ) -> tuple[Any, list[str], list[str]]:
+    """A signed-in agent's page on a new ticket, with the page's errors and the URLs of the
+    form posts it makes under ``posts_under`` (a post while offline ends on an error page)."""
+    number = await open_ticket(live)
+    errors: list[str] = []
+    page = await agent_page(browser, live, number, errors=errors)
+    posts: list[str] = []
+    page.on("request", lambda request: posts.append(request.url)
+            if request.method == "POST" and posts_under in request.url else None)
+    return page, errors, posts
+
+
 async def test_a_reply_and_a_note_written_while_the_socket_is_down_go_out_when_it_is_back(
     dev_live: LiveServer, browser: Any
 ):
     live = dev_live
-    number = await open_ticket(live)
-    errors: list[str] = []
-    page = await agent_page(browser, live, number, errors=errors)
+    page, errors, form_posts = await watched_page(browser, live, "/agent/tickets/")
     url = page.url
-    form_posts: list[str] = []
-    page.on("request", lambda request: form_posts.append(request.url)
-            if request.method == "POST" and "/agent/tickets/" in request.url else None)
     # With the server out of reach a form post would end on an error page, the reply lost.
     for path in ("reply", "note"):
         await page.route(f"**/agent/tickets/*/{path}",
@@ -144,13 +152,8 @@ async def test_a_status_chosen_while_the_socket_is_down_is_set_when_it_is_back(
     dev_live: LiveServer, browser: Any
 ):
     live = dev_live
-    number = await open_ticket(live)
-    errors: list[str] = []
-    page = await agent_page(browser, live, number, errors=errors)
+    page, errors, posts = await watched_page(browser, live, "/")
     url = page.url
-    posts: list[str] = []
-    page.on("request", lambda request: posts.append(request.url)
-            if request.method == "POST" else None)
     await page.route("**/agent/status", lambda route: route.abort("connectionreset"))
 
     await page.evaluate("window.__sockets.drop()")
