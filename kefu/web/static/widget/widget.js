@@ -68,6 +68,7 @@
  *   kefu-service-status  current incidents and network delays from the status page
  *   kefu-suggestions     help-center articles for the first message (kefu-suggestion: each)
  *   kefu-transcript-txt, kefu-transcript-html   transcript downloads
+ *   kefu-link            a link in support's or the assistant's message (opens in a new tab)
  */
 (function () {
   "use strict";
