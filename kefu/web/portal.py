@@ -402,7 +402,6 @@ async def resolve(
                       values={})
 
 
-
 @router.post("/tickets/{number}/rating", response_class=HTMLResponse)
 async def rate(
     request: Request,
