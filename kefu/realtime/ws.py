@@ -439,7 +439,7 @@ class Session:
             return  # typing is best effort: drop the excess silently
         actor = conn.actor
         who = ({"kind": "agent", "name": actor.agent.display_name, "agent_id": str(actor.agent.id)}
-               if actor.agent else {"kind": "customer", "name": _customer_name(actor)})
+               if actor.agent else {"kind": "customer", "name": tickets.customer_name(actor)})
         await publish_now(self.db, ticket_topic(follow.ticket_id), {
             "type": "typing", "ticket": follow.number, "who": who, "state": frame.state,
             "internal": frame.internal and actor.agent is not None, "_conn": conn.id})
@@ -450,7 +450,7 @@ class Session:
         follow = self._followed(conn, frame.ticket)
         actor = conn.actor
         by = ({"kind": "agent", "name": actor.agent.display_name} if actor.agent
-              else {"kind": "customer", "name": _customer_name(actor)})
+              else {"kind": "customer", "name": tickets.customer_name(actor)})
         seq: int | None
         public_seq: int | None
         async with self.db.transaction() as session:
@@ -602,10 +602,6 @@ def _uuid(value: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError as exc:
         raise KefuError("attachment ids are UUIDs", code="invalid_frame") from exc
-
-
-def _customer_name(actor: Actor) -> str:
-    return (actor.customer.display_name if actor.customer else "") or "Customer"
 
 
 def _you(actor: Actor) -> dict[str, Any]:

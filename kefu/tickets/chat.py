@@ -78,6 +78,7 @@ from kefu.tickets.abuse_checks import cooldown_subject
 from kefu.tickets.models import DELIVERED_CHANNELS, Message, Ticket
 from kefu.tickets.service import (
     announce_ticket,
+    customer_name,
     may_read,
     message_event,
     open_on_first_reply,
@@ -141,7 +142,7 @@ def _fast_status(actor: Actor, ticket: Ticket) -> bool:
 def _author_name(actor: Actor) -> str:
     if actor.agent is not None:
         return actor.agent.display_name
-    return (actor.customer.display_name if actor.customer else "") or "Customer"
+    return customer_name(actor)
 
 
 async def _cooling(session: AsyncSession, sends: Sequence[ChatSend]

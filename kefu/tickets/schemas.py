@@ -17,6 +17,8 @@ Channel = Literal["chat", "email", "portal", "telegram", "phone", "webform", "ap
 AuthorKind = Literal["customer", "agent", "assistant", "system"]
 
 MAX_BODY = 20_000
+# The name shown for a customer who has none (the exchange did not send one, a visitor).
+UNNAMED_CUSTOMER = "Customer"
 
 
 def _clean_text(value: str) -> str:

@@ -271,7 +271,7 @@ class MessageAuthor:
             return cls("agent", agent_id=actor.agent.id, name=actor.agent.display_name)
         if actor.customer is not None:
             return cls("customer", customer_id=actor.customer.id,
-                       name=actor.customer.display_name or "Customer")
+                       name=customer_name(actor))
         return cls("system")
 
 
@@ -491,6 +491,11 @@ async def messages_of(
     ]
 
 
+def customer_name(actor: Actor) -> str:
+    """The name a customer's messages are shown under."""
+    return (actor.customer.display_name if actor.customer else "") or schemas.UNNAMED_CUSTOMER
+
+
 async def _author_names(
     session: AsyncSession, messages: list[Message]
 ) -> dict[uuid.UUID | None, str]:
@@ -504,7 +509,7 @@ async def _author_names(
         for cid, name in (await session.execute(
                 select(Customer.id, Customer.display_name)
                 .where(Customer.id.in_(customer_ids)))).all():
-            names[cid] = name or "Customer"
+            names[cid] = name or schemas.UNNAMED_CUSTOMER
     return names
 
 

@@ -22,7 +22,7 @@ _LABELS: dict[Language, dict[str, str]] = {
               "system": "系统", "assistant": "智能助手"},
 }
 _SEPARATOR: dict[Language, str] = {"en": ": ", "zh-CN": "："}
-_UNNAMED = {"customer": "Customer"}  # the name a customer without one is given (service.py)
+_UNNAMED = {"customer": schemas.UNNAMED_CUSTOMER}
 
 _env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
 _HTML = _env.from_string("""<!doctype html>
