@@ -177,13 +177,35 @@ def _english(text: str, in_context: bool) -> list[tuple[int, int]]:
     return spans
 
 
-def _chinese_runs(chars: list[tuple[int, int, str]], in_context: bool) -> list[tuple[int, int]]:
+def _chinese_runs(chars: list[tuple[int, int, str]], in_context: bool,
+                  glued: tuple[int, int]) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for wordlist in CHINESE:
         tokens = [(start, end, wordlist.index.get(char)) for start, end, char in chars]
         for run in _segments(tokens):
-            spans.extend(_phrase_spans(run, in_context))
+            if in_context:
+                spans.extend(_context_spans(run, glued))
+            else:
+                spans.extend(_phrase_spans(run, in_context=False))
     return spans
+
+
+def _context_spans(run: list[tuple[int, int, int]],
+                   glued: tuple[int, int]) -> list[tuple[int, int]]:
+    """The spans of a run in seed context. ``glued`` holds the start of a first character that
+    touches the text before it ("助记词 伟 么 …": "词") and the end of a last one that touches the
+    text after it ("… 互 请帮我": "请"), or -1. Such a character may be the phrase's own word or
+    the label's or the next sentence's: of the run with and without them, the valid phrases are
+    hidden (all of them: a wrong one is valid by chance one time in 16), else the first of a
+    phrase's length (a phrase with a typo), else the whole run."""
+    head = 1 if run[0][0] == glued[0] else 0
+    tail = 1 if run[-1][1] == glued[1] else 0
+    cuts = {(head, tail), (head, 0), (0, tail), (0, 0)}
+    candidates = [run[h:len(run) - t] for h, t in sorted(cuts, reverse=True)]
+    candidates = [c for c in candidates if len(c) in PHRASE_LENGTHS]
+    valid = [c for c in candidates if checksum_ok(tuple(index for _s, _e, index in c))]
+    chosen = valid or candidates[:1] or [run]
+    return [(c[0][0], c[-1][1]) for c in chosen]
 
 
 def _chinese_spaced(text: str, in_context: bool) -> list[tuple[int, int]]:
@@ -192,7 +214,9 @@ def _chinese_spaced(text: str, in_context: bool) -> list[tuple[int, int]]:
         base = match.start()
         chars = [(m.start() + base, m.end() + base, m.group())
                  for m in _ZH_TOKEN.finditer(match.group())]
-        spans.extend(_chinese_runs(chars, in_context))
+        glued = (base if base > 0 and _ZH_TOKEN.match(text, base - 1) else -1,
+                 match.end() if _ZH_TOKEN.match(text, match.end()) else -1)
+        spans.extend(_chinese_runs(chars, in_context, glued))
     return spans
 
 

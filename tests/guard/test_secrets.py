@@ -76,6 +76,19 @@ def test_chinese_phrase_layouts_are_hidden(form: str) -> None:
     hidden(f"你好，我的助记词是{phrase}，帮我看看", phrase, "seed_phrase")
 
 
+@pytest.mark.parametrize("form", ["spaces", "zh_commas"])
+def test_chinese_phrase_between_label_and_sentence_hides_only_the_phrase(form: str) -> None:
+    """The label's last character and the next sentence's first one touch the phrase's
+    separated words; they stay readable, valid phrase or typo'd."""
+    words = seed_phrase(random.Random(RNG_SEED), "chinese_simplified").split()
+    typo = [*words[:3], "的" if words[3] != "的" else "一", *words[4:]]
+    for phrase_words in (words, typo):
+        phrase = format_phrase(" ".join(phrase_words), form)
+        for before, after in (("助记词 ", " 请帮我找回"), ("钱包助记词是 ", "。谢谢")):
+            masked = scan(f"{before}{phrase}{after}").masked
+            assert masked == f"{before}[REDACTED seed_phrase]{after}"
+
+
 def test_unspaced_chinese_phrase_standing_alone_is_hidden() -> None:
     phrase = format_phrase(seed_phrase(random.Random(RNG_SEED + 1), "chinese_simplified"),
                            "unspaced")
