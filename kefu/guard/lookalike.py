@@ -242,18 +242,66 @@ def damerau_levenshtein(a: str, b: str, limit: int) -> int:
     return min(previous[-1], limit + 1)
 
 
+# Why a value got its verdict: a code, with the values its sentence names. The English sentences
+# are for the API and logs; pages show ``trust.verify.reason.<code>`` in the reader's language
+# (a test keeps the two sets of codes equal).
+REASONS: Final[dict[str, str]] = {
+    "unknown": "Not in the registry of official channels.",
+    "ip_address": "A bare IP address; official links use domain names.",
+    "official_domain": "Belongs to {entry}.",
+    "homoglyph_domain": "Looks like {entry} but uses look-alike characters.",
+    "other_ending": "Same name as {entry} under another domain ending.",
+    "official_in_front": "Puts the official {entry} in front of another domain.",
+    "wraps_domain": "Wraps the official name {name} in another domain.",
+    "misspelled_domain":
+        "Looks like a misspelling of the official domain {entry} ({distance} of its characters "
+        "changed).",
+    "shown_before_at": "Shows {entry} before an @ but opens {host}.",
+    "named_in_path": "Mentions {entry} in the path but opens {host}.",
+    "official_address": "A listed official address.",
+    "official_mail_domain": "An address at the official {entry}.",
+    "unlisted_address": "The domain is official but this address is not a listed channel.",
+    "name_at_other_mail": "Uses the name {name} at an unrelated mail domain.",
+    "official_account": "A listed official account.",
+    "homoglyph_account": "Looks like {entry} but uses look-alike characters or separators.",
+    "wraps_account": "Wraps the official {entry} in extra words.",
+    "misspelled_account":
+        "Looks like a misspelling of the official account {entry} ({distance} of its "
+        "characters changed).",
+    "account_name_reused": "Uses the name of {entry} with other words.",
+    "official_number": "A listed official number.",
+    "number_one_digit_off": "One digit away from the official number {entry}.",
+    "official_agent": "An active support agent.",
+    "agent_one_off": "One character away from an official agent id.",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Assessment:
     """What Verify says about one value. ``matched`` is the registry entry it is (official) or
-    resembles (suspicious), as the registry spells it; ``reason`` is one English sentence for the
-    page and the audit log."""
+    resembles (suspicious), as the registry spells it; ``code`` (a key of ``REASONS``) and
+    ``params`` say why."""
 
     verdict: Verdict
     matched: str | None
-    reason: str
+    code: str
+    params: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def values(self) -> dict[str, str]:
+        return dict(self.params)
+
+    @property
+    def reason(self) -> str:
+        """The reason as one English sentence, for the API and the audit log."""
+        return REASONS[self.code].format(**self.values)
 
 
-_UNKNOWN: Final = Assessment("unknown", None, "Not in the registry of official channels.")
+def _why(verdict: Verdict, matched: str | None, code: str, **params: object) -> Assessment:
+    return Assessment(verdict, matched, code, tuple((k, str(v)) for k, v in params.items()))
+
+
+_UNKNOWN: Final = Assessment("unknown", None, "unknown")
 # Role words around a brand in handles: "@DemoExSupport", "@DemoEx_Official" share the core
 # "demoex", which a look-alike like "@DemoEx_Help_Desk" also carries.
 _ROLE_WORDS: Final = ("official", "support", "service", "helpdesk", "help", "desk", "team", "care",
@@ -269,14 +317,13 @@ def _max_distance(name: str) -> int:
     return 1 if len(name) >= 3 else 0
 
 
-def _distance_reason(value: str, official: str, shown: str) -> str | None:
+def _distance(value: str, official: str) -> int | None:
+    """The edits between a look-alike name and the official one, when few enough to count."""
     limit = _max_distance(official)
     if not limit or value == official:
         return None
     distance = damerau_levenshtein(value, official, limit)
-    if distance > limit:
-        return None
-    return f"{distance} character{'s' if distance > 1 else ''} away from the official {shown}."
+    return None if distance > limit else distance
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,38 +353,41 @@ def _official_domains(official: Iterable[str]) -> list[_Domain]:
     return [_domain(entry, _host_of(entry)) for entry in official if entry.strip()]
 
 
-def _domain_resemblance(host: str, official: _Domain) -> tuple[int, str] | None:
-    """How ``host`` resembles one official domain: (rank, reason), lower rank = stronger."""
+def _domain_resemblance(host: str, official: _Domain) -> tuple[int, Assessment] | None:
+    """How ``host`` resembles one official domain: (rank, assessment), lower rank = stronger."""
     mine = _domain(host, host)
+    entry = official.entry
     if mine.label != official.label and mine.folded == official.folded:
-        return 0, f"Looks like {official.entry} but uses look-alike characters."
+        return 0, _why("suspicious", entry, "homoglyph_domain", entry=entry)
     if mine.label == official.label:
-        return 1, f"Same name as {official.entry} under another domain ending."
+        return 1, _why("suspicious", entry, "other_ending", entry=entry)
     labels = host.split(".")
     official_labels = official.registrable.split(".")
     size = len(official_labels)
     for start in range(len(labels) - size):
         if labels[start:start + size] == official_labels:
-            return 2, f"Puts the official {official.entry} in front of another domain."
+            return 2, _why("suspicious", entry, "official_in_front", entry=entry)
     if len(official.folded) >= _MIN_EMBEDDED and any(
             official.folded in _fold(label) for label in labels[:-1]):
-        return 2, f"Wraps the official name {official.label} in another domain."
-    reason = _distance_reason(mine.folded, official.folded, f"domain {official.entry}")
-    return (3, f"Looks like a misspelling: {reason}") if reason else None
+        return 2, _why("suspicious", entry, "wraps_domain", name=official.label)
+    distance = _distance(mine.folded, official.folded)
+    if distance is None:
+        return None
+    return 3, _why("suspicious", entry, "misspelled_domain", entry=entry, distance=distance)
 
 
 def _assess_host(host: str, officials: list[_Domain]) -> Assessment:
     for official in officials:
         if is_within(host, official.host):
-            return Assessment("official", official.entry, f"Belongs to {official.entry}.")
+            return _why("official", official.entry, "official_domain", entry=official.entry)
     if _is_ip(host):
-        return Assessment("unknown", None, "A bare IP address; official links use domain names.")
-    best: tuple[int, str, str] | None = None
+        return Assessment("unknown", None, "ip_address")
+    best: tuple[int, Assessment] | None = None
     for official in officials:
         found = _domain_resemblance(host, official)
         if found and (best is None or found[0] < best[0]):
-            best = (found[0], found[1], official.entry)
-    return Assessment("suspicious", best[2], best[1]) if best else _UNKNOWN
+            best = found
+    return best[1] if best else _UNKNOWN
 
 
 def _assess_url(value: str, official: Collection[str]) -> Assessment:
@@ -348,13 +398,13 @@ def _assess_url(value: str, official: Collection[str]) -> Assessment:
         return verdict
     for candidate in officials:
         if candidate.registrable in parts.userinfo.casefold():
-            return Assessment("suspicious", candidate.entry,
-                              f"Shows {candidate.entry} before an @ but opens {parts.host}.")
+            return _why("suspicious", candidate.entry, "shown_before_at",
+                        entry=candidate.entry, host=parts.host)
     if verdict.verdict == "unknown":
         for candidate in officials:
             if candidate.registrable in parts.rest.casefold():
-                return Assessment("suspicious", candidate.entry,
-                                  f"Mentions {candidate.entry} in the path but opens {parts.host}.")
+                return _why("suspicious", candidate.entry, "named_in_path",
+                            entry=candidate.entry, host=parts.host)
     return verdict
 
 
@@ -370,24 +420,23 @@ def _assess_email(value: str, official: Collection[str]) -> Assessment:
             entry_local, _, entry_domain = entry.strip().rpartition("@")
             entry_host = normalize_host(entry_domain)
             if address == f"{entry_local.casefold()}@{entry_host}":
-                return Assessment("official", entry, "A listed official address.")
+                return Assessment("official", entry, "official_address")
             domains.append(_domain(entry, entry_host))
         elif entry.strip():
             whole = _domain(entry, _host_of(entry))
             if is_within(host, whole.host):
-                return Assessment("official", entry, f"An address at the official {entry}.")
+                return _why("official", entry, "official_mail_domain", entry=entry)
             domains.append(whole)
     if any(host == d.host for d in domains):
-        return Assessment("unknown", None,
-                          "The domain is official but this address is not a listed channel.")
+        return Assessment("unknown", None, "unlisted_address")
     verdict = _assess_host(host, domains)
     if verdict.verdict == "suspicious":
         return verdict
     folded_local = _fold(local)
     for candidate in domains:
         if len(candidate.folded) >= _MIN_EMBEDDED and candidate.folded in folded_local:
-            return Assessment("suspicious", candidate.entry,
-                              f"Uses the name {candidate.label} at an unrelated mail domain.")
+            return _why("suspicious", candidate.entry, "name_at_other_mail",
+                        name=candidate.label)
     return verdict
 
 
@@ -424,27 +473,27 @@ def _assess_handle(value: str, official: Collection[str]) -> Assessment:
     entries = [(entry, normalize_handle(entry)) for entry in official if entry.strip()]
     for entry, candidate in entries:
         if handle == candidate:
-            return Assessment("official", entry, "A listed official account.")
+            return Assessment("official", entry, "official_account")
     folded = _fold(handle)
-    best: tuple[int, str, str] | None = None
+    best: tuple[int, Assessment] | None = None
     for entry, candidate in entries:
         found = _handle_resemblance(folded, _fold(candidate), entry)
         if found and (best is None or found[0] < best[0]):
-            best = (found[0], found[1], entry)
-    return Assessment("suspicious", best[2], best[1]) if best else _UNKNOWN
+            best = found
+    return best[1] if best else _UNKNOWN
 
 
-def _handle_resemblance(folded: str, official: str, entry: str) -> tuple[int, str] | None:
+def _handle_resemblance(folded: str, official: str, entry: str) -> tuple[int, Assessment] | None:
     if folded == official:
-        return 0, f"Looks like {entry} but uses look-alike characters or separators."
+        return 0, _why("suspicious", entry, "homoglyph_account", entry=entry)
     if len(official) >= _MIN_EMBEDDED and official in folded:
-        return 2, f"Wraps the official {entry} in extra words."
-    reason = _distance_reason(folded, official, f"account {entry}")
-    if reason:
-        return 3, f"Looks like a misspelling: {reason}"
+        return 2, _why("suspicious", entry, "wraps_account", entry=entry)
+    distance = _distance(folded, official)
+    if distance is not None:
+        return 3, _why("suspicious", entry, "misspelled_account", entry=entry, distance=distance)
     core = _core(official)
     if core != official and core in folded:
-        return 4, f"Uses the name of {entry} with other words."
+        return 4, _why("suspicious", entry, "account_name_reused", entry=entry)
     return None
 
 
@@ -478,13 +527,12 @@ def _assess_phone(value: str, official: Collection[str]) -> Assessment:
     entries = [(entry, normalize_phone(entry)) for entry in official if entry.strip()]
     for entry, candidate in entries:
         if number == candidate or _national_match(number, candidate):
-            return Assessment("official", entry, "A listed official number.")
+            return Assessment("official", entry, "official_number")
     for entry, candidate in entries:
         digits, official_digits = number.lstrip("+"), candidate.lstrip("+")
         if (len(official_digits) >= _MIN_NATIONAL and len(digits) == len(official_digits)
                 and damerau_levenshtein(digits, official_digits, 1) == 1):
-            return Assessment("suspicious", entry,
-                              f"One digit away from the official number {entry}.")
+            return _why("suspicious", entry, "number_one_digit_off", entry=entry)
     return _UNKNOWN
 
 

@@ -16,6 +16,7 @@ other words) is *suspicious*; matching is ``kefu.guard.lookalike.assess``."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from collections.abc import Iterable
@@ -48,7 +49,6 @@ _REGISTRY_FOR: Final[dict[str, tuple[str, ...]]] = {
     "domain": ("domain",), "url": ("domain",), "email": ("email", "domain"),
     "phone": ("phone",), "telegram": ("telegram",), "x": ("x",), "agent_id": ("agent_id",),
 }
-_UNKNOWN_REASON: Final = "Not in the registry of official channels."
 
 
 def agent_public_id(agent_id: uuid.UUID) -> str:
@@ -191,14 +191,19 @@ async def official_domains(session: AsyncSession) -> list[str]:
 @dataclass(frozen=True)
 class VerifyResult:
     """The answer for one value: ``matched`` is the official value it is or resembles (shown
-    form), ``label`` that channel's label, ``reason`` one English sentence."""
+    form), ``label`` that channel's label, ``why`` the reason (a code and its values)."""
 
     kind: str
     value: str
     verdict: Verdict
     matched: str | None
     label: str
-    reason: str
+    why: lookalike.Assessment
+
+    @property
+    def reason(self) -> str:
+        """The reason as one English sentence (the API's ``reason``)."""
+        return self.why.reason
 
 
 async def _agent_ids(session: AsyncSession) -> dict[str, str]:
@@ -207,14 +212,14 @@ async def _agent_ids(session: AsyncSession) -> dict[str, str]:
     return {agent_public_id(agent_id): name for agent_id, name in rows}
 
 
-def _assess_agent_id(value: str, official: dict[str, str]) -> tuple[Verdict, str | None, str]:
+def _assess_agent_id(value: str, official: dict[str, str]) -> lookalike.Assessment:
     wanted = _agent_id(value)
     if wanted in official:
-        return "official", wanted, "An active support agent."
+        return lookalike.Assessment("official", wanted, "official_agent")
     for candidate in official:
         if lookalike.damerau_levenshtein(wanted, candidate, 1) <= 1:
-            return "suspicious", candidate, "One character away from an official agent id."
-    return "unknown", None, _UNKNOWN_REASON
+            return lookalike.Assessment("suspicious", candidate, "agent_one_off")
+    return lookalike.Assessment("unknown", None, "unknown")
 
 
 async def verify_value(session: AsyncSession, *, kind: str, value: str) -> VerifyResult:
@@ -230,15 +235,20 @@ async def verify_value(session: AsyncSession, *, kind: str, value: str) -> Verif
         if kind == "agent_id":
             official = {**{v: label for v, (_, label) in labels.items()},
                         **await _agent_ids(session)}
-            verdict, matched, reason = _assess_agent_id(value, official)
-            return VerifyResult(kind, value.strip(), verdict, matched,
-                                official.get(matched, "") if matched else "", reason)
+            why = _assess_agent_id(value, official)
+            return VerifyResult(kind, value.strip(), why.verdict, why.matched,
+                                official.get(why.matched, "") if why.matched else "", why)
         assessment = lookalike.assess(value, kind, list(labels))  # type: ignore[arg-type]
     except ValueError as exc:
         raise InvalidInput(str(exc), code="invalid_value") from exc
     matched_kind, label = labels.get(assessment.matched or "", (kind, ""))
-    shown = display(matched_kind, assessment.matched) if assessment.matched else None
-    return VerifyResult(kind, value.strip(), assessment.verdict, shown, label, assessment.reason)
+    if assessment.matched is None:
+        return VerifyResult(kind, value.strip(), assessment.verdict, None, label, assessment)
+    shown = display(matched_kind, assessment.matched)
+    why = dataclasses.replace(assessment, params=tuple(
+        (name, shown if text == assessment.matched else text)
+        for name, text in assessment.params))  # the entry as the page shows it
+    return VerifyResult(kind, value.strip(), assessment.verdict, shown, label, why)
 
 
 _RANK: Final = {"official": 0, "suspicious": 1, "unknown": 2}

@@ -9,7 +9,9 @@ from sqlalchemy import select
 
 from kefu.accounts.models import Agent, AuditEntry
 from kefu.demo.seed import OFFICIAL_CHANNELS
+from kefu.guard import lookalike
 from kefu.trust.verify import add_missing_channels, guess_kinds, normalize_channel
+from kefu.web import i18n
 from tests.trust.conftest import Desk
 
 API = "/api/v1"
@@ -193,12 +195,15 @@ async def test_verify_page_shows_each_verdict_in_both_languages(
     fake = await client.get("/verify", params={"value": "@DemoEx_Supp0rt", "lang": "zh-CN"})
     assert 'data-verdict="suspicious"' in fake.text
     assert "可疑：疑似仿冒 @demoexsupport" in fake.text
+    assert "看起来像 @demoexsupport，但用了形似的字符或分隔符。" in fake.text  # why, translated
+    assert "look-alike" not in fake.text
     assert "alert-error" in fake.text
 
     stranger = await client.get("/verify", params={"kind": "email",
                                                    "value": "help@example.org", "lang": "en"})
     assert 'data-verdict="unknown"' in stranger.text
     assert "Not an official channel" in stranger.text
+    assert "Not in the registry of official channels." in stranger.text
 
     broken = await client.get("/verify", params={"kind": "phone", "value": "call me"})
     assert broken.status_code == 422
@@ -207,6 +212,12 @@ async def test_verify_page_shows_each_verdict_in_both_languages(
                                                   "lang": "zh-CN"})
     assert chinese.status_code == 422
     assert "无法按此类型核验该值" in chinese.text  # the detail follows in English
+
+
+def test_the_pages_reasons_say_what_the_api_says_in_english() -> None:
+    english = i18n.catalogue()["en"]
+    assert {code: english[f"trust.verify.reason.{code}"] for code in lookalike.REASONS} \
+        == lookalike.REASONS
 
 
 async def test_verify_page_is_rate_limited_per_address(client: httpx.AsyncClient) -> None:
