@@ -28,13 +28,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from kefu.core.regex import first_char_guard
 from kefu.guard.lookalike import fold_letters
 
-__all__ = ["SCAM_CODES", "AbuseSignal", "ScamSignal", "Screening", "customer_warning",
-           "harassment_score", "near_duplicate", "scam_signals", "screen", "spam_score"]
+__all__ = ["REASON_CODES", "SCAM_CODES", "AbuseSignal", "ScamSignal", "Screening",
+           "customer_warning", "harassment_score", "near_duplicate", "reason_parts",
+           "scam_signals", "screen", "spam_score"]
 
 Level = Literal["none", "low", "medium", "high"]
 _DATA: Final = Path(__file__).with_name("data")
@@ -184,15 +185,15 @@ class _Lexicon:
 
 # ---------------------------------------------------------------- harassment
 
-_CATEGORIES: Final = ("threat", "attack", "severe", "insult", "profanity")
+HARASSMENT_CATEGORIES: Final = ("threat", "attack", "severe", "insult", "profanity")
 
 
 def _load_harassment() -> _Lexicon:
     entries = _data_lines("harassment.txt")
-    unknown = {category for category, _ in entries} - set(_CATEGORIES)
+    unknown = {category for category, _ in entries} - set(HARASSMENT_CATEGORIES)
     if unknown:
         raise ValueError(f"harassment.txt: unknown categories {sorted(unknown)}")
-    ordered = sorted(entries, key=lambda entry: _CATEGORIES.index(entry[0]))
+    ordered = sorted(entries, key=lambda entry: HARASSMENT_CATEGORIES.index(entry[0]))
     return _Lexicon(((category, term) for category, term in ordered), folded=True)
 
 
@@ -243,7 +244,7 @@ def harassment_score(text: str) -> AbuseSignal:
 
 def _harassment(folded: str) -> AbuseSignal:
     hits = sorted(_HARASSMENT.find(folded),
-                  key=lambda hit: (_CATEGORIES.index(hit[0]), hit[1].start()))
+                  key=lambda hit: (HARASSMENT_CATEGORIES.index(hit[0]), hit[1].start()))
     taken: list[tuple[int, int]] = []
     weights: list[float] = []
     reasons: list[str] = []
@@ -324,6 +325,32 @@ def _spam(text: str, folded: str, recent: Sequence[str]) -> AbuseSignal:
     if repeats:
         evidence.append((_stepped(repeats, _DUPLICATE_WEIGHTS), f"sent before: {repeats}x"))
     return AbuseSignal("spam", _combine(w for w, _ in evidence), tuple(r for _, r in evidence))
+
+
+# What the reasons above say, for pages that name them in the reader's language: a reason's
+# code (``trust.review.reason.<code>``) and its values; scam reasons are "<scam code>: words".
+_REASON_FORMS: Final = (
+    ("harassment", re.compile(
+        rf"^({'|'.join(HARASSMENT_CATEGORIES)}) \(({'|'.join(get_args(Target))})\): (.*)$",
+        re.DOTALL), ("category", "target", "words")),
+    ("promotion", re.compile(r"^promotion: (.*)$", re.DOTALL), ("words",)),
+    ("links", re.compile(r"^links: (\d+)$"), ("count",)),
+    ("contact_handle", re.compile(r"^contact handle: (.*)$", re.DOTALL), ("words",)),
+    ("repeated_characters", re.compile(r"^repeated characters$"), ()),
+    ("repeated_phrase", re.compile(r"^repeated phrase$"), ()),
+    ("all_caps", re.compile(r"^all caps$"), ()),
+    ("sent_before", re.compile(r"^sent before: (\d+)x$"), ("count",)),
+)
+REASON_CODES: Final = tuple(code for code, _, _ in _REASON_FORMS)
+
+
+def reason_parts(reason: str) -> tuple[str, dict[str, str]] | None:
+    """A reason of a harassment or spam signal as (code, values); None for another text."""
+    for code, form, names in _REASON_FORMS:
+        match = form.match(reason)
+        if match is not None:
+            return code, dict(zip(names, match.groups(), strict=True))
+    return None
 
 
 # ---------------------------------------------------------------- near duplicates

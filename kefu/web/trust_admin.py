@@ -20,6 +20,7 @@ from kefu.accounts.models import Customer
 from kefu.core.errors import Forbidden, InvalidInput, KefuError, NotFound
 from kefu.core.http import SessionDep, SettingsDep
 from kefu.db import savepoint
+from kefu.guard import abuse
 from kefu.tickets import service as tickets
 from kefu.tickets.models import Ticket
 from kefu.trust import compliance, review, stepup, verify
@@ -143,7 +144,7 @@ async def _review_page(
                + await review.list_flags(session, status="dismissed", limit=RECENT_DECISIONS))
     decided.sort(key=lambda v: v.flag.reviewed_at or v.flag.created_at, reverse=True)
     return render(request, "agent/trust_review.html", {
-        "section": "agent",
+        "section": "agent", "reason_parts": abuse.reason_parts,
         "open_flags": await review.list_flags(session, status="open", limit=200),
         "decided": decided[:RECENT_DECISIONS],
         "notice": notice if notice in REVIEW_NOTICES else "",

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from kefu.accounts.models import AuditEntry, Customer
 from kefu.core import clock
+from kefu.guard.abuse import harassment_score, reason_parts, spam_score
 from kefu.tickets.models import Ticket
 from kefu.trust.errors import CoolingDown
 from kefu.trust.review import cooldown_for, ensure_not_cooling_down, record_flag
@@ -164,3 +165,36 @@ async def test_review_page_names_scam_signs_in_the_readers_language(
     assert "声称可追回被骗资金: 钱能追回" in page
     assert "impersonation:" not in page
     assert "客户 <span class=\"mono\">cust-scam</span>" in page  # not run into the number
+
+
+async def test_review_page_names_harassment_and_spam_evidence_in_the_readers_language(
+        app: FastAPI, client: httpx.AsyncClient, desk: Desk) -> None:
+    number = await open_ticket(client, desk.customer(app, "cust-rude"))
+    rude = harassment_score("you are an idiot").reasons + spam_score(
+        "WIN FREE USDT NOW!!! VISIT HTTP://A.XYZ AND HTTP://B.XYZ").reasons
+    assert rude[0] == "insult (person): idiot"
+    assert "links: 2" in rude
+    await flag_ticket(app, number, kind="harassment", reasons=rude)
+    assert (await agent_sign_in(client, desk.supervisor.email)).status_code == 303
+    page = (await client.get("/agent/review?lang=zh-CN")).text
+    assert "辱骂（针对个人）：idiot" in page
+    assert "2 个链接" in page
+    assert "全部大写" in page
+    assert "(person)" not in page
+    assert "links:" not in page
+    assert "all caps" not in page
+    english = (await client.get("/agent/review?lang=en")).text
+    assert "Insult aimed at a person: idiot" in english
+    assert "2 links" in english
+
+
+def test_every_harassment_and_spam_reason_has_a_code() -> None:
+    texts = ["you are an idiot", "fuck you", "i will kill you", "this exchange is shit",
+             "WIN FREE USDT NOW!!! VISIT HTTP://A.XYZ AND HTTP://B.XYZ AND HTTP://C.XYZ",
+             "加我微信 vx: abc12345 免费送币", "aaaaaaaaaaaa", "buy buy buy buy buy"]
+    reasons = [r for text in texts for r in harassment_score(text).reasons
+               + spam_score(text, recent=[text, text]).reasons]
+    assert len(reasons) >= 10
+    assert all(reason_parts(r) is not None for r in reasons), reasons
+    assert {code for code, _ in map(reason_parts, reasons) if code} >= {
+        "harassment", "promotion", "links", "contact_handle", "all_caps", "sent_before"}

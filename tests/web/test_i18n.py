@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from kefu.assistant.pipeline import load_intent_catalog
 from kefu.cli import app
 from kefu.exchange.schemas import DepositStatus, OrderStatus, WithdrawalStatus
-from kefu.guard import lookalike, secrets
+from kefu.guard import abuse, lookalike, secrets
 from kefu.guard.abuse import SCAM_CODES, AbuseSignal
 from kefu.tickets.models import AUTHOR_KINDS, CHANNELS, PENDING_REASONS, PRIORITIES, STATUSES
 from kefu.web import agent, i18n, i18n_cli, portal, widget
@@ -119,6 +119,10 @@ def test_families_built_from_models_exist():
         "event_value.kinds": secrets.KINDS + get_args(get_type_hints(AbuseSignal)["kind"]),
         "event_value.codes": SCAM_CODES,
         "trust.verify.reason": tuple(lookalike.REASONS),  # verify/check.html
+        # agent/trust_review.html
+        "trust.review.reason": abuse.REASON_CODES,
+        "trust.review.category": abuse.HARASSMENT_CATEGORIES,
+        "trust.review.target": get_args(abuse.Target),
     }
     for family, members in families.items():
         for member in members:
