@@ -4,7 +4,10 @@ from __future__ import annotations
 
 
 class KefuError(Exception):
-    """An expected failure with an HTTP status and a stable machine-readable code."""
+    """An expected failure with an HTTP status and a stable machine-readable code. ``values``
+    fill the placeholders of the page's translated message (``error.<code>``)."""
+
+    values: dict[str, object] = {}  # noqa: RUF012 - replaced per instance, never mutated
 
     def __init__(self, message: str, *, code: str, status: int = 400) -> None:
         super().__init__(message)

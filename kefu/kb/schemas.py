@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from kefu.core import clock
 from kefu.kb.languages import LANGUAGE_TAG_PATTERN, canonical_language
 
 PublicationStatus = Literal["draft", "published"]
@@ -23,6 +24,11 @@ def _no_nul(value: str) -> str:
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
     return value
+
+
+def _unix_lines(value: str) -> str:
+    """Browsers send a textarea's lines as CRLF: the same words are the same body."""
+    return value.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _required_text(value: str) -> str:
@@ -42,11 +48,13 @@ Title = Annotated[str, StringConstraints(min_length=1, max_length=200),
                   AfterValidator(_required_text)]
 Summary = Annotated[str, StringConstraints(max_length=500), AfterValidator(_no_nul)]
 Body = Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY),
-                 AfterValidator(_required_text)]
+                 AfterValidator(_required_text), AfterValidator(_unix_lines)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100),
                  AfterValidator(_required_text)]
 Description = Annotated[str, StringConstraints(max_length=500), AfterValidator(_no_nul)]
 Comment = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_nul)]
+# A time without a zone is read as UTC, as the status editor's form reads it.
+UtcTime = Annotated[datetime, AfterValidator(clock.ensure_utc)]
 Query = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_no_nul)]
 
 
@@ -97,9 +105,14 @@ class CategoryList(BaseModel):
 
 
 class TranslationWrite(_Strict):
+    """``base_version``: the version the editor started from (0: none, a new translation). When
+    given and another version was saved since, the save is refused (409 ``edit_conflict``)
+    unless it changes nothing; left out, the save replaces whatever is there."""
+
     title: Title
     summary: Summary = ""
     body_md: Body
+    base_version: int | None = Field(default=None, ge=0)
 
 
 class ArticleCreate(_Strict):
@@ -312,20 +325,20 @@ class StatusEntryCreate(_Strict):
     kind: StatusKind
     state: StatusState
     coin: str = Field(default="", max_length=16, pattern=r"^[A-Za-z0-9]*$")
-    network: str = Field(default="", max_length=32, pattern=r"^[A-Za-z0-9 ._-]*$")
+    network: str = Field(default="", max_length=32, pattern=r"^[A-Za-z0-9 ()._-]*$")
     direction: StatusDirection | None = None
     titles: dict[LanguageTag, Title] = Field(min_length=1, max_length=50)
     bodies: dict[LanguageTag, Comment] = Field(default_factory=dict, max_length=50)
-    starts_at: datetime | None = Field(default=None, description="Default: now.")
-    ends_at: datetime | None = None
+    starts_at: UtcTime | None = Field(default=None, description="Default: now. UTC if no zone.")
+    ends_at: UtcTime | None = Field(default=None, description="UTC if no zone.")
 
 
 class StatusEntryUpdate(_Strict):
     state: StatusState | None = None
     titles: dict[LanguageTag, Title] | None = Field(default=None, min_length=1, max_length=50)
     bodies: dict[LanguageTag, Comment] | None = Field(default=None, max_length=50)
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: UtcTime | None = Field(default=None, description="UTC if no zone.")
+    ends_at: UtcTime | None = Field(default=None, description="UTC if no zone.")
     end_now: bool = Field(default=False, description="Set `ends_at` to now (resolved).")
 
 

@@ -23,7 +23,7 @@ from kefu.accounts.actor import Actor
 from kefu.accounts.models import Agent
 from kefu.accounts.service import audit
 from kefu.core import clock
-from kefu.core.errors import Conflict, Forbidden, NotFound
+from kefu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kefu.core.pagination import Cursor
 from kefu.db import insert_or_ignore
 from kefu.kb import schemas
@@ -339,6 +339,12 @@ async def update_article(
     return article
 
 
+async def latest_version(session: AsyncSession, translation: ArticleTranslation) -> int:
+    """The number of the translation's last saved version (0 before the first)."""
+    return await session.scalar(select(func.max(ArticleVersion.number)).where(
+        ArticleVersion.translation_id == translation.id)) or 0
+
+
 async def save_translation(
     session: AsyncSession, actor: Actor, article: Article, lang: str,
     data: schemas.TranslationWrite, *, index: ArticleIndex,
@@ -352,6 +358,14 @@ async def save_translation(
         ArticleTranslation.article_id == article.id, ArticleTranslation.lang == lang))
     created = translation is None
     now = clock.now()
+    latest = 0 if translation is None else await latest_version(session, translation)
+    unchanged = translation is not None and (
+        translation.title, translation.summary, translation.body_md) == (
+        data.title, data.summary, data.body_md)
+    if data.base_version is not None and data.base_version != latest and not unchanged:
+        raise Conflict(f"version {latest} of this translation was saved after version "
+                       f"{data.base_version}, which this edit started from; compare the "
+                       f"versions, then save again to replace it", code="edit_conflict")
     if translation is None:
         translation = ArticleTranslation(article_id=article.id, lang=lang, status="draft",
                                          title=data.title, summary=data.summary,
@@ -360,8 +374,7 @@ async def save_translation(
     else:
         if translation.status == "published":
             require_publisher(actor)
-        if (translation.title, translation.summary, translation.body_md) == \
-                (data.title, data.summary, data.body_md):
+        if unchanged:
             return translation, False
     translation.title, translation.summary = data.title, data.summary
     translation.body_md = data.body_md
@@ -369,8 +382,7 @@ async def save_translation(
     translation.updated_by_id = actor.agent.id if actor.agent else None
     translation.updated_at = article.updated_at = now
     await session.flush()
-    number = (await session.scalar(select(func.max(ArticleVersion.number)).where(
-        ArticleVersion.translation_id == translation.id)) or 0) + 1
+    number = latest + 1
     session.add(ArticleVersion(translation_id=translation.id, number=number, title=data.title,
                                summary=data.summary, body_md=data.body_md,
                                author_id=actor.agent.id if actor.agent else None,
@@ -561,6 +573,11 @@ async def vote(
     replaced one."""
     if article.status != "published":
         raise NotFound("article")
+    published = sorted(t.lang for t in await translations_of(session, article.id)
+                       if t.status == "published")
+    if lang not in published:
+        raise InvalidInput(f"lang: the article is published in {', '.join(published)}",
+                           code="invalid_language")
     now = clock.now()
     customer_id = actor.customer.id if actor.customer and not actor.agent else None
     inserted = await insert_or_ignore(session, ArticleVote.__table__, {

@@ -39,6 +39,7 @@ class TipOffBlocked(KefuError):
         super().__init__(f"this customer is under a compliance hold; the reply mentions {shown}",
                          code="compliance_tipoff", status=422)
         self.phrases = phrases
+        self.values = {"phrases": shown}
 
 
 class StepUpError(KefuError):

@@ -244,6 +244,8 @@ async def _edit_page(
     return render(request, "agent/kb_edit.html", {
         **await _chrome(request, session, actor, "edit"),
         "article": article,
+        # the version this form starts from; after a refused save, the one that refused it
+        "base_version": await service.latest_version(session, current) if current else 0,
         "placement": f"{category}/{section or ''}",
         "placements": await _placements(session, ui),
         "lang": ui,
@@ -348,13 +350,15 @@ async def save_translation(
     body_md: Annotated[str, Form(max_length=TYPED_TEXT)] = "",
     back: Annotated[str, Form(max_length=16)] = "",
     source: Annotated[str, Form(max_length=16)] = "",
+    base_version: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     article = await service.get_article(session, slug)
     language = _lang(lang)
 
     async def save() -> None:
         data = form_model(schemas.TranslationWrite, title=clean(title),
-                          summary=clean(summary).strip(), body_md=clean(body_md))
+                          summary=clean(summary).strip(), body_md=clean(body_md),
+                          base_version=base_version.strip() or None)
         await service.save_translation(session, actor, article, language, data, index=index)
 
     _, error = await _attempt(session, save)
@@ -436,6 +440,7 @@ async def _translate_page(
     return render(request, "agent/kb_translate.html", {
         **await _chrome(request, session, actor, "translate"),
         "article": article,
+        "base_version": await service.latest_version(session, existing) if existing else 0,
         "source": translations[source],
         "target": target,
         "existing": existing,

@@ -259,7 +259,7 @@ def _fallback_url(path: str) -> str:
 
 def error_message(translate: i18n.Translator, exc: KefuError) -> str:
     key = f"error.{exc.code}"
-    return translate(key) if translate.has(key) else exc.message
+    return translate(key, **exc.values) if translate.has(key) else exc.message
 
 
 def page_language(request: Request) -> str:

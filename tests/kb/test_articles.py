@@ -191,6 +191,9 @@ async def test_votes_count_once_per_voter(app: FastAPI, client: httpx.AsyncClien
 
     assert (await client.post(f"{API}/articles/draft-article/votes",
                               json={"lang": "en", "helpful": True})).status_code == 404
+    french = await client.post(votes, json={"lang": "fr", "helpful": True})  # not published in
+    assert french.status_code == 422
+    assert french.json()["error"]["code"] == "invalid_language"
     feedback = await client.get(f"{API}/feedback", params={"commented": "true"},
                                 headers=world.headers["agent"])
     assert [(f["comment"], f["voter_kind"]) for f in feedback.json()["items"]] == [

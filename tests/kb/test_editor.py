@@ -69,7 +69,7 @@ async def test_write_translate_and_publish(app: FastAPI, client: httpx.AsyncClie
     refused = await client.post(f"/agent/kb/articles/{SLUG}/publish",
                                 data={"csrf_token": csrf, "lang": "en", "scope": "article"})
     assert refused.status_code == 403
-    assert "only supervisors and admins publish" in refused.text
+    assert "Only supervisors and admins publish or change live articles." in refused.text
 
     supervisor_csrf = await _signed_in(client, world.supervisor.email)
     before = await client.get(f"/agent/kb/articles/{SLUG}", params={"translation": "en"})
@@ -246,3 +246,42 @@ async def test_list_names_categories_in_the_console_language(
     assert "<td>充值 › 问题排查</td>" in row.group(0)
     english = await client.get("/agent/kb", params={"lang": "en"})
     assert "<td>Deposits › Troubleshooting</td>" in english.text
+
+
+async def test_two_editors_saving_at_once_do_not_lose_words(
+        app: FastAPI, client: httpx.AsyncClient) -> None:
+    """Each form carries the version it started from: the second save is refused with the
+    typed text kept, and saving again after that replaces the first one knowingly."""
+    _, csrf = await _draft(app, client)
+    page = (await client.get(f"/agent/kb/articles/{SLUG}", params={"translation": "en"})).text
+    base = re.search(r'name="base_version" value="(\d+)"', page)
+    assert base is not None
+    assert base.group(1) == "1"
+    form = {"csrf_token": csrf, "title": "My deposit has not arrived", "summary": "",
+            "base_version": "1"}
+    first = await client.post(f"/agent/kb/articles/{SLUG}/translations/en",
+                              data={**form, "body_md": DEPOSIT_EN + "\n\nFirst editor's words."})
+    assert first.status_code == 303
+    second = await client.post(f"/agent/kb/articles/{SLUG}/translations/en",
+                               data={**form, "body_md": DEPOSIT_EN + "\n\nSecond editor's words."})
+    assert second.status_code == 409
+    assert "Someone saved this translation while you were editing it." in second.text
+    assert "Second editor&#39;s words." in second.text  # kept in the form
+    assert 'name="base_version" value="2"' in second.text  # now starting from theirs
+    kept = await client.get(f"/agent/kb/articles/{SLUG}", params={"translation": "en"})
+    assert "First editor&#39;s words." in kept.text
+    again = await client.post(f"/agent/kb/articles/{SLUG}/translations/en", data={
+        **form, "base_version": "2", "body_md": DEPOSIT_EN + "\n\nSecond editor's words."})
+    assert again.status_code == 303
+
+
+async def test_saving_unchanged_words_from_a_browser_is_no_new_version(
+        app: FastAPI, client: httpx.AsyncClient) -> None:
+    """Browsers send a textarea's lines as CRLF; the words are the same."""
+    _, csrf = await _draft(app, client)
+    saved = await client.post(f"/agent/kb/articles/{SLUG}/translations/en", data={
+        "csrf_token": csrf, "title": "My deposit has not arrived",
+        "summary": "Why a deposit can take longer.", "body_md": DEPOSIT_EN.replace("\n", "\r\n")})
+    assert saved.status_code == 303
+    page = await client.get(f"/agent/kb/articles/{SLUG}/versions", params={"translation": "en"})
+    assert re.findall(r"version=(\d+)\"", page.text) == ["1"]

@@ -35,6 +35,17 @@ async def test_agents_write_everyone_reads(app: FastAPI, client: httpx.AsyncClie
         "kind": "maintenance", "state": "suspended", "starts_at": later,
         "titles": {"en": "Futures maintenance"}})
     assert planned.status_code == 201
+    naive = await client.post(API, headers=world.headers["agent"], json={  # read as UTC
+        "kind": "incident", "state": "degraded", "titles": {"en": "Login errors"},
+        "starts_at": "2026-11-27T01:00:00", "ends_at": "2099-01-01T00:00:00"})
+    assert naive.status_code == 201, naive.text
+    assert naive.json()["starts_at"].startswith("2026-11-27T01:00:00")
+    assert naive.json()["starts_at"].endswith(("Z", "+00:00"))
+    moved = await client.patch(f"{API}/{naive.json()['id']}", headers=world.headers["agent"],
+                               json={"ends_at": "2099-02-01T00:00:00"})
+    assert moved.status_code == 200, moved.text
+    assert (await client.delete(f"{API}/{naive.json()['id']}",
+                                headers=world.headers["agent"])).status_code == 204
     incomplete = await client.post(API, headers=world.headers["agent"], json={
         "kind": "network", "state": "delayed", "titles": {"en": "Something"}})
     assert incomplete.status_code == 422
@@ -87,3 +98,19 @@ async def test_status_page_editor_and_help_center(app: FastAPI, client: httpx.As
     home = await client.get("/help/en")
     assert 'class="status-banner"' in home.text
     assert "Login problems in Europe" in home.text
+
+
+async def test_an_entry_with_a_planned_end_can_be_ended_early(
+        app: FastAPI, client: httpx.AsyncClient) -> None:
+    world = await make_world(app)
+    entry = await client.post(API, headers=world.headers["agent"], json={
+        "kind": "maintenance", "state": "suspended", "titles": {"en": "Futures maintenance"},
+        "ends_at": (clock.now() + timedelta(hours=2)).isoformat()})
+    assert entry.json()["current"] is True
+    assert (await agent_sign_in(client, world.agent.email)).status_code == 303
+    editor = (await client.get("/agent/status")).text
+    assert editor.count('name="end_now" value="1"') == 1
+    ended = await client.post(f"/agent/status/entries/{entry.json()['id']}",
+                              data={"csrf_token": csrf_of(editor), "end_now": "1"})
+    assert ended.status_code == 303
+    assert (await client.get(API, params={"scope": "current"})).json()["items"] == []
