@@ -298,7 +298,8 @@ async def _ticket_page(
         **await _customer_panel(request, session, actor, ticket),
         **await console_context(request, session, actor, page="ticket", extra={"ticket": {
             "number": read.number, "id": str(read.id), "last_seq": ticket.last_seq,
-            "status": read.status, "language": read.language,
+            "status": read.status, "language": read.language, "priority": read.priority,
+            "pending_reason": read.pending_reason,
             "team_id": str(ticket.team_id) if ticket.team_id else None,
             "assignee_id": str(ticket.assignee_id) if ticket.assignee_id else None,
             "can_reply": read.status != "closed",

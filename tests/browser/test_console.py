@@ -8,6 +8,7 @@ offline until the test lets it back)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -15,14 +16,15 @@ import pytest
 from sqlalchemy import select
 
 from kefu.accounts.actor import ANONYMOUS
+from kefu.accounts.models import Agent
 from kefu.assistant.handoff import HandoffSummary
 from kefu.assistant.service import ASSISTANT
 from kefu.tickets import schemas as ticket_schemas
 from kefu.tickets.models import Ticket
 from kefu.tickets.service import add_message, record_event
 from kefu.tickets.workflow import update_fields
-from tests.factories import PASSWORD, bearer, customer_token, make_agent, make_team
-from tests.realtime.live import LiveServer, factory_app
+from tests.factories import PASSWORD, api_token, bearer, customer_token, make_agent, make_team
+from tests.realtime.live import Client, LiveServer, factory_app
 
 pytestmark = pytest.mark.browser
 
@@ -356,6 +358,8 @@ async def test_ticket_history_names_every_event_and_field(
         row = await events.and_(page.locator(f'[data-kind="{kind}"]')).inner_text()
         assert words[kind] in row, (kind, row)
     assert "customer_request" not in handoff_text
+    created = await events.and_(page.locator('[data-kind="created"]')).inner_text()
+    assert not re.search(r"\b(portal|chat|email|telegram|phone|api|widget)\b", created), created
     updated = await events.and_(page.locator('[data-kind="updated"]')).inner_text()
     assert words["priority"] in updated
     rated = events.and_(page.locator('[data-kind="rated"]'))
@@ -378,3 +382,82 @@ async def test_an_upload_the_server_refuses_is_explained_in_the_consoles_languag
     item = page.locator('[data-testid="attachment-item"]', has_text="screenshot.png")
     await item.get_by_text("无法添加此类文件").wait_for(timeout=15_000)
     assert "accepted" not in await item.inner_text()  # not the server's English
+
+
+async def test_opening_a_ticket_tells_the_customer_their_messages_were_read(
+    dev_live: LiveServer, browser: Any
+):
+    """The page shows the customer's messages before its socket is up; once it is, the
+    customer is told they were read (and again for what arrived during an outage)."""
+    live = dev_live
+    number = await open_ticket(live)
+    token = customer_token(live.settings, "cust-a", name="Alice", lang="en")
+    customer = await Client.connect(f"{live.ws_base}/ws/chat", {"token": token})
+    await customer.wait_type("welcome")
+    await customer.send({"type": "join", "ticket": number, "since": 0})
+    await customer.wait_type("joined")
+    page = await agent_page(browser, live, number)
+    read = await customer.wait_type("read", timeout=15)
+    assert read["seq"] >= 1
+    assert read["by"]["kind"] == "agent"
+
+    await page.evaluate("window.__sockets.drop()")
+    await page.wait_for_selector(OFFLINE)
+    await customer.send({"type": "send", "ticket": number, "client_msg_id": "while-away",
+                         "body": "Any news? The TxID is in my first message."})
+    ack = await customer.wait_type("ack", client_msg_id="while-away")
+    await page.evaluate("window.__sockets.allow()")
+    await page.wait_for_selector(LIVE, timeout=20_000)
+    await customer.wait_for(lambda f: f.get("type") == "read" and f["seq"] >= ack["seq"],
+                            timeout=15)
+    await customer.close()
+
+
+async def test_both_sides_say_they_are_offline_as_soon_as_the_network_goes(
+    dev_live: LiveServer, browser: Any
+):
+    """The browser's offline event: the console and the widget show it at once instead of
+    waiting for a silent connection to time out, and come back when the network does."""
+    live = dev_live
+    number = await open_ticket(live)
+    page = await agent_page(browser, live, number)
+    await page.context.set_offline(True)
+    await page.wait_for_selector(OFFLINE, timeout=5_000)
+    await page.context.set_offline(False)
+    await page.wait_for_selector(LIVE, timeout=20_000)
+
+    widget_page = await (await browser.new_context()).new_page()
+    await widget_page.goto(f"{live.base}/demo/exchange?customer=e2e-offline&lang=en")
+    widget = widget_page.locator("#kefu-widget")
+    await widget.locator('[data-testid="kefu-launcher"]').click()
+    status = widget.locator('[data-testid="kefu-status"]')
+    await widget.locator('[data-testid="kefu-status"][data-state="online"]').wait_for(
+        timeout=15_000)
+    await widget_page.context.set_offline(True)
+    await widget.locator('[data-testid="kefu-status"][data-state="offline"]').wait_for(
+        timeout=5_000)
+    await widget_page.context.set_offline(False)
+    await widget.locator('[data-testid="kefu-status"][data-state="online"]').wait_for(
+        timeout=20_000)
+    assert await status.count() == 1
+
+
+async def test_a_change_by_someone_else_says_what_changed(dev_live: LiveServer, browser: Any):
+    """A supervisor assigns the ticket to the agent who has it open: the page says so, not
+    the status it already showed."""
+    live = dev_live
+    number = await open_ticket(live)
+    async with factory_app(live) as app:
+        supervisor = await make_agent(app, "lead@kefu.test", role="supervisor")
+        token = await api_token(app, supervisor)
+        async with app.state.db.transaction() as session:
+            agent = await session.scalar(select(Agent.id).where(Agent.email == "agent@kefu.test"))
+    page = await agent_page(browser, live, number, lang="zh-CN")
+    async with httpx.AsyncClient(base_url=live.base) as client:
+        assigned = await client.post(f"/api/v1/tickets/{number}/assign", headers=bearer(token),
+                                     json={"agent_id": str(agent)})
+    assert assigned.status_code == 200, assigned.text
+    notice = page.locator('[data-testid="ticket-changed"]')
+    await notice.wait_for(state="visible", timeout=10_000)
+    assert "已分配给您" in await notice.inner_text()
+

@@ -266,15 +266,22 @@
 
     connect: function () {
       var self = this;
+      if (this.ws || this.stopped) {
+        return;
+      }
+      clearTimeout(this.timer);
+      this.timer = null;
       var scheme = location.protocol === "https:" ? "wss:" : "ws:";
       showConnection(this.attempt ? "offline" : "connecting");
       var ws = new WebSocket(scheme + "//" + location.host + "/ws/agent");
       this.ws = ws;
+      this.heardAt = Date.now();
       ws.onopen = function () {
         /* language: the console's, for refusals worded by the server (outbound_blocked) */
         ws.send(JSON.stringify({type: "hello", v: 1, language: document.documentElement.lang || undefined}));
       };
       ws.onmessage = function (event) {
+        self.heardAt = Date.now();
         var frame;
         try {
           frame = JSON.parse(event.data);
@@ -313,8 +320,37 @@
         showConnection("offline");
         self.attempt = wasReady ? 1 : self.attempt + 1;
         var delay = Math.min(15000, 500 * Math.pow(2, self.attempt)) + Math.random() * 500;
-        setTimeout(function () { self.connect(); }, delay);
+        self.timer = setTimeout(function () { self.connect(); }, delay);
       };
+    },
+
+    /* The network is gone (the browser says so, or the server stopped answering pings): close
+       without waiting for a closing handshake that cannot come, show it, and reconnect. */
+    drop: function () {
+      var ws = this.ws;
+      if (!ws) {
+        return;
+      }
+      var closed = ws.onclose;
+      ws.onclose = ws.onmessage = null;
+      try {
+        ws.close();
+      } catch (e) { /* already closing */ }
+      closed({code: 1006});
+    },
+
+    /* A ping when nothing was heard for 25 s; nothing heard for 35 s: the connection is dead. */
+    watch: function () {
+      var quiet = Date.now() - this.heardAt;
+      if (!this.ws) {
+        return;
+      }
+      if (quiet > 35000) {
+        this.drop();
+      } else if (quiet > 25000 && Date.now() - (this.pingedAt || 0) > 25000) {
+        this.pingedAt = Date.now();
+        this.send({type: "ping", t: this.pingedAt});
+      }
     },
 
     send: function (frame) {
@@ -334,7 +370,9 @@
     }
   };
 
-  setInterval(function () { Socket.send({type: "ping", t: Date.now()}); }, 25000);
+  setInterval(function () { Socket.watch(); }, 5000);
+  window.addEventListener("offline", function () { Socket.drop(); });
+  window.addEventListener("online", function () { Socket.connect(); });
 
   /* ------------------------------------------------------------ unread counts (localStorage) */
 
@@ -821,6 +859,7 @@
 
     Socket.on("welcome", function () {
       Socket.send({type: "subscribe", ticket: number, since: state.lastSeq});
+      markSeen();  /* what the page showed before the socket was up, and after an outage */
       Object.keys(state.pending).forEach(function (id) {
         var pending = state.pending[id];
         if (!pending.failed) {
@@ -972,13 +1011,40 @@
 
     /* ---- the ticket's own state */
     var changed = q('[data-testid="ticket-changed"]');
+    /* What someone else changed, compared with what this page knew: "assigned to you",
+       "status: Resolved", …; else what the server says changed (tags, rating, …). */
+    function changeText(before, frame) {
+      var after = frame.state;
+      var parts = [];
+      if (after.assignee_id !== before.assignee_id) {
+        parts.push(t(after.assignee_id === me.id ? "console.change.assigned_to_you" :
+                     after.assignee_id ? "console.change.assigned" : "console.change.unassigned"));
+      }
+      if (after.team_id !== before.team_id) {
+        parts.push(t("console.change.team"));
+      }
+      if (after.status !== before.status || after.pending_reason !== before.pending_reason) {
+        parts.push(t("console.change.status", {status: t("status." + after.status)}));
+      }
+      if (after.priority !== before.priority && after.priority) {
+        parts.push(t("console.change.priority", {priority: t("priority." + after.priority)}));
+      }
+      if (!parts.length) {
+        var key = "console.change." + frame.change;
+        parts.push(Object.prototype.hasOwnProperty.call(labels, key) ? t(key) : t("console.change.other"));
+      }
+      return parts.join(t("console.change.separator"));
+    }
+
     Socket.on("ticket", function (frame) {
       if (frame.ticket !== number || !frame.state) {
         return;
       }
+      var what = changeText(C.ticket || {}, frame);
       if (C.ticket) {  /* who may read it now: the mention picker offers only them */
-        C.ticket.team_id = frame.state.team_id;
-        C.ticket.assignee_id = frame.state.assignee_id;
+        ["status", "pending_reason", "priority", "team_id", "assignee_id"].forEach(function (key) {
+          C.ticket[key] = frame.state[key];
+        });
       }
       var statusBox = q("[data-live-status]");
       if (statusBox) {
@@ -992,7 +1058,7 @@
       }
       // Our own changes (a first reply opens the ticket) need no "changed by someone else".
       if (changed && frame.change !== "message" && frame.by_agent_id !== me.id) {
-        q("[data-text]", changed).textContent = t("console.ticket_changed", {what: t("status." + frame.state.status)});
+        q("[data-text]", changed).textContent = t("console.ticket_changed", {what: what});
         changed.hidden = false;
       }
     });

@@ -109,7 +109,8 @@
   var TYPING_IDLE_MS = 4000;    // then "typing: false" after this long without a keystroke
   var TYPING_SHOW_MS = 8000;    // hide the other side's indicator if no update comes
   var PING_EVERY_MS = 25000;
-  var SILENCE_MS = 60000;       // nothing heard for this long: the connection is dead
+  var SILENCE_MS = 35000;       // nothing heard for this long (a ping unanswered): dead
+  var HEARTBEAT_CHECK_MS = 5000;
   var RENEW_BEFORE_S = 60;
   var BACKOFF_BASE_MS = 1000;
   var BACKOFF_MAX_MS = 30000;
@@ -303,6 +304,7 @@
   var conn = {
     ws: null,
     serial: 0,              // which connection: an outbox item remembers where it was sent
+    pausedUntil: 0,         // no sends before this time (ms): the server said to wait
     connecting: false,
     ready: false,           // joined (or deliberately not joining): sends may go out
     joinPending: false,
@@ -764,17 +766,21 @@
     updateComposer();
   }
 
-  /* A ping every 25 s; a connection silent for 60 s is dead even if the OS has not noticed. */
+  /* A ping when nothing was heard for 25 s; a connection silent for 35 s (no pong) is dead
+   * even if the OS has not noticed. */
   function startHeartbeat() {
     clearInterval(conn.heartbeat);
+    conn.pingedAt = 0;
     conn.heartbeat = setInterval(function () {
-      if (Date.now() - conn.lastFrameAt > SILENCE_MS) {
+      var quiet = Date.now() - conn.lastFrameAt;
+      if (quiet > SILENCE_MS) {
         dropConnection();
         scheduleReconnect();
-        return;
+      } else if (quiet > PING_EVERY_MS && Date.now() - conn.pingedAt > PING_EVERY_MS) {
+        conn.pingedAt = Date.now();
+        sendFrame({ type: "ping", t: conn.pingedAt });
       }
-      sendFrame({ type: "ping", t: Date.now() });
-    }, PING_EVERY_MS);
+    }, HEARTBEAT_CHECK_MS);
   }
 
   /* ------------------------------------------------------------------ server frames */
@@ -953,9 +959,15 @@
         chat.creating = null;
       }
       if (frame.code === "rate_limited" || frame.code === "not_saved") {
-        item.sentOn = 0; // send again, same client_msg_id
+        // Send it again, same client_msg_id, after the pause; nothing after it goes first.
+        item.sentOn = 0;
+        var pauseMs = Math.max(1, frame.retry_after_s || 1) * 1000;
+        conn.pausedUntil = Date.now() + pauseMs;
         clearTimeout(timers.retry);
-        timers.retry = setTimeout(flushOutbox, Math.max(1, frame.retry_after_s || 1) * 1000);
+        timers.retry = setTimeout(flushOutbox, pauseMs + 20);
+        if (frame.code === "rate_limited") {
+          showNotice(t("slowDown"), "info");
+        }
         return;
       }
       dropFromOutbox(frame.ref);
@@ -1033,37 +1045,30 @@
     return id;
   }
 
-  /* Send what this connection has not sent yet, in order. Without a conversation the first
-   * send opens it; the rest wait for its ack so they do not open more. After a reconnect
-   * everything unacknowledged goes again with the same client_msg_id (sends are idempotent). */
+  /* Send the oldest unacknowledged message, one at a time: the next goes when its ack comes
+   * (onAck calls this again), so a send refused for a while (rate_limited, not_saved) cannot
+   * be overtaken by a later one, and the first send opens the conversation alone. After a
+   * reconnect the unacknowledged go again with the same client_msg_id (sends are
+   * idempotent). A person types far slower than a round trip, so nothing waits in practice. */
   function flushOutbox() {
-    if (!conn.ready) {
+    if (!conn.ready || !outbox.length || Date.now() < (conn.pausedUntil || 0)) {
       return;
     }
-    for (var i = 0; i < outbox.length; i++) {
-      var item = outbox[i];
-      if (item.sentOn === conn.serial) {
-        if (!chat.ticket) {
-          return; // the opening send is on its way
-        }
-        continue;
-      }
-      var frame = { type: "send", client_msg_id: item.id, body: item.body };
-      if (chat.ticket) {
-        frame.ticket = chat.ticket.number;
-      } else {
-        chat.creating = item.id;
-      }
-      if (item.attachmentIds.length) {
-        frame.attachment_ids = item.attachmentIds;
-      }
-      if (!sendFrame(frame)) {
-        return;
-      }
+    var item = outbox[0];
+    if (item.sentOn === conn.serial) {
+      return; // on its way
+    }
+    var frame = { type: "send", client_msg_id: item.id, body: item.body };
+    if (chat.ticket) {
+      frame.ticket = chat.ticket.number;
+    } else {
+      chat.creating = item.id;
+    }
+    if (item.attachmentIds.length) {
+      frame.attachment_ids = item.attachmentIds;
+    }
+    if (sendFrame(frame)) {
       item.sentOn = conn.serial;
-      if (!chat.ticket) {
-        return;
-      }
     }
   }
 
@@ -2182,9 +2187,12 @@
       }
     });
     window.addEventListener("offline", function () {
-      if (!conn.ready) {
-        setStatus("offline");
+      // The browser knows the network is gone: say so now, not after the silence timeout.
+      if (conn.ws) {
+        dropConnection();
       }
+      scheduleReconnect();
+      setStatus("offline");
     });
     document.addEventListener("visibilitychange", function () {
       if (document.visibilityState === "visible") {
