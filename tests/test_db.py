@@ -59,3 +59,15 @@ async def test_nul_in_json_bodies_is_refused_the_same_on_both_databases(
     assert response.json()["error"]["code"] == "invalid_characters"
     listed = await client.get("/api/v1/tickets", headers=world.headers["customer_a"])
     assert listed.json()["items"] == []
+
+
+async def test_a_nul_in_a_page_query_is_dropped_and_the_page_served(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    page = await client.get("/help/en/search?q=usdt%00deposit")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "usdtdeposit" in page.text
+    literal = await client.get("/api/v1/kb/search?q=fee%2500")  # "%00" typed, not a NUL
+    assert literal.status_code == 200, literal.text
+    assert (await client.get("/help/en%00")).status_code == 400

@@ -6,6 +6,7 @@ import json
 import re
 import time
 import uuid
+from urllib.parse import parse_qsl, unquote_to_bytes, urlencode
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -73,6 +74,10 @@ class BodyTooLarge(Exception):
     pass
 
 
+# Paths answered with HTML pages (the rest is the API, websockets and files).
+PAGE_PREFIXES = ("/help", "/portal", "/agent", "/verify", "/demo")
+
+
 class NulInBody(Exception):
     """A JSON body with ``\u0000``: PostgreSQL cannot store it, so no database may."""
 
@@ -93,11 +98,19 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # NUL never belongs in a URL, and PostgreSQL refuses it in text: one answer everywhere.
+        # NUL never belongs in a URL, and PostgreSQL refuses it in text. The API says so; a
+        # page drops it from the query (its forms drop control characters anyway) and answers
+        # with a page, not with JSON.
         query: bytes = scope.get("query_string", b"")
-        if b"%00" in query or "\x00" in scope.get("path", ""):
-            await _error(send, 400, "invalid_characters", "the URL contains a NUL character")
-            return
+        path: str = scope.get("path", "")
+        nul_in_query = b"%00" in query and b"\x00" in unquote_to_bytes(query)
+        if nul_in_query or "\x00" in path:
+            if "\x00" in path or not path.startswith(PAGE_PREFIXES):
+                await _error(send, 400, "invalid_characters", "the URL contains a NUL character")
+                return
+            scope = {**scope, "query_string": urlencode(
+                [(key, value.replace("\x00", "")) for key, value in
+                 parse_qsl(query.decode("latin-1"), keep_blank_values=True)]).encode()}
         limit = (self.upload_limit if self.upload_paths.search(scope.get("path", ""))
                  else self.default_limit)
         headers = dict(scope.get("headers") or [])

@@ -26,7 +26,7 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -175,12 +175,20 @@ async def related_articles(
     session: AsyncSession, index: ArticleIndex, article: Article,
     translation: ArticleTranslation, *, lang: str, k: int = 5,
 ) -> list[Found]:
-    """Articles about the same thing: found by the article's own title and summary, topped up
-    with published articles of its section."""
-    found = [f for f in await find(session, index, query=f"{translation.title} "
-                                   f"{translation.summary}", lang=lang, k=k + 1,
-                                   relevant_only=True)
-             if f.slug != article.slug][:k]
+    """Articles about the same thing: found by the article's own title and summary, those of
+    its own category first, topped up with published articles of its section. Each links to
+    the top of the article (a search hit's link goes to the matching section)."""
+    hits = [f for f in await find(session, index, query=f"{translation.title} "
+                                  f"{translation.summary}", lang=lang, k=3 * k + 1,
+                                  relevant_only=True)
+            if f.slug != article.slug]
+    categories: dict[str, uuid.UUID] = {}
+    if hits:
+        placed = await session.execute(select(Article.slug, Article.category_id).where(
+            Article.slug.in_([f.slug for f in hits])))
+        categories = {slug: category for slug, category in placed}
+    hits.sort(key=lambda f: categories.get(f.slug) != article.category_id)  # stable
+    found = [replace(f, url=article_url(f.slug, f.lang)) for f in hits[:k]]
     if len(found) < k and article.section_id is not None:
         taken = {f.slug for f in found} | {article.slug}
         rows = await session.execute(

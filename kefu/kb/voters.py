@@ -31,6 +31,12 @@ class Voter:
                                 secure=request.app.state.settings.session_cookie_secure)
 
 
+def known_voter(request: Request, actor: Actor) -> str | None:
+    """The voter key of a reader who may have voted before (signed in, or with the cookie)."""
+    cookie = request.cookies.get(VOTER_COOKIE)
+    return voter_of(actor, cookie if cookie and KEY_PATTERN.match(cookie) else None)
+
+
 def voter_for(request: Request, actor: Actor) -> Voter:
     cookie = request.cookies.get(VOTER_COOKIE)
     known = cookie if cookie and KEY_PATTERN.match(cookie) else None

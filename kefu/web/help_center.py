@@ -20,6 +20,7 @@ from xml.sax.saxutils import escape, quoteattr
 from babel import Locale, UnknownLocaleError
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu import __version__
@@ -32,9 +33,10 @@ from kefu.kb.api import VOTE_LIMIT
 from kefu.kb.indexing import ArticleIndex, article_index
 from kefu.kb.languages import canonical_language, is_language_tag, localized, preference
 from kefu.kb.media import CONTENT_TYPES, MediaStore
-from kefu.kb.models import Category, Section
+from kefu.kb.models import ArticleVote, Category, Section
 from kefu.kb.render import VIDEO_FRAME_HOSTS, plain_excerpt
-from kefu.kb.voters import voter_for
+from kefu.kb.voters import known_voter, voter_for
+from kefu.tickets.schemas import BIDI_CONTROLS
 from kefu.web import i18n
 from kefu.web.render import (
     CONTENT_SECURITY_POLICY,
@@ -230,10 +232,22 @@ async def root() -> RedirectResponse:
     return redirect("/help")
 
 
+def search_text(q: str) -> str:
+    """A typed query as searched and logged: no control or bidirectional-override characters
+    (a reversed query would show reversed on the page and in the editors' gap report), spaces
+    collapsed."""
+    return " ".join(BIDI_CONTROLS.sub("", clean(q)).split())
+
+
+def _reader_language(request: Request, actor: Actor) -> str:
+    customer = actor.customer if actor.agent is None else None
+    return i18n.choose_language(request, customer.language if customer else None)
+
+
 @router.get("/help")
 async def help_root(request: Request, actor: PublicActorDep) -> RedirectResponse:
-    """To the help center in the reader's interface language."""
-    return redirect(f"/help/{i18n.choose_language(request)}")
+    """To the help center in the reader's interface language (a signed-in customer's own)."""
+    return redirect(f"/help/{_reader_language(request, actor)}")
 
 
 @router.get("/help/search")
@@ -244,11 +258,11 @@ async def legacy_search(
     topic: Annotated[str, Query(max_length=32)] = "",
 ) -> RedirectResponse:
     """The first help center's search and topic links keep working."""
-    lang = i18n.choose_language(request)
+    lang = _reader_language(request, actor)
     chosen = TOPICS_BY_SLUG.get(topic)
     if chosen is not None:
         return redirect(f"/help/{lang}/categories/{chosen.category}")
-    query = " ".join(clean(q).split())
+    query = search_text(q)
     return redirect(f"/help/{lang}/search" + (f"?{urlencode({'q': query})}" if query else ""))
 
 
@@ -393,9 +407,20 @@ async def article_page(
         "translated_in": sorted(public),
         "related": related,
         "voted": voted if voted in ("yes", "no") else "",
+        "my_vote": await _my_vote(session, request, actor, article.id),
         "page_url": f"/help/{info.lang}/articles/{article.slug}",
         "banner": await _banner(session, info.lang),
     }, path_in=path_in)
+
+
+async def _my_vote(session: AsyncSession, request: Request, actor: Actor,
+                   article_id: uuid.UUID) -> ArticleVote | None:
+    """The reader's own earlier answer: shown, and its comment kept when they answer again."""
+    key = known_voter(request, actor)
+    if key is None:
+        return None
+    return await session.scalar(select(ArticleVote).where(
+        ArticleVote.article_id == article_id, ArticleVote.voter == key))
 
 
 @router.post("/help/{lang}/articles/{slug}/vote", dependencies=[Depends(VOTE_LIMIT)])
@@ -458,15 +483,16 @@ async def search_page(
     info = await _info(request, session, lang)
     if isinstance(info, Response):
         return info
-    query = " ".join(clean(q).split())
+    query = search_text(q)
     found, log_id = await _search(session, index, query=query, lang=info.lang,
                                   k=SEARCH_RESULTS, source="help", sid=sid)
+    asked = f"?{urlencode({'q': query})}" if query else ""  # the language switch keeps it
     return page(request, info, "help/search.html", {
         "query": query,
         "results": _results(found, log_id),
         "search_id": log_id or uuid.uuid4(),
         "banner": await _banner(session, info.lang),
-    })
+    }, path_in={code: f"/help/{code}/search{asked}" for code in info.languages})
 
 
 @router.get("/help/{lang}/search/instant", response_class=HTMLResponse)
@@ -483,7 +509,7 @@ async def instant_search(
     info = await _info(request, session, lang)
     if isinstance(info, Response):
         return info
-    query = " ".join(clean(q).split())
+    query = search_text(q)
     found, log_id = await _search(session, index, query=query, lang=info.lang,
                                   k=INSTANT_RESULTS, source="instant", sid=sid)
     html = render_partial(request, "help/_instant.html", {

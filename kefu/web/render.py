@@ -145,6 +145,11 @@ def _format_time(value: datetime | None) -> Markup:
         value.isoformat(), value.strftime("%Y-%m-%d %H:%M UTC"))
 
 
+def _format_zoned_time(value: datetime | None) -> Markup:
+    """A time shown with its zone once localized (``kefu.js``)."""
+    return Markup(str(_format_time(value)).replace("data-local>", 'data-local="zone">'))
+
+
 def _format_amount(value: Decimal | int | float | None) -> str:
     if value is None:
         return "—"
@@ -172,6 +177,7 @@ def build_environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["dt"] = _format_time
+    env.filters["dt_zone"] = _format_zoned_time
     env.filters["amount"] = _format_amount
     env.filters["filesize"] = _format_size
     env.globals["static"] = lambda name: f"/static/{name}?v={__version__}"
@@ -277,14 +283,24 @@ def error_page(request: Request, exc: KefuError) -> HTMLResponse:
     zh-CN is a Chinese page)."""
     status = exc.status if 400 <= exc.status < 600 else 400
     language = page_language(request)
+    path = request.url.path
+    help_page = _HELP_PAGE.match(path)
+    extra: dict[str, Any] = {}
+    if help_page:  # the path names the language: switch it there, and stay in it
+        rest = path[help_page.end(1):]
+        extra = {"languages": [(code, i18n.LANGUAGE_NAMES[code], f"/help/{code}{rest}")
+                               for code in i18n.SUPPORTED],
+                 "back_url": f"/help/{language}", "help_url": f"/help/{language}"}
     return render(request, "error.html", {
         "lang": language,
         "t": i18n.Translator(language),
         "error": exc,
         "error_code": exc.code,
         "error_status": status,
-        "back_url": _fallback_url(request.url.path),
-        "section": _section_of(request.url.path),
+        "back_url": _fallback_url(path),
+        "help_url": "/help",
+        "section": _section_of(path),
+        **extra,
     }, status=status)
 
 

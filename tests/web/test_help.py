@@ -20,7 +20,7 @@ from tests.kb.support import (
     make_category,
     use_fast_search,
 )
-from tests.web.browser import agent_sign_in
+from tests.web.browser import agent_sign_in, portal_sign_in
 
 SLUG = "deposit-not-credited"
 
@@ -71,6 +71,16 @@ async def test_entry_points_redirect(
     assert response.status_code == 303
     assert response.headers["location"] == location
     assert (await client.get("/")).headers["location"] == "/help"
+
+
+async def test_a_signed_in_customer_is_sent_to_their_own_language(
+        app: FastAPI, client: httpx.AsyncClient) -> None:
+    await portal_sign_in(client, app.state.settings, "cust-zh", lang="zh-CN")
+    client.cookies.delete("kefu_lang")
+    headers = {"Accept-Language": "en"}
+    assert (await client.get("/help", headers=headers)).headers["location"] == "/help/zh-CN"
+    searched = await client.get("/help/search", params={"q": "提币"}, headers=headers)
+    assert searched.headers["location"].startswith("/help/zh-CN/search")
 
 
 async def test_home_in_both_languages(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -150,6 +160,7 @@ async def test_article_page(app: FastAPI, client: httpx.AsyncClient) -> None:
                         page, re.DOTALL)
     assert related is not None
     assert 'href="/help/en/articles/deposit-wrong-network"' in related.group(0)
+    assert re.findall(r'href="[^"]*#', related.group(0)) == []  # to the top, not a section
     assert f'action="/help/en/articles/{SLUG}/vote"' in page
     assert 'name="helpful" value="yes"' in page
     assert 'name="helpful" value="no"' in page
@@ -254,6 +265,10 @@ async def test_vote_without_javascript(app: FastAPI, client: httpx.AsyncClient) 
     assert voted.headers["location"] == f"/help/zh-CN/articles/{SLUG}?voted=no#feedback"
     thanks = await client.get(voted.headers["location"])
     assert 'data-testid="vote-thanks"' in thanks.text
+    # The answer given is shown, and answering again starts from its comment.
+    assert "您的回答：没有帮助" in thanks.text
+    assert ">没找到我的网络</textarea>" in thanks.text
+    assert 'value="no" aria-pressed="true"' in thanks.text
     again = await client.post(url, data={"helpful": "yes", "article_lang": "zh-CN"})
     assert again.status_code == 303
     async with app.state.db.transaction() as session:
@@ -271,6 +286,14 @@ async def test_vote_without_javascript(app: FastAPI, client: httpx.AsyncClient) 
                               data={"helpful": "yes"})).status_code == 404
 
 
+async def test_a_query_is_searched_and_shown_without_bidi_overrides(
+        app: FastAPI, client: httpx.AsyncClient) -> None:
+    await _help_center(app)
+    reversed_query = await client.get("/help/en/search", params={"q": "\u202eusdt deposit"})
+    assert "\u202e" not in reversed_query.text
+    assert "“usdt deposit”" in reversed_query.text
+
+
 async def test_search_page_and_instant_search(app: FastAPI, client: httpx.AsyncClient) -> None:
     await _help_center(app)
     results = await client.get("/help/en/search", params={"q": "confirmations"})
@@ -278,6 +301,7 @@ async def test_search_page_and_instant_search(app: FastAPI, client: httpx.AsyncC
     assert '<meta name="robots" content="noindex">' in results.text
     # Not indexed, but described like every help page (in the page's language).
     assert '<meta name="description" content="Answers about deposits' in results.text
+    assert 'href="/help/zh-CN/search?q=confirmations"' in results.text  # the switch keeps it
     chinese = await client.get("/help/zh-CN/search")  # no query: nothing logged
     assert '<meta name="robots" content="noindex">' in chinese.text
     assert '<meta name="description" content="充值、提现、账户安全' in chinese.text
@@ -370,3 +394,15 @@ async def test_signed_out_portal_pages(client: httpx.AsyncClient) -> None:
     assert ticket.status_code == 303
     assert ticket.headers["location"] == "/portal"
     assert ticket.headers["cache-control"] == "no-store"
+
+
+async def test_a_missing_help_page_keeps_its_language(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/help/zh-CN/articles/old-removed-article",
+                               headers={"Accept-Language": "en"})
+    assert missing.status_code == 404
+    assert "<h1 id=\"error-title\">找不到该页面</h1>" in missing.text
+    assert "<title>找不到该页面" in missing.text
+    assert 'href="/help/en/articles/old-removed-article"' in missing.text  # the switch
+    assert 'href="/help/zh-CN">帮助中心</a>' in missing.text
+    english = await client.get("/help/en/articles/old-removed-article")
+    assert "Page not found" in english.text

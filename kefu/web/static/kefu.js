@@ -4,13 +4,14 @@
 
   var lang = document.documentElement.lang || "en";
 
-  /* Show <time data-local> in the reader's own time zone (the server writes UTC). */
+  /* Show <time data-local> in the reader's own time zone (the server writes UTC);
+     data-local="zone" also names the zone (times customers plan by: maintenance windows). */
   function localizeTimes(root) {
-    var format;
+    var format, zoned;
+    var parts = {year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"};
     try {
-      format = new Intl.DateTimeFormat(lang, {
-        year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"
-      });
+      format = new Intl.DateTimeFormat(lang, parts);
+      zoned = new Intl.DateTimeFormat(lang, Object.assign({timeZoneName: "short"}, parts));
     } catch (e) {
       return;
     }
@@ -18,7 +19,7 @@
       var when = new Date(el.getAttribute("datetime"));
       if (!isNaN(when.getTime())) {
         el.title = el.textContent;
-        el.textContent = format.format(when);
+        el.textContent = (el.getAttribute("data-local") === "zone" ? zoned : format).format(when);
       }
     });
   }
