@@ -3,7 +3,7 @@ with the real model.
 
     .venv/bin/python bench/relevance.py [--index DIR] [--sweep]
 
-The search service ranks; ``kefu.kb.finder.is_relevant`` decides what is good enough to show (a
+The search service ranks; ``kefu.kb.finder.relevance`` decides what is good enough to show (a
 result list, deflection suggestions, "no good result" in the content-gap report). This measures
 that decision on three query sets, each asked from the English and the Chinese help center:
 
@@ -70,18 +70,21 @@ def asked(engine: SearchEngine, queries: list[tuple[str, str]], pages: tuple[str
 
 
 def measure(runs: list[tuple[str, str, list]]) -> dict[str, float | int]:
-    answered = first = false = on_topic = off_topic = 0
+    answered = first = false = on_topic = off_topic = listed = 0
     for query, expected, hits in runs:
-        shown = [hit.slug for hit in hits if finder.is_relevant(hit, query)]
+        shown = [hit.slug for hit, ok in zip(hits, finder.relevance(hits, query), strict=True)
+                 if ok]
         if expected:
             on_topic += 1
             answered += expected in shown
             first += bool(shown) and shown[0] == expected
+            listed += len(shown)
         else:
             off_topic += 1
             false += bool(shown)
     return {"queries": on_topic, "answered": round(answered / max(on_topic, 1), 3),
-            "first": round(first / max(on_topic, 1), 3), "off_topic": off_topic,
+            "first": round(first / max(on_topic, 1), 3),
+            "shown": round(listed / max(on_topic, 1), 1), "off_topic": off_topic,
             "false": false}
 
 

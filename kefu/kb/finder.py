@@ -8,11 +8,17 @@ and the real model (``bench/relevance.py``, docs/help-center.md):
 * translations written in a script of the query (an English query and the English version, a
   Chinese query and the Chinese one) count when the embedding cosine of their closest section
   reaches :data:`COSINE_FLOOR`, or when they contain every content word of the query (spelling
-  corrections count) and the cosine reaches :data:`WORD_MATCH_FLOOR`: a keyword query such as
-  "deposit" or "KYC" scores lower against a whole section than a question does;
+  corrections and synonyms count) and the cosine reaches :data:`WORD_MATCH_FLOOR`: a keyword
+  query such as "deposit" or "KYC" scores lower against a whole section than a question does;
+  two thirds of two or more words and :data:`PARTIAL_MATCH_FLOOR` count too ("lost google
+  authenticator" and the article on resetting an authenticator, which never says "google");
 * only when the article has no such translation, the others count from
   :data:`CROSS_LINGUAL_FLOOR` (a Chinese query, an English-only article);
-* a query with no content word at all ("hello", "谢谢") has no relevant result.
+* a query with no content word at all ("hello", "谢谢", "1", "not") has no relevant result;
+* of the results that pass on meaning alone in the query's script, only those within
+  :data:`RELATIVE_MARGIN` of the best such cosine are shown (:func:`relevance`): e5's cosines
+  are compressed, and for a short Chinese query nearly every Chinese article passed the floor
+  ("提现", "账号被盗": 18-20 of 20 shown). A translation holding every content word is kept.
 
 The reader's page language decides which translation is shown, not how it is judged: judged by
 the page, an English query on the Chinese help center was held to the same-language floor with
@@ -41,6 +47,9 @@ from kefu.search.engine import Hit
 COSINE_FLOOR = 0.86
 WORD_MATCH_FLOOR = 0.79
 CROSS_LINGUAL_FLOOR = 0.805
+PARTIAL_COVERAGE = 0.66
+PARTIAL_MATCH_FLOOR = 0.845
+RELATIVE_MARGIN = 0.03
 QUERY_LIMIT = 200
 _EDGE_PUNCTUATION = re.compile(r"^[\W_]+|[\W_]+$")
 
@@ -69,8 +78,27 @@ def is_relevant(hit: Hit, query: str) -> bool:
            if not scripts or analyze.language_scripts(e.lang) & scripts]
     if own:
         return any(e.cosine >= COSINE_FLOOR
-                   or (e.coverage >= 1.0 and e.cosine >= WORD_MATCH_FLOOR) for e in own)
+                   or (e.coverage >= 1.0 and e.cosine >= WORD_MATCH_FLOOR)
+                   or (hit.content_words >= 2 and e.coverage >= PARTIAL_COVERAGE
+                       and e.cosine >= PARTIAL_MATCH_FLOOR) for e in own)
     return any(e.cosine >= CROSS_LINGUAL_FLOOR for e in hit.evidence)
+
+
+def relevance(hits: Sequence[Hit], query: str) -> list[bool]:
+    """``is_relevant`` for each hit, then the relative cut: a hit judged in the query's own
+    script stays when one of those translations holds every content word, or when its best
+    cosine is within ``RELATIVE_MARGIN`` of the best such cosine among the relevant hits."""
+    judged = [is_relevant(hit, query) for hit in hits]
+    scripts = analyze.scripts_in(query)
+    own = [[e for e in hit.evidence if not scripts or analyze.language_scripts(e.lang) & scripts]
+           for hit in hits]
+    best = max((max(e.cosine for e in evidence) for evidence, ok in zip(own, judged, strict=True)
+                if ok and evidence), default=None)
+    if best is None:
+        return judged
+    return [ok and (not evidence or any(e.coverage >= 1.0 for e in evidence)
+                    or max(e.cosine for e in evidence) >= best - RELATIVE_MARGIN)
+            for ok, evidence in zip(judged, own, strict=True)]
 
 
 def normalize_query(text: str) -> str:
@@ -94,11 +122,10 @@ async def find(
     public = await public_pairs(session, [(h.slug, h.lang) for h in hits] +
                                 [(h.slug, lang) for h in hits])
     found = []
-    for hit in hits:
+    for hit, relevant in zip(hits, relevance(hits, text), strict=True):
         # The reader's own language when the article has it (its sections are other ones).
         shown = lang if (hit.slug, lang) in public else hit.lang
         texts = public.get((hit.slug, shown))
-        relevant = is_relevant(hit, text)
         if texts is None or (relevant_only and not relevant):
             continue
         title, summary = texts

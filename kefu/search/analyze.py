@@ -5,11 +5,13 @@ folding, then Han runs are segmented by jieba (rjieba: the same dictionary and a
 times faster) in search mode, so "资金费率" is indexed both whole and as "资金" + "费率" and a
 query that segments differently still meets it. A crypto user dictionary keeps 提币, 爆仓,
 谷歌验证器 … whole. Latin words are Porter-stemmed, so "withdrawals" meets "withdrawal".
-Stop words are dropped on both sides.
+Stop words are dropped on both sides. Queries also meet the synonyms the articles use
+(``synonyms``: 提现 finds 提币, "hacked" finds "stolen").
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -119,3 +121,45 @@ def language_scripts(lang: str) -> frozenset[str]:
 def primary_language(lang: str) -> str:
     """'zh-CN' -> 'zh', 'en_US' -> 'en': the part two language tags must share to match."""
     return lang.replace("_", "-").split("-")[0].casefold()
+
+
+@cache
+def synonyms() -> dict[str, frozenset[str]]:
+    """Each term of ``synonyms.txt`` and the other terms of its groups."""
+    groups: dict[str, set[str]] = {}
+    for line in _data_lines("synonyms.txt"):
+        members = {term for word in line.split() for term in _whole_terms(word)}
+        for term in members:
+            groups.setdefault(term, set()).update(members - {term})
+    return {term: frozenset(others) for term, others in groups.items()}
+
+
+def _whole_terms(word: str) -> list[str]:
+    """The index term of a whole word (jieba's search mode also yields its parts)."""
+    pairs = list(surface_terms(word))
+    whole = [term for surface, term in pairs if surface == normalize(word)]
+    return whole or ([pairs[0][1]] if len(pairs) == 1 else [])
+
+
+def fingerprint() -> str:
+    """What a stored index's terms depend on: the user dictionary, stop words and this
+    pipeline's version. A stored index analyzed differently is re-analyzed on load."""
+    digest = hashlib.blake2b(digest_size=8)
+    digest.update(ANALYZER_VERSION.encode())
+    for name in ("crypto_userdict.txt", "stopwords_en.txt", "stopwords_zh.txt"):
+        digest.update("\n".join(_data_lines(name)).encode())
+    return digest.hexdigest()
+
+
+ANALYZER_VERSION = "1"
+
+
+# Searched like any word, but no sign of what a query is about: alone ("1", "not", "7*7",
+# "' OR 1=1 --") they matched nearly every article.
+_NOT_TOPICAL = frozenset({"not", "nor", "yes"})
+
+
+def is_content_word(term: str) -> bool:
+    """Whether a query term says what the query is about (for relevance): not a bare number,
+    not a negation."""
+    return not term.isdigit() and term not in _NOT_TOPICAL

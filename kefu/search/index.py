@@ -52,7 +52,9 @@ class Hit:
     best-matching section (anchor "" is the intro). For callers that need a confidence rather
     than a rank (the assistant, content-gap reports): `bm25` is the translation's keyword score
     (0 when no query word matched; 0 in vector mode) and `cosine` the raw e5 cosine of its
-    closest section (unrelated text ~0.8, close paraphrase ~0.9; 0 in bm25 mode)."""
+    closest section (unrelated text ~0.8, close paraphrase ~0.9; 0 in bm25 mode).
+    `content_words` counts the query's words that say what it is about (stop words, bare
+    numbers and negations do not): none, and nothing is relevant."""
 
     slug: str
     lang: str

@@ -43,6 +43,7 @@ MEAN_SHARE = 0.5
 FUSION_DEPTH = 100
 """Slugs taken from each ranking into the fusion."""
 CORRECTION_WEIGHT = 0.8
+SYNONYM_WEIGHT = 0.9
 COMPLETION_WEIGHT = 0.6
 
 FloatArray = npt.NDArray[np.float32]
@@ -59,6 +60,7 @@ class _Signals:
     vector: FloatArray | None
     words: tuple[str, ...]
     wanted: tuple[frozenset[str], ...]
+    topical: int
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class QueryTerms:
     weights: dict[int, float]
     words: tuple[str, ...]
     wanted: tuple[frozenset[str], ...]
+    topical: int = 0  # content words that say what the query is about (not "1", "not")
+    rewrites: tuple[tuple[str, str], ...] = ()  # (word, the synonym the articles use)
 
 
 def query_terms(snapshot: Snapshot, query: str) -> QueryTerms:
@@ -77,6 +81,7 @@ def query_terms(snapshot: Snapshot, query: str) -> QueryTerms:
     weights: dict[int, float] = {}
     words: list[str] = []
     wanted: list[frozenset[str]] = []
+    rewrites: list[tuple[str, str]] = []
 
     def add(term: str, weight: float, word: str) -> str | None:
         term_id = snapshot.vocab.get(term)
@@ -88,12 +93,20 @@ def query_terms(snapshot: Snapshot, query: str) -> QueryTerms:
         return term
 
     unfinished = bool(query) and not query[-1].isspace()
+    synonyms = analyze.synonyms()
     for position, (surface, term) in enumerate(pairs):
+        # The words articles use for the same thing count as this one (提现 → 提币).
+        alike = {other for other in synonyms.get(term, ())
+                 if add(other, SYNONYM_WEIGHT, other)}
         if term in snapshot.vocab:
             add(term, 1.0, surface)
-            wanted.append(frozenset({term}))
+            wanted.append(frozenset({term, *alike}))
             continue
-        found = {term}
+        found = {term, *alike}
+        same_script = sorted(other for other in alike
+                             if analyze.has_han(other) == analyze.has_han(surface))
+        if same_script:  # a word no article uses: the embedded query says it their way
+            rewrites.append((surface, same_script[0]))
         if surface.isascii() and surface.isalpha():
             for suggestion in snapshot.spelling.correct(surface):
                 found.add(add(porter_stem(suggestion.word), CORRECTION_WEIGHT, suggestion.word)
@@ -102,7 +115,8 @@ def query_terms(snapshot: Snapshot, query: str) -> QueryTerms:
                 for completion in snapshot.spelling.complete(surface):
                     found.add(add(porter_stem(completion), COMPLETION_WEIGHT, completion) or term)
         wanted.append(frozenset(found))
-    return QueryTerms(weights, tuple(words), tuple(wanted))
+    topical = sum(1 for _, term in pairs if analyze.is_content_word(term))
+    return QueryTerms(weights, tuple(words), tuple(wanted), topical, tuple(rewrites))
 
 
 def _bm25_units(snapshot: Snapshot, weights: dict[int, float]) -> FloatArray:
@@ -134,11 +148,15 @@ def _signals(snapshot: Snapshot, embedder: Embedder, query: str, mode: Mode) -> 
         unit_bm25 = _bm25_units(snapshot, terms.weights)
         doc_bm25 = _per_doc(snapshot, unit_bm25)
     if mode != "bm25":
-        vector = embedder.query(unicodedata.normalize("NFKC", query).strip())
+        text = unicodedata.normalize("NFKC", query).strip()
+        for word, known in terms.rewrites:
+            text = analyze.normalize(text).replace(word, known)
+        vector = embedder.query(text)
         unit_cosine, doc_cosine = _cosines(snapshot, vector)
     if not words:
         words = tuple(word for word, _ in analyze.surface_terms(query))
-    return _Signals(unit_bm25, unit_cosine, doc_bm25, doc_cosine, vector, words, terms.wanted)
+    return _Signals(unit_bm25, unit_cosine, doc_bm25, doc_cosine, vector, words, terms.wanted,
+                    terms.topical)
 
 
 def _cosines(snapshot: Snapshot, vector: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -317,7 +335,7 @@ def _hit(snapshot: Snapshot, signals: _Signals, slug: int, score: float,
         snippet=make_snippet(indexed.plains[unit - start], signals.words),
         bm25=float(signals.doc_bm25[doc]) if signals.doc_bm25 is not None else 0.0,
         cosine=next(e.cosine for e in evidence if e.lang == indexed.doc.lang),
-        evidence=evidence, content_words=len(signals.wanted))
+        evidence=evidence, content_words=signals.topical)
 
 
 def _evidence(snapshot: Snapshot, signals: _Signals, doc: int) -> Evidence:

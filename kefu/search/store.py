@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from kefu.search import analyze
 from kefu.search.corpus import Section
 from kefu.search.embedding import Embedder
-from kefu.search.index import Doc, IndexedDoc
+from kefu.search.index import Doc, IndexedDoc, index_doc
 
 FORMAT = 1
 POINTER = "CURRENT"
@@ -39,6 +40,7 @@ def save_index(path: Path, docs: Sequence[IndexedDoc],
     flat = np.array([vocab[term] for term in terms], dtype=np.int32)
     lengths = np.array([len(t) for item in ordered for t in item.terms], dtype=np.int64)
     meta = {"format": FORMAT, "model": embedder.model_id, "dim": embedder.dim,
+            "analyzer": analyze.fingerprint(),
             "vocab": list(vocab), "docs": [_doc_json(item) for item in ordered]}
     (generation / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
     np.save(generation / "vectors.npy", matrix.astype(np.float32))
@@ -86,7 +88,14 @@ def load_index(path: Path, embedder: Embedder
     if meta.get("model") != embedder.model_id:
         raise ValueError(f"{generation}: built with {meta.get('model')}, not "
                          f"{embedder.model_id}; rebuild the index")
-    return _read_docs(generation, meta, matrix, flat, lengths)
+    docs, vectors = _read_docs(generation, meta, matrix, flat, lengths)
+    if meta.get("analyzer") != analyze.fingerprint():
+        # Analyzed by another dictionary or pipeline: the terms again, the vectors kept (a
+        # passage's hash does not depend on the analyzer).
+        docs = [index_doc(item.doc, embedder.model_id) for item in docs]
+        if any(digest not in vectors for item in docs for digest in item.hashes):
+            raise ValueError(f"{generation}: sections changed with the analyzer; rebuild")
+    return docs, vectors
 
 
 def _read_docs(generation: Path, meta: dict[str, Any], matrix: npt.NDArray[np.float32],

@@ -70,3 +70,21 @@ def test_scripts_and_language_scripts() -> None:
     assert analyze.language_scripts("zh-CN") == {"han"}
     assert analyze.language_scripts("en") == {"latin"}
     assert analyze.primary_language("zh_TW") == "zh"
+
+
+def test_every_synonym_is_one_index_term_and_groups_are_symmetric() -> None:
+    groups = analyze.synonyms()
+    for line in analyze._data_lines("synonyms.txt"):
+        for word in line.split():
+            assert analyze._whole_terms(word), word
+    assert "提币" in groups["提现"]
+    assert "提现" in groups["提币"]
+    assert "stolen" in groups["hack"]  # "hacked", stemmed
+    assert "出金" in groups["提现"]  # a user-dictionary word, not split by jieba
+
+
+def test_numbers_and_negations_say_nothing_about_a_topic() -> None:
+    assert not analyze.is_content_word("1")
+    assert not analyze.is_content_word("not")
+    assert analyze.is_content_word("2fa")
+    assert analyze.is_content_word("trc20")

@@ -14,8 +14,8 @@ PAGES = ("en", "zh-CN")
 
 
 def shown(engine: SearchEngine, query: str, page: str) -> list[str]:
-    return [hit.slug for hit in engine.search(query, lang=page, k=5)
-            if finder.is_relevant(hit, query)]
+    hits = engine.search(query, lang=page, k=10)
+    return [hit.slug for hit, ok in zip(hits, finder.relevance(hits, query), strict=True) if ok]
 
 
 @pytest.mark.parametrize(("query", "slug"), [
@@ -92,3 +92,43 @@ def test_hits_carry_one_evidence_per_translation(fixture_engine: SearchEngine) -
     assert pending.cosine == english.cosine
     assert pending.content_words == 2
     assert fixture_engine.search("pending the", lang="en")[0].content_words == 1  # "the": stop
+
+
+@pytest.mark.parametrize(("query", "slug"), [
+    ("出金", "withdrawal-pending"),  # no article says 出金; they say 提币
+    ("取款 pending", "withdrawal-pending"),
+])
+def test_words_customers_use_meet_the_words_articles_use(
+        fixture_engine: SearchEngine, query: str, slug: str) -> None:
+    assert shown(fixture_engine, query, "zh-CN")[:1] == [slug]
+
+
+@pytest.mark.parametrize("query", ["1", "not", "AND NOT", "{{7*7}}", "' OR 1=1 --", "7*7"])
+def test_numbers_and_negations_alone_find_nothing(fixture_engine: SearchEngine,
+                                                   query: str) -> None:
+    for page in PAGES:
+        assert shown(fixture_engine, query, page) == [], page
+
+
+def test_two_thirds_of_the_words_and_a_close_meaning_count() -> None:
+    # "lost google authenticator" and the article on resetting an authenticator
+    assert finder.is_relevant(hit(Evidence("en", 0.851, 0.67), content_words=3),
+                              "lost google authenticator")
+    assert not finder.is_relevant(hit(Evidence("en", 0.84, 0.67), content_words=3),
+                                  "lost google authenticator")
+    assert not finder.is_relevant(hit(Evidence("en", 0.851, 0.5), content_words=2),
+                                  "google authenticator")
+
+
+def test_only_results_close_to_the_best_one_are_shown() -> None:
+    """e5's Chinese cosines are compressed: every Chinese article met the floor for "账号被盗".
+    Those judged on meaning alone must be near the best; one holding every word stays."""
+    best = hit(Evidence("zh-CN", 0.897, 0.5), content_words=2)
+    near = hit(Evidence("zh-CN", 0.87, 0.5), content_words=2)
+    far = hit(Evidence("zh-CN", 0.862, 0.5), content_words=2)
+    worded = hit(Evidence("zh-CN", 0.80, 1.0), content_words=2)
+    assert all(finder.is_relevant(h, "账号被盗") for h in (best, near, far, worded))
+    assert finder.relevance([best, near, far, worded], "账号被盗") == [True, True, False, True]
+    # the other language only: judged by the cross-lingual floor, no cut
+    other = hit(Evidence("en", 0.81, 0.0), content_words=2)
+    assert finder.relevance([other], "账号被盗") == [True]

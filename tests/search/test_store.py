@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from kefu.search import analyze
 from kefu.search.engine import SearchEngine
 from tests.search.conftest import BagOfWordsEmbedder
 
@@ -56,3 +58,20 @@ def test_damaged_index_is_refused(fast_engine: SearchEngine, tmp_path: Path) -> 
     (generation / "lengths.npy").write_bytes(b"not numpy")
     with pytest.raises(ValueError, match="unreadable search index"):
         SearchEngine.load(tmp_path, BagOfWordsEmbedder())
+
+
+def test_an_index_analyzed_another_way_is_analyzed_again_on_load(
+        fast_engine: SearchEngine, tmp_path: Path) -> None:
+    """A new user-dictionary word (or stop word) changes the terms, not the vectors: a stored
+    index gets the terms again without embedding anything."""
+    fast_engine.save(tmp_path)
+    generation = tmp_path / (tmp_path / "CURRENT").read_text()
+    meta = json.loads((generation / "meta.json").read_text("utf-8"))
+    assert meta["analyzer"] == analyze.fingerprint()
+    meta["analyzer"] = "an older dictionary"
+    meta["vocab"] = [f"stale-{term}" for term in meta["vocab"]]  # as if split differently
+    (generation / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
+    embedder = BagOfWordsEmbedder()
+    loaded = SearchEngine.load(tmp_path, embedder)
+    assert answers(loaded) == answers(fast_engine)
+    assert embedder.embedded == []
