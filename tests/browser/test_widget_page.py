@@ -13,6 +13,7 @@ from kefu.assistant.service import ASSISTANT
 from kefu.config import Settings
 from kefu.tickets.models import Message, Ticket
 from kefu.tickets.service import add_message
+from tests.browser.test_console import SOCKETS
 from tests.factories import api_token, bearer, make_agent
 from tests.realtime.live import LiveServer, factory_app, live_server
 from tests.web.browser import png_bytes
@@ -219,4 +220,44 @@ async def test_a_burst_of_messages_is_stored_in_the_order_typed(
     assert stored == bodies
     # Refused sends wait out the pause: a handful, not a retry storm (it was 59-563 here).
     assert 0 < sum('"ref"' in str(frame) for frame in refused) <= 10
+    assert errors == []
+
+
+async def test_unsent_messages_and_the_draft_survive_a_reload(dev_live: LiveServer, browser: Any):
+    """A message written while the socket is down, and a half-typed one, are still there after
+    the customer reloads the page: the first goes out (once), the second is in the box."""
+    errors: list[str] = []
+    context = await browser.new_context()
+    await context.add_init_script(SOCKETS)
+    page = await context.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(f"{dev_live.base}/demo/exchange?customer=e2e-reload&lang=en")
+    widget = page.locator("#kefu-widget")
+    await widget.locator('[data-testid="kefu-launcher"]').click()
+    box = widget.locator('[data-testid="kefu-input"]')
+    await box.fill("My USDT deposit has not arrived")
+    await widget.locator('[data-testid="kefu-send"]').click()
+    await widget.locator('[data-author="customer"][data-state="sent"]').wait_for(timeout=15_000)
+
+    await page.evaluate("window.__sockets.drop()")
+    await widget.locator('[data-testid="kefu-status"]:not([data-state="online"])').wait_for()
+    await box.fill("The TxID is 0xabc123, sent two hours ago")
+    await widget.locator('[data-testid="kefu-send"]').click()
+    await widget.locator('[data-author="customer"][data-state="sending"]').wait_for()
+    await box.fill("Also, which network should")
+
+    await page.reload()  # the init script runs again: sockets allowed
+    await widget.locator('[data-testid="kefu-panel"]').wait_for(timeout=15_000)
+    away = widget.locator('[data-author="customer"]', has_text="The TxID is 0xabc123")
+    await away.and_(widget.locator('[data-state="sent"], [data-state="read"]')).wait_for(
+        timeout=20_000)
+    assert await away.count() == 1
+    assert await box.input_value() == "Also, which network should"
+    number = (await widget.locator('[data-testid="kefu-ticket-number"]').inner_text()).strip()
+    async with factory_app(dev_live) as app, app.state.db.transaction() as session:
+        ticket = await session.scalar(select(Ticket).where(Ticket.number == number))
+        assert ticket is not None
+        bodies = list(await session.scalars(select(Message.body).where(
+            Message.ticket_id == ticket.id, Message.author_kind == "customer")))
+    assert bodies.count("The TxID is 0xabc123, sent two hours ago") == 1
     assert errors == []

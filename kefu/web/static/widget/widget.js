@@ -330,7 +330,8 @@
     unread: 0,
     rated: false,
     ratingChecked: null,    // ticket number whose rating we looked up
-    uploading: false
+    uploading: false,
+    restoredFor: null       // whose unsent messages and draft this page took back
   };
 
   var outbox = [];          // {id, body, attachmentIds, sentOn, entry}
@@ -347,18 +348,34 @@
     return Boolean(auth.provider || auth.tokenUrl);
   }
 
-  /* The `exp` claim of a JWT (seconds), read without verifying: only to plan renewals. */
-  function tokenExpiry(token) {
+  /* A JWT's claims, read without verifying: to plan renewals and to tell whose it is. */
+  function tokenClaims(token) {
     try {
       var part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
       while (part.length % 4) {
         part += "=";
       }
       var claims = JSON.parse(atob(part));
-      return typeof claims.exp === "number" ? claims.exp : null;
+      return claims && typeof claims === "object" ? claims : {};
     } catch (error) {
-      return null;
+      return {};
     }
+  }
+
+  /* The `exp` claim of a JWT (seconds). */
+  function tokenExpiry(token) {
+    var claims = tokenClaims(token);
+    return typeof claims.exp === "number" ? claims.exp : null;
+  }
+
+  /* Who is writing, for what this tab keeps of them (unsent messages, the draft): never
+   * another person's after a sign-in or a new visitor id. Null until known. */
+  function identityKey() {
+    if (auth.mode === "customer") {
+      var subject = auth.token ? tokenClaims(auth.token).sub : null;
+      return typeof subject === "string" && subject ? "c:" + subject : null;
+    }
+    return auth.visitor ? "v:" + auth.visitor.visitor_id : null;
   }
 
   function tokenFresh(token) {
@@ -804,6 +821,7 @@
 
   /* welcome: we are in. Resume the conversation: join {ticket, since: last seq}. */
   function onWelcome() {
+    restoreUnsent();
     conn.attempt = 0;
     auth.failures = 0;
     auth.visitorResets = 0;
@@ -1021,13 +1039,59 @@
     var item = findOutbox(clientId);
     if (item) {
       outbox.splice(outbox.indexOf(item), 1);
+      saveUnsent();
     }
     return item;
   }
 
+  /* What was sent but not acknowledged survives a reload of this tab (sessionStorage, per
+   * person) and goes again with the same client_msg_id: stored once whatever happened. */
+  function saveUnsent() {
+    var key = identityKey();
+    if (key) {
+      sessionSet("unsent:" + key, JSON.stringify(outbox.map(function (item) {
+        return { id: item.id, body: item.body, attachmentIds: item.attachmentIds,
+                 attachments: item.attachments || [] };
+      })));
+    }
+  }
+
+  function restoreUnsent() {
+    var key = identityKey();
+    if (!key || chat.restoredFor === key) {
+      return;
+    }
+    chat.restoredFor = key;
+    var saved = [];
+    try {
+      saved = JSON.parse(sessionGet("unsent:" + key) || "[]");
+    } catch (error) { /* nothing usable */ }
+    var typedSince = outbox.splice(0, outbox.length);
+    (Array.isArray(saved) ? saved : []).forEach(function (item) {
+      if (item && typeof item.id === "string" && typeof item.body === "string" &&
+          !typedSince.some(function (other) { return other.id === item.id; })) {
+        queueMessage(item.body, item.attachmentIds, item.attachments, item.id);
+      }
+    });
+    typedSince.forEach(function (item) { outbox.push(item); });
+    saveUnsent();
+    var draft = sessionGet("draft:" + key);
+    if (draft && ui.input && !ui.input.value) {
+      ui.input.value = draft;
+      autosize();
+    }
+  }
+
+  function saveDraft() {
+    var key = identityKey();
+    if (key) {
+      sessionSet("draft:" + key, ui.input.value);
+    }
+  }
+
   /* Show the message at once ("sending…"), then send it when the connection is ready. */
-  function queueMessage(body, attachmentIds, attachments) {
-    var id = randomId();
+  function queueMessage(body, attachmentIds, attachments, restoredId) {
+    var id = restoredId || randomId();
     var entry = { el: el("li", { class: "msg", "data-testid": "kefu-message" }), seq: 0,
                   clientId: id, own: true, state: null };
     renderEntry(entry, { body: body, author: { kind: "customer" },
@@ -1037,7 +1101,8 @@
     chat.byClientId[id] = entry;
     placeEntry(entry);
     outbox.push({ id: id, body: body, attachmentIds: attachmentIds || [], sentOn: 0,
-                  entry: entry });
+                  entry: entry, attachments: attachments || [] });
+    saveUnsent();
     renderIntro();
     scrollToEnd(true);
     flushOutbox();
@@ -1080,6 +1145,7 @@
     var body = entry.body;
     outbox.push({ id: entry.clientId, body: body, attachmentIds: entry.attachmentIds || [],
                   sentOn: 0, entry: entry });
+    saveUnsent();
     placeEntry(entry);
     flushOutbox();
     connect();
@@ -1094,6 +1160,7 @@
       body = body.slice(0, MAX_BODY_CHARS);
     }
     ui.input.value = "";
+    saveDraft();
     autosize();
     stopTyping();
     queueMessage(body);
@@ -1103,6 +1170,7 @@
   /* typing: state true at most every 3 s while keys are pressed, false after 4 s idle. */
   function onComposerInput() {
     autosize();
+    saveDraft();
     if (!chat.ticket && !outbox.length) {
       clearTimeout(deflect.timer);
       deflect.timer = setTimeout(suggestArticles, SUGGEST_AFTER_MS);
