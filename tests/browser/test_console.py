@@ -461,3 +461,20 @@ async def test_a_change_by_someone_else_says_what_changed(dev_live: LiveServer, 
     await notice.wait_for(state="visible", timeout=10_000)
     assert "已分配给您" in await notice.inner_text()
 
+
+
+async def test_a_reply_being_written_survives_a_reload(dev_live: LiveServer, browser: Any):
+    live = dev_live
+    number = await open_ticket(live)
+    page = await agent_page(browser, live, number)
+    box = page.locator('[data-testid="reply-box"]')
+    await box.fill("Let me check the deposit on the chain")
+    await page.reload()
+    await page.wait_for_selector(LIVE, timeout=15_000)
+    assert await box.input_value() == "Let me check the deposit on the chain"
+    await box.press("Enter")
+    await page.locator('[data-testid="message"]', has_text="Let me check the deposit").and_(
+        page.locator("[data-seq]")).wait_for(timeout=15_000)
+    await page.reload()
+    await page.wait_for_selector(LIVE, timeout=15_000)
+    assert await box.input_value() == ""  # sent: no draft left

@@ -1099,6 +1099,26 @@
       noteForm.hidden = true;  /* the note toggle does it */
     }
 
+    /* The reply being written survives a reload or a closed tab (this agent, this ticket). */
+    var draftKey = "kefu.draft." + me.id + "." + ((C.ticket && C.ticket.number) || "");
+    function saveDraft() {
+      try {
+        if (box.value.trim()) {
+          window.localStorage.setItem(draftKey, box.value);
+        } else {
+          window.localStorage.removeItem(draftKey);
+        }
+      } catch (e) { /* storage blocked: no drafts */ }
+    }
+    try {
+      var draft = window.localStorage.getItem(draftKey);
+      if (draft && !box.value) {
+        box.value = draft;
+      }
+    } catch (e) { /* storage blocked */ }
+    box.addEventListener("input", saveDraft);
+    window.addEventListener("pagehide", saveDraft);  /* macros and mentions set the text too */
+
     function noteMode() {
       return !!(noteToggle && noteToggle.checked);
     }
@@ -1172,6 +1192,7 @@
         ticketView.pendingStatus(pending, t("console.queued"));
       }
       box.value = "";
+      saveDraft();
       uploads = [];
       fileList.textContent = "";
       fileList.hidden = true;
