@@ -38,7 +38,7 @@ from kefu.assistant.models import AssistantConversation, AssistantReply
 from kefu.assistant.pipeline import Assistant, AssistantCustomer, ConversationState, Turn
 from kefu.config import Settings
 from kefu.core import clock
-from kefu.core.errors import Conflict, NotFound
+from kefu.core.errors import Conflict, InvalidInput, NotFound
 from kefu.core.logging import get_logger
 from kefu.db import savepoint, sqlite_value, writer_sqlite
 from kefu.exchange.service import build_exchange_adapter
@@ -350,7 +350,8 @@ async def _vote_on_article(session: AsyncSession, actor: Actor, reply: Assistant
     voter = kb.voter_of(actor, None)
     if reply.kind != "answer" or reply.article_slug is None or voter is None:
         return
-    with contextlib.suppress(NotFound):  # an index built from files, or since unpublished
+    # An index built from files, or an article (or its language) unpublished since.
+    with contextlib.suppress(NotFound, InvalidInput):
         article = await kb.readable_article(session, actor, reply.article_slug)
         await kb.vote(session, actor, article, voter=voter,
                       lang=reply.article_lang or "en", helpful=helpful, comment="")

@@ -34,7 +34,7 @@ from kefu.core.errors import KefuError
 from kefu.db import Database
 from kefu.jobs.models import Job
 from kefu.jobs.runner import DatabaseJobRunner, JobRegistry
-from kefu.kb.models import Article, ArticleVote, Category
+from kefu.kb.models import Article, ArticleTranslation, ArticleVote, Category
 from kefu.tickets.models import Message, Ticket, TicketEvent
 from kefu.tickets.service import message_events_after, tags_of
 from tests.assistant.test_pipeline import make_assistant
@@ -224,7 +224,12 @@ async def test_an_answers_vote_counts_for_the_article_it_quoted(
         category = Category(slug="trading", names={"en": "Trading"})
         session.add(category)
         await session.flush()
-        session.add(Article(slug="trading-fees", category_id=category.id, status="published"))
+        article = Article(slug="trading-fees", category_id=category.id, status="published")
+        session.add(article)
+        await session.flush()
+        session.add(ArticleTranslation(  # votes go to a language the article is published in
+            article_id=article.id, lang="en", status="published", title="Trading fees",
+            summary="", body_md="Maker and taker fees.", body_html="<p>Maker and taker fees.</p>"))
     ticket_id = await open_chat(db, settings, QUESTION)
     await runner.run_pending()
     await vote(db, ticket_id, 2, False)
