@@ -285,3 +285,17 @@ async def test_saving_unchanged_words_from_a_browser_is_no_new_version(
     assert saved.status_code == 303
     page = await client.get(f"/agent/kb/articles/{SLUG}/versions", params={"translation": "en"})
     assert re.findall(r"version=(\d+)\"", page.text) == ["1"]
+
+
+async def test_an_agent_sees_why_a_live_articles_placement_cannot_be_saved(
+        app: FastAPI, client: httpx.AsyncClient) -> None:
+    world = await make_world(app)
+    await make_category(app, world.admin)
+    await make_article(app, world.admin)  # published
+    await _signed_in(client, world.agent.email)
+    agent_view = await client.get(f"/agent/kb/articles/{SLUG}", params={"translation": "en"})
+    assert 'data-testid="meta-locked"' in agent_view.text
+    await _signed_in(client, world.supervisor.email)
+    supervisor_view = await client.get(f"/agent/kb/articles/{SLUG}",
+                                       params={"translation": "en"})
+    assert 'data-testid="meta-locked"' not in supervisor_view.text
