@@ -42,6 +42,7 @@ from kefu.jobs.runner import JobRegistry, create_job_runner
 from kefu.kb.api import router as kb_router
 from kefu.kb.indexing import index_dir, warm_up
 from kefu.kb.status_api import router as status_router
+from kefu.kb.views import ViewCounter
 from kefu.ops.api import router as ops_router
 from kefu.realtime.analysis import ChatAnalyzer
 from kefu.realtime.broker import create_broker
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics_registry = CollectorRegistry()
     app.state.job_registry = build_registry()
     app.state.assistant_host = register_assistant_jobs(app.state.job_registry)
+    app.state.article_views = ViewCounter()
 
     @app.exception_handler(KefuError)
     async def kefu_error(_: Request, exc: KefuError) -> JSONResponse:

@@ -37,6 +37,7 @@ from kefu.kb.models import ArticleVote, Category, Section
 from kefu.kb.render import VIDEO_FRAME_HOSTS, plain_excerpt
 from kefu.kb.voters import known_voter, voter_for
 from kefu.tickets.schemas import BIDI_CONTROLS
+from kefu.trust.ratelimit import client_ip
 from kefu.web import i18n
 from kefu.web.render import (
     CONTENT_SECURITY_POLICY,
@@ -378,7 +379,8 @@ async def article_page(
         raise NotFound("article")
     translation = shown[preference(info.lang, shown)[0]]
     preview = not service.is_public(article, translation)
-    if not actor.is_agent:
+    if not actor.is_agent and request.app.state.article_views.counts(
+            client_ip(request), request.headers.get("user-agent", ""), article.slug):
         await service.record_view(session, article)
     if sid is not None:
         await finder.record_click(session, sid, article.slug)
