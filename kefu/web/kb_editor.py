@@ -604,6 +604,7 @@ async def _status_page(request: Request, session: AsyncSession, actor: Actor, *,
     return render(request, "agent/status_page.html", {
         **await _chrome(request, session, actor, "status"),
         "entries": [status.entry_read(e, ui) for e in await status.entries(session)],
+        "now": clock.now(),
         "kinds": STATUS_KINDS, "states": STATUS_STATES, "directions": STATUS_DIRECTIONS,
         "values": {"kind": "incident", "state": "degraded", "coin": "", "network": "",
                    "direction": "", "title_en": "", "title_zh": "", "body_en": "",

@@ -110,7 +110,9 @@ async def test_an_entry_with_a_planned_end_can_be_ended_early(
     assert (await agent_sign_in(client, world.agent.email)).status_code == 303
     editor = (await client.get("/agent/status")).text
     assert editor.count('name="end_now" value="1"') == 1
+    assert 'data-testid="status-ended"' not in editor
     ended = await client.post(f"/agent/status/entries/{entry.json()['id']}",
                               data={"csrf_token": csrf_of(editor), "end_now": "1"})
     assert ended.status_code == 303
     assert (await client.get(API, params={"scope": "current"})).json()["items"] == []
+    assert 'data-testid="status-ended"' in (await client.get("/agent/status")).text
