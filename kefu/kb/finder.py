@@ -50,6 +50,7 @@ CROSS_LINGUAL_FLOOR = 0.805
 PARTIAL_COVERAGE = 0.66
 PARTIAL_MATCH_FLOOR = 0.845
 RELATIVE_MARGIN = 0.03
+ONE_WORD_MARGIN = 0.05
 QUERY_LIMIT = 200
 _EDGE_PUNCTUATION = re.compile(r"^[\W_]+|[\W_]+$")
 
@@ -86,8 +87,9 @@ def is_relevant(hit: Hit, query: str) -> bool:
 
 def relevance(hits: Sequence[Hit], query: str) -> list[bool]:
     """``is_relevant`` for each hit, then the relative cut: a hit judged in the query's own
-    script stays when one of those translations holds every content word, or when its best
-    cosine is within ``RELATIVE_MARGIN`` of the best such cosine among the relevant hits."""
+    script stays when its best cosine is within ``RELATIVE_MARGIN`` of the best such cosine
+    among the relevant hits, or when one of those translations holds every content word of a
+    query of two or more (one word, with its synonyms, is in nearly every article: 提现)."""
     judged = [is_relevant(hit, query) for hit in hits]
     scripts = analyze.scripts_in(query)
     own = [[e for e in hit.evidence if not scripts or analyze.language_scripts(e.lang) & scripts]
@@ -96,9 +98,11 @@ def relevance(hits: Sequence[Hit], query: str) -> list[bool]:
                 if ok and evidence), default=None)
     if best is None:
         return judged
-    return [ok and (not evidence or any(e.coverage >= 1.0 for e in evidence)
-                    or max(e.cosine for e in evidence) >= best - RELATIVE_MARGIN)
-            for ok, evidence in zip(judged, own, strict=True)]
+    return [ok and (not evidence or (hit.content_words >= 2 and any(
+                        e.coverage >= 1.0 for e in evidence))
+                    or max(e.cosine for e in evidence) >= best - (
+                        RELATIVE_MARGIN if hit.content_words >= 2 else ONE_WORD_MARGIN))
+            for hit, ok, evidence in zip(hits, judged, own, strict=True)]
 
 
 def normalize_query(text: str) -> str:

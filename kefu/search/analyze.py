@@ -146,7 +146,8 @@ def fingerprint() -> str:
     pipeline's version. A stored index analyzed differently is re-analyzed on load."""
     digest = hashlib.blake2b(digest_size=8)
     digest.update(ANALYZER_VERSION.encode())
-    for name in ("crypto_userdict.txt", "stopwords_en.txt", "stopwords_zh.txt"):
+    for name in ("crypto_userdict.txt", "stopwords_en.txt", "stopwords_zh.txt",
+                 "boilerplate_headings.txt"):
         digest.update("\n".join(_data_lines(name)).encode())
     return digest.hexdigest()
 
@@ -155,11 +156,30 @@ ANALYZER_VERSION = "1"
 
 
 # Searched like any word, but no sign of what a query is about: alone ("1", "not", "7*7",
-# "' OR 1=1 --") they matched nearly every article.
-_NOT_TOPICAL = frozenset({"not", "nor", "yes"})
+# "' OR 1=1 --", "不", "有人吗", "not working") they matched nearly every article, and in a
+# long question they counted against its share of words found. English ones as stemmed.
+_NOT_TOPICAL = frozenset({
+    "not", "nor", "yes", "help", "pleas", "work", "problem", "issu", "someon", "anyon",
+    "不", "没", "没有", "无法", "不能", "未", "不行", "不了", "有人", "一直", "怎么办", "帮忙",
+    "帮助", "问题", "请问", "麻烦", "急", "谢谢", "您好", "你好"})
 
 
 def is_content_word(term: str) -> bool:
     """Whether a query term says what the query is about (for relevance): not a bare number,
     not a negation."""
     return not term.isdigit() and term not in _NOT_TOPICAL
+
+
+@cache
+def _boilerplate() -> frozenset[str]:
+    return frozenset(_heading_key(line) for line in _data_lines("boilerplate_headings.txt"))
+
+
+def _heading_key(heading: str) -> str:
+    return re.sub(r"[\W_]+", "", normalize(heading))
+
+
+def is_boilerplate(heading: str) -> bool:
+    """A section heading of the footer articles share (``boilerplate_headings.txt``): such a
+    section is shown on the page but not searched."""
+    return _heading_key(heading) in _boilerplate()

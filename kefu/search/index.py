@@ -94,8 +94,11 @@ class IndexedDoc:
 
     @cached_property
     def term_set(self) -> frozenset[str]:
-        """Every BM25 term of the document."""
-        return frozenset(term for section in self.terms for term in section)
+        """Every BM25 term of the document but its shared footer's ("Still need help?" names
+        2FA codes, TxIDs and stolen accounts in every article): which query words it holds."""
+        kept = [terms for section, terms in zip(self.sections, self.terms, strict=True)
+                if not analyze.is_boilerplate(section.heading)] or list(self.terms)
+        return frozenset(term for section in kept for term in section)
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,9 @@ def query_terms(snapshot: Snapshot, query: str) -> QueryTerms:
     unfinished = bool(query) and not query[-1].isspace()
     synonyms = analyze.synonyms()
     for position, (surface, term) in enumerate(pairs):
+        if not analyze.is_content_word(term):  # searched, but says nothing of the topic
+            add(term, 1.0, surface)
+            continue
         # The words articles use for the same thing count as this one (提现 → 提币).
         alike = {other for other in synonyms.get(term, ())
                  if add(other, SYNONYM_WEIGHT, other)}
@@ -115,8 +118,7 @@ def query_terms(snapshot: Snapshot, query: str) -> QueryTerms:
                 for completion in snapshot.spelling.complete(surface):
                     found.add(add(porter_stem(completion), COMPLETION_WEIGHT, completion) or term)
         wanted.append(frozenset(found))
-    topical = sum(1 for _, term in pairs if analyze.is_content_word(term))
-    return QueryTerms(weights, tuple(words), tuple(wanted), topical, tuple(rewrites))
+    return QueryTerms(weights, tuple(words), tuple(wanted), len(wanted), tuple(rewrites))
 
 
 def _bm25_units(snapshot: Snapshot, weights: dict[int, float]) -> FloatArray:
@@ -284,13 +286,22 @@ def _choose_translation(snapshot: Snapshot, signals: _Signals, slug: int,
 
 
 def _best_unit(snapshot: Snapshot, signals: _Signals, doc: int) -> int:
+    """The section a hit links to and quotes: the best by keywords, else by meaning; never
+    the footer every article shares ("Still need help?", ``analyze.is_boilerplate``), which
+    mentions TxIDs and 2FA codes and was the Chinese results' section for 到账 and 谷歌验证."""
+    sections = snapshot.docs[doc].sections
     start = int(snapshot.doc_start[doc])
-    end = start + len(snapshot.docs[doc].sections)
+    end = start + len(sections)
+    footer = np.array([analyze.is_boilerplate(s.heading) for s in sections])
     if signals.doc_bm25 is not None and signals.unit_bm25 is not None and (
             signals.doc_bm25[doc] > 0 or signals.unit_cosine is None):
-        return start + int(np.argmax(signals.unit_bm25[start:end]))
-    assert signals.unit_cosine is not None
-    return start + int(np.argmax(signals.unit_cosine[start:end]))
+        scores = signals.unit_bm25[start:end]
+    else:
+        assert signals.unit_cosine is not None
+        scores = signals.unit_cosine[start:end]
+    if footer.all():
+        return start + int(np.argmax(scores))
+    return start + int(np.argmax(np.where(footer, -np.inf, scores)))
 
 
 def rank(snapshot: Snapshot, embedder: Embedder, query: str, *, lang: str | None, k: int,

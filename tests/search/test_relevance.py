@@ -8,7 +8,8 @@ import pytest
 
 from kefu.kb import finder
 from kefu.search.engine import SearchEngine
-from kefu.search.index import Evidence, Hit
+from kefu.search.index import Doc, Evidence, Hit
+from tests.search.conftest import BagOfWordsEmbedder
 
 PAGES = ("en", "zh-CN")
 
@@ -132,3 +133,21 @@ def test_only_results_close_to_the_best_one_are_shown() -> None:
     # the other language only: judged by the cross-lingual floor, no cut
     other = hit(Evidence("en", 0.81, 0.0), content_words=2)
     assert finder.relevance([other], "账号被盗") == [True]
+
+
+def test_the_shared_footer_is_never_the_section_a_result_quotes() -> None:
+    """Every article ends with "Still need help?", which mentions TxIDs and 2FA codes; a
+    query for those words links to the article's own section, and the footer's words do not
+    count as the article's."""
+    footer = ("\n\n## Still need help?\nSend us the TxID and never your 2FA code.\n")
+    docs = [Doc(slug="deposit", lang="en", title="Deposit not credited",
+                body="## Check the TxID\nFind the TxID in your wallet." + footer),
+            Doc(slug="fees", lang="en", title="Trading fees",
+                body="## Maker and taker\nMakers pay less." + footer)]
+    engine = SearchEngine(BagOfWordsEmbedder())
+    engine.upsert(docs)
+    hits = {h.slug: h for h in engine.search("TxID", lang="en", k=5)}
+    assert hits["deposit"].section is not None
+    assert hits["deposit"].section.heading == "Check the TxID"
+    if "fees" in hits:
+        assert hits["fees"].evidence[0].coverage == 0.0  # "TxID" only in its footer
