@@ -478,3 +478,43 @@ async def test_a_reply_being_written_survives_a_reload(dev_live: LiveServer, bro
     await page.reload()
     await page.wait_for_selector(LIVE, timeout=15_000)
     assert await box.input_value() == ""  # sent: no draft left
+
+
+async def test_a_note_being_written_comes_back_as_a_note(dev_live: LiveServer, browser: Any):
+    """A draft internal note restored after a reload must not become a reply to the customer
+    (one Enter would have sent it)."""
+    live = dev_live
+    number = await open_ticket(live)
+    page = await agent_page(browser, live, number)
+    await page.check('[data-testid="note-toggle"]')
+    box = page.locator('[data-testid="reply-box"]')
+    await box.fill("Looks like a fraud ring, do not refund")
+    await page.reload()
+    await page.wait_for_selector(LIVE, timeout=15_000)
+    assert await box.input_value() == "Looks like a fraud ring, do not refund"
+    assert await page.is_checked('[data-testid="note-toggle"]')
+    await box.press("Enter")
+    note = page.locator('[data-testid="message"]', has_text="fraud ring")
+    await note.and_(page.locator(".msg-internal[data-seq]")).wait_for(timeout=15_000)
+    async with httpx.AsyncClient(base_url=live.base) as client:
+        seen = await client.get(f"/api/v1/tickets/{number}", headers=bearer(customer_token(
+            live.settings, "cust-a", name="Alice", lang="en")))
+    assert "fraud ring" not in seen.text
+
+
+async def test_a_reply_queued_offline_survives_a_reload(dev_live: LiveServer, browser: Any):
+    live = dev_live
+    number = await open_ticket(live)
+    page = await agent_page(browser, live, number)
+    await page.evaluate("window.__sockets.drop()")
+    await page.wait_for_selector(OFFLINE)
+    box = page.locator('[data-testid="reply-box"]')
+    await box.fill("Checking with the chain team now")
+    await box.press("Enter")
+    reply = page.locator('[data-testid="message"]', has_text="Checking with the chain team")
+    await reply.and_(page.locator(".msg-pending")).wait_for(timeout=5_000)
+    await page.reload()  # the init script runs again: sockets allowed
+    await page.wait_for_selector(LIVE, timeout=15_000)
+    await reply.and_(page.locator("[data-seq]")).wait_for(timeout=15_000)
+    await page.reload()
+    assert await reply.count() == 1  # stored once

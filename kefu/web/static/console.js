@@ -763,6 +763,22 @@
       state.known[node.getAttribute("data-message-id")] = true;
     });
 
+    /* Sends not yet acknowledged survive a reload (this agent, this ticket): shown as pending
+       and sent again, same client_msg_id, once the socket is welcomed (stored at most once). */
+    var pendingKey = "kefu.pending." + me.id + "." + number;
+    function savePending() {
+      try {
+        var kept = Object.keys(state.pending).map(function (id) { return state.pending[id]; })
+          .filter(function (p) { return !p.failed; })
+          .map(function (p) { return {frame: p.frame, attachments: p.attachments || []}; });
+        if (kept.length) {
+          window.localStorage.setItem(pendingKey, JSON.stringify(kept));
+        } else {
+          window.localStorage.removeItem(pendingKey);
+        }
+      } catch (e) { /* storage blocked */ }
+    }
+
     function visible() {
       return document.visibilityState === "visible";
     }
@@ -888,6 +904,7 @@
       if (pending) {
         confirmPending(pending, frame.id, frame.seq, frame.created_at);
         delete state.pending[frame.client_msg_id];
+        savePending();
         return;
       }
       var stick = nearBottom();
@@ -905,6 +922,7 @@
         return;
       }
       delete state.pending[frame.client_msg_id];
+      savePending();
       if (state.known[frame.id]) {
         pending.node.remove();  /* the message frame came first (notes carry no client id) */
         return;
@@ -918,6 +936,7 @@
         return;
       }
       pending.failed = true;
+      savePending();
       pending.node.classList.add("msg-failed");
       var status = q('[data-testid="message-status"]', pending.node);
       status.textContent = t("console.failed", {reason: frame.message || frame.code});
@@ -1072,9 +1091,32 @@
       }
     });
 
+    /* A send to keep track of until it is acknowledged (the composer's, or one from before a
+       reload). */
+    function trackPending(frame, attachments) {
+      var node = messageNode({body: frame.body, internal: frame.internal,
+                              author: {kind: "agent", name: me.name}, attachments: attachments},
+                             {pending: true});
+      node.setAttribute("data-client-msg-id", frame.client_msg_id);
+      var pending = state.pending[frame.client_msg_id] = {frame: frame, node: node, failed: false,
+                                                          attachments: attachments};
+      insertInOrder(node, null);
+      savePending();
+      return pending;
+    }
+
+    try {
+      JSON.parse(window.localStorage.getItem(pendingKey) || "[]").forEach(function (saved) {
+        if (saved && saved.frame && typeof saved.frame.client_msg_id === "string" &&
+            !state.pending[saved.frame.client_msg_id]) {
+          pendingStatus(trackPending(saved.frame, saved.attachments || []), t("console.queued"));
+        }
+      });
+    } catch (e) { /* nothing usable */ }
+
     markSeen();
     return {state: state, messageNode: messageNode, insertInOrder: insertInOrder,
-            pendingStatus: pendingStatus};
+            pendingStatus: pendingStatus, trackPending: trackPending};
   }
 
   /* ------------------------------------------------------------ the composer */
@@ -1099,23 +1141,31 @@
       noteForm.hidden = true;  /* the note toggle does it */
     }
 
-    /* The reply being written survives a reload or a closed tab (this agent, this ticket). */
+    /* The text being written survives a reload or a closed tab (this agent, this ticket), with
+       whether it is an internal note: a note must never come back as a reply to the customer. */
     var draftKey = "kefu.draft." + me.id + "." + ((C.ticket && C.ticket.number) || "");
     function saveDraft() {
       try {
         if (box.value.trim()) {
-          window.localStorage.setItem(draftKey, box.value);
+          window.localStorage.setItem(draftKey, JSON.stringify({text: box.value, note: noteMode()}));
         } else {
           window.localStorage.removeItem(draftKey);
         }
       } catch (e) { /* storage blocked: no drafts */ }
     }
     try {
-      var draft = window.localStorage.getItem(draftKey);
-      if (draft && !box.value) {
-        box.value = draft;
+      var draft = JSON.parse(window.localStorage.getItem(draftKey) || "null");
+      if (draft && typeof draft.text === "string" && !box.value) {
+        if (draft.note && !noteToggle) {
+          draft = null;  /* a note where notes cannot be written: not as a reply */
+        } else if (noteToggle) {
+          noteToggle.checked = !!draft.note;
+        }
+        if (draft) {
+          box.value = draft.text;
+        }
       }
-    } catch (e) { /* storage blocked */ }
+    } catch (e) { /* storage blocked, or a draft from before notes were kept apart */ }
     box.addEventListener("input", saveDraft);
     window.addEventListener("pagehide", saveDraft);  /* macros and mentions set the text too */
 
@@ -1136,7 +1186,7 @@
     }
 
     if (noteToggle) {
-      noteToggle.addEventListener("change", function () { applyMode(); box.focus(); });
+      noteToggle.addEventListener("change", function () { applyMode(); saveDraft(); box.focus(); });
     }
 
     /* ---- typing */
@@ -1178,15 +1228,9 @@
       var frame = {type: "send", ticket: state.number, client_msg_id: newClientId(), body: body,
                    internal: noteMode(),
                    attachment_ids: uploads.filter(function (u) { return u.id; }).map(function (u) { return u.id; })};
-      var node = ticketView.messageNode({body: body, internal: frame.internal,
-                                         author: {kind: "agent", name: me.name},
-                                         attachments: uploads.filter(function (u) { return u.id; })
-                                           .map(function (u) { return {id: u.id, filename: u.name}; })},
-                                        {pending: true});
-      node.setAttribute("data-client-msg-id", frame.client_msg_id);
-      var pending = state.pending[frame.client_msg_id] = {frame: frame, node: node, failed: false};
-      ticketView.insertInOrder(node, null);
-      node.scrollIntoView({block: "end"});
+      var pending = ticketView.trackPending(frame, uploads.filter(function (u) { return u.id; })
+        .map(function (u) { return {id: u.id, filename: u.name}; }));
+      pending.node.scrollIntoView({block: "end"});
       if (!Socket.send(frame)) {
         /* offline now: it goes out, with the same client_msg_id, once the socket is back */
         ticketView.pendingStatus(pending, t("console.queued"));
@@ -1472,7 +1516,7 @@
       });
     }
 
-    applyMode();
+    applyMode();  /* also: a restored note draft comes back as a note */
   }
 
   /* ------------------------------------------------------------ the supervisor view */
