@@ -198,8 +198,12 @@ class Connection:
     def deliver(self, topic: str, event: dict[str, Any]) -> None:
         kind = event.get("type")
         if topic == INBOX:
-            if self.is_agent and self._may_see_inbox(event):
+            if not self.is_agent:
+                return
+            if self._may_see_inbox(event):
                 self._push_inbox(event)
+            elif event.get("_was") and self._may_read(*event["_was"]):
+                self._lost_access(event["ticket"]["number"])
             return
         if topic.startswith("agent:") or topic == "agents":
             if kind == "signed_out":
@@ -277,6 +281,13 @@ class Connection:
         if self._inbox_flush is None:
             self._inbox_flush = asyncio.get_running_loop().call_later(
                 INBOX_COALESCE_S, self._flush_inbox)
+
+    def _lost_access(self, number: str) -> None:
+        """A ticket this agent could read was moved where they cannot (another team, another
+        agent): its row goes, and nothing else about it."""
+        self._inbox_rows.pop(number, None)
+        self._rows_sent.pop(number, None)
+        self.push({"type": "inbox", "change": "removed", "ticket": {"number": number}})
 
     def _flush_inbox(self) -> None:
         """A row this connection has already sent whole, unchanged but for what a message

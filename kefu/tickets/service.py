@@ -209,10 +209,12 @@ def webhook_ticket(ticket: Ticket) -> dict[str, Any]:
 
 
 async def ticket_changed(
-    session: AsyncSession, ticket: Ticket, change: str, actor: Actor | None = None
+    session: AsyncSession, ticket: Ticket, change: str, actor: Actor | None = None, *,
+    was: tuple[uuid.UUID | None, uuid.UUID | None] | None = None,
 ) -> None:
+    """``was``: the ticket's team and assignee before a transfer (who could read it)."""
     await emit(session, "ticket.updated", {"ticket": webhook_ticket(ticket), "change": change})
-    announce_ticket(session, ticket, change, actor)
+    announce_ticket(session, ticket, change, actor, was=was)
 
 
 def ticket_summary(ticket: Ticket) -> dict[str, Any]:
@@ -224,10 +226,12 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
 
 
 def announce_ticket(
-    session: AsyncSession, ticket: Ticket, change: str, actor: Actor | None = None
+    session: AsyncSession, ticket: Ticket, change: str, actor: Actor | None = None, *,
+    was: tuple[uuid.UUID | None, uuid.UUID | None] | None = None,
 ) -> None:
     """After commit: the ticket's viewers get its new state (and which agent changed it, so a
-    console can tell its own changes from someone else's), agents' inboxes the new row."""
+    console can tell its own changes from someone else's), agents' inboxes the new row; an
+    agent who could read it before a transfer (``was``) and cannot now loses the row."""
     summary = ticket_summary(ticket)
     by = str(actor.agent.id) if actor is not None and actor.agent is not None else None
     if change != "message":  # the message frame itself tells the conversation's viewers
@@ -243,6 +247,8 @@ def announce_ticket(
     if change == "message":  # what a message changes, for consoles that have the rest
         event["_moved"] = {"number": ticket.number, "partial": True,
                            **{k: summary[k] for k in MOVED_FIELDS}}
+    if was is not None:
+        event["_was"] = [str(was[0]) if was[0] else None, str(was[1]) if was[1] else None]
     publish_after_commit(session, INBOX, event)
 
 

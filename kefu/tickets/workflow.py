@@ -78,6 +78,7 @@ async def assign(
     """Assign to an agent and/or transfer to a team. ``agent_id: null`` unassigns."""
     if not is_active(ticket.status):
         raise Conflict("a resolved or closed ticket cannot be assigned", code="ticket_inactive")
+    was = (ticket.team_id, ticket.assignee_id)
     changes: dict[str, str | None] = {}
     if data.team_id is not None and data.team_id != ticket.team_id:
         if await session.get(Team, data.team_id) is None:
@@ -98,7 +99,7 @@ async def assign(
         await _set_status(session, actor, ticket, "open", None)
     else:
         await session.flush()
-        await ticket_changed(session, ticket, "assignment", actor)
+    await ticket_changed(session, ticket, "assignment", actor, was=was)
     return ticket
 
 

@@ -81,7 +81,8 @@ AgentPageDep = Annotated[Actor, Depends(agent_actor)]
 
 # Catalogue families the console's JavaScript needs (row labels, frames it renders).
 CONSOLE_LABEL_PREFIXES = ("console.", "status.", "priority.", "channel.", "author.", "pending.",
-                          "agent_status.", "ticket.internal_note", "supervisor.", "role.")
+                          "agent_status.", "ticket.internal_note", "supervisor.", "role.",
+                          "error.")
 
 
 def console_labels(request: Request) -> dict[str, str]:

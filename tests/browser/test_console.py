@@ -518,3 +518,27 @@ async def test_a_reply_queued_offline_survives_a_reload(dev_live: LiveServer, br
     await reply.and_(page.locator("[data-seq]")).wait_for(timeout=15_000)
     await page.reload()
     assert await reply.count() == 1  # stored once
+
+
+async def test_a_ticket_moved_to_another_team_leaves_the_inbox_and_its_page_says_so(
+        dev_live: LiveServer, browser: Any):
+    live = dev_live
+    number = await open_ticket(live)
+    async with factory_app(live) as app:
+        korean = await make_team(app, "Korean", "ko")
+        admin = await make_agent(app, "boss@kefu.test", role="admin")
+        token = await api_token(app, admin)
+    inbox = await agent_page(browser, live, number)
+    await inbox.goto(f"{live.base}/agent")
+    row = inbox.locator(f'[data-testid="inbox-row-{number}"]')
+    await row.wait_for(timeout=15_000)
+    ticket_page = await inbox.context.new_page()
+    await ticket_page.goto(f"{live.base}/agent/tickets/{number}")
+    await ticket_page.wait_for_selector(LIVE, timeout=15_000)
+    async with httpx.AsyncClient(base_url=live.base) as client:
+        moved = await client.post(f"/api/v1/tickets/{number}/assign", headers=bearer(token),
+                                  json={"team_id": str(korean.id)})
+    assert moved.status_code == 200, moved.text
+    await row.wait_for(state="detached", timeout=10_000)
+    notice = ticket_page.locator('[data-testid="ticket-changed"]')
+    await notice.get_by_text("you can no longer answer it here").wait_for(timeout=10_000)

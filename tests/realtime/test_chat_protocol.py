@@ -333,6 +333,36 @@ async def test_inbox_rows_moved_by_messages_arrive_gathered(live: LiveServer, se
         await client.close()
 
 
+async def test_a_ticket_moved_out_of_an_agents_reach_leaves_their_inbox(
+        live: LiveServer, setup_app: Any):
+    """Transferred to a team the agent is not in: their row goes (the number only, nothing
+    else of the ticket); the new team's agent gets the row; the ticket's page is told."""
+    world = await make_world(setup_app)
+    alice = await customer(live, "cust-moved")
+    await alice.send({"type": "send", "client_msg_id": "m1", "body": "USDT deposit missing"})
+    number = (await alice.wait_type("ack"))["ticket"]
+    english, chinese = await agent(live, world.headers["agent"]), await agent(
+        live, world.headers["other_agent"])
+    await english.send({"type": "subscribe", "ticket": number, "since": 0})
+    await english.wait_type("subscribed")
+    async with httpx.AsyncClient(base_url=live.base) as client:
+        moved = await client.post(f"/api/v1/tickets/{number}/assign",
+                                  headers=world.headers["admin"],
+                                  json={"team_id": str(world.zh_team.id)})
+    assert moved.status_code == 200, moved.text
+    removed = await english.wait_for(lambda f: f.get("type") == "inbox"
+                                     and f.get("change") == "removed")
+    assert removed["ticket"] == {"number": number}
+    await english.wait_for(lambda f: f.get("type") == "unsubscribed" and f["ticket"] == number)
+    row = await chinese.wait_for(lambda f: f.get("type") == "inbox"
+                                 and f.get("ticket", {}).get("number") == number)
+    assert row["change"] == "assignment"
+    assert row["ticket"]["team_id"] == str(world.zh_team.id)
+    assert not [f for f in chinese.frames if f.get("change") == "removed"]
+    for client in (alice, english, chinese):
+        await client.close()
+
+
 async def test_agents_see_inbox_typing_and_each_other(live: LiveServer, setup_app: Any):
     world = await make_world(setup_app)
     bob = await agent(live, world.headers["agent"])

@@ -288,6 +288,12 @@
         } catch (e) {
           return;
         }
+        if (frame.type === "inbox" && frame.change === "removed") {
+          /* moved where this agent cannot read it: only its number comes */
+          self.rows.delete(frame.ticket.number);
+          self.emit("inbox", frame);
+          return;
+        }
         if (frame.type === "inbox") {
           /* rows moved by new messages arrive gathered: one frame each for the handlers;
              a partial row (what a message changed) is merged into the row sent before */
@@ -427,6 +433,14 @@
         return;
       }
       this.write(state);
+    },
+
+    forget: function (number) {
+      var state = this.read();
+      if (state[number]) {
+        delete state[number];
+        this.write(state);
+      }
     },
 
     seen: function (number, lastCustomerAt) {
@@ -681,6 +695,14 @@
     var paged = section.getAttribute("data-paged") === "true";
     var body = q("tbody", section);
     var row = q('[data-testid="inbox-row-' + ticket.number + '"]', section);
+    if (frame.change === "removed") {
+      if (row) {
+        row.remove();
+        showEmpty(section);
+      }
+      Unread.forget(ticket.number);
+      return;
+    }
     var fits = matchesFilters(ticket, filters);
     if (row) {
       if (fits === false) {
@@ -939,7 +961,9 @@
       savePending();
       pending.node.classList.add("msg-failed");
       var status = q('[data-testid="message-status"]', pending.node);
-      status.textContent = t("console.failed", {reason: frame.message || frame.code});
+      var known = Object.prototype.hasOwnProperty.call(labels, "error." + frame.code);
+      status.textContent = t("console.failed", {reason: known ? t("error." + frame.code)
+                                                : frame.message || frame.code});
       var retry = el("button", {type: "button", className: "btn btn-link btn-small", text: t("console.retry")});
       retry.addEventListener("click", function () {
         pending.failed = false;
@@ -1079,6 +1103,16 @@
       if (changed && frame.change !== "message" && frame.by_agent_id !== me.id) {
         q("[data-text]", changed).textContent = t("console.ticket_changed", {what: what});
         changed.hidden = false;
+      }
+    });
+
+    /* Moved where this agent cannot read it (another team, another agent): say so, since a
+       reply can no longer be sent from here. */
+    Socket.on("unsubscribed", function (frame) {
+      if (frame.ticket === number && frame.reason === "no_access" && changed) {
+        q("[data-text]", changed).textContent = t("console.no_access");
+        changed.hidden = false;
+        changed.classList.add("alert-warn");
       }
     });
 
