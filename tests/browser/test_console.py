@@ -32,7 +32,8 @@ SOCKETS = """
 (() => {
   const Native = window.WebSocket;
   const sockets = [];
-  let refused = false;
+  // refuseAfterReload(): the next page load starts with sockets refused, until allow().
+  let refused = sessionStorage.getItem("__refused") === "1";
   class TestSocket extends Native {
     constructor(url, protocols) {
       super(refused ? String(url).replace("/ws/", "/ws-refused/") : url, protocols);
@@ -41,7 +42,8 @@ SOCKETS = """
   }
   window.__sockets = {
     drop() { refused = true; sockets.forEach((ws) => ws.close()); },
-    allow() { refused = false; },
+    allow() { refused = false; sessionStorage.removeItem("__refused"); },
+    refuseAfterReload() { sessionStorage.setItem("__refused", "1"); },
   };
   window.WebSocket = TestSocket;
 })();
@@ -186,7 +188,8 @@ async def test_without_a_socket_session_the_reply_box_posts_the_form(
     live = dev_live
     number = await open_ticket(live)
     context = await browser.new_context()
-    await context.add_init_script(SOCKETS.replace("let refused = false", "let refused = true"))
+    await context.add_init_script(SOCKETS.replace(
+        'let refused = sessionStorage.getItem("__refused") === "1";', "let refused = true;"))
     page = await context.new_page()
     await open_signed_in(page, live, number)
     await page.wait_for_selector(OFFLINE, timeout=15_000)

@@ -246,8 +246,14 @@ async def test_unsent_messages_and_the_draft_survive_a_reload(dev_live: LiveServ
     await widget.locator('[data-author="customer"][data-state="sending"]').wait_for()
     await box.fill("Also, which network should")
 
-    await page.reload()  # the init script runs again: sockets allowed
+    # Reloaded while the connection still cannot be made: both are there at once.
+    await page.evaluate("window.__sockets.refuseAfterReload()")
+    await page.reload()
     await widget.locator('[data-testid="kefu-panel"]').wait_for(timeout=15_000)
+    await widget.locator('[data-author="customer"]', has_text="The TxID is 0xabc123").wait_for(
+        timeout=5_000)
+    assert await box.input_value() == "Also, which network should"
+    await page.evaluate("window.__sockets.allow()")
     away = widget.locator('[data-author="customer"]', has_text="The TxID is 0xabc123")
     await away.and_(widget.locator('[data-state="sent"], [data-state="read"]')).wait_for(
         timeout=20_000)

@@ -1072,6 +1072,9 @@
       if (after.priority !== before.priority && after.priority) {
         parts.push(t("console.change.priority", {priority: t("priority." + after.priority)}));
       }
+      if (!parts.length && (frame.change === "assignment" || frame.change === "status")) {
+        return "";  /* the same state told twice (an assignment that also opens the ticket) */
+      }
       if (!parts.length) {
         var key = "console.change." + frame.change;
         parts.push(Object.prototype.hasOwnProperty.call(labels, key) ? t(key) : t("console.change.other"));
@@ -1100,7 +1103,7 @@
         priorityBox.appendChild(priorityBadge(frame.state.priority));
       }
       // Our own changes (a first reply opens the ticket) need no "changed by someone else".
-      if (changed && frame.change !== "message" && frame.by_agent_id !== me.id) {
+      if (changed && what && frame.change !== "message" && frame.by_agent_id !== me.id) {
         q("[data-text]", changed).textContent = t("console.ticket_changed", {what: what});
         changed.hidden = false;
       }

@@ -375,7 +375,13 @@
       var subject = auth.token ? tokenClaims(auth.token).sub : null;
       return typeof subject === "string" && subject ? "c:" + subject : null;
     }
-    return auth.visitor ? "v:" + auth.visitor.visitor_id : null;
+    var visitor = auth.visitor;
+    if (!visitor) {
+      try {
+        visitor = JSON.parse(storageGet("visitor") || "null");
+      } catch (error) { /* none usable */ }
+    }
+    return visitor && visitor.visitor_id ? "v:" + visitor.visitor_id : null;
   }
 
   function tokenFresh(token) {
@@ -643,6 +649,7 @@
     setStatus("connecting");
     helloCredentials().then(function (hello) {
       conn.connecting = false;
+      restoreUnsent(); // the person is known now, if the page did not know them before
       if (conn.ws || conn.fatal) {
         return;
       }
@@ -1082,9 +1089,10 @@
     }
   }
 
+  /* Not before the saved draft was taken back: typing first would overwrite it. */
   function saveDraft() {
     var key = identityKey();
-    if (key) {
+    if (key && chat.restoredFor === key) {
       sessionSet("draft:" + key, ui.input.value);
     }
   }
@@ -2270,6 +2278,9 @@
         }
       }
     });
+    // What this person had not sent, and was writing, before a reload: shown at once, also
+    // while the connection cannot be made yet.
+    restoreUnsent();
     // Reconnect at once only if this person has a conversation here (or the panel was open
     // on the previous page); otherwise wait until the panel is opened.
     if (sessionGet("open") === "1") {
