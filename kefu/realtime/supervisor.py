@@ -194,9 +194,12 @@ async def floor_snapshot(session: AsyncSession, *, now: datetime | None = None) 
             select(agent_teams.c.agent_id, agent_teams.c.team_id))).all():
         memberships.setdefault(agent_id, []).append(str(team_id))
     loads = await agent_loads(session)
+    is_escalated = (Ticket.status == "escalated", Ticket.merged_into_id.is_(None))
     escalated_rows = list(await session.scalars(
-        select(Ticket).where(Ticket.status == "escalated", Ticket.merged_into_id.is_(None))
+        select(Ticket).where(*is_escalated)
         .order_by(Ticket.escalated_at, Ticket.created_at).limit(ESCALATED_LISTED)))
+    escalated_total = await session.scalar(
+        select(func.count()).select_from(Ticket).where(*is_escalated)) or 0
 
     waiting: list[WaitingTicket] = []
     positions: dict[uuid.UUID | None, int] = {}
@@ -251,7 +254,7 @@ async def floor_snapshot(session: AsyncSession, *, now: datetime | None = None) 
         "longest_wait_s": oldest_all.wait_s if oldest_all else 0,
         "oldest_at": oldest_all.created_at if oldest_all else None,
         "sla_at_risk": sum(1 for w in waiting if w.at_risk),
-        "escalated": len(escalated),
+        "escalated": escalated_total,  # all of them; the list stops at ESCALATED_LISTED
         "agents_online": len(online),
         "agents_away": sum(1 for a in agents if a.status == "away"),
         "load": sum(r.load for r in agent_rows),

@@ -545,3 +545,22 @@ async def test_a_ticket_moved_to_another_team_leaves_the_inbox_and_its_page_says
     await row.wait_for(state="detached", timeout=10_000)
     notice = ticket_page.locator('[data-testid="ticket-changed"]')
     await notice.get_by_text("you can no longer answer it here").wait_for(timeout=10_000)
+
+
+async def test_the_inbox_catches_up_after_an_outage(dev_live: LiveServer, browser: Any):
+    live = dev_live
+    number = await open_ticket(live)
+    page = await agent_page(browser, live, number)
+    await page.goto(f"{live.base}/agent")
+    await page.wait_for_selector(LIVE, timeout=15_000)
+    await page.evaluate("window.__sockets.drop()")
+    await page.wait_for_selector(OFFLINE)
+    headers = bearer(customer_token(live.settings, "cust-b", name="Bo", lang="en"))
+    async with httpx.AsyncClient(base_url=live.base) as client:
+        created = await client.post("/api/v1/tickets", headers=headers, json={
+            "subject": "Withdrawal pending", "body": "Pending for 3 hours.", "language": "en"})
+    assert created.status_code == 201
+    await page.wait_for_timeout(500)
+    await page.evaluate("window.__sockets.allow()")
+    await page.locator(f'[data-testid="inbox-row-{created.json()["number"]}"]').wait_for(
+        timeout=20_000)

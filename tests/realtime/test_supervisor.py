@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from kefu.accounts.actor import Actor
 from kefu.accounts.models import Agent, Customer
+from kefu.realtime import supervisor as supervisor_module
 from kefu.realtime.hub import Connection, Hub
 from kefu.realtime.queue import AVERAGE_HANDLE_S, QueueWatcher
 from kefu.realtime.supervisor import (
@@ -299,3 +301,19 @@ async def test_merged_tickets_leave_the_queues(app: FastAPI, at: Callable[[datet
         merged = await session.get(Ticket, source.id)
         assert merged is not None
         assert merged.merged_into_id is not None
+
+
+async def test_the_totals_count_past_what_the_lists_show(
+    app: FastAPI, at: Callable[[datetime], None], monkeypatch: pytest.MonkeyPatch
+):
+    """The escalated total counted the list, cut at 100; and a list that stops before its
+    total says so on the page."""
+    floor = await Floor(app, at).build()
+    full = await floor.snapshot()
+    monkeypatch.setattr(supervisor_module, "ESCALATED_LISTED", 0)
+    monkeypatch.setattr(supervisor_module, "WAITING_LISTED", 1)
+    cut = await floor.snapshot()
+    assert cut.escalated == []
+    assert cut.totals["escalated"] == full.totals["escalated"] == 1
+    assert len(cut.waiting) == 1
+    assert cut.totals["waiting"] == full.totals["waiting"] > 1

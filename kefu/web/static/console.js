@@ -607,6 +607,17 @@
     return document.getElementById("tickets");
   }
 
+  /* Back after an outage: what changed meanwhile was never sent to this page, so the list
+     is fetched again (the first welcome needs nothing: the page was just rendered). */
+  var inboxWelcomes = 0;
+  Socket.on("welcome", function () {
+    inboxWelcomes += 1;
+    if (inboxWelcomes > 1 && inboxSection() && window.htmx) {
+      window.htmx.ajax("GET", location.pathname + location.search,
+                       {target: "#tickets", swap: "outerHTML"});
+    }
+  });
+
   function inboxFilters(section) {
     try {
       return JSON.parse(section.getAttribute("data-filters") || "{}");
@@ -1592,6 +1603,15 @@
       });
     }
 
+    /* "Showing the first 50 of 64": a list stops before its total does. */
+    function listedOf(name, shown, total) {
+      var note = q('[data-listed="' + name + '"]');
+      if (note) {
+        note.hidden = !(total > shown);
+        note.textContent = total > shown ? t("supervisor.listed_of", {shown: shown, total: total}) : "";
+      }
+    }
+
     function render(frame) {
       offset = Date.parse(frame.at) - Date.now();
       var totals = frame.totals || {};
@@ -1642,6 +1662,7 @@
         if (noEscalations) {
           noEscalations.hidden = (frame.escalated || []).length > 0;
         }
+        listedOf("escalated", (frame.escalated || []).length, totals.escalated);
       }
 
       var waiting = body("supervisor-waiting");
@@ -1662,6 +1683,7 @@
         if (noWaiting) {
           noWaiting.hidden = (frame.waiting || []).length > 0;
         }
+        listedOf("waiting", (frame.waiting || []).length, totals.waiting);
       }
       var updated = q('[data-testid="supervisor-updated"]');
       if (updated) {
