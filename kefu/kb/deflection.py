@@ -21,10 +21,12 @@ from kefu.db import insert_or_ignore
 from kefu.kb.finder import Found, find
 from kefu.kb.indexing import ArticleIndex
 from kefu.kb.models import Deflection
+from kefu.search.analyze import has_han
 from kefu.tickets.models import Ticket
 
 SUGGESTIONS = 3
-MIN_QUERY_CHARS = 4
+MIN_QUERY_CHARS = 4  # Latin text; two Chinese characters already say something (出金, 钱没到)
+MIN_HAN_CHARS = 2
 QUERY_CHARS = 2000
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
@@ -48,7 +50,7 @@ async def suggest(
     """Up to three relevant public articles for what the customer is writing; the ones shown
     are remembered under ``key``."""
     text = " ".join(text.split())[:QUERY_CHARS]
-    if len(text) < MIN_QUERY_CHARS:
+    if len(text) < (MIN_HAN_CHARS if has_han(text) else MIN_QUERY_CHARS):
         return []
     found = (await find(session, index, query=text, lang=lang, k=SUGGESTIONS * 2,
                         relevant_only=True))[:SUGGESTIONS]

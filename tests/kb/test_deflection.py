@@ -6,10 +6,13 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
 from kefu.accounts.deps import CSRF_HEADER
+from kefu.kb import deflection
+from kefu.kb.finder import Found
 from kefu.kb.models import Deflection
 from kefu.tickets.models import Ticket
 from tests.factories import make_world
@@ -113,3 +116,25 @@ async def test_widget_suggestions_then_submitted(app: FastAPI, client: httpx.Asy
     unknown = await client.post("/api/v1/kb/deflections/" + "x" * 24 + "/submitted",
                                 json={"ticket": number}, headers=world.headers["customer_a"])
     assert unknown.status_code == 404
+
+
+async def test_two_chinese_characters_are_enough_to_suggest(
+        app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """出金, 钱没到: two or three Chinese characters say what a question is about; three Latin
+    letters do not. (Which articles answer is the finder's business, stubbed here: this suite's
+    stand-in embedder is not calibrated for one-word questions.)"""
+    asked: list[str] = []
+
+    async def finder(_session: object, _index: object, *, query: str, **_: object) -> list[Found]:
+        asked.append(query)
+        return [Found(slug="withdrawal-pending", lang="zh-CN", title="提币处理中",
+                      url="/help/zh-CN/articles/withdrawal-pending", score=1.0, cosine=0.9,
+                      snippet="", heading=None, relevant=True)]
+
+    monkeypatch.setattr(deflection, "find", finder)
+    async with app.state.db.transaction() as session:
+        for text, expected in (("出金", 1), ("钱没到", 1), ("dep", 0), ("depo", 1)):
+            found = await deflection.suggest(session, None, key=deflection.new_key(),  # type: ignore[arg-type]
+                                             channel="widget", lang="zh-CN", text=text)
+            assert len(found) == expected, text
+    assert asked == ["出金", "钱没到", "depo"]

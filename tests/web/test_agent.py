@@ -332,3 +332,14 @@ async def test_inbox_and_portal_page_through_tickets(
     cursor = html.unescape(page.text.split('href="/portal?cursor=')[1].split('"')[0])
     rest = await client.get(f"/portal?cursor={cursor}")
     assert ticket_numbers(page.text) | ticket_numbers(rest.text) == numbers
+
+
+async def test_a_customer_without_a_name_is_called_customer_in_the_consoles_language(
+        app: FastAPI, client: httpx.AsyncClient):
+    await make_desk(app)
+    number = await _api_ticket(client, customer_headers(app.state.settings, "cust-nameless"),
+                               "USDT deposit missing")
+    await agent_sign_in(client, "agent@kefu.test")
+    page = (await client.get(f"/agent/tickets/{number}", params={"lang": "zh-CN"})).text
+    assert '<span class="msg-author">客户</span>' in page
+    assert "Customer" not in page

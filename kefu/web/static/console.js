@@ -157,7 +157,9 @@
      gave none; they get the UI's word for them. */
   function authorName(author) {
     var kind = author.kind || "agent";
-    if (kind === "assistant" || kind === "system" || !author.name || author.name === kind) {
+    /* an unnamed customer is stored as "Customer" (tickets.schemas.UNNAMED_CUSTOMER) */
+    if (kind === "assistant" || kind === "system" || !author.name ||
+        author.name.toLowerCase() === kind) {
       return t("author." + kind);
     }
     return author.name;

@@ -103,7 +103,8 @@
                           webm: "video/webm", mov: "video/quicktime", pdf: "application/pdf" };
   var MAX_BODY_CHARS = 20000;
   var SUGGEST_AFTER_MS = 700;   // pause in typing before asking for articles
-  var SUGGEST_MIN_CHARS = 4;
+  var SUGGEST_MIN_CHARS = 4;    // two for Chinese, whose two characters already say something
+  var HAN = /[\u3400-\u9fff]/;
   var STATUS_EVERY_MS = 300000; // refresh the service status banner at most this often
   var TYPING_EVERY_MS = 3000;   // repeat "typing: true" at most this often
   var TYPING_IDLE_MS = 4000;    // then "typing: false" after this long without a keystroke
@@ -1214,7 +1215,8 @@
      needed; the returned key is sent back once the ticket exists, see setTicket). */
   function suggestArticles() {
     var text = ui.input.value.trim();
-    if (chat.ticket || outbox.length || text.length < SUGGEST_MIN_CHARS || text === deflect.asked) {
+    var minimum = HAN.test(text) ? 2 : SUGGEST_MIN_CHARS;
+    if (chat.ticket || outbox.length || text.length < minimum || text === deflect.asked) {
       return;
     }
     deflect.asked = text;
@@ -2050,7 +2052,7 @@
       });
       quick.appendChild(button);
     });
-    ui.suggestList = el("ul", { class: "quick" });
+    ui.suggestList = el("ul", { class: "suggestion-list" });
     ui.suggest = el("div", { class: "suggestions", "data-testid": "kefu-suggestions",
                              "aria-live": "polite", hidden: true }, [
       el("p", { class: "quick-title" }, t("suggestTitle")), ui.suggestList]);
