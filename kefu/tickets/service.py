@@ -17,6 +17,7 @@ from sqlalchemy import (
     and_,
     exists,
     false,
+    func,
     or_,
     select,
     true,
@@ -818,10 +819,15 @@ async def list_tickets(
     stmt = readable_by(actor).where(Ticket.merged_into_id.is_(None))
     if filters.status:
         stmt = stmt.where(Ticket.status == filters.status)
-    for column, value in ((Ticket.priority, filters.priority), (Ticket.channel, filters.channel),
-                          (Ticket.language, filters.language)):
+    for column, value in ((Ticket.priority, filters.priority), (Ticket.channel, filters.channel)):
         if value:
             stmt = stmt.where(column == value)
+    if filters.language:
+        # "zh" is every Chinese ticket (zh, zh-CN, zh-TW), as the supervisor's queues count
+        # them; "zh-CN" that one, in any case.
+        language = func.lower(Ticket.language)
+        wanted = filters.language.lower()
+        stmt = stmt.where(or_(language == wanted, language.like(f"{wanted}-%")))
     if filters.team_id:
         stmt = stmt.where(Ticket.team_id == filters.team_id)
     if filters.assignee == "none":

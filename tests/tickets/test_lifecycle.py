@@ -284,3 +284,27 @@ def _read():  # type: ignore[no-untyped-def]
     fields = {name: None for name in TicketRead.model_fields}
     return TicketRead.model_construct(**{**fields, "number": "KF-AAAA22", "subject": "s",
                                          "status": "open", "created_at": clock.now()})
+
+
+async def test_a_language_filter_takes_the_language_with_its_regions(
+        client: httpx.AsyncClient, world: World):
+    """"zh" lists zh, zh-CN and zh-TW tickets (as the supervisor's queues count them); a
+    region, in any case, lists that one."""
+    numbers = {}
+    for language, body in (("zh", "提币一直在处理中"), ("zh-CN", "充值没有到账怎么办"),
+                           ("en", "Where is my deposit?")):
+        created = await client.post("/api/v1/tickets", headers=world.headers["customer_a"],
+                                    json={"subject": body, "body": body, "language": language})
+        assert created.status_code == 201, created.text
+        numbers[language] = created.json()["number"]
+
+    async def listed(language: str) -> set[str]:
+        response = await client.get("/api/v1/tickets", params={"language": language},
+                                    headers=world.headers["admin"])
+        assert response.status_code == 200, response.text
+        return {t["number"] for t in response.json()["items"]}
+
+    assert await listed("zh") == {numbers["zh"], numbers["zh-CN"]}
+    assert await listed("zh-cn") == {numbers["zh-CN"]}
+    assert await listed("zh-CN") == {numbers["zh-CN"]}
+    assert await listed("en") == {numbers["en"]}

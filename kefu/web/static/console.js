@@ -639,7 +639,10 @@
     if (filters.channel && ticket.channel !== filters.channel) {
       return false;
     }
-    if (filters.language && (ticket.language || "").toLowerCase() !== filters.language) {
+    var language = (ticket.language || "").toLowerCase();
+    var wantedLanguage = (filters.language || "").toLowerCase();
+    if (wantedLanguage && language !== wantedLanguage &&
+        language.indexOf(wantedLanguage + "-") !== 0) {  /* "zh" is zh-CN and zh-TW too */
       return false;
     }
     if (filters.assignee === "me" && ticket.assignee_id !== me.id) {
