@@ -8,6 +8,7 @@ offline until the test lets it back)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -564,3 +565,33 @@ async def test_the_inbox_catches_up_after_an_outage(dev_live: LiveServer, browse
     await page.evaluate("window.__sockets.allow()")
     await page.locator(f'[data-testid="inbox-row-{created.json()["number"]}"]').wait_for(
         timeout=20_000)
+
+
+async def test_tickets_that_arrive_while_the_list_changes_are_in_the_new_list(
+        dev_live: LiveServer, browser: Any):
+    live = dev_live
+    number = await open_ticket(live)
+    page = await agent_page(browser, live, number)
+    await page.goto(f"{live.base}/agent?status=open")
+    await page.wait_for_selector(LIVE, timeout=15_000)
+
+    rendered = asyncio.Event()
+
+    async def slowly(route: Any) -> None:  # rendered now, on its way for a while
+        response = await route.fetch()
+        rendered.set()
+        await asyncio.sleep(1.5)
+        await route.fulfill(response=response)
+
+    await page.route("**/agent?status=new*", slowly)
+    await page.select_option("#f-status", "new")
+    await asyncio.wait_for(rendered.wait(), timeout=10)
+    headers = bearer(customer_token(live.settings, "cust-c", name="Cy", lang="en"))
+    async with httpx.AsyncClient(base_url=live.base) as client:
+        created = await client.post("/api/v1/tickets", headers=headers, json={
+            "subject": "KYC stuck", "body": "My KYC has been pending for a week.",
+            "language": "en"})
+    assert created.status_code == 201
+    await page.locator(f'[data-testid="inbox-row-{created.json()["number"]}"]').wait_for(
+        timeout=15_000)
+    await page.locator(f'[data-testid="inbox-row-{number}"]').wait_for()  # the list is "new"

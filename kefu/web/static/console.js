@@ -701,9 +701,17 @@
     return row;
   }
 
+  /* While a new list is on its way (a filter changed), frames wait for it: applied to the old
+     list they would be lost with it, and the new one was rendered before they happened. */
+  var listComing = null;  /* frames that arrived meanwhile, or null */
+
   function onInboxFrame(frame) {
     var section = inboxSection();
     if (!section) {
+      return;
+    }
+    if (listComing) {
+      listComing.push(frame);
       return;
     }
     var ticket = frame.ticket;
@@ -775,11 +783,39 @@
     Unread.render();
   }
 
+  function listRequest(event) {
+    var target = event.detail && event.detail.target;
+    return !!(target && (target.id === "tickets" || q("#tickets", target)));
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (listRequest(event)) {
+      listComing = listComing || [];
+    }
+  });
+
+  function releaseFrames() {
+    var frames = listComing || [];
+    listComing = null;
+    frames.forEach(onInboxFrame);
+  }
+
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.target && (event.target.id === "tickets" || q("#tickets", event.target))) {
       observeRows();
+      releaseFrames();
     }
   });
+  /* no new list after all (an error, a cancelled request): what waited goes to the old one */
+  ["htmx:responseError", "htmx:sendError", "htmx:timeout", "htmx:afterRequest"].forEach(
+    function (name) {
+      document.addEventListener(name, function (event) {
+        if (listRequest(event) && listComing &&
+            (name !== "htmx:afterRequest" || !(event.detail && event.detail.successful))) {
+          releaseFrames();
+        }
+      });
+    });
 
   /* ------------------------------------------------------------ one ticket */
 
