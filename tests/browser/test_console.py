@@ -595,3 +595,32 @@ async def test_tickets_that_arrive_while_the_list_changes_are_in_the_new_list(
     await page.locator(f'[data-testid="inbox-row-{created.json()["number"]}"]').wait_for(
         timeout=15_000)
     await page.locator(f'[data-testid="inbox-row-{number}"]').wait_for()  # the list is "new"
+
+
+async def test_a_row_moved_by_a_message_keeps_the_keyboard_focus(
+        dev_live: LiveServer, browser: Any):
+    live = dev_live
+    older = await open_ticket(live)
+    headers = bearer(customer_token(live.settings, "cust-d", name="Di", lang="en"))
+    async with httpx.AsyncClient(base_url=live.base) as client:
+        newer = (await client.post("/api/v1/tickets", headers=headers, json={
+            "subject": "Futures liquidation", "body": "Why was I liquidated?",
+            "language": "en"})).json()["number"]
+    page = await agent_page(browser, live, older)
+    await page.goto(f"{live.base}/agent")
+    await page.wait_for_selector(LIVE, timeout=15_000)
+    link = page.locator(f'[data-testid="inbox-row-{older}"] [data-cell="subject"] a')
+    await link.focus()
+    async with httpx.AsyncClient(base_url=live.base) as client:
+        replied = await client.post(f"/api/v1/tickets/{older}/replies", headers=bearer(
+            customer_token(live.settings, "cust-a", name="Alice", lang="en")),
+            json={"body": "Any update on this?"})
+    assert replied.status_code == 201, replied.text
+    first = page.locator('[data-testid="inbox-table"] tbody tr').first
+    await page.wait_for_function(
+        "n => document.querySelector('[data-testid=\"inbox-table\"] tbody tr')"
+        ".getAttribute('data-testid') === 'inbox-row-' + n", arg=older, timeout=15_000)
+    assert await first.get_attribute("data-testid") == f"inbox-row-{older}"
+    assert await page.evaluate("document.activeElement.closest('tr').dataset.testid") == \
+        f"inbox-row-{older}"
+    assert newer

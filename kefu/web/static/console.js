@@ -740,7 +740,12 @@
       }
       fillRow(row, ticket);
       if (!paged && body.firstElementChild !== row) {
+        /* moving a row takes the keyboard focus out of it: give it back */
+        var focused = row.contains(document.activeElement) ? document.activeElement : null;
         body.insertBefore(row, body.firstElementChild);
+        if (focused) {
+          focused.focus({preventScroll: true});
+        }
       }
       flash(row);
     } else if (fits === true && !paged && body) {
@@ -749,6 +754,7 @@
       body.insertBefore(row, body.firstElementChild);
       flash(row);
       showEmpty(section);
+      announce(t("console.new_ticket_announce", {number: ticket.number, subject: ticket.subject}));
     }
     Unread.render();
   }
@@ -800,10 +806,18 @@
     frames.forEach(onInboxFrame);
   }
 
+  function announce(text) {
+    var region = document.getElementById("inbox-announce");
+    if (region) {
+      region.textContent = text;
+    }
+  }
+
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.target && (event.target.id === "tickets" || q("#tickets", event.target))) {
       observeRows();
       releaseFrames();
+      announce(t("console.list_count", {count: qa("#tickets tbody tr").length}));
     }
   });
   /* no new list after all (an error, a cancelled request): what waited goes to the old one */
