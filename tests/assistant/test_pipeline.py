@@ -115,10 +115,19 @@ async def say(assistant: Assistant, state: ConversationState, text: str) -> Turn
 # ---------------------------------------------------------------- hand-off rules
 
 
+async def test_a_buyer_whose_seller_does_not_release_goes_to_a_person() -> None:
+    """A buyer who paid: not the seller's article ("never release before the money is in")."""
+    turn = await say(make_assistant(), ConversationState(), "卖家不放币，我已经付款了")
+    assert turn.intent == "p2p_appeal"
+    assert turn.kind == "handoff"
+
+
 @pytest.mark.parametrize("text", [
     "我的账号被盗了，有人改了我的密码还登录了",
     "someone hacked my account and changed my email",
     "I didn't make this withdrawal, my USDT was sent out without my permission",
+    # short and colloquial: they went to a person at normal priority, with no article
+    "币被盗了", "币被偷了", "someone stole my crypto",
 ])
 async def test_sensitive_intent_hands_off_at_once_with_summary(text: str) -> None:
     state = ConversationState()
