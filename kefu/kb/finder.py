@@ -43,6 +43,7 @@ from kefu.kb.models import Article, ArticleTranslation, SearchLog
 from kefu.kb.service import article_url, public_documents
 from kefu.search import analyze
 from kefu.search.engine import Hit
+from kefu.search.index import Evidence
 
 COSINE_FLOOR = 0.86
 WORD_MATCH_FLOOR = 0.79
@@ -70,13 +71,18 @@ class Found:
     relevant: bool
 
 
+def _own_evidence(hit: Hit, scripts: frozenset[str]) -> list[Evidence]:
+    """The hit's translations written in a script of the query (all of them for a query in no
+    script)."""
+    return [e for e in hit.evidence
+            if not scripts or analyze.language_scripts(e.lang) & scripts]
+
+
 def is_relevant(hit: Hit, query: str) -> bool:
     """Whether ``hit`` answers ``query`` well enough to be shown (see the module docstring)."""
     if not hit.content_words:
         return False
-    scripts = analyze.scripts_in(query)
-    own = [e for e in hit.evidence
-           if not scripts or analyze.language_scripts(e.lang) & scripts]
+    own = _own_evidence(hit, analyze.scripts_in(query))
     if own:
         return any(e.cosine >= COSINE_FLOOR
                    or (e.coverage >= 1.0 and e.cosine >= WORD_MATCH_FLOOR)
@@ -92,8 +98,7 @@ def relevance(hits: Sequence[Hit], query: str) -> list[bool]:
     query of two or more (one word, with its synonyms, is in nearly every article: 提现)."""
     judged = [is_relevant(hit, query) for hit in hits]
     scripts = analyze.scripts_in(query)
-    own = [[e for e in hit.evidence if not scripts or analyze.language_scripts(e.lang) & scripts]
-           for hit in hits]
+    own = [_own_evidence(hit, scripts) for hit in hits]
     best = max((max(e.cosine for e in evidence) for evidence, ok in zip(own, judged, strict=True)
                 if ok and evidence), default=None)
     if best is None:

@@ -93,12 +93,18 @@ class IndexedDoc:
     words: frozenset[str] = field(default_factory=frozenset)
 
     @cached_property
+    def footer(self) -> tuple[bool, ...]:
+        """Per section, whether it is the footer articles share ("Still need help?",
+        ``analyze.is_boilerplate``); none when every section is."""
+        marks = tuple(analyze.is_boilerplate(section.heading) for section in self.sections)
+        return tuple(False for _ in marks) if all(marks) else marks
+
+    @cached_property
     def term_set(self) -> frozenset[str]:
-        """Every BM25 term of the document but its shared footer's ("Still need help?" names
-        2FA codes, TxIDs and stolen accounts in every article): which query words it holds."""
-        kept = [terms for section, terms in zip(self.sections, self.terms, strict=True)
-                if not analyze.is_boilerplate(section.heading)] or list(self.terms)
-        return frozenset(term for section in kept for term in section)
+        """Every BM25 term of the document but its shared footer's (it names 2FA codes, TxIDs
+        and stolen accounts in every article): which query words it holds."""
+        return frozenset(term for terms, footer in zip(self.terms, self.footer, strict=True)
+                         if not footer for term in terms)
 
 
 @dataclass(frozen=True)

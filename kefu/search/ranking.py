@@ -289,18 +289,15 @@ def _best_unit(snapshot: Snapshot, signals: _Signals, doc: int) -> int:
     """The section a hit links to and quotes: the best by keywords, else by meaning; never
     the footer every article shares ("Still need help?", ``analyze.is_boilerplate``), which
     mentions TxIDs and 2FA codes and was the Chinese results' section for 到账 and 谷歌验证."""
-    sections = snapshot.docs[doc].sections
+    footer = snapshot.docs[doc].footer
     start = int(snapshot.doc_start[doc])
-    end = start + len(sections)
-    footer = np.array([analyze.is_boilerplate(s.heading) for s in sections])
+    end = start + len(footer)
     if signals.doc_bm25 is not None and signals.unit_bm25 is not None and (
             signals.doc_bm25[doc] > 0 or signals.unit_cosine is None):
         scores = signals.unit_bm25[start:end]
     else:
         assert signals.unit_cosine is not None
         scores = signals.unit_cosine[start:end]
-    if footer.all():
-        return start + int(np.argmax(scores))
     return start + int(np.argmax(np.where(footer, -np.inf, scores)))
 
 
