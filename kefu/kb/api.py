@@ -113,7 +113,9 @@ async def update_article(
     slug: SlugPath, body: schemas.ArticleUpdate, session: SessionDep, actor: AgentDep,
     index: IndexDep,
 ) -> schemas.ArticleRead:
-    """Category, section, tags, position. A published article: supervisors and admins."""
+    """Category, section, tags, position. A published article: supervisors and admins. With
+    ``base_metadata_etag`` (the ``metadata_etag`` the edit started from), a save made after
+    someone else changed them is refused: 409 ``edit_conflict``, nothing saved."""
     article = await service.get_article(session, slug)
     await service.update_article(session, actor, article, body, index=index)
     return await service.article_read(session, actor, article)

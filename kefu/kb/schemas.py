@@ -129,12 +129,19 @@ class ArticleCreate(_Strict):
 
 class ArticleUpdate(_Strict):
     """Fields left out stay as they are; ``section: null`` takes the article out of its
-    section."""
+    section.
+
+    ``base_metadata_etag``: the article's ``metadata_etag`` as the editor loaded it. When given
+    and the category, section, tags or position changed since, the save is refused (409
+    ``edit_conflict``) unless it leaves them as they now are; left out, the save replaces
+    whatever is there."""
 
     category: ShortSlug | None = None
     section: ShortSlug | None = None
     tags: list[ArticleTag] | None = Field(default=None, max_length=30)
     position: int | None = Field(default=None, ge=0, le=100_000)
+    base_metadata_etag: str | None = Field(default=None, min_length=1, max_length=64,
+                                           pattern=r"^[0-9a-f]+$")
 
 
 class PublishRequest(_Strict):
@@ -170,6 +177,10 @@ class ArticleRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     published_at: datetime | None
+    metadata_etag: str = Field(description="Changes whenever the category, section, tags or "
+                               "position change (not with translations or publishing): send "
+                               "it back as `base_metadata_etag` to `PATCH` the article "
+                               "without overwriting someone else's change.")
     translations: list[TranslationRead]
 
 

@@ -11,6 +11,8 @@ rolled-back change never reaches search."""
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +27,7 @@ from kefu.accounts.service import audit
 from kefu.core import clock
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kefu.core.pagination import Cursor
-from kefu.db import insert_or_ignore
+from kefu.db import insert_or_ignore, savepoint
 from kefu.kb import schemas
 from kefu.kb.indexing import ArticleIndex
 from kefu.kb.languages import preference
@@ -178,6 +180,7 @@ async def article_read(session: AsyncSession, actor: Actor, article: Article
         position=article.position, views=article.views, helpful_count=article.helpful_count,
         unhelpful_count=article.unhelpful_count, created_at=article.created_at,
         updated_at=article.updated_at, published_at=article.published_at,
+        metadata_etag=metadata_etag(article),
         translations=[schemas.TranslationRead(
             lang=t.lang, title=t.title, summary=t.summary, body_md=t.body_md,
             body_html=t.body_html, status=t.status,
@@ -312,25 +315,61 @@ async def create_article(
     return article
 
 
+def metadata_etag(article: Article) -> str:
+    """A validator of what ``PATCH`` writes (category, section, tags, position): equal exactly
+    when those are. Saving a translation, publishing, views and votes leave it as it is, so a
+    colleague's work on a language never refuses a metadata save; ``updated_at`` moves with all
+    of those and would."""
+    return _metadata_etag(article.category_id, article.section_id, article.tags,
+                          article.position)
+
+
+def _metadata_etag(category_id: uuid.UUID, section_id: uuid.UUID | None,
+                   tags: Sequence[str], position: int) -> str:
+    state = json.dumps([str(category_id), str(section_id) if section_id else None,
+                        sorted(set(tags)), position])
+    return hashlib.sha256(state.encode()).hexdigest()[:16]
+
+
 async def update_article(
     session: AsyncSession, actor: Actor, article: Article, data: schemas.ArticleUpdate, *,
     index: ArticleIndex,
 ) -> Article:
+    """Change the category, section, tags or position. With ``base_metadata_etag`` (the
+    ``metadata_etag`` the editor loaded), a save made after someone else changed them is
+    refused (409 ``edit_conflict``, nothing saved) unless it leaves them as they now are."""
     require_editor(actor)
     if article.status == "published":
         require_publisher(actor)
-    changes = data.model_dump(exclude_unset=True)
+    base = data.base_metadata_etag
+    if base is not None:
+        # The row as it is now, and no other save of it until this one commits, so two saves
+        # from the same base cannot both pass: FOR UPDATE on PostgreSQL; on SQLite the
+        # savepoint opens the transaction with BEGIN IMMEDIATE (kefu.db), the write lock.
+        async with savepoint(session):
+            await session.refresh(article, with_for_update=True)
+    changes = data.model_dump(exclude_unset=True, exclude={"base_metadata_etag"})
+    category_id, section_id = article.category_id, article.section_id
     if "category" in changes or "section" in changes:
         current_category, current_section = await placement_of(session, article)
         category, section = await _resolve_placement(
             session, data.category or current_category,
             data.section if "section" in changes else current_section)
-        article.category_id = category.id
-        article.section_id = section.id if section else None
+        category_id, section_id = category.id, section.id if section else None
+    tags = sorted(set(data.tags)) if data.tags is not None else list(article.tags)
+    position = data.position if data.position is not None else article.position
+    current = metadata_etag(article)
+    if base is not None and base != current and _metadata_etag(
+            category_id, section_id, tags, position) != current:
+        raise Conflict("this article's category, section, tags or position changed after "
+                       f"the edit started (metadata_etag {base}, now {current}); load the "
+                       "article again, or send the current metadata_etag to replace the "
+                       "change", code="edit_conflict")
+    article.category_id, article.section_id = category_id, section_id
     if data.tags is not None:
-        article.tags = sorted(set(data.tags))
+        article.tags = tags
     if data.position is not None:
-        article.position = data.position
+        article.position = position
     article.updated_at = clock.now()
     await audit(session, actor, "kb.article_updated", target_type="kb_article",
                 target_id=article.slug, details={k: v for k, v in changes.items()})

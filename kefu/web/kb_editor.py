@@ -234,20 +234,30 @@ async def create_article(
 async def _edit_page(
     request: Request, session: AsyncSession, actor: Actor, article: Article, lang: str, *,
     notice: str = "", error: KefuError | None = None, values: dict[str, str] | None = None,
+    base_metadata: str | None = None, metadata_conflict: bool = False,
 ) -> HTMLResponse:
+    """``base_metadata``: the metadata form's precondition when it is not the article's
+    current ``metadata_etag`` (a refused metadata save keeps the one its form loaded, so the
+    typed values still meet a colleague's change). ``metadata_conflict``: that save was
+    refused because of such a change; the form keeps the typed values and starts from theirs."""
     ui = _ui(request)
     translations = {t.lang: t for t in await service.translations_of(session, article.id)}
     current = translations.get(lang)
     category, section = await service.placement_of(session, article)
     known = sorted({*i18n.SUPPORTED, *translations})
     feedback = await service.feedback(session, lang=ui, slug=article.slug, limit=10)
+    placements = await _placements(session, ui)
     return render(request, "agent/kb_edit.html", {
         **await _chrome(request, session, actor, "edit"),
         "article": article,
         # the version this form starts from; after a refused save, the one that refused it
         "base_version": await service.latest_version(session, current) if current else 0,
-        "placement": f"{category}/{section or ''}",
-        "placements": await _placements(session, ui),
+        # the metadata form's precondition: the metadata shown, or after a conflict, theirs
+        "base_metadata": base_metadata or service.metadata_etag(article),
+        "metadata_conflict": metadata_conflict,
+        "saved_metadata": {"placement": _placement_name(placements, category, section),
+                           "tags": " ".join(article.tags), "position": article.position},
+        "placements": placements,
         "lang": ui,
         "editing": lang,
         "translations": translations,
@@ -257,6 +267,7 @@ async def _edit_page(
         "values": {"title": current.title if current else "",
                    "summary": current.summary if current else "",
                    "body_md": current.body_md if current else "",
+                   "placement": f"{category}/{section or ''}",
                    "tags": " ".join(article.tags), "position": str(article.position),
                    **(values or {})},
         "feedback": feedback,
@@ -264,6 +275,17 @@ async def _edit_page(
         "error": error,
         "page_url": _editor_url(article.slug, lang),
     }, status=error.status if error else 200, headers=PAGE_HEADERS)
+
+
+def _placement_name(placements: list[dict[str, Any]], category: str, section: str | None
+                    ) -> str:
+    """``Deposits › Troubleshooting`` in the interface language (the placement select's
+    words); a category without a section is its name alone."""
+    for c in placements:
+        if c["slug"] == category:
+            names = {s["slug"]: s["name"] for s in c["sections"]}
+            return f"{c['name']} › {names.get(section, section)}" if section else c["name"]
+    return f"{category}/{section or ''}"
 
 
 def _editor_url(slug: str, lang: str, *, ok: str = "") -> str:
@@ -320,20 +342,31 @@ async def save_metadata(
     tags: Annotated[str, Form(max_length=2000)] = "",
     position: Annotated[str, Form(max_length=10)] = "100",
     lang: Annotated[str, Form(max_length=16)] = "en",
+    base_metadata: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
+    """The placement, tags and position. The form carries the ``metadata_etag`` it was loaded
+    with: a save after a colleague changed them is refused (409) with the typed values kept."""
     article = await service.get_article(session, slug)
+    base = base_metadata.strip()
 
     async def save() -> Article:
         category, section = _placement(placement)
         data = form_model(schemas.ArticleUpdate, category=category, section=section,
-                          tags=_tags(tags), position=position.strip() or "100")
+                          tags=_tags(tags), position=position.strip() or "100",
+                          base_metadata_etag=base or None)
         return await service.update_article(session, actor, article, data, index=index)
 
     _, error = await _attempt(session, save)
     edit_lang = _lang(lang) if is_language_tag(lang) else "en"
     if error is not None:
+        conflict = error.code == "edit_conflict"
+        # after a conflict the form starts from theirs (saving again replaces it knowingly);
+        # after any other refusal, still from what it was loaded with
+        kept = None if conflict or error.code == "invalid_base_metadata_etag" else base
         return await _edit_page(request, session, actor, article, edit_lang, error=error,
-                                values={"tags": tags, "position": position})
+                                values={"placement": placement, "tags": tags,
+                                        "position": position},
+                                base_metadata=kept, metadata_conflict=conflict)
     return redirect(_editor_url(article.slug, edit_lang, ok="saved"))
 
 

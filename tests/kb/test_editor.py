@@ -299,3 +299,57 @@ async def test_an_agent_sees_why_a_live_articles_placement_cannot_be_saved(
     supervisor_view = await client.get(f"/agent/kb/articles/{SLUG}",
                                        params={"translation": "en"})
     assert 'data-testid="meta-locked"' not in supervisor_view.text
+
+
+async def test_two_editors_saving_metadata_at_once_do_not_overwrite_each_other(
+        app: FastAPI, client: httpx.AsyncClient) -> None:
+    """The metadata form carries the article's ``metadata_etag`` as loaded: a save after a
+    colleague's is refused with the typed values kept and what is saved now shown; saving
+    again replaces it knowingly, and a page saved once saves again."""
+    _, csrf = await _draft(app, client)
+    url = f"/agent/kb/articles/{SLUG}"
+
+    def base_of(page: str) -> str:
+        found = re.search(r'name="base_metadata" value="([0-9a-f]+)"', page)
+        assert found is not None
+        return found.group(1)
+
+    loaded = base_of((await client.get(url, params={"translation": "en"})).text)
+    form = {"csrf_token": csrf, "lang": "en", "placement": "deposits/troubleshooting",
+            "position": "10", "base_metadata": loaded}
+    first = await client.post(url, data={**form, "tags": "deposit txid trc20"})
+    assert first.status_code == 303, first.text
+    second = await client.post(url, data={**form, "placement": "deposits/",
+                                          "tags": "deposit txid memo-tag"})
+    assert second.status_code == 409
+    assert 'data-testid="meta-conflict"' in second.text
+    assert "Someone changed this article&#39;s placement, tags or position" in second.text
+    assert "</strong> Someone saved this translation" not in second.text  # not the words'
+    assert "<dd>deposit trc20 txid</dd>" in second.text  # what the first editor saved
+    assert "<dd>Deposits › Troubleshooting</dd>" in second.text
+    assert 'value="deposit txid memo-tag"' in second.text  # what this one typed, kept
+    assert '<option value="deposits/" selected>' in second.text
+    theirs = base_of(second.text)
+    assert theirs != loaded  # the form now starts from the first editor's save
+    kept = await client.get(url, params={"translation": "en"})
+    assert 'value="deposit trc20 txid"' in kept.text
+
+    chinese = await client.post(url, params={"lang": "zh-CN"}, data={
+        **form, "placement": "deposits/", "tags": "deposit"})
+    assert chinese.status_code == 409
+    assert "您编辑期间，有人修改了这篇文章的分类、标签或排序。" in chinese.text
+
+    again = await client.post(url, data={**form, "placement": "deposits/",
+                                         "tags": "deposit txid memo-tag", "base_metadata": theirs})
+    assert again.status_code == 303, again.text
+    page = (await client.get(url, params={"translation": "en", "lang": "en"})).text
+    assert 'value="deposit memo-tag txid"' in page
+    once_more = await client.post(url, data={**form, "placement": "deposits/", "position": "3",
+                                             "tags": "deposit", "base_metadata": base_of(page)})
+    assert once_more.status_code == 303, once_more.text
+
+    # A refusal for another reason keeps the base the form was loaded with.
+    stale = base_of((await client.get(url, params={"translation": "en"})).text)
+    invalid = await client.post(url, data={**form, "tags": "bad/tag", "base_metadata": stale})
+    assert invalid.status_code == 422
+    assert base_of(invalid.text) == stale
