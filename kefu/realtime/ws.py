@@ -43,6 +43,7 @@ from kefu.realtime.presence import mark_seen
 from kefu.realtime.protocol import Close
 from kefu.realtime.queue import QueueWatcher
 from kefu.realtime.writer import MessageWriter
+from kefu.tickets import reads
 from kefu.tickets import schemas as ticket_schemas
 from kefu.tickets import service as tickets
 from kefu.tickets.chat import Appended, ChatSend
@@ -405,9 +406,14 @@ class Session:
         for followed in list(conn.follows):
             if followed != ticket.id and conn.actor.agent is None:
                 conn.unfollow(followed)  # a customer follows one conversation at a time
+        async with self.db.transaction() as session:
+            # Where the other side has read to, in this side's numbering: receipts after a reload.
+            read = ({"customer_read_seq": await reads.customer_read_seq(session, ticket.id)}
+                    if conn.actor.agent is not None else
+                    {"agent_read_seq": await reads.support_read_public_seq(session, ticket.id)})
         conn.push({"type": reply, "ticket": {"number": ticket.number, "status": ticket.status,
                                               "subject": ticket.subject},
-                   "since": since})
+                   "since": since, **read})
         await conn.follow(ticket.id, ticket.number, since)
         if conn.actor.agent is not None:
             self.hub.announce_viewing(conn, ticket.number, ticket.id)
@@ -458,12 +464,19 @@ class Session:
                 seq, public_seq = frame.seq, await session.scalar(
                     select(func.max(Message.public_seq)).where(
                         Message.ticket_id == follow.ticket_id, Message.seq <= frame.seq))
+                if await session.scalar(select(Message.id).where(
+                        Message.ticket_id == follow.ticket_id, Message.seq == seq)) is None:
+                    seq = None
             else:
                 public_seq, seq = frame.seq, await session.scalar(
                     select(Message.seq).where(Message.ticket_id == follow.ticket_id,
                                               Message.public_seq == frame.seq))
-        if seq is None:
-            return  # nothing of that number: nothing to tell
+            if seq is None:
+                return  # nothing of that number: nothing to tell
+            moved = await reads.advance(session, follow.ticket_id, reads.reader_of(
+                actor.agent.id if actor.agent else None), seq=seq, public_seq=public_seq or 0)
+        if not moved:
+            return  # read before (another tab, a reconnect): told then
         await publish_now(self.db, ticket_topic(follow.ticket_id), {
             "type": "read", "ticket": follow.number, "by": by, "seq": seq,
             "_public_seq": public_seq, "_conn": conn.id})

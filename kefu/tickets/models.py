@@ -201,3 +201,23 @@ class Notification(IdMixin, CreatedMixin, Base):
     )
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     read_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+READER_CUSTOMER = "customer"
+
+
+class ReadPoint(Base):
+    """How far one reader has read a conversation: the customer (``reader`` = ``customer``) or
+    one agent (``reader`` = the agent's id). ``seq`` is in the agents' numbering (internal
+    notes count), ``public_seq`` in the customer's (the last public message at or before
+    ``seq``; 0 when there is none). Read receipts and unread counts come from these, so they
+    survive a reload, another device and a restart; a point only moves forward."""
+
+    __tablename__ = "read_points"
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    reader: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seq: Mapped[int]
+    public_seq: Mapped[int] = mapped_column(default=0)
+    read_at: Mapped[datetime] = mapped_column(default=clock.now)

@@ -215,7 +215,8 @@ async def ticket_changed(
 ) -> None:
     """``was``: the ticket's team and assignee before a transfer (who could read it)."""
     await emit(session, "ticket.updated", {"ticket": webhook_ticket(ticket), "change": change})
-    announce_ticket(session, ticket, change, actor, was=was)
+    announce_ticket(session, ticket, change, actor, was=was,
+                    tags=await tags_of(session, ticket.id))
 
 
 def ticket_summary(ticket: Ticket) -> dict[str, Any]:
@@ -229,11 +230,15 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
 def announce_ticket(
     session: AsyncSession, ticket: Ticket, change: str, actor: Actor | None = None, *,
     was: tuple[uuid.UUID | None, uuid.UUID | None] | None = None,
+    tags: list[str] | None = None,
 ) -> None:
     """After commit: the ticket's viewers get its new state (and which agent changed it, so a
-    console can tell its own changes from someone else's), agents' inboxes the new row; an
-    agent who could read it before a transfer (``was``) and cannot now loses the row."""
+    console can tell its own changes from someone else's), agents' inboxes the new row (with
+    its ``tags`` when the caller read them: not for a message, which changes none); an agent
+    who could read it before a transfer (``was``) and cannot now loses the row."""
     summary = ticket_summary(ticket)
+    if tags is not None:
+        summary["tags"] = tags
     by = str(actor.agent.id) if actor is not None and actor.agent is not None else None
     if change != "message":  # the message frame itself tells the conversation's viewers
         publish_after_commit(session, ticket_topic(ticket.id),
@@ -571,7 +576,7 @@ async def create_ticket(
     await session.flush()
     await record_event(session, actor, ticket, "created", {"channel": channel})
     await emit(session, "ticket.created", {"ticket": webhook_ticket(ticket)})
-    announce_ticket(session, ticket, "created")
+    announce_ticket(session, ticket, "created", tags=[])
     # The first message is the customer's request, also when an agent records it for them.
     author = MessageAuthor("customer", customer_id=customer.id)
     await add_message(session, ticket, author, body=body, client_msg_id=client_msg_id)
@@ -595,6 +600,18 @@ class Opened:
     duplicate: bool = False
 
 
+# What a customer or visitor may name as a ticket's channel. Email, Telegram and phone tickets
+# come from those channels (or an agent): a customer naming one through the API would have
+# support's replies delivered by a channel that never heard from them.
+CUSTOMER_CHANNELS = ("chat", "portal", "webform", "api")
+
+
+def _own_channel(channel: str) -> None:
+    if channel not in CUSTOMER_CHANNELS:
+        raise Forbidden(f"customers open tickets on {', '.join(CUSTOMER_CHANNELS)}, not "
+                        f"{channel}", code="field_forbidden")
+
+
 async def open_for_actor(
     session: AsyncSession, actor: Actor, data: schemas.TicketCreate
 ) -> Opened:
@@ -615,9 +632,11 @@ async def open_for_actor(
         customer, channel, priority = actor.customer, data.channel or "portal", "normal"
         if data.priority or data.customer_external_id:
             raise Forbidden("customers cannot set priority or customer", code="field_forbidden")
+        _own_channel(channel)
     elif actor.kind == "visitor" and actor.visitor_id is not None:
         if data.priority or data.customer_external_id:
             raise Forbidden("visitors cannot set priority or customer", code="field_forbidden")
+        _own_channel(data.channel or "chat")
         customer = await visitor_customer(session, actor.visitor_id, create=True,
                                           language=data.language or "en")
         assert customer is not None

@@ -25,7 +25,7 @@ from kefu.core.errors import InvalidInput, KefuError
 from kefu.core.http import SessionDep, SettingsDep
 from kefu.exchange.schemas import ACCOUNT_FLAGS, CustomerContext
 from kefu.realtime import supervisor
-from kefu.tickets import schemas, service, workflow
+from kefu.tickets import reads, schemas, service, workflow
 from kefu.tickets.lifecycle import TRANSITIONS, is_active
 from kefu.tickets.models import (
     CHANNELS,
@@ -160,6 +160,8 @@ async def inbox(
     context: dict[str, Any] = {
         "tickets": [await service.ticket_read(session, t, actor) for t in rows],
         "last_customer_at": {t.number: t.last_customer_message_at for t in rows},
+        "unread": await reads.unread_counts(session, actor.agent.id, [t.id for t in rows])
+        if actor.agent else {},
         "agent_names": agents,
         "team_names": {t.id: t.name for t in teams},
         "filters": chosen,
@@ -304,6 +306,7 @@ async def _ticket_page(
             "team_id": str(ticket.team_id) if ticket.team_id else None,
             "assignee_id": str(ticket.assignee_id) if ticket.assignee_id else None,
             "can_reply": read.status != "closed",
+            "customer_read_seq": await reads.customer_read_seq(session, ticket.id),
             "last_customer_at": ticket.last_customer_message_at.isoformat()
             if ticket.last_customer_message_at else None}}),
     }, status=error.status if error else 200)

@@ -417,6 +417,83 @@ async def test_opening_a_ticket_tells_the_customer_their_messages_were_read(
     await customer.close()
 
 
+async def test_the_console_says_which_replies_the_customer_has_seen_also_after_a_reload(
+    dev_live: LiveServer, browser: Any
+):
+    """The customer's read point is stored: "Seen" goes under the last reply they read when
+    their ``read`` comes, and is there again when the page is reloaded (or opened elsewhere)."""
+    live = dev_live
+    number = await open_ticket(live)
+    page = await agent_page(browser, live, number)
+    box = page.locator('[data-testid="reply-box"]')
+    for text in ("Which network did you use?", "And the amount, please."):
+        await box.fill(text)
+        await box.press("Enter")
+        await page.locator('[data-testid="message"]:not(.msg-pending)', has_text=text).wait_for()
+    seen = page.locator('[data-testid="seen-by-customer"]')
+    assert await seen.count() == 0
+    token = customer_token(live.settings, "cust-a", name="Alice", lang="en")
+    customer = await Client.connect(f"{live.ws_base}/ws/chat", {"token": token})
+    await customer.wait_type("welcome")
+    await customer.send({"type": "join", "ticket": number, "since": 0})
+    first = await customer.wait_type("message", body="Which network did you use?")
+    await customer.send({"type": "read", "ticket": number, "seq": first["seq"]})
+    await seen.wait_for(timeout=15_000)
+    holder = page.locator('[data-testid="message"]', has=seen)
+    assert "Which network did you use?" in await holder.inner_text()
+    assert await seen.inner_text() == "Seen by the customer"
+    await page.reload()
+    await page.wait_for_selector(LIVE, timeout=15_000)
+    await seen.wait_for(timeout=15_000)
+    assert "Which network did you use?" in await holder.inner_text()
+    second = await customer.wait_type("message", body="And the amount, please.")
+    await customer.send({"type": "read", "ticket": number, "seq": second["seq"]})
+    await page.locator('[data-testid="message"]', has=seen,
+                       has_text="And the amount, please.").wait_for(timeout=15_000)
+    assert await seen.count() == 1
+    await customer.close()
+
+
+async def test_a_first_sign_in_shows_how_many_messages_wait_unread(
+    dev_live: LiveServer, browser: Any
+):
+    """A browser that never opened the ticket shows the server's count from the agent's own
+    read point: nothing for the agent who read it on another device, 3 for another agent (it
+    showed "at least one", 1, in both)."""
+    live = dev_live
+    number = await open_ticket(live)
+    customer = bearer(customer_token(live.settings, "cust-a", name="Alice", lang="en"))
+    async with httpx.AsyncClient(base_url=live.base) as client:
+        for body in ("It was 500 USDT on TRC20", "The TxID is 0xabc123"):
+            added = await client.post(f"/api/v1/tickets/{number}/replies", headers=customer,
+                                      json={"body": body})
+            assert added.status_code == 201, added.text
+    page = await agent_page(browser, live, number)  # reads it: this agent's point moves
+    await page.goto(f"{live.base}/agent")
+    await page.wait_for_selector(LIVE, timeout=15_000)
+    assert await page.locator(f'[data-testid="unread-{number}"]').is_hidden()
+
+    async def inbox_of(email: str) -> Any:
+        """The inbox in a browser that has never been used (no localStorage)."""
+        fresh = await (await browser.new_context()).new_page()
+        await fresh.goto(f"{live.base}/agent/login?lang=en")
+        await fresh.fill("#email", email)
+        await fresh.fill("#password", PASSWORD)
+        await fresh.click("button[type=submit]")
+        await fresh.wait_for_url(f"{live.base}/agent*")
+        await fresh.wait_for_selector(LIVE, timeout=15_000)
+        return fresh
+
+    second_device = await inbox_of("agent@kefu.test")
+    assert await second_device.locator(f'[data-testid="unread-{number}"]').is_hidden()
+    assert not (await second_device.title()).startswith("(")
+    async with factory_app(live) as app:  # supervisors see every ticket
+        await make_agent(app, "second@kefu.test", role="supervisor")
+    other = await inbox_of("second@kefu.test")
+    assert (await other.locator(f'[data-testid="unread-{number}"]').inner_text()) == "3"
+    assert (await other.title()).startswith("(3) ")
+
+
 async def test_both_sides_say_they_are_offline_as_soon_as_the_network_goes(
     dev_live: LiveServer, browser: Any
 ):
@@ -565,6 +642,47 @@ async def test_the_inbox_catches_up_after_an_outage(dev_live: LiveServer, browse
     await page.evaluate("window.__sockets.allow()")
     await page.locator(f'[data-testid="inbox-row-{created.json()["number"]}"]').wait_for(
         timeout=20_000)
+
+
+async def test_rows_added_live_show_their_tags(dev_live: LiveServer, browser: Any):
+    """A ticket that arrives while the inbox is open gets its tags as they are set, and loses
+    them as they are removed, like a row the server rendered."""
+    live = dev_live
+    number = await open_ticket(live)
+    async with factory_app(live) as app:
+        token = await api_token(app, await make_agent(app, "boss@kefu.test", role="admin"))
+    page = await agent_page(browser, live, number)
+    await page.goto(f"{live.base}/agent")
+    await page.wait_for_selector(LIVE, timeout=15_000)
+    headers = bearer(customer_token(live.settings, "cust-b", name="Bo", lang="en"))
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
+        created = (await client.post("/api/v1/tickets", headers=headers, json={
+            "subject": "Withdrawal pending", "body": "Pending for 3 hours.",
+            "language": "en"})).json()["number"]
+        tags = page.locator(f'[data-testid="inbox-row-{created}"] [data-cell="subject"] .tag')
+        await page.locator(f'[data-testid="inbox-row-{created}"]').wait_for(timeout=15_000)
+        tagged = await client.post(f"/api/v1/tickets/{created}/tags", headers=bearer(token),
+                                   json={"add": ["withdrawal", "vip"]})
+        assert tagged.status_code == 200, tagged.text
+        await page.wait_for_function(
+            "n => document.querySelectorAll('[data-testid=\"inbox-row-' + n + '\"] .tag')"
+            ".length === 2", arg=created, timeout=15_000)
+        assert await tags.all_inner_texts() == ["vip", "withdrawal"]
+        untagged = await client.post(f"/api/v1/tickets/{created}/tags", headers=bearer(token),
+                                     json={"remove": ["vip"]})
+        assert untagged.status_code == 200, untagged.text
+        await page.wait_for_function(
+            "n => document.querySelectorAll('[data-testid=\"inbox-row-' + n + '\"] .tag')"
+            ".length === 1", arg=created, timeout=15_000)
+        assert await tags.all_inner_texts() == ["withdrawal"]
+        # A message moving the row leaves its tags alone.
+        replied = await client.post(f"/api/v1/tickets/{created}/replies", headers=headers,
+                                    json={"body": "Any news?"})
+        assert replied.status_code == 201, replied.text
+        await page.wait_for_function(
+            "n => document.querySelector('[data-testid=\"inbox-table\"] tbody tr')"
+            ".getAttribute('data-testid') === 'inbox-row-' + n", arg=created, timeout=15_000)
+        assert await tags.all_inner_texts() == ["withdrawal"]
 
 
 async def test_tickets_that_arrive_while_the_list_changes_are_in_the_new_list(

@@ -15,7 +15,7 @@ from kefu.tickets.models import Message, Ticket
 from kefu.tickets.service import add_message
 from tests.browser.test_console import SOCKETS
 from tests.factories import api_token, bearer, make_agent
-from tests.realtime.live import LiveServer, factory_app, live_server
+from tests.realtime.live import Client, LiveServer, factory_app, live_server
 from tests.web.browser import png_bytes
 
 pytestmark = pytest.mark.browser
@@ -266,4 +266,32 @@ async def test_unsent_messages_and_the_draft_survive_a_reload(dev_live: LiveServ
         bodies = list(await session.scalars(select(Message.body).where(
             Message.ticket_id == ticket.id, Message.author_kind == "customer")))
     assert bodies.count("The TxID is 0xabc123, sent two hours ago") == 1
+    assert errors == []
+
+
+async def test_read_receipts_are_still_there_after_a_reload(dev_live: LiveServer, browser: Any):
+    """Support's read point is stored: the customer's messages an agent read show "Read"
+    again when the page is reloaded, not "Sent"."""
+    live = dev_live
+    errors: list[str] = []
+    page, widget = await open_widget(
+        browser, f"{live.base}/demo/exchange?customer=e2e-read&lang=en", errors)
+    await widget.locator('[data-testid="kefu-input"]').fill("My withdrawal is still pending")
+    await widget.locator('[data-testid="kefu-send"]').click()
+    mine = widget.locator('[data-author="customer"]', has_text="My withdrawal is still pending")
+    await mine.and_(widget.locator('[data-state="sent"]')).wait_for(timeout=15_000)
+    number = (await widget.locator('[data-testid="kefu-ticket-number"]').inner_text()).strip()
+    async with factory_app(live) as app:
+        token = await api_token(app, await make_agent(app, "sup@kefu.test", role="supervisor"))
+    agent = await Client.connect(f"{live.ws_base}/ws/agent", {"token": token})
+    await agent.wait_type("welcome")
+    await agent.send({"type": "subscribe", "ticket": number, "since": 0})
+    message = await agent.wait_type("message", body="My withdrawal is still pending")
+    await agent.send({"type": "read", "ticket": number, "seq": message["seq"]})
+    await mine.and_(widget.locator('[data-state="read"]')).wait_for(timeout=15_000)
+    await agent.close()
+
+    await page.reload()  # the panel stays open across the reload
+    await widget.locator('[data-testid="kefu-panel"]').wait_for(timeout=15_000)
+    await mine.and_(widget.locator('[data-state="read"]')).wait_for(timeout=15_000)
     assert errors == []

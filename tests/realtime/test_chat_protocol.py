@@ -557,6 +557,26 @@ async def test_read_receipts_in_each_sides_numbering(live: LiveServer, setup_app
     assert (await alice.wait_type("read"))["seq"] == 2
     await alice.send({"type": "read", "ticket": number, "seq": 2})
     assert (await bob.wait_type("read"))["seq"] == 4
+    await bob.send({"type": "read", "ticket": number, "seq": 99})  # no such message: ignored
+    await alice.close()
+    await bob.close()
+    # The points are stored: after a reload each side learns how far the other has read.
+    alice = await customer(live)
+    await alice.send({"type": "join", "ticket": number, "since": 0})
+    assert (await alice.wait_type("joined"))["agent_read_seq"] == 2
+    bob = await agent(live, world.headers["agent"])
+    await bob.send({"type": "subscribe", "ticket": number, "since": 0})
+    assert (await bob.wait_type("subscribed"))["customer_read_seq"] == 4
+    # Reading again where the point already is tells nobody; moving it tells the customer.
+    await bob.send({"type": "read", "ticket": number, "seq": 4})
+    await bob.send({"type": "send", "ticket": number, "client_msg_id": "b9", "body": "done"})
+    await bob.wait_type("ack", client_msg_id="b9")
+    await alice.wait_type("message", body="done")
+    await alice.send({"type": "send", "ticket": number, "client_msg_id": "a2", "body": "thanks"})
+    await bob.wait_type("message", body="thanks")
+    await bob.send({"type": "read", "ticket": number, "seq": 6})
+    assert (await alice.wait_type("read"))["seq"] == 4  # not the earlier 2 again
+    assert [f["seq"] for f in alice.frames if f.get("type") == "read"] == [4]
     await alice.close()
     await bob.close()
 

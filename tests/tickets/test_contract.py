@@ -55,3 +55,27 @@ async def test_bad_input_gets_clear_errors(app: FastAPI, client: httpx.AsyncClie
         "/api/v1/tickets", headers={**a, "content-type": "application/json"},
         content=b'{"subject": "\xff\xfe", "body": "x"}')
     assert 400 <= bad_utf8.status_code < 500
+
+
+async def test_customers_cannot_open_tickets_on_delivered_channels(
+        app: FastAPI, client: httpx.AsyncClient):
+    """A customer (or visitor) naming email, Telegram or phone would have support's replies
+    sent by a channel that never heard from them: refused, and nothing is opened."""
+    world = await make_world(app)
+    a = world.headers["customer_a"]
+    for channel in ("email", "telegram", "phone"):
+        refused = await client.post("/api/v1/tickets", headers=a, json={
+            "subject": "Withdrawal", "body": f"Pending for a day ({channel})", "channel": channel})
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"]["code"] == "field_forbidden"
+    assert (await client.get("/api/v1/tickets", headers=a)).json()["items"] == []
+    opened = await client.post("/api/v1/tickets", headers=a, json={
+        "subject": "Withdrawal", "body": "Pending for a day", "channel": "webform"})
+    assert opened.status_code == 201, opened.text
+    assert opened.json()["channel"] == "webform"
+    # An agent still opens a phone ticket for a customer who called.
+    by_phone = await client.post("/api/v1/tickets", headers=world.headers["agent"], json={
+        "subject": "Called about a withdrawal", "body": "Customer called", "channel": "phone",
+        "customer_external_id": "cust-a"})
+    assert by_phone.status_code == 201, by_phone.text
+    assert by_phone.json()["channel"] == "phone"

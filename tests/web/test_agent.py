@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 import time
 import uuid
 
@@ -12,6 +13,7 @@ import httpx
 import pyotp
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from kefu.accounts.actor import Actor
 from kefu.accounts.service import set_policy
@@ -343,3 +345,40 @@ async def test_a_customer_without_a_name_is_called_customer_in_the_consoles_lang
     page = (await client.get(f"/agent/tickets/{number}", params={"lang": "zh-CN"})).text
     assert '<span class="msg-author">客户</span>' in page
     assert "Customer" not in page
+
+
+async def test_inbox_counts_unread_from_the_agents_stored_read_point(
+        app: FastAPI, client: httpx.AsyncClient):
+    """A new device or a first sign-in shows the real count: the customer's messages after this
+    agent's own read point (the agent's replies and other agents' reading do not count)."""
+    from kefu.tickets import reads
+    from kefu.tickets.models import Ticket
+
+    desk = await make_desk(app)
+    settings = app.state.settings
+    customer = customer_headers(settings, "cust-a")
+    number = await _api_ticket(client, customer, "USDT deposit missing")
+    for body in ("It was 500 USDT on TRC20", "The TxID is in the screenshot"):
+        added = await client.post(f"/api/v1/tickets/{number}/replies", headers=customer,
+                                  json={"body": body})
+        assert added.status_code == 201, added.text
+    await agent_sign_in(client, "agent@kefu.test")
+    row = re.compile(rf'data-testid="inbox-row-{number}"[^>]*data-unread="(\d+)"')
+    page = (await client.get("/agent")).text
+    assert row.search(page).group(1) == "3"  # type: ignore[union-attr]
+    assert f'data-testid="unread-{number}" aria-label="3 new messages">3<' in page
+
+    async with app.state.db.transaction() as session:
+        ticket_id = await session.scalar(select(Ticket.id).where(Ticket.number == number))
+        assert await reads.advance(session, ticket_id, str(desk.agent.id), seq=1, public_seq=1)
+        assert not await reads.advance(session, ticket_id, str(desk.agent.id), seq=1,
+                                       public_seq=1)  # never moves back or stays
+        # Another agent reading everything changes nothing for this one.
+        await reads.advance(session, ticket_id, str(uuid.uuid4()), seq=3, public_seq=3)
+    page = (await client.get("/agent")).text
+    assert row.search(page).group(1) == "2"  # type: ignore[union-attr]
+    async with app.state.db.transaction() as session:
+        await reads.advance(session, ticket_id, str(desk.agent.id), seq=3, public_seq=3)
+    page = (await client.get("/agent")).text
+    assert row.search(page).group(1) == "0"  # type: ignore[union-attr]
+    assert f'data-testid="unread-{number}" hidden>' in page

@@ -2,11 +2,13 @@
  *
  * The pages are complete without this file (forms post, links navigate). With it:
  * - the inbox updates itself from `inbox` frames and counts unread customer messages per
- *   ticket (kept in localStorage, total in the tab title);
+ *   ticket (the server's count from the agent's stored read point when a list loads, moved by
+ *   live frames, kept in localStorage for the other tabs; total in the tab title);
  * - the ticket view subscribes to its ticket, renders new messages in seq order without
  *   duplicates, resumes from the last seq after a reconnect, and sends replies and notes over
  *   the socket (Enter sends, Shift+Enter is a new line) with a client_msg_id, showing
- *   "sending…" until the ack, resending unacknowledged ones after a reconnect;
+ *   "sending…" until the ack, resending unacknowledged ones after a reconnect, and "Seen" under
+ *   the last reply the customer has read;
  * - attachments upload through the REST API first, then go out by id;
  * - notes get @mention completion, the reply box a macro picker;
  * - other agents viewing or typing are shown (collision detection);
@@ -382,7 +384,7 @@
   window.addEventListener("offline", function () { Socket.drop(); });
   window.addEventListener("online", function () { Socket.connect(); });
 
-  /* ------------------------------------------------------------ unread counts (localStorage) */
+  /* ------------------------------------------------------------ unread counts */
 
   var ACTIVE = ["new", "open", "pending", "escalated"];
   var baseTitle = document.title;
@@ -420,6 +422,14 @@
         return;
       }
       var at = Date.parse(lastCustomerAt);
+      if (options && typeof options.unread === "number") {
+        /* counted by the server from this agent's stored read point: right on a new device */
+        if (!entry || entry.n !== options.unread || entry.lcm !== lastCustomerAt) {
+          state[number] = {n: options.unread, lcm: lastCustomerAt, seen: entry ? entry.seen : null};
+          this.write(state);
+        }
+        return;
+      }
       if (options && options.viewing) {
         state[number] = {n: 0, lcm: lastCustomerAt, seen: new Date().toISOString()};
         this.write(state);
@@ -682,6 +692,14 @@
     setCell(row, "team", (ticket.team_id && C.teams[ticket.team_id]) || "—");
     setCell(row, "assignee", (ticket.assignee_id && C.agents[ticket.assignee_id]) || "—");
     setCell(row, "updated", timeElement(ticket.updated_at));
+    if (Array.isArray(ticket.tags)) {  /* absent when only a message moved the row */
+      var subjectCell = q('[data-cell="subject"]', row);
+      qa(".tag", subjectCell).forEach(function (tag) { tag.remove(); });
+      ticket.tags.forEach(function (tag) {
+        subjectCell.appendChild(document.createTextNode(" "));
+        subjectCell.appendChild(el("span", {className: "tag", text: tag}));
+      });
+    }
   }
 
   function buildRow(ticket, headers) {
@@ -783,8 +801,10 @@
       return;
     }
     qa("tr[data-ticket]", section).forEach(function (row) {
+      var counted = row.getAttribute("data-unread");
       Unread.observe(row.getAttribute("data-ticket"), row.getAttribute("data-last-customer-at"),
-                     row.getAttribute("data-status"));
+                     row.getAttribute("data-status"),
+                     counted === null ? null : {unread: parseInt(counted, 10) || 0});
     });
     Unread.render();
   }
@@ -1015,7 +1035,7 @@
         pending.node.remove();  /* the message frame came first (notes carry no client id) */
         return;
       }
-      confirmPending(pending, frame.id, null, frame.created_at);
+      confirmPending(pending, frame.id, frame.seq, frame.created_at);
     });
 
     Socket.on("error", function (frame) {
@@ -1117,6 +1137,47 @@
       state.viewers = {};
       renderCollision();
     });
+
+    /* "Seen by the customer" under the last reply they have read: their stored read point, in
+       our numbering (the page's, then `subscribed`'s, then their `read` frames). */
+    state.customerReadSeq = (C.ticket && C.ticket.customer_read_seq) || 0;
+    function renderSeen() {
+      var old = q('[data-testid="seen-by-customer"]', list);
+      var target = null;
+      qa("li.msg-agent[data-seq], li.msg-assistant[data-seq]", list).forEach(function (node) {
+        var seq = parseInt(node.getAttribute("data-seq"), 10);
+        if (seq && seq <= state.customerReadSeq && !node.classList.contains("msg-internal")) {
+          target = node;
+        }
+      });
+      if (old && old.parentNode === target) {
+        return;
+      }
+      if (old) {
+        old.remove();
+      }
+      if (target) {
+        target.appendChild(el("p", {className: "msg-status msg-seen", "data-testid": "seen-by-customer",
+                                    text: t("console.seen")}));
+      }
+    }
+    function customerRead(seq) {
+      if (seq > state.customerReadSeq) {
+        state.customerReadSeq = seq;
+        renderSeen();
+      }
+    }
+    Socket.on("subscribed", function (frame) {
+      if (frame.ticket && frame.ticket.number === number) {
+        customerRead(frame.customer_read_seq || 0);
+      }
+    });
+    Socket.on("read", function (frame) {
+      if (frame.ticket === number && frame.by && frame.by.kind === "customer") {
+        customerRead(frame.seq);
+      }
+    });
+    renderSeen();
 
     /* ---- the ticket's own state */
     var changed = q('[data-testid="ticket-changed"]');

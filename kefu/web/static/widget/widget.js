@@ -861,6 +861,9 @@
         resetConversation(); // another conversation than the one on screen
       }
       setTicket(frame.ticket);
+      if (frame.agent_read_seq) {  /* support's stored read point: "Read" survives a reload */
+        onRead({ by: { kind: "agent" }, seq: frame.agent_read_seq });
+      }
     }
     conn.ready = true;
     flushOutbox();

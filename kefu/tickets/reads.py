@@ -1,0 +1,68 @@
+"""Read points (``ReadPoint``): how far the customer and each agent have read a conversation.
+
+The customer's widget shows "Read" from the furthest point any agent reached; an agent's
+console shows "Seen" up to the customer's point, and counts as unread the customer's messages
+after the agent's own point. Points are stored, so all three survive a reload, a second device
+and a restart; a point never moves back."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.core import clock
+from kefu.tickets.models import READER_CUSTOMER, Message, ReadPoint
+
+
+def reader_of(agent_id: uuid.UUID | None) -> str:
+    """The ``reader`` key: an agent's id, or ``customer``."""
+    return str(agent_id) if agent_id is not None else READER_CUSTOMER
+
+
+async def advance(session: AsyncSession, ticket_id: uuid.UUID, reader: str, *, seq: int,
+                  public_seq: int) -> bool:
+    """Move ``reader``'s point on the ticket up to ``seq`` (never back); True if it moved."""
+    table = ReadPoint.__table__
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table).values(ticket_id=ticket_id, reader=reader, seq=seq,
+                                     public_seq=public_seq, read_at=clock.now())
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.ticket_id, table.c.reader],
+        set_={"seq": statement.excluded.seq, "public_seq": statement.excluded.public_seq,
+              "read_at": statement.excluded.read_at},
+        where=table.c.seq < statement.excluded.seq)
+    result = await session.execute(statement)
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def customer_read_seq(session: AsyncSession, ticket_id: uuid.UUID) -> int:
+    """How far the customer has read, in the agents' numbering (0: nothing yet)."""
+    return await session.scalar(select(ReadPoint.seq).where(
+        ReadPoint.ticket_id == ticket_id, ReadPoint.reader == READER_CUSTOMER)) or 0
+
+
+async def support_read_public_seq(session: AsyncSession, ticket_id: uuid.UUID) -> int:
+    """How far any agent has read, in the customer's numbering (0: nothing yet)."""
+    return await session.scalar(select(func.max(ReadPoint.public_seq)).where(
+        ReadPoint.ticket_id == ticket_id, ReadPoint.reader != READER_CUSTOMER)) or 0
+
+
+async def unread_counts(session: AsyncSession, agent_id: uuid.UUID,
+                        ticket_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """The customer's messages after ``agent_id``'s read point, per ticket (tickets with none
+    unread are left out)."""
+    if not ticket_ids:
+        return {}
+    mine = and_(ReadPoint.ticket_id == Message.ticket_id, ReadPoint.reader == str(agent_id))
+    rows = await session.execute(
+        select(Message.ticket_id, func.count())
+        .outerjoin(ReadPoint, mine)
+        .where(Message.ticket_id.in_(list(ticket_ids)), Message.author_kind == "customer",
+               Message.seq > func.coalesce(ReadPoint.seq, 0))
+        .group_by(Message.ticket_id))
+    return {ticket_id: count for ticket_id, count in rows}
