@@ -164,10 +164,14 @@ _NOT_TOPICAL = frozenset({
     "帮助", "问题", "请问", "麻烦", "急", "谢谢", "您好", "你好"})
 
 
-def is_content_word(term: str) -> bool:
+def is_content_word(term: str, *, indexed: bool = True) -> bool:
     """Whether a query term says what the query is about (for relevance): not a bare number,
-    not a negation."""
-    return not term.isdigit() and term not in _NOT_TOPICAL
+    not a negation or filler, and not a code that no article holds (``indexed`` False): a
+    TxID, an address, an order number or "500u" in a long question could never be found, and
+    counted against its share of words found ("the TxID is 0x8f3a…")."""
+    if term.isdigit() or term in _NOT_TOPICAL:
+        return False
+    return indexed or not any(char.isdigit() for char in term)
 
 
 @cache

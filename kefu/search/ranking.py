@@ -95,7 +95,8 @@ def query_terms(snapshot: Snapshot, query: str) -> QueryTerms:
     unfinished = bool(query) and not query[-1].isspace()
     synonyms = analyze.synonyms()
     for position, (surface, term) in enumerate(pairs):
-        if not analyze.is_content_word(term):  # searched, but says nothing of the topic
+        if not analyze.is_content_word(term, indexed=term in snapshot.vocab):
+            # searched, but says nothing of the topic
             add(term, 1.0, surface)
             continue
         # The words articles use for the same thing count as this one (提现 → 提币).

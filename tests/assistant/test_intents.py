@@ -117,6 +117,13 @@ def full_model(shipped: tuple[list[str], list[str]]) -> IntentModel:
     return IntentModel.train(texts[::2], labels[::2], oos_label=OOS_LABEL)
 
 
+@pytest.fixture(scope="module")
+def shipped_model(shipped: tuple[list[str], list[str]]) -> IntentModel:
+    """The product model on all of the shipped data, as ``kefu assistant train`` trains it."""
+    texts, labels = shipped
+    return IntentModel.train(texts, labels, oos_label=OOS_LABEL)
+
+
 # ------------------------------------------------------------------ the shipped intent data
 
 
@@ -178,6 +185,22 @@ def test_full_model_on_new_phrasings_and_off_topic_text(full_model: IntentModel)
     assert sum(right) / len(right) >= 0.9, list(zip(predicted, HELD_OUT, strict=True))
     off_topic = [full_model.predict(text) for text in OFF_TOPIC]
     assert [p.label for p in off_topic] == [OOS_LABEL] * len(OFF_TOPIC)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("text", "label"), [
+    # Out of scope (theft and scam recovery split the vote): now an urgent hand-off.
+    ("我的钱被偷了怎么办", "unauthorized_withdrawal"),
+    ("my money was stolen, what do I do", "unauthorized_withdrawal"),
+    # A deposit, so the deposit flow and article: it is a withdrawal that did not arrive.
+    ("I withdrew 500 USDT to my wallet 3 hours ago, the TxID is 0x8f3a…, it says completed but "
+     "my wallet shows nothing", "withdrawal_not_received"),
+    # The seller's intent ("never release before the money is in"): a buyer who paid.
+    ("seller not releasing crypto after I paid", "p2p_appeal"),
+])
+def test_shipped_model_on_messages_qa_found(shipped_model: IntentModel, text: str,
+                                            label: str) -> None:
+    assert shipped_model.predict(text).label == label
 
 
 def test_threshold_alone_catches_off_topic_text(

@@ -115,9 +115,11 @@ async def say(assistant: Assistant, state: ConversationState, text: str) -> Turn
 # ---------------------------------------------------------------- hand-off rules
 
 
-async def test_a_buyer_whose_seller_does_not_release_goes_to_a_person() -> None:
+@pytest.mark.parametrize("text", [
+    "卖家不放币，我已经付款了", "seller not releasing crypto after I paid"])
+async def test_a_buyer_whose_seller_does_not_release_goes_to_a_person(text: str) -> None:
     """A buyer who paid: not the seller's article ("never release before the money is in")."""
-    turn = await say(make_assistant(), ConversationState(), "卖家不放币，我已经付款了")
+    turn = await say(make_assistant(), ConversationState(), text)
     assert turn.intent == "p2p_appeal"
     assert turn.kind == "handoff"
 
@@ -128,6 +130,8 @@ async def test_a_buyer_whose_seller_does_not_release_goes_to_a_person() -> None:
     "I didn't make this withdrawal, my USDT was sent out without my permission",
     # short and colloquial: they went to a person at normal priority, with no article
     "币被盗了", "币被偷了", "someone stole my crypto",
+    # "money", not "coins": out of scope, or a lost phone
+    "我的钱被偷了怎么办", "my money was stolen, what do I do",
 ])
 async def test_sensitive_intent_hands_off_at_once_with_summary(text: str) -> None:
     state = ConversationState()
@@ -235,6 +239,16 @@ async def test_answer_cites_the_section_in_the_customers_language(
     assert has_han == (lang == "zh")
     codes = check_outbound(turn.text, allowed_domains=("demoex.example",), lang=lang).codes
     assert set(codes) <= {"link_not_allowed"}  # explorer links quoted from the article
+
+
+async def test_a_completed_withdrawal_that_did_not_arrive_is_not_a_deposit() -> None:
+    """A long question with a TxID: the deposit article and flow answered it."""
+    turn = await say(make_assistant(), ConversationState(),
+                     "I withdrew 500 USDT to my wallet 3 hours ago, the TxID is 0x8f3a…, it says "
+                     "completed but my wallet shows nothing")
+    assert turn.intent == "withdrawal_not_received"
+    assert turn.kind == "answer"
+    assert turn.citations[0].slug == "withdrawal-not-received"
 
 
 async def test_first_turn_says_it_is_the_assistant_and_greetings_get_small_talk() -> None:

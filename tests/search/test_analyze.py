@@ -88,3 +88,9 @@ def test_numbers_and_negations_say_nothing_about_a_topic() -> None:
     assert not analyze.is_content_word("not")
     assert analyze.is_content_word("2fa")
     assert analyze.is_content_word("trc20")
+    # A code no article holds (a TxID, an order number, "500u") says nothing either; a word
+    # articles do hold counts, digits or not.
+    assert not analyze.is_content_word("0x8f3a7c2e", indexed=False)
+    assert not analyze.is_content_word("500u", indexed=False)
+    assert analyze.is_content_word("trc20", indexed=True)
+    assert analyze.is_content_word("withdrew", indexed=False)  # a word, just not the articles'

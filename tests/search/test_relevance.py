@@ -111,6 +111,20 @@ def test_numbers_and_negations_alone_find_nothing(fixture_engine: SearchEngine,
         assert shown(fixture_engine, query, page) == [], page
 
 
+def test_a_txid_in_a_question_does_not_count_against_its_words(
+        fixture_engine: SearchEngine) -> None:
+    """No article can hold a TxID or an order number: "the TxID is 0x8f3a…" made a long
+    question's share of words found smaller for every article."""
+    query = "withdrawal pending 0x8f3a7c2e9b14d6f0a3c5e7b9d1f2a4c6e8b0d2f4"
+    pending = next(h for h in fixture_engine.search(query, lang="en")
+                   if h.slug == "withdrawal-pending")
+    assert pending.content_words == 2
+    english = next(e for e in pending.evidence if e.lang == "en")
+    assert english.coverage == 1.0
+    for page in PAGES:
+        assert shown(fixture_engine, "0x8f3a7c2e9b14d6f0a3c5e7b9d1f2a4c6e8b0d2f4", page) == []
+
+
 def test_two_thirds_of_the_words_and_a_close_meaning_count() -> None:
     # "lost google authenticator" and the article on resetting an authenticator
     assert finder.is_relevant(hit(Evidence("en", 0.851, 0.67), content_words=3),
