@@ -235,6 +235,7 @@ async def _edit_page(
     request: Request, session: AsyncSession, actor: Actor, article: Article, lang: str, *,
     notice: str = "", error: KefuError | None = None, values: dict[str, str] | None = None,
     base_metadata: str | None = None, metadata_conflict: bool = False,
+    base_version: int | None = None,
 ) -> HTMLResponse:
     """``base_metadata``: the metadata form's precondition when it is not the article's
     current ``metadata_etag`` (a refused metadata save keeps the one its form loaded, so the
@@ -250,8 +251,10 @@ async def _edit_page(
     return render(request, "agent/kb_edit.html", {
         **await _chrome(request, session, actor, "edit"),
         "article": article,
-        # the version this form starts from; after a refused save, the one that refused it
-        "base_version": await service.latest_version(session, current) if current else 0,
+        # the version this form starts from: after a conflict, the one that refused it; after
+        # another refusal (an empty title), still the one it was loaded with
+        "base_version": base_version if base_version is not None
+        else await service.latest_version(session, current) if current else 0,
         # the metadata form's precondition: the metadata shown, or after a conflict, theirs
         "base_metadata": base_metadata or service.metadata_etag(article),
         "metadata_conflict": metadata_conflict,
@@ -397,12 +400,17 @@ async def save_translation(
     _, error = await _attempt(session, save)
     values = {"title": title, "summary": summary, "body_md": body_md}
     if error is not None:
+        # After a conflict the form starts from the colleague's version (saving again replaces
+        # it knowingly); after any other refusal, still from the one it was loaded with, or a
+        # colleague's save in between would be overwritten unseen on the next try.
+        kept = (int(base_version) if error.code != "edit_conflict"
+                and base_version.strip().isdigit() else None)
         if back == "translate" and is_language_tag(source):
             return await _translate_page(request, session, actor, article,
                                          canonical_language(source), language, error=error,
-                                         values=values)
+                                         values=values, base_version=kept)
         return await _edit_page(request, session, actor, article, language, error=error,
-                                values=values)
+                                values=values, base_version=kept)
     return redirect(_editor_url(article.slug, language, ok="saved"))
 
 
@@ -465,6 +473,7 @@ async def delete(request: Request, slug: SlugPath, session: SessionDep, actor: A
 async def _translate_page(
     request: Request, session: AsyncSession, actor: Actor, article: Article, source: str,
     target: str, *, error: KefuError | None = None, values: dict[str, str] | None = None,
+    base_version: int | None = None,
 ) -> HTMLResponse:
     translations = {t.lang: t for t in await service.translations_of(session, article.id)}
     if source not in translations:
@@ -473,7 +482,8 @@ async def _translate_page(
     return render(request, "agent/kb_translate.html", {
         **await _chrome(request, session, actor, "translate"),
         "article": article,
-        "base_version": await service.latest_version(session, existing) if existing else 0,
+        "base_version": base_version if base_version is not None
+        else await service.latest_version(session, existing) if existing else 0,
         "source": translations[source],
         "target": target,
         "existing": existing,

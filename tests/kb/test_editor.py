@@ -275,6 +275,31 @@ async def test_two_editors_saving_at_once_do_not_lose_words(
     assert again.status_code == 303
 
 
+async def test_a_save_refused_for_another_reason_keeps_the_version_it_started_from(
+        app: FastAPI, client: httpx.AsyncClient) -> None:
+    """An empty title is refused; a colleague saves meanwhile; the form still starts from the
+    version it was loaded with, so the next save is refused as a conflict instead of replacing
+    the colleague's words unseen."""
+    _, csrf = await _draft(app, client)
+    form = {"csrf_token": csrf, "summary": "", "base_version": "1"}
+    refused = await client.post(f"/agent/kb/articles/{SLUG}/translations/en", data={
+        **form, "title": "", "body_md": DEPOSIT_EN + "\n\nMy words."})
+    assert refused.status_code == 422
+    colleague = await client.post(f"/agent/kb/articles/{SLUG}/translations/en", data={
+        **form, "title": "My deposit has not arrived",
+        "body_md": DEPOSIT_EN + "\n\nA colleague's words."})
+    assert colleague.status_code == 303
+    again = (await client.post(f"/agent/kb/articles/{SLUG}/translations/en", data={
+        **form, "title": "", "body_md": DEPOSIT_EN + "\n\nMy words."})).text
+    assert 'name="base_version" value="1"' in again  # not 2: the colleague's save is unseen
+    resaved = await client.post(f"/agent/kb/articles/{SLUG}/translations/en", data={
+        **form, "title": "Deposit", "body_md": DEPOSIT_EN + "\n\nMy words."})
+    assert resaved.status_code == 409
+    translate = await client.post(f"/agent/kb/articles/{SLUG}/translations/en", data={
+        **form, "title": "", "body_md": "x", "back": "translate", "source": "en"})
+    assert 'name="base_version" value="1"' in translate.text
+
+
 async def test_saving_unchanged_words_from_a_browser_is_no_new_version(
         app: FastAPI, client: httpx.AsyncClient) -> None:
     """Browsers send a textarea's lines as CRLF; the words are the same."""
