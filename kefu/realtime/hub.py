@@ -83,6 +83,7 @@ class Connection:
         self._sender: asyncio.Task[None] | None = None
         self.queue_state: dict[str, Any] | None = None
         self._inbox_rows: dict[str, dict[str, Any]] = {}  # ticket number → newest event
+        self._inbox_counts: dict[str, int] = {}  # ticket number → customer messages gathered
         self._rows_sent: dict[str, str] = {}  # ticket number → its row's ``_row``, as last sent
         # The customer's own anti-phishing code: every message from support carries it.
         self.anti_phishing_code: str | None = None
@@ -275,9 +276,11 @@ class Connection:
         if event.get("change") != "message":
             self._inbox_rows.pop(number, None)
             self._sent_row(number, event)
-            self.push(_public(event))
+            self.push(_counted(_public(event), self._inbox_counts.pop(number, 0)))
             return
         self._inbox_rows[number] = event
+        if count := event.get("_customer_messages"):
+            self._inbox_counts[number] = self._inbox_counts.get(number, 0) + count
         if self._inbox_flush is None:
             self._inbox_flush = asyncio.get_running_loop().call_later(
                 INBOX_COALESCE_S, self._flush_inbox)
@@ -286,6 +289,7 @@ class Connection:
         """A ticket this agent could read was moved where they cannot (another team, another
         agent): its row goes, and nothing else about it."""
         self._inbox_rows.pop(number, None)
+        self._inbox_counts.pop(number, None)
         self._rows_sent.pop(number, None)
         self.push({"type": "inbox", "change": "removed", "ticket": {"number": number}})
 
@@ -297,8 +301,10 @@ class Connection:
             self._inbox_flush.cancel()
             self._inbox_flush = None
         events, self._inbox_rows = list(self._inbox_rows.values()), {}
-        rows = [event["_moved"] if self._sent_row(event["ticket"]["number"], event)
-                else event["ticket"] for event in events]
+        counts, self._inbox_counts = self._inbox_counts, {}
+        rows = [_counted_row(event["_moved"] if self._sent_row(number, event)
+                             else event["ticket"], counts.get(number, 0))
+                for event in events if (number := event["ticket"]["number"])]
         if len(rows) == 1:
             self.push({"type": "inbox", "change": "message", "ticket": rows[0]})
         elif rows:
@@ -355,6 +361,19 @@ ROWS_REMEMBERED = 20_000
 
 def _public(event: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in event.items() if not k.startswith("_")}
+
+
+def _counted_row(row: dict[str, Any], count: int) -> dict[str, Any]:
+    """An inbox row that stands for more than one new message of the customer says how many
+    (``customer_messages``; a console counts one when it is absent). Rows are shared by every
+    agent's connection, so the count goes on a copy, and only then (it is rare)."""
+    return {**row, "customer_messages": count} if count > 1 else row
+
+
+def _counted(frame: dict[str, Any], count: int) -> dict[str, Any]:
+    """:func:`_counted_row` for a frame with one ``ticket`` (a change that flushed the row
+    gathered for its ticket)."""
+    return {**frame, "ticket": _counted_row(frame["ticket"], count)} if count > 1 else frame
 
 
 class Hub:

@@ -407,10 +407,12 @@ class Session:
             if followed != ticket.id and conn.actor.agent is None:
                 conn.unfollow(followed)  # a customer follows one conversation at a time
         async with self.db.transaction() as session:
-            # Where the other side has read to, in this side's numbering: receipts after a reload.
-            read = ({"customer_read_seq": await reads.customer_read_seq(session, ticket.id)}
-                    if conn.actor.agent is not None else
-                    {"agent_read_seq": await reads.support_read_public_seq(session, ticket.id)})
+            # Where the other side has read to, in this side's numbering: receipts after a
+            # reload; and for the customer their own point (unread counts on another device).
+            customer_read = await reads.customer_read(session, ticket.id)
+            read = ({"customer_read_seq": customer_read[0]} if conn.actor.agent is not None else
+                    {"agent_read_seq": await reads.support_read_public_seq(session, ticket.id),
+                     "read_seq": customer_read[1]})
         conn.push({"type": reply, "ticket": {"number": ticket.number, "status": ticket.status,
                                               "subject": ticket.subject},
                    "since": since, **read})

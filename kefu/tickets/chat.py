@@ -255,6 +255,7 @@ async def append_chat_batch(
     outcomes: list[Appended | KefuError | None] = []
     rows: list[ChatMessage] = []
     touched: dict[uuid.UUID, Ticket] = {}
+    from_customer: dict[uuid.UUID, int] = {}  # the customer's new messages per ticket
     for index, (send, ticket) in enumerate(zip(sends, chosen, strict=True)):
         if ticket is None:
             outcomes.append(None)
@@ -268,6 +269,8 @@ async def append_chat_batch(
             continue
         touched[ticket.id] = ticket
         agent, customer = send.actor.agent, send.actor.customer
+        if agent is None:
+            from_customer[ticket.id] = from_customer.get(ticket.id, 0) + 1
         message = ChatMessage(
             id=new_id(), ticket_id=ticket.id, seq=ticket.last_seq + 1,
             public_seq=ticket.last_public_seq + 1,
@@ -331,8 +334,9 @@ async def append_chat_batch(
         publish_after_commit(session, ticket_topic(ticket.id), await message_event(
             session, ticket, sent, [],
             names={sent.author_agent_id or sent.author_customer_id: _author_name(send.actor)}))
-    for ticket in touched.values():
-        announce_ticket(session, ticket, "message")  # once per ticket and batch
+    for ticket in touched.values():  # once per ticket and batch
+        announce_ticket(session, ticket, "message",
+                        customer_messages=from_customer.get(ticket.id, 0))
     opening: dict[uuid.UUID, tuple[Ticket, Actor]] = {}
     for send, outcome in zip(sends, outcomes, strict=True):
         if (isinstance(outcome, Appended) and outcome.created and send.actor.agent is not None

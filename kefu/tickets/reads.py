@@ -40,10 +40,12 @@ async def advance(session: AsyncSession, ticket_id: uuid.UUID, reader: str, *, s
     return bool(getattr(result, "rowcount", 0))
 
 
-async def customer_read_seq(session: AsyncSession, ticket_id: uuid.UUID) -> int:
-    """How far the customer has read, in the agents' numbering (0: nothing yet)."""
-    return await session.scalar(select(ReadPoint.seq).where(
-        ReadPoint.ticket_id == ticket_id, ReadPoint.reader == READER_CUSTOMER)) or 0
+async def customer_read(session: AsyncSession, ticket_id: uuid.UUID) -> tuple[int, int]:
+    """How far the customer has read: (in the agents' numbering, in their own); (0, 0) when
+    nothing yet."""
+    row = (await session.execute(select(ReadPoint.seq, ReadPoint.public_seq).where(
+        ReadPoint.ticket_id == ticket_id, ReadPoint.reader == READER_CUSTOMER))).first()
+    return (row[0], row[1]) if row is not None else (0, 0)
 
 
 async def support_read_public_seq(session: AsyncSession, ticket_id: uuid.UUID) -> int:

@@ -230,12 +230,14 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
 def announce_ticket(
     session: AsyncSession, ticket: Ticket, change: str, actor: Actor | None = None, *,
     was: tuple[uuid.UUID | None, uuid.UUID | None] | None = None,
-    tags: list[str] | None = None,
+    tags: list[str] | None = None, customer_messages: int = 0,
 ) -> None:
     """After commit: the ticket's viewers get its new state (and which agent changed it, so a
     console can tell its own changes from someone else's), agents' inboxes the new row (with
     its ``tags`` when the caller read them: not for a message, which changes none); an agent
-    who could read it before a transfer (``was``) and cannot now loses the row."""
+    who could read it before a transfer (``was``) and cannot now loses the row.
+    ``customer_messages``: how many of the customer's messages a ``message`` change stands for
+    (a batch appends several), for the consoles' unread counts."""
     summary = ticket_summary(ticket)
     if tags is not None:
         summary["tags"] = tags
@@ -253,6 +255,7 @@ def announce_ticket(
     if change == "message":  # what a message changes, for consoles that have the rest
         event["_moved"] = {"number": ticket.number, "partial": True,
                            **{k: summary[k] for k in MOVED_FIELDS}}
+        event["_customer_messages"] = customer_messages
     if was is not None:
         event["_was"] = [str(was[0]) if was[0] else None, str(was[1]) if was[1] else None]
     publish_after_commit(session, INBOX, event)
@@ -381,7 +384,8 @@ async def add_message(
     publish_after_commit(session, ticket_topic(ticket.id),
                          await message_event(session, ticket, message, attachments, names,
                                              rateable=rateable))
-    announce_ticket(session, ticket, "message")
+    announce_ticket(session, ticket, "message",
+                    customer_messages=1 if author.kind == "customer" else 0)
     if author.kind != "customer" and not internal and ticket.channel in DELIVERED_CHANNELS:
         # Sent by the channel's job after the commit (kefu.channels.delivery), retried there.
         await enqueue(session, DELIVER_JOB, {"message_id": str(message.id)},

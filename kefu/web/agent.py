@@ -306,7 +306,7 @@ async def _ticket_page(
             "team_id": str(ticket.team_id) if ticket.team_id else None,
             "assignee_id": str(ticket.assignee_id) if ticket.assignee_id else None,
             "can_reply": read.status != "closed",
-            "customer_read_seq": await reads.customer_read_seq(session, ticket.id),
+            "customer_read_seq": (await reads.customer_read(session, ticket.id))[0],
             "last_customer_at": ticket.last_customer_message_at.isoformat()
             if ticket.last_customer_message_at else None}}),
     }, status=error.status if error else 200)

@@ -494,6 +494,41 @@ async def test_a_first_sign_in_shows_how_many_messages_wait_unread(
     assert (await other.title()).startswith("(3) ")
 
 
+async def test_messages_sent_back_to_back_each_count_as_unread(
+    dev_live: LiveServer, browser: Any
+):
+    """Three messages in a row reach the inbox as one row (one batch, or one gathered frame):
+    the badge goes up by three, not one, and matches the count after a reload."""
+    live = dev_live
+    number = await open_ticket(live)
+    async with factory_app(live) as app:  # supervisors see every ticket
+        await make_agent(app, "second@kefu.test", role="supervisor")
+    page = await (await browser.new_context()).new_page()
+    await page.goto(f"{live.base}/agent/login?lang=en")
+    await page.fill("#email", "second@kefu.test")
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{live.base}/agent*")
+    await page.wait_for_selector(LIVE, timeout=15_000)
+    badge = page.locator(f'[data-testid="unread-{number}"]')
+    assert await badge.inner_text() == "1"
+    token = customer_token(live.settings, "cust-a", name="Alice", lang="en")
+    customer = await Client.connect(f"{live.ws_base}/ws/chat", {"token": token})
+    await customer.wait_type("welcome")
+    for i in range(3):
+        await customer.send({"type": "send", "ticket": number, "client_msg_id": f"b{i}",
+                             "body": f"Any news? ({i})"})
+    for i in range(3):
+        await customer.wait_type("ack", client_msg_id=f"b{i}")
+    await page.wait_for_function(
+        "n => document.querySelector('[data-testid=\"unread-' + n + '\"]').textContent === '4'",
+        arg=number, timeout=15_000)
+    await customer.close()
+    await page.reload()
+    await page.wait_for_selector(LIVE, timeout=15_000)
+    assert await badge.inner_text() == "4"
+
+
 async def test_both_sides_say_they_are_offline_as_soon_as_the_network_goes(
     dev_live: LiveServer, browser: Any
 ):

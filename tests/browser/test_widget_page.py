@@ -295,3 +295,42 @@ async def test_read_receipts_are_still_there_after_a_reload(dev_live: LiveServer
     await widget.locator('[data-testid="kefu-panel"]').wait_for(timeout=15_000)
     await mine.and_(widget.locator('[data-state="read"]')).wait_for(timeout=15_000)
     assert errors == []
+
+
+async def test_a_reply_seen_while_offline_is_marked_read_when_the_connection_is_back(
+        dev_live: LiveServer, browser: Any):
+    """The panel was opened while the network was down: the read could not go then, and goes
+    as soon as the widget has rejoined."""
+    live = dev_live
+    errors: list[str] = []
+    page, widget = await open_widget(
+        browser, f"{live.base}/demo/exchange?customer=e2e-offline-read&lang=en", errors)
+    await widget.locator('[data-testid="kefu-input"]').fill("My withdrawal is still pending")
+    await widget.locator('[data-testid="kefu-send"]').click()
+    await widget.locator('[data-author="customer"][data-state="sent"]').wait_for(timeout=15_000)
+    number = (await widget.locator('[data-testid="kefu-ticket-number"]').inner_text()).strip()
+    await widget.locator('[data-testid="kefu-launcher"]').click()  # closed: nothing is seen
+    await widget.locator('[data-testid="kefu-panel"]').wait_for(state="hidden")
+    async with factory_app(live) as app:
+        token = await api_token(app, await make_agent(app, "sup@kefu.test", role="supervisor"))
+    agent = await Client.connect(f"{live.ws_base}/ws/agent", {"token": token})
+    await agent.wait_type("welcome")
+    await agent.send({"type": "subscribe", "ticket": number, "since": 0})
+    await agent.wait_type("subscribed")
+    await agent.send({"type": "send", "ticket": number, "client_msg_id": "r1",
+                      "body": "Which network did you use?"})
+    reply = await agent.wait_type("ack", client_msg_id="r1")
+    await widget.locator('[data-testid="kefu-unread"]').wait_for(timeout=15_000)
+    await page.context.set_offline(True)
+    await widget.locator('[data-testid="kefu-status"]:not([data-state="online"])').wait_for(
+        state="attached")
+    await widget.locator('[data-testid="kefu-launcher"]').click()
+    await widget.get_by_text("Which network did you use?").wait_for()
+    await page.wait_for_timeout(500)
+    assert not [f for f in agent.frames if f.get("type") == "read"]
+    await page.context.set_offline(False)
+    read = await agent.wait_type("read", timeout=20)
+    assert read["seq"] >= reply["seq"]
+    assert read["by"]["kind"] == "customer"
+    await agent.close()
+    assert errors == []

@@ -563,7 +563,8 @@ async def test_read_receipts_in_each_sides_numbering(live: LiveServer, setup_app
     # The points are stored: after a reload each side learns how far the other has read.
     alice = await customer(live)
     await alice.send({"type": "join", "ticket": number, "since": 0})
-    assert (await alice.wait_type("joined"))["agent_read_seq"] == 2
+    joined = await alice.wait_type("joined")
+    assert (joined["agent_read_seq"], joined["read_seq"]) == (2, 2)  # theirs, and hers
     bob = await agent(live, world.headers["agent"])
     await bob.send({"type": "subscribe", "ticket": number, "since": 0})
     assert (await bob.wait_type("subscribed"))["customer_read_seq"] == 4
@@ -577,6 +578,40 @@ async def test_read_receipts_in_each_sides_numbering(live: LiveServer, setup_app
     await bob.send({"type": "read", "ticket": number, "seq": 6})
     assert (await alice.wait_type("read"))["seq"] == 4  # not the earlier 2 again
     assert [f["seq"] for f in alice.frames if f.get("type") == "read"] == [4]
+    await alice.close()
+    await bob.close()
+
+
+async def test_inbox_rows_say_how_many_customer_messages_they_stand_for(
+        live: LiveServer, setup_app: Any):
+    """Messages sent back to back are appended in one batch, or their rows gathered in one
+    frame: the row says how many of the customer's messages it stands for, so a console's
+    unread count goes up by three, not one."""
+    world = await make_world(setup_app)
+    alice = await customer(live)
+    await alice.send({"type": "send", "client_msg_id": "first", "body": "withdrawal pending"})
+    number = (await alice.wait_type("ack"))["ticket"]
+    bob = await agent(live, world.headers["supervisor"])
+    await asyncio.sleep(0.6)  # what the first message gathered has gone
+    bob.frames.clear()
+    for i in range(3):
+        await alice.send({"type": "send", "ticket": number, "client_msg_id": f"burst-{i}",
+                          "body": f"any news? ({i})"})
+    for i in range(3):
+        await alice.wait_type("ack", client_msg_id=f"burst-{i}")
+    await asyncio.sleep(0.6)
+    rows = [row for frame in bob.frames if frame.get("type") == "inbox"
+            and frame.get("change") == "message"
+            for row in frame.get("tickets") or [frame["ticket"]] if row["number"] == number]
+    assert rows
+    assert sum(row.get("customer_messages", 1) for row in rows) == 3
+    # An agent's reply moves the row without counting as the customer's.
+    bob.frames.clear()
+    await bob.send({"type": "send", "ticket": number, "client_msg_id": "reply", "body": "on it"})
+    await bob.wait_type("ack", client_msg_id="reply")
+    await asyncio.sleep(0.6)
+    assert all("customer_messages" not in row for frame in bob.frames
+               if frame.get("type") == "inbox" for row in frame.get("tickets") or [frame["ticket"]])
     await alice.close()
     await bob.close()
 

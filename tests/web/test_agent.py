@@ -366,7 +366,7 @@ async def test_inbox_counts_unread_from_the_agents_stored_read_point(
     row = re.compile(rf'data-testid="inbox-row-{number}"[^>]*data-unread="(\d+)"')
     page = (await client.get("/agent")).text
     assert row.search(page).group(1) == "3"  # type: ignore[union-attr]
-    assert f'data-testid="unread-{number}" aria-label="3 new messages">3<' in page
+    assert f'data-testid="unread-{number}" aria-label="3 unread">3<' in page
 
     async with app.state.db.transaction() as session:
         ticket_id = await session.scalar(select(Ticket.id).where(Ticket.number == number))

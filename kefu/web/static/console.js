@@ -235,25 +235,28 @@
 
     inboxRow: function (row) {
       var known = this.rows.get(row.number);
-      if (row.partial) {
-        if (!known) {
-          return null;  /* the server sends a partial row only after the whole one */
-        }
-        var merged = {};
-        Object.keys(known).forEach(function (key) { merged[key] = known[key]; });
-        Object.keys(row).forEach(function (key) {
-          if (key !== "partial") {
-            merged[key] = row[key];
-          }
-        });
-        row = merged;
+      if (row.partial && !known) {
+        return null;  /* the server sends a partial row only after the whole one */
       }
-      this.rows.delete(row.number);
-      this.rows.set(row.number, row);
+      /* the row kept is the state; customer_messages is news of this frame only */
+      var kept = {};
+      Object.keys(row.partial ? known : {}).forEach(function (key) { kept[key] = known[key]; });
+      Object.keys(row).forEach(function (key) {
+        if (key !== "partial" && key !== "customer_messages") {
+          kept[key] = row[key];
+        }
+      });
+      this.rows.delete(kept.number);
+      this.rows.set(kept.number, kept);
       if (this.rows.size > this.rowsKept) {
         this.rows.delete(this.rows.keys().next().value);
       }
-      return row;
+      if (!row.customer_messages) {
+        return kept;
+      }
+      var news = {customer_messages: row.customer_messages};
+      Object.keys(kept).forEach(function (key) { news[key] = kept[key]; });
+      return news;
     },
 
     emit: function (type, frame) {
@@ -391,6 +394,9 @@
 
   var Unread = {
     key: "kefu.unread." + me.id,
+    /* tickets this page has counts for from the server or live frames: the title's total is
+       theirs, not every ticket this browser ever counted (those may be read elsewhere since) */
+    fresh: {},
 
     read: function () {
       try {
@@ -409,6 +415,7 @@
 
     /* A ticket as seen in a row or a frame: count customer messages newer than what we knew. */
     observe: function (number, lastCustomerAt, status, options) {
+      this.fresh[number] = true;
       var state = this.read();
       var entry = state[number];
       if (status && ACTIVE.indexOf(status) < 0) {
@@ -435,11 +442,13 @@
         this.write(state);
         return;
       }
+      /* a row moved by several of the customer's messages at once says how many */
+      var added = (options && options.count) || 1;
       if (!entry) {
         /* Never opened here: at least one customer message waits to be read. */
-        state[number] = {n: 1, lcm: lastCustomerAt, seen: null};
+        state[number] = {n: added, lcm: lastCustomerAt, seen: null};
       } else if (!entry.lcm || at > Date.parse(entry.lcm)) {
-        entry.n = (entry.n || 0) + 1;
+        entry.n = (entry.n || 0) + added;
         entry.lcm = lastCustomerAt;
       } else {
         return;
@@ -456,6 +465,7 @@
     },
 
     seen: function (number, lastCustomerAt) {
+      this.fresh[number] = true;
       var state = this.read();
       var entry = state[number] || {};
       state[number] = {n: 0, lcm: lastCustomerAt || entry.lcm || null,
@@ -466,7 +476,10 @@
     render: function (state) {
       state = state || this.read();
       var total = 0;
-      Object.keys(state).forEach(function (number) { total += state[number].n || 0; });
+      var fresh = this.fresh;
+      Object.keys(state).forEach(function (number) {
+        total += fresh[number] ? state[number].n || 0 : 0;
+      });
       document.title = (total ? "(" + total + ") " : "") + baseTitle;
       qa('[data-testid^="unread-"]').forEach(function (badge) {
         var number = badge.getAttribute("data-testid").slice("unread-".length);
@@ -823,7 +836,21 @@
   function releaseFrames() {
     var frames = listComing || [];
     listComing = null;
-    frames.forEach(onInboxFrame);
+    frames.forEach(function (frame) {
+      countFrame(frame);
+      onInboxFrame(frame);
+    });
+  }
+
+  function countFrame(frame) {
+    var ticket = frame.ticket;
+    if (frame.change === "removed") {
+      return;  /* onInboxFrame forgets it */
+    }
+    var viewing = Ticket && Ticket.state.number === ticket.number &&
+      document.visibilityState === "visible";
+    Unread.observe(ticket.number, ticket.last_customer_message_at, ticket.status,
+                   {viewing: viewing, count: ticket.customer_messages});
   }
 
   function announce(text) {
@@ -839,6 +866,10 @@
       releaseFrames();
       announce(t("console.list_count", {count: qa("#tickets tbody tr").length}));
     }
+  });
+  /* Back and Forward between filters: htmx puts an earlier list back from its history */
+  document.addEventListener("htmx:historyRestore", function () {
+    observeRows();
   });
   /* no new list after all (an error, a cancelled request): what waited goes to the old one */
   ["htmx:responseError", "htmx:sendError", "htmx:timeout", "htmx:afterRequest"].forEach(
@@ -1841,10 +1872,11 @@
       return;
     }
     trackLoad(frame.ticket);
-    var viewing = Ticket && Ticket.state.number === frame.ticket.number &&
-      document.visibilityState === "visible";
-    Unread.observe(frame.ticket.number, frame.ticket.last_customer_message_at, frame.ticket.status,
-                   {viewing: viewing});
+    if (listComing) {
+      listComing.push(frame);  /* counted against the new list's counts when it is in */
+      return;
+    }
+    countFrame(frame);
     onInboxFrame(frame);
   });
 

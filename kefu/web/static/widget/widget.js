@@ -864,10 +864,13 @@
       if (frame.agent_read_seq) {  /* support's stored read point: "Read" survives a reload */
         onRead({ by: { kind: "agent" }, seq: frame.agent_read_seq });
       }
+      /* our own stored point: what was read on another device is not unread here */
+      chat.readSent = Math.max(chat.readSent, frame.read_seq || 0);
     }
     conn.ready = true;
     flushOutbox();
     renderIntro();
+    scheduleRead();  /* seen while the connection was down: say so now */
   }
 
   /* message: render in seq order; our own optimistic copy is found by client_msg_id. */
