@@ -65,6 +65,7 @@ log = get_logger("kefu.app")
 PAGE_PATHS = re.compile(r"^/(help|portal|agent)(/|$)")
 UPLOAD_PATHS = re.compile(
     r"/attachments$|^/portal/tickets(/new|/[^/]+/reply)$|^/agent/tickets/[^/]+/reply$"
+    r"|^/agent/kb/media$"
 )
 
 

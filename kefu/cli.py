@@ -261,6 +261,8 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print only the JSON line
 
 
 def existing_file(path: Path) -> Path:
+    if path.is_dir():
+        fail(f"a folder, not a file: {path}")
     if not path.is_file():
         fail(f"no such file: {path}")
     return path

@@ -122,8 +122,7 @@ class BodySizeLimitMiddleware:
                 await _error(send, 400, "bad_request", "Content-Length is not a number")
                 return
             if too_big:
-                await _error(send, 413, "payload_too_large",
-                             f"request body is larger than {limit} bytes")
+                await _too_large(send, path, limit)
                 return
         received = 0
         started = False
@@ -155,8 +154,29 @@ class BodySizeLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await _error(send, 413, "payload_too_large",
-                             f"request body is larger than {limit} bytes")
+                await _too_large(send, path, limit)
+
+
+# A page's form (an upload on the media page, a reply with files) gets a page, not JSON: the
+# browser shows what it gets. The request was not read, so its language is not known: both.
+_TOO_LARGE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>File too large · 文件太大</title><link rel="stylesheet" href="/static/kefu.css"></head>
+<body><main class="container narrow"><div class="alert alert-error" role="alert">
+<p>The file is too large: uploads are limited to {mb} MB. Go back and choose a smaller file.</p>
+<p lang="zh-CN">文件太大：上传文件不能超过 {mb} MB。请返回并选择较小的文件。</p></div>
+</main></body></html>"""
+
+
+async def _too_large(send: Send, path: str, limit: int) -> None:
+    if not path.startswith(PAGE_PREFIXES):
+        await _error(send, 413, "payload_too_large", f"request body is larger than {limit} bytes")
+        return
+    body = _TOO_LARGE_PAGE.format(mb=max(1, limit // (1024 * 1024))).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"text/html; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _error(send: Send, status: int, code: str, message: str) -> None:

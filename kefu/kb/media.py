@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kefu.config import Settings
-from kefu.core.errors import KefuError
+from kefu.core.errors import InvalidInput, KefuError
 from kefu.kb.render import MEDIA_PREFIX
 from kefu.tickets.attachments import AttachmentTooLarge, sniff
 
@@ -77,6 +77,8 @@ class MediaStore:
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
+            if size == 0:
+                raise InvalidInput("the file is empty", code="empty_file")
             content_type = sniff(head)
             if content_type not in MEDIA_TYPES:
                 raise MediaTypeNotAllowed(content_type)

@@ -54,7 +54,11 @@ def read_pairs_csv(path: Path) -> Pairs:
             raise ValueError(f"{path.name}: missing CSV column(s) {', '.join(missing)}; "
                              f"expected header {','.join(REQUIRED_COLUMNS)}")
         first, second, labels = [], [], []
-        for line, row in enumerate(reader, start=2):
+        for row in reader:
+            line = reader.line_num  # the row's last line (a quoted field may span several)
+            if None in row.values():
+                raise ValueError(f"{path.name} line {line}: {len(REQUIRED_COLUMNS)} fields "
+                                 f"expected ({','.join(REQUIRED_COLUMNS)}), fewer found")
             labels.append(parse_label(row["label"] or "", f"{path.name} line {line}"))
             first.append(row["sentence1"] or "")
             second.append(row["sentence2"] or "")

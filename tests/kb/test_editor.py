@@ -69,7 +69,8 @@ async def test_write_translate_and_publish(app: FastAPI, client: httpx.AsyncClie
     refused = await client.post(f"/agent/kb/articles/{SLUG}/publish",
                                 data={"csrf_token": csrf, "lang": "en", "scope": "article"})
     assert refused.status_code == 403
-    assert "Only supervisors and admins publish or change live articles." in refused.text
+    assert "Only supervisors and admins publish or change live articles and translations" \
+        in refused.text
 
     supervisor_csrf = await _signed_in(client, world.supervisor.email)
     before = await client.get(f"/agent/kb/articles/{SLUG}", params={"translation": "en"})
@@ -210,6 +211,34 @@ async def test_editor_pages_allow_what_the_help_center_shows(
         console = (await client.get(url)).headers["content-security-policy"]
         assert "img-src 'self' data:;" in console, url
         assert "frame-src" not in console, url
+
+
+async def test_media_takes_screenshots_and_recordings_over_a_megabyte(
+        app: FastAPI, client: httpx.AsyncClient) -> None:
+    """The media page is an upload route: the attachment limit (25 MB), not the 1 MB of other
+    requests; over it, the browser gets a page saying so, not JSON."""
+    world = await make_world(app)
+    csrf = await _signed_in(client, world.agent.email)
+    big = png_bytes() + b"\0" * 1_900_000  # a full-screen screenshot's size
+    uploaded = await client.post("/agent/kb/media", data={"csrf_token": csrf},
+                                 files={"file": ("screen.png", big, "image/png")})
+    assert uploaded.status_code == 200, uploaded.text[:300]
+    assert 'data-testid="media-markdown"' in uploaded.text
+    limit = app.state.settings.max_attachment_bytes
+    huge = await client.post("/agent/kb/media", data={"csrf_token": csrf},
+                             files={"file": ("film.mp4", b"\0" * (limit + 300 * 1024), "video/mp4")})
+    empty = await client.post("/agent/kb/media", data={"csrf_token": csrf},
+                              files={"file": ("shot.png", b"", "image/png")})
+    assert empty.status_code == 422
+    assert "The file is empty" in empty.text
+    assert huge.status_code == 413
+    assert huge.headers["content-type"].startswith("text/html")
+    assert "uploads are limited to 25 MB" in huge.text
+    assert "上传文件不能超过 25 MB" in huge.text
+    api = await client.post("/api/v1/tickets", content=b"{" + b" " * 1_100_000 + b"}",
+                            headers={"content-type": "application/json"})
+    assert api.status_code == 413
+    assert api.json()["error"]["code"] == "payload_too_large"  # the API keeps its JSON
 
 
 async def test_media_refusal_names_what_articles_accept(
@@ -378,3 +407,26 @@ async def test_two_editors_saving_metadata_at_once_do_not_overwrite_each_other(
     invalid = await client.post(url, data={**form, "tags": "bad/tag", "base_metadata": stale})
     assert invalid.status_code == 422
     assert base_of(invalid.text) == stale
+
+
+async def test_translating_into_a_live_language_says_who_may_save_before_anything_is_typed(
+        app: FastAPI, client: httpx.AsyncClient) -> None:
+    """The side-by-side page, like the editor: an agent sees that a published translation is
+    for publishers to change (the button is off) instead of a refusal after typing it all; its
+    headings and the fields' labels do not share ids."""
+    world = await make_world(app)
+    await make_category(app, world.admin)
+    await make_article(app, world.admin, translations={"zh-CN": ("充值未到账", DEPOSIT_ZH)})
+    url = f"/agent/kb/articles/{SLUG}/translate?source=zh-CN&target=en"
+    await _signed_in(client, world.agent.email)
+    page = (await client.get(url)).text
+    assert 'data-testid="kb-live-locked"' in page
+    assert re.search(r'<button class="btn btn-primary" type="submit" disabled>', page)
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    await _signed_in(client, world.supervisor.email)
+    page = (await client.get(url)).text
+    assert 'data-testid="kb-live-locked"' not in page
+    gaps = (await client.get("/agent/kb/gaps", params={"week": 1})).text
+    assert "In these 7 days: suggestions shown" in gaps
+    assert "Last 7 days" not in gaps

@@ -100,6 +100,18 @@ def test_eval_match_rejects_bad_csv(tmp_path: Path, header: str,
         assert len(err.strip().splitlines()) == 1
 
 
+def test_eval_match_names_short_rows_and_folders(tmp_path: Path) -> None:
+    good = write_csv(tmp_path / "good.csv", pairs_from_groups(4, seed=5))
+    short = tmp_path / "short.csv"
+    short.write_text("sentence1,sentence2,label\n充值,提现,0\n怎么提现,1\n", encoding="utf-8")
+    code, _, err = run_eval(short, good)
+    assert code == 2
+    assert "short.csv line 3: 3 fields expected (sentence1,sentence2,label), fewer found" in err
+    code, _, err = run_eval(tmp_path, good)
+    assert code == 2
+    assert err.strip() == f"kefu: a folder, not a file: {tmp_path}"
+
+
 def test_eval_match_names_a_file_that_is_not_utf8(tmp_path: Path) -> None:
     good = write_csv(tmp_path / "good.csv", pairs_from_groups(4, seed=5))
     bad = tmp_path / "bad.csv"
