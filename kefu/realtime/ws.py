@@ -477,8 +477,14 @@ class Session:
                 return  # nothing of that number: nothing to tell
             moved = await reads.advance(session, follow.ticket_id, reads.reader_of(
                 actor.agent.id if actor.agent else None), seq=seq, public_seq=public_seq or 0)
+            if moved and actor.agent is not None:  # what is still unread for this agent
+                unread = (await reads.unread_counts(
+                    session, actor.agent.id, [follow.ticket_id])).get(follow.ticket_id, 0)
         if not moved:
             return  # read before (another tab, a reconnect): told then
+        if actor.agent is not None:  # the agent's other consoles (another tab, another device)
+            await publish_now(self.db, agent_topic(actor.agent.id), {
+                "type": "seen", "ticket": follow.number, "unread": unread})
         await publish_now(self.db, ticket_topic(follow.ticket_id), {
             "type": "read", "ticket": follow.number, "by": by, "seq": seq,
             "_public_seq": public_seq, "_conn": conn.id})

@@ -494,6 +494,28 @@ async def test_a_first_sign_in_shows_how_many_messages_wait_unread(
     assert (await other.title()).startswith("(3) ")
 
 
+async def test_reading_a_ticket_on_one_device_clears_its_count_on_the_others(
+    dev_live: LiveServer, browser: Any
+):
+    live = dev_live
+    number = await open_ticket(live)
+    inbox = await agent_page(browser, live, number)  # signed in: its own browser
+    await inbox.goto(f"{live.base}/agent")
+    await inbox.wait_for_selector(LIVE, timeout=15_000)
+    badge = inbox.locator(f'[data-testid="unread-{number}"]')
+    customer = bearer(customer_token(live.settings, "cust-a", name="Alice", lang="en"))
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
+        added = await client.post(f"/api/v1/tickets/{number}/replies", headers=customer,
+                                  json={"body": "It was 500 USDT on TRC20"})
+        assert added.status_code == 201, added.text
+    await inbox.wait_for_function(
+        "n => document.querySelector('[data-testid=\"unread-' + n + '\"]').textContent === '1'",
+        arg=number, timeout=15_000)
+    await agent_page(browser, live, number)  # the same agent on another device reads it
+    await badge.wait_for(state="hidden", timeout=15_000)
+    assert not (await inbox.title()).startswith("(")
+
+
 async def test_messages_sent_back_to_back_each_count_as_unread(
     dev_live: LiveServer, browser: Any
 ):

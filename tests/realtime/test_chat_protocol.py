@@ -616,6 +616,32 @@ async def test_inbox_rows_say_how_many_customer_messages_they_stand_for(
     await bob.close()
 
 
+async def test_an_agents_other_consoles_hear_that_they_read_a_ticket(
+        live: LiveServer, setup_app: Any):
+    """Reading on one device clears the unread count on the others: the agent's connections
+    get ``seen`` with what is still unread; other agents get nothing."""
+    world = await make_world(setup_app)
+    alice = await customer(live)
+    await alice.send({"type": "send", "client_msg_id": "q1", "body": "withdrawal pending"})
+    number = (await alice.wait_type("ack"))["ticket"]
+    await alice.send({"type": "send", "ticket": number, "client_msg_id": "q2",
+                      "body": "it is USDT on TRC20"})
+    await alice.wait_type("ack", client_msg_id="q2")
+    laptop = await agent(live, world.headers["agent"])
+    phone = await agent(live, world.headers["agent"])
+    other = await agent(live, world.headers["supervisor"])
+    await laptop.send({"type": "subscribe", "ticket": number, "since": 0})
+    await laptop.wait_type("subscribed")
+    await laptop.send({"type": "read", "ticket": number, "seq": 1})
+    assert (await phone.wait_type("seen")) == {"type": "seen", "ticket": number, "unread": 1}
+    await laptop.send({"type": "read", "ticket": number, "seq": 2})
+    assert (await phone.wait_type("seen", unread=0))["ticket"] == number
+    await alice.wait_type("read")  # told after the agent's consoles
+    assert not [f for f in other.frames if f.get("type") == "seen"]
+    for client in (alice, laptop, phone, other):
+        await client.close()
+
+
 async def test_a_person_flooding_over_several_connections_is_cut_off(
         live: LiveServer, setup_app: Any, monkeypatch: pytest.MonkeyPatch):
     """Each connection stays under its own limit; the person's limit refuses the excess, and

@@ -456,6 +456,15 @@
       this.write(state);
     },
 
+    /* read by this agent on another device or tab: what the server says is left */
+    count: function (number, n) {
+      this.fresh[number] = true;
+      var state = this.read();
+      var entry = state[number];
+      state[number] = {n: n, lcm: entry ? entry.lcm : null, seen: new Date().toISOString()};
+      this.write(state);
+    },
+
     forget: function (number) {
       var state = this.read();
       if (state[number]) {
@@ -619,6 +628,10 @@
     });
     loadNotifications();
   }
+
+  Socket.on("seen", function (frame) {
+    Unread.count(frame.ticket, frame.unread || 0);
+  });
 
   Socket.on("mention", function (frame) {
     toast(t("console.mention_toast", {by: frame.by, ticket: frame.ticket}),
