@@ -27,15 +27,14 @@ def reader_of(agent_id: uuid.UUID | None) -> str:
 async def advance(session: AsyncSession, ticket_id: uuid.UUID, reader: str, *, seq: int,
                   public_seq: int) -> bool:
     """Move ``reader``'s point on the ticket up to ``seq`` (never back); True if it moved."""
-    table = ReadPoint.__table__
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table).values(ticket_id=ticket_id, reader=reader, seq=seq,
-                                     public_seq=public_seq, read_at=clock.now())
+    statement = insert(ReadPoint).values(ticket_id=ticket_id, reader=reader, seq=seq,
+                                         public_seq=public_seq, read_at=clock.now())
     statement = statement.on_conflict_do_update(
-        index_elements=[table.c.ticket_id, table.c.reader],
+        index_elements=[ReadPoint.ticket_id, ReadPoint.reader],
         set_={"seq": statement.excluded.seq, "public_seq": statement.excluded.public_seq,
               "read_at": statement.excluded.read_at},
-        where=table.c.seq < statement.excluded.seq)
+        where=ReadPoint.seq < statement.excluded.seq)
     result = await session.execute(statement)
     return bool(getattr(result, "rowcount", 0))
 

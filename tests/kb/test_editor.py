@@ -225,8 +225,9 @@ async def test_media_takes_screenshots_and_recordings_over_a_megabyte(
     assert uploaded.status_code == 200, uploaded.text[:300]
     assert 'data-testid="media-markdown"' in uploaded.text
     limit = app.state.settings.max_attachment_bytes
+    film = b"\0" * (limit + 300 * 1024)
     huge = await client.post("/agent/kb/media", data={"csrf_token": csrf},
-                             files={"file": ("film.mp4", b"\0" * (limit + 300 * 1024), "video/mp4")})
+                             files={"file": ("film.mp4", film, "video/mp4")})
     empty = await client.post("/agent/kb/media", data={"csrf_token": csrf},
                               files={"file": ("shot.png", b"", "image/png")})
     assert empty.status_code == 422
