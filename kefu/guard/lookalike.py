@@ -202,6 +202,11 @@ _AUTHORITY_END: Final = re.compile(r"[/\\?#]")
 _PORT: Final = re.compile(r":\d*$")
 
 
+def has_scheme(text: str) -> bool:
+    """Whether ``text`` starts like a link: ``https://``, any ``scheme://`` or ``//``."""
+    return _SCHEME.match(text.strip()) is not None
+
+
 def split_url(url: str) -> UrlParts:
     """The host a browser would open for ``url``, with or without a scheme. Backslashes end the
     authority as browsers treat them (``https://evil.com\\@demoex.example`` opens evil.com), the

@@ -265,6 +265,12 @@ def guess_kinds(value: str) -> tuple[str, ...]:
         return ("telegram",)
     if lowered.startswith(("x.com/", "https://x.com/", "twitter.com/", "https://twitter.com/")):
         return ("x",)
+    before_at, _, after_at = text.rpartition("@")
+    if lookalike.has_scheme(text) or any(c in before_at for c in "/\\%") or (
+            before_at and any(c in after_at for c in "/\\?#")):
+        # a link, whatever its "@" says: https://evil.com/@demoex.example opens evil.com, and
+        # https://demoex.example@evil.com is the userinfo disguise the link check names
+        return ("url",)
     if "@" in text[1:] and "." in text.rpartition("@")[2]:
         return ("email",)
     if _HEX_ID.match(text):

@@ -80,11 +80,12 @@ async def verify_page(
     try:
         result = (await verify.verify_any(session, value=value) if kind == "any"
                   else await verify.verify_value(session, kind=kind, value=value))
-    except InvalidInput as exc:  # in the reader's language, with what was wrong in English
-        translate = i18n.Translator(page_language(request))
-        message = error_message(translate, exc)
-        return render(request, "verify/check.html", {**context, "error": message if
-                      message == exc.message else f"{message} ({exc.message})"}, status=422)
+    except InvalidInput as exc:  # in the reader's language; English readers get the detail
+        language = page_language(request)
+        message = error_message(i18n.Translator(language), exc)
+        detailed = language.startswith("en") and message != exc.message
+        return render(request, "verify/check.html", {**context, "error": f"{message} "
+                      f"({exc.message})" if detailed else message}, status=422)
     return render(request, "verify/check.html", {**context, "result": result})
 
 

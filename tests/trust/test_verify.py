@@ -211,7 +211,25 @@ async def test_verify_page_shows_each_verdict_in_both_languages(
     chinese = await client.get("/verify", params={"kind": "email", "value": "abc",
                                                   "lang": "zh-CN"})
     assert chinese.status_code == 422
-    assert "无法按此类型核验该值" in chinese.text  # the detail follows in English
+    assert "无法按此类型核验该值" in chinese.text
+    assert "not an email address" not in chinese.text  # no English detail on a Chinese page
+
+
+@pytest.mark.parametrize("value", [
+    "https://evil.com/@demoex.example", "https://evil.com\\@demoex.example",
+    "evil.com\\@demoex.example", "https://demoex.example@evil.com/",
+    "demoex.example@evil.com/login",
+])
+async def test_a_link_dressed_as_an_official_address_is_never_official(
+        client: httpx.AsyncClient, desk: Desk, value: str) -> None:
+    """An "@" in a link does not make it an email address: these open evil.com (or hide it
+    behind the official name as userinfo). The page's "anything" choice checked them as email
+    addresses at demoex.example and said official."""
+    await fill_registry(client, desk)
+    assert guess_kinds(value) == ("url",)
+    page = await client.get("/verify", params={"value": value, "lang": "zh-CN"})
+    assert page.status_code == 200, page.text[-500:]
+    assert 'data-verdict="suspicious"' in page.text
 
 
 def test_the_pages_reasons_say_what_the_api_says_in_english() -> None:
