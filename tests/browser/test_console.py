@@ -516,6 +516,40 @@ async def test_reading_a_ticket_on_one_device_clears_its_count_on_the_others(
     assert not (await inbox.title()).startswith("(")
 
 
+async def test_enter_in_the_macro_search_picks_a_macro_and_never_sends_the_draft(
+    dev_live: LiveServer, browser: Any
+):
+    """The macro panel sits inside the reply form: Enter in its search box submitted the form
+    and sent a half-written draft to the customer."""
+    live = dev_live
+    number = await open_ticket(live)
+    async with factory_app(live) as app:
+        token = await api_token(app, await make_agent(app, "boss@kefu.test", role="admin"))
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
+        made = await client.post("/api/v1/macros", headers=bearer(token), json={
+            "title": "Deposit check", "language": "en",
+            "body": "Hello {customer.name}, we are checking {ticket.number}."})
+        assert made.status_code == 201, made.text
+    page = await agent_page(browser, live, number)
+    box = page.locator('[data-testid="reply-box"]')
+    await box.fill("DRAFT not ready yet")
+    await page.locator('[data-testid="macro-picker"]').click()
+    search = page.locator('[data-testid="macro-search"]')
+    await search.fill("deposit")
+    await page.locator('[data-testid="macro-item"]').wait_for()
+    await search.press("Enter")
+    await page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"reply-box\"]').value"
+        ".includes('we are checking')", timeout=15_000)
+    assert (await box.input_value()).startswith("DRAFT not ready yet")
+    assert f"Hello Alice, we are checking {number}." in await box.input_value()
+    await page.wait_for_timeout(500)
+    async with factory_app(live) as app, app.state.db.transaction() as session:
+        ticket = await session.scalar(select(Ticket).where(Ticket.number == number))
+        assert ticket is not None
+        assert ticket.last_seq == 1  # nothing was sent: only the customer's first message
+
+
 async def test_messages_sent_back_to_back_each_count_as_unread(
     dev_live: LiveServer, browser: Any
 ):

@@ -1716,10 +1716,35 @@
       picker.addEventListener("click", function () { toggleMacros(macroPanel.hidden); });
       macroSearch.addEventListener("input", renderMacros);
       macroLanguage.addEventListener("change", renderMacros);
+      /* The panel sits inside the reply form: Enter in its search or language box would
+         submit the form and send the draft. Enter picks the first macro listed; the arrow
+         keys move into and along the list. */
+      [macroSearch, macroLanguage].forEach(function (field) {
+        field.addEventListener("keydown", function (event) {
+          if (event.key === "Enter") {
+            event.preventDefault();
+            var first = q('[data-testid="macro-item"]', macroList);
+            if (first && field === macroSearch) {
+              first.click();
+            }
+          }
+        });
+      });
       macroPanel.addEventListener("keydown", function (event) {
         if (event.key === "Escape") {
           toggleMacros(false);
           picker.focus();
+        } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+          var items = qa('[data-testid="macro-item"]', macroList);
+          var at = items.indexOf(document.activeElement);
+          var next = event.key === "ArrowDown" ? items[at + 1] : items[at - 1];
+          if (next) {
+            event.preventDefault();
+            next.focus();
+          } else if (event.key === "ArrowUp" && at === 0) {
+            event.preventDefault();
+            macroSearch.focus();
+          }
         }
       });
     }
