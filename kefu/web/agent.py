@@ -21,7 +21,7 @@ from kefu.accounts import service as accounts
 from kefu.accounts.actor import Actor
 from kefu.config import Settings
 from kefu.core import clock
-from kefu.core.errors import InvalidInput, KefuError
+from kefu.core.errors import InvalidInput, KefuError, NotFound
 from kefu.core.http import SessionDep, SettingsDep
 from kefu.exchange.schemas import ACCOUNT_FLAGS, CustomerContext
 from kefu.realtime import supervisor
@@ -54,7 +54,7 @@ from kefu.web.uploads import attempt, reply_with_files
 
 PAGE_SIZE = 25
 NOTICES = {"replied", "noted", "status", "assigned", "escalated", "tagged", "merged",
-           "2fa_enabled"}
+           "2fa_enabled", "transferred"}
 
 router = APIRouter(prefix="/agent", route_class=PageRoute, include_in_schema=False,
                    dependencies=[Depends(remember_session)])
@@ -346,6 +346,10 @@ async def _act(
         ticket = await service.get_readable(session, actor, number)
         return await _ticket_page(request, session, actor, ticket, error=error, values=values)
     target = result or ticket
+    try:
+        await service.get_readable(session, actor, target.number)
+    except NotFound:  # transferred to a team or an agent this one cannot read: done with it
+        return redirect("/agent?ok=transferred")
     return redirect(f"/agent/tickets/{target.number}?ok={notice}")
 
 

@@ -174,6 +174,13 @@ async def test_ticket_actions(app: FastAPI, client: httpx.AsyncClient):
     assert old.headers["location"] == f"/agent/tickets/{first}"
     bad = await act(first, "merge", into="KF-2222ZZ")
     assert bad.status_code == 404
+    # Transferred to a team this agent is not in: back to the inbox, told why, not a 404.
+    away = await act(first, "assign", agent_id="", team_id=str(desk.zh_team.id))
+    assert away.status_code == 303
+    assert away.headers["location"] == "/agent?ok=transferred"
+    inbox = await client.get("/agent?ok=transferred")
+    assert "Transferred. The ticket has left your queues" in inbox.text
+    assert first not in ticket_numbers(inbox.text)
 
 
 async def test_refused_ticket_changes_say_what_is_wrong_and_keep_what_was_typed(
@@ -345,6 +352,12 @@ async def test_a_customer_without_a_name_is_called_customer_in_the_consoles_lang
     page = (await client.get(f"/agent/tickets/{number}", params={"lang": "zh-CN"})).text
     assert '<span class="msg-author">客户</span>' in page
     assert "Customer" not in page
+    # ... and in the portal the customer reads their own ticket the same way.
+    client.cookies.clear()
+    await portal_sign_in(client, app.state.settings, "cust-nameless", lang="zh-CN")
+    portal = (await client.get(f"/portal/tickets/{number}", params={"lang": "zh-CN"})).text
+    assert '<span class="msg-author">客户</span>' in portal
+    assert ">Customer<" not in portal
 
 
 async def test_inbox_counts_unread_from_the_agents_stored_read_point(
