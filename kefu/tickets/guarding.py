@@ -122,6 +122,6 @@ async def check_support_text(
         await audit(session, actor, "ticket.guard_override", target_type="ticket",
                     target_id=ticket.number, details={"codes": list(verdict.codes)})
         return
-    raise OutboundBlocked(
-        "; ".join(dict.fromkeys(r.message_en for r in verdict.reasons)), verdict.codes,
-        message_zh="；".join(dict.fromkeys(r.message_zh for r in verdict.reasons)))
+    raise OutboundBlocked(  # each reason is a sentence with its own full stop
+        " ".join(dict.fromkeys(r.message_en for r in verdict.reasons)), verdict.codes,
+        message_zh="".join(dict.fromkeys(r.message_zh for r in verdict.reasons)))

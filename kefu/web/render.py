@@ -265,7 +265,10 @@ def _fallback_url(path: str) -> str:
 
 def error_message(translate: i18n.Translator, exc: KefuError) -> str:
     key = f"error.{exc.code}"
-    return translate(key, **exc.values) if translate.has(key) else exc.message
+    if translate.has(key):
+        return translate(key, **exc.values)
+    in_language = getattr(exc, "message_in", None)  # reasons worded in each language
+    return in_language(translate.language) if callable(in_language) else exc.message
 
 
 def page_language(request: Request) -> str:

@@ -395,3 +395,23 @@ async def test_inbox_counts_unread_from_the_agents_stored_read_point(
     page = (await client.get("/agent")).text
     assert row.search(page).group(1) == "0"  # type: ignore[union-attr]
     assert f'data-testid="unread-{number}" hidden>' in page
+
+
+async def test_a_blocked_reply_says_why_in_the_consoles_language(
+        app: FastAPI, client: httpx.AsyncClient):
+    """The page path (no JavaScript) names the guard's reasons like the socket does: in the
+    console's language, one sentence after the other."""
+    await make_desk(app)
+    number = await _api_ticket(client, customer_headers(app.state.settings, "cust-a"),
+                               "2FA reset")
+    await agent_sign_in(client, "agent@kefu.test")
+    csrf = csrf_of((await client.get(f"/agent/tickets/{number}")).text)
+    body = "To verify you, send me your password and the 6-digit code from your authenticator."
+    for lang, words, joint in (("zh-CN", "验证码", "。；"), ("en", "verification", ".;")):
+        refused = await client.post(f"/agent/tickets/{number}/reply?lang={lang}",
+                                    data={"csrf_token": csrf, "body": body})
+        assert refused.status_code == 422
+        alert = html.unescape(refused.text.split('role="alert">', 1)[1].split("</div>", 1)[0])
+        assert words in alert, alert
+        assert joint not in alert, alert
+        assert body in html.unescape(refused.text)  # the text stays in the box
