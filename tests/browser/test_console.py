@@ -550,6 +550,26 @@ async def test_enter_in_the_macro_search_picks_a_macro_and_never_sends_the_draft
         assert ticket.last_seq == 1  # nothing was sent: only the customer's first message
 
 
+async def test_a_reply_the_guard_refuses_can_be_edited_not_retried(
+    dev_live: LiveServer, browser: Any
+):
+    """Retrying a reply that asks for a password sends the same words into the same refusal;
+    the refused bubble gives them back to the reply box instead."""
+    live = dev_live
+    number = await open_ticket(live)
+    page = await agent_page(browser, live, number)
+    box = page.locator('[data-testid="reply-box"]')
+    words = "To verify you, please reply with your password and the 2FA code."
+    await box.fill(words)
+    await box.press("Enter")
+    refused = page.locator(".msg-failed", has_text=words)
+    await refused.wait_for(timeout=15_000)
+    assert await refused.get_by_text("Retry").count() == 0
+    await refused.locator('[data-testid="edit-refused"]').click()
+    assert await box.input_value() == words
+    assert await page.locator(".msg-failed").count() == 0
+
+
 async def test_messages_sent_back_to_back_each_count_as_unread(
     dev_live: LiveServer, browser: Any
 ):

@@ -390,6 +390,9 @@
   /* ------------------------------------------------------------ unread counts */
 
   var ACTIVE = ["new", "open", "pending", "escalated"];
+  /* refusals of what the message says: retrying sends the same words into the same refusal */
+  var REFUSED_AS_WRITTEN = ["outbound_blocked", "compliance_tipoff", "override_forbidden",
+                            "invalid_frame", "too_long"];
   var baseTitle = document.title;
 
   var Unread = {
@@ -1094,15 +1097,32 @@
       var known = Object.prototype.hasOwnProperty.call(labels, "error." + frame.code);
       status.textContent = t("console.failed", {reason: known ? t("error." + frame.code)
                                                 : frame.message || frame.code});
-      var retry = el("button", {type: "button", className: "btn btn-link btn-small", text: t("console.retry")});
-      retry.addEventListener("click", function () {
-        pending.failed = false;
-        pending.node.classList.remove("msg-failed");
-        status.textContent = t("console.sending");
-        Socket.send(pending.frame);
-      });
+      var button;
+      if (REFUSED_AS_WRITTEN.indexOf(frame.code) >= 0) {
+        /* sending it again is refused again: give the words back to change them */
+        button = el("button", {type: "button", className: "btn btn-link btn-small",
+                               "data-testid": "edit-refused", text: t("console.edit_refused")});
+        button.addEventListener("click", function () {
+          var box = q('[data-testid="reply-box"]');
+          if (box) {
+            box.value = pending.frame.body + (box.value ? "\n" + box.value : "");
+            box.dispatchEvent(new Event("input"));
+            box.focus();
+          }
+          delete state.pending[frame.ref];
+          pending.node.remove();
+        });
+      } else {
+        button = el("button", {type: "button", className: "btn btn-link btn-small", text: t("console.retry")});
+        button.addEventListener("click", function () {
+          pending.failed = false;
+          pending.node.classList.remove("msg-failed");
+          status.textContent = t("console.sending");
+          Socket.send(pending.frame);
+        });
+      }
       status.appendChild(document.createTextNode(" "));
-      status.appendChild(retry);
+      status.appendChild(button);
     });
 
     /* ---- who else is here */
