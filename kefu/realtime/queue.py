@@ -1,6 +1,7 @@
 """Queue position and wait estimate for customers waiting for a first answer.
 
-A ticket waits while its status is ``new``. Its position is its place, by arrival, among the
+A ticket waits while its status is ``new`` and the assistant is not answering it (a customer
+talking to the assistant waits for nobody: position 0, no estimate, until a hand-off). Its position is its place, by arrival, among the
 waiting tickets of its team; the estimate is ``ceil(position / agents online in the team) ×
 average handle time`` (a simple model until the routing issue brings observed service rates).
 One query per tick serves every waiting connection of this process; a customer gets a ``queue``
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 
 from kefu.accounts.models import Agent, agent_teams
+from kefu.assistant.service import in_assistant_mode
 from kefu.core.logging import get_logger
 from kefu.core.periodic import Periodic
 from kefu.db import Database
@@ -23,6 +25,8 @@ from kefu.tickets.models import Ticket
 
 log = get_logger("kefu.realtime.queue")
 AVERAGE_HANDLE_S = 180
+# Waiting for an agent: new, not merged away, not being answered by the assistant.
+WAITING = (Ticket.status == "new", Ticket.merged_into_id.is_(None), ~in_assistant_mode())
 
 
 class QueueWatcher:
@@ -74,8 +78,7 @@ class QueueWatcher:
     async def positions(self) -> dict[uuid.UUID, tuple[int, int]]:
         async with self.db.transaction() as session:
             waiting = (await session.execute(
-                select(Ticket.id, Ticket.team_id).where(Ticket.status == "new",
-                                                        Ticket.merged_into_id.is_(None))
+                select(Ticket.id, Ticket.team_id).where(*WAITING)
                 .order_by(Ticket.created_at, Ticket.id))).all()
             online: dict[uuid.UUID, int] = dict((await session.execute(
                 select(agent_teams.c.team_id, func.count())
@@ -97,15 +100,14 @@ class QueueWatcher:
         async with self.db.transaction() as session:
             row = (await session.execute(
                 select(Ticket.team_id, Ticket.created_at).where(
-                    Ticket.id == ticket_id, Ticket.status == "new",
-                    Ticket.merged_into_id.is_(None)))).one_or_none()
+                    Ticket.id == ticket_id, *WAITING))).one_or_none()
             if row is None:
                 return 0, 0
             team_id, created_at = row
             same_team = (Ticket.team_id == team_id) if team_id else Ticket.team_id.is_(None)
             position = int(await session.scalar(
                 select(func.count()).select_from(Ticket).where(
-                    Ticket.status == "new", Ticket.merged_into_id.is_(None), same_team,
+                    *WAITING, same_team,
                     or_(Ticket.created_at < created_at,
                         and_(Ticket.created_at == created_at, Ticket.id <= ticket_id)))) or 0)
             online = int(await session.scalar(

@@ -30,6 +30,7 @@ from kefu.core.logging import get_logger
 from kefu.core.periodic import Periodic
 from kefu.db import Database
 from kefu.realtime.hub import Connection, Hub
+from kefu.realtime.queue import WAITING
 from kefu.tickets.models import Ticket
 
 log = get_logger("kefu.realtime.supervisor")
@@ -185,8 +186,7 @@ async def floor_snapshot(session: AsyncSession, *, now: datetime | None = None) 
     waiting_rows = (await session.execute(
         select(Ticket.number, Ticket.subject, Ticket.team_id, Ticket.language, Ticket.priority,
                Ticket.created_at)
-        .where(Ticket.status == "new", Ticket.merged_into_id.is_(None))
-        .order_by(Ticket.created_at, Ticket.id))).all()
+        .where(*WAITING).order_by(Ticket.created_at, Ticket.id))).all()
     agents = list(await session.scalars(
         select(Agent).where(Agent.is_active.is_(True)).order_by(Agent.display_name)))
     memberships: dict[uuid.UUID, list[str]] = {}

@@ -91,7 +91,7 @@ class Floor:
             actor = Actor(kind="customer", customer=self.customer)
             ticket = await tickets.create_ticket(
                 session, actor, customer=self.customer, subject=subject, body="Help",
-                channel="chat", language=language, priority=priority)
+                channel="portal", language=language, priority=priority)  # no assistant
             return ticket.number
 
     async def snapshot(self) -> FloorSnapshot:
@@ -284,6 +284,37 @@ async def test_one_tickets_queue_position_agrees_with_the_whole_queue(
     assert {everyone[ids[n["A"]]][0], everyone[ids[n["H"]]][0]} == {2, 3}
     for number, ticket_id in ids.items():
         assert await watcher.position_of(ticket_id) == everyone.get(ticket_id, (0, 0)), number
+
+
+async def test_a_chat_the_assistant_is_answering_waits_for_nobody(
+        app: FastAPI, at: Callable[[datetime], None]):
+    """While the assistant answers a new chat, its customer is not told a queue position (the
+    widget said "you are 17th" beside the assistant's answers), and it is nobody's place ahead;
+    after the hand-off it waits like the others, by arrival."""
+    from kefu.assistant.models import AssistantConversation
+
+    floor = await Floor(app, at).build()
+    watcher = QueueWatcher(app.state.db)
+    async with app.state.db.transaction() as session:
+        ids = {number: ticket_id for number, ticket_id in await session.execute(
+            select(Ticket.number, Ticket.id))}
+    before = await watcher.positions()
+    first = min((p, number) for number, p in
+                ((number, before[ids[number]][0]) for number in floor.numbers.values()
+                 if ids[number] in before and before[ids[number]][0] == 1))[1]
+    async with app.state.db.transaction() as session:
+        conversation = AssistantConversation(ticket_id=ids[first], mode="active")
+        session.add(conversation)
+    during = await watcher.positions()
+    assert ids[first] not in during
+    assert await watcher.position_of(ids[first]) == (0, 0)
+    assert len(during) == len(before) - 1  # the ones behind it moved up
+    async with app.state.db.transaction() as session:
+        await session.execute(update(AssistantConversation).where(
+            AssistantConversation.ticket_id == ids[first]).values(
+            mode="handed_off", handed_off_at=datetime.now(UTC)))
+    assert await watcher.positions() == before
+    assert await watcher.position_of(ids[first]) == before[ids[first]]
 
 
 async def test_merged_tickets_leave_the_queues(app: FastAPI, at: Callable[[datetime], None]):
