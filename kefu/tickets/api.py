@@ -39,6 +39,7 @@ async def detail(session: AsyncSession, actor: Actor, ticket: Ticket) -> schemas
 async def create_ticket(
     body: schemas.TicketCreate, session: SessionDep, actor: SignedInDep, response: Response
 ) -> schemas.TicketCreated:
+    service.ensure_customer_channel(actor, body.channel)
     opened = await service.open_for_actor(session, actor, body)
     if opened.duplicate:
         response.status_code = 200

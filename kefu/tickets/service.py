@@ -604,14 +604,16 @@ class Opened:
     duplicate: bool = False
 
 
-# What a customer or visitor may name as a ticket's channel. Email, Telegram and phone tickets
-# come from those channels (or an agent): a customer naming one through the API would have
-# support's replies delivered by a channel that never heard from them.
+# What a customer or visitor may name as a ticket's channel through the API. Email, Telegram
+# and phone tickets come from those channels (their own code opens them) or from an agent: a
+# customer naming one would have support's replies delivered by a channel that never heard
+# from them.
 CUSTOMER_CHANNELS = ("chat", "portal", "webform", "api")
 
 
-def _own_channel(channel: str) -> None:
-    if channel not in CUSTOMER_CHANNELS:
+def ensure_customer_channel(actor: Actor, channel: str | None) -> None:
+    """The API's check of a customer's or visitor's ``channel`` (403 ``field_forbidden``)."""
+    if actor.agent is None and channel is not None and channel not in CUSTOMER_CHANNELS:
         raise Forbidden(f"customers open tickets on {', '.join(CUSTOMER_CHANNELS)}, not "
                         f"{channel}", code="field_forbidden")
 
@@ -636,11 +638,9 @@ async def open_for_actor(
         customer, channel, priority = actor.customer, data.channel or "portal", "normal"
         if data.priority or data.customer_external_id:
             raise Forbidden("customers cannot set priority or customer", code="field_forbidden")
-        _own_channel(channel)
     elif actor.kind == "visitor" and actor.visitor_id is not None:
         if data.priority or data.customer_external_id:
             raise Forbidden("visitors cannot set priority or customer", code="field_forbidden")
-        _own_channel(data.channel or "chat")
         customer = await visitor_customer(session, actor.visitor_id, create=True,
                                           language=data.language or "en")
         assert customer is not None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from kefu.config import Settings
 from kefu.db import Database
 from tests.factories import PASSWORD, make_world
 from tests.realtime.live import LiveServer, local_app
@@ -29,6 +30,14 @@ def png(width: int = 320, height: int = 200) -> bytes:
     return (b"\x89PNG\r\n\x1a\n"
             + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b""))
+
+
+@pytest.fixture
+def dev_settings(dev_settings: Settings) -> Settings:
+    """The conversation between people: the assistant stays out (with it, a new chat is the
+    assistant's until a hand-off, and waits in no agent's queue; the tests' server runs no
+    jobs, so it would never hand off)."""
+    return dev_settings.model_copy(update={"assistant_enabled": False})
 
 
 async def test_customer_agent_supervisor_end_to_end(
