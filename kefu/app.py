@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from kefu import __version__
 from kefu.accounts.api import router as accounts_router
@@ -67,6 +68,13 @@ UPLOAD_PATHS = re.compile(
     r"/attachments$|^/portal/tickets(/new|/[^/]+/reply)$|^/agent/tickets/[^/]+/reply$"
     r"|^/agent/kb/media$"
 )
+
+
+def _page_language(scope: Scope) -> str:
+    """The reader's language for a page the body-size limit answers (before any route ran)."""
+    from kefu.web.i18n import choose_language
+
+    return choose_language(Request(scope))
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -250,6 +258,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(BodySizeLimitMiddleware, default_limit=settings.max_request_bytes,
                        upload_limit=settings.max_attachment_bytes + 256 * 1024,
-                       upload_paths=UPLOAD_PATHS)
+                       upload_paths=UPLOAD_PATHS, page_language=_page_language)
     app.add_middleware(RequestContextMiddleware, registry=app.state.metrics_registry)
     return app

@@ -6,6 +6,8 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Callable
+from typing import Final
 from urllib.parse import parse_qsl, unquote_to_bytes, urlencode
 
 import structlog
@@ -88,11 +90,13 @@ class BodySizeLimitMiddleware:
     (small) request limit."""
 
     def __init__(self, app: ASGIApp, *, default_limit: int, upload_limit: int,
-                 upload_paths: re.Pattern[str]) -> None:
+                 upload_paths: re.Pattern[str],
+                 page_language: Callable[[Scope], str] | None = None) -> None:
         self.app = app
         self.default_limit = default_limit
         self.upload_limit = upload_limit
         self.upload_paths = upload_paths
+        self.page_language = page_language
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -122,7 +126,7 @@ class BodySizeLimitMiddleware:
                 await _error(send, 400, "bad_request", "Content-Length is not a number")
                 return
             if too_big:
-                await _too_large(send, path, limit)
+                await self._too_large(scope, send, limit)
                 return
         received = 0
         started = False
@@ -154,29 +158,36 @@ class BodySizeLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await _too_large(send, path, limit)
+                await self._too_large(scope, send, limit)
+
+    async def _too_large(self, scope: Scope, send: Send, limit: int) -> None:
+        """413: the API's JSON error, or for a page's form (an upload on the media page, a
+        reply with files) a page in the reader's language: the browser shows what it gets."""
+        path: str = scope.get("path", "")
+        if not path.startswith(PAGE_PREFIXES):
+            await _error(send, 413, "payload_too_large",
+                         f"request body is larger than {limit} bytes")
+            return
+        language = self.page_language(scope) if self.page_language else "en"
+        text = _TOO_LARGE["zh" if language.startswith("zh") else "en"]
+        body = _TOO_LARGE_PAGE.format(lang=language, title=text[0], message=text[1].format(
+            mb=max(1, limit // (1024 * 1024)))).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"text/html; charset=utf-8"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
 
 
-# A page's form (an upload on the media page, a reply with files) gets a page, not JSON: the
-# browser shows what it gets. The request was not read, so its language is not known: both.
-_TOO_LARGE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>File too large · 文件太大</title><link rel="stylesheet" href="/static/kefu.css"></head>
-<body><main class="container narrow"><div class="alert alert-error" role="alert">
-<p>The file is too large: uploads are limited to {mb} MB. Go back and choose a smaller file.</p>
-<p lang="zh-CN">文件太大：上传文件不能超过 {mb} MB。请返回并选择较小的文件。</p></div>
-</main></body></html>"""
-
-
-async def _too_large(send: Send, path: str, limit: int) -> None:
-    if not path.startswith(PAGE_PREFIXES):
-        await _error(send, 413, "payload_too_large", f"request body is larger than {limit} bytes")
-        return
-    body = _TOO_LARGE_PAGE.format(mb=max(1, limit // (1024 * 1024))).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"text/html; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+_TOO_LARGE_PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
+<link rel="stylesheet" href="/static/kefu.css"></head><body><main class="container narrow">
+<div class="alert alert-error" role="alert"><p>{message}</p></div></main></body></html>"""
+_TOO_LARGE: Final = {
+    "en": ("File too large", "The files are too large: one upload may carry {mb} MB in all. "
+           "Go back and choose fewer or smaller files."),
+    "zh": ("文件太大",
+           "文件太大：一次上传的文件合计不能超过 {mb} MB。请返回，少选或选择较小的文件。"),
+}
 
 
 async def _error(send: Send, status: int, code: str, message: str) -> None:

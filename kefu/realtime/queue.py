@@ -1,9 +1,10 @@
 """Queue position and wait estimate for customers waiting for a first answer.
 
 A ticket waits while its status is ``new`` and the assistant is not answering it (a customer
-talking to the assistant waits for nobody: position 0, no estimate, until a hand-off). Its position is its place, by arrival, among the
-waiting tickets of its team; the estimate is ``ceil(position / agents online in the team) ×
-average handle time`` (a simple model until the routing issue brings observed service rates).
+talking to the assistant waits for nobody: position 0, no estimate, until a hand-off). Its
+position is its place, by arrival, among the waiting tickets of its team; the estimate is
+``ceil(position / agents online in the team) × average handle time`` (a simple model until the
+routing issue brings observed service rates).
 One query per tick serves every waiting connection of this process; a customer gets a ``queue``
 frame when their numbers change and a final one (position 0) when an agent picks the ticket up."""
 

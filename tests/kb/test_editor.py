@@ -234,8 +234,11 @@ async def test_media_takes_screenshots_and_recordings_over_a_megabyte(
     assert "The file is empty" in empty.text
     assert huge.status_code == 413
     assert huge.headers["content-type"].startswith("text/html")
-    assert "uploads are limited to 25 MB" in huge.text
-    assert "上传文件不能超过 25 MB" in huge.text
+    assert "one upload may carry 25 MB in all" in huge.text
+    chinese = await client.post("/agent/kb/media?lang=zh-CN", data={"csrf_token": csrf},
+                                files={"file": ("film.mp4", film, "video/mp4")})
+    assert "一次上传的文件合计不能超过 25 MB" in chinese.text
+    assert "one upload" not in chinese.text
     api = await client.post("/api/v1/tickets", content=b"{" + b" " * 1_100_000 + b"}",
                             headers={"content-type": "application/json"})
     assert api.status_code == 413
