@@ -54,7 +54,7 @@ from kefu.web.uploads import attempt, reply_with_files
 
 PAGE_SIZE = 25
 NOTICES = {"replied", "noted", "status", "assigned", "escalated", "tagged", "merged",
-           "2fa_enabled", "transferred"}
+           "2fa_enabled", "transferred", "priority"}
 
 router = APIRouter(prefix="/agent", route_class=PageRoute, include_in_schema=False,
                    dependencies=[Depends(remember_session)])
@@ -287,6 +287,7 @@ async def _ticket_page(
         "team_names": team_names,
         "status_choices": status_choices,
         "pending_reasons": PENDING_REASONS,
+        "priorities": PRIORITIES,
         "can_escalate": "escalated" in moves,
         "can_assign": is_active(read.status),
         "can_reply": read.status != "closed",
@@ -474,6 +475,24 @@ async def change_tags(
 
     return await _act(request, session, settings, actor, number, go, notice="tagged",
                       values={"tags": add})
+
+
+@router.post("/tickets/{number}/priority", response_class=HTMLResponse)
+async def change_priority(
+    request: Request,
+    number: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: AgentPageDep,
+    priority: Annotated[str, Form(max_length=16)] = "",
+) -> Response:
+    """The ticket's priority from its page (the API's ``PATCH`` with ``priority``)."""
+    async def go(ticket: Ticket, _: list[str]) -> None:
+        data = form_model(schemas.TicketUpdate, priority=priority.strip())
+        await workflow.update_fields(session, actor, ticket, data)
+
+    return await _act(request, session, settings, actor, number, go, notice="priority",
+                      values={})
 
 
 @router.post("/tickets/{number}/merge", response_class=HTMLResponse)

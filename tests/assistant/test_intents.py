@@ -188,6 +188,7 @@ def test_full_model_on_new_phrasings_and_off_topic_text(full_model: IntentModel)
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("shipped_intents")  # one worker trains the model once
 @pytest.mark.parametrize(("text", "label"), [
     # Out of scope (theft and scam recovery split the vote): now an urgent hand-off.
     ("我的钱被偷了怎么办", "unauthorized_withdrawal"),

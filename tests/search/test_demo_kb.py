@@ -13,7 +13,8 @@ from kefu.kb import finder
 from kefu.search.corpus import load_articles
 from kefu.search.engine import Doc, SearchEngine
 
-pytestmark = pytest.mark.slow
+# One worker builds the index once (about a minute), not each worker its own.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo_kb")]
 
 DEMO_KB = Path(__file__).resolve().parents[2] / "kefu" / "demo" / "kb"
 PAGES = ("en", "zh-CN")

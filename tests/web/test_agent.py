@@ -174,6 +174,17 @@ async def test_ticket_actions(app: FastAPI, client: httpx.AsyncClient):
     assert old.headers["location"] == f"/agent/tickets/{first}"
     bad = await act(first, "merge", into="KF-2222ZZ")
     assert bad.status_code == 404
+    # Priority from the page, as the API's PATCH; a value that is none is refused.
+    page = (await client.get(f"/agent/tickets/{first}")).text
+    assert 'data-testid="priority-form"' in page
+    assert '<option value="normal" selected>' in page
+    raised = await act(first, "priority", priority="urgent")
+    assert raised.status_code == 303
+    assert raised.headers["location"] == f"/agent/tickets/{first}?ok=priority"
+    page = (await client.get(f"/agent/tickets/{first}?ok=priority")).text
+    assert '<option value="urgent" selected>' in page
+    assert "Priority saved." in page
+    assert (await act(first, "priority", priority="critical")).status_code == 422
     # Transferred to a team this agent is not in: back to the inbox, told why, not a 404.
     away = await act(first, "assign", agent_id="", team_id=str(desk.zh_team.id))
     assert away.status_code == 303
