@@ -37,6 +37,11 @@ async def change_status(
         return await escalate(session, actor, ticket, reason=data.reason)
     if actor.is_customer_side and data.status != "resolved":
         raise Forbidden("customers can only mark their ticket resolved", code="status_forbidden")
+    if ticket.status == "escalated" and actor.agent is not None and not actor.is_supervisor:
+        # Escalated for a supervisor (a takeover, a large loss): not for the agent who
+        # escalated it, or another, to take back quietly. A supervisor moves it on.
+        raise Forbidden("only supervisors and admins take a ticket out of escalated",
+                        code="escalation_supervisor_only")
     if data.status == "pending" and data.pending_reason is None:
         raise InvalidInput("pending needs pending_reason 'customer' or 'internal'",
                            code="pending_reason_required")

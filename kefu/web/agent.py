@@ -269,6 +269,8 @@ async def _ticket_page(
     events = await service.events_of(session, ticket)
     moves = TRANSITIONS.get(read.status, frozenset())
     status_choices = [s for s in STATUSES if s in moves and s != "escalated"]
+    if read.status == "escalated" and not actor.is_supervisor:
+        status_choices = []  # a supervisor moves it on (workflow.change_status)
     if read.status == "pending":
         status_choices = [s for s in status_choices if s != "pending"] + ["pending"]
     return render(request, "agent/ticket.html", {

@@ -128,6 +128,12 @@ async def test_escalation_goes_to_supervisor_queue(client: httpx.AsyncClient, wo
     # Customers may only resolve, not move tickets around.
     forbidden = await status(client, world, number, who="customer_a", status="open")
     assert forbidden.status_code == 403
+    # An agent does not take it back out of the supervisor queue; a supervisor does.
+    taken = await status(client, world, number, who="agent", status="open")
+    assert taken.status_code == 403
+    assert taken.json()["error"]["code"] == "escalation_supervisor_only"
+    moved = await status(client, world, number, who="supervisor", status="open")
+    assert moved.status_code == 200, moved.text
 
 
 async def test_merge_keeps_history_and_both_numbers_resolve(
