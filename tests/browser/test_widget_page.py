@@ -334,3 +334,23 @@ async def test_a_reply_seen_while_offline_is_marked_read_when_the_connection_is_
     assert read["by"]["kind"] == "customer"
     await agent.close()
     assert errors == []
+
+
+SEED = ("abandon ability able about above absent absorb abstract absurd abuse access "
+        "accident")
+
+
+async def test_what_the_guard_hid_is_named_in_the_customers_language(
+        dev_live: LiveServer, browser: Any):
+    """The stored marker ([REDACTED seed_phrase]) is the guard's; the customer reads what was
+    hidden in their own words."""
+    errors: list[str] = []
+    page, widget = await open_widget(
+        browser, f"{dev_live.base}/demo/exchange?customer=e2e-seed&lang=zh-CN", errors)
+    await widget.locator('[data-testid="kefu-input"]').fill(f"我的助记词是 {SEED} 帮我找回钱包")
+    await widget.locator('[data-testid="kefu-send"]').click()
+    mine = widget.locator('[data-author="customer"]', has_text="帮我找回钱包")
+    await mine.get_by_text("[已隐藏：助记词]").wait_for(timeout=15_000)
+    assert "REDACTED" not in await mine.inner_text()
+    assert "abandon" not in await mine.inner_text()
+    assert errors == []

@@ -145,6 +145,14 @@
     });
   }
 
+  /* What the secret guard hid is stored as "[REDACTED seed_phrase]": said in the
+     customer's language ("[已隐藏：助记词]"). */
+  function hiddenLabels(text) {
+    return text.replace(/\[REDACTED ([a-z_]+)\]/g, function (all, kind) {
+      return STR["hidden." + kind] !== undefined ? t("hidden." + kind) : all;
+    });
+  }
+
   function parseQuickQuestions(raw) {
     var list = null;
     if (raw.charAt(0) === "[") {
@@ -1462,7 +1470,8 @@
     }
     var bubble = el("div", { class: "msg-bubble" });
     bubble.appendChild(el("div", { class: "msg-body" },
-                          author === "customer" ? message.body || "" : linked(message.body || "")));
+                          author === "customer" ? hiddenLabels(message.body || "")
+                            : linked(message.body || "")));
     if (message.anti_phishing_code && !entry.own) {
       /* the code the customer chose: only real messages from support carry it */
       bubble.appendChild(el("div", { class: "msg-code", "data-testid": "kefu-antiphishing" },
