@@ -37,6 +37,7 @@ from kefu.core.http import SessionDep, SettingsDep
 from kefu.core.logging import get_logger
 from kefu.core.middleware import BodyTooLarge
 from kefu.core.pagination import Cursor
+from kefu.guard.secret_mask import MARKER_PREFIX
 from kefu.web import i18n
 
 log = get_logger("kefu.web")
@@ -168,6 +169,19 @@ def _format_size(size: int) -> str:
     return f"{amount:.1f} MB"
 
 
+_HIDDEN = re.compile(re.escape(MARKER_PREFIX) + r"([a-z_]+)\]")
+
+
+def _hidden_labels(text: str, translate: i18n.Translator) -> str:
+    """What the secret guard hid (stored as ``[REDACTED seed_phrase]``) named in the reader's
+    language ("[已隐藏：助记词]"), for customers' pages; agents read the marker."""
+    def label(match: re.Match[str]) -> str:
+        key = f"widget.hidden.{match.group(1)}"
+        return translate(key) if translate.has(key) else match.group(0)
+
+    return _HIDDEN.sub(label, text)
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
@@ -180,6 +194,7 @@ def build_environment() -> Environment:
     env.filters["dt_zone"] = _format_zoned_time
     env.filters["amount"] = _format_amount
     env.filters["filesize"] = _format_size
+    env.filters["hidden_labels"] = _hidden_labels
     env.globals["static"] = lambda name: f"/static/{name}?v={__version__}"
     return env
 

@@ -335,3 +335,23 @@ async def test_support_messages_in_the_portal_carry_the_customers_anti_phishing_
     codes = page.count('data-testid="anti-phishing-code"')
     assert codes == 1  # under support's message, not under the customer's own
     assert "Anti-phishing code: Final777" in page
+
+
+async def test_what_the_guard_hid_is_named_in_the_customers_language(
+        app: FastAPI, client: httpx.AsyncClient):
+    """The customer's own ticket says "[已隐藏：助记词]" where the guard hid their seed phrase;
+    the stored marker is for agents."""
+    await make_world(app)
+    seed = ("abandon ability able about above absent absorb abstract absurd abuse access "
+            "accident")
+    created = await client.post("/api/v1/tickets", headers=customer_headers(
+        app.state.settings, "cust-a"), json={"subject": "找回钱包",
+                                              "body": f"我的助记词是 {seed} 帮我找回钱包"})
+    assert created.status_code == 201, created.text
+    number = created.json()["number"]
+    assert "[REDACTED seed_phrase]" in created.json()["messages"][0]["body"]
+    await portal_sign_in(client, app.state.settings, "cust-a", lang="zh-CN")
+    page = (await client.get(f"/portal/tickets/{number}", params={"lang": "zh-CN"})).text
+    assert "我的助记词是 [已隐藏：助记词] 帮我找回钱包" in page
+    assert "REDACTED" not in page
+    assert "abandon" not in page
