@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -149,6 +150,17 @@ def target_for(priority: str) -> int:
     return FIRST_RESPONSE_TARGETS_S.get(priority, FIRST_RESPONSE_TARGETS_S["normal"])
 
 
+def autonym(code: str) -> str:
+    """A language by its own name ("English", "español", "日本語"), as teams are named: the
+    snapshot is the same for every viewer. A code Babel does not know stays a code."""
+    if code == "und":  # undetermined: Babel would name its default locale
+        return code
+    try:
+        return Locale.parse(code.replace("-", "_")).get_display_name() or code
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
 def _base_language(code: str | None) -> str:
     return (code or "").replace("_", "-").split("-", 1)[0].lower()
 
@@ -235,7 +247,7 @@ async def floor_snapshot(session: AsyncSession, *, now: datetime | None = None) 
     languages = sorted(({_base_language(w.language) for w in waiting}
                         | {_base_language(t.language) for t in teams}) - {""})
     language_rows = [
-        queue(code, code, [w for w in waiting if _base_language(w.language) == code],
+        queue(code, autonym(code), [w for w in waiting if _base_language(w.language) == code],
               sum(1 for a in online if code in {_base_language(x) for x in a.languages}))
         for code in languages]
 

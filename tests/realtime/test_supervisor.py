@@ -125,6 +125,8 @@ async def test_queues_per_team_and_language(app: FastAPI, at: Callable[[datetime
 
     languages = {row.key: row for row in snapshot.languages}
     assert list(languages) == ["en", "fr", "zh"]
+    # named in their own language, as teams are by their names: one snapshot for every viewer
+    assert [row.name for row in languages.values()] == ["English", "français", "中文"]
     assert (languages["en"].waiting, languages["en"].longest_wait_s,
             languages["en"].sla_at_risk) == (2, 1800, 1)
     assert (languages["fr"].waiting, languages["fr"].longest_wait_s) == (1, 120)
