@@ -117,13 +117,6 @@ def full_model(shipped: tuple[list[str], list[str]]) -> IntentModel:
     return IntentModel.train(texts[::2], labels[::2], oos_label=OOS_LABEL)
 
 
-@pytest.fixture(scope="module")
-def shipped_model(shipped: tuple[list[str], list[str]]) -> IntentModel:
-    """The product model on all of the shipped data, as ``kefu assistant train`` trains it."""
-    texts, labels = shipped
-    return IntentModel.train(texts, labels, oos_label=OOS_LABEL)
-
-
 # ------------------------------------------------------------------ the shipped intent data
 
 
@@ -187,9 +180,9 @@ def test_full_model_on_new_phrasings_and_off_topic_text(full_model: IntentModel)
     assert [p.label for p in off_topic] == [OOS_LABEL] * len(OFF_TOPIC)
 
 
-@pytest.mark.slow
-@pytest.mark.xdist_group("shipped_intents")  # one worker trains the model once
-@pytest.mark.parametrize(("text", "label"), [
+# Messages QA found misread, none of them among the examples; one test, so that the model is
+# trained once (a parametrized test's cases were spread over the workers, each training it).
+QA_FOUND = [
     # Out of scope (theft and scam recovery split the vote): now an urgent hand-off.
     ("我的钱被偷了怎么办", "unauthorized_withdrawal"),
     ("my money was stolen, what do I do", "unauthorized_withdrawal"),
@@ -198,10 +191,14 @@ def test_full_model_on_new_phrasings_and_off_topic_text(full_model: IntentModel)
      "my wallet shows nothing", "withdrawal_not_received"),
     # The seller's intent ("never release before the money is in"): a buyer who paid.
     ("seller not releasing crypto after I paid", "p2p_appeal"),
-])
-def test_shipped_model_on_messages_qa_found(shipped_model: IntentModel, text: str,
-                                            label: str) -> None:
-    assert shipped_model.predict(text).label == label
+]
+
+
+@pytest.mark.slow
+def test_shipped_model_on_messages_qa_found() -> None:
+    rows = read_labelled_csv(INTENTS_CSV)
+    model = IntentModel.train(rows.texts, rows.labels, oos_label=OOS_LABEL)
+    assert [(text, model.predict(text).label) for text, _ in QA_FOUND] == QA_FOUND
 
 
 def test_threshold_alone_catches_off_topic_text(

@@ -146,7 +146,7 @@
   }
 
   /* What the secret guard hid is stored as "[REDACTED seed_phrase]": said in the
-     customer's language ("[已隐藏：助记词]"). */
+     customer's language (the hidden.* strings). */
   function hiddenLabels(text) {
     return text.replace(/\[REDACTED ([a-z_]+)\]/g, function (all, kind) {
       return STR["hidden." + kind] !== undefined ? t("hidden." + kind) : all;
