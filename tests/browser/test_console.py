@@ -89,6 +89,18 @@ async def open_signed_in(page: Any, live: LiveServer, number: str, lang: str = "
     await page.goto(f"{live.base}/agent/tickets/{number}")
 
 
+async def fresh_inbox(browser: Any, live: LiveServer, email: str) -> Any:
+    """The inbox of ``email`` in a browser that has never been used (no localStorage)."""
+    page = await (await browser.new_context()).new_page()
+    await page.goto(f"{live.base}/agent/login?lang=en")
+    await page.fill("#email", email)
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{live.base}/agent*")
+    await page.wait_for_selector(LIVE, timeout=15_000)
+    return page
+
+
 async def watched_page(browser: Any, live: LiveServer, posts_under: str
                        ) -> tuple[Any, list[str], list[str]]:
     """A signed-in agent's page on a new ticket, with the page's errors and the URLs of the
@@ -473,23 +485,12 @@ async def test_a_first_sign_in_shows_how_many_messages_wait_unread(
     await page.wait_for_selector(LIVE, timeout=15_000)
     assert await page.locator(f'[data-testid="unread-{number}"]').is_hidden()
 
-    async def inbox_of(email: str) -> Any:
-        """The inbox in a browser that has never been used (no localStorage)."""
-        fresh = await (await browser.new_context()).new_page()
-        await fresh.goto(f"{live.base}/agent/login?lang=en")
-        await fresh.fill("#email", email)
-        await fresh.fill("#password", PASSWORD)
-        await fresh.click("button[type=submit]")
-        await fresh.wait_for_url(f"{live.base}/agent*")
-        await fresh.wait_for_selector(LIVE, timeout=15_000)
-        return fresh
-
-    second_device = await inbox_of("agent@kefu.test")
+    second_device = await fresh_inbox(browser, live, "agent@kefu.test")
     assert await second_device.locator(f'[data-testid="unread-{number}"]').is_hidden()
     assert not (await second_device.title()).startswith("(")
     async with factory_app(live) as app:  # supervisors see every ticket
         await make_agent(app, "second@kefu.test", role="supervisor")
-    other = await inbox_of("second@kefu.test")
+    other = await fresh_inbox(browser, live, "second@kefu.test")
     assert (await other.locator(f'[data-testid="unread-{number}"]').inner_text()) == "3"
     assert (await other.title()).startswith("(3) ")
 
@@ -579,13 +580,7 @@ async def test_messages_sent_back_to_back_each_count_as_unread(
     number = await open_ticket(live)
     async with factory_app(live) as app:  # supervisors see every ticket
         await make_agent(app, "second@kefu.test", role="supervisor")
-    page = await (await browser.new_context()).new_page()
-    await page.goto(f"{live.base}/agent/login?lang=en")
-    await page.fill("#email", "second@kefu.test")
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{live.base}/agent*")
-    await page.wait_for_selector(LIVE, timeout=15_000)
+    page = await fresh_inbox(browser, live, "second@kefu.test")
     badge = page.locator(f'[data-testid="unread-{number}"]')
     assert await badge.inner_text() == "1"
     token = customer_token(live.settings, "cust-a", name="Alice", lang="en")

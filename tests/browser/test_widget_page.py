@@ -36,16 +36,22 @@ async def open_widget(browser: Any, url: str, errors: list[str], **context: Any)
     return page, widget
 
 
+async def first_message(widget: Any, text: str) -> str:
+    """Send the conversation's first message from the open panel; its ticket number once the
+    server has acknowledged it."""
+    await widget.locator('[data-testid="kefu-input"]').fill(text)
+    await widget.locator('[data-testid="kefu-send"]').click()
+    await widget.locator('[data-author="customer"][data-state="sent"]').wait_for(timeout=15_000)
+    return (await widget.locator('[data-testid="kefu-ticket-number"]').inner_text()).strip()
+
+
 async def test_the_assistant_is_named_in_the_widget_language(dev_live: LiveServer, browser: Any):
     """The server names the assistant by its kind ("assistant"); the zh-CN widget says 智能助手."""
     live = dev_live
     errors: list[str] = []
     page, widget = await open_widget(
         browser, f"{live.base}/demo/exchange?customer=e2e-named&lang=zh-CN", errors)
-    await widget.locator('[data-testid="kefu-input"]').fill("充值未到账")
-    await widget.locator('[data-testid="kefu-send"]').click()
-    await widget.locator('[data-author="customer"][data-state="sent"]').wait_for(timeout=15_000)
-    number = (await widget.locator('[data-testid="kefu-ticket-number"]').inner_text()).strip()
+    number = await first_message(widget, "充值未到账")
     async with factory_app(live) as app, app.state.db.transaction() as session:
         ticket = await session.scalar(select(Ticket).where(Ticket.number == number))
         assert ticket is not None
@@ -69,10 +75,7 @@ async def test_links_in_answers_open_and_a_long_answer_is_shown_from_its_start(
     page, widget = await open_widget(
         browser, f"{live.base}/demo/exchange?customer=e2e-links&lang=en", errors,
         viewport={"width": 375, "height": 700})
-    await widget.locator('[data-testid="kefu-input"]').fill("see /help/en/articles/mine please")
-    await widget.locator('[data-testid="kefu-send"]').click()
-    await widget.locator('[data-author="customer"][data-state="sent"]').wait_for(timeout=15_000)
-    number = (await widget.locator('[data-testid="kefu-ticket-number"]').inner_text()).strip()
+    number = await first_message(widget, "see /help/en/articles/mine please")
     long_answer = ("Reset two-factor authentication: /verify/identity/AbC_123-xyz. More: "
                    "/help/en/articles/reset-two-factor-authentication.\n"
                    + "\n".join(f"Step {i}: follow the instructions." for i in range(40)))
@@ -305,10 +308,7 @@ async def test_a_reply_seen_while_offline_is_marked_read_when_the_connection_is_
     errors: list[str] = []
     page, widget = await open_widget(
         browser, f"{live.base}/demo/exchange?customer=e2e-offline-read&lang=en", errors)
-    await widget.locator('[data-testid="kefu-input"]').fill("My withdrawal is still pending")
-    await widget.locator('[data-testid="kefu-send"]').click()
-    await widget.locator('[data-author="customer"][data-state="sent"]').wait_for(timeout=15_000)
-    number = (await widget.locator('[data-testid="kefu-ticket-number"]').inner_text()).strip()
+    number = await first_message(widget, "My withdrawal is still pending")
     await widget.locator('[data-testid="kefu-launcher"]').click()  # closed: nothing is seen
     await widget.locator('[data-testid="kefu-panel"]').wait_for(state="hidden")
     async with factory_app(live) as app:

@@ -460,11 +460,12 @@
     },
 
     /* read by this agent on another device or tab: what the server says is left */
-    count: function (number, n) {
+    count: function (number, n, lastCustomerAt) {
       this.fresh[number] = true;
       var state = this.read();
-      var entry = state[number];
-      state[number] = {n: n, lcm: entry ? entry.lcm : null, seen: new Date().toISOString()};
+      var entry = state[number] || {};
+      state[number] = {n: n, lcm: lastCustomerAt || entry.lcm || null,
+                       seen: new Date().toISOString()};
       this.write(state);
     },
 
@@ -477,12 +478,7 @@
     },
 
     seen: function (number, lastCustomerAt) {
-      this.fresh[number] = true;
-      var state = this.read();
-      var entry = state[number] || {};
-      state[number] = {n: 0, lcm: lastCustomerAt || entry.lcm || null,
-                       seen: new Date().toISOString()};
-      this.write(state);
+      this.count(number, 0, lastCustomerAt);
     },
 
     render: function (state) {
