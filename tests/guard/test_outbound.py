@@ -115,6 +115,17 @@ DEVELOPMENT: Labelled = (
     ('请访问demoex-support.com处理。', ('link_not_allowed', 'lookalike_domain')),
     ('请先充值500USDT到这个地址解冻账户。', ('asks_transfer',)),
     ('请下载AnyDesk，我们帮您处理。', ('asks_remote_access',)),
+    # a plain "send" + "your" (QA, 2026-11-27: these passed), and "we need your …"
+    ('请发送您的登录密码。', ('asks_password',)),
+    ('麻烦发一下您的验证码。', ('asks_code',)),
+    ('請發送您的密碼。', ('asks_password',)),
+    ('请在此输入您的助记词。', ('asks_seed_phrase',)),
+    ('我们需要您提供资金密码。', ('asks_password',)),
+    ('我这边需要你的谷歌验证码。', ('asks_code',)),
+    ('点击发送验证码，然后在App中输入收到的验证码。', ()),
+    ('我们将通过短信发送您的验证码，请在App中输入。', ()),
+    ('请发送您的UID和充值截图。', ()),
+    ('我们需要您在App中重置密码。', ()),
 )
 HELD_BACK: Labelled = (
     # en
