@@ -206,7 +206,7 @@ _EN: Final = _PhraseRules(
         r"|(?:i|we)(?:'ll|'d|\s+will|\s+would|\s+just|\s+also|\s+still|\s+first)*"
         r"\s+(?:need|require|want)"
         r"|ask(?:s|ed|ing)?\s+(?:you\s+)?for|disclose|reveal)\b"),
-    before_here=_re(r"\b(?:type|enter|input|confirm|verify|write|fill\s+in)\b"),
+    before_here=_re(r"\b(?:type|enter|input|confirm|verify|write|fill\s+in|drop|post|put|leave)\b"),
     here=_re(
         r"(?<!not\s)\b(?:here|in\s+(?:this|the)\s+chat|in\s+chat|below|to\s+me|to\s+us"
         r"|in\s+(?:your|the|a)\s+reply|into\s+(?:this|the)\s+chat)\b"),

@@ -101,6 +101,8 @@ DEVELOPMENT: Labelled = (
     ('Please use demoex-support.com for faster help.', ('link_not_allowed', 'lookalike_domain')),
     ('Download the new app from https://bit.ly/3xYz', ('link_not_allowed',)),
     ('Your temporary login password: Tr0ub4dor&3xyz', ('shares_secret',)),
+    ('Just drop your password in the chat and I will check.', ('asks_password',)),
+    ('Please put your password in the app settings.', ()),
     # zh
     ('请把验证码发给我。', ('asks_code',)),
     ('请提供您的助记词以便核实。', ('asks_seed_phrase',)),
