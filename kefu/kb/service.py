@@ -151,7 +151,7 @@ async def get_translation(session: AsyncSession, article: Article, lang: str
     translation = await session.scalar(select(ArticleTranslation).where(
         ArticleTranslation.article_id == article.id, ArticleTranslation.lang == lang))
     if translation is None:
-        raise NotFound("translation")
+        raise NotFound("translation", code="translation_not_found")
     return translation
 
 

@@ -79,6 +79,10 @@ async def test_write_translate_and_publish(app: FastAPI, client: httpx.AsyncClie
     nothing = await client.post(f"/agent/kb/articles/{SLUG}/publish", data={
         "csrf_token": supervisor_csrf, "lang": "en", "scope": "article"})
     assert nothing.status_code == 409
+    missing = await client.post(f"/agent/kb/articles/{SLUG}/publish", data={
+        "csrf_token": supervisor_csrf, "lang": "ja", "scope": "translation"})
+    assert missing.status_code == 404  # not "page or ticket not found": the article is there
+    assert "This article has no version in that language yet" in missing.text
     published = await client.post(f"/agent/kb/articles/{SLUG}/publish", data={
         "csrf_token": supervisor_csrf, "lang": "en", "scope": "translation"})
     assert published.status_code == 303
