@@ -14,7 +14,8 @@ bot into tickets and messages.
   assistant apply. A message with a secret is also deleted from the chat (job), so a seed phrase
   does not stay in the chat history; the service's notice tells the customer what was hidden.
   Photos and files go through the attachment pipeline (sniffed, size-capped, text guarded,
-  withheld when it holds a secret).
+  withheld when it holds a secret); they are fetched from Telegram before the update writes
+  anything, so no database lock waits on Telegram.
 - **Groups**: the bot reacts only when mentioned, replied to or given a command. Requests are
   never answered in public: the group gets a single-use deep link to a private chat (account
   data — a txid, an address, an order id, account words — makes the reply say why); nothing of
@@ -28,7 +29,9 @@ import hmac
 import re
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
+from tempfile import SpooledTemporaryFile
 from typing import Annotated, Final
 
 import httpx
@@ -43,6 +46,7 @@ from kefu.accounts.models import Customer
 from kefu.assistant.facts import extract_facts
 from kefu.channels.models import ChannelIdentity, ChannelMessage, TelegramLink, TelegramUpdate
 from kefu.channels.telegram_api import (
+    DOWNLOAD_CHUNK,
     WEBHOOK_PATH,
     BotApi,
     FileTooLarge,
@@ -75,6 +79,7 @@ USER_RATE: Final = Rate(20, 60)
 NOTICE_RATE: Final = Rate(1, 60)  # "you are sending too fast", at most once a minute
 LINK_LIFETIME: Final = timedelta(hours=24)
 UPDATE_RETENTION: Final = timedelta(days=3)
+SPOOL_IN_MEMORY: Final = 1024 * 1024  # a fetched file's bytes past this wait on disk
 # Requests about someone's own account, in the words people use (facts cover ids and amounts).
 ACCOUNT_WORDS: Final = re.compile(
     r"\b(?:deposit(?:s|ed)?|withdraw(?:al|als|n|ing)?|my\s+(?:account|balance|order|funds|wallet)"
@@ -139,11 +144,34 @@ def parse_inbound(body: bytes) -> Update:
 async def handle_update(
     session: AsyncSession, settings: Settings, limiter: Limiter, update: Update
 ) -> None:
-    """Handle one update once; a re-delivered one stores and sends nothing."""
+    """Handle one update once; a re-delivered one stores and sends nothing. A private message's
+    file is fetched from Telegram before anything is written (see ``Download``)."""
+    if await session.scalar(select(TelegramUpdate.update_id).where(
+            TelegramUpdate.update_id == update.update_id)) is not None:
+        return  # handled before: a read, so a re-delivery takes no write lock either
+    message = update.message or update.edited_message
+    user = message.sender if message is not None else None
+    limited = user is not None and not user.is_bot and await limiter.hit(
+        f"telegram:user:{user.id}", USER_RATE) is not None
+    download = None
+    if (message is not None and user is not None and not user.is_bot and not limited
+            and message.chat.type == "private"):
+        download = await prefetch(settings, message)
+    try:
+        await _handle(session, settings, limiter, update, limited, download)
+    finally:
+        if download is not None:
+            download.close()
+
+
+async def _handle(
+    session: AsyncSession, settings: Settings, limiter: Limiter, update: Update, limited: bool,
+    download: Download | None,
+) -> None:
     now = clock.now()
     if not await insert_or_ignore(session, TelegramUpdate,
                                   {"update_id": update.update_id, "received_at": now}):
-        return
+        return  # a delivery of the same update running beside this one got there first
     if update.update_id % 100 == 0:
         await session.execute(delete(TelegramUpdate).where(
             TelegramUpdate.received_at < now - UPDATE_RETENTION))
@@ -151,7 +179,7 @@ async def handle_update(
     if message is None or message.sender is None or message.sender.is_bot:
         return  # a kind we do not handle, a channel post, another bot
     user = message.sender
-    if await limiter.hit(f"telegram:user:{user.id}", USER_RATE) is not None:
+    if limited:
         if message.chat.type == "private" and await limiter.hit(
                 f"telegram:notice:{user.id}", NOTICE_RATE) is None:
             await enqueue_notice(session, "rate_limited", chat_id=message.chat.id,
@@ -161,7 +189,7 @@ async def handle_update(
         return
     if message.chat.type == "private":
         await on_private_message(session, settings, update.update_id, message, user,
-                                 edited=update.message is None)
+                                 edited=update.message is None, download=download)
     elif message.chat.type in ("group", "supergroup"):
         await on_group_message(session, settings, update.update_id, message, user)
 
@@ -263,7 +291,7 @@ async def _identity(session: AsyncSession, address: str) -> ChannelIdentity | No
 
 async def on_private_message(
     session: AsyncSession, settings: Settings, update_id: int, message: TgMessage,
-    user: TgUser, *, edited: bool,
+    user: TgUser, *, edited: bool, download: Download | None = None,
 ) -> None:
     customer = await telegram_customer(session, user, message.chat.id)
     lang = lang_of(user.language_code)
@@ -274,7 +302,8 @@ async def on_private_message(
     try:
         async with savepoint(session):
             ticket, secret_seen = await ingest_private(session, settings, customer, message,
-                                                       edited=edited, lang=lang)
+                                                       edited=edited, lang=lang,
+                                                       download=download)
     except TooManyRequests as exc:
         kind: NoticeKind = "cooling_down" if isinstance(exc, CoolingDown) else "rate_limited"
         await enqueue_notice(session, kind, chat_id=message.chat.id, lang=lang,
@@ -336,10 +365,11 @@ def _body(message: TgMessage, *, edited: bool) -> str:
 
 async def ingest_private(
     session: AsyncSession, settings: Settings, customer: Customer, message: TgMessage, *,
-    edited: bool, lang: str,
+    edited: bool, lang: str, download: Download | None = None,
 ) -> tuple[Ticket | None, bool]:
-    """Store one private message as the customer; returns its ticket and whether a secret was
-    hidden (in the text or in a file). Raises ``TooManyRequests`` during a cool-down."""
+    """Store one private message as the customer, with its file as ``download`` fetched it;
+    returns its ticket and whether a secret was hidden (in the text or in a file). Raises
+    ``TooManyRequests`` during a cool-down."""
     actor = Actor(kind="customer", customer=customer)
     chat_id, message_id = message.chat.id, message.message_id
     external_id = f"{chat_id}:{message_id}" + (f":e{message.edit_date}" if edited else "")
@@ -354,8 +384,8 @@ async def ingest_private(
     try:
         ticket = await open_ticket(session, settings, customer)
         if ticket is not None:
-            attachments = await fetch_files(session, settings, actor, store, ticket, message,
-                                            lang=lang)
+            attachments = await store_file(session, settings, actor, store, ticket, message,
+                                            download, lang=lang)
             stored = await service.reply(session, actor, settings, ticket, schemas.ReplyCreate(
                 body=body, attachment_ids=[a.id for a in attachments],
                 client_msg_id=client_msg_id))
@@ -364,8 +394,8 @@ async def ingest_private(
             opened = await service.open_for_actor(session, actor, schemas.TicketCreate(
                 subject=subject, body=body, channel="telegram", client_msg_id=client_msg_id))
             ticket, stored = opened.ticket, opened.message
-            attachments = await fetch_files(session, settings, actor, store, ticket, message,
-                                            lang=lang)
+            attachments = await store_file(session, settings, actor, store, ticket, message,
+                                            download, lang=lang)
             for attachment in attachments:
                 attachment.message_id = stored.id  # the files came with this message
             await session.flush()
@@ -381,38 +411,86 @@ async def ingest_private(
     return ticket, secret_seen or withheld
 
 
-async def fetch_files(
-    session: AsyncSession, settings: Settings, actor: Actor, store: AttachmentStore,
-    ticket: Ticket, message: TgMessage, *, lang: str,
-) -> list[Attachment]:
-    """A photo (its largest size within the limit) or a document, fetched from Telegram into
-    the attachment pipeline. A file the pipeline refuses (too large, a type not accepted) is
-    not kept and the customer is told; one Telegram does not hand over is a 503 (retried)."""
-    file_id, filename = _file_of(message, settings.max_attachment_bytes)
+@dataclass
+class Download:
+    """A private message's file, fetched from Telegram before the update writes anything: on
+    SQLite a write transaction held across a download would stall every other writer (the
+    chat's included) for as long as Telegram takes. ``data`` holds the bytes (in memory up to
+    1 MB, then on disk); ``refused`` says why there are none (a ``FILE_REFUSED`` reason)."""
+
+    filename: str
+    data: SpooledTemporaryFile[bytes] | None = None
+    refused: str = ""
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        assert self.data is not None
+        self.data.seek(0)
+        while chunk := self.data.read(DOWNLOAD_CHUNK):
+            yield chunk
+
+    def close(self) -> None:
+        if self.data is not None:
+            self.data.close()
+
+
+async def prefetch(settings: Settings, message: TgMessage) -> Download | None:
+    """The message's photo (its largest size within the limit) or document, or None when it
+    has none. A file over the limit is refused, not fetched on; one Telegram does not hand over
+    is a 503 (``TelegramUnavailable``, retried by Telegram) before anything is stored."""
+    limit = settings.max_attachment_bytes
+    file_id, filename = _file_of(message, limit)
     if file_id is None:
-        return []
-    reason = ""
-    async with httpx.AsyncClient(follow_redirects=False) as http:
-        api = BotApi.of(settings, http)
-        try:
+        return None
+    # the Download closes it, or the handlers below
+    spool: SpooledTemporaryFile[bytes] = SpooledTemporaryFile(  # noqa: SIM115
+        max_size=SPOOL_IN_MEMORY)
+    try:
+        async with httpx.AsyncClient(follow_redirects=False) as http:
+            api = BotApi.of(settings, http)
             found = await api.call("getFile", {"file_id": file_id})
             path = found.get("file_path") if isinstance(found, dict) else None
             if not path:
-                reason = "it is too large for the bot to fetch"
-            else:
-                return [await service.upload_attachment(
-                    session, actor, store, ticket, filename=filename,
-                    chunks=_chunks(api, str(path), settings.max_attachment_bytes))]
-        except (FileTooLarge, AttachmentTooLarge):
-            reason = f"it is larger than {settings.max_attachment_bytes // (1024 * 1024)} MB"
+                spool.close()
+                return Download(filename, refused="not_fetchable")
+            async for chunk in api.download(str(path), limit=limit):
+                spool.write(chunk)
+    except FileTooLarge:
+        spool.close()
+        return Download(filename, refused="too_large")
+    except TelegramError as exc:
+        spool.close()
+        log.warning("telegram_file_unavailable", error_code=exc.error_code)
+        raise TelegramUnavailable from None
+    except BaseException:
+        spool.close()
+        raise
+    return Download(filename, spool)
+
+
+async def store_file(
+    session: AsyncSession, settings: Settings, actor: Actor, store: AttachmentStore,
+    ticket: Ticket, message: TgMessage, download: Download | None, *, lang: str,
+) -> list[Attachment]:
+    """The fetched file through the attachment pipeline. A file it refuses (too large, a type
+    not accepted), or one ``prefetch`` refused, is not kept and the customer is told."""
+    if download is None:
+        return []
+    reason, kind = download.refused, ""
+    if download.data is not None:
+        try:
+            return [await service.upload_attachment(
+                session, actor, store, ticket, filename=download.filename,
+                chunks=download.chunks())]
+        except AttachmentTooLarge:
+            reason = "too_large"
         except AttachmentTypeNotAllowed as exc:
-            reason = exc.message
-        except TelegramError as exc:
-            log.warning("telegram_file_unavailable", error_code=exc.error_code)
-            raise TelegramUnavailable from None
+            reason, kind = "type", str(exc.values.get("kind", ""))
     await enqueue_notice(session, "file_refused", chat_id=message.chat.id, lang=lang,
                          customer_id=actor.customer.id if actor.customer else None,
-                         reason=reason, dedupe=f"f{message.chat.id}:{message.message_id}")
+                         reason=reason, reason_values={
+                             "mb": str(settings.max_attachment_bytes // (1024 * 1024)),
+                             "kind": kind},
+                         dedupe=f"f{message.chat.id}:{message.message_id}")
     return []
 
 
@@ -425,8 +503,3 @@ def _file_of(message: TgMessage, limit: int) -> tuple[str | None, str]:
     if message.document is not None:
         return message.document.file_id, message.document.file_name or "file"
     return None, ""
-
-
-async def _chunks(api: BotApi, path: str, limit: int) -> AsyncIterator[bytes]:
-    async for chunk in api.download(path, limit=limit):
-        yield chunk

@@ -8,6 +8,7 @@ wrote and never the bot token; the text is built when the job runs."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any, Final, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -89,6 +90,16 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
 }
 
 
+# Why a file was not accepted (``file_refused``), in the notice's language.
+FILE_REFUSED: Final = {
+    "too_large": {"en": "it is larger than {mb} MB", "zh": "文件超过 {mb} MB"},
+    "not_fetchable": {"en": "it is too large for the bot to fetch",
+                      "zh": "文件太大，机器人无法获取"},
+    "type": {"en": "files of type '{kind}' are not accepted",
+             "zh": "不接受此类型的文件（{kind}）"},
+}
+
+
 def lang_of(language_code: str | None) -> str:
     """The notices' language for a Telegram ``language_code``: Chinese or English."""
     return "zh" if (language_code or "").lower().startswith("zh") else "en"
@@ -99,8 +110,13 @@ def deep_link(settings: Settings, token: str) -> str:
 
 
 def notice_text(settings: Settings, kind: str, lang: str, *, link: str = "",
-                reason: str = "") -> str:
+                reason: str = "", reason_values: Mapping[str, str] | None = None) -> str:
+    """``reason``: a ``FILE_REFUSED`` key, worded in ``lang`` with ``reason_values`` (a notice
+    queued before reasons had keys holds its English words, used as they are)."""
     verify = f"{settings.public_url.rstrip('/')}/verify" if settings.public_url else "/verify"
+    if reason in FILE_REFUSED:
+        reason = FILE_REFUSED[reason][lang].format(**{"mb": "", "kind": "",
+                                                      **(reason_values or {})})
     return _TEXTS[kind][lang].format(verify_line=_VERIFY[lang].format(verify=verify), link=link,
                                      reason=reason)
 
@@ -108,13 +124,15 @@ def notice_text(settings: Settings, kind: str, lang: str, *, link: str = "",
 async def enqueue_notice(
     session: AsyncSession, kind: NoticeKind, *, chat_id: int, lang: str,
     reply_to: int | None = None, link_id: uuid.UUID | None = None,
-    customer_id: uuid.UUID | None = None, reason: str | None = None, dedupe: str,
+    customer_id: uuid.UUID | None = None, reason: str | None = None,
+    reason_values: Mapping[str, str] | None = None, dedupe: str,
 ) -> None:
     """``dedupe`` names the notice (the update it answers), so it is queued once."""
     await enqueue(session, NOTICE_JOB, {
         "kind": kind, "chat_id": chat_id, "lang": lang, "reply_to": reply_to,
         "link_id": str(link_id) if link_id else None,
         "customer_id": str(customer_id) if customer_id else None, "reason": reason,
+        "reason_values": dict(reason_values or {}),
     }, dedupe_key=f"{NOTICE_JOB}:{dedupe}")
 
 
@@ -157,7 +175,8 @@ def register_jobs(registry: JobRegistry) -> None:
             link = deep_link(settings, row.token)
         lang = str(payload.get("lang") or "en")
         text = notice_text(settings, str(payload["kind"]), lang, link=link,
-                           reason=str(payload.get("reason") or ""))
+                           reason=str(payload.get("reason") or ""),
+                           reason_values=payload.get("reason_values"))
         if payload.get("customer_id"):  # a private chat: the customer's code, as on all we send
             code = await anti_phishing_code(session, uuid.UUID(payload["customer_id"]))
             text = stamp(text, code, lang)

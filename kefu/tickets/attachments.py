@@ -32,6 +32,7 @@ class AttachmentTypeNotAllowed(KefuError):
     def __init__(self, kind: str) -> None:
         super().__init__(f"files of type '{kind}' are not accepted", code="attachment_type",
                          status=415)
+        self.values = {"kind": kind}
 
 
 class AttachmentWithheld(KefuError):

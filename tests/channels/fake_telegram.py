@@ -14,7 +14,7 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +50,8 @@ class FakeTelegram:
     blocked: set[int] = field(default_factory=set)
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     webhook: dict[str, Any] = field(default_factory=dict)
+    # called with the file's path as a download starts (in the server's thread)
+    on_download: Callable[[str], None] | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
 
     def add_file(self, content: bytes, *, file_path: str) -> str:
@@ -165,6 +167,8 @@ def create_app(state: FakeTelegram) -> FastAPI:
             return _error(401, "Unauthorized")
         for path, content in state.files.values():
             if path == file_path:
+                if state.on_download is not None:
+                    state.on_download(path)
                 return Response(content, media_type="application/octet-stream")
         return _error(404, "Not Found")
 

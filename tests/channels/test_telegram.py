@@ -4,15 +4,19 @@ answers and deletions checked on the fake Bot API over real HTTP; on SQLite and 
 from __future__ import annotations
 
 import re
+import sqlite3
+from contextlib import closing
 
 import httpx
 from fastapi import FastAPI
 from mnemonic import Mnemonic
 from sqlalchemy import select
 
+from kefu.app import create_app
 from kefu.channels.models import ChannelIdentity, ChannelMessage, TelegramLink
+from kefu.config import Settings
 from kefu.tickets.models import Attachment
-from tests.channels.fake_telegram import FakeTelegram
+from tests.channels.fake_telegram import FakeTelegram, Fault
 from tests.channels.telegram_support import (  # noqa: F401  (fixtures)
     BOT,
     fake_server,
@@ -156,6 +160,74 @@ async def test_document_holding_a_secret_is_withheld_and_a_photo_kept(
         {"chat_id": 5120349871, "message_id": 42}]
     assert [c.params["file_id"] for c in fake.sent("getFile")] == [doc_id, photo_id]
     assert SEED not in await everything_stored(app)
+
+
+async def test_a_file_is_fetched_before_anything_is_written(
+    client: httpx.AsyncClient, app: FastAPI, fake: FakeTelegram, database_url: str
+) -> None:
+    """A write transaction held across the download would, on SQLite, stall every other
+    writer (the live chat's too) for as long as Telegram takes to hand the file over."""
+    others_could_write: list[bool] = []
+
+    def write_elsewhere(_path: str) -> None:
+        if not database_url.startswith("sqlite"):
+            others_could_write.append(True)  # PostgreSQL locks rows, not the database
+            return
+        with closing(sqlite3.connect(database_url.split("///", 1)[1], timeout=0)) as other:
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+                others_could_write.append(True)
+            except sqlite3.OperationalError:  # "database is locked"
+                others_could_write.append(False)
+
+    fake.on_download = write_elsewhere
+    photo = update("private_photo")
+    photo["message"]["photo"][1]["file_id"] = fake.add_file(PNG, file_path="photos/f.jpg")
+    assert (await post(client, photo)).status_code == 200
+    assert others_could_write == [True]
+    [(_ticket, messages)] = await telegram_tickets(app)
+    async with app.state.db.transaction() as session:
+        [attachment] = await session.scalars(select(Attachment))
+    assert attachment.message_id == messages[0].id
+
+
+async def test_a_file_telegram_does_not_hand_over_is_retried_and_stored_once(
+    client: httpx.AsyncClient, app: FastAPI, fake: FakeTelegram
+) -> None:
+    photo = update("private_photo")
+    photo["message"]["photo"][1]["file_id"] = fake.add_file(PNG, file_path="photos/g.jpg")
+    fake.fail_next("getFile", Fault(502, "Bad Gateway"))
+    refused = await post(client, photo)
+    assert refused.status_code == 503  # Telegram delivers the update again
+    assert refused.json()["error"]["code"] == "telegram_unavailable"
+    assert await telegram_tickets(app) == []  # nothing stored, not even the update's id
+    assert (await post(client, photo)).status_code == 200
+    assert (await post(client, photo)).status_code == 200  # a third delivery: already handled
+    [(_ticket, messages)] = await telegram_tickets(app)
+    assert [m.body for m in messages] == ["screenshot of the withdrawal page"]
+    async with app.state.db.transaction() as session:
+        assert len(list(await session.scalars(select(Attachment)))) == 1
+    assert len(fake.sent("getFile")) == 2
+
+
+async def test_a_file_over_the_limit_is_refused_in_the_customers_language(
+    settings: Settings, fake: FakeTelegram
+) -> None:
+    small = create_app(settings.model_copy(update={"max_attachment_bytes": 1024 * 1024}))
+    document = update("private_document", from_={**USER, "language_code": "zh-hans"})
+    document["message"]["document"]["file_id"] = fake.add_file(
+        b"%PDF-1.4\n" + b"0" * (1024 * 1024), file_path="documents/big.pdf")
+    async with small.router.lifespan_context(small):
+        transport = httpx.ASGITransport(app=small)
+        async with httpx.AsyncClient(transport=transport, base_url="http://kefu.test") as c:
+            assert (await post(c, document)).status_code == 200
+        [(_ticket, messages)] = await telegram_tickets(small)
+        assert [m.body for m in messages] == ["my statement"]  # the words are kept
+        await run_jobs(small)
+    [notice] = [c for c in fake.sent("sendMessage") if "文件" in c.params["text"]]
+    assert notice.params["text"].startswith("您的文件未被接收：文件超过 1 MB。")
+    assert files_on_disk(small) == []
 
 
 async def test_group_request_with_account_data_moves_to_a_private_chat(
