@@ -59,15 +59,18 @@ from kefu.trust.api import mount as mount_trust
 from kefu.web.mail import render_mail
 from kefu.web.pages import mount_web
 from kefu.web.render import error_page
+from kefu.web.uploads import MAX_FILES_PER_MESSAGE
 from kefu.webhooks.api import router as webhooks_router
 from kefu.webhooks.service import register_jobs as register_webhook_jobs
 
 log = get_logger("kefu.app")
 PAGE_PATHS = re.compile(r"^/(help|portal|agent)(/|$)")
-UPLOAD_PATHS = re.compile(
-    r"/attachments$|^/portal/tickets(/new|/[^/]+/reply)$|^/agent/tickets/[^/]+/reply$"
-    r"|^/agent/kb/media$"
-)
+# Routes that take one file, and page forms that take up to MAX_FILES_PER_MESSAGE of them
+# (each file is held to the attachment limit as it is stored).
+UPLOAD_PATHS = re.compile(r"/attachments$|^/agent/kb/media$")
+FORM_UPLOAD_PATHS = re.compile(
+    r"^/portal/tickets(/new|/[^/]+/reply)$|^/agent/tickets/[^/]+/reply$")
+FORM_OVERHEAD = 256 * 1024  # the form's other fields and the multipart framing
 
 
 def _page_language(scope: Scope) -> str:
@@ -257,7 +260,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     mount_web(app)
 
     app.add_middleware(BodySizeLimitMiddleware, default_limit=settings.max_request_bytes,
-                       upload_limit=settings.max_attachment_bytes + 256 * 1024,
-                       upload_paths=UPLOAD_PATHS, page_language=_page_language)
+                       upload_limits=[
+                           (UPLOAD_PATHS, settings.max_attachment_bytes + FORM_OVERHEAD),
+                           (FORM_UPLOAD_PATHS, MAX_FILES_PER_MESSAGE
+                            * settings.max_attachment_bytes + FORM_OVERHEAD)],
+                       page_language=_page_language)
     app.add_middleware(RequestContextMiddleware, registry=app.state.metrics_registry)
     return app

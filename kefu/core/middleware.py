@@ -6,7 +6,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Final
 from urllib.parse import parse_qsl, unquote_to_bytes, urlencode
 
@@ -86,16 +86,16 @@ class NulInBody(Exception):
 
 class BodySizeLimitMiddleware:
     """400 for NUL characters in the URL; 413 for bodies over the limit, whether announced by
-    Content-Length or streamed. Upload routes get the attachment limit; everything else the
+    Content-Length or streamed. ``upload_limits``: (path pattern, limit) for the routes that
+    take files, the first that matches (a file; a form with several); everything else gets the
     (small) request limit."""
 
-    def __init__(self, app: ASGIApp, *, default_limit: int, upload_limit: int,
-                 upload_paths: re.Pattern[str],
+    def __init__(self, app: ASGIApp, *, default_limit: int,
+                 upload_limits: Sequence[tuple[re.Pattern[str], int]],
                  page_language: Callable[[Scope], str] | None = None) -> None:
         self.app = app
         self.default_limit = default_limit
-        self.upload_limit = upload_limit
-        self.upload_paths = upload_paths
+        self.upload_limits = tuple(upload_limits)
         self.page_language = page_language
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -115,8 +115,8 @@ class BodySizeLimitMiddleware:
             scope = {**scope, "query_string": urlencode(
                 [(key, value.replace("\x00", "")) for key, value in
                  parse_qsl(query.decode("latin-1"), keep_blank_values=True)]).encode()}
-        limit = (self.upload_limit if self.upload_paths.search(scope.get("path", ""))
-                 else self.default_limit)
+        limit = next((size for pattern, size in self.upload_limits if pattern.search(path)),
+                     self.default_limit)
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None:
