@@ -183,18 +183,23 @@ async def log_search(
     log_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
     """Record a search. Instant search sends one ``log_id`` per search box, so the words typed
-    one key at a time become one row holding the last query, not one row per keystroke."""
+    one key at a time become one row holding the last query, not one row per keystroke; the
+    results page that the box submits to finishes that row. A finished row is never changed
+    again: a search from a results page, or a shared results link, is a new row (the gaps
+    report would lose the search it replaced)."""
     text = " ".join(query.split())[:QUERY_LIMIT]
     values = {"query": text, "normalized": normalize_query(text), "lang": lang,
               "source": source, "results": sum(1 for f in found if f.relevant),
               "top_score": max((f.cosine for f in found), default=None)}
     if log_id is not None:
         row = await session.get(SearchLog, log_id)
-        if row is not None:
+        if row is not None and row.source == "instant":
             for name, value in values.items():
                 setattr(row, name, value)
             row.created_at = clock.now()
             return row.id
+        if row is not None:
+            log_id = None
     row = SearchLog(id=log_id or uuid.uuid4(), **values)
     session.add(row)
     await session.flush()

@@ -350,8 +350,21 @@ async def category_page(
                      "ticket_category": category.ticket_category},
         "groups": [g for g in groups if g["articles"]],
         "banner": await _banner(session, info.lang),
+        "search_id": uuid.uuid4(),
     })
 
+
+# The search a page was reached from (``?sid=``), for the search log. It only attributes
+# clicks and keystrokes, so a malformed or empty one (a form rendered without one) is ignored
+# rather than refused: the reader still gets their results.
+SearchIdQuery = Annotated[str, Query(max_length=64, description="search that led here")]
+
+
+def _search_id(raw: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw) if raw else None
+    except ValueError:
+        return None
 
 # ---------------------------------------------------------------- articles
 
@@ -364,7 +377,7 @@ async def article_page(
     session: SessionDep,
     actor: PublicActorDep,
     index: IndexDep,
-    sid: Annotated[uuid.UUID | None, Query(description="search that led here")] = None,
+    sid: SearchIdQuery = "",
     deflection_key: Annotated[str | None, Query(alias="deflection", max_length=64)] = None,
     voted: Annotated[str, Query(max_length=8)] = "",
 ) -> Response:
@@ -382,8 +395,9 @@ async def article_page(
     if not actor.is_agent and request.app.state.article_views.counts(
             client_ip(request), request.headers.get("user-agent", ""), article.slug):
         await service.record_view(session, article)
-    if sid is not None:
-        await finder.record_click(session, sid, article.slug)
+    search_id = _search_id(sid)
+    if search_id is not None:
+        await finder.record_click(session, search_id, article.slug)
     key = deflection.valid_key(deflection_key)
     if key is not None:
         await deflection.mark_read(session, key, article.slug)
@@ -480,19 +494,20 @@ async def search_page(
     actor: PublicActorDep,
     index: IndexDep,
     q: Annotated[str, Query(max_length=200)] = "",
-    sid: uuid.UUID | None = None,
+    sid: SearchIdQuery = "",
 ) -> Response:
     info = await _info(request, session, lang)
     if isinstance(info, Response):
         return info
     query = search_text(q)
     found, log_id = await _search(session, index, query=query, lang=info.lang,
-                                  k=SEARCH_RESULTS, source="help", sid=sid)
+                                  k=SEARCH_RESULTS, source="help",
+                                  sid=_search_id(sid))
     asked = f"?{urlencode({'q': query})}" if query else ""  # the language switch keeps it
     return page(request, info, "help/search.html", {
         "query": query,
         "results": _results(found, log_id),
-        "search_id": log_id or uuid.uuid4(),
+        "search_id": uuid.uuid4(),  # the box here starts a new search
         "banner": await _banner(session, info.lang),
     }, path_in={code: f"/help/{code}/search{asked}" for code in info.languages})
 
@@ -505,7 +520,7 @@ async def instant_search(
     actor: PublicActorDep,
     index: IndexDep,
     q: Annotated[str, Query(max_length=200)] = "",
-    sid: uuid.UUID | None = None,
+    sid: SearchIdQuery = "",
 ) -> Response:
     """The results under the search box as you type: an HTML fragment for htmx."""
     info = await _info(request, session, lang)
@@ -513,7 +528,8 @@ async def instant_search(
         return info
     query = search_text(q)
     found, log_id = await _search(session, index, query=query, lang=info.lang,
-                                  k=INSTANT_RESULTS, source="instant", sid=sid)
+                                  k=INSTANT_RESULTS, source="instant",
+                                  sid=_search_id(sid))
     html = render_partial(request, "help/_instant.html", {
         "lang": info.lang, "t": i18n.Translator(info.ui), "query": query,
         "results": _results(found, log_id), "search_id": log_id,

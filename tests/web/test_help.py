@@ -344,6 +344,38 @@ async def test_search_page_and_instant_search(app: FastAPI, client: httpx.AsyncC
     assert rows[first_sid.replace("-", "")].results == 1
 
 
+async def test_every_search_box_searches_and_no_search_overwrites_another(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """QA: the category page's box sent ``sid=`` (empty) and got a 422 page, instant results
+    too; a search from a results page replaced the search before it in the log (and in the
+    gaps report), as did a shared results link."""
+    await _help_center(app)
+    category = await client.get("/help/en/categories/deposits")
+    sid = re.search(r'name="sid" value="([^"]*)"', category.text)
+    assert sid is not None and sid.group(1)
+    for params in ({"q": "confirmations", "sid": sid.group(1)}, {"q": "confirmations", "sid": ""},
+                   {"q": "confirmations", "sid": "not-a-uuid"}):
+        assert (await client.get("/help/en/search/instant", params=params)).status_code == 200
+        page = await client.get("/help/en/search", params=params)
+        assert page.status_code == 200
+        assert f"/help/en/articles/{SLUG}" in page.text
+
+    gap = await client.get("/help/en/search", params={"q": "qwzxfailone"})
+    gap_sid = re.search(r'name="sid" value="([^"]+)"', gap.text)
+    assert gap_sid is not None
+    # the results page's box, and a shared link to the first results page
+    await client.get("/help/en/search", params={"q": "confirmations", "sid": gap_sid.group(1)})
+    async with app.state.db.transaction() as session:
+        first = await session.scalar(select(SearchLog).where(SearchLog.query == "qwzxfailone"))
+    assert first is not None
+    await client.get("/help/en/search", params={"q": "deposit", "sid": str(first.id)})
+    async with app.state.db.transaction() as session:
+        queries = [r.query for r in await session.scalars(select(SearchLog))]
+    assert queries.count("qwzxfailone") == 1
+    assert "deposit" in queries
+
+
 async def test_sitemap_and_robots(app: FastAPI, client: httpx.AsyncClient) -> None:
     await _help_center(app)
     sitemap = await client.get("/sitemap.xml")
