@@ -12,7 +12,8 @@
     }
   });
 
-  /* Instant search: arrow keys move between the box and its results; Escape closes them. */
+  /* Instant search: arrow keys move between the box and its results; Escape closes them and
+     keeps what was typed (a search box clears itself on Escape: only once they are closed). */
   document.addEventListener("keydown", function (event) {
     var results = document.getElementById("instant-results");
     var box = document.getElementById("help-q");
@@ -22,6 +23,9 @@
     var links = Array.prototype.slice.call(results.querySelectorAll("a"));
     var at = links.indexOf(document.activeElement);
     if (event.key === "Escape" && (document.activeElement === box || at >= 0)) {
+      if (results.innerHTML.trim()) {
+        event.preventDefault();
+      }
       results.innerHTML = "";
       box.focus();
     } else if (event.key === "ArrowDown" && links.length &&
