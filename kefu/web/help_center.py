@@ -179,11 +179,13 @@ def base_url(request: Request) -> str:
 
 def page(
     request: Request, page_info: HelpPage, template: str, context: dict[str, Any], *,
-    path_in: dict[str, str] | None = None,
+    path_in: dict[str, str] | None = None, switch_to: dict[str, str] | None = None,
 ) -> HTMLResponse:
     """Render a help page in its language. ``path_in`` maps each language the page exists in
-    to its path (the language switch and hreflang alternates); default: the same path in every
-    help language."""
+    to its path (hreflang alternates, and the language switch); default: the same path in every
+    help language. ``switch_to``: where the language switch leads instead, when the page is
+    worth reading in a language it has no version in (an article, in the reader's interface
+    language with a notice)."""
     current = request.url.path.removeprefix(f"/help/{page_info.lang}")
     alternates = path_in or {code: f"/help/{code}{current}" for code in page_info.languages}
     translate = i18n.Translator(page_info.ui)
@@ -191,7 +193,8 @@ def page(
         "lang": page_info.lang,
         "ui_lang": page_info.ui,
         "t": translate,
-        "languages": [(code, language_name(code), alternates.get(code, f"/help/{code}"))
+        "languages": [(code, language_name(code),
+                       (switch_to or alternates).get(code, f"/help/{code}"))
                       for code in page_info.languages],
         "alternates": alternates,
         "language_names": {code: language_name(code) for code in page_info.languages},
@@ -426,7 +429,8 @@ async def article_page(
         "my_vote": await _my_vote(session, request, actor, article.id),
         "page_url": f"/help/{info.lang}/articles/{article.slug}",
         "banner": await _banner(session, info.lang),
-    }, path_in=path_in)
+    }, path_in=path_in, switch_to={code: service.article_url(article.slug, code)
+                                   for code in info.languages})
 
 
 async def _my_vote(session: AsyncSession, request: Request, actor: Actor,

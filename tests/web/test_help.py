@@ -187,6 +187,11 @@ async def test_missing_translation_falls_back_with_a_notice(
     assert '<article class="panel article" lang="en"' in page
     assert ('<link rel="canonical" href="http://kefu.test/help/en/articles/'
             'deposit-wrong-network">') in page
+    # The switch on the English page leads here, not to the Chinese home page; hreflang
+    # names only the version there is.
+    english = (await client.get("/help/en/articles/deposit-wrong-network")).text
+    assert 'href="/help/zh-CN/articles/deposit-wrong-network" hreflang="zh-CN"' in english
+    assert 'rel="alternate" hreflang="zh-CN"' not in english
 
 
 async def test_fallback_notice_names_languages_in_the_page_language(
