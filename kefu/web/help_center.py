@@ -89,7 +89,9 @@ TOPICS: tuple[Topic, ...] = (
     Topic("fees", "percent", "fees-vip"),
 )
 TOPICS_BY_SLUG = {topic.slug: topic for topic in TOPICS}
-ICONS = {topic.category: topic.icon for topic in TOPICS}
+# Category cards' icons: the topics', and the demo's categories that came after them (any other
+# category gets a plain page icon).
+ICONS = {topic.category: topic.icon for topic in TOPICS} | {"earn": "coins", "support": "chat"}
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False,
                    dependencies=[Depends(remember_session)])

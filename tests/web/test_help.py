@@ -358,7 +358,8 @@ async def test_every_search_box_searches_and_no_search_overwrites_another(
     await _help_center(app)
     category = await client.get("/help/en/categories/deposits")
     sid = re.search(r'name="sid" value="([^"]*)"', category.text)
-    assert sid is not None and sid.group(1)
+    assert sid is not None
+    assert sid.group(1)
     for params in ({"q": "confirmations", "sid": sid.group(1)}, {"q": "confirmations", "sid": ""},
                    {"q": "confirmations", "sid": "not-a-uuid"}):
         assert (await client.get("/help/en/search/instant", params=params)).status_code == 200
@@ -448,3 +449,22 @@ async def test_a_missing_help_page_keeps_its_language(client: httpx.AsyncClient)
     assert 'href="/help/zh-CN">帮助中心</a>' in missing.text
     english = await client.get("/help/en/articles/old-removed-article")
     assert "Page not found" in english.text
+
+
+def test_every_demo_category_has_its_own_icon() -> None:
+    """QA: Earn and Contacting support showed the Fees card's percent sign (the icon macro's
+    fallback); any category without an icon gets a plain page, never another topic's."""
+    from pathlib import Path
+
+    import kefu.demo
+    from kefu.kb.loader import CATEGORIES_FILE, read_categories
+    from kefu.web.help_center import ICONS
+    from kefu.web.render import build_environment
+
+    slugs = [slug for slug, _ in read_categories(
+        Path(kefu.demo.__file__).parent / "kb" / CATEGORIES_FILE)]
+    macros = build_environment().get_template("_macros.html").make_module({"viewer": None})
+    drawn = {slug: str(macros.topic_icon(ICONS.get(slug, "other")))  # type: ignore[attr-defined]
+             for slug in slugs}
+    assert len(set(drawn.values())) == len(slugs)  # ten categories, ten pictures
+    assert str(macros.topic_icon("other")) not in drawn.values()  # type: ignore[attr-defined]
