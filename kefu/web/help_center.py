@@ -200,6 +200,8 @@ def page(
                       for code in page_info.languages],
         "alternates": alternates,
         "language_names": {code: language_name(code) for code in page_info.languages},
+        # a language named in the page's words (a badge on an English-only article: 英语)
+        "language_in_ui": lambda code: language_name_in(code, page_info.ui),
         "base_url": base_url(request),
         "home": f"/help/{page_info.lang}",
         "section": "help",
