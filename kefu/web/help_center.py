@@ -152,15 +152,16 @@ class HelpPage:
 
 
 async def _info(request: Request, session: AsyncSession, raw: str) -> HelpPage | Response:
-    """The page's language from the URL. A known language in another spelling (``zh-cn``) or
+    """The page's language from the URL. A known language in another spelling (``zh-cn``,
+    ``zh_CN``) or
     a bare language with a variant we serve (``zh``: the first, UI languages first) is a
     redirect; anything else a 404. A region or script we do not serve (``zh-TW``, ``zh-Hant``,
     ``ja-JP`` beside ``ja``) is not another variant's page: its readers would get, say,
     Simplified Chinese at a Traditional Chinese URL."""
     languages = await help_languages(session)
-    if not is_language_tag(raw):
+    if not is_language_tag(raw.replace("_", "-")):  # zh_CN, as apps spell locales
         raise NotFound("page")
-    lang = canonical_language(raw)
+    lang = canonical_language(raw.replace("_", "-"))
     if lang not in languages:
         if "-" in lang:
             raise NotFound("page")

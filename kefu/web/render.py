@@ -58,7 +58,7 @@ SECURITY_HEADERS = {
 M = TypeVar("M", bound=BaseModel)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TICKET_PATH = re.compile(r"^/(agent|portal)/tickets/([^/]+)(?:/|$)")
-_HELP_PAGE = re.compile(r"^/help/([A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*)(?:/|$)")
+_HELP_PAGE = re.compile(r"^/help/([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)(?:/|$)")
 
 
 @dataclass(frozen=True)
@@ -292,7 +292,8 @@ def page_language(request: Request) -> str:
     them); other pages follow the reader's choice (``i18n.choose_language``)."""
     match = _HELP_PAGE.match(request.url.path)
     if match:
-        return i18n.normalize_language(match.group(1)) or i18n.DEFAULT_LANGUAGE
+        return (i18n.normalize_language(match.group(1).replace("_", "-"))
+                or i18n.DEFAULT_LANGUAGE)
     return i18n.choose_language(request, current_viewer(request).customer_language)
 
 
@@ -302,6 +303,9 @@ def error_page(request: Request, exc: KefuError) -> HTMLResponse:
     status = exc.status if 400 <= exc.status < 600 else 400
     language = page_language(request)
     path = request.url.path
+    if exc.code == "not_found" and (path == "/help" or path.startswith("/help/")):
+        # not "that page or ticket": a help center has no tickets
+        exc = KefuError(exc.message, code="help_not_found", status=404)
     help_page = _HELP_PAGE.match(path)
     extra: dict[str, Any] = {}
     if help_page:  # the path names the language: switch it there, and stay in it

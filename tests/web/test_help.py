@@ -118,6 +118,10 @@ async def test_language_urls(app: FastAPI, client: httpx.AsyncClient) -> None:
     assert moved.status_code == 301
     assert moved.headers["location"] == f"/help/zh-CN/articles/{SLUG}?x=1"
     assert (await client.get("/help/zh")).headers["location"] == "/help/zh-CN"
+    # Apps spell locales with an underscore.
+    assert (await client.get("/help/zh_CN")).headers["location"] == "/help/zh-CN"
+    assert (await client.get("/help/zh_cn/status")).headers["location"] == "/help/zh-CN/status"
+    assert (await client.get("/help/en_US")).status_code == 404  # as en-US
     # Another region or script is not another spelling: no Simplified Chinese at zh-TW.
     for other in ("zh-TW", "zh-Hant", "zh-hant-tw"):
         assert (await client.get(f"/help/{other}")).status_code == 404, other
@@ -447,8 +451,14 @@ async def test_a_missing_help_page_keeps_its_language(client: httpx.AsyncClient)
     assert "<title>找不到该页面" in missing.text
     assert 'href="/help/en/articles/old-removed-article"' in missing.text  # the switch
     assert 'href="/help/zh-CN">帮助中心</a>' in missing.text
+    assert "在帮助中心找不到该页面。" in missing.text  # no "or ticket" on a help page
+    assert "或工单" not in missing.text
     english = await client.get("/help/en/articles/old-removed-article")
     assert "Page not found" in english.text
+    assert "We could not find that page in the help center." in english.text
+    underscore = await client.get("/help/zh_TW/articles/old-removed-article")
+    assert underscore.status_code == 404
+    assert "<title>找不到该页面" in underscore.text  # in the language the URL names
 
 
 def test_every_demo_category_has_its_own_icon() -> None:

@@ -312,12 +312,14 @@ async def test_a_system_message_is_named_in_the_readers_language(
 async def test_an_unknown_page_path_is_the_pages_404(app: FastAPI, client: httpx.AsyncClient):
     """A path under the portal, the console or the help center that no page answers gets the
     translated 404 page, not the API's JSON; the API's own 404 stays JSON."""
-    for path in ("/portal/tickets/..%2f..%2fagent", "/portal/nope", "/agent/nope/deeper",
-                 "/help/zh-CN/nope/deeper"):
+    for path, said in (("/portal/tickets/..%2f..%2fagent", "找不到该页面或工单。"),
+                       ("/portal/nope", "找不到该页面或工单。"),
+                       ("/agent/nope/deeper", "找不到该页面或工单。"),
+                       ("/help/zh-CN/nope/deeper", "在帮助中心找不到该页面。")):
         page = await client.get(path, params={"lang": "zh-CN"})
         assert page.status_code == 404, path
         assert page.headers["content-type"].startswith("text/html"), path
-        assert "找不到该页面或工单。" in page.text, path
+        assert said in page.text, path
     api = await client.get("/api/v1/nope")
     assert api.status_code == 404
     assert api.json()["error"]["code"] == "not_found"
