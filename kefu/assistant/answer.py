@@ -28,15 +28,18 @@ from kefu.search.index import Hit
 REPLY_LANGUAGES = ("zh", "en")
 _KB_LANGUAGES = {"zh": "zh-CN", "en": "en"}
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+# Kana or Hangul: Japanese or Korean, whose kanji / hanja are not Chinese
+_KANA_HANGUL = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uac00-\ud7af]")
 _LETTERS = re.compile(r"[A-Za-z\u00c0-\u024f]{2,}")
 EXCERPT_CHARS = 520
 
 
 def reply_language(detected: str, previous: str | None, text: str) -> str:
     """The language to answer in: Chinese for any Chinese (Traditional readers read zh-CN
-    articles far better than English ones), English otherwise. A message without words of its
-    own ("1", "ok", a txid) keeps the conversation's language."""
-    if _HAN.search(text) or detected.startswith("zh"):
+    articles far better than English ones), English otherwise (Japanese and Korean too, though
+    they may hold Chinese characters). A message without words of its own ("1", "ok", a txid)
+    keeps the conversation's language."""
+    if detected.startswith("zh") or (_HAN.search(text) and not _KANA_HANGUL.search(text)):
         return "zh"
     if previous in REPLY_LANGUAGES and len(_LETTERS.findall(text)) < 3:
         return previous

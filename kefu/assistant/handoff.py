@@ -101,6 +101,7 @@ _LABELS = {
            "sentiment": "情绪", "angry": "愤怒", "facts": "已提取信息",
            "answered": "助手已回复", "none": "无", "last": "客户最新消息"},
 }
+_MOODS = {"zh": {"negative": "负面", "neutral": "中性", "positive": "正面"}}
 _FACT_NAMES = {
     "en": {"tx_ids": "txid", "addresses": "address", "invalid_addresses": "mistyped address",
            "order_ids": "order id", "amounts": "amount", "networks": "network", "coins": "coin",
@@ -139,7 +140,8 @@ class HandoffSummary:
                       else "–")
         reason = localized(_REASON_TEXT[self.reason], lang, intent=self.intent or "–",
                            confidence=confidence, detail=self.detail)
-        mood = f"{self.sentiment} ({self.sentiment_score:+.2f})"
+        mood = (f"{_MOODS.get(lang, {}).get(self.sentiment, self.sentiment)} "
+                f"({self.sentiment_score:+.2f})")
         if self.angry:
             mood += f", {labels['angry']}"
         lines = [

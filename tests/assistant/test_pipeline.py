@@ -264,6 +264,11 @@ async def test_other_languages_get_english() -> None:
     turn = await say(make_assistant(), ConversationState(),
                      "¿cuánto cuesta la comisión de retiro de USDT?")
     assert turn.language == "en"
+    # QA: Japanese holds Chinese characters (入金, 担当者) and got the Chinese hand-off
+    japanese = await say(make_assistant(), ConversationState(),
+                         "入金が反映されていません。担当者と話したいです。human please")
+    assert japanese.language == "en"
+    assert (await say(make_assistant(), ConversationState(), "入金没有到账")).language == "zh"
 
 
 async def test_active_network_incident_is_mentioned() -> None:
@@ -383,7 +388,7 @@ def test_handoff_note_in_chinese_lists_facts_and_answers() -> None:
     assert note.splitlines()[0] == ("[助手转人工] 原因: 引导排查需要人工："
                                     "deposit on hold for over 24 h")
     assert "金额 500 USDT; 网络 TRC20" in note
-    assert "negative (-0.40), 愤怒" in note
+    assert "情绪: 负面 (-0.40), 愤怒" in note  # in the note's language
     assert "  - deposit: 500 USDT TRC20 status on_hold" in note
     assert handoff_priority("flow_needs_agent", "deposit_not_credited", angry=True) == "high"
     assert handoff_priority("unhelpful", None, angry=False, current="urgent") == "urgent"
