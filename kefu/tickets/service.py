@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
@@ -727,7 +727,30 @@ async def open_on_first_reply(session: AsyncSession, actor: Actor, ticket: Ticke
     await _set_status(session, actor, ticket, "open", None)
 
 
-MENTION_RE = re.compile(r"(?<![\w@])@([\w.\-]{2,64})", re.UNICODE)
+# An "@" that starts a mention: not inside an email address (``email@x.io``); Chinese may sit
+# right before it ("请@李娜"). What follows is matched against the agents' handles.
+_MENTION_AT = re.compile(r"(?<![A-Za-z0-9._%+\-@])@")
+# A handle goes on while ASCII word characters follow ("@li.nana" is not "@li.na"); Chinese
+# or punctuation after it ends it ("@li.na请核对", "@li.na, please").
+_HANDLE_GOES_ON = re.compile(r"[A-Za-z0-9_\-]|\.[A-Za-z0-9]")
+
+
+def mentioned(body: str, agents: Iterable[Agent]) -> list[Agent]:
+    """The agents a note names: ``@li.na`` (the part of the email before @) or ``@LiNa`` /
+    ``@李娜`` (the display name without spaces), case-insensitive, the longest handle first."""
+    handles = sorted(((handle, agent) for agent in agents
+                      for handle in {agent.email.split("@")[0].lower(),
+                                     agent.display_name.replace(" ", "").lower()}
+                      if len(handle) >= 2), key=lambda pair: -len(pair[0]))
+    lowered = body.lower()
+    found: dict[uuid.UUID, Agent] = {}
+    for at in _MENTION_AT.finditer(body):
+        rest = lowered[at.end():at.end() + 80]
+        for handle, agent in handles:
+            if rest.startswith(handle) and not _HANDLE_GOES_ON.match(rest, len(handle)):
+                found.setdefault(agent.id, agent)
+                break
+    return list(found.values())
 
 
 async def add_note(
@@ -746,14 +769,12 @@ async def add_note(
 async def notify_mentions(
     session: AsyncSession, actor: Actor, ticket: Ticket, message: Message
 ) -> list[Agent]:
-    """``@li.na`` (the part of an email before @) or ``@LiNa`` (display name without spaces)
-    in a note notifies that agent: stored, and pushed to their open consoles after commit."""
-    handles = {h.lower().rstrip(".") for h in MENTION_RE.findall(message.body)}
-    if not handles:
+    """An agent a note names (``mentioned``) is notified: stored, and pushed to their open
+    consoles after commit."""
+    if "@" not in message.body:
         return []
-    named = [a for a in await session.scalars(select(Agent).where(Agent.is_active.is_(True)))
-             if a.email.split("@")[0].lower() in handles
-             or a.display_name.replace(" ", "").lower() in handles]
+    named = mentioned(message.body, await session.scalars(
+        select(Agent).where(Agent.is_active.is_(True))))
     # Only those who may read the ticket: a notification carries the note's text.
     agents = [a for a in named if may_read(Actor(
         kind="agent", agent=a, team_ids=await team_ids_of(session, a.id)), ticket)]

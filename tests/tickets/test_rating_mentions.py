@@ -77,3 +77,30 @@ async def test_a_mention_reaches_only_agents_who_may_read_the_ticket(
                       json={"body": "@other it is yours now"})
     items = (await client.get("/api/v1/notifications", headers=other)).json()["items"]
     assert [n["data"]["excerpt"] for n in items] == ["@other it is yours now"]
+
+
+def test_mentions_are_found_the_way_agents_write_them() -> None:
+    """QA: "@li.na请核对" (no space before the Chinese) swallowed the Chinese into the handle,
+    and "请@李娜" (Chinese right before the @) was not a mention at all."""
+    from types import SimpleNamespace
+    from typing import Any
+
+    from kefu.tickets.service import mentioned
+
+    def agent(name: str, email: str) -> Any:
+        return SimpleNamespace(id=email, display_name=name, email=email)
+
+    li, lina, james = (agent("李娜", "li.na@kefu.test"), agent("Li Nana", "li.nana@kefu.test"),
+                       agent("James Miller", "james.miller@kefu.test"))
+    everyone = [li, lina, james]
+
+    def names(body: str) -> list[str]:
+        return [a.email for a in mentioned(body, everyone)]
+
+    assert names("@li.na请核对") == ["li.na@kefu.test"]
+    assert names("请@李娜 核对一下") == ["li.na@kefu.test"]
+    assert names("@LiNana, @li.na and @JamesMiller: see above") == [
+        "li.nana@kefu.test", "li.na@kefu.test", "james.miller@kefu.test"]
+    assert names("@li.nanas is nobody; mail li.na@kefu.test or cc:james.miller@x.io") == []
+    assert names("Ask @li.na. Then @james.miller!") == ["li.na@kefu.test",
+                                                        "james.miller@kefu.test"]
