@@ -13,9 +13,10 @@ from kefu.accounts.actor import Actor
 from kefu.accounts.models import Agent, Team
 from kefu.core import clock
 from kefu.core.errors import Conflict, Forbidden, InvalidInput
+from kefu.realtime.events import agent_topic, publish_after_commit
 from kefu.tickets import schemas
 from kefu.tickets.lifecycle import check_transition, is_active
-from kefu.tickets.models import Tag, Ticket, ticket_tags
+from kefu.tickets.models import Notification, Tag, Ticket, ticket_tags
 from kefu.tickets.service import (
     MessageAuthor,
     _set_status,
@@ -105,7 +106,22 @@ async def assign(
     else:
         await session.flush()
     await ticket_changed(session, ticket, "assignment", actor, was=was)
+    if "assignee_id" in changes and ticket.assignee_id is not None:
+        await _tell_assignee(session, actor, ticket)
     return ticket
+
+
+async def _tell_assignee(session: AsyncSession, actor: Actor, ticket: Ticket) -> None:
+    """The agent a ticket was given to is told (stored, and live on their consoles), unless
+    they took it themselves."""
+    assert ticket.assignee_id is not None
+    if actor.agent is not None and actor.agent.id == ticket.assignee_id:
+        return
+    data = {"ticket": ticket.number, "by": actor_name(actor), "subject": ticket.subject[:200]}
+    session.add(Notification(agent_id=ticket.assignee_id, kind="assigned", ticket_id=ticket.id,
+                             data=data))
+    publish_after_commit(session, agent_topic(ticket.assignee_id), {"type": "assigned", **data})
+    await session.flush()
 
 
 async def merge(

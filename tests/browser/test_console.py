@@ -631,7 +631,8 @@ async def test_both_sides_say_they_are_offline_as_soon_as_the_network_goes(
 
 async def test_a_change_by_someone_else_says_what_changed(dev_live: LiveServer, browser: Any):
     """A supervisor assigns the ticket to the agent who has it open: the page says so, not
-    the status it already showed."""
+    the status it already showed; and the agent is told wherever they are in the console (a
+    toast, and a notification that stays: QA found assignments told nobody)."""
     live = dev_live
     number = await open_ticket(live)
     async with factory_app(live) as app:
@@ -647,6 +648,15 @@ async def test_a_change_by_someone_else_says_what_changed(dev_live: LiveServer, 
     notice = page.locator('[data-testid="ticket-changed"]')
     await notice.wait_for(state="visible", timeout=10_000)
     assert "已分配给您" in await notice.inner_text()
+    toast = page.locator('[data-testid="toast"].toast-assigned')
+    await toast.wait_for(timeout=10_000)
+    assert f"lead 把工单 {number} 分配给了您" in await toast.inner_text()
+    await page.reload()
+    await page.locator('[data-testid="notifications-button"]').click()
+    kept = page.locator('[data-testid="notification"][data-kind="assigned"]')
+    await kept.wait_for(timeout=10_000)
+    assert f"{number} 分配给了您" in await kept.inner_text()
+    assert "USDT deposit missing" in await kept.inner_text()  # the subject under it
 
 
 

@@ -1,4 +1,4 @@
-"""CSAT ratings and @mentions in internal notes."""
+"""CSAT ratings, @mentions in internal notes, and the notice of a ticket given to an agent."""
 
 from __future__ import annotations
 
@@ -76,7 +76,8 @@ async def test_a_mention_reaches_only_agents_who_may_read_the_ticket(
     await client.post(f"/api/v1/tickets/{number}/notes", headers=agent,
                       json={"body": "@other it is yours now"})
     items = (await client.get("/api/v1/notifications", headers=other)).json()["items"]
-    assert [n["data"]["excerpt"] for n in items] == ["@other it is yours now"]
+    assert [n["data"]["excerpt"] for n in items if n["kind"] == "mention"] == [
+        "@other it is yours now"]
 
 
 def test_mentions_are_found_the_way_agents_write_them() -> None:
@@ -104,3 +105,25 @@ def test_mentions_are_found_the_way_agents_write_them() -> None:
     assert names("@li.nanas is nobody; mail li.na@kefu.test or cc:james.miller@x.io") == []
     assert names("Ask @li.na. Then @james.miller!") == ["li.na@kefu.test",
                                                         "james.miller@kefu.test"]
+
+
+async def test_a_ticket_given_to_an_agent_tells_them_not_one_they_take(
+        app: FastAPI, client: httpx.AsyncClient):
+    world = await make_world(app)
+    number = (await client.post("/api/v1/tickets", headers=world.headers["customer_a"],
+                                json={"subject": "Frozen account", "body": "help"})).json()[
+        "number"]
+    taken = await client.post(f"/api/v1/tickets/{number}/assign", headers=world.headers["agent"],
+                              json={"agent_id": str(world.agent.id)})
+    assert taken.status_code == 200, taken.text
+    assert (await client.get("/api/v1/notifications",
+                             headers=world.headers["agent"])).json()["items"] == []
+    given = await client.post(f"/api/v1/tickets/{number}/assign",
+                              headers=world.headers["supervisor"],
+                              json={"agent_id": str(world.other_agent.id)})
+    assert given.status_code == 200, given.text
+    [told] = (await client.get("/api/v1/notifications",
+                               headers=world.headers["other_agent"])).json()["items"]
+    assert told["kind"] == "assigned"
+    assert (told["data"]["ticket"], told["data"]["subject"]) == (number, "Frozen account")
+    assert told["data"]["by"] == world.supervisor.display_name

@@ -590,7 +590,7 @@
         unread += 1;
       }
       var link = el("a", {href: "/agent/tickets/" + encodeURIComponent(data.ticket || ""),
-                          text: t("console.mention_toast", {by: data.by || "", ticket: data.ticket || ""})});
+                          text: notificationText(item.kind, data)});
       link.addEventListener("click", function () {
         if (!item.read_at) {
           api("POST", "/api/v1/notifications/" + item.id + "/read").catch(function () {});
@@ -603,14 +603,20 @@
           api("POST", "/api/v1/notifications/" + item.id + "/read").then(loadNotifications, function () {});
         });
       }
-      list.appendChild(el("li", {className: item.read_at ? "notification-read" : "notification-unread", "data-testid": "notification"}, [
-        link, el("p", {className: "excerpt", text: data.excerpt || ""}),
+      list.appendChild(el("li", {className: item.read_at ? "notification-read" : "notification-unread", "data-testid": "notification", "data-kind": item.kind || ""}, [
+        link, el("p", {className: "excerpt", text: data.excerpt || data.subject || ""}),
         el("span", {className: "muted"}, [timeElement(item.created_at)]), markRead]));
     });
     q("[data-empty]", panel).hidden = items.length > 0;
     var count = q('[data-testid="notifications-count"]', bell);
     count.hidden = !unread;
     count.textContent = String(unread);
+  }
+
+  /* What a notification says: a mention in a note, or a ticket given to you. */
+  function notificationText(kind, data) {
+    var values = {by: data.by || "", ticket: data.ticket || ""};
+    return kind === "assigned" ? t("console.assigned_toast", values) : t("console.mention_toast", values);
   }
 
   function loadNotifications() {
@@ -633,8 +639,14 @@
   });
 
   Socket.on("mention", function (frame) {
-    toast(t("console.mention_toast", {by: frame.by, ticket: frame.ticket}),
+    toast(notificationText("mention", frame),
           {href: "/agent/tickets/" + encodeURIComponent(frame.ticket), detail: frame.excerpt, kind: "mention"});
+    loadNotifications();
+  });
+
+  Socket.on("assigned", function (frame) {
+    toast(notificationText("assigned", frame),
+          {href: "/agent/tickets/" + encodeURIComponent(frame.ticket), detail: frame.subject, kind: "assigned"});
     loadNotifications();
   });
 
