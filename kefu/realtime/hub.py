@@ -104,7 +104,13 @@ class Connection:
             while True:
                 frame = await self.queue.get()
                 while frame is not None:  # what queued up meanwhile goes without waking again
-                    await self.websocket.send_text(encode_frame(frame))
+                    try:
+                        text = encode_frame(frame)
+                    except orjson.JSONEncodeError:  # a bug, not the peer: skip the frame
+                        log.error("frame_not_encodable", conn=self.id, type=frame.get("type"))
+                        text = None
+                    if text is not None:
+                        await self.websocket.send_text(text)
                     try:
                         frame = self.queue.get_nowait()
                     except asyncio.QueueEmpty:

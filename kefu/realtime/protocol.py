@@ -47,7 +47,10 @@ class Close:
 
 
 class _Frame(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    """Strict: a number is a number and a flag is true or false (``"5"``, ``"yes"``, ``1`` are
+    ``invalid_frame``), as the protocol document says."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, strict=True)
 
 
 def _no_nul(value: str) -> str:
@@ -144,8 +147,12 @@ class Feedback(_Frame):
 
 
 class Ping(_Frame):
+    """``t`` comes back in the ``pong``: a number a JavaScript client reads exactly, or a short
+    string."""
+
     type: Literal["ping"]
-    t: float | int | str | None = None
+    t: Annotated[int, Field(ge=-MAX_SEQ, le=MAX_SEQ)] | float | Annotated[
+        str, Field(max_length=64)] | None = None
 
 
 class Status(_Frame):

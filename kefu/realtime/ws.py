@@ -17,6 +17,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, Literal
 
+import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 from sqlalchemy import func, select, update
@@ -65,11 +66,16 @@ def _ref_of(text: str | None) -> str | None:
     if not text or '"client_msg_id"' not in text or len(text) > p.MAX_FRAME_BYTES:
         return None
     try:
-        raw = json.loads(text)
-    except (ValueError, RecursionError):
+        raw = orjson.loads(text)
+    except orjson.JSONDecodeError:
         return None
+    return _ref(raw)
+
+
+def _ref(raw: object) -> str | None:
+    """A frame's ``client_msg_id`` when it could be one (a string of at most 64 characters)."""
     ref = raw.get("client_msg_id") if isinstance(raw, dict) else None
-    return ref if isinstance(ref, str) else None
+    return ref if isinstance(ref, str) and len(ref) <= 64 else None
 
 
 class Refused(Exception):
@@ -135,6 +141,11 @@ class Session:
         conn.push({"type": "welcome", "v": p.VERSION, "conn": conn.id, "you": you,
                    "limits": {"max_frame_bytes": p.MAX_FRAME_BYTES,
                               "max_body_chars": p.MAX_BODY_CHARS,
+                              "frames_per_s": int(p.CONNECTION_RATE[0]),
+                              "frames_burst": int(p.CONNECTION_RATE[1]),
+                              "sends_per_person_s": int(p.CUSTOMER_RATE[0]),
+                              "sends_per_person_burst": int(p.CUSTOMER_RATE[1]),
+                              # the first names of frames_per_s and frames_burst
                               "messages_per_s": int(p.CONNECTION_RATE[0]),
                               "burst": int(p.CONNECTION_RATE[1])}})
         recheck = (asyncio.get_running_loop().create_task(self._recheck_credentials(conn))
@@ -201,14 +212,16 @@ class Session:
 
     async def _handle_text(self, conn: Connection, text: str) -> None:
         try:
-            raw = json.loads(text)
-        except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
+            # orjson also refuses what could not be sent back (a lone surrogate in a string, a
+            # number beyond a double), where the standard library's parser took it in
+            raw = orjson.loads(text)
+        except orjson.JSONDecodeError:  # arrays nested thousands deep too
             self._error("malformed_json", "the frame is not valid JSON")
             return
         if not isinstance(raw, dict):
             self._error("invalid_frame", "a frame is a JSON object")
             return
-        ref = raw.get("client_msg_id") if isinstance(raw.get("client_msg_id"), str) else None
+        ref = _ref(raw)
         if raw.get("type") not in p.FRAME_TYPES:
             self._error("unknown_type", f"unknown frame type {str(raw.get('type'))[:40]!r}", ref)
             return
@@ -406,6 +419,10 @@ class Session:
         for followed in list(conn.follows):
             if followed != ticket.id and conn.actor.agent is None:
                 conn.unfollow(followed)  # a customer follows one conversation at a time
+        # A since past the conversation's end (a stale or foreign number) would drop every live
+        # message up to it: it is taken as the end, and the reply's since says so.
+        since = min(since, ticket.last_seq if conn.actor.agent is not None
+                    else ticket.last_public_seq)
         async with self.db.transaction() as session:
             # Where the other side has read to, in this side's numbering: receipts after a
             # reload; and for the customer their own point (unread counts on another device).
@@ -529,6 +546,9 @@ class Session:
         else:
             if frame.internal:
                 raise KefuError("customers cannot write internal notes", code="invalid_frame")
+            if frame.override_guard:  # as for an agent who is not a supervisor
+                raise KefuError("only supervisors override the outbound check",
+                                code="override_forbidden", status=403)
             number = frame.ticket or next((f.number for f in conn.follows.values()), None)
             work = partial(self._customer_send, actor=actor, frame=frame, number=number,
                            attachment_ids=attachment_ids)

@@ -204,6 +204,7 @@ async def update_fields(
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     if "team_id" in changes and await session.get(Team, changes["team_id"]) is None:
         raise InvalidInput("unknown team", code="unknown_team")
+    was = (ticket.team_id, ticket.assignee_id)  # a team change takes it out of some inboxes
     diff = {}
     for key, value in changes.items():
         if getattr(ticket, key) != value:
@@ -213,7 +214,7 @@ async def update_fields(
         return ticket
     await record_event(session, actor, ticket, "updated", diff)
     await session.flush()
-    await ticket_changed(session, ticket, "fields", actor)
+    await ticket_changed(session, ticket, "fields", actor, was=was)
     return ticket
 
 

@@ -116,6 +116,17 @@ async def test_resume_since_gets_exactly_what_was_missed(live: LiveServer, setup
     assert [(f["seq"], f["body"]) for f in replayed] == [(4, "First answer"),
                                                          (5, "Second answer")]
     await back.close()
+    # A since past the end (QA: 500 on a conversation of 5) is taken as the end: the next
+    # message arrives, it is not held back until a 501st.
+    lost = await customer(live)
+    await lost.send({"type": "join", "ticket": number, "since": 500})
+    assert (await lost.wait_type("joined"))["since"] == 5
+    async with httpx.AsyncClient(base_url=live.base) as http:
+        r = await http.post(f"/api/v1/tickets/{number}/replies", headers=world.headers["agent"],
+                            json={"body": "Third answer"})
+        assert r.status_code == 201
+    assert (await lost.wait_for(lambda f: f.get("body") == "Third answer"))["seq"] == 6
+    await lost.close()
 
 
 async def test_cut_off_mid_stream_loses_nothing_acked(live: LiveServer, setup_app: Any):
@@ -144,6 +155,9 @@ async def test_bad_frames_get_errors_and_the_connection_carries_on(
 ):
     world = await make_world(setup_app)
     alice = await customer(live)
+    limits = (await alice.wait_type("welcome"))["limits"]
+    assert (limits["frames_per_s"], limits["frames_burst"], limits["sends_per_person_s"],
+            limits["sends_per_person_burst"]) == (10, 30, 20, 60)
     await alice.ws.send("{nope")
     assert (await alice.wait_type("error", code="malformed_json"))
     await alice.send({"type": "teleport"})
@@ -170,6 +184,26 @@ async def test_bad_frames_get_errors_and_the_connection_carries_on(
     await alice.wait_type("error", code="not_found")
     await alice.send({"type": "ping", "t": 7})
     assert (await alice.wait_type("pong"))["t"] == 7
+    # QA: what could not be sent back (a number past 2**64, a lone surrogate echoed as the
+    # pong's t or the error's ref) ended the connection silently; and loose types passed.
+    alice.frames.clear()
+    await alice.send({"type": "send", "client_msg_id": "ov", "body": "hi", "override_guard": True})
+    assert (await alice.wait_type("error", ref="ov"))["code"] == "override_forbidden"
+    alice.frames.clear()
+    await alice.ws.send('{"type": "ping", "t": 18446744073709551616}')
+    assert (await alice.wait_type("pong"))["t"] == 2.0**64  # a double, as JavaScript reads it
+    for text, code in (('{"type": "ping", "t": "\\ud800"}', "malformed_json"),
+                       ('{"type": "teleport", "client_msg_id": "\\ud800"}', "malformed_json"),
+                       ('{"type": "join", "since": "5"}', "invalid_frame"),
+                       ('{"type": "join", "since": true}', "invalid_frame"),
+                       ('{"type": "ping", "t": true}', "invalid_frame"),
+                       ('{"type": "send", "client_msg_id": "y", "body": "x", "internal": "yes"}',
+                        "invalid_frame")):
+        alice.frames.clear()
+        await alice.ws.send(text)
+        assert (await alice.wait_type("error"))["code"] == code, text
+    await alice.send({"type": "ping", "t": "still here"})
+    assert (await alice.wait_type("pong"))["t"] == "still here"
     # A blank subject on a first message is no subject: the first line stands in.
     await alice.send({"type": "send", "client_msg_id": "first", "body": "USDT deposit missing",
                       "subject": "   "})
@@ -359,6 +393,14 @@ async def test_a_ticket_moved_out_of_an_agents_reach_leaves_their_inbox(
     assert row["change"] == "assignment"
     assert row["ticket"]["team_id"] == str(world.zh_team.id)
     assert not [f for f in chinese.frames if f.get("change") == "removed"]
+    # The same through the ticket's fields (PATCH team_id): QA found no "removed" row then.
+    async with httpx.AsyncClient(base_url=live.base) as client:
+        back = await client.patch(f"/api/v1/tickets/{number}", headers=world.headers["admin"],
+                                  json={"team_id": str(world.en_team.id)})
+    assert back.status_code == 200, back.text
+    gone = await chinese.wait_for(lambda f: f.get("type") == "inbox"
+                                  and f.get("change") == "removed")
+    assert gone["ticket"] == {"number": number}
     for client in (alice, english, chinese):
         await client.close()
 
