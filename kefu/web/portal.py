@@ -8,6 +8,7 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import urlencode
 
 import jwt
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -70,10 +71,23 @@ router = APIRouter(prefix="/portal", route_class=PageRoute, include_in_schema=Fa
                    dependencies=[Depends(remember_session)])
 
 
-def require_customer(actor: Actor) -> Actor:
+def require_customer(actor: Actor, request: Request | None = None) -> Actor:
+    """The signed-in customer; otherwise the portal's sign-in page, which brings a customer
+    back to the page they asked for (``request``'s, for a page one opens) once signed in."""
     if actor.kind != "customer" or actor.customer is None:
-        raise PageRedirect("/portal")
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "") \
+            if request is not None else ""
+        raise PageRedirect(f"/portal?{urlencode({'next': back})}" if back_to(back) else "/portal")
     return actor
+
+
+def back_to(path: str) -> str:
+    """``path`` if it is a portal page to return to after signing in, else "": only this
+    site's portal pages (never another site: ``//evil.example``, ``/portal/../x``, a scheme)."""
+    if (not path.startswith("/portal/") or "//" in path or "\\" in path or ".." in path
+            or len(path) > 512 or path.startswith(("/portal/sso", "/portal/dev-login"))):
+        return ""
+    return path
 
 
 # ---------------------------------------------------------------- sign-in
@@ -85,8 +99,10 @@ async def sso(
     session: SessionDep,
     settings: SettingsDep,
     token: Annotated[str, Query(max_length=4096)] = "",
+    next_page: Annotated[str, Query(alias="next", max_length=512)] = "",
 ) -> RedirectResponse:
-    """The exchange's sign-in link. The token must carry a ``jti``; a second use is refused."""
+    """The exchange's sign-in link. The token must carry a ``jti``; a second use is refused.
+    ``next``: a portal page to open once signed in (``/portal/tickets/new?category=…``)."""
     if not token:
         raise Unauthorized("the sign-in link has no token", code="invalid_token")
     claims = security.decode_customer_jwt(
@@ -102,7 +118,7 @@ async def sso(
     lifetime = min(PORTAL_LIFETIME_S, settings.session_lifetime_s)
     cookie = accounts.portal_cookie(settings.secret_key.get_secret_value(), customer.id,
                                     clock.now() + timedelta(seconds=lifetime))
-    response = redirect("/portal")
+    response = redirect(back_to(next_page) or "/portal")
     response.set_cookie(PORTAL_COOKIE, cookie, max_age=lifetime, httponly=True, samesite="lax",
                         secure=settings.session_cookie_secure, path="/")
     return response
@@ -110,7 +126,8 @@ async def sso(
 
 @router.get("/dev-login")
 async def dev_login(
-    settings: SettingsDep, customer: Annotated[str, Query(max_length=128)] = ""
+    settings: SettingsDep, customer: Annotated[str, Query(max_length=128)] = "",
+    next_page: Annotated[str, Query(alias="next", max_length=512)] = "",
 ) -> RedirectResponse:
     """Development only: play the exchange and sign in as a demo customer. (Development runs
     with the published demo JWT secret, so this grants nothing that ``kefu token customer``
@@ -125,7 +142,8 @@ async def dev_login(
             claims.update(name=name, lang=language, vip=vip)
     token = jwt.encode(claims, settings.customer_jwt_secret.get_secret_value(),
                        algorithm="HS256")
-    return redirect(f"/portal/sso?token={token}")
+    query = {"token": token} | ({"next": back_to(next_page)} if back_to(next_page) else {})
+    return redirect(f"/portal/sso?{urlencode(query)}")
 
 
 @router.post("/logout")
@@ -146,13 +164,18 @@ async def home(
     actor: PublicActorDep,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     ok: Annotated[str, Query(max_length=32)] = "",
-) -> HTMLResponse:
+    next_page: Annotated[str, Query(alias="next", max_length=512)] = "",
+) -> Response:
+    back = back_to(next_page)
     if actor.kind != "customer":
         return render(request, "portal/landing.html", {
             "section": "portal",
             "demo_customers": await _demo_customers(session, settings),
             "signed_in_agent": actor.is_agent,
+            "next_page": back,
         })
+    if back:
+        return redirect(back)
     rows, next_cursor = await service.list_tickets(
         session, actor, service.TicketFilters(), cursor=checked_cursor(cursor), limit=PAGE_SIZE)
     return render(request, "portal/list.html", {
@@ -186,7 +209,7 @@ async def new_ticket_form(
     actor: PublicActorDep,
     category: Annotated[str, Query(max_length=32)] = "",
 ) -> HTMLResponse:
-    require_customer(actor)
+    require_customer(actor, request)
     return _new_ticket_page(request, {"category": category if category in CATEGORIES else ""})
 
 
@@ -325,6 +348,7 @@ async def ticket_page(
     actor: PublicActorDep,
     ok: Annotated[str, Query(max_length=32)] = "",
 ) -> Response:
+    require_customer(actor, request)
     ticket = await _readable(session, actor, number)
     if ticket.number != number:
         return redirect(f"/portal/tickets/{ticket.number}")

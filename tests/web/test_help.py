@@ -439,7 +439,7 @@ async def test_signed_out_portal_pages(client: httpx.AsyncClient) -> None:
     assert "Sign in through the exchange" in landing.text
     ticket = await client.get("/portal/tickets/KF-2345AB")
     assert ticket.status_code == 303
-    assert ticket.headers["location"] == "/portal"
+    assert ticket.headers["location"] == "/portal?next=%2Fportal%2Ftickets%2FKF-2345AB"
     assert ticket.headers["cache-control"] == "no-store"
 
 

@@ -138,6 +138,32 @@ async def test_each_file_of_a_form_may_reach_the_attachment_limit(
     assert "One more, a recording" in over.text  # the typed words are kept
 
 
+async def test_signing_in_brings_the_customer_back_to_the_page_they_asked_for(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """QA: "Open a ticket" from the help center, signed out, ended on the portal's home after
+    signing in, the category lost."""
+    asked = await client.get("/portal/tickets/new", params={"category": "withdrawal"})
+    assert asked.status_code == 303
+    location = asked.headers["location"]
+    assert location == "/portal?next=%2Fportal%2Ftickets%2Fnew%3Fcategory%3Dwithdrawal"
+    assert (await client.get(location)).status_code == 200  # the sign-in page
+    token = sso_token(app.state.settings, "cust-back")
+    signed_in = await client.get("/portal/sso", params={
+        "token": token, "next": "/portal/tickets/new?category=withdrawal"})
+    assert signed_in.headers["location"] == "/portal/tickets/new?category=withdrawal"
+    form = await client.get(signed_in.headers["location"])
+    assert '<option value="withdrawal" selected>' in form.text
+    # Only this portal's pages: anything else signs in to the portal's home.
+    for elsewhere in ("//evil.example/portal/", "https://evil.example/portal/x",
+                      "/portal/../agent", "/portal/sso?token=x", "/agent/users", "/\\evil"):
+        client.cookies.clear()
+        again = await client.get("/portal/sso", params={
+            "token": sso_token(app.state.settings, "cust-back"), "next": elsewhere})
+        assert again.headers["location"] == "/portal", elsewhere
+        assert (await client.get("/portal", params={"next": elsewhere})).status_code == 200
+
+
 async def test_forms_need_the_csrf_token(app: FastAPI, client: httpx.AsyncClient):
     await portal_sign_in(client, app.state.settings, "cust-csrf")
     response = await client.post("/portal/tickets/new", data={
