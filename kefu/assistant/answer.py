@@ -174,9 +174,32 @@ def compose_answer(hit: Hit, lang: str, *, notices: Sequence[StatusNotice] = (),
     return "\n".join(parts)
 
 
+_STATES = {"en": {"degraded": "degraded", "delayed": "delayed", "suspended": "suspended",
+                  "operational": "operational"},
+           "zh": {"degraded": "部分受影响", "delayed": "延迟", "suspended": "暂停",
+                  "operational": "正常"}}
+_DIRECTIONS = {"en": {"deposit": "deposits", "withdrawal": "withdrawals"},
+               "zh": {"deposit": "充值", "withdrawal": "提币"}}
+
+
 def status_lines(notices: Sequence[StatusNotice], lang: str) -> list[str]:
-    return [localized(_STATUS_LINE, lang, title=notice.title) for notice in notices
-            if notice.title]
+    """One line per notice. A network notice whose title does not name its network ("Ethereum
+    upgrade") also says which coin, network and direction, and how they are."""
+    lines = []
+    for notice in notices:
+        if not notice.title:
+            continue
+        title = notice.title
+        if (notice.kind == "network" and notice.network
+                and notice.network.lower() not in title.lower()):
+            words = _STATES["zh" if lang == "zh" else "en"]
+            directions = _DIRECTIONS["zh" if lang == "zh" else "en"]
+            what = " ".join(part for part in (
+                notice.coin, notice.network, directions.get(notice.direction or "", "")) if part)
+            state = words.get(notice.state, notice.state)
+            title += f"（{what}：{state}）" if lang == "zh" else f" ({what}: {state})"
+        lines.append(localized(_STATUS_LINE, lang, title=title))
+    return lines
 
 
 # ---------------------------------------------------------------- confidence

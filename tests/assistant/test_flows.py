@@ -163,7 +163,18 @@ def test_network_delay_on_the_status_page_is_mentioned() -> None:
                           starts_at=NOW, ends_at=None)
     reply = explain_deposit(deposit("flow-2", "confirming", "TRC20"),
                             context(notices=[notice]))
-    assert "Current status: TRC20 deposits delayed" in reply.text
+    assert "Current status: TRC20 deposits delayed" in reply.text  # the title says it all
+
+
+def test_a_network_notice_whose_title_does_not_name_it_says_what_it_is_about() -> None:
+    from kefu.assistant.answer import status_lines
+
+    notice = StatusNotice(kind="network", state="suspended", coin="ETH", network="ERC20",
+                          direction="withdrawal", title="Ethereum upgrade", body="",
+                          starts_at=NOW, ends_at=None)
+    assert status_lines([notice], "en") == [
+        "Current status: Ethereum upgrade (ETH ERC20 withdrawals: suspended)"]
+    assert status_lines([notice], "zh") == ["当前状态：Ethereum upgrade（ETH ERC20 提币：暂停）"]
 
 
 async def test_visitor_gets_the_article_instead_of_a_lookup() -> None:
