@@ -13,6 +13,7 @@ from kefu.db import Base, CreatedMixin, IdMixin
 
 ROLES = ("agent", "supervisor", "admin")
 AGENT_STATUSES = ("online", "away", "offline")
+PRESENCE_REPLACES = ("online", "away")  # what kefu.realtime.presence may set offline
 
 agent_teams = Table(
     "agent_teams",
@@ -39,6 +40,8 @@ class Agent(IdMixin, CreatedMixin, Base):
     __table_args__ = (
         CheckConstraint(f"role IN {ROLES!r}", name="role"),
         CheckConstraint(f"status IN {AGENT_STATUSES!r}", name="status"),
+        CheckConstraint(f"status_before_presence IN {PRESENCE_REPLACES!r}",
+                        name="status_before_presence"),
         CheckConstraint("capacity >= 0", name="capacity"),
     )
 
@@ -52,6 +55,9 @@ class Agent(IdMixin, CreatedMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default="offline")
     # Last time a console connection of theirs was alive (kefu.realtime.presence); None: never.
     seen_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The status presence replaced with "offline" (given back when a console connection of
+    # theirs returns); None: the status is the agent's own (or an admin's) choice.
+    status_before_presence: Mapped[str | None] = mapped_column(String(16), default=None)
     is_active: Mapped[bool] = mapped_column(default=True)
     totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
     totp_enabled: Mapped[bool] = mapped_column(default=False)

@@ -32,7 +32,7 @@ from kefu.core import clock
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, KefuError, NotFound, Unauthorized
 from kefu.core.ids import new_token
 from kefu.db import Database, insert_or_ignore
-from kefu.realtime.events import agent_topic, publish_after_commit
+from kefu.realtime.events import AGENTS, agent_topic, publish_after_commit
 
 API_TOKEN_PREFIX = "kefu_pat_"
 LOCKOUT = timedelta(minutes=15)
@@ -216,7 +216,9 @@ async def create_agent(
 async def update_agent(
     session: AsyncSession, actor: Actor, agent: Agent, changes: dict[str, Any]
 ) -> Agent:
-    """Admins change anything; an agent may change only their own status."""
+    """Admins change anything; an agent may change only their own status. A status set here
+    (the API, the console's form) is told to every console after the commit, the agent's own
+    included, and is a choice: presence will not give back the one it replaced."""
     admin_fields = {"display_name", "role", "languages", "skills", "capacity", "is_active",
                     "team_ids", "password", "unlock"}
     own = actor.agent is not None and actor.agent.id == agent.id
@@ -236,6 +238,9 @@ async def update_agent(
         agent.failed_logins, agent.locked_until = 0, None
     if changes.get("team_ids") is not None:
         agent.teams = await _teams_by_ids(session, changes["team_ids"])
+    if changes.get("status") is not None:
+        agent.status_before_presence = None
+        publish_agent_status(session, agent)
     await session.flush()
     if changes.get("password") or changes.get("is_active") is False:
         # A new password or a deactivation (what an admin does about a stolen account) ends
@@ -249,6 +254,13 @@ async def update_agent(
                 details={k: (v if not isinstance(v, list) else [str(i) for i in v])
                          for k, v in safe.items()})
     return agent
+
+
+def publish_agent_status(session: AsyncSession, agent: Agent) -> None:
+    """``agent_status`` on the agents topic, after the commit: what every console (the
+    agent's own status switch, the supervisor's floor) shows of an agent's status."""
+    publish_after_commit(session, AGENTS, {"type": "agent_status", "agent": {
+        "id": str(agent.id), "name": agent.display_name, "status": agent.status}})
 
 
 # ---------------------------------------------------------------- sessions and login

@@ -40,7 +40,7 @@ from kefu.realtime import protocol as p
 from kefu.realtime.analysis import ChatAnalyzer
 from kefu.realtime.events import AGENTS, INBOX, agent_topic, publish_now, ticket_topic
 from kefu.realtime.hub import Connection, Hub, TokenBucket
-from kefu.realtime.presence import mark_seen
+from kefu.realtime.presence import mark_seen, restore_status
 from kefu.realtime.protocol import Close
 from kefu.realtime.queue import QueueWatcher
 from kefu.realtime.writer import MessageWriter
@@ -133,6 +133,9 @@ class Session:
         if actor.agent is not None:
             for topic in (INBOX, AGENTS, agent_topic(actor.agent.id)):
                 self.hub.attach(topic, conn)
+            # Set offline by presence while away: given back (after the attach, so this
+            # console hears it too; before the welcome, which says the status)
+            await restore_status(self.db, actor.agent)
         you = _you(actor)
         if actor.customer is not None and not actor.customer.is_visitor:
             async with self.db.transaction() as session:
@@ -525,7 +528,8 @@ class Session:
             raise KefuError("only agents have a status", code="invalid_frame")
         async with self.db.transaction() as session:
             await session.execute(update(Agent).where(Agent.id == agent.id)
-                                  .values(status=frame.status, seen_at=clock.now()))
+                                  .values(status=frame.status, seen_at=clock.now(),
+                                          status_before_presence=None))  # their own choice
         agent.status = frame.status
         await publish_now(self.db, AGENTS, {"type": "agent_status", "agent": {
             "id": str(agent.id), "name": agent.display_name, "status": frame.status}})
