@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -19,10 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts import service as accounts
 from kefu.accounts.actor import Actor
+from kefu.accounts.models import Agent
 from kefu.config import Settings
 from kefu.core import clock
 from kefu.core.errors import InvalidInput, KefuError, NotFound
 from kefu.core.http import SessionDep, SettingsDep
+from kefu.core.language import SUPPORTED_LANGUAGES, UNDETERMINED
 from kefu.exchange.schemas import ACCOUNT_FLAGS, CustomerContext
 from kefu.realtime import supervisor
 from kefu.tickets import reads, schemas, service, workflow
@@ -91,6 +95,31 @@ def console_labels(request: Request) -> dict[str, str]:
             if key.startswith(CONSOLE_LABEL_PREFIXES)}
 
 
+def language_name(code: str, ui: str = i18n.DEFAULT_LANGUAGE) -> str:
+    """A ticket's or a queue's language as the console names it: by its own name, as
+    ``supervisor.autonym`` does (the same for every viewer), written as a menu of languages
+    writes it, first letter upper-cased where the script has case ("Español", "Русский",
+    "中文"). A language that could not be told (``und``) is said in the UI's language ``ui``;
+    a code Babel does not know stays a code. ``console.js`` gets these names (``languages``)."""
+    if code == UNDETERMINED:
+        t = i18n.Translator(ui)
+        return t("console.language.und")
+    name = supervisor.autonym(code)
+    return name if name == code else name[:1].upper() + name[1:]
+
+
+def language_namer(request: Request) -> Callable[[str], str]:
+    """``language_name`` in this request's UI language, for the templates."""
+    return partial(language_name, ui=i18n.choose_language(request))
+
+
+def language_names(request: Request, codes: Iterable[str]) -> dict[str, str]:
+    """Names for the languages a console page may show: every language Kefu detects, ``und``
+    and ``codes`` (the teams' languages, the tickets' on the page)."""
+    name = language_namer(request)
+    return {code: name(code) for code in (*SUPPORTED_LANGUAGES, UNDETERMINED, *codes)}
+
+
 async def console_context(
     request: Request, session: AsyncSession, actor: Actor, *, page: str,
     extra: dict[str, Any] | None = None,
@@ -106,11 +135,12 @@ async def console_context(
           "status": agent.status, "capacity": agent.capacity, "load": len(active),
           "active": active, "team_ids": sorted(str(t) for t in actor.team_ids),
           "supervisor": actor.is_supervisor}
-    return {"console": {
+    return {"language_name": language_namer(request), "console": {
         "page": page,
         "me": me,
         "agents": {str(a.id): a.display_name for a in agents},
         "teams": {str(t.id): t.name for t in teams},
+        "languages": language_names(request, (t.language for t in teams)),
         "load_statuses": list(supervisor.LOAD_STATUSES),
         "labels": console_labels(request),
         **(extra or {}),
@@ -170,6 +200,7 @@ async def inbox(
         else None,
         "first_url": f"/agent?{urlencode(query)}" if query else "/agent",
         "paged": cursor is not None,
+        "language_name": language_namer(request),
     }
     if request.headers.get("hx-request") and not request.headers.get(
             "hx-history-restore-request"):
@@ -177,7 +208,9 @@ async def inbox(
                                 headers={"Vary": "HX-Request"})
         add_security_headers(response, request.url.path)
         return response
-    languages = sorted({"en", "zh", *(t.language for t in teams)})
+    name = language_namer(request)
+    languages = sorted({"en", "zh", *(t.language for t in teams)},
+                       key=lambda code: name(code).casefold())
     return render(request, "agent/inbox.html", {
         **context,
         **await console_context(request, session, actor, page="inbox"),
@@ -191,6 +224,37 @@ async def inbox(
 
 
 # ---------------------------------------------------------------- one ticket
+
+# Who can take a ticket soonest: online, then away, then offline.
+STATUS_ORDER = {"online": 0, "away": 1, "offline": 2}
+
+
+@dataclass(frozen=True)
+class AssignChoice:
+    """An agent in the ticket page's assignee list, with what the choice depends on."""
+
+    id: uuid.UUID
+    name: str
+    status: str
+    load: int  # tickets assigned in ``supervisor.LOAD_STATUSES``, as the supervisor view counts
+    capacity: int
+    team_ids: tuple[str, ...]
+    in_team: bool  # in the ticket's team (every agent is when the ticket has none)
+
+
+async def assign_choices(
+    session: AsyncSession, agents: list[Agent], team_id: uuid.UUID | None
+) -> list[AssignChoice]:
+    """The active agents a ticket can be given to, those who can take it first: in its team,
+    then online before away before offline, then the least loaded."""
+    active = [a for a in agents if a.is_active]
+    loads = await supervisor.agent_loads(session, [a.id for a in active])
+    choices = [AssignChoice(
+        id=a.id, name=a.display_name, status=a.status, load=loads.get(a.id, 0),
+        capacity=a.capacity, team_ids=tuple(sorted(str(t.id) for t in a.teams)),
+        in_team=team_id is None or any(t.id == team_id for t in a.teams)) for a in active]
+    return sorted(choices, key=lambda c: (not c.in_team, STATUS_ORDER.get(c.status, 3),
+                                          c.load, c.name.casefold()))
 
 
 async def _customer_panel(
@@ -283,7 +347,7 @@ async def _ticket_page(
              "details": _event_summary(e.data, names, team_names)}
             for e in reversed(events)
         ],
-        "agents": [a for a in agents if a.is_active],
+        "assign_choices": await assign_choices(session, agents, ticket.team_id),
         "teams": teams,
         "agent_names": names,
         "team_names": team_names,

@@ -8,6 +8,7 @@ visitors are sent to the sign-in page, as on every console page."""
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
@@ -21,10 +22,9 @@ from kefu.core.errors import Forbidden, InvalidInput, KefuError, NotFound
 from kefu.core.http import SessionDep
 from kefu.db import savepoint
 from kefu.realtime import supervisor
-from kefu.realtime.events import publish_after_commit
-from kefu.realtime.ws import AGENTS
 from kefu.tickets import macros
 from kefu.tickets.macros_api import router as macros_api_router
+from kefu.web import i18n
 from kefu.web.agent import AgentPageDep, console_context
 from kefu.web.agent_auth import safe_next
 from kefu.web.render import TYPED_TEXT, PageRoute, clean, redirect, remember_session, render
@@ -42,16 +42,19 @@ def mount(app: FastAPI) -> None:
     app.include_router(macros_api_router)
 
 
-def format_duration(seconds: int | float | None) -> str:
-    """``42s``, ``4m 05s``, ``1h 05m``: how long something has waited (console.js matches)."""
+def format_duration(seconds: int | float | None, language: str = i18n.DEFAULT_LANGUAGE) -> str:
+    """How long something has waited, in the UI's language: ``42s``, ``4m 05s``, ``26h 08m``;
+    ``42秒``, ``4分05秒``, ``26小时08分`` (the ``console.duration.*`` messages; console.js
+    matches)."""
+    t = i18n.Translator(language)
     total = max(0, int(seconds or 0))
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
-        return f"{hours}h {minutes:02d}m"
+        return t("console.duration.hours", h=hours, m=f"{minutes:02d}")
     if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
+        return t("console.duration.minutes", m=minutes, s=f"{secs:02d}")
+    return t("console.duration.seconds", s=secs)
 
 
 # ---------------------------------------------------------------- supervisor view
@@ -76,7 +79,7 @@ async def supervisor_view(
         "section": "agent",
         "floor": snapshot,
         "targets": supervisor.FIRST_RESPONSE_TARGETS_S,
-        "duration": format_duration,
+        "duration": partial(format_duration, language=i18n.choose_language(request)),
         "team_names": console["console"]["teams"],
         "agent_names": console["console"]["agents"],
         **console,
@@ -98,9 +101,7 @@ async def set_status(
         raise InvalidInput("status must be online, away or offline", code="invalid_status")
     agent = actor.agent
     assert agent is not None
-    await accounts.update_agent(session, actor, agent, {"status": status})
-    publish_after_commit(session, AGENTS, {"type": "agent_status", "agent": {
-        "id": str(agent.id), "name": agent.display_name, "status": status}})
+    await accounts.update_agent(session, actor, agent, {"status": status})  # tells the consoles
     return redirect(safe_next(next_url))
 
 

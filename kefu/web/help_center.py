@@ -229,7 +229,8 @@ def _remember_ui_language(request: Request, response: Response, lang: str) -> No
 
 
 async def _banner(session: AsyncSession, lang: str) -> list[dict[str, str]]:
-    return [{"kind": e.kind, "state": e.state, "title": localized(e.titles, lang)}
+    return [{"kind": e.kind, "state": e.state, "title": localized(e.titles, lang),
+             "coin": e.coin, "network": e.network, "direction": e.direction or ""}
             for e in await status.banner(session)]
 
 
@@ -575,7 +576,9 @@ async def status_page(request: Request, lang: LangPath, session: SessionDep,
         "incidents": [r for r in rows if r.current and r.kind != "network"],
         "networks": [r for r in rows if r.current and r.kind == "network"],
         "upcoming": sorted((r for r in rows if r.starts_at > now), key=lambda r: r.starts_at),
-        "recent": [r for r in rows if r.ends_at is not None and r.ends_at <= now],
+        # latest ended first, as on any status page's history
+        "recent": sorted((r for r in rows if r.ends_at is not None and r.ends_at <= now),
+                         key=lambda r: r.ends_at or now, reverse=True),
         "banner": await _banner(session, info.lang),
     })
 

@@ -858,3 +858,160 @@ async def test_a_row_moved_by_a_message_keeps_the_keyboard_focus(
     assert await page.evaluate("document.activeElement.closest('tr').dataset.testid") == \
         f"inbox-row-{older}"
     assert newer
+
+
+# ---------------------------------------------------------------- from QA: the assignee list,
+# language names, durations and the supervisor's queues in the console's language and on a phone
+
+
+async def console_page(browser: Any, live: LiveServer, email: str, path: str, *,
+                       lang: str = "en", width: int = 1280) -> Any:
+    """``path`` in the console of ``email``, signed in with the UI in ``lang``, its socket
+    live, on a screen ``width`` pixels wide."""
+    context = await browser.new_context(viewport={"width": width, "height": 900})
+    page = await context.new_page()
+    await page.goto(f"{live.base}/agent/login?lang={lang}")
+    await page.fill("#email", email)
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{live.base}/agent*")
+    await page.goto(f"{live.base}{path}")
+    await page.wait_for_selector(LIVE, timeout=15_000)
+    return page
+
+
+async def test_choosing_an_agent_who_is_offline_or_outside_the_team_is_said_before_saving(
+    dev_live: LiveServer, browser: Any
+):
+    from kefu.accounts.models import Team
+
+    live = dev_live
+    number = await open_ticket(live)  # in the English team, agent@kefu.test's
+    async with factory_app(live) as app:
+        chinese = await make_team(app, "中文", "zh")
+        carl = await make_agent(app, "carl@kefu.test", teams=[chinese])
+        carl_token = await api_token(app, carl)
+        async with app.state.db.transaction() as session:
+            english = await session.scalar(select(Team.id).where(Team.name == "English"))
+            me = await session.scalar(select(Agent).where(Agent.email == "agent@kefu.test"))
+            assert me is not None
+            me.status = "online"
+    page = await console_page(browser, live, "agent@kefu.test", f"/agent/tickets/{number}")
+    warning = page.locator('[data-testid="assign-warning"]')
+    save = page.locator('#assign-agent >> xpath=ancestor::form//button[@type="submit"]')
+    assert not await warning.is_visible()
+    assert await save.inner_text() == "Save assignment"
+
+    await page.select_option("#assign-agent", str(carl.id))
+    await warning.wait_for(state="visible")
+    assert await warning.locator("span").all_inner_texts() == [
+        "carl is offline and will see this ticket only when back online.",
+        "carl is not in the team English."]
+    assert await save.inner_text() == "Save anyway"
+    # Moving the ticket to carl's team as well: only his status is left to say; the list now
+    # says who is outside that team.
+    await page.select_option("#assign-team", str(chinese.id))
+    assert await warning.locator("span").all_inner_texts() == [
+        "carl is offline and will see this ticket only when back online."]
+    carl_option = page.locator(f'#assign-agent option[value="{carl.id}"]')
+    assert await carl_option.inner_text() == "carl · Offline · load 0/5"
+    assert await page.locator(f'#assign-agent option[value="{me.id}"]').inner_text() == \
+        "agent (Me) · Online · load 0/5 · not in team 中文"
+    # carl comes online: the list and the warning follow.
+    console = await Client.connect(f"{live.ws_base}/ws/agent", {"token": carl_token})
+    await console.wait_type("welcome")
+    await console.send({"type": "status", "status": "online"})
+    await page.wait_for_function(
+        "id => document.querySelector('#assign-agent option[value=\"' + id + '\"]')"
+        ".textContent === 'carl · Online · load 0/5'", arg=str(carl.id), timeout=10_000)
+    await warning.wait_for(state="hidden")
+    assert await save.inner_text() == "Save assignment"
+    await console.close()
+    # Back to the English team with an agent in it who is online: nothing to say.
+    await page.select_option("#assign-team", str(english))
+    await page.select_option("#assign-agent", str(me.id))
+    assert not await warning.is_visible()
+    assert await save.inner_text() == "Save assignment"
+
+
+async def test_rows_added_live_name_their_language(dev_live: LiveServer, browser: Any):
+    live = dev_live
+    await open_ticket(live)
+    async with factory_app(live) as app:
+        await make_agent(app, "sup@kefu.test", role="supervisor")
+    for lang in ("en", "zh-CN"):
+        page = await console_page(browser, live, "sup@kefu.test", "/agent", lang=lang)
+        headers = bearer(customer_token(live.settings, f"cust-{lang}", name="Bo", lang="en"))
+        async with httpx.AsyncClient(base_url=live.base) as client:
+            created = await client.post("/api/v1/tickets", headers=headers, json={
+                "subject": "Retiro pendiente", "body": "Mi retiro sigue pendiente.",
+                "language": "es"})
+        assert created.status_code == 201, created.text
+        cell = page.locator(
+            f'[data-testid="inbox-row-{created.json()["number"]}"] [data-cell="language"]')
+        await cell.wait_for(timeout=15_000)
+        assert await cell.inner_text() == "Español"
+        await page.context.close()
+
+
+# How the queue tables sit in their frame: whether it scrolls, and how many cells overflow it.
+QUEUE_FIT = """testid => {
+  const table = document.querySelector('[data-testid="' + testid + '"]');
+  const frame = table.closest('.table-wrap');
+  const box = frame.getBoundingClientRect();
+  const cells = Array.from(table.querySelectorAll('tbody th, tbody td'));
+  return {
+    scrolls: frame.scrollWidth > frame.clientWidth,
+    outside: cells.filter(c => c.getBoundingClientRect().right > box.right + 0.5).length,
+    cells: cells.length,
+    unlabelled: Array.from(table.querySelectorAll('tbody td'))
+      .filter(td => !td.getAttribute('data-label')).length,
+  };
+}"""
+
+
+async def test_the_supervisors_queues_fit_a_phone_and_their_waits_read_in_its_language(
+    dev_live: LiveServer, browser: Any
+):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from kefu.core import clock
+
+    live = dev_live
+    old = await open_ticket(live)
+    async with factory_app(live) as app:
+        await make_agent(app, "sup@kefu.test", role="supervisor")
+        await make_team(app, "Español", "es")
+        async with app.state.db.transaction() as session:
+            await session.execute(update(Ticket).where(Ticket.number == old).values(
+                created_at=clock.now() - timedelta(hours=26, minutes=8, seconds=2)))
+    for lang, wait, new_language, name in (("en", r"26h 0[89]m", "ru", "Русский"),
+                                           ("zh-CN", r"26小时0[89]分", "fr", "Français")):
+        page = await console_page(browser, live, "sup@kefu.test", "/agent/supervisor",
+                                  lang=lang, width=390)
+        await page.wait_for_timeout(1_200)  # console.js has counted the waits again
+        for shown in (page.locator('[data-total="longest_wait"]'), page.locator(
+                '[data-testid="supervisor-teams"] tr[data-key] [data-col="longest_wait"]').first):
+            assert re.fullmatch(wait, await shown.inner_text()), await shown.inner_text()
+        for testid in ("supervisor-teams", "supervisor-languages"):
+            fit = await page.evaluate(QUEUE_FIT, testid)
+            assert fit["cells"] >= 10, fit
+            assert (fit["scrolls"], fit["outside"], fit["unlabelled"]) == (False, 0, 0), fit
+        # A queue that console.js draws from a live frame is named and laid out the same way.
+        headers = bearer(customer_token(live.settings, f"cust-{lang}", name="Iv", lang="en"))
+        async with httpx.AsyncClient(base_url=live.base) as client:
+            created = await client.post("/api/v1/tickets", headers=headers, json={
+                "subject": "Withdrawal", "body": "Pending.", "language": new_language})
+        assert created.status_code == 201, created.text
+        row = page.locator(f'[data-testid="supervisor-languages"] tr[data-key="{new_language}"]')
+        await row.wait_for(timeout=15_000)
+        assert await row.locator("th").inner_text() == name
+        fit = await page.evaluate(QUEUE_FIT, "supervisor-languages")
+        assert (fit["scrolls"], fit["outside"], fit["unlabelled"]) == (False, 0, 0), fit
+        await page.context.close()
+    # On a wide screen they stay tables, with their column heads.
+    page = await console_page(browser, live, "sup@kefu.test", "/agent/supervisor")
+    assert await page.locator('[data-testid="supervisor-languages"] thead').is_visible()
+    await page.context.close()

@@ -354,3 +354,33 @@ async def test_what_the_guard_hid_is_named_in_the_customers_language(
     assert "REDACTED" not in await mine.inner_text()
     assert "abandon" not in await mine.inner_text()
     assert errors == []
+
+
+async def test_a_network_notice_says_which_network_it_is_about(
+        dev_live: LiveServer, browser: Any):
+    """QA: the status banner showed a network entry by its title only ("Ethereum upgrade"):
+    it now names the coin, network and direction and their state, in the widget's language.
+    A title that names its network already is left as it is."""
+    async with factory_app(dev_live) as app:
+        token = await api_token(app, await make_agent(app, "ops@kefu.test"))
+    async with httpx.AsyncClient(base_url=dev_live.base) as client:
+        for entry in ({"kind": "network", "state": "suspended", "coin": "ETH",
+                       "network": "ERC20", "direction": "withdrawal",
+                       "titles": {"en": "Ethereum upgrade", "zh-CN": "以太坊升级"}},
+                      {"kind": "network", "state": "delayed", "coin": "USDT",
+                       "network": "TRC20", "direction": "deposit",
+                       "titles": {"en": "TRC20 deposits slow"}}):
+            posted = await client.post("/api/v1/status", headers=bearer(token), json=entry)
+            assert posted.status_code == 201, posted.text
+    errors: list[str] = []
+    for lang, expected in (("en", ["Ethereum upgrade (ETH ERC20 withdrawals: suspended)",
+                                   "TRC20 deposits slow"]),
+                           ("zh-CN", ["以太坊升级（ETH ERC20 提币：暂停）"])):
+        _page, widget = await open_widget(
+            browser, f"{dev_live.base}/demo/exchange?customer=e2e-status&lang={lang}", errors)
+        banner = widget.locator('[data-testid="kefu-service-status"]')
+        await banner.wait_for(timeout=10_000)
+        text = await banner.inner_text()
+        for line in expected:
+            assert line in text, text
+    assert errors == []

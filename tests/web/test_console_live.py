@@ -6,18 +6,21 @@ from __future__ import annotations
 import html
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from kefu.accounts.models import Agent
+from kefu.core import clock
+from kefu.tickets.models import Ticket
 from kefu.web import agent as agent_pages
 from kefu.web import i18n
 from kefu.web.agent_live import format_duration
 from kefu.web.render import STATIC_DIR
-from tests.factories import make_agent
+from tests.factories import make_agent, make_team
 from tests.web.browser import (
     agent_sign_in,
     csrf_of,
@@ -293,3 +296,161 @@ async def test_console_assets_are_served(client: httpx.AsyncClient):
         response = await client.get(f"/static/{name}")
         assert response.status_code == 200
         assert response.headers["x-content-type-options"] == "nosniff"
+
+
+# ---------------------------------------------------------------- assignee list, languages and
+# durations in the console's language (QA: raw codes, untranslated units, blind assignment)
+
+
+async def set_agent(app: FastAPI, agent_id: Any, **values: Any) -> None:
+    async with app.state.db.transaction() as session:
+        await session.execute(update(Agent).where(Agent.id == agent_id).values(**values))
+
+
+def assignee_options(page: str) -> list[tuple[str, str]]:
+    """(value, label) of each option of the ticket page's assignee list, in order."""
+    select_html = page.split('id="assign-agent"')[1].split("</select>")[0]
+    return [(value, html.unescape(label).strip()) for value, label in re.findall(
+        r'<option value="([^"]*)"[^>]*>(.*?)</option>', select_html, re.S)]
+
+
+def assign_warning(page: str) -> list[str] | None:
+    """The warning's sentences beside the assignee list; None while it is hidden."""
+    tag = page.split('data-testid="assign-warning"')[1]
+    if tag.split(">", 1)[0].rstrip().endswith("hidden"):
+        return None
+    return [html.unescape(text) for text in re.findall(
+        r"<span>(.*?)</span>", tag.split(">", 1)[1].split("</p>")[0])]
+
+
+async def test_the_assignee_list_says_who_can_take_the_ticket_and_warns_before_saving(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    desk = await make_desk(app)
+    zoe = await make_agent(app, "zoe@kefu.test", teams=[desk.en_team])
+    amy = await make_agent(app, "amy@kefu.test", teams=[desk.en_team])
+    ben = await make_agent(app, "ben@kefu.test", teams=[desk.en_team])
+    carl = await make_agent(app, "carl@kefu.test", teams=[desk.zh_team])
+    for online in (zoe, amy, carl):
+        await set_agent(app, online.id, status="online")
+    await set_agent(app, ben.id, status="away")
+    settings = app.state.settings
+    number = await open_ticket(client, customer_headers(settings, "cust-a"), "Deposit missing")
+    busy = await open_ticket(client, customer_headers(settings, "cust-b"), "KYC question")
+    async with app.state.db.transaction() as session:
+        await session.execute(update(Ticket).where(Ticket.number == busy).values(
+            assignee_id=amy.id, status="open"))
+        assert await session.scalar(select(Ticket.team_id).where(Ticket.number == number)) \
+            == desk.en_team.id
+
+    await agent_sign_in(client, "agent@kefu.test")
+    page = await client.get(f"/agent/tickets/{number}")
+    assert page.status_code == 200
+    # In the team first, online before away before offline, the least loaded first.
+    assert assignee_options(page.text) == [
+        ("none", "Unassigned"),
+        (str(zoe.id), "zoe · Online · load 0/5"),
+        (str(amy.id), "amy · Online · load 1/5"),
+        (str(ben.id), "ben · Away · load 0/5"),
+        (str(desk.agent.id), "agent (Me) · Offline · load 0/5"),
+        (str(carl.id), "carl · Online · load 0/5 · not in team English"),
+    ]
+    assert "Listed first: agents in the ticket&#39;s team" in page.text
+    assert assign_warning(page.text) is None  # unassigned: nothing to warn about
+
+    # Without JavaScript the list has said it; once saved, the page says it beside the list.
+    csrf = csrf_of(page.text)
+    saved = await client.post(f"/agent/tickets/{number}/assign", data={
+        "csrf_token": csrf, "agent_id": str(carl.id), "team_id": str(desk.en_team.id)})
+    assert saved.status_code == 303
+    await set_agent(app, carl.id, status="offline")
+    page = await client.get(f"/agent/tickets/{number}", params={"lang": "zh-CN"})
+    assert assign_warning(page.text) == ["carl 当前离线，上线后才会看到这个工单。",
+                                         "carl 不在团队 English 中。"]
+    options = dict(assignee_options(page.text))
+    assert options[str(carl.id)] == "carl · 离线 · 负载 1/5 · 不在团队 English"
+    assert options[str(zoe.id)] == "zoe · 在线 · 负载 0/5"
+    page = await client.get(f"/agent/tickets/{number}", params={"lang": "en"})
+    assert assign_warning(page.text) == [
+        "carl is offline and will see this ticket only when back online.",
+        "carl is not in the team English."]
+    # Every agent in the option carries what console.js needs to say it for another team.
+    carl_option = page.text.split(f'<option value="{carl.id}"')[1].split(">")[0]
+    assert f'data-teams="{desk.zh_team.id}"' in carl_option
+    assert 'data-status="offline"' in carl_option
+
+
+async def test_the_inbox_names_languages_in_both_uis(app: FastAPI, client: httpx.AsyncClient):
+    desk = await make_desk(app)
+    await make_agent(app, "sup@kefu.test", role="supervisor", teams=[desk.en_team])
+    await make_team(app, "Español", "es")
+    settings = app.state.settings
+    spanish = await open_ticket(client, customer_headers(settings, "cust-a"), "Retiro pendiente",
+                                language="es")
+    chinese = await open_ticket(client, customer_headers(settings, "cust-b"), "提币未到账",
+                                language="zh")
+    await agent_sign_in(client, "sup@kefu.test")
+    for lang in ("en", "zh-CN"):
+        inbox = await client.get("/agent", params={"lang": lang})
+        assert inbox.status_code == 200
+        choices = inbox.text.split('id="f-language"')[1].split("</select>")[0]
+        assert re.findall(r'<option value="([a-z]+)"[^>]*>([^<]*)</option>', choices) == [
+            ("en", "English"), ("es", "Español"), ("zh", "中文")]
+        for number, name in ((spanish, "Español"), (chinese, "中文")):
+            row = inbox.text.split(f'data-testid="inbox-row-{number}"')[1].split("</tr>")[0]
+            assert f'data-cell="language">{name}</td>' in row
+        data = console_data(inbox.text)
+        assert data["languages"]["ru"] == "Русский"  # rows added live name theirs too
+        assert data["languages"]["und"] == ("Undetermined" if lang == "en" else "未识别")
+    # The list the filters swap in, and the ticket's own page, name it the same way.
+    partial = await client.get("/agent", params={"language": "es"},
+                               headers={"HX-Request": "true"})
+    assert 'data-cell="language">Español</td>' in partial.text
+    page = await client.get(f"/agent/tickets/{spanish}")
+    assert '<span data-testid="ticket-language">Español</span>' in page.text
+
+
+def test_language_names_are_autonyms_written_as_menus_write_them():
+    names = {code: agent_pages.language_name(code)
+             for code in ("en", "es", "ru", "fr", "zh", "ja", "tr", "xx-unknown")}
+    assert names == {"en": "English", "es": "Español", "ru": "Русский", "fr": "Français",
+                     "zh": "中文", "ja": "日本語", "tr": "Türkçe", "xx-unknown": "xx-unknown"}
+    assert agent_pages.language_name("und", "zh-CN") == "未识别"
+    assert agent_pages.language_name("und") == "Undetermined"
+
+
+async def test_the_supervisor_view_speaks_its_language_in_durations_and_names(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    desk = await make_desk(app)
+    await make_agent(app, "sup@kefu.test", role="supervisor", teams=[desk.en_team])
+    settings = app.state.settings
+    old = await open_ticket(client, customer_headers(settings, "cust-a"), "Deposit missing")
+    for i, language in enumerate(("es", "ru")):
+        await open_ticket(client, customer_headers(settings, f"cust-{language}"),
+                          f"Ticket {i}", language=language)
+    async with app.state.db.transaction() as session:
+        await session.execute(update(Ticket).where(Ticket.number == old).values(
+            created_at=clock.now() - timedelta(hours=26, minutes=8, seconds=5)))
+    await agent_sign_in(client, "sup@kefu.test")
+    for lang, wait, target in (("zh-CN", "26小时08分", "紧急 5分00秒"),
+                               ("en", "26h 08m", "Urgent 5m 00s")):
+        page = await client.get("/agent/supervisor", params={"lang": lang})
+        assert page.status_code == 200
+        total = page.text.split('data-total="longest_wait"')[1].split("</strong>")[0]
+        assert total.endswith(f">{wait}"), total
+        assert target in page.text
+        languages = page.text.split('data-testid="supervisor-languages"')[1].split(
+            "</table>")[0]
+        names = re.findall(r'<th scope="row">([^<]*)</th>', languages)
+        assert names == ["English", "Español", "Русский", "中文"], names
+        waiting = page.text.split('data-testid="supervisor-waiting"')[1].split("</table>")[0]
+        assert '<td data-col="language">Español</td>' in waiting
+        # Each number of a queue names its column: on a phone the queues are cards.
+        label = "Agents online" if lang == "en" else "在线客服"
+        assert f'data-col="agents_online" data-label="{label}"' in languages
+
+
+def test_durations_in_chinese():
+    assert [format_duration(s, "zh-CN") for s in (0, 42, 245, 94085)] == \
+        ["0秒", "42秒", "4分05秒", "26小时08分"]

@@ -126,7 +126,7 @@
     return el("time", {datetime: iso, title: utc, text: timeFormat ? timeFormat.format(when) : utc});
   }
 
-  /* 42s, 4m 05s, 1h 05m: the server's format_duration. */
+  /* 42s, 4m 05s, 26h 08m (42秒, 4分05秒, 26小时08分): the server's format_duration. */
   function duration(seconds) {
     var total = Math.max(0, Math.floor(seconds || 0));
     var hours = Math.floor(total / 3600);
@@ -134,12 +134,33 @@
     var secs = total % 60;
     var pad = function (n) { return (n < 10 ? "0" : "") + n; };
     if (hours) {
-      return hours + "h " + pad(minutes) + "m";
+      return t("console.duration.hours", {h: hours, m: pad(minutes)});
     }
     if (minutes) {
-      return minutes + "m " + pad(secs) + "s";
+      return t("console.duration.minutes", {m: minutes, s: pad(secs)});
     }
-    return secs + "s";
+    return t("console.duration.seconds", {s: secs});
+  }
+
+  /* A language by its own name, as the server names it (agent.language_name): from the
+     page's list; else the name the server sent (``fallback``) or the browser's, with a
+     capital first letter; else the code. */
+  function languageName(code, fallback) {
+    if (!code) {
+      return "—";
+    }
+    if (C.languages && Object.prototype.hasOwnProperty.call(C.languages, code)) {
+      return C.languages[code];
+    }
+    var name = fallback;
+    if (!name || name === code) {
+      try {
+        name = new Intl.DisplayNames([code], {type: "language"}).of(code);
+      } catch (e) {
+        name = "";
+      }
+    }
+    return name && name !== code ? name.charAt(0).toUpperCase() + name.slice(1) : code;
   }
 
   function newClientId() {
@@ -725,7 +746,7 @@
     setCell(row, "status", statusBadge(ticket.status, ticket.pending_reason));
     setCell(row, "priority", priorityBadge(ticket.priority));
     setCell(row, "channel", t("channel." + ticket.channel));
-    setCell(row, "language", ticket.language);
+    setCell(row, "language", languageName(ticket.language));
     setCell(row, "team", (ticket.team_id && C.teams[ticket.team_id]) || "—");
     setCell(row, "assignee", (ticket.assignee_id && C.agents[ticket.assignee_id]) || "—");
     setCell(row, "updated", timeElement(ticket.updated_at));
@@ -1780,6 +1801,86 @@
     applyMode();  /* also: a restored note draft comes back as a note */
   }
 
+  /* ------------------------------------------------------------ assigning a ticket */
+
+  /* The assignee list names each agent's status and load, and says who is outside the team
+     chosen beside it (the server writes the labels for the ticket's team; these follow the
+     team choice and the agents' statuses). Choosing someone offline or outside that team is
+     said under the list before anything is saved, and the button then reads "Save anyway". */
+  function setupAssign() {
+    var select = q("#assign-agent");
+    if (!select || !select.form) {
+      return;
+    }
+    var form = select.form;
+    var teamSelect = q("#assign-team", form);
+    var warning = q('[data-testid="assign-warning"]', form);
+    var button = q('button[type="submit"]', form);
+    var saveText = button ? button.textContent : "";
+    var touched = false;
+
+    function team() {
+      return teamSelect ? teamSelect.value : "";
+    }
+
+    function inTeam(option) {
+      var teams = (option.getAttribute("data-teams") || "").split(" ");
+      return !team() || teams.indexOf(team()) >= 0;
+    }
+
+    function label(option) {
+      var text = t("console.assign.option", {
+        name: option.getAttribute("data-label-name"),
+        status: t("agent_status." + option.getAttribute("data-status")),
+        load: option.getAttribute("data-load"), capacity: option.getAttribute("data-capacity")});
+      return inTeam(option) ? text : text + " · " + t("console.assign.not_in_team", {team: C.teams[team()] || ""});
+    }
+
+    function update() {
+      qa("option[data-name]", select).forEach(function (option) {
+        var text = label(option);
+        if (option.textContent !== text) {
+          option.textContent = text;
+        }
+      });
+      var chosen = select.options[select.selectedIndex];
+      var said = [];
+      if (chosen && chosen.hasAttribute("data-name")) {
+        var name = chosen.getAttribute("data-name");
+        if (chosen.getAttribute("data-status") === "offline") {
+          said.push(t("console.assign.warn_offline", {name: name}));
+        }
+        if (!inTeam(chosen)) {
+          said.push(t("console.assign.warn_team", {name: name, team: C.teams[team()] || ""}));
+        }
+      }
+      if (warning) {
+        warning.textContent = "";
+        said.forEach(function (text) { warning.appendChild(el("span", {text: text})); });
+        warning.hidden = !said.length;
+      }
+      if (button) {
+        button.textContent = touched && said.length ? t("console.assign.anyway") : saveText;
+      }
+    }
+
+    [select, teamSelect].forEach(function (field) {
+      if (field) {
+        field.addEventListener("change", function () { touched = true; update(); });
+      }
+    });
+    Socket.on("agent_status", function (frame) {
+      var agent = frame.agent || {};
+      qa("option[data-name]", select).forEach(function (option) {
+        if (option.value === agent.id && agent.status) {
+          option.setAttribute("data-status", agent.status);
+        }
+      });
+      update();
+    });
+    update();
+  }
+
   /* ------------------------------------------------------------ the supervisor view */
 
   function setupSupervisor() {
@@ -1804,14 +1905,19 @@
       if (!tbody) {
         return;
       }
+      /* each cell names its column, as the server's do: on a phone the rows are cards */
+      var label = {};
+      qa("thead th", tbody.parentNode).forEach(function (th, index) {
+        label[["name", "waiting", "longest_wait", "sla_at_risk", "agents_online"][index]] = th.textContent.trim();
+      });
       tbody.textContent = "";
       rows.forEach(function (row) {
         tbody.appendChild(el("tr", {"data-key": row.key, className: row.sla_at_risk ? "row-risk" : null}, [
           el("th", {scope: "row", text: nameOf(row)}),
-          el("td", {className: "num", "data-col": "waiting", text: String(row.waiting)}),
-          sinceCell("td", {className: "num", "data-col": "longest_wait"}, row.oldest_at, row.waiting),
-          el("td", {className: "num", "data-col": "sla_at_risk", text: String(row.sla_at_risk)}),
-          el("td", {className: "num", "data-col": "agents_online", text: String(row.agents_online)})
+          el("td", {className: "num", "data-col": "waiting", "data-label": label.waiting, text: String(row.waiting)}),
+          sinceCell("td", {className: "num", "data-col": "longest_wait", "data-label": label.longest_wait}, row.oldest_at, row.waiting),
+          el("td", {className: "num", "data-col": "sla_at_risk", "data-label": label.sla_at_risk, text: String(row.sla_at_risk)}),
+          el("td", {className: "num", "data-col": "agents_online", "data-label": label.agents_online, text: String(row.agents_online)})
         ]));
       });
     }
@@ -1846,7 +1952,7 @@
         risk.classList.toggle("stat-risk", !!totals.sla_at_risk);
       }
       queueRows("supervisor-teams", frame.teams || [], function (row) { return row.name || t("supervisor.no_team"); });
-      queueRows("supervisor-languages", frame.languages || [], function (row) { return row.name; });
+      queueRows("supervisor-languages", frame.languages || [], function (row) { return languageName(row.key, row.name); });
 
       var agents = body("supervisor-agents");
       if (agents) {
@@ -1887,7 +1993,7 @@
             el("td", {className: "mono"}, [el("a", {href: "/agent/tickets/" + encodeURIComponent(w.number), text: w.number})]),
             el("td", {text: w.subject}),
             el("td", {text: (w.team_id && C.teams[w.team_id]) || "—"}),
-            el("td", {text: w.language}),
+            el("td", {"data-col": "language", text: languageName(w.language)}),
             el("td", {}, [priorityBadge(w.priority)]),
             sinceCell("td", {className: "num", "data-col": "waited"}, w.created_at, 1)
           ]));
@@ -1951,6 +2057,7 @@
     Ticket = setupTicket();
     setupComposer(Ticket);
   }
+  setupAssign();
   if (q('[data-testid="supervisor-teams"]')) {
     setupSupervisor();
   }

@@ -1281,6 +1281,19 @@
     }
   }
 
+  /* One status entry: its title; a network entry whose title does not name the network
+     ("Ethereum upgrade") also says which coin, network and direction, and how they are. */
+  function serviceLine(item) {
+    var title = item.title || "";
+    if (item.kind !== "network" || !item.network ||
+        title.toLowerCase().indexOf(String(item.network).toLowerCase()) >= 0) {
+      return title;
+    }
+    var what = [item.coin, item.network, item.direction ? t("status_direction." + item.direction) : ""]
+      .filter(Boolean).join(" ");
+    return t("status_network", { title: title, what: what, state: t("status_state." + item.state) });
+  }
+
   /* Incidents, maintenance and delayed networks from the status page, as a banner. */
   function refreshServiceStatus() {
     if (Date.now() - serviceStatus.fetchedAt < STATUS_EVERY_MS) {
@@ -1294,9 +1307,7 @@
       var items = ((data && data.items) || []).filter(function (item) {
         return item.kind !== "network" || item.state !== "operational";
       });
-      ui.serviceStatusText.textContent = items.map(function (item) {
-        return item.title;
-      }).join(" · ");
+      ui.serviceStatusText.textContent = items.map(serviceLine).join(" · ");
       ui.serviceStatus.hidden = !items.length;
     }, function () { /* keep what is shown */ });
   }
