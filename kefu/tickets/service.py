@@ -735,17 +735,26 @@ _MENTION_AT = re.compile(r"(?<![A-Za-z0-9._%+\-@])@")
 _HANDLE_GOES_ON = re.compile(r"[A-Za-z0-9_\-]|\.[A-Za-z0-9]")
 
 
+def mention_handles(agent: Agent) -> set[str]:
+    """How a note may name ``agent`` (lower case): the part of the email before @ (``li.na``),
+    the display name without spaces (``lina李娜`` for "Li Na 李娜"), its Latin words together
+    (``lina``) and each word in another script (``李娜``); at least two characters each."""
+    words = agent.display_name.split()
+    latin = "".join(w for w in words if w.isascii())
+    handles = {agent.email.split("@")[0], "".join(words), latin,
+               *(w for w in words if not w.isascii())}
+    return {h.lower() for h in handles if len(h) >= 2}
+
+
 def mentioned(body: str, agents: Iterable[Agent]) -> list[Agent]:
-    """The agents a note names: ``@li.na`` (the part of the email before @) or ``@LiNa`` /
-    ``@李娜`` (the display name without spaces), case-insensitive, the longest handle first."""
-    handles = sorted(((handle, agent) for agent in agents
-                      for handle in {agent.email.split("@")[0].lower(),
-                                     agent.display_name.replace(" ", "").lower()}
-                      if len(handle) >= 2), key=lambda pair: -len(pair[0]))
-    lowered = body.lower()
+    """The agents a note names (``mention_handles``), case-insensitive, the longest handle
+    first."""
+    handles = sorted(((handle, agent) for agent in agents for handle in mention_handles(agent)),
+                     key=lambda pair: -len(pair[0]))
     found: dict[uuid.UUID, Agent] = {}
     for at in _MENTION_AT.finditer(body):
-        rest = lowered[at.end():at.end() + 80]
+        # lower-cased after slicing: "İ".lower() is two characters and would shift positions
+        rest = body[at.end():at.end() + 80].lower()
         for handle, agent in handles:
             if rest.startswith(handle) and not _HANDLE_GOES_ON.match(rest, len(handle)):
                 found.setdefault(agent.id, agent)

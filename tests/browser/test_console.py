@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from kefu.accounts.actor import ANONYMOUS
-from kefu.accounts.models import Agent
+from kefu.accounts.models import Agent, Team
 from kefu.assistant.handoff import HandoffSummary
 from kefu.assistant.service import ASSISTANT
 from kefu.tickets import schemas as ticket_schemas
@@ -1015,3 +1015,28 @@ async def test_the_supervisors_queues_fit_a_phone_and_their_waits_read_in_its_la
     page = await console_page(browser, live, "sup@kefu.test", "/agent/supervisor")
     assert await page.locator('[data-testid="supervisor-languages"] thead').is_visible()
     await page.context.close()
+
+
+async def test_the_mention_picker_finds_a_colleague_by_a_chinese_name(
+        dev_live: LiveServer, browser: Any):
+    """QA: the picker read only ASCII after the @, so "请@李" offered nobody."""
+    number = await open_ticket(dev_live)
+    async with factory_app(dev_live) as app:
+        async with app.state.db.transaction() as session:
+            team = await session.scalar(select(Team).join(Ticket, Ticket.team_id == Team.id)
+                                        .where(Ticket.number == number))
+        assert team is not None
+        colleague = await make_agent(app, "li.na@kefu.test", teams=[team])
+        async with app.state.db.transaction() as session:
+            row = await session.get(Agent, colleague.id)
+            assert row is not None
+            row.display_name = "Li Na 李娜"
+    page = await agent_page(browser, dev_live, number)
+    await page.locator('[data-testid="note-toggle"]').check()
+    box = page.locator('[data-testid="reply-box"]')
+    await box.press_sequentially("请@李")
+    option = page.locator('[data-testid="mention-option"]')
+    await option.first.wait_for(timeout=10_000)
+    assert "Li Na 李娜" in await option.first.inner_text()
+    await box.press("Enter")
+    assert await box.input_value() == "请@li.na "

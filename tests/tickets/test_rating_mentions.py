@@ -91,9 +91,11 @@ def test_mentions_are_found_the_way_agents_write_them() -> None:
     def agent(name: str, email: str) -> Any:
         return SimpleNamespace(id=email, display_name=name, email=email)
 
-    li, lina, james = (agent("李娜", "li.na@kefu.test"), agent("Li Nana", "li.nana@kefu.test"),
+    li, lina, james = (agent("Li Na 李娜", "li.na@kefu.test"),
+                       agent("Li Nana", "li.nana@kefu.test"),
                        agent("James Miller", "james.miller@kefu.test"))
-    everyone = [li, lina, james]
+    emre = agent("Emre Yılmaz", "emre.yilmaz@kefu.test")
+    everyone = [li, lina, james, emre]
 
     def names(body: str) -> list[str]:
         return [a.email for a in mentioned(body, everyone)]
@@ -105,6 +107,13 @@ def test_mentions_are_found_the_way_agents_write_them() -> None:
     assert names("@li.nanas is nobody; mail li.na@kefu.test or cc:james.miller@x.io") == []
     assert names("Ask @li.na. Then @james.miller!") == ["li.na@kefu.test",
                                                         "james.miller@kefu.test"]
+    # QA, second round: by the name's own words ("Li Na 李娜": @李娜, @LiNa), and after a
+    # Turkish İ (its lower case is two characters: positions shifted)
+    assert names("请@李娜 核对") == ["li.na@kefu.test"]
+    assert names("@LiNa please check") == ["li.na@kefu.test"]
+    assert names("İade talebi, @emre.yilmaz bakar mısın? İstanbul @james.miller") == [
+        "emre.yilmaz@kefu.test", "james.miller@kefu.test"]
+    assert names("@li please") == []  # one Latin word of a name is not a handle
 
 
 async def test_a_ticket_given_to_an_agent_tells_them_not_one_they_take(

@@ -1617,7 +1617,8 @@
       }
       var caret = box.selectionStart;
       var before = box.value.slice(0, caret);
-      var match = /(^|[^\w@])@([\w.\-]{0,64})$/.exec(before);
+      /* an @ not inside an email address; what follows may be any script ("@李" finds 李娜) */
+      var match = /(^|[^A-Za-z0-9._%+\-@])@([^\s@]{0,64})$/.exec(before);
       if (!match) {
         closeMentions();
         return;
