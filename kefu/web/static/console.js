@@ -1587,13 +1587,14 @@
     /* ---- @mentions in notes */
     var mentionList = q('[data-testid="mention-list"]', form);
     var agentsPromise = null;
-    var mention = {start: -1, options: [], index: 0};
+    var mention = {start: -1, options: [], index: 0, asked: 0};
 
     function handleOf(agent) {
       return (agent.email || "").split("@")[0];
     }
 
     function closeMentions() {
+      mention.asked += 1;  /* a list still being fetched must not open after this */
       mention.start = -1;
       mention.options = [];
       if (mentionList) {
@@ -1625,10 +1626,14 @@
       }
       var query = match[2].toLowerCase();
       var start = caret - match[2].length - 1;
+      var asked = ++mention.asked;
       agentsPromise = agentsPromise || api("GET", "/api/v1/agents").then(function (data) {
         return (data.items || []).filter(function (a) { return a.is_active && a.id !== me.id; });
       }, function () { agentsPromise = null; return []; });
       agentsPromise.then(function (agents) {
+        if (asked !== mention.asked) {
+          return;  /* typed on, or closed, meanwhile: a later call answers */
+        }
         mention.start = start;
         mention.options = agents.filter(function (a) {
           return mayRead(a) && (!query || handleOf(a).toLowerCase().indexOf(query) >= 0 ||
