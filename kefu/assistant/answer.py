@@ -190,8 +190,9 @@ def status_lines(notices: Sequence[StatusNotice], lang: str) -> list[str]:
         if not notice.title:
             continue
         title = notice.title
-        if (notice.kind == "network" and notice.network
-                and notice.network.lower() not in title.lower()):
+        if (notice.kind == "network" and notice.network and not re.search(
+                rf"(?<![A-Za-z0-9]){re.escape(notice.network)}(?![A-Za-z0-9])", title,
+                re.IGNORECASE)):  # a word of its own: "stopped" does not name OP
             words = _STATES["zh" if lang == "zh" else "en"]
             directions = _DIRECTIONS["zh" if lang == "zh" else "en"]
             what = " ".join(part for part in (

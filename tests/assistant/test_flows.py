@@ -175,6 +175,12 @@ def test_a_network_notice_whose_title_does_not_name_it_says_what_it_is_about() -
     assert status_lines([notice], "en") == [
         "Current status: Ethereum upgrade (ETH ERC20 withdrawals: suspended)"]
     assert status_lines([notice], "zh") == ["当前状态：Ethereum upgrade（ETH ERC20 提币：暂停）"]
+    # the network's name as a word, not letters inside another ("st-op-ped" is not OP)
+    op = StatusNotice(kind="network", state="suspended", coin="USDT", network="OP",
+                      direction="withdrawal", title="Withdrawals stopped during an upgrade",
+                      body="", starts_at=NOW, ends_at=None)
+    assert status_lines([op], "en") == [
+        "Current status: Withdrawals stopped during an upgrade (USDT OP withdrawals: suspended)"]
 
 
 async def test_visitor_gets_the_article_instead_of_a_lookup() -> None:
