@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.accounts.actor import Actor
 from kefu.accounts.service import audit
 from kefu.core import clock
-from kefu.core.errors import InvalidInput, NotFound
+from kefu.core.errors import Conflict, InvalidInput, NotFound
 from kefu.kb import schemas
 from kefu.kb.languages import localized
 from kefu.kb.models import StatusEntry
@@ -96,6 +96,9 @@ async def update_entry(
     if "ends_at" in changes:
         entry.ends_at = data.ends_at
     if data.end_now:
+        if entry.starts_at > clock.now():  # it would stay listed as a zero-length plan
+            raise Conflict("this entry has not started: delete it, or change its times",
+                           code="status_not_started")
         entry.ends_at = max(clock.now(), entry.starts_at + timedelta(microseconds=1))
     _check(entry)
     entry.updated_at = clock.now()

@@ -116,3 +116,22 @@ async def test_an_entry_with_a_planned_end_can_be_ended_early(
     assert ended.status_code == 303
     assert (await client.get(API, params={"scope": "current"})).json()["items"] == []
     assert 'data-testid="status-ended"' in (await client.get("/agent/status")).text
+
+
+async def test_a_planned_entry_is_not_ended_before_it_starts(
+        app: FastAPI, client: httpx.AsyncClient) -> None:
+    """QA: 'End now' on maintenance planned for later left it listed as upcoming, from a time to
+    the same time: a plan is deleted or moved, not ended."""
+    world = await make_world(app)
+    planned = await client.post(API, headers=world.headers["agent"], json={
+        "kind": "maintenance", "state": "suspended", "titles": {"en": "Wallet maintenance"},
+        "starts_at": (clock.now() + timedelta(days=2)).isoformat()})
+    assert planned.status_code == 201, planned.text
+    refused = await client.patch(f"{API}/{planned.json()['id']}", json={"end_now": True},
+                                 headers=world.headers["agent"])
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "status_not_started"
+    assert (await agent_sign_in(client, world.agent.email)).status_code == 303
+    assert 'name="end_now" value="1"' not in (await client.get("/agent/status")).text
+    upcoming = await client.get(API, params={"scope": "upcoming"})
+    assert [i["ends_at"] for i in upcoming.json()["items"]] == [None]
