@@ -113,7 +113,14 @@ class AssignRequest(_Strict):
 class EscalateRequest(_Strict):
     reason: str = Field(min_length=3, max_length=2000)
 
-    _reason = field_validator("reason")(_clean_text)
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, value: str) -> str:
+        """Three characters of reason once the spaces around it are gone ("   a  " is one)."""
+        value = _clean_text(value)
+        if len(value) < 3:
+            raise ValueError("say in a few words why (at least 3 characters)")
+        return value
 
 
 class MergeRequest(_Strict):

@@ -85,6 +85,7 @@ def back_to(path: str) -> str:
     """``path`` if it is a portal page to return to after signing in, else "": only this
     site's portal pages (never another site: ``//evil.example``, ``/portal/../x``, a scheme)."""
     if (not path.startswith("/portal/") or "//" in path or "\\" in path or ".." in path
+            or "%" in path  # %2e%2e would be ".." once the browser decodes it
             or len(path) > 512 or path.startswith(("/portal/sso", "/portal/dev-login"))):
         return ""
     return path

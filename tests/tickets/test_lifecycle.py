@@ -113,6 +113,10 @@ async def test_escalation_goes_to_supervisor_queue(client: httpx.AsyncClient, wo
     no_reason = await client.post(f"/api/v1/tickets/{number}/escalate",
                                   headers=world.headers["customer_a"], json={"reason": ""})
     assert no_reason.status_code == 422
+    padded = await client.post(f"/api/v1/tickets/{number}/escalate",  # QA: one letter, padded
+                               headers=world.headers["customer_a"], json={"reason": "   a  "})
+    assert padded.status_code == 422
+    assert "at least 3 characters" in padded.json()["error"]["message"]
     escalated = await client.post(
         f"/api/v1/tickets/{number}/escalate", headers=world.headers["customer_a"],
         json={"reason": "Funds missing for 3 days, I want a supervisor (" + number + ")"})

@@ -156,7 +156,8 @@ async def test_signing_in_brings_the_customer_back_to_the_page_they_asked_for(
     assert '<option value="withdrawal" selected>' in form.text
     # Only this portal's pages: anything else signs in to the portal's home.
     for elsewhere in ("//evil.example/portal/", "https://evil.example/portal/x",
-                      "/portal/../agent", "/portal/sso?token=x", "/agent/users", "/\\evil"):
+                      "/portal/../agent", "/portal/sso?token=x", "/agent/users", "/\\evil",
+                      "/portal/%2e%2e/agent", "/portal/%2E%2E%2Fagent"):
         client.cookies.clear()
         again = await client.get("/portal/sso", params={
             "token": sso_token(app.state.settings, "cust-back"), "next": elsewhere})
@@ -204,6 +205,10 @@ async def test_reply_escalate_resolve_and_errors(app: FastAPI, client: httpx.Asy
                               data={"csrf_token": csrf, "body": "   "})
     assert empty.status_code == 422
 
+    padded = await client.post(f"/portal/tickets/{number}/escalate", data={
+        "csrf_token": csrf, "reason": "   a  "})
+    assert padded.status_code == 422
+    assert "Please give a reason of 3 to 2,000 characters." in padded.text
     escalated = await client.post(f"/portal/tickets/{number}/escalate", data={
         "csrf_token": csrf, "reason": "Nobody answers and my funds are stuck"})
     assert escalated.status_code == 303
