@@ -1043,3 +1043,139 @@ async def test_the_mention_picker_finds_a_colleague_by_a_chinese_name(
     assert "Li Na 李娜" in await option.first.inner_text()
     await box.press("Enter")
     assert await box.input_value() == "请@li.na "
+
+
+# ---------------------------------------------------------------- from QA: the console for a
+# screen reader (the mention picker, the notifications), lang on what customers wrote, the
+# "Low" badge's contrast and table columns that broke words
+
+
+async def test_the_mention_picker_is_a_combobox_and_live_messages_carry_their_language(
+        dev_live: LiveServer, browser: Any):
+    number = await open_ticket(dev_live)
+    async with factory_app(dev_live) as app:
+        async with app.state.db.transaction() as session:
+            team = await session.scalar(select(Team).join(Ticket, Ticket.team_id == Team.id)
+                                        .where(Ticket.number == number))
+        assert team is not None
+        for email in ("li.na@kefu.test", "lo.ra@kefu.test"):
+            await make_agent(app, email, teams=[team])
+    page = await agent_page(browser, dev_live, number)
+    await page.locator('[data-testid="note-toggle"]').check()
+    box = page.locator('[data-testid="reply-box"]')
+    await box.press_sequentially("cc @l")
+    await page.locator('[data-testid="mention-option"]').nth(1).wait_for(timeout=10_000)
+    assert await box.get_attribute("aria-expanded") == "true"
+    assert await box.get_attribute("aria-autocomplete") == "list"
+    assert await box.get_attribute("aria-controls") == "mention-list"
+    await page.locator("#mention-list").wait_for()
+    await box.press("ArrowDown")
+    active = await box.get_attribute("aria-activedescendant")
+    assert active
+    assert await page.locator(f"#{active}").get_attribute("aria-selected") == "true"
+    assert await page.locator(f"#{active}").get_attribute("role") == "option"
+    await box.press("Escape")
+    assert await box.get_attribute("aria-expanded") in (None, "false")
+    assert await box.get_attribute("aria-activedescendant") is None
+    # A customer's message that arrives live is marked with its language; the list reads
+    # additions out.
+    assert await page.locator('[data-testid="message-list"]').get_attribute("role") == "log"
+    headers = bearer(customer_token(dev_live.settings, "cust-a", name="Alice", lang="en"))
+    async with httpx.AsyncClient(base_url=dev_live.base) as client:
+        sent = await client.post(f"/api/v1/tickets/{number}/replies", headers=headers,
+                                 json={"body": "我的充值还没有到账，请帮我查一下。"})
+    assert sent.status_code in (200, 201), sent.text
+    body = page.locator('.msg-body', has_text="我的充值还没有到账")
+    await body.wait_for(timeout=10_000)
+    assert await body.get_attribute("lang") == "zh"
+
+
+async def test_the_notifications_close_on_escape_and_mark_as_read_keeps_the_focus(
+        dev_live: LiveServer, browser: Any):
+    from kefu.tickets.models import Notification
+
+    number = await open_ticket(dev_live)
+    async with factory_app(dev_live) as app, app.state.db.transaction() as session:
+        me = await session.scalar(select(Agent).where(Agent.email == "agent@kefu.test"))
+        assert me is not None
+        for by in ("Bo", "Cy"):
+            session.add(Notification(agent_id=me.id, kind="mention",
+                                     data={"ticket": number, "by": by, "excerpt": "look"}))
+    page = await console_page(browser, dev_live, "agent@kefu.test", "/agent")
+    bell = page.locator('[data-testid="notifications-button"]')
+    panel = page.locator('[data-testid="notifications-list"]')
+    await page.locator('[data-testid="notifications-count"]').wait_for(timeout=10_000)
+    await bell.click()
+    await panel.wait_for(state="visible")
+    first = panel.locator('[data-testid="notification"]').first
+    await first.locator("a").focus()
+    await page.keyboard.press("Escape")
+    await panel.wait_for(state="hidden")
+    assert await bell.get_attribute("aria-expanded") == "false"
+    assert await page.evaluate(
+        "document.activeElement.dataset.testid") == "notifications-button"
+    # A click elsewhere closes it too.
+    await bell.click()
+    await panel.wait_for(state="visible")
+    await page.locator("h1").click()
+    await panel.wait_for(state="hidden")
+    # "Mark as read" draws the list again: the focus goes to the next notification's link.
+    await bell.click()
+    await first.get_by_role("button").click()
+    await page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=notification].notification-read')"
+        ".length === 1", timeout=10_000)
+    focused = await page.evaluate(
+        "() => { const a = document.activeElement;"
+        " const items = [...document.querySelectorAll('[data-testid=notification]')];"
+        " return [a.tagName, items.findIndex(li => li.contains(a))]; }")
+    assert focused == ["A", 1]
+
+
+CONTRAST = """selector => {
+  const lum = (rgb) => rgb.match(/\\d+/g).slice(0, 3).map(Number).map(v => v / 255)
+    .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const style = getComputedStyle(document.querySelector(selector));
+  const [a, b] = [lum(style.color), lum(style.backgroundColor)].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}"""
+# The lines each cell of the inbox takes: a short value broken inside takes two.
+LINES = """() => Array.from(document.querySelectorAll('#tickets tbody td'))
+  .filter(td => ['number', 'status', 'channel', 'language'].includes(td.dataset.cell))
+  .map(td => { const r = document.createRange();
+               r.selectNodeContents(td.querySelector('a, .badge') || td);
+               return [td.dataset.cell, new Set(Array.from(r.getClientRects())
+                 .map(x => Math.round(x.top))).size]; })
+  .filter(([, lines]) => lines > 1)"""
+
+
+async def test_the_inbox_names_languages_keeps_short_cells_whole_and_low_reads_clearly(
+        dev_live: LiveServer, browser: Any):
+    number = await open_ticket(dev_live)
+    async with factory_app(dev_live) as app:
+        await make_agent(app, "sup@kefu.test", role="supervisor")
+        async with app.state.db.transaction() as session:
+            ticket = await session.scalar(select(Ticket).where(Ticket.number == number))
+            assert ticket is not None
+            ticket.priority = "low"
+    headers = bearer(customer_token(dev_live.settings, "cust-z", name="Zh", lang="zh"))
+    async with httpx.AsyncClient(base_url=dev_live.base) as client:
+        created = await client.post("/api/v1/tickets", headers=headers, json={
+            "subject": "我的USDT充值到现在还没有到账，已经等了三个小时了，请帮忙查一下交易哈希" * 2,
+            "body": "充值没有到账", "language": "zh"})
+    assert created.status_code == 201, created.text
+    page = await console_page(browser, dev_live, "sup@kefu.test", "/agent", lang="zh-CN")
+    assert await page.evaluate(CONTRAST, "span.badge.priority-low") >= 4.5
+    assert await page.evaluate(LINES) == []
+    await page.context.close()
+    # A row console.js adds live names its language and marks its subject with it.
+    page = await console_page(browser, dev_live, "sup@kefu.test", "/agent")
+    async with httpx.AsyncClient(base_url=dev_live.base) as client:
+        live_one = await client.post("/api/v1/tickets", headers=headers, json={
+            "subject": "提现还在处理中", "body": "提现还在处理中", "language": "zh"})
+    row = page.locator(f'[data-testid="inbox-row-{live_one.json()["number"]}"]')
+    await row.wait_for(timeout=15_000)
+    assert await row.locator('[data-cell="language"]').get_attribute("lang") == "zh"
+    assert await row.locator('[data-cell="subject"] a').get_attribute("lang") == "zh"
+    await page.context.close()

@@ -398,16 +398,16 @@ async def test_the_inbox_names_languages_in_both_uis(app: FastAPI, client: httpx
             ("en", "English"), ("es", "Español"), ("zh", "中文")]
         for number, name in ((spanish, "Español"), (chinese, "中文")):
             row = inbox.text.split(f'data-testid="inbox-row-{number}"')[1].split("</tr>")[0]
-            assert f'data-cell="language">{name}</td>' in row
+            assert re.search(rf'data-cell="language"( lang="[a-z]+")?>{name}</td>', row)
         data = console_data(inbox.text)
         assert data["languages"]["ru"] == "Русский"  # rows added live name theirs too
         assert data["languages"]["und"] == ("Undetermined" if lang == "en" else "未识别")
     # The list the filters swap in, and the ticket's own page, name it the same way.
     partial = await client.get("/agent", params={"language": "es"},
                                headers={"HX-Request": "true"})
-    assert 'data-cell="language">Español</td>' in partial.text
+    assert 'data-cell="language" lang="es">Español</td>' in partial.text
     page = await client.get(f"/agent/tickets/{spanish}")
-    assert '<span data-testid="ticket-language">Español</span>' in page.text
+    assert '<span data-testid="ticket-language" lang="es">Español</span>' in page.text
 
 
 def test_language_names_are_autonyms_written_as_menus_write_them():
@@ -454,3 +454,25 @@ async def test_the_supervisor_view_speaks_its_language_in_durations_and_names(
 def test_durations_in_chinese():
     assert [format_duration(s, "zh-CN") for s in (0, 42, 245, 94085)] == \
         ["0秒", "42秒", "4分05秒", "26小时08分"]
+
+
+async def test_what_customers_wrote_carries_its_language_and_new_messages_are_a_log(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    """WCAG 3.1.2: a Chinese subject in the English console is marked lang="zh"."""
+    desk = await make_desk(app)
+    await make_agent(app, "li@kefu.test", teams=[desk.zh_team])
+    customer = customer_headers(app.state.settings, "cust-z", name="Zh")
+    number = await open_ticket(client, customer, "充值没有到账", language="zh")
+    await agent_sign_in(client, "li@kefu.test")
+    inbox = (await client.get("/agent?lang=en")).text
+    row = inbox.split(f'data-testid="inbox-row-{number}"')[1].split("</tr>")[0]
+    assert 'lang="zh">充值没有到账' in row
+    assert 'data-cell="language" lang="zh"' in row
+    assert '<option value="zh" lang="zh"' in inbox
+    page = (await client.get(f"/agent/tickets/{number}")).text
+    assert '<h1 lang="zh">充值没有到账</h1>' in page
+    assert re.search(r'<ol class="timeline" data-testid="message-list" role="log" '
+                     r'aria-live="polite"', page)
+    assert '<div class="msg-body" lang="' in page
+    assert 'id="mention-list"' in page

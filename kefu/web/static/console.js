@@ -163,6 +163,19 @@
     return name && name !== code ? name.charAt(0).toUpperCase() + name.slice(1) : code;
   }
 
+  /* A text's language for its lang attribute (WCAG 3.1.2): none when it is not known. */
+  function langCode(code) {
+    return code && code !== "und" ? code : null;
+  }
+
+  function setLang(node, code) {
+    if (node && langCode(code)) {
+      node.setAttribute("lang", code);
+    } else if (node) {
+      node.removeAttribute("lang");
+    }
+  }
+
   function newClientId() {
     var random = "";
     if (window.crypto && window.crypto.getRandomValues) {
@@ -621,7 +634,10 @@
       if (!item.read_at) {
         markRead = el("button", {type: "button", className: "btn btn-link btn-small", text: t("console.mark_read")});
         markRead.addEventListener("click", function () {
-          api("POST", "/api/v1/notifications/" + item.id + "/read").then(loadNotifications, function () {});
+          /* the list is drawn again: the focus goes on to the next notification, not to <body> */
+          var position = qa("li", list).indexOf(markRead.parentNode);
+          api("POST", "/api/v1/notifications/" + item.id + "/read").then(loadNotifications, function () {})
+            .then(function () { focusAfterRead(position); });
         });
       }
       list.appendChild(el("li", {className: item.read_at ? "notification-read" : "notification-unread", "data-testid": "notification", "data-kind": item.kind || ""}, [
@@ -632,6 +648,17 @@
     var count = q('[data-testid="notifications-count"]', bell);
     count.hidden = !unread;
     count.textContent = String(unread);
+  }
+
+  /* After "Mark as read": the link of the notification that followed the one read, else the
+     panel's first focusable element, else the bell. */
+  function focusAfterRead(position) {
+    if (panel.hidden) {
+      return;
+    }
+    var links = qa('[data-testid="notification"] a', panel);
+    var target = links[position + 1] || q("a[href], button:not([disabled])", panel) || bell;
+    target.focus();
   }
 
   /* What a notification says: a mention in a note, or a ticket given to you. */
@@ -648,9 +675,30 @@
 
   if (bell && panel) {
     bell.hidden = false;
-    bell.addEventListener("click", function () {
-      panel.hidden = !panel.hidden;
-      bell.setAttribute("aria-expanded", String(!panel.hidden));
+    var setPanel = function (open) {
+      panel.hidden = !open;
+      bell.setAttribute("aria-expanded", String(open));
+    };
+    bell.addEventListener("click", function () { setPanel(panel.hidden); });
+    /* Escape closes it from anywhere and gives the focus back to the bell; a click elsewhere
+       closes it too, the focus left where that click put it (on the bell if nowhere). */
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && !panel.hidden) {
+        setPanel(false);
+        bell.focus();
+      }
+    });
+    document.addEventListener("click", function (event) {
+      if (panel.hidden || bell.contains(event.target) || panel.contains(event.target) ||
+          !document.contains(event.target)) {  /* a button the list just drew again */
+        return;
+      }
+      var lost = !document.activeElement || document.activeElement === document.body ||
+        panel.contains(document.activeElement);
+      setPanel(false);
+      if (lost) {
+        bell.focus();
+      }
     });
     loadNotifications();
   }
@@ -747,6 +795,8 @@
     setCell(row, "priority", priorityBadge(ticket.priority));
     setCell(row, "channel", t("channel." + ticket.channel));
     setCell(row, "language", languageName(ticket.language));
+    setLang(q('[data-cell="language"]', row), ticket.language);  /* named by its autonym */
+    setLang(q('[data-cell="subject"] a', row), ticket.language);
     setCell(row, "team", (ticket.team_id && C.teams[ticket.team_id]) || "—");
     setCell(row, "assignee", (ticket.assignee_id && C.agents[ticket.assignee_id]) || "—");
     setCell(row, "updated", timeElement(ticket.updated_at));
@@ -982,6 +1032,13 @@
       return window.innerHeight + window.scrollY >= document.body.scrollHeight - 200;
     }
 
+    /* as the page does: the language detected in the message, else (not for a note) the
+       ticket's */
+    function messageLang(frame) {
+      var ticketLang = frame.internal ? null : (C.ticket && C.ticket.language);
+      return langCode(frame.language) || langCode(ticketLang);
+    }
+
     function messageNode(frame, options) {
       var author = frame.author || {kind: "agent", name: me.name};
       var name = authorName(author);
@@ -996,7 +1053,7 @@
       var node = el("li", {className: "msg msg-" + author.kind + (frame.internal ? " msg-internal" : ""),
                            "data-testid": "message", "data-message-id": frame.id || null,
                            "data-seq": frame.seq || null, id: frame.seq ? "m" + frame.seq : null},
-                    [head, el("div", {className: "msg-body", text: frame.body})]);
+                    [head, el("div", {className: "msg-body", text: frame.body, lang: messageLang(frame)})]);
       var files = frame.attachments || [];
       if (files.length) {
         node.appendChild(el("ul", {className: "attachments"}, files.map(function (file) {
@@ -1601,6 +1658,21 @@
         mentionList.hidden = true;
         mentionList.textContent = "";
       }
+      comboboxState(false);
+    }
+
+    /* The reply box is the picker's combobox (ARIA 1.2) while the list is open: it says the
+       list is open, which list, and which option is active; closed, it is a plain text box. */
+    function comboboxState(open) {
+      if (open) {
+        box.setAttribute("aria-autocomplete", "list");
+        box.setAttribute("aria-controls", mentionList.id);
+        box.setAttribute("aria-expanded", "true");
+        box.setAttribute("aria-activedescendant", mentionList.id + "-" + mention.index);
+      } else {
+        ["aria-autocomplete", "aria-controls", "aria-expanded", "aria-activedescendant"].forEach(
+          function (name) { box.removeAttribute(name); });
+      }
     }
 
     /* An agent the note can be shown to: a supervisor, the assignee, or one of the ticket's
@@ -1647,7 +1719,8 @@
     function renderMentions() {
       mentionList.textContent = "";
       mention.options.forEach(function (agent, i) {
-        var option = el("li", {role: "option", "data-testid": "mention-option", "aria-selected": String(i === mention.index),
+        var option = el("li", {role: "option", id: mentionList.id + "-" + i, "data-testid": "mention-option",
+                               "aria-selected": String(i === mention.index),
                                className: i === mention.index ? "active" : null},
                         [el("strong", {text: agent.display_name}), " ", el("span", {className: "muted", text: "@" + handleOf(agent)})]);
         option.addEventListener("mousedown", function (event) {
@@ -1657,6 +1730,7 @@
         mentionList.appendChild(option);
       });
       mentionList.hidden = mention.options.length === 0;
+      comboboxState(!mentionList.hidden);
     }
 
     function chooseMention(agent) {
