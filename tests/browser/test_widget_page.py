@@ -384,3 +384,236 @@ async def test_a_network_notice_says_which_network_it_is_about(
         for line in expected:
             assert line in text, text
     assert errors == []
+
+
+# QA pass on the widget's accessibility and its status banner: focus, announcements, the
+# rating stars' contrast, whole-word network names and the launcher's name.
+
+SHADOW = "document.querySelector('#kefu-widget').shadowRoot"
+FOCUSED = f"""() => {{
+    const active = {SHADOW}.activeElement;
+    return {{page: document.activeElement && document.activeElement.id,
+             widget: active && (active.dataset.testid || active.tagName)}};
+}}"""
+
+
+async def set_ticket_status(live: LiveServer, token: str, number: str, status: str) -> None:
+    async with httpx.AsyncClient(base_url=live.base) as client:
+        changed = await client.post(f"/api/v1/tickets/{number}/status", headers=bearer(token),
+                                    json={"status": status})
+        assert changed.status_code == 200, changed.text
+
+
+async def supervisor_token(live: LiveServer) -> str:
+    async with factory_app(live) as app:
+        return await api_token(app, await make_agent(app, "sup@kefu.test", role="supervisor"))
+
+
+async def test_focus_stays_on_attach_while_a_file_uploads(dev_live: LiveServer, browser: Any):
+    """QA: Attach was disabled while it uploaded, which sent keyboard focus to the page's
+    <body> for good. It is only aria-disabled now: focus stays, a press does nothing."""
+    errors: list[str] = []
+    page, widget = await open_widget(
+        browser, f"{dev_live.base}/demo/exchange?customer=e2e-attach-focus&lang=en", errors)
+
+    async def slow(route: Any) -> None:
+        await page.wait_for_timeout(1500)
+        await route.continue_()
+
+    await page.route("**/attachments", slow)
+    choosers: list[Any] = []
+    page.on("filechooser", lambda chooser: choosers.append(chooser))
+    attach = widget.locator('[data-testid="kefu-attach"]')
+    await attach.focus()
+    await widget.locator('[data-testid="kefu-file-input"]').set_input_files(
+        {"name": "deposit.png", "mimeType": "image/png", "buffer": png_bytes(4, 3)})
+    await widget.locator('[data-testid="kefu-upload"]').wait_for(timeout=15_000)
+    assert await page.evaluate(FOCUSED) == {"page": "kefu-widget", "widget": "kefu-attach"}
+    assert await attach.get_attribute("aria-disabled") == "true"
+    await page.keyboard.press("Enter")  # busy: no second file dialog
+    sent = widget.locator('[data-author="customer"][data-state="sent"]')
+    await sent.locator('[data-testid="kefu-attachment"]').wait_for(timeout=15_000)
+    await widget.locator('[data-testid="kefu-upload"]').wait_for(state="hidden")
+    assert choosers == []
+    assert await attach.get_attribute("aria-disabled") is None
+    assert await page.evaluate(FOCUSED) == {"page": "kefu-widget", "widget": "kefu-attach"}
+    assert errors == []
+
+
+async def test_closing_the_ticket_moves_focus_out_of_the_composer(
+        dev_live: LiveServer, browser: Any):
+    """QA: the agent closed the ticket while the customer was typing; the disabled message box
+    dropped focus to <body>. Focus goes to the rating form, or once rated to "start a new
+    conversation"."""
+    errors: list[str] = []
+    page, widget = await open_widget(
+        browser, f"{dev_live.base}/demo/exchange?customer=e2e-close-focus&lang=en", errors)
+    token = await supervisor_token(dev_live)
+    box = widget.locator('[data-testid="kefu-input"]')
+
+    # Not rated yet: to the rating's star.
+    number = await first_message(widget, "My deposit has not arrived")
+    await set_ticket_status(dev_live, token, number, "resolved")
+    await widget.locator('[data-testid="kefu-rating"]').wait_for(timeout=15_000)
+    await box.fill("One more thing")
+    await set_ticket_status(dev_live, token, number, "closed")
+    await widget.locator('[data-testid="kefu-input"]:disabled').wait_for(timeout=15_000)
+    await page.wait_for_timeout(200)
+    assert await page.evaluate(FOCUSED) == {"page": "kefu-widget",
+                                            "widget": "kefu-rating-star"}
+
+    # Rated: to "start a new conversation"; from there a new conversation begins.
+    await page.keyboard.press("ArrowRight")  # chooses a star
+    await widget.locator('[data-testid="kefu-rating-submit"]').click()
+    await widget.locator('[data-testid="kefu-rating-thanks"]').wait_for(timeout=15_000)
+    await widget.locator('[data-testid="kefu-new-conversation"]').click()
+    await box.wait_for()
+    await widget.locator('[data-testid="kefu-input"]:enabled').wait_for(timeout=15_000)
+    second = await first_message(widget, "And my withdrawal too")
+    assert second != number
+    await set_ticket_status(dev_live, token, second, "resolved")
+    await widget.locator('[data-testid="kefu-rating"]').wait_for(timeout=15_000)
+    await widget.locator('[data-testid="kefu-rating-star"][data-score="4"]').click()
+    await widget.locator('[data-testid="kefu-rating-submit"]').click()
+    await widget.locator('[data-testid="kefu-rating-thanks"]').wait_for(timeout=15_000)
+    await box.focus()
+    await set_ticket_status(dev_live, token, second, "closed")
+    await widget.locator('[data-testid="kefu-input"]:disabled').wait_for(timeout=15_000)
+    await page.wait_for_timeout(200)
+    assert await page.evaluate(FOCUSED) == {"page": "kefu-widget",
+                                            "widget": "kefu-new-conversation"}
+    assert errors == []
+
+
+LIVE_REGIONS = "[aria-live], [role=status], [role=log], [role=alert]"
+
+
+async def test_the_end_of_a_conversation_is_announced_once(dev_live: LiveServer, browser: Any):
+    """QA: the "marked as resolved" note appeared outside any live region, so a screen reader
+    said nothing. It is in a polite live region that was already on the page (one that
+    appears already filled is not read), set once: the rating lookup's re-render does not
+    say it again, and the status badge is not a second region saying the same."""
+    errors: list[str] = []
+    page, widget = await open_widget(
+        browser, f"{dev_live.base}/demo/exchange?customer=e2e-ended-live&lang=en", errors)
+    number = await first_message(widget, "My deposit has not arrived")
+    await page.evaluate(f"""() => {{
+        window.__changes = [];
+        {SHADOW}.querySelectorAll('{LIVE_REGIONS}').forEach((region) => {{
+            if (!region.checkVisibility()) return;
+            const index = window.__changes.push(0) - 1;
+            region.dataset.liveIndex = String(index);
+            new MutationObserver((records) => {{ window.__changes[index] += records.length; }})
+                .observe(region, {{childList: true, characterData: true, subtree: true}});
+        }});
+    }}""")
+    await set_ticket_status(dev_live, await supervisor_token(dev_live), number, "resolved")
+    await widget.locator('[data-testid="kefu-rating"]').wait_for(timeout=15_000)
+    await page.wait_for_timeout(500)  # after the rating lookup's re-render
+    note = "This conversation was marked as resolved. Write again if you still need help."
+    regions = await page.evaluate(f"""(note) => [...{SHADOW}.querySelectorAll('{LIVE_REGIONS}')]
+        .filter((region) => region.getAttribute('aria-live') !== 'off'
+                && region.checkVisibility() && region.textContent.includes(note))
+        .map((region) => ({{live: region.getAttribute('aria-live')
+                                  || region.getAttribute('role'),
+                            before: region.dataset.liveIndex !== undefined,
+                            changes: window.__changes[Number(region.dataset.liveIndex)]}}))""",
+                                  note)
+    assert regions == [{"live": "polite", "before": True, "changes": 1}]
+    badge = widget.locator('[data-testid="kefu-ticket-status"]')
+    assert await badge.inner_text() == "Resolved"
+    assert await badge.evaluate(f"(node) => node.closest('{LIVE_REGIONS}')") is None
+    assert errors == []
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two computed colours ("rgb(r, g, b)")."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(part) / 255 for part in colour[colour.index("(") + 1:-1].split(",")[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+async def test_rating_stars_have_non_text_contrast(dev_live: LiveServer, browser: Any):
+    """QA (WCAG 1.4.11): an empty star's outline was 2.56:1 on white and a chosen star
+    2.03:1, 1.27:1 against an empty one. Outlines are 3:1 against the form, and a chosen star
+    differs from an empty one at 3:1 by its fill and by its outline."""
+    errors: list[str] = []
+    page, widget = await open_widget(
+        browser, f"{dev_live.base}/demo/exchange?customer=e2e-stars&lang=en", errors)
+    number = await first_message(widget, "My deposit has not arrived")
+    await set_ticket_status(dev_live, await supervisor_token(dev_live), number, "resolved")
+    await widget.locator('[data-testid="kefu-rating"]').wait_for(timeout=15_000)
+    await widget.locator('[data-testid="kefu-rating-star"][data-score="3"]').click()
+    await page.mouse.move(0, 0)  # no hover
+    stars = await widget.locator('[data-testid="kefu-rating-star"]').evaluate_all("""
+        (stars) => stars.map((star) => {
+            const svg = getComputedStyle(star.querySelector('svg'));
+            let node = star, background = 'rgba(0, 0, 0, 0)';
+            while (node && /rgba\\(.*, 0\\)|transparent/.test(background)) {
+                background = getComputedStyle(node).backgroundColor;
+                node = node.parentElement;
+            }
+            return {on: star.classList.contains('on'), stroke: svg.stroke, fill: svg.fill,
+                    background};
+        })""")
+    assert [star["on"] for star in stars] == [True, True, True, False, False]
+    chosen, empty = stars[0], stars[4]
+    assert empty["fill"] == "none"
+    background = empty["background"]
+    assert contrast(empty["stroke"], background) >= 3, stars
+    assert contrast(chosen["stroke"], background) >= 3, stars
+    assert contrast(chosen["fill"], background) >= 3, stars  # filled against hollow
+    assert contrast(chosen["stroke"], empty["stroke"]) >= 3, stars
+    assert errors == []
+
+
+async def test_a_network_named_inside_another_word_is_still_named(
+        dev_live: LiveServer, browser: Any):
+    """QA: "Withdrawals stopped during an upgrade" contains "op" and "Deposits will be
+    credited tonight" contains "ton", so the banner took the networks OP and TON as named and
+    left out which coin, network and direction. Only a whole word, in any case, counts."""
+    async with factory_app(dev_live) as app:
+        token = await api_token(app, await make_agent(app, "ops@kefu.test"))
+    async with httpx.AsyncClient(base_url=dev_live.base) as client:
+        for coin, network, direction, title in (
+                ("ETH", "OP", "withdrawal", "Withdrawals stopped during an upgrade"),
+                ("TON", "TON", "deposit", "Deposits will be credited tonight"),
+                ("USDT", "OP", "deposit", "Slow deposits on op mainnet")):
+            posted = await client.post("/api/v1/status", headers=bearer(token), json={
+                "kind": "network", "state": "delayed", "coin": coin, "network": network,
+                "direction": direction, "titles": {"en": title}})
+            assert posted.status_code == 201, posted.text
+    errors: list[str] = []
+    _page, widget = await open_widget(
+        browser, f"{dev_live.base}/demo/exchange?customer=e2e-words&lang=en", errors)
+    banner = widget.locator('[data-testid="kefu-service-status"]')
+    await banner.wait_for(timeout=10_000)
+    text = await banner.inner_text()
+    assert "Withdrawals stopped during an upgrade (ETH OP withdrawals: delayed)" in text, text
+    assert "Deposits will be credited tonight (TON TON deposits: delayed)" in text, text
+    assert "Slow deposits on op mainnet" in text, text
+    assert "Slow deposits on op mainnet (" not in text, text
+    assert errors == []
+
+
+async def test_the_launcher_is_named_for_what_it_does(dev_live: LiveServer, browser: Any):
+    """QA: the launcher of the open panel was still "Open support chat", though pressing it
+    closes the panel."""
+    errors: list[str] = []
+    page, widget = await open_widget(
+        browser, f"{dev_live.base}/demo/exchange?customer=e2e-launcher&lang=en", errors)
+    launcher = widget.locator('[data-testid="kefu-launcher"]')
+    assert await launcher.get_attribute("aria-label") == "Close chat"
+    assert await launcher.get_attribute("aria-expanded") == "true"
+    await launcher.click()
+    await widget.locator('[data-testid="kefu-panel"]').wait_for(state="hidden")
+    assert await launcher.get_attribute("aria-label") == "Open support chat"
+    await launcher.click()
+    await widget.locator('[data-testid="kefu-close"]').click()
+    assert await launcher.get_attribute("aria-label") == "Open support chat"
+    assert errors == []

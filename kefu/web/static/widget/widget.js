@@ -1,5 +1,5 @@
 /*!
- * Kefu 客服 chat widget — realtime protocol v1 (docs/realtime-protocol.md). No framework, no
+ * Kefu support chat widget — realtime protocol v1 (docs/realtime-protocol.md). No framework, no
  * build step. Serve it as /widget.js (the server fills in the version).
  *
  * EMBED (one tag, on any origin; the widget talks to the Kefu origin it was loaded from):
@@ -1285,13 +1285,34 @@
      ("Ethereum upgrade") also says which coin, network and direction, and how they are. */
   function serviceLine(item) {
     var title = item.title || "";
-    if (item.kind !== "network" || !item.network ||
-        title.toLowerCase().indexOf(String(item.network).toLowerCase()) >= 0) {
+    if (item.kind !== "network" || !item.network || namesWord(title, String(item.network))) {
       return title;
     }
     var what = [item.coin, item.network, item.direction ? t("status_direction." + item.direction) : ""]
       .filter(Boolean).join(" ");
     return t("status_network", { title: title, what: what, state: t("status_state." + item.state) });
+  }
+
+  /* Whether `text` has `word` as a whole word, in any case: "OP withdrawals" names the
+     network OP, "stopped during an upgrade" does not (a Latin letter or a digit next to it
+     means it is part of another word). CJK text is written without spaces, so a Han
+     character next to the name does not make it part of a word. */
+  var WORD_CHAR = /[0-9A-Za-z\u00c0-\u024f]/;
+
+  function namesWord(text, word) {
+    var haystack = text.toLowerCase();
+    var needle = word.toLowerCase();
+    if (!needle) {
+      return false;
+    }
+    for (var at = haystack.indexOf(needle); at >= 0; at = haystack.indexOf(needle, at + 1)) {
+      var before = at > 0 ? haystack.charAt(at - 1) : "";
+      var after = haystack.charAt(at + needle.length);
+      if (!WORD_CHAR.test(before) && !WORD_CHAR.test(after)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /* Incidents, maintenance and delayed networks from the status page, as a banner. */
@@ -1663,7 +1684,7 @@
     ui.transcript.hidden = !ticket;
     if (!ticket) {
       ui.rating.hidden = true;
-      ui.ended.hidden = true;
+      showEnded("");
       renderQueue();
       return;
     }
@@ -1672,21 +1693,37 @@
     ui.ticketStatus.setAttribute("data-status", ticket.status);
     var ended = ticket.status === "resolved" || ticket.status === "closed";
     if (ended) {
-      ui.endedText.textContent = ticket.status === "closed" ? t("closedNote")
-                                                            : t("resolvedNote");
-      var wasHidden = ui.ended.hidden;
-      ui.ended.hidden = false;
+      var wasShown = showEnded(ticket.status === "closed" ? t("closedNote") : t("resolvedNote"));
       renderRating();
-      if (wasHidden) {
+      if (!wasShown) {
         scrollToEnd(true);
       }
     } else {
-      ui.ended.hidden = true;
+      showEnded("");
       ui.rating.hidden = true;
       ui.thanks.hidden = true;
     }
     renderQueue();
     updateComposer();
+    // Focus moved off the closed composer to "start a new conversation" goes on to the
+    // rating once its form appears (it waits for the rating lookup).
+    if (ui.parkedFocus && ui.parkedFocus === activeInWidget() && !ui.rating.hidden) {
+      focusRating();
+    }
+  }
+
+  /* The resolved/closed note; "" hides it. The note is a polite live region that is always
+     rendered (an element that appears already filled is not announced): its text changes,
+     and so is announced, only when the note does, never again on a re-render. Whether the
+     note was shown before. */
+  function showEnded(text) {
+    var wasShown = ui.ended.classList.contains("is-ended");
+    if (ui.endedText.textContent !== text) {
+      ui.endedText.textContent = text;
+    }
+    ui.ended.classList.toggle("is-ended", Boolean(text));
+    ui.again.hidden = !text;
+    return wasShown;
   }
 
   function renderQueue() {
@@ -1708,19 +1745,51 @@
   function renderUnread() {
     ui.badge.hidden = chat.unread <= 0;
     ui.badge.textContent = chat.unread > 9 ? "9+" : String(chat.unread);
+    // The launcher says what pressing it does: open the panel, or close the open one.
+    var name = ui.open ? t("close") : t("open");
     ui.launcher.setAttribute("aria-label", chat.unread > 0
-      ? t("open") + " (" + t("unread", { count: chat.unread }) + ")" : t("open"));
+      ? name + " (" + t("unread", { count: chat.unread }) + ")" : name);
   }
 
+  /* The element that has focus inside the widget's shadow root, or null. */
+  function activeInWidget() {
+    return ui.shadow ? ui.shadow.activeElement : null;
+  }
+
+  /* Closed or expired: the composer is disabled. A disabled element loses focus to the page's
+     <body>, so focus inside the composer first goes to what comes next: the rating form when
+     it is shown, otherwise "start a new conversation" (or the panel's close button). While
+     a file uploads, Attach is only aria-disabled (it keeps focus; clicks are ignored). */
   function updateComposer() {
     if (!ui.input) {
       return;
     }
     var blocked = conn.fatal === "expired" ||
       Boolean(chat.ticket && chat.ticket.status === "closed");
+    var focused = activeInWidget();
+    var focusInComposer = Boolean(focused && ui.composer.contains(focused));
     ui.input.disabled = blocked;
     ui.send.disabled = blocked;
-    ui.attach.disabled = blocked || chat.uploading;
+    ui.attach.disabled = blocked;
+    if (!blocked && chat.uploading) {
+      ui.attach.setAttribute("aria-disabled", "true");
+    } else {
+      ui.attach.removeAttribute("aria-disabled");
+    }
+    if (blocked && focusInComposer) {
+      if (!ui.rating.hidden) {
+        focusRating();
+      } else {
+        ui.parkedFocus = ui.again.hidden ? ui.close : ui.again;
+        ui.parkedFocus.focus();
+      }
+    }
+  }
+
+  /* Focus the rating's current star (the one in the tab order). */
+  function focusRating() {
+    ui.parkedFocus = null;
+    ui.stars[Math.max(0, rating.score - 1)].focus();
   }
 
   /* A notice: errors stay 8 s unless sticky; `action` adds one button. */
@@ -1974,6 +2043,7 @@
     ui.root.classList.remove("is-open");
     ui.launcher.setAttribute("aria-expanded", "false");
     sessionSet("open", "0");
+    renderUnread();
     ui.launcher.focus();
   }
 
@@ -2008,6 +2078,7 @@
   function build() {
     var host = el("div", { id: "kefu-widget", "data-kefu-version": VERSION });
     var shadow = host.attachShadow({ mode: "open" });
+    ui.shadow = shadow;
     var root = el("div", { class: "kefu pos-" + config.position, lang: LANG, hidden: true });
     ui.root = root;
 
@@ -2093,11 +2164,13 @@
                           hidden: true });
 
     // Resolved/closed: a note, the rating, the thanks, and a way to start again.
-    ui.endedText = el("p", {});
-    var again = el("button", { type: "button", class: "link",
-                               "data-testid": "kefu-new-conversation" }, t("newConversation"));
-    again.addEventListener("click", startNewConversation);
-    ui.ended = el("div", { class: "ended", hidden: true }, [ui.endedText, again]);
+    // The note is a polite live region, rendered (empty) also while there is nothing to say:
+    // see showEnded.
+    ui.endedText = el("p", { class: "ended-note", role: "status", "aria-live": "polite" });
+    ui.again = el("button", { type: "button", class: "link", hidden: true,
+                              "data-testid": "kefu-new-conversation" }, t("newConversation"));
+    ui.again.addEventListener("click", startNewConversation);
+    ui.ended = el("div", { class: "ended" }, [ui.endedText, ui.again]);
     buildRating();
 
     ui.scroller = el("div", { class: "scroll" }, [ui.intro, ui.messages, ui.typing, ui.ended,
@@ -2117,7 +2190,11 @@
     ui.fileInput.addEventListener("change", function () { sendFiles(ui.fileInput.files); });
     ui.attach = el("button", { type: "button", class: "icon-btn", "data-testid": "kefu-attach",
                                "aria-label": t("attach"), title: t("attach") }, [icon("clip")]);
-    ui.attach.addEventListener("click", function () { ui.fileInput.click(); });
+    ui.attach.addEventListener("click", function () {
+      if (!chat.uploading) {
+        ui.fileInput.click();
+      }
+    });
     ui.input = el("textarea", { id: "kefu-input", class: "input", rows: "1",
                                 maxlength: String(MAX_BODY_CHARS), "data-testid": "kefu-input",
                                 placeholder: t("placeholder"), "aria-label": t("inputLabel") });
@@ -2141,6 +2218,7 @@
                              "aria-label": t("send"), title: t("send") }, [icon("send")]);
     var composer = el("form", { class: "composer" }, [ui.attach, ui.fileInput, ui.input,
                                                       ui.send]);
+    ui.composer = composer;
     composer.addEventListener("submit", function (event) {
       event.preventDefault();
       submitComposer();
