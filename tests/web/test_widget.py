@@ -273,7 +273,8 @@ def browser_settings(migrated_templates: dict[str, str], tmp_path: Path) -> Sett
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     shutil.copyfile(migrated_templates["sqlite"], tmp_path / "kefu.db")
     return Settings(env="development", data_dir=tmp_path / "data", log_level="WARNING",
-                    database_url=f"sqlite+aiosqlite:///{tmp_path / 'kefu.db'}")
+                    database_url=f"sqlite+aiosqlite:///{tmp_path / 'kefu.db'}",
+                    jobs_enabled=False, chat_analysis_worker=False)
 
 
 @contextlib.asynccontextmanager
