@@ -53,11 +53,12 @@ WORDS = {
            "degraded": "Degraded", "delayed": "Delayed", "suspended": "Suspended",
            "withdrawals": "Withdrawals", "deposits": "Deposits", "upcoming": "Upcoming",
            "scheduled": "Scheduled maintenance", "incident": "Incident",
-           "maintenance": "Maintenance"},
+           "maintenance": "Maintenance", "starts": "Starts"},
     "zh-CN": {"resolved": "已恢复", "completed": "已完成", "resolved_at": "恢复于",
               "degraded": "部分受影响", "delayed": "延迟", "suspended": "暂停",
               "withdrawals": "提币", "deposits": "充值", "upcoming": "即将开始",
-              "scheduled": "计划维护", "incident": "故障", "maintenance": "维护"},
+              "scheduled": "计划维护", "incident": "故障", "maintenance": "维护",
+              "starts": "开始于"},
 }
 
 
@@ -128,6 +129,8 @@ async def test_upcoming_entries_are_named_and_headed_truly(
                                       else ("Ethereum upgrade", "Database work",
                                             "Expected slow logins"))]
     assert order == sorted(order)
+    # each says it has not begun yet (its badge is the state it will be in)
+    assert text.count(words["starts"]) == 3
     # none of it is current: no banner, no "happening now", every network operating normally
     assert 'class="status-banner"' not in page.text
     assert _section(page.text, "incidents") == ""
