@@ -66,6 +66,15 @@ async def open_ticket(live: LiveServer, subject: str = "USDT deposit missing") -
     return str(created.json()["number"])
 
 
+async def team_of(app: Any, number: str) -> Team:
+    """The team a ticket is in (to give it colleagues who may read it)."""
+    async with app.state.db.transaction() as session:
+        team = await session.scalar(select(Team).join(Ticket, Ticket.team_id == Team.id)
+                                    .where(Ticket.number == number))
+    assert team is not None
+    return team
+
+
 async def agent_page(browser: Any, live: LiveServer, number: str, lang: str = "en",
                      errors: list[str] | None = None) -> Any:
     """A signed-in agent's ticket page, its socket live."""
@@ -1022,11 +1031,7 @@ async def test_the_mention_picker_finds_a_colleague_by_a_chinese_name(
     """QA: the picker read only ASCII after the @, so "请@李" offered nobody."""
     number = await open_ticket(dev_live)
     async with factory_app(dev_live) as app:
-        async with app.state.db.transaction() as session:
-            team = await session.scalar(select(Team).join(Ticket, Ticket.team_id == Team.id)
-                                        .where(Ticket.number == number))
-        assert team is not None
-        colleague = await make_agent(app, "li.na@kefu.test", teams=[team])
+        colleague = await make_agent(app, "li.na@kefu.test", teams=[await team_of(app, number)])
         async with app.state.db.transaction() as session:
             row = await session.get(Agent, colleague.id)
             assert row is not None
@@ -1054,10 +1059,7 @@ async def test_the_mention_picker_is_a_combobox_and_live_messages_carry_their_la
         dev_live: LiveServer, browser: Any):
     number = await open_ticket(dev_live)
     async with factory_app(dev_live) as app:
-        async with app.state.db.transaction() as session:
-            team = await session.scalar(select(Team).join(Ticket, Ticket.team_id == Team.id)
-                                        .where(Ticket.number == number))
-        assert team is not None
+        team = await team_of(app, number)
         for email in ("li.na@kefu.test", "lo.ra@kefu.test"):
             await make_agent(app, email, teams=[team])
     page = await agent_page(browser, dev_live, number)

@@ -20,12 +20,23 @@ import websockets
 from kefu.app import create_app
 from kefu.config import Settings
 from kefu.db import Database
+from kefu.realtime.hub import Connection
 from tests.servers import free_port
 
 
 async def noop_fetch(_ticket_id: uuid.UUID, _after: int) -> list[dict[str, Any]]:
     """A Connection's catch-up reader for hub tests without a server: nothing to replay."""
     return []
+
+
+def drain(connection: Connection) -> list[dict[str, Any]]:
+    """The frames queued for a hub test's Connection (no socket sends them), emptying it."""
+    frames = []
+    while not connection.queue.empty():
+        frame = connection.queue.get_nowait()
+        assert frame is not None
+        frames.append(frame)
+    return frames
 
 
 @dataclass

@@ -20,7 +20,7 @@ from kefu.realtime.events import AGENTS
 from kefu.realtime.hub import Connection, Hub
 from kefu.realtime.presence import TIMEOUT_S, PresenceKeeper, restore_status
 from tests.factories import api_token, bearer, make_agent, make_world
-from tests.realtime.live import Client, LiveServer, noop_fetch
+from tests.realtime.live import Client, LiveServer, drain, noop_fetch
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -31,15 +31,6 @@ async def _agent(app: FastAPI, name: str, status: str, seen_at: datetime | None)
         await session.execute(update(Agent).where(Agent.id == agent.id)
                               .values(status=status, seen_at=seen_at))
     return agent
-
-
-def _drain(connection: Connection) -> list[dict[str, Any]]:
-    frames = []
-    while not connection.queue.empty():
-        frame = connection.queue.get_nowait()
-        assert frame is not None
-        frames.append(frame)
-    return frames
 
 
 def _console(hub: Hub, agent: Agent) -> Connection:
@@ -154,7 +145,7 @@ async def test_presence_gives_back_the_status_it_took_and_only_that(
     assert (await _state(app, changed))[0] == "offline"
     for connection in consoles.values():  # every console is told, the agent's own too
         assert [(f["type"], f["agent"]["name"], f["agent"]["status"])
-                for f in _drain(connection)] == [("agent_status", "worker", "online"),
+                for f in drain(connection)] == [("agent_status", "worker", "online"),
                                                  ("agent_status", "resting", "away")]
 
     assert await restore_status(app.state.db, worker) is None  # given back once
@@ -183,7 +174,7 @@ async def test_a_beat_gives_back_the_status_of_a_connected_agent(
     await PresenceKeeper(app.state.db, hub).beat()
     assert (await _state(app, here))[0] == "away"
     assert (await _state(app, picked))[0] == "away"
-    told = {(f["agent"]["name"], f["agent"]["status"]) for f in _drain(consoles[0])}
+    told = {(f["agent"]["name"], f["agent"]["status"]) for f in drain(consoles[0])}
     assert told == {("here", "away")}
     async with app.state.db.transaction() as session:
         assert list(await session.scalars(select(Agent.status_before_presence)

@@ -28,7 +28,7 @@ from kefu.tickets import schemas, workflow
 from kefu.tickets import service as tickets
 from kefu.tickets.models import Ticket
 from tests.factories import make_agent, make_team, make_world
-from tests.realtime.live import Client, LiveServer, noop_fetch
+from tests.realtime.live import Client, LiveServer, drain, noop_fetch
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -187,15 +187,6 @@ def _connection(hub: Hub, role: str) -> Connection:
     return connection
 
 
-def _drain(connection: Connection) -> list[dict[str, Any]]:
-    frames = []
-    while not connection.queue.empty():
-        frame = connection.queue.get_nowait()
-        assert frame is not None
-        frames.append(frame)
-    return frames
-
-
 async def test_feed_pushes_to_supervisors_only_and_only_changes(
     app: FastAPI, at: Callable[[datetime], None]
 ):
@@ -206,24 +197,24 @@ async def test_feed_pushes_to_supervisors_only_and_only_changes(
     supervisor, admin, agent = (_connection(hub, "supervisor"), _connection(hub, "admin"),
                                 _connection(hub, "agent"))
     assert await feed.tick() == 2
-    [frame] = _drain(supervisor)
+    [frame] = drain(supervisor)
     assert frame["type"] == "supervisor"
     assert frame["totals"]["waiting"] == 5
-    assert len(_drain(admin)) == 1
-    assert _drain(agent) == []
+    assert len(drain(admin)) == 1
+    assert drain(agent) == []
 
     at(T0 + timedelta(seconds=30))
     assert await feed.tick() == 0  # only the waits grew
     number = await floor.open(0, "zh", "urgent", "Account frozen")
     assert await feed.tick() == 2
-    [frame] = _drain(supervisor)
+    [frame] = drain(supervisor)
     assert frame["totals"]["waiting"] == 6
     assert number in {w["number"] for w in frame["waiting"]}
-    assert _drain(agent) == []
+    assert drain(agent) == []
 
     late = _connection(hub, "supervisor")  # a new viewer gets the current state at once
     assert await feed.tick() == 1
-    assert len(_drain(late)) == 1
+    assert len(drain(late)) == 1
     hub.detach_all(late)
     await feed.tick()
     assert late not in feed.sent
