@@ -54,8 +54,8 @@ SEED_WORDS = (
 # A seed label and its linker ("助记词是：", "mnemonic:"), after which an unseparated Chinese
 # phrase starts; label characters are themselves list words, so the label anchors the phrase.
 _ZH_ANCHOR = re.compile(
-    r"(?:助记词|助記詞|助记|助記|种子[词短语]*|種子[詞短語]*|(?:恢复|恢復|备份|備份)(?:短语|短語|[词詞])"
-    r"|mnemonic|seed(?:\s*phrase)?|recovery\s*phrase)"
+    r"(?P<label>助记词|助記詞|助记|助記|种子[词短语]*|種子[詞短語]*"
+    r"|(?:恢复|恢復|备份|備份)(?:短语|短語|[词詞])|mnemonic|seed(?:\s*phrase)?|recovery\s*phrase)"
     r"(?:\s*(?:是|为|為|如下|：|:|=|-|—)\s*)*\s*")
 
 
@@ -231,14 +231,21 @@ def _chinese_contiguous(text: str, lower: str, in_context: bool) -> list[tuple[i
     if in_context:
         for anchor in _ZH_ANCHOR.finditer(lower):
             run = _ZH_CONTIGUOUS_RUN.match(text, anchor.end())
+            phrase = None
             if run is not None:
-                phrase = _valid_prefix(text, run.start(), run.end())
+                phrase = _valid_prefix(text, run.start(), run.end(), in_context=True)
                 if phrase is None and _typo_phrase(anchor.group(), run.group()):
                     phrase = run.span()
-                if phrase is not None:
-                    spans.append(phrase)
+            if phrase is None and anchor.end("label") < anchor.end():
+                # The linker may be the phrase's first word ("助记词为兰谓…": 为 is a list word).
+                run = _ZH_CONTIGUOUS_RUN.match(text, anchor.end("label"))
+                if run is not None:
+                    phrase = _valid_prefix(text, run.start(), run.end(), in_context=True)
+            if phrase is not None:
+                spans.append(phrase)
     for run in _ZH_STANDALONE_RUN.finditer(text):
-        if run.end() - run.start() in PHRASE_LENGTHS and _chinese_valid(run.group()):
+        if (run.end() - run.start() in PHRASE_LENGTHS
+                and _chinese_valid(run.group(), in_context=in_context)):
             spans.append(run.span())
     return spans
 
@@ -251,13 +258,27 @@ def _typo_phrase(anchor: str, run: str) -> bool:
         for wl in CHINESE)
 
 
-def _chinese_valid(chars: str) -> bool:
-    """True when the characters are a checksum-valid phrase of one Chinese list that is not made
-    of the commonest characters, as ordinary sentences are."""
+def _chinese_valid(chars: str, *, in_context: bool = False) -> bool:
+    """True when the characters are a checksum-valid phrase of one Chinese list that reads
+    neither like a sentence (common two-character words) nor like ordinary text (the commonest
+    characters). Random phrases of 12 characters (uniform entropy, 20,000 drawn) hold no common
+    word 95 % of the time and one 5 %; real 12-character windows of customer text hold two or
+    more 97 % of the time, and their mean list index is 333 against a phrase's 1,023.
+
+    Out of seed context both tests must pass: 0.2 % of random phrases fail one (one in 450 is
+    missed) and 1 % of real windows pass both (a sixteenth of those has a valid checksum). In
+    seed context (``in_context``: the message talks about seed phrases) an uncommon phrase may
+    hold one word more than that: one random phrase in 16,000 is missed, and 6 % of real
+    windows pass (0.4 % with the checksum), an acceptable cost in a message about seeds.
+    "请提供您的助记词以便核实" (uncommon characters, three words) stays a sentence."""
     for wordlist in CHINESE:
         indices = tuple(wordlist.index.get(char, -1) for char in chars)
-        if -1 not in indices and _uncommon(indices) and checksum_ok(indices):
-            return not _sentence_like(chars)
+        if -1 not in indices and checksum_ok(indices):
+            words = _common_words(chars)
+            sentence_like = words > 1 + len(chars) // 24
+            if not in_context:
+                return _uncommon(indices) and not sentence_like
+            return not sentence_like or (_uncommon(indices) and words <= 1 + len(chars) // 12)
     return False
 
 
@@ -265,16 +286,22 @@ def _uncommon(indices: tuple[int, ...]) -> bool:
     return sum(indices) >= ZH_MIN_MEAN_INDEX * len(indices)
 
 
+def _common_words(chars: str) -> int:
+    """How many common two-character words the characters hold (overlapping)."""
+    return sum(chars[i:i + 2] in _ZH_PAIRS for i in range(len(chars) - 1))
+
+
 def _sentence_like(chars: str) -> bool:
     """True when the characters hold more common two-character words than a random phrase would
-    (one per 24 characters allowed): 99% of real 12-character windows, 0.05% of phrases."""
-    words = sum(chars[i:i + 2] in _ZH_PAIRS for i in range(len(chars) - 1))
-    return words > 1 + len(chars) // 24
+    (one per 24 characters allowed)."""
+    return _common_words(chars) > 1 + len(chars) // 24
 
 
-def _valid_prefix(text: str, start: int, end: int) -> tuple[int, int] | None:
+def _valid_prefix(text: str, start: int, end: int, *,
+                  in_context: bool) -> tuple[int, int] | None:
     for length in PHRASE_LENGTHS:
-        if start + length <= end and _chinese_valid(text[start:start + length]):
+        if start + length <= end and _chinese_valid(text[start:start + length],
+                                                    in_context=in_context):
             return (start, start + length)
     return None
 

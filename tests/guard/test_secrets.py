@@ -95,6 +95,17 @@ def test_unspaced_chinese_phrase_standing_alone_is_hidden() -> None:
     hidden(f"急！{phrase}，谢谢", phrase, "seed_phrase")
 
 
+def test_a_phrase_of_common_characters_is_hidden_where_the_message_talks_of_seeds() -> None:
+    """One random phrase in 10,000 is as common as ordinary text, which alone is no phrase; in
+    a message about seed phrases it is one (the all-zero phrase is what property tests find)."""
+    zero = Mnemonic("chinese_simplified").to_mnemonic(bytes(16)).replace(" ", "")
+    assert zero == "的的的的的的的的的的的在"
+    for text in (f"my seed phrase is {zero}", f"我的助记词是{zero}请帮我看看",
+                 f"我把助记词{zero}导入了imToken", f"is this a valid phrase? {zero}"):
+        hidden(text, zero, "seed_phrase")
+    assert "seed_phrase" not in kinds(f"hello {zero}")
+
+
 def test_numbered_phrase_hides_its_first_number() -> None:
     phrase = format_phrase(seed_phrase(random.Random(RNG_SEED), "english"), "numbered")
     result = scan(f"words: {phrase}")

@@ -4,12 +4,14 @@ the secret, and generated txids, addresses and other look-alikes are never flagg
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import base58
-from hypothesis import given, settings
+from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 from mnemonic import Mnemonic
 
+from kefu.guard.bip39 import SEED_WORDS
 from kefu.guard.secrets import scan
 from tests.guard.corpus import LOOKALIKE_TEMPLATES, SECRET_TEMPLATES, format_phrase
 
@@ -26,12 +28,15 @@ _DIGITS = "0123456789"
 
 
 @st.composite
-def seed_phrases(draw: st.DrawFn) -> str:
+def seed_phrases(draw: st.DrawFn) -> tuple[str, str]:
+    """A phrase from uniform entropy, as wallets make them (hypothesis' own bytes shrink towards
+    zeros: phrases of the commonest characters, which read like Chinese text, see
+    ``test_unspaced_chinese_phrases_out_of_seed_context``), and its layout."""
     lang = draw(st.sampled_from(sorted(_MNEMONICS)))
-    entropy = draw(st.sampled_from((16, 20, 24, 28, 32)).flatmap(
-        lambda n: st.binary(min_size=n, max_size=n)))
-    phrase = _MNEMONICS[lang].to_mnemonic(entropy)
-    return format_phrase(phrase, draw(st.sampled_from(_FORMS[lang])))
+    size = draw(st.sampled_from((16, 20, 24, 28, 32)))
+    entropy = random.Random(draw(st.integers(0, 2**64 - 1))).randbytes(size)
+    form = draw(st.sampled_from(_FORMS[lang]))
+    return format_phrase(_MNEMONICS[lang].to_mnemonic(entropy), form), form
 
 
 def _luhn_complete(body: str) -> str:
@@ -78,9 +83,44 @@ def _covered(text: str, start: int, end: int, kind: str) -> bool:
 
 @FAST
 @given(st.data(), seed_phrases())
-def test_generated_seed_phrases_are_always_found(data: st.DataObject, phrase: str) -> None:
+def test_generated_seed_phrases_are_always_found(data: st.DataObject,
+                                                 drawn: tuple[str, str]) -> None:
+    """Every layout but unspaced Chinese, which can read like ordinary Chinese and is hidden
+    by likelihood (``test_unspaced_chinese_phrases_in_and_out_of_seed_context``)."""
+    phrase, form = drawn
+    if form == "unspaced":
+        reject()
     text, start = _in_template(data.draw, "seed_phrase", phrase)
     assert _covered(text, start, start + len(phrase), "seed_phrase"), text
+
+
+def test_unspaced_chinese_phrases_in_and_out_of_seed_context() -> None:
+    """Standing alone in a message that does not talk about seeds, an unspaced Chinese phrase
+    is hidden unless it reads like ordinary Chinese (about 0.2 % of phrases: common characters
+    or common words); in a message about seeds, one in 16,000 is missed (none of these 4,000).
+    Then every template that talks about seeds, with each of 300 phrases."""
+    rng = random.Random(20261127)
+    missed = {"alone": 0, "seed context": 0}
+    for _ in range(4000):
+        entropy = rng.randbytes(rng.choice((16, 20, 24, 28, 32)))
+        phrase = _MNEMONICS["chinese_simplified"].to_mnemonic(entropy).replace(" ", "")
+        for key, text in (("alone", f"急！{phrase}，谢谢"), ("seed context", f"助记词 {phrase}")):
+            start = text.index(phrase)
+            missed[key] += not _covered(text, start, start + len(phrase), "seed_phrase")
+    assert missed["seed context"] == 0
+    assert missed["alone"] <= 20  # 0.5 %; 9 with this seed
+    rng = random.Random(20261128)
+    for _ in range(300):
+        entropy = rng.randbytes(rng.choice((16, 20, 24, 28, 32)))
+        phrase = _MNEMONICS[rng.choice(("chinese_simplified", "chinese_traditional"))
+                            ].to_mnemonic(entropy).replace(" ", "")
+        for lang in ("en", "zh"):
+            for template in SECRET_TEMPLATES["seed_phrase"][lang]:
+                before, after = template.split("{s}")
+                text = before + phrase + after
+                if any(word in text.lower() for word in SEED_WORDS):
+                    assert _covered(text, len(before), len(before) + len(phrase),
+                                    "seed_phrase"), text
 
 
 @FAST
@@ -151,8 +191,8 @@ _KEYS = st.binary(min_size=32, max_size=32).map(lambda b: "私钥 " + b.hex())
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(_MIXED_TEXT, seed_phrases(), cards(), cn_ids(), _KEYS, _LABELS),
-                max_size=6))
+@given(st.lists(st.one_of(_MIXED_TEXT, seed_phrases().map(lambda drawn: drawn[0]), cards(),
+                          cn_ids(), _KEYS, _LABELS), max_size=6))
 def test_masking_is_idempotent_and_well_formed(parts: list[str]) -> None:
     text = " ".join(parts)
     result = scan(text)
