@@ -27,9 +27,9 @@ install: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/kefu migrate
 
-# The search index and the assistant's intent model are derived data: built here (a minute or
-# two the first time, seconds after) so that the help center and the assistant answer from the
-# first request instead of while they build.
+# The search index and the assistant's intent model are derived data: built here (seconds: the
+# e5 vectors of the demo articles and the intent examples ship with Kefu) so that the help
+# center and the assistant answer from the first request instead of while they build.
 demo: migrate
 	$(BIN)/kefu demo
 	$(BIN)/kefu search reindex

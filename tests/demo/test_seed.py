@@ -82,34 +82,63 @@ class Seeded:
     started: datetime
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def seeded(
-    request: pytest.FixtureRequest,
-    postgres: PostgresServer | None,
-    migrated_templates: dict[str, str],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Seeded]:
-    """One freshly migrated database per backend (as the ``settings`` fixture builds them),
-    seeded once for the whole module."""
-    directory = tmp_path_factory.mktemp("demo")
-    if request.param == "sqlite":
-        shutil.copyfile(migrated_templates["sqlite"], directory / "kefu.db")
-        url, cleanup = f"sqlite+aiosqlite:///{directory / 'kefu.db'}", None
-    else:
-        if postgres is None:
-            pytest.skip("PostgreSQL is not installed (set KEFU_TEST_POSTGRES=required to fail)")
-        name = "demo_" + uuid.uuid4().hex[:12]
-        asyncio.run(_pg_execute(postgres.url, f"CREATE DATABASE {name} TEMPLATE kefu_template"))
-        url, cleanup = postgres.url_for(name), f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    settings = Settings(env="test", data_dir=directory / "data", database_url=url,
-                        jobs_enabled=False, log_json=True, log_level="WARNING", port=8123)
-    started = clock.now()
+class Seeder:
+    """Seeds each backend's database the first time a test asks for it and keeps it for the
+    module: with the tests in random order the parametrized fixture below is set up again
+    whenever the backend changes, and a seeding takes ~11 s."""
+
+    def __init__(self, postgres: PostgresServer | None, migrated_templates: dict[str, str],
+                 tmp_path_factory: pytest.TempPathFactory) -> None:
+        self.postgres = postgres
+        self.templates = migrated_templates
+        self.tmp_path_factory = tmp_path_factory
+        self.seeded: dict[str, Seeded] = {}
+        self.drops: list[str] = []
+
+    def get(self, backend: str) -> Seeded:
+        if backend not in self.seeded:
+            self.seeded[backend] = self._seed(backend)
+        return self.seeded[backend]
+
+    def _seed(self, backend: str) -> Seeded:
+        """One freshly migrated database (as the ``settings`` fixture builds them), seeded."""
+        directory = self.tmp_path_factory.mktemp("demo")
+        if backend == "sqlite":
+            shutil.copyfile(self.templates["sqlite"], directory / "kefu.db")
+            url = f"sqlite+aiosqlite:///{directory / 'kefu.db'}"
+        else:
+            if self.postgres is None:
+                pytest.skip("PostgreSQL is not installed (set KEFU_TEST_POSTGRES=required to fail)")
+            name = "demo_" + uuid.uuid4().hex[:12]
+            asyncio.run(_pg_execute(self.postgres.url,
+                                    f"CREATE DATABASE {name} TEMPLATE kefu_template"))
+            self.drops.append(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            url = self.postgres.url_for(name)
+        settings = Settings(env="test", data_dir=directory / "data", database_url=url,
+                            jobs_enabled=False, log_json=True, log_level="WARNING", port=8123)
+        started = clock.now()
+        try:
+            return Seeded(settings, asyncio.run(seed_demo(settings)), started)
+        finally:
+            clock.set_clock(None)
+
+
+@pytest.fixture(scope="module")
+def seeder(postgres: PostgresServer | None, migrated_templates: dict[str, str],
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeder]:
+    made = Seeder(postgres, migrated_templates, tmp_path_factory)
     try:
-        yield Seeded(settings, asyncio.run(seed_demo(settings)), started)
+        yield made
     finally:
-        clock.set_clock(None)
-        if cleanup is not None and postgres is not None:
-            asyncio.run(_pg_execute(postgres.url, cleanup))
+        for drop in made.drops:
+            if postgres is not None:
+                asyncio.run(_pg_execute(postgres.url, drop))
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def seeded(request: pytest.FixtureRequest, seeder: Seeder) -> Seeded:
+    """The backend's demo database, seeded once for the whole module."""
+    return seeder.get(request.param)
 
 
 @pytest.fixture
