@@ -268,3 +268,18 @@ def _display_name(code: str, ui_lang: str) -> str:
     if ui.language in ("zh", "ja"):
         name = name.replace(" (", "（").replace(")", "）")
     return name
+
+
+def own_name(code: str) -> str:
+    """A language by its own name, as a menu of languages writes it: CLDR's autonym with its
+    first letter upper-cased where the script has case ("Español", "Tiếng Việt", "中文 (繁體,
+    台灣)"). The same for every reader, so it can travel in frames shared by all consoles; the
+    console names a ticket's language this way on the page and live. ``und`` and a code Babel
+    does not know stay a code."""
+    if code == UNDETERMINED:
+        return code
+    try:
+        name = Locale.parse(code.replace("-", "_")).get_display_name() or code
+    except (ValueError, UnknownLocaleError):
+        return code
+    return name if name == code else name[:1].upper() + name[1:]

@@ -434,6 +434,7 @@ class Session:
                     {"agent_read_seq": await reads.support_read_public_seq(session, ticket.id),
                      "read_seq": customer_read[1]})
         conn.push({"type": reply, "ticket": {"number": ticket.number, "status": ticket.status,
+                                              "pending_reason": ticket.pending_reason,
                                               "subject": ticket.subject},
                    "since": since, **read})
         await conn.follow(ticket.id, ticket.number, since)
@@ -567,38 +568,44 @@ class Session:
             chat = ChatSend(actor, number, frame.body, frame.client_msg_id, analysis)
         result = await self.writer.submit(  # key: lock tickets in one order (no deadlock)
             work, key=number.upper() if number else None, chat=chat)
+        not_notified: list[tickets.NotNotified] = []
         if isinstance(result, Appended):
             ticket, message, new_actor = result.ticket, result.message, None
         else:
-            ticket, message, new_actor = result
+            ticket, message, new_actor, not_notified = result
         if new_actor is not None:
             conn.actor = new_actor
         seq = message.seq if actor.agent is not None else message.public_seq
-        conn.push({"type": "ack", "client_msg_id": frame.client_msg_id, "ticket": ticket.number,
-                   "seq": seq, "id": str(message.id),
-                   "created_at": message.created_at.isoformat()})
+        ack: dict[str, Any] = {
+            "type": "ack", "client_msg_id": frame.client_msg_id, "ticket": ticket.number,
+            "seq": seq, "id": str(message.id), "created_at": message.created_at.isoformat()}
+        if frame.internal:  # who the note names but was not told (they may not read it)
+            ack["not_notified"] = [{"agent_id": str(n.agent_id), "name": n.name,
+                                    "reason": n.reason} for n in not_notified]
+        conn.push(ack)
         if ticket.id not in conn.follows and actor.agent is None:
             await self._follow_ticket(conn, ticket, 0, "joined")
 
-    async def _agent_send(self, session: AsyncSession, actor: Actor, frame: p.Send,
-                          attachment_ids: list[uuid.UUID]) -> tuple[Ticket, Any, None]:
+    async def _agent_send(
+        self, session: AsyncSession, actor: Actor, frame: p.Send, attachment_ids: list[uuid.UUID]
+    ) -> tuple[Ticket, Any, None, list[tickets.NotNotified]]:
         assert frame.ticket is not None
         ticket = await tickets.get_readable(session, actor, frame.ticket)
         if frame.internal:
-            message = await tickets.add_note(session, actor, ticket, ticket_schemas.NoteCreate(
+            note = await tickets.add_note(session, actor, ticket, ticket_schemas.NoteCreate(
                 body=frame.body, attachment_ids=attachment_ids,
                 client_msg_id=frame.client_msg_id))
-        else:
-            message = await tickets.reply(session, actor, self.settings, ticket,
-                                          ticket_schemas.ReplyCreate(
-                                              body=frame.body, attachment_ids=attachment_ids,
-                                              client_msg_id=frame.client_msg_id,
-                                              override_guard=frame.override_guard))
-        return ticket, message, None
+            return ticket, note.message, None, note.not_notified
+        message = await tickets.reply(session, actor, self.settings, ticket,
+                                      ticket_schemas.ReplyCreate(
+                                          body=frame.body, attachment_ids=attachment_ids,
+                                          client_msg_id=frame.client_msg_id,
+                                          override_guard=frame.override_guard))
+        return ticket, message, None, []
 
     async def _customer_send(self, session: AsyncSession, actor: Actor, frame: p.Send,
                              number: str | None, attachment_ids: list[uuid.UUID]
-                             ) -> tuple[Ticket, Any, Actor | None]:
+                             ) -> tuple[Ticket, Any, Actor | None, list[tickets.NotNotified]]:
         new_actor = None
         if number is None:
             first_line = frame.body.strip().splitlines()[0] if frame.body.strip() else ""
@@ -613,13 +620,13 @@ class Session:
             if attachment_ids:
                 raise KefuError("upload attachments after the first message",
                                 code="unknown_attachment", status=422)
-            return ticket, message, new_actor
+            return ticket, message, new_actor, []
         ticket = await tickets.get_readable(session, actor, number)
         message = await tickets.reply(session, actor, self.settings, ticket,
                                       ticket_schemas.ReplyCreate(
                                           body=frame.body, attachment_ids=attachment_ids,
                                           client_msg_id=frame.client_msg_id))
-        return ticket, message, new_actor
+        return ticket, message, new_actor, []
 
     async def _fetch(self, ticket_id: uuid.UUID, after: int) -> list[dict[str, Any]]:
         conn = self.conn

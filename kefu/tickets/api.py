@@ -110,13 +110,17 @@ async def reply(
     return await _message_read(session, actor, ticket, message.id)
 
 
-@router.post("/tickets/{number}/notes", response_model=schemas.MessageRead, status_code=201)
+@router.post("/tickets/{number}/notes", response_model=schemas.NoteRead, status_code=201)
 async def add_note(
     number: str, body: schemas.NoteCreate, session: SessionDep, actor: AgentDep
-) -> schemas.MessageRead:
+) -> schemas.NoteRead:
+    """The note, and who it @mentions but did not notify (they may not read the ticket)."""
     ticket = await service.get_readable(session, actor, number)
-    message = await service.add_note(session, actor, ticket, body)
-    return await _message_read(session, actor, ticket, message.id)
+    added = await service.add_note(session, actor, ticket, body)
+    message = await _message_read(session, actor, ticket, added.message.id)
+    return schemas.NoteRead(**message.model_dump(), not_notified=[
+        schemas.NotNotifiedRead.model_validate(n, from_attributes=True)
+        for n in added.not_notified])
 
 
 async def _message_read(

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
+from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.core import clock
-from kefu.tickets.models import READER_CUSTOMER, Message, ReadPoint
+from kefu.tickets.lifecycle import TRANSITIONS, is_active
+from kefu.tickets.models import READER_CUSTOMER, Message, ReadPoint, Ticket
 
 
 def reader_of(agent_id: uuid.UUID | None) -> str:
@@ -67,3 +69,29 @@ async def unread_counts(session: AsyncSession, agent_id: uuid.UUID,
                Message.seq > func.coalesce(ReadPoint.seq, 0))
         .group_by(Message.ticket_id))
     return {ticket_id: count for ticket_id, count in rows}
+
+
+UNREAD_TICKETS_LIMIT = 500
+
+
+async def unread_tickets(session: AsyncSession, agent_id: uuid.UUID, scope: ColumnElement[bool],
+                         *, limit: int = UNREAD_TICKETS_LIMIT
+                         ) -> dict[str, tuple[int, datetime | None]]:
+    """:func:`unread_counts` over every active ticket in ``scope`` (the agent's
+    ``ticket_scope``), not one page of a list: ticket number → (the customer's messages after
+    ``agent_id``'s read point, when the customer last wrote), tickets with none unread left
+    out. The console's unread total is their sum, whatever page or filter it shows. At most
+    ``limit`` tickets, those the customers wrote to last (a supervisor's scope is every ticket:
+    the page carries this map, and the total is for the title, not an audit)."""
+    mine = and_(ReadPoint.ticket_id == Message.ticket_id, ReadPoint.reader == str(agent_id))
+    active = [status for status in TRANSITIONS if is_active(status)]
+    rows = await session.execute(
+        select(Ticket.number, Ticket.last_customer_message_at, func.count())
+        .select_from(Message)
+        .join(Ticket, Ticket.id == Message.ticket_id)
+        .outerjoin(ReadPoint, mine)
+        .where(scope, Ticket.status.in_(active), Ticket.merged_into_id.is_(None),
+               Message.author_kind == "customer", Message.seq > func.coalesce(ReadPoint.seq, 0))
+        .group_by(Ticket.id, Ticket.number, Ticket.last_customer_message_at)
+        .order_by(Ticket.last_customer_message_at.desc(), Ticket.id).limit(limit))
+    return {number: (count, last) for number, last, count in rows}

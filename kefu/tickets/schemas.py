@@ -188,6 +188,19 @@ class MessageRead(BaseModel):
     attachments: list[AttachmentRead] = []
 
 
+class NotNotifiedRead(BaseModel):
+    agent_id: uuid.UUID
+    name: str
+    reason: str = Field(description=(
+        "`cannot_read_ticket`: the agent may not read this ticket (not in its team, not its "
+        "assignee), so was not told: a notification carries the note's text."))
+
+
+class NoteRead(MessageRead):
+    not_notified: list[NotNotifiedRead] = Field(default_factory=list, description=(
+        "Agents the note @mentions who were not notified, and why. The note is saved."))
+
+
 class TicketRead(BaseModel):
     id: uuid.UUID
     number: str

@@ -33,7 +33,7 @@ from kefu.config import Settings
 from kefu.core import clock
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kefu.core.ids import new_ticket_number, normalize_ticket_number
-from kefu.core.language import detect_language
+from kefu.core.language import detect_language, own_name
 from kefu.core.pagination import Cursor
 from kefu.guard.secret_ocr import scan_ocr
 from kefu.guard.secrets import scan
@@ -220,11 +220,13 @@ async def ticket_changed(
 
 
 def ticket_summary(ticket: Ticket) -> dict[str, Any]:
-    """What realtime clients get about a ticket (inbox rows, status updates)."""
+    """What realtime clients get about a ticket (inbox rows, status updates); its language also
+    by name (``own_name``), so a console names it as its pages do, not as its browser would."""
     return {**webhook_ticket(ticket), "id": str(ticket.id), "created_at":
             ticket.created_at.isoformat(), "last_customer_message_at":
             ticket.last_customer_message_at.isoformat()
-            if ticket.last_customer_message_at else None}
+            if ticket.last_customer_message_at else None,
+            "language_name": own_name(ticket.language) if ticket.language else None}
 
 
 def announce_ticket(
@@ -762,31 +764,70 @@ def mentioned(body: str, agents: Iterable[Agent]) -> list[Agent]:
     return list(found.values())
 
 
+# Why a colleague a note names was not told: they may not read the ticket (a notification
+# carries the note's text).
+CANNOT_READ_TICKET = "cannot_read_ticket"
+
+
+@dataclass(frozen=True)
+class NotNotified:
+    """An agent a note names who was not notified, and why (``CANNOT_READ_TICKET``)."""
+
+    agent_id: uuid.UUID
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class NoteAdded:
+    """A note, and the agents it names who were not notified: its author is told so, rather
+    than believe they were."""
+
+    message: Message
+    not_notified: list[NotNotified]
+
+
 async def add_note(
     session: AsyncSession, actor: Actor, ticket: Ticket, data: schemas.NoteCreate
-) -> Message:
+) -> NoteAdded:
+    """An internal note. Only a new note notifies (a resent ``client_msg_id`` returns the stored
+    one), but both answers say who was not notified."""
     message, created = await add_message(
         session, ticket, MessageAuthor.of(actor), body=data.body, internal=True,
         attachment_ids=data.attachment_ids, client_msg_id=data.client_msg_id)
     if created:
         await audit(session, actor, "ticket.note", target_type="ticket",
                     target_id=ticket.number)
-        await notify_mentions(session, actor, ticket, message)
-    return message
+    readers, others = await mentioned_readers(session, ticket, message.body)
+    if created:
+        await notify_mentions(session, actor, ticket, message, readers)
+    return NoteAdded(message, [NotNotified(a.id, a.display_name, CANNOT_READ_TICKET)
+                               for a in others])
+
+
+async def mentioned_readers(
+    session: AsyncSession, ticket: Ticket, body: str
+) -> tuple[list[Agent], list[Agent]]:
+    """The active agents ``body`` names (``mentioned``): those who may read ``ticket``, and
+    those who may not."""
+    if "@" not in body:
+        return [], []
+    named = mentioned(body, await session.scalars(
+        select(Agent).where(Agent.is_active.is_(True))))
+    readers: list[Agent] = []
+    others: list[Agent] = []
+    for agent in named:
+        reader = Actor(kind="agent", agent=agent, team_ids=await team_ids_of(session, agent.id))
+        (readers if may_read(reader, ticket) else others).append(agent)
+    return readers, others
 
 
 async def notify_mentions(
-    session: AsyncSession, actor: Actor, ticket: Ticket, message: Message
-) -> list[Agent]:
-    """An agent a note names (``mentioned``) is notified: stored, and pushed to their open
+    session: AsyncSession, actor: Actor, ticket: Ticket, message: Message, agents: list[Agent]
+) -> None:
+    """The agents a note names who may read the ticket (``mentioned_readers``: a notification
+    carries the note's text) are notified, its author aside: stored, and pushed to their open
     consoles after commit."""
-    if "@" not in message.body:
-        return []
-    named = mentioned(message.body, await session.scalars(
-        select(Agent).where(Agent.is_active.is_(True))))
-    # Only those who may read the ticket: a notification carries the note's text.
-    agents = [a for a in named if may_read(Actor(
-        kind="agent", agent=a, team_ids=await team_ids_of(session, a.id)), ticket)]
     by = actor.agent.display_name if actor.agent else "system"
     excerpt = message.body[:200]
     for agent in agents:
@@ -799,7 +840,6 @@ async def notify_mentions(
             "type": "mention", "ticket": ticket.number, "by": by, "excerpt": excerpt,
             "message_id": str(message.id)})
     await session.flush()
-    return agents
 
 
 async def rate(

@@ -26,7 +26,7 @@ from kefu.config import Settings
 from kefu.core import clock
 from kefu.core.errors import InvalidInput, KefuError, NotFound
 from kefu.core.http import SessionDep, SettingsDep
-from kefu.core.language import SUPPORTED_LANGUAGES, UNDETERMINED
+from kefu.core.language import SUPPORTED_LANGUAGES, UNDETERMINED, own_name
 from kefu.exchange.schemas import ACCOUNT_FLAGS, CustomerContext
 from kefu.realtime import supervisor
 from kefu.tickets import reads, schemas, service, workflow
@@ -96,16 +96,16 @@ def console_labels(request: Request) -> dict[str, str]:
 
 
 def language_name(code: str, ui: str = i18n.DEFAULT_LANGUAGE) -> str:
-    """A ticket's or a queue's language as the console names it: by its own name, as
-    ``supervisor.autonym`` does (the same for every viewer), written as a menu of languages
-    writes it, first letter upper-cased where the script has case ("Español", "Русский",
-    "中文"). A language that could not be told (``und``) is said in the UI's language ``ui``;
-    a code Babel does not know stays a code. ``console.js`` gets these names (``languages``)."""
+    """A ticket's or a queue's language as the console names it: by its own name
+    (``own_name``, the same for every viewer), written as a menu of languages writes it, first
+    letter upper-cased where the script has case ("Español", "Русский", "中文"). A language
+    that could not be told (``und``) is said in the UI's language ``ui``; a code Babel does not
+    know stays a code. ``console.js`` gets these names (``languages``), and a live inbox row
+    its ticket's (``language_name``), so a row added live reads as after a reload."""
     if code == UNDETERMINED:
         t = i18n.Translator(ui)
         return t("console.language.und")
-    name = supervisor.autonym(code)
-    return name if name == code else name[:1].upper() + name[1:]
+    return own_name(code)
 
 
 def language_namer(request: Request) -> Callable[[str], str]:
@@ -187,11 +187,18 @@ async def inbox(
               "assignee": filters.assignee or "", "tag": filters.tag or "",
               "q": filters.q or ""}
     query = {k: v for k, v in chosen.items() if v}
+    counted_at = clock.now()  # before counting: a message after it comes live as news
     context: dict[str, Any] = {
         "tickets": [await service.ticket_read(session, t, actor) for t in rows],
         "last_customer_at": {t.number: t.last_customer_message_at for t in rows},
         "unread": await reads.unread_counts(session, actor.agent.id, [t.id for t in rows])
         if actor.agent else {},
+        # every active ticket the agent may read, on this page or not: the tab title's total
+        "unread_all": {number: [count, last.isoformat() if last else None]
+                       for number, (count, last) in (await reads.unread_tickets(
+                           session, actor.agent.id, service.ticket_scope(actor))).items()}
+        if actor.agent else {},
+        "unread_counted_at": counted_at.isoformat(),
         "agent_names": agents,
         "team_names": {t.id: t.name for t in teams},
         "filters": chosen,
@@ -324,7 +331,10 @@ async def _ticket_page(
     notice: str = "",
     error: KefuError | None = None,
     values: dict[str, str] | None = None,
+    not_notified: str = "",
 ) -> HTMLResponse:
+    """``not_notified``: after a note, the ids (comma-separated) of the agents it @mentions
+    who may not read the ticket and were not told; the page names them to its author."""
     read = await service.ticket_read(session, ticket, actor)
     agents = await accounts.list_agents(session)
     teams = await accounts.list_teams(session)
@@ -359,6 +369,7 @@ async def _ticket_page(
         "can_reply": read.status != "closed",
         "can_merge": read.status != "closed",
         "notice": notice if notice in NOTICES else "",
+        "not_notified": _agents_named(not_notified, names) if notice == "noted" else [],
         "error": error,
         "values": {"body": "", "note": "", "reason": "", "status_reason": "", "into": "",
                    "tags": "",
@@ -386,11 +397,24 @@ async def ticket_view(
     session: SessionDep,
     actor: AgentPageDep,
     ok: Annotated[str, Query(max_length=32)] = "",
+    not_notified: Annotated[str, Query(max_length=2000)] = "",
 ) -> Response:
     ticket = await service.get_readable(session, actor, number)
     if ticket.number != number:
         return redirect(f"/agent/tickets/{ticket.number}")
-    return await _ticket_page(request, session, actor, ticket, notice=ok)
+    return await _ticket_page(request, session, actor, ticket, notice=ok,
+                              not_notified=not_notified)
+
+
+def _agents_named(ids: str, names: dict[uuid.UUID, str]) -> list[str]:
+    """The names of the agents among comma-separated ``ids`` (anything else is left out)."""
+    found: list[str] = []
+    for value in ids.split(","):
+        with contextlib.suppress(ValueError):
+            name = names.get(uuid.UUID(value.strip()))
+            if name is not None and name not in found:
+                found.append(name)
+    return found
 
 
 Action = Callable[[Ticket, list[str]], Awaitable[Ticket | None]]
@@ -406,7 +430,9 @@ async def _act(
     *,
     notice: str,
     values: dict[str, str],
+    told: dict[str, str] | None = None,
 ) -> Response:
+    """``told``: what the action leaves for the page it goes back to (query parameters)."""
     ticket = await service.get_readable(session, actor, number)
     result, error = await attempt(session, settings, lambda stored: action(ticket, stored))
     if error is not None:
@@ -417,7 +443,7 @@ async def _act(
         await service.get_readable(session, actor, target.number)
     except NotFound:  # transferred to a team or an agent this one cannot read: done with it
         return redirect("/agent?ok=transferred")
-    return redirect(f"/agent/tickets/{target.number}?ok={notice}")
+    return redirect(f"/agent/tickets/{target.number}?{urlencode({'ok': notice, **(told or {})})}")
 
 
 @router.post("/tickets/{number}/reply", response_class=HTMLResponse)
@@ -446,12 +472,16 @@ async def note(
     actor: AgentPageDep,
     body: Annotated[str, Form(max_length=TYPED_TEXT)] = "",
 ) -> Response:
+    told: dict[str, str] = {}
+
     async def add(ticket: Ticket, _: list[str]) -> None:
-        await service.add_note(session, actor, ticket,
-                               form_model(schemas.NoteCreate, body=clean(body)))
+        added = await service.add_note(session, actor, ticket,
+                                       form_model(schemas.NoteCreate, body=clean(body)))
+        if added.not_notified:  # the page says who, so the author does not think them told
+            told["not_notified"] = ",".join(str(n.agent_id) for n in added.not_notified)
 
     return await _act(request, session, settings, actor, number, add, notice="noted",
-                      values={"note": body})
+                      values={"note": body}, told=told)
 
 
 @router.post("/tickets/{number}/status", response_class=HTMLResponse)

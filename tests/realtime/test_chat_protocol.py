@@ -709,3 +709,31 @@ async def test_a_person_flooding_over_several_connections_is_cut_off(
     finally:
         for client in clients:
             await client.close()
+
+
+async def test_a_notes_ack_names_whom_it_mentions_but_did_not_notify(
+        live: LiveServer, setup_app: Any):
+    """A colleague outside the ticket's team is not notified of a note (its text would reach
+    them); the author's ack says so, rather than leave them thinking they were told."""
+    world = await make_world(setup_app)
+    bob = await agent(live, world.headers["agent"])
+    alice = await customer(live)
+    await alice.send({"type": "send", "client_msg_id": "q", "body": "Withdrawal stuck"})
+    number = (await alice.wait_type("ack"))["ticket"]
+    created = await bob.wait_for(lambda f: f.get("type") == "inbox"
+                                 and f.get("ticket", {}).get("number") == number)
+    await bob.send({"type": "send", "ticket": number, "client_msg_id": "n-1", "internal": True,
+                    "body": "@other @sup can you approve this?"})
+    ack = await bob.wait_type("ack", client_msg_id="n-1")
+    assert ack["not_notified"] == [{"agent_id": str(world.other_agent.id), "name": "other",
+                                    "reason": "cannot_read_ticket"}]
+    await bob.send({"type": "send", "ticket": number, "client_msg_id": "n-2", "internal": True,
+                    "body": "@sup and the limit too"})
+    assert (await bob.wait_type("ack", client_msg_id="n-2"))["not_notified"] == []
+    await bob.send({"type": "send", "ticket": number, "client_msg_id": "r-1",
+                    "body": "We are checking your withdrawal."})
+    assert "not_notified" not in await bob.wait_type("ack", client_msg_id="r-1")
+    # An inbox row names its language as the console's pages do.
+    assert created["ticket"]["language_name"] == "English"
+    for client in (alice, bob):
+        await client.close()

@@ -136,3 +136,31 @@ async def test_a_ticket_given_to_an_agent_tells_them_not_one_they_take(
     assert told["kind"] == "assigned"
     assert (told["data"]["ticket"], told["data"]["subject"]) == (number, "Frozen account")
     assert told["data"]["by"] == world.supervisor.display_name
+
+
+async def test_a_note_says_whom_it_mentions_but_did_not_notify(
+        app: FastAPI, client: httpx.AsyncClient):
+    """The note is saved and the colleague outside the ticket's team is still not notified,
+    but the answer names them (they may not read the ticket), so the author knows; a resend
+    of the same note says the same and notifies nobody twice."""
+    world = await make_world(app)
+    number = (await client.post("/api/v1/tickets", headers=world.headers["customer_a"],
+                                json={"subject": "Card charged twice", "body": "help"})).json()[
+        "number"]
+    body = {"body": "@other @sup please approve the refund", "client_msg_id": "note-1"}
+    note = await client.post(f"/api/v1/tickets/{number}/notes", headers=world.headers["agent"],
+                             json=body)
+    assert note.status_code == 201, note.text
+    assert note.json()["not_notified"] == [{"agent_id": str(world.other_agent.id),
+                                            "name": "other", "reason": "cannot_read_ticket"}]
+    again = await client.post(f"/api/v1/tickets/{number}/notes", headers=world.headers["agent"],
+                              json=body)
+    assert (again.json()["id"], again.json()["not_notified"]) == (
+        note.json()["id"], note.json()["not_notified"])
+    told = (await client.get("/api/v1/notifications", headers=world.headers["supervisor"])).json()
+    assert [n["data"]["message_id"] for n in told["items"]] == [note.json()["id"]]
+    assert (await client.get("/api/v1/notifications",
+                             headers=world.headers["other_agent"])).json()["items"] == []
+    plain = await client.post(f"/api/v1/tickets/{number}/notes", headers=world.headers["agent"],
+                              json={"body": "@sup thanks"})
+    assert plain.json()["not_notified"] == []

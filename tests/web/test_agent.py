@@ -70,9 +70,9 @@ async def test_sign_in_and_inbox_shows_only_the_teams_tickets(
     assert ours in partial.text
     assert "<html" not in partial.text
     none = await client.get("/agent", params={"status": "closed"})
-    assert ours not in none.text
+    assert ours not in ticket_numbers(none.text)  # its unread count is there (the title's)
     mine = await client.get("/agent", params={"assignee": "me"})
-    assert ours not in mine.text
+    assert ours not in ticket_numbers(mine.text)
 
 
 async def test_wrong_password_is_a_friendly_401(app: FastAPI, client: httpx.AsyncClient):
@@ -426,3 +426,73 @@ async def test_a_blocked_reply_says_why_in_the_consoles_language(
         assert words in alert, alert
         assert joint not in alert, alert
         assert body in html.unescape(refused.text)  # the text stays in the box
+
+
+async def test_a_note_posted_from_the_page_names_the_colleagues_it_did_not_notify(
+        app: FastAPI, client: httpx.AsyncClient):
+    """The page path (no JavaScript): a colleague the note names who may not read the ticket
+    is not notified, and the page back tells the author so, in the console's language."""
+    from tests.factories import make_agent
+
+    desk = await make_desk(app)
+    carl = await make_agent(app, "carl@kefu.test", teams=[desk.zh_team])
+    number = await _api_ticket(client, customer_headers(app.state.settings, "cust-a"),
+                               "USDT deposit missing")
+    await agent_sign_in(client, "agent@kefu.test")
+    csrf = csrf_of((await client.get(f"/agent/tickets/{number}")).text)
+    noted = await client.post(f"/agent/tickets/{number}/note",
+                              data={"csrf_token": csrf, "body": "@carl please check the TxID"})
+    assert noted.status_code == 303
+    back = noted.headers["location"]
+    assert back == f"/agent/tickets/{number}?ok=noted&not_notified={carl.id}"
+    for lang, words in (("en", "Your note is saved. carl cannot see this ticket, so they were "
+                                "not notified."),
+                        ("zh-CN", "备注已保存。carl 无权查看此工单，因此未收到通知。")):
+        page = (await client.get(f"{back}&lang={lang}")).text
+        warning = page.split('data-testid="mention-warning">', 1)[1].split("</div>", 1)[0]
+        assert html.unescape(warning) == words
+    # Only after a note, and only agents: anything else in the link is left out.
+    assert 'data-testid="mention-warning"' not in (await client.get(
+        f"/agent/tickets/{number}?ok=replied&not_notified={carl.id}")).text
+    assert 'data-testid="mention-warning"' not in (await client.get(
+        f"/agent/tickets/{number}?ok=noted&not_notified={uuid.uuid4()},x")).text
+    plain = await client.post(f"/agent/tickets/{number}/note",
+                              data={"csrf_token": csrf, "body": "@agent checked the node"})
+    assert plain.headers["location"] == f"/agent/tickets/{number}?ok=noted"
+
+
+async def test_the_inbox_counts_unread_messages_of_every_ticket_not_only_those_listed(
+        app: FastAPI, client: httpx.AsyncClient):
+    """The tab title's total is the sum of ``data-unread-all``: every active ticket the agent
+    may read, whatever the filter or page shows; not resolved ones, not other teams'."""
+    await make_desk(app)
+    settings = app.state.settings
+    alice = customer_headers(settings, "cust-a")
+    listed = await _api_ticket(client, alice, "USDT deposit missing")
+    filtered_out = await _api_ticket(client, customer_headers(settings, "cust-b"),
+                                     "Withdrawal pending")
+    added = await client.post(f"/api/v1/tickets/{filtered_out}/replies",
+                              headers=customer_headers(settings, "cust-b"),
+                              json={"body": "Still pending."})
+    assert added.status_code == 201, added.text
+    resolved = await _api_ticket(client, customer_headers(settings, "cust-c"), "Fee question")
+    done = await client.post(f"/api/v1/tickets/{resolved}/status",
+                             headers=customer_headers(settings, "cust-c"),
+                             json={"status": "resolved"})
+    assert done.status_code == 200, done.text
+    theirs = await _api_ticket(client, customer_headers(settings, "cust-d"), "提币未到账",
+                               language="zh")
+    await agent_sign_in(client, "agent@kefu.test")
+
+    def counts(page: str) -> dict[str, int]:
+        match = re.search(r"data-unread-all='([^']*)'", page)
+        assert match is not None
+        return {number: count for number, (count, _) in
+                json.loads(html.unescape(match.group(1))).items()}
+
+    for headers in ({}, {"HX-Request": "true"}):
+        page = (await client.get("/agent", params={"q": "USDT"}, headers=headers)).text
+        assert ticket_numbers(page) == {listed}
+        assert counts(page) == {listed: 1, filtered_out: 2}
+    assert theirs not in counts(page)
+    assert resolved not in counts(page)
