@@ -1181,3 +1181,198 @@ async def test_the_inbox_names_languages_keeps_short_cells_whole_and_low_reads_c
     assert await row.locator('[data-cell="language"]').get_attribute("lang") == "zh"
     assert await row.locator('[data-cell="subject"] a').get_attribute("lang") == "zh"
     await page.context.close()
+
+
+# ---------------------------------------------------------------- the title's unread total over
+# every ticket, a note's mentions nobody was told of, and a ticket's language named and marked
+# live as after a reload
+
+
+async def test_the_titles_unread_total_counts_tickets_the_list_does_not_show(
+        dev_live: LiveServer, browser: Any):
+    """The title summed the rows on the page: unread messages on a ticket filtered out (or on
+    another page) were left out of it."""
+    live = dev_live
+    shown = await open_ticket(live)  # a portal ticket: one unread message
+    customer = bearer(customer_token(live.settings, "cust-b", name="Bo", lang="en"))
+    async with httpx.AsyncClient(base_url=live.base) as client:
+        created = await client.post("/api/v1/tickets", headers=customer, json={
+            "subject": "Withdrawal pending", "body": "Pending for 3 hours.", "language": "en",
+            "channel": "chat"})
+        assert created.status_code == 201, created.text
+        hidden = created.json()["number"]
+        added = await client.post(f"/api/v1/tickets/{hidden}/replies", headers=customer,
+                                  json={"body": "Still pending."})
+        assert added.status_code == 201, added.text
+    page = await console_page(browser, live, "agent@kefu.test", "/agent?channel=portal")
+    await page.locator(f'[data-testid="inbox-row-{shown}"]').wait_for()
+    assert await page.locator(f'[data-testid="inbox-row-{hidden}"]').count() == 0
+    assert (await page.title()).startswith("(3) ")
+    # A new message on the ticket not shown counts, live; resolving it takes its three away.
+    async with httpx.AsyncClient(base_url=live.base) as client:
+        added = await client.post(f"/api/v1/tickets/{hidden}/replies", headers=customer,
+                                  json={"body": "Any news?"})
+        assert added.status_code == 201, added.text
+        await page.wait_for_function("() => document.title.startsWith('(4) ')", timeout=15_000)
+        resolved = await client.post(f"/api/v1/tickets/{hidden}/status", headers=customer,
+                                     json={"status": "resolved"})
+        assert resolved.status_code == 200, resolved.text
+    await page.wait_for_function("() => document.title.startsWith('(1) ')", timeout=15_000)
+    # The whole list, swapped in by the filter, brings the same count.
+    await page.select_option("#f-channel", "")
+    await page.locator(f'[data-testid="inbox-row-{hidden}"]').wait_for(timeout=15_000)
+    assert (await page.title()).startswith("(1) ")
+    await page.context.close()
+
+
+async def test_a_note_says_which_colleagues_it_mentions_were_not_told(
+        dev_live: LiveServer, browser: Any):
+    """A colleague outside the ticket's team is not notified (a notification carries the
+    note's text): the note is saved, and its author now reads that they were not told."""
+    number = await open_ticket(dev_live)
+    async with factory_app(dev_live) as app:
+        await make_agent(app, "li.na@kefu.test", teams=[await team_of(app, number)])
+        await make_agent(app, "carl@kefu.test", teams=[await make_team(app, "中文", "zh")])
+    page = await agent_page(browser, dev_live, number)
+    await page.locator('[data-testid="note-toggle"]').check()
+    box = page.locator('[data-testid="reply-box"]')
+    await box.fill("@carl @li.na please check the deposit")
+    await box.press("Enter")
+    note = page.locator('[data-testid="message"]', has_text="please check the deposit")
+    warning = note.locator('[data-testid="mention-warning"]')
+    await warning.wait_for(timeout=15_000)
+    assert await warning.inner_text() == (
+        "Your note is saved. carl cannot see this ticket, so they were not notified.")
+    assert await note.get_attribute("data-message-id")
+    # A note that names only colleagues who may read it says nothing more.
+    await box.fill("@li.na the TxID is confirmed")
+    await box.press("Enter")
+    other = page.locator('[data-testid="message"]', has_text="the TxID is confirmed")
+    await other.and_(page.locator("[data-message-id]")).wait_for(timeout=15_000)
+    await page.wait_for_timeout(300)
+    assert await other.locator('[data-testid="mention-warning"]').count() == 0
+
+
+async def test_a_row_added_live_names_its_language_as_the_reloaded_list_does(
+        dev_live: LiveServer, browser: Any):
+    """A language the page had no name for was named by the browser ("中文（台灣）"), not as
+    the server names it after a reload ("中文 (繁體, 台灣)")."""
+    live = dev_live
+    await open_ticket(live)
+    async with factory_app(live) as app:
+        await make_agent(app, "sup@kefu.test", role="supervisor")
+    page = await console_page(browser, live, "sup@kefu.test", "/agent", lang="zh-CN")
+    headers = bearer(customer_token(live.settings, "cust-tw", name="Lin", lang="en"))
+    async with httpx.AsyncClient(base_url=live.base) as client:
+        created = await client.post("/api/v1/tickets", headers=headers, json={
+            "subject": "提領還在處理中", "body": "提領還在處理中", "language": "zh-TW"})
+    assert created.status_code == 201, created.text
+    cell = page.locator(
+        f'[data-testid="inbox-row-{created.json()["number"]}"] [data-cell="language"]')
+    await cell.wait_for(timeout=15_000)
+    live_cell = (await cell.inner_text(), await cell.get_attribute("lang"))
+    await page.reload()
+    await cell.wait_for()
+    assert live_cell == (await cell.inner_text(), await cell.get_attribute("lang"))
+    assert live_cell == ("中文 (繁體, 台灣)", "zh-TW")
+    await page.context.close()
+
+
+async def test_the_ticket_heading_follows_a_language_changed_live(
+        dev_live: LiveServer, browser: Any):
+    live = dev_live
+    number = await open_ticket(live)
+    async with factory_app(live) as app:
+        async with app.state.db.transaction() as session:
+            me = await session.scalar(select(Agent).where(Agent.email == "agent@kefu.test"))
+        assert me is not None
+        token = await api_token(app, me)
+    page = await agent_page(browser, live, number)
+    heading = page.locator(".ticket-head h1")
+    shown = page.locator('[data-testid="ticket-language"]')
+    assert await heading.get_attribute("lang") == "en"
+    async with httpx.AsyncClient(base_url=live.base) as client:
+        changed = await client.patch(f"/api/v1/tickets/{number}", headers=bearer(token),
+                                     json={"language": "vi"})
+        assert changed.status_code == 200, changed.text
+    await page.wait_for_function(
+        "() => document.querySelector('.ticket-head h1').lang === 'vi'",
+        timeout=15_000)
+    live_view = (await shown.inner_text(), await shown.get_attribute("lang"))
+    await page.reload()
+    await page.wait_for_selector(LIVE, timeout=15_000)
+    assert await heading.get_attribute("lang") == "vi"
+    assert live_view == (await shown.inner_text(), await shown.get_attribute("lang"))
+    assert live_view == ("Tiếng Việt", "vi")
+
+
+# ---------------------------------------------------------------- from QA: the supervisor's
+# lists of tickets on a phone, and the languages they name marked with their language
+
+
+async def test_the_supervisors_ticket_lists_are_cards_on_a_phone_and_mark_language_names(
+        dev_live: LiveServer, browser: Any):
+    """QA: at 390 px the Escalated and Waiting tables scrolled sideways with no hint; they are
+    cards now, as the queues are, each value beside its column's name (data-label), also in
+    rows console.js draws from a live frame. A language named by its own name ("Español")
+    carries its lang attribute, as in the inbox."""
+    live = dev_live
+    english = await open_ticket(live)
+    async with factory_app(live) as app:
+        token = await api_token(app, await make_agent(app, "sup@kefu.test", role="supervisor"))
+
+    async def new_ticket(customer: str, language: str, subject: str) -> str:
+        headers = bearer(customer_token(live.settings, customer, name="Lu", lang="en"))
+        async with httpx.AsyncClient(base_url=live.base) as client:
+            created = await client.post("/api/v1/tickets", headers=headers, json={
+                "subject": subject, "body": subject, "language": language})
+        assert created.status_code == 201, created.text
+        return str(created.json()["number"])
+
+    async def escalate(number: str) -> None:
+        async with httpx.AsyncClient(base_url=live.base) as client:
+            changed = await client.post(
+                f"/api/v1/tickets/{number}/status", headers=bearer(token),
+                json={"status": "escalated", "reason": "Large loss: 40,000 USDT sent to a scam"})
+        assert changed.status_code == 200, changed.text
+
+    spanish = await new_ticket("cust-es", "es", "Retiro pendiente desde ayer por la tarde")
+    await escalate(english)
+
+    async def check(page: Any, waiting: str, language: str) -> None:
+        for testid in ("supervisor-escalated", "supervisor-waiting"):
+            fit = await page.evaluate(QUEUE_FIT, testid)
+            assert fit["cells"] >= 4, fit
+            assert (fit["scrolls"], fit["outside"], fit["unlabelled"]) == (False, 0, 0), fit
+        labels = await page.locator('[data-testid="supervisor-waiting"] tbody td').evaluate_all(
+            "(cells) => cells.map((td) => getComputedStyle(td, '::before').content)")
+        assert all(label not in ("none", '""') for label in labels), labels
+        assert await page.evaluate(
+            "() => document.documentElement.scrollWidth <= window.innerWidth")
+        row = page.locator(f'[data-testid="supervisor-waiting"] tr[data-key="{waiting}"]')
+        assert await row.locator('[data-col="language"]').get_attribute("lang") == language
+        queue = page.locator(f'[data-testid="supervisor-languages"] tr[data-key="{language}"] th')
+        assert await queue.get_attribute("lang") == language
+
+    for lang in ("en", "zh-CN"):
+        page = await console_page(browser, live, "sup@kefu.test", "/agent/supervisor",
+                                  lang=lang, width=390)
+        await check(page, spanish, "es")
+        assert await page.locator(
+            f'[data-testid="supervisor-waiting"] tr[data-key="{spanish}"] [data-col="language"]'
+        ).inner_text() == "Español"
+        # Rows console.js draws from a live frame: labelled and marked the same way.
+        french = await new_ticket(f"cust-fr-{lang}", "fr", "Retrait en attente")
+        german = await new_ticket(f"cust-de-{lang}", "de", "Auszahlung fehlt")
+        await escalate(german)
+        await page.locator(f'[data-testid="supervisor-escalated"] tr[data-key="{german}"]'
+                           ).wait_for(timeout=15_000)
+        await page.locator(f'[data-testid="supervisor-waiting"] tr[data-key="{french}"]'
+                           ).wait_for(timeout=15_000)
+        await check(page, french, "fr")
+        await page.context.close()
+    # On a wide screen they stay tables, with their column heads.
+    page = await console_page(browser, live, "sup@kefu.test", "/agent/supervisor")
+    for testid in ("supervisor-escalated", "supervisor-waiting"):
+        assert await page.locator(f'[data-testid="{testid}"] thead').is_visible()
+    await page.context.close()

@@ -442,10 +442,13 @@ async def test_the_supervisor_view_speaks_its_language_in_durations_and_names(
         assert target in page.text
         languages = page.text.split('data-testid="supervisor-languages"')[1].split(
             "</table>")[0]
-        names = re.findall(r'<th scope="row">([^<]*)</th>', languages)
-        assert names == ["English", "Español", "Русский", "中文"], names
+        # each by its own name, marked with its language (WCAG 3.1.2), as in the inbox
+        names = re.findall(r'<th scope="row" lang="([^"]+)">([^<]*)</th>', languages)
+        assert names == [("en", "English"), ("es", "Español"), ("ru", "Русский"),
+                         ("zh", "中文")], names
         waiting = page.text.split('data-testid="supervisor-waiting"')[1].split("</table>")[0]
-        assert '<td data-col="language">Español</td>' in waiting
+        assert re.search(r'<td data-col="language" data-label="[^"]+" lang="es">Español</td>',
+                         waiting), waiting
         # Each number of a queue names its column: on a phone the queues are cards.
         label = "Agents online" if lang == "en" else "在线客服"
         assert f'data-col="agents_online" data-label="{label}"' in languages

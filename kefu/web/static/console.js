@@ -143,8 +143,9 @@
   }
 
   /* A language by its own name, as the server names it (agent.language_name): from the
-     page's list; else the name the server sent (``fallback``) or the browser's, with a
-     capital first letter; else the code. */
+     page's list; else the name the server sent (``fallback``: an inbox row's language_name),
+     else the browser's (its names differ from the server's: "中文（台灣）" for "中文 (繁體,
+     台灣)"), with a capital first letter; else the code. */
   function languageName(code, fallback) {
     if (!code) {
       return "—";
@@ -434,6 +435,9 @@
     /* tickets this page has counts for from the server or live frames: the title's total is
        theirs, not every ticket this browser ever counted (those may be read elsewhere since) */
     fresh: {},
+    /* when the server last counted every ticket this agent may read (the inbox's list): a
+       ticket it did not list had nothing unread then (ms; null on other pages) */
+    countedAt: null,
 
     read: function () {
       try {
@@ -481,6 +485,9 @@
       }
       /* a row moved by several of the customer's messages at once says how many */
       var added = (options && options.count) || 1;
+      if (!entry && this.countedAt !== null && at <= this.countedAt) {
+        return;  /* the server counted it: nothing unread then, and no message since */
+      }
       if (!entry) {
         /* Never opened here: at least one customer message waits to be read. */
         state[number] = {n: added, lcm: lastCustomerAt, seen: null};
@@ -500,6 +507,29 @@
       var entry = state[number] || {};
       state[number] = {n: n, lcm: lastCustomerAt || entry.lcm || null,
                        seen: new Date().toISOString()};
+      this.write(state);
+    },
+
+    /* The server's counts for every active ticket this agent may read that has unread
+       messages, on the list's page or not ({number: [unread, last customer message]}): the
+       whole truth at ``countedAt``, so a ticket left out has none unread. The title's total
+       is their sum, moved on by live frames. */
+    load: function (counts, countedAt) {
+      var state = this.read();
+      var fresh = this.fresh;
+      Object.keys(state).forEach(function (number) {
+        if (!Object.prototype.hasOwnProperty.call(counts, number)) {
+          delete state[number];
+        }
+      });
+      Object.keys(counts).forEach(function (number) {
+        var count = counts[number] || [];
+        var entry = state[number];
+        state[number] = {n: count[0] || 0, lcm: count[1] || null, seen: entry ? entry.seen : null};
+        fresh[number] = true;
+      });
+      var at = Date.parse(countedAt || "");
+      this.countedAt = isNaN(at) ? null : at;
       this.write(state);
     },
 
@@ -794,7 +824,7 @@
     setCell(row, "status", statusBadge(ticket.status, ticket.pending_reason));
     setCell(row, "priority", priorityBadge(ticket.priority));
     setCell(row, "channel", t("channel." + ticket.channel));
-    setCell(row, "language", languageName(ticket.language));
+    setCell(row, "language", languageName(ticket.language, ticket.language_name));
     setLang(q('[data-cell="language"]', row), ticket.language);  /* named by its autonym */
     setLang(q('[data-cell="subject"] a', row), ticket.language);
     setCell(row, "team", (ticket.team_id && C.teams[ticket.team_id]) || "—");
@@ -903,10 +933,17 @@
     }
   }
 
-  function observeRows() {
+  /* ``restored``: a list htmx put back from its history, with the counts it had then */
+  function observeRows(restored) {
     var section = inboxSection();
     if (!section) {
       return;
+    }
+    var all = section.getAttribute("data-unread-all");
+    if (all && !restored) {
+      try {
+        Unread.load(JSON.parse(all), section.getAttribute("data-unread-counted-at"));
+      } catch (e) { /* counted per row below */ }
     }
     qa("tr[data-ticket]", section).forEach(function (row) {
       var counted = row.getAttribute("data-unread");
@@ -964,7 +1001,7 @@
   });
   /* Back and Forward between filters: htmx puts an earlier list back from its history */
   document.addEventListener("htmx:historyRestore", function () {
-    observeRows();
+    observeRows(true);
   });
   /* no new list after all (an error, a cancelled request): what waited goes to the old one */
   ["htmx:responseError", "htmx:sendError", "htmx:timeout", "htmx:afterRequest"].forEach(
@@ -1159,17 +1196,31 @@
 
     Socket.on("ack", function (frame) {
       var pending = state.pending[frame.client_msg_id];
-      if (!pending) {
-        return;
+      if (pending) {
+        delete state.pending[frame.client_msg_id];
+        savePending();
+        if (state.known[frame.id]) {
+          pending.node.remove();  /* the message frame came first (notes carry no client id) */
+        } else {
+          confirmPending(pending, frame.id, frame.seq, frame.created_at);
+        }
       }
-      delete state.pending[frame.client_msg_id];
-      savePending();
-      if (state.known[frame.id]) {
-        pending.node.remove();  /* the message frame came first (notes carry no client id) */
-        return;
-      }
-      confirmPending(pending, frame.id, frame.seq, frame.created_at);
+      warnNotNotified(frame);  /* the message frame may have confirmed it already */
     });
+
+    /* A note that @mentions colleagues who may not read the ticket: saved, but they were not
+       told (a notification carries its text). Said under the note, so its author knows. */
+    function warnNotNotified(ack) {
+      var names = (ack.not_notified || []).map(function (agent) { return agent.name; });
+      var node = q('[data-message-id="' + ack.id + '"]', list);
+      if (!names.length || !node || q('[data-testid="mention-warning"]', node)) {
+        return;
+      }
+      node.appendChild(el("p", {className: "alert alert-warn msg-warning", role: "status",
+                                "data-testid": "mention-warning",
+                                text: t("console.mention_not_notified",
+                                        {names: names.join(t("console.name_separator"))})}));
+    }
 
     Socket.on("error", function (frame) {
       var pending = frame.ref ? state.pending[frame.ref] : null;
@@ -1393,6 +1444,23 @@
         q("[data-text]", changed).textContent = t("console.no_access");
         changed.hidden = false;
         changed.classList.add("alert-warn");
+      }
+    });
+
+    /* The ticket's language changed (its row comes whole): the heading and the language
+       shown say it as a reload would. */
+    Socket.on("inbox", function (frame) {
+      var ticket = frame.ticket;
+      if (ticket.number !== number || !ticket.language || !C.ticket ||
+          ticket.language === C.ticket.language) {
+        return;
+      }
+      C.ticket.language = ticket.language;  /* customers' messages without their own */
+      setLang(q(".ticket-head h1"), ticket.language);  /* the subject */
+      var shown = q('[data-testid="ticket-language"]');
+      if (shown) {
+        shown.textContent = languageName(ticket.language, ticket.language_name);
+        setLang(shown, ticket.language);
       }
     });
 
@@ -1980,7 +2048,19 @@
       return cell;
     }
 
-    function queueRows(testid, rows, nameOf) {
+    /* The row's cells each named by their column's head (data-label), as the server names
+       them: on a phone the lists of tickets are cards, a label beside each value. */
+    function labelCells(row, tbody) {
+      var heads = qa("thead th", tbody.parentNode);
+      Array.prototype.forEach.call(row.children, function (cell, index) {
+        if (cell.tagName === "TD" && heads[index]) {
+          cell.setAttribute("data-label", heads[index].textContent.trim());
+        }
+      });
+      return row;
+    }
+
+    function queueRows(testid, rows, nameOf, langOf) {
       var tbody = body(testid);
       if (!tbody) {
         return;
@@ -1993,7 +2073,7 @@
       tbody.textContent = "";
       rows.forEach(function (row) {
         tbody.appendChild(el("tr", {"data-key": row.key, className: row.sla_at_risk ? "row-risk" : null}, [
-          el("th", {scope: "row", text: nameOf(row)}),
+          el("th", {scope: "row", text: nameOf(row), lang: langOf ? langCode(langOf(row)) : null}),
           el("td", {className: "num", "data-col": "waiting", "data-label": label.waiting, text: String(row.waiting)}),
           sinceCell("td", {className: "num", "data-col": "longest_wait", "data-label": label.longest_wait}, row.oldest_at, row.waiting),
           el("td", {className: "num", "data-col": "sla_at_risk", "data-label": label.sla_at_risk, text: String(row.sla_at_risk)}),
@@ -2032,7 +2112,8 @@
         risk.classList.toggle("stat-risk", !!totals.sla_at_risk);
       }
       queueRows("supervisor-teams", frame.teams || [], function (row) { return row.name || t("supervisor.no_team"); });
-      queueRows("supervisor-languages", frame.languages || [], function (row) { return languageName(row.key, row.name); });
+      queueRows("supervisor-languages", frame.languages || [], function (row) { return languageName(row.key, row.name); },
+                function (row) { return row.key; });  /* named by its autonym */
 
       var agents = body("supervisor-agents");
       if (agents) {
@@ -2052,10 +2133,10 @@
       if (escalated) {
         escalated.textContent = "";
         (frame.escalated || []).forEach(function (e) {
-          escalated.appendChild(el("tr", {"data-key": e.number}, [
+          escalated.appendChild(labelCells(el("tr", {"data-key": e.number}, [
             el("td", {className: "mono"}, [el("a", {href: "/agent/tickets/" + encodeURIComponent(e.number), text: e.number})]),
             el("td", {text: e.subject}), el("td", {text: e.reason}), el("td", {}, [timeElement(e.since)])
-          ]));
+          ]), escalated));
         });
         var noEscalations = q('[data-empty="escalated"]');
         if (noEscalations) {
@@ -2068,15 +2149,15 @@
       if (waiting) {
         waiting.textContent = "";
         (frame.waiting || []).forEach(function (w) {
-          waiting.appendChild(el("tr", {"data-key": w.number, className: w.at_risk ? "row-risk" : null}, [
+          waiting.appendChild(labelCells(el("tr", {"data-key": w.number, className: w.at_risk ? "row-risk" : null}, [
             el("td", {className: "num", text: String(w.position)}),
             el("td", {className: "mono"}, [el("a", {href: "/agent/tickets/" + encodeURIComponent(w.number), text: w.number})]),
             el("td", {text: w.subject}),
             el("td", {text: (w.team_id && C.teams[w.team_id]) || "—"}),
-            el("td", {"data-col": "language", text: languageName(w.language)}),
+            el("td", {"data-col": "language", text: languageName(w.language), lang: langCode(w.language)}),
             el("td", {}, [priorityBadge(w.priority)]),
             sinceCell("td", {className: "num", "data-col": "waited"}, w.created_at, 1)
-          ]));
+          ]), waiting));
         });
         var noWaiting = q('[data-empty="waiting"]');
         if (noWaiting) {
