@@ -256,7 +256,9 @@ class Connection:
             if event.get("_public_seq"):  # the customer's numbering: no internal notes
                 self.push({**_public(event), "seq": event["_public_seq"]})
         elif kind == "ticket":
-            state_view = {k: event["state"][k] for k in ("number", "status")}
+            # pending_reason: whether support waits for the customer's reply (the portal says
+            # so too); priority, team and assignee stay support's own.
+            state_view = {k: event["state"][k] for k in ("number", "status", "pending_reason")}
             self.push({"type": "ticket", "ticket": event["ticket"], "change": event["change"],
                        "state": state_view})
 

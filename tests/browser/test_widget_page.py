@@ -617,3 +617,102 @@ async def test_the_launcher_is_named_for_what_it_does(dev_live: LiveServer, brow
     await widget.locator('[data-testid="kefu-close"]').click()
     assert await launcher.get_attribute("aria-label") == "Open support chat"
     assert errors == []
+
+
+# QA: a rating that could not be sent lost the keyboard focus; status changes other than
+# resolved/closed were neither shown nor announced to the customer.
+
+
+async def test_a_rating_that_fails_keeps_the_focus_and_says_so(dev_live: LiveServer, browser: Any):
+    """QA: Send was disabled while the rating went out; refused or lost, focus fell to <body>
+    and the error appeared outside any rendered live region. Send is only aria-disabled now:
+    focus stays on it, and an alert that was already there says the rating was not sent."""
+    errors: list[str] = []
+    page, widget = await open_widget(
+        browser, f"{dev_live.base}/demo/exchange?customer=e2e-rating-fails&lang=en", errors)
+    number = await first_message(widget, "My deposit has not arrived")
+    await set_ticket_status(dev_live, await supervisor_token(dev_live), number, "resolved")
+    await widget.locator('[data-testid="kefu-rating"]').wait_for(timeout=15_000)
+    await page.wait_for_timeout(500)  # after the rating lookup's re-render
+    submit = widget.locator('[data-testid="kefu-rating-submit"]')
+    alert = widget.locator('[data-testid="kefu-rating-error"]')
+    assert await alert.get_attribute("role") == "alert"
+    assert await alert.evaluate("(node) => node.checkVisibility()")  # rendered, empty
+    assert await alert.inner_text() == ""
+
+    async def refuse(route: Any) -> None:
+        await page.wait_for_timeout(300)
+        await route.fulfill(status=503, content_type="application/json",
+                            body='{"error": {"code": "unavailable", "message": "try later"}}')
+
+    async def drop(route: Any) -> None:
+        await page.wait_for_timeout(300)
+        await route.abort("internetdisconnected")
+
+    await widget.locator('[data-testid="kefu-rating-star"][data-score="4"]').click()
+    for failure in (refuse, drop):  # the server refuses; the network drops
+        await page.route("**/rating", failure)
+        await submit.focus()
+        await page.keyboard.press("Enter")
+        assert await submit.get_attribute("aria-disabled") == "true"
+        assert await alert.inner_text() == ""  # said again, not left from the last try
+        await widget.locator('[data-testid="kefu-rating-error"]',
+                             has_text="Your rating was not sent. Please try again."
+                             ).wait_for(timeout=15_000)
+        assert await page.evaluate(FOCUSED) == {"page": "kefu-widget",
+                                                "widget": "kefu-rating-submit"}
+        assert await submit.get_attribute("aria-disabled") is None
+        await page.unroute("**/rating")
+    await page.keyboard.press("Enter")  # from where the keyboard user still is
+    await widget.locator('[data-testid="kefu-rating-thanks"]').wait_for(timeout=15_000)
+    assert errors == []
+
+
+async def change_status(live: LiveServer, token: str, number: str, **change: str) -> None:
+    async with httpx.AsyncClient(base_url=live.base) as client:
+        changed = await client.post(f"/api/v1/tickets/{number}/status", headers=bearer(token),
+                                    json=change)
+        assert changed.status_code == 200, changed.text
+
+
+async def test_status_changes_that_concern_the_customer_are_shown_and_announced(
+        dev_live: LiveServer, browser: Any):
+    """QA: an agent set the conversation pending, waiting for the customer, or reopened it,
+    and the widget said nothing. A line under the conversation, a polite live region already
+    on the page, says so in the customer's language. Support's own states are not told:
+    waiting on support's side reads "In progress" and leaves the line empty."""
+    token = await supervisor_token(dev_live)
+    for lang, waiting, reopened, in_progress in (
+            ("en", "Support is waiting for your reply.", "This conversation was reopened.",
+             "In progress"),
+            ("zh-CN", "客服正在等待您的回复。", "此会话已重新打开。", "处理中")):
+        errors: list[str] = []
+        page, widget = await open_widget(
+            browser, f"{dev_live.base}/demo/exchange?customer=e2e-status-note-{lang}&lang={lang}",
+            errors)
+        number = await first_message(widget, "My deposit has not arrived")
+        note = widget.locator('[data-testid="kefu-status-note"]')
+        badge = widget.locator('[data-testid="kefu-ticket-status"]')
+        assert await note.get_attribute("aria-live") == "polite"
+        assert await note.evaluate("(node) => node.checkVisibility()")  # rendered, empty
+        assert await note.inner_text() == ""
+
+        await change_status(dev_live, token, number, status="pending", pending_reason="customer")
+        await widget.locator('[data-testid="kefu-status-note"]', has_text=waiting).wait_for(
+            timeout=15_000)
+
+        await change_status(dev_live, token, number, status="pending", pending_reason="internal")
+        await widget.locator('[data-testid="kefu-ticket-status"]', has_text=in_progress
+                             ).wait_for(timeout=15_000)
+        assert await note.inner_text() == ""
+
+        await change_status(dev_live, token, number, status="resolved")
+        await widget.locator('[data-testid="kefu-rating"]').wait_for(timeout=15_000)
+        assert await note.inner_text() == ""
+        await change_status(dev_live, token, number, status="open")
+        await widget.locator('[data-testid="kefu-status-note"]', has_text=reopened).wait_for(
+            timeout=15_000)
+        assert await badge.inner_text() == in_progress
+        assert await widget.locator('[data-testid="kefu-rating"]').is_hidden()
+        assert errors == []
+        await page.context.close()

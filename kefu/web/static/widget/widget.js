@@ -43,6 +43,8 @@
  *                        offline|expired
  *   kefu-ticket-number   the ticket number (kefu-copy-ticket copies it)
  *   kefu-ticket-status   the ticket's status
+ *   kefu-status-note     what a status change means for the person ("waiting for your
+ *                        reply", "reopened"; empty otherwise); a polite live region
  *   kefu-queue           queue position and wait estimate (hidden when not waiting)
  *   kefu-notice          errors and notices (role=alert)
  *   kefu-quick-question  each quick-question button
@@ -63,7 +65,9 @@
  *   kefu-attach          the attach button;      kefu-file-input: the <input type=file>
  *   kefu-upload          the upload row;         kefu-progress: its <progress>
  *   kefu-rating          the rating form; kefu-rating-star (data-score 1-5) each star,
- *                        kefu-rating-comment, kefu-rating-submit; kefu-rating-thanks afterwards
+ *                        kefu-rating-comment, kefu-rating-submit (aria-disabled while it
+ *                        sends); kefu-rating-error (role=alert, empty without an error);
+ *                        kefu-rating-thanks afterwards
  *   kefu-new-conversation  start a new conversation (after resolved/closed)
  *   kefu-service-status  current incidents and network delays from the status page
  *   kefu-suggestions     help-center articles for the first message (kefu-suggestion: each)
@@ -325,7 +329,8 @@
   };
 
   var chat = {
-    ticket: null,           // {number, status, subject}
+    ticket: null,           // {number, status, pendingReason, subject}
+    statusNote: "",         // the status line: what the last status change means for the person
     lastSeq: 0,             // the highest seq received in a `message` frame (resume point)
     bySeq: {},
     byClientId: {},
@@ -861,7 +866,8 @@
     sendFrame(join);
   }
 
-  /* joined: {ticket: {number, status, subject} | null}; the missed messages follow. */
+  /* joined: {ticket: {number, status, pending_reason, subject} | null}; the missed messages
+     follow. */
   function onJoined(frame) {
     conn.joinPending = false;
     if (frame.ticket) {
@@ -970,12 +976,15 @@
     });
   }
 
-  /* ticket: {change, state: {number, status}}: status, rating done elsewhere, … */
+  /* ticket: {change, state: {number, status, pending_reason}}: status, rating done
+     elsewhere, … */
   function onTicket(frame) {
     if (!chat.ticket || !frame.state || frame.state.number !== chat.ticket.number) {
       return;
     }
+    noteStatusChange(chat.ticket, frame.state);
     chat.ticket.status = frame.state.status;
+    chat.ticket.pendingReason = frame.state.pending_reason || null;
     if (frame.change === "rating") {
       chat.rated = true;
     }
@@ -1352,8 +1361,9 @@
 
   function setTicket(ticket) {
     var fresh = !chat.ticket || chat.ticket.number !== ticket.number;
+    noteStatusChange(fresh ? null : chat.ticket, ticket);
     chat.ticket = { number: ticket.number, status: ticket.status || "new",
-                    subject: ticket.subject || "" };
+                    pendingReason: ticket.pending_reason || null, subject: ticket.subject || "" };
     chat.skipJoin = false;
     if (fresh) {
       chat.readSent = parseInt(storageGet("read:" + ticket.number), 10) || 0;
@@ -1387,6 +1397,7 @@
 
   function resetConversation() {
     chat.ticket = null;
+    chat.statusNote = "";
     chat.lastSeq = 0;
     chat.bySeq = {};
     chat.byClientId = {};
@@ -1685,12 +1696,14 @@
     if (!ticket) {
       ui.rating.hidden = true;
       showEnded("");
+      showStatusNote("");
       renderQueue();
       return;
     }
     ui.ticketNumber.textContent = ticket.number;
-    ui.ticketStatus.textContent = t("ticket." + ticket.status);
+    ui.ticketStatus.textContent = t("ticket." + customerStatus(ticket));
     ui.ticketStatus.setAttribute("data-status", ticket.status);
+    showStatusNote(chat.statusNote);
     var ended = ticket.status === "resolved" || ticket.status === "closed";
     if (ended) {
       var wasShown = showEnded(ticket.status === "closed" ? t("closedNote") : t("resolvedNote"));
@@ -1724,6 +1737,38 @@
     ui.ended.classList.toggle("is-ended", Boolean(text));
     ui.again.hidden = !text;
     return wasShown;
+  }
+
+  /* The status as the person is told it: "pending" waits for them only when support waits
+     for their reply; waiting on support's side is, for them, still in progress. */
+  function customerStatus(ticket) {
+    return ticket.status === "pending" && ticket.pendingReason !== "customer" ? "open" :
+      ticket.status;
+  }
+
+  /* The status line for a conversation going from `before` (null: not seen before) to `after`
+     ({status, pending_reason}): only what the person can act on or would want to know, support
+     waits for their reply or the conversation is open again; nothing of support's internal
+     states (escalated, waiting on support's side). Resolved and closed have their own note. */
+  function noteStatusChange(before, after) {
+    var status = after.status || "new";
+    if (status === "pending" && after.pending_reason === "customer") {
+      chat.statusNote = t("waitingNote");
+    } else if (before && (before.status === "resolved" || before.status === "closed") &&
+               status !== "resolved" && status !== "closed") {
+      chat.statusNote = t("reopenedNote");
+    } else if (!before || before.status !== status ||
+               before.pendingReason !== (after.pending_reason || null)) {
+      chat.statusNote = "";
+    }
+  }
+
+  /* The status line, a polite live region that is always rendered (as the ended note): its
+     text changes, and so is announced, only when a status change gives it a new one. */
+  function showStatusNote(text) {
+    if (ui.statusNote.textContent !== text) {
+      ui.statusNote.textContent = text;
+    }
   }
 
   function renderQueue() {
@@ -1819,14 +1864,35 @@
 
   /* ------------------------------------------------------------------ rating */
 
-  var rating = { score: 0 };
+  var rating = { score: 0, sending: false };
 
   function resetRating() {
     rating.score = 0;
     ui.ratingComment.value = "";
-    ui.ratingError.hidden = true;
-    ui.ratingSubmit.disabled = false;
+    showRatingError("");
+    setRatingSending(false);
     paintStars(0);
+  }
+
+  /* While the rating is sent, Send is only aria-disabled: a disabled button that has focus
+     drops it to the page's <body>, and a keyboard user who pressed it would be lost when the
+     send fails. A press meanwhile does nothing (submitRating). */
+  function setRatingSending(sending) {
+    rating.sending = sending;
+    if (sending) {
+      ui.ratingSubmit.setAttribute("aria-disabled", "true");
+    } else {
+      ui.ratingSubmit.removeAttribute("aria-disabled");
+    }
+  }
+
+  /* The rating's error, "" for none. It is an alert that is always rendered (empty while
+     there is nothing to say): its new text is announced, also the same error a second time. */
+  function showRatingError(text) {
+    ui.ratingError.textContent = "";
+    if (text) {
+      ui.ratingError.appendChild(document.createTextNode(text));
+    }
   }
 
   /* Resolved or closed: ask for a rating, unless it is rated already (we look it up once). */
@@ -1868,36 +1934,43 @@
   function chooseStar(score, focus) {
     rating.score = score;
     paintStars(score);
-    ui.ratingError.hidden = true;
+    showRatingError("");
     if (focus) {
       ui.stars[score - 1].focus();
     }
   }
 
+  /* Sends the rating. Refused or lost, the keyboard user stays where they were (on Send, to
+     try again) and the alert says so in the widget's language. */
   function submitRating() {
+    if (rating.sending) {
+      return;
+    }
     if (!rating.score) {
-      ui.ratingError.textContent = t("ratingChoose");
-      ui.ratingError.hidden = false;
+      showRatingError(t("ratingChoose"));
       ui.stars[0].focus();
       return;
     }
     var number = chat.ticket.number;
     var comment = ui.ratingComment.value.trim().slice(0, 2000);
-    ui.ratingSubmit.disabled = true;
+    showRatingError("");
+    setRatingSending(true);
     api("POST", "/api/v1/tickets/" + encodeURIComponent(number) + "/rating",
         { score: rating.score, comment: comment || null }).then(function () {
+      setRatingSending(false);
       chat.rated = true;
       renderTicket();
       ui.thanks.focus();
     }, function (error) {
-      ui.ratingSubmit.disabled = false;
+      setRatingSending(false);
       if (error.code === "already_rated") {
         chat.rated = true;
         renderTicket();
+        ui.thanks.focus();  /* the form it was in is gone */
         return;
       }
-      ui.ratingError.textContent = t("error.generic", { message: error.message });
-      ui.ratingError.hidden = false;
+      var known = "error." + error.code;
+      showRatingError(STR[known] ? t(known) : t("ratingFailed"));
     });
   }
 
@@ -2167,14 +2240,19 @@
     // The note is a polite live region, rendered (empty) also while there is nothing to say:
     // see showEnded.
     ui.endedText = el("p", { class: "ended-note", role: "status", "aria-live": "polite" });
+    // What a status change means for the person ("waiting for your reply", "reopened"): a
+    // polite live region, rendered (empty) also while there is nothing to say.
+    ui.statusNote = el("p", { class: "status-note", "data-testid": "kefu-status-note",
+                              role: "status", "aria-live": "polite" });
     ui.again = el("button", { type: "button", class: "link", hidden: true,
                               "data-testid": "kefu-new-conversation" }, t("newConversation"));
     ui.again.addEventListener("click", startNewConversation);
     ui.ended = el("div", { class: "ended" }, [ui.endedText, ui.again]);
     buildRating();
 
-    ui.scroller = el("div", { class: "scroll" }, [ui.intro, ui.messages, ui.typing, ui.ended,
-                                                   ui.rating, ui.thanks]);
+    ui.scroller = el("div", { class: "scroll" }, [ui.intro, ui.messages, ui.typing,
+                                                   ui.statusNote, ui.ended, ui.rating,
+                                                   ui.thanks]);
 
     // Upload progress.
     ui.uploadName = el("span", { class: "upload-name" });
@@ -2296,7 +2374,8 @@
                                         placeholder: t("ratingComment") });
     ui.ratingSubmit = el("button", { type: "submit", class: "btn",
                                      "data-testid": "kefu-rating-submit" }, t("ratingSubmit"));
-    ui.ratingError = el("p", { class: "rating-error", role: "alert", hidden: true });
+    ui.ratingError = el("p", { class: "rating-error", "data-testid": "kefu-rating-error",
+                               role: "alert" });
     ui.rating = el("form", { class: "rating", "data-testid": "kefu-rating",
                              "aria-labelledby": "kefu-rating-title", hidden: true }, [
       el("h3", { id: "kefu-rating-title" }, t("ratingTitle")), stars, ui.ratingComment,
