@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from babel import Locale, UnknownLocaleError
@@ -270,6 +270,7 @@ def _display_name(code: str, ui_lang: str) -> str:
     return name
 
 
+@lru_cache(maxsize=256)
 def own_name(code: str) -> str:
     """A language by its own name, as a menu of languages writes it: CLDR's autonym with its
     first letter upper-cased where the script has case ("Español", "Tiếng Việt", "中文 (繁體,
