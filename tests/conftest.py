@@ -24,6 +24,28 @@ from tests.servers import PostgresServer, find_pg_bin
 
 PG_MODE = os.environ.get("KEFU_TEST_POSTGRES", "auto")
 
+# Modules whose tests must share one xdist worker: the demo seed's database is seeded once per
+# worker that runs them (~11 s a backend), and the cluster tests start two server processes,
+# Redis and PostgreSQL each. pytest-xdist 3.8's ``xdist_group`` mark renames ``item._nodeid``,
+# which pytest 9 no longer reads, so the mark groups nothing; the scheduler below groups these
+# modules instead.
+GROUPED_MODULES = frozenset({"tests/demo/test_seed.py", "tests/realtime/test_cluster.py"})
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """``--dist loadgroup`` with the modules of ``GROUPED_MODULES`` as groups."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class ModuleGroups(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in GROUPED_MODULES else super()._split_scope(nodeid)
+
+    return ModuleGroups(config, log)  # type: ignore[arg-type]
+
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer | None]:

@@ -50,8 +50,8 @@ SECRET_REQUESTS = [
                re.IGNORECASE),
     re.compile(r"(şifre|kod|kurtarma)[^.\n]{0,30}(gönder|paylaş|ilet)", re.IGNORECASE),
 ]
-# Under ``pytest -n auto --dist loadgroup`` the module stays on one worker, which seeds once.
-pytestmark = pytest.mark.xdist_group("demo_seed")
+# Under ``pytest -n auto --dist loadgroup`` the module stays on one worker (tests/conftest.py
+# GROUPED_MODULES), which seeds once.
 
 PLACEHOLDERS = {
     "first", "agent", "number", "coin", "network", "wrong_network", "amount", "txid", "address",

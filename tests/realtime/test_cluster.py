@@ -27,7 +27,7 @@ from tests.factories import World, customer_token, make_world
 from tests.realtime.live import Client, local_app
 from tests.servers import KefuServer, PostgresServer, RedisServer
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cluster")]
+pytestmark = pytest.mark.slow
 
 SECRET_KEY = "cluster-test-secret-key-0123456789abcdef0123"
 JWT_SECRET = "cluster-test-customer-jwt-secret-0123456789ab"
