@@ -120,12 +120,29 @@ def language_names(request: Request, codes: Iterable[str]) -> dict[str, str]:
     return {code: name(code) for code in (*SUPPORTED_LANGUAGES, UNDETERMINED, *codes)}
 
 
+async def unread_totals(session: AsyncSession, actor: Actor) -> dict[str, Any]:
+    """Where a console page's unread total (the tab title's "(3) …") starts: every active ticket
+    ``actor`` may read with customer messages they have not read, whatever the page shows,
+    as ``tickets`` {number: [unread, last customer message]} (those with none left out), and
+    ``counted_at``, taken before counting (a message after it reaches the page live, as news).
+    ``console.js`` loads it before it counts anything itself, so the ticket a page opens still
+    counts 0 there."""
+    counted_at = clock.now()
+    counts = (await reads.unread_tickets(session, actor.agent.id, service.ticket_scope(actor))
+              if actor.agent else {})
+    return {"tickets": {number: [count, last.isoformat() if last else None]
+                        for number, (count, last) in counts.items()},
+            "counted_at": counted_at.isoformat()}
+
+
 async def console_context(
     request: Request, session: AsyncSession, actor: Actor, *, page: str,
-    extra: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None, unread: bool = True,
 ) -> dict[str, Any]:
     """What every console page gives ``console.js`` (the ``console-data`` JSON) and the console
-    bar: who is signed in, their status and load, names for ids, and the UI's words."""
+    bar: who is signed in, their status and load, names for ids, the UI's words and the
+    agent's unread counts (:func:`unread_totals`; ``unread=False`` where the page's ticket list
+    carries them, as the inbox's does)."""
     agent = actor.agent
     assert agent is not None
     active = await supervisor.assigned_active_numbers(session, agent.id)
@@ -143,6 +160,7 @@ async def console_context(
         "languages": language_names(request, (t.language for t in teams)),
         "load_statuses": list(supervisor.LOAD_STATUSES),
         "labels": console_labels(request),
+        **({"unread": await unread_totals(session, actor)} if unread else {}),
         **(extra or {}),
     }}
 
@@ -187,18 +205,15 @@ async def inbox(
               "assignee": filters.assignee or "", "tag": filters.tag or "",
               "q": filters.q or ""}
     query = {k: v for k, v in chosen.items() if v}
-    counted_at = clock.now()  # before counting: a message after it comes live as news
+    totals = await unread_totals(session, actor)
     context: dict[str, Any] = {
         "tickets": [await service.ticket_read(session, t, actor) for t in rows],
         "last_customer_at": {t.number: t.last_customer_message_at for t in rows},
         "unread": await reads.unread_counts(session, actor.agent.id, [t.id for t in rows])
         if actor.agent else {},
         # every active ticket the agent may read, on this page or not: the tab title's total
-        "unread_all": {number: [count, last.isoformat() if last else None]
-                       for number, (count, last) in (await reads.unread_tickets(
-                           session, actor.agent.id, service.ticket_scope(actor))).items()}
-        if actor.agent else {},
-        "unread_counted_at": counted_at.isoformat(),
+        "unread_all": totals["tickets"],
+        "unread_counted_at": totals["counted_at"],
         "agent_names": agents,
         "team_names": {t.id: t.name for t in teams},
         "filters": chosen,
@@ -220,7 +235,7 @@ async def inbox(
                        key=lambda code: name(code).casefold())
     return render(request, "agent/inbox.html", {
         **context,
-        **await console_context(request, session, actor, page="inbox"),
+        **await console_context(request, session, actor, page="inbox", unread=False),
         "section": "agent",
         "statuses": STATUSES,
         "priorities": PRIORITIES,

@@ -1376,3 +1376,51 @@ async def test_the_supervisors_ticket_lists_are_cards_on_a_phone_and_mark_langua
     for testid in ("supervisor-escalated", "supervisor-waiting"):
         assert await page.locator(f'[data-testid="{testid}"] thead').is_visible()
     await page.context.close()
+
+
+# ---------------------------------------------------------------- the unread total on every
+# console page, not only the inbox
+
+
+async def test_a_ticket_and_the_supervisor_view_title_the_unread_total_of_every_ticket(
+        dev_live: LiveServer, browser: Any):
+    """The ticket page and the supervisor view counted only the tickets they had seen live:
+    an agent with unread messages on other tickets saw no number there. They start from the
+    server's counts, as the inbox does; the ticket a page opens counts 0 on it."""
+    live = dev_live
+    first = await open_ticket(live)  # one unread message
+
+    async def customer_ticket(customer: str, subject: str, more: int) -> str:
+        headers = bearer(customer_token(live.settings, customer, name="Bo", lang="en"))
+        async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
+            created = await client.post("/api/v1/tickets", headers=headers, json={
+                "subject": subject, "body": subject, "language": "en"})
+            assert created.status_code == 201, created.text
+            number = str(created.json()["number"])
+            for n in range(more):
+                added = await client.post(f"/api/v1/tickets/{number}/replies", headers=headers,
+                                          json={"body": f"Any news? ({n + 1})"})
+                assert added.status_code == 201, added.text
+        return number
+
+    await customer_ticket("cust-b", "Withdrawal pending", 1)  # two unread
+    opened = await customer_ticket("cust-c", "Fee question", 2)  # three unread
+    page = await agent_page(browser, live, opened)
+    assert (await page.title()).startswith("(3) ")
+    # A message on another ticket counts live, on top of the server's counts.
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
+        added = await client.post(
+            f"/api/v1/tickets/{first}/replies", json={"body": "Still nothing."},
+            headers=bearer(customer_token(live.settings, "cust-a", name="Alice", lang="en")))
+        assert added.status_code == 201, added.text
+    await page.wait_for_function("() => document.title.startsWith('(4) ')", timeout=15_000)
+    await page.context.close()
+    # A supervisor (every ticket, none read yet): the supervisor view, then the ticket.
+    async with factory_app(live) as app:
+        await make_agent(app, "sup@kefu.test", role="supervisor")
+    page = await console_page(browser, live, "sup@kefu.test", "/agent/supervisor")
+    assert (await page.title()).startswith("(7) ")
+    await page.goto(f"{live.base}/agent/tickets/{opened}")
+    await page.wait_for_selector(LIVE, timeout=15_000)
+    assert (await page.title()).startswith(f"(4) {opened}")
+    await page.context.close()

@@ -3,7 +3,8 @@
  * The pages are complete without this file (forms post, links navigate). With it:
  * - the inbox updates itself from `inbox` frames and counts unread customer messages per
  *   ticket (the server's count from the agent's stored read point when a list loads, moved by
- *   live frames, kept in localStorage for the other tabs; total in the tab title);
+ *   live frames, kept in localStorage for the other tabs); the total is in the tab title of
+ *   every console page, which starts from the server's counts of every ticket;
  * - the ticket view subscribes to its ticket, renders new messages in seq order without
  *   duplicates, resumes from the last seq after a reconnect, and sends replies and notes over
  *   the socket (Enter sends, Shift+Enter is a new line) with a client_msg_id, showing
@@ -435,8 +436,9 @@
     /* tickets this page has counts for from the server or live frames: the title's total is
        theirs, not every ticket this browser ever counted (those may be read elsewhere since) */
     fresh: {},
-    /* when the server last counted every ticket this agent may read (the inbox's list): a
-       ticket it did not list had nothing unread then (ms; null on other pages) */
+    /* when the server last counted every ticket this agent may read (the inbox's list, or
+       the console data on the other pages): a ticket it did not list had nothing unread then
+       (ms; null until counts are loaded) */
     countedAt: null,
 
     read: function () {
@@ -1200,7 +1202,9 @@
         delete state.pending[frame.client_msg_id];
         savePending();
         if (state.known[frame.id]) {
-          pending.node.remove();  /* the message frame came first (notes carry no client id) */
+          /* the page came with it: stored before a reload lost its ack, then sent again (a
+             message frame, a note's too, carries the client id and confirms it itself) */
+          pending.node.remove();
         } else {
           confirmPending(pending, frame.id, frame.seq, frame.created_at);
         }
@@ -2213,6 +2217,12 @@
     onInboxFrame(frame);
   });
 
+  /* Pages without the inbox list (a ticket, the supervisor view, …) start from the server's
+     counts in the console data, as the list does from its own: before the ticket page marks
+     its ticket seen, so that one counts 0 here. */
+  if (!inboxSection() && C.unread) {
+    Unread.load(C.unread.tickets || {}, C.unread.counted_at);
+  }
   observeRows();
   if (live) {
     Ticket = setupTicket();
