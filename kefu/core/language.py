@@ -271,16 +271,21 @@ def _display_name(code: str, ui_lang: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def own_name(code: str) -> str:
-    """A language by its own name, as a menu of languages writes it: CLDR's autonym with its
-    first letter upper-cased where the script has case ("Español", "Tiếng Việt", "中文 (繁體,
-    台灣)"). The same for every reader, so it can travel in frames shared by all consoles; the
-    console names a ticket's language this way on the page and live. ``und`` and a code Babel
-    does not know stay a code."""
-    if code == UNDETERMINED:
+def autonym(code: str) -> str:
+    """A language by its own name as CLDR writes it ("English", "español", "日本語"): the same
+    for every reader. ``und`` and a code Babel does not know stay a code."""
+    if code == UNDETERMINED:  # Babel would name its default locale
         return code
     try:
-        name = Locale.parse(code.replace("-", "_")).get_display_name() or code
+        return Locale.parse(code.replace("-", "_")).get_display_name() or code
     except (ValueError, UnknownLocaleError):
         return code
+
+
+def own_name(code: str) -> str:
+    """A language by its own name as a menu of languages writes it: :func:`autonym` with its
+    first letter upper-cased where the script has case ("Español", "Tiếng Việt", "中文 (繁體,
+    台灣)"). It can travel in frames shared by all consoles; the console names a ticket's
+    language this way on the page and live."""
+    name = autonym(code)
     return name if name == code else name[:1].upper() + name[1:]

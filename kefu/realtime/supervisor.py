@@ -21,12 +21,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from babel import Locale, UnknownLocaleError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts.models import Agent, Team, agent_teams
 from kefu.core import clock
+from kefu.core.language import autonym
 from kefu.core.logging import get_logger
 from kefu.core.periodic import Periodic
 from kefu.db import Database
@@ -148,17 +148,6 @@ def _stable(value: Any) -> Any:
 
 def target_for(priority: str) -> int:
     return FIRST_RESPONSE_TARGETS_S.get(priority, FIRST_RESPONSE_TARGETS_S["normal"])
-
-
-def autonym(code: str) -> str:
-    """A language by its own name ("English", "español", "日本語"), as teams are named: the
-    snapshot is the same for every viewer. A code Babel does not know stays a code."""
-    if code == "und":  # undetermined: Babel would name its default locale
-        return code
-    try:
-        return Locale.parse(code.replace("-", "_")).get_display_name() or code
-    except (ValueError, UnknownLocaleError):
-        return code
 
 
 def _base_language(code: str | None) -> str:
