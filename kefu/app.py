@@ -47,6 +47,7 @@ from kefu.kb.views import ViewCounter
 from kefu.ops.api import router as ops_router
 from kefu.realtime.analysis import ChatAnalyzer
 from kefu.realtime.broker import create_broker
+from kefu.realtime.budget import create_send_budget
 from kefu.realtime.hub import Hub
 from kefu.realtime.presence import PresenceKeeper
 from kefu.realtime.protocol import Close
@@ -118,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.jobs = runner
         if settings.jobs_enabled:
             await runner.start()
-        hub = Hub()
+        hub = Hub(send_budget=create_send_budget(settings.redis_url))
         broker = create_broker(settings.redis_url)
         await broker.start(hub.dispatch, on_resume=hub.resync)
         db.publish = hub.publish = broker.publish
@@ -159,6 +160,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await writer.stop()
             await analyzer.stop()
             await broker.stop()
+            if hub.send_budget is not None:
+                await hub.send_budget.aclose()
             db.publish = None
             await runner.stop()
             await app.state.assistant_host.aclose()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 import uuid
 from collections import defaultdict
@@ -23,8 +24,14 @@ from starlette.websockets import WebSocket, WebSocketState
 
 from kefu.accounts.actor import Actor
 from kefu.core.logging import get_logger
+from kefu.realtime.budget import SharedSendBudget
 from kefu.realtime.events import INBOX
 from kefu.realtime.protocol import CUSTOMER_RATE, INBOX_COALESCE_S, OUTBOUND_QUEUE, Close
+
+# How long a connection that is closing waits for its reader to take the last frames.
+CLOSE_AFTER_S = 2.0
+SIGNED_OUT: dict[str, Any] = {"type": "error", "code": "signed_out", "fatal": True,
+                              "message": "the session or token was signed out; sign in again"}
 
 log = get_logger("kefu.realtime.hub")
 Fetch = Callable[[uuid.UUID, int], Awaitable[list[dict[str, Any]]]]
@@ -46,7 +53,14 @@ class TokenBucket:
         return False
 
     def retry_after(self) -> float:
-        return round(max(0.0, (1.0 - self.tokens) / self.rate), 2)
+        """Seconds until a token is there, rounded up to hundredths: a refused frame never
+        reads "try again in 0 s"."""
+        return retry_after_s((1.0 - self.tokens) / self.rate)
+
+
+def retry_after_s(wait: float) -> float:
+    """A refusal's ``retry_after_s``: ``wait`` rounded up to hundredths, at least 0.01."""
+    return max(0.01, math.ceil(wait * 100 - 1e-9) / 100)
 
 
 @dataclass
@@ -58,6 +72,15 @@ class Follow:
     last_seq: int = 0
     replaying: bool = True
     held: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Closing:
+    """Queued behind a connection's last frames: its sender closes the socket when it gets
+    here (see :meth:`Connection.close_when_sent`)."""
+
+    code: int
+    reason: str
 
 
 def encode_frame(frame: dict[str, Any]) -> str:
@@ -75,8 +98,10 @@ class Connection:
         self.hub = hub
         self.fetch = fetch
         self.follows: dict[uuid.UUID, Follow] = {}
-        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=OUTBOUND_QUEUE)
+        self.queue: asyncio.Queue[dict[str, Any] | Closing | None] = asyncio.Queue(
+            maxsize=OUTBOUND_QUEUE)
         self.closed = False
+        self.closing = False  # closes once what was queued is sent: nothing more is queued
         self._cut_off = False  # the outbound queue overflowed: closing
         self.close_code: int | None = None
         self.strikes = 0
@@ -104,6 +129,9 @@ class Connection:
             while True:
                 frame = await self.queue.get()
                 while frame is not None:  # what queued up meanwhile goes without waking again
+                    if isinstance(frame, Closing):
+                        await self.close(frame.code, frame.reason)
+                        return
                     try:
                         text = encode_frame(frame)
                     except orjson.JSONEncodeError:  # a bug, not the peer: skip the frame
@@ -123,7 +151,7 @@ class Connection:
     def push(self, frame: dict[str, Any]) -> None:
         """Queue a frame. A reader that lets the queue overflow is cut off (1008): it can
         reconnect and resume from its last seq, so nothing acknowledged is lost."""
-        if self.closed or self._cut_off:
+        if self.closed or self._cut_off or self.closing:
             return
         try:
             self.queue.put_nowait(frame)
@@ -132,6 +160,28 @@ class Connection:
             log.warning("slow_consumer", conn=self.id)
             asyncio.get_running_loop().create_task(
                 self.close(Close.POLICY, "slow consumer: reconnect and resume"))
+
+    def close_when_sent(self, code: int, reason: str, last: dict[str, Any]) -> None:
+        """Close after the frames already queued (the acks of what was accepted) and ``last``,
+        the fatal error that says why; nothing after them is sent. Closing at once dropped
+        them: a flooder closed with 4429 never read the errors, nor the acks of its last
+        accepted messages. A reader that does not take them within :data:`CLOSE_AFTER_S` is
+        closed all the same."""
+        if self.closed or self.closing:
+            return
+        self.push(last)
+        self.closing = True
+        loop = asyncio.get_running_loop()
+        try:
+            self.queue.put_nowait(Closing(code, reason))
+        except asyncio.QueueFull:  # cut off as a slow consumer: closing already
+            return
+
+        def deadline() -> None:
+            if not self.closed:
+                loop.create_task(self.close(code, reason))
+
+        loop.call_later(CLOSE_AFTER_S, deadline)
 
     async def close(self, code: int, reason: str = "") -> None:
         if self.closed:
@@ -269,9 +319,7 @@ class Connection:
         if (event.get("session_id") is not None
                 and event["session_id"] == str(actor.session_id)) or (
                 event.get("token_id") is not None and event["token_id"] == str(actor.token_id)):
-            self.push({"type": "error", "code": "signed_out", "fatal": True,
-                       "message": "the session or token was signed out; sign in again"})
-            asyncio.get_running_loop().create_task(self.close(Close.UNAUTHORIZED, "signed out"))
+            self.close_when_sent(Close.UNAUTHORIZED, "signed out", SIGNED_OUT)
 
     def _push_inbox(self, event: dict[str, Any]) -> None:
         """New messages only move an inbox row, so rows that a message changed are gathered
@@ -385,12 +433,33 @@ def _counted(frame: dict[str, Any], count: int) -> dict[str, Any]:
 
 
 class Hub:
-    def __init__(self) -> None:
+    def __init__(self, send_budget: SharedSendBudget | None = None) -> None:
+        self.send_budget = send_budget  # cluster mode: a person's sends across processes
         self.topics: dict[str, set[Connection]] = defaultdict(set)
         self.connections: set[Connection] = set()
         self.publish: Callable[[str, dict[str, Any]], Coroutine[Any, Any, None]] | None = None
         self._buckets: dict[str, TokenBucket] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def take_send(self, actor: Actor) -> float | None:
+        """Take one ``send`` from the person's budget in this process: None when allowed, else
+        the seconds until one would be. In cluster mode a send allowed here must also pass
+        :meth:`take_shared_send`; what this bucket refuses, the shared one would refuse too (it
+        has taken at least as much), so a flood costs no round trip."""
+        bucket = self.customer_bucket(actor)
+        return None if bucket.take() else bucket.retry_after()
+
+    async def take_shared_send(self, actor: Actor) -> float | None:
+        """Cluster mode, after :meth:`take_send` allowed the send: the budget the processes
+        share (``send_budget``, Redis) decides; a send it refuses gives this process's token
+        back."""
+        assert self.send_budget is not None
+        wait = await self.send_budget.take(actor.label, *CUSTOMER_RATE)
+        if wait is None:
+            return None
+        bucket = self.customer_bucket(actor)
+        bucket.tokens = min(bucket.burst, bucket.tokens + 1.0)
+        return retry_after_s(wait)
 
     def customer_bucket(self, actor: Actor) -> TokenBucket:
         """One message budget per person across all their connections in this process."""

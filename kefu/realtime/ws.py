@@ -39,7 +39,7 @@ from kefu.guard.outbound import check_outbound
 from kefu.realtime import protocol as p
 from kefu.realtime.analysis import ChatAnalyzer
 from kefu.realtime.events import AGENTS, INBOX, agent_topic, publish_now, ticket_topic
-from kefu.realtime.hub import Connection, Hub, TokenBucket
+from kefu.realtime.hub import SIGNED_OUT, Connection, Hub, TokenBucket
 from kefu.realtime.presence import mark_seen, restore_status
 from kefu.realtime.protocol import Close
 from kefu.realtime.queue import QueueWatcher
@@ -179,9 +179,7 @@ class Session:
                 log.warning("credentials_recheck_failed", conn=conn.id)
                 continue
             if not valid:
-                conn.push({"type": "error", "code": "signed_out", "fatal": True,
-                           "message": "the session or token was signed out; sign in again"})
-                await conn.close(Close.UNAUTHORIZED, "signed out")
+                conn.close_when_sent(Close.UNAUTHORIZED, "signed out", SIGNED_OUT)
                 return
 
     async def _refuse(self, refusal: Refused) -> None:
@@ -191,7 +189,7 @@ class Session:
             await self.ws.close(refusal.close_code, refusal.error)
 
     async def _receive_loop(self, conn: Connection) -> None:
-        while not conn.closed:
+        while not conn.closed and not conn.closing:
             try:
                 message = await self.ws.receive()
             except (WebSocketDisconnect, RuntimeError):
@@ -200,7 +198,7 @@ class Session:
                 return
             text = message.get("text")
             if not self.frames.take():  # every frame counts, binary and oversized ones too
-                await self._flooding(self.frames, _ref_of(text))
+                await self._flooding(self.frames.retry_after(), _ref_of(text))
                 continue
             if text is None:
                 self._error("binary_not_supported", "send JSON text frames")
@@ -247,15 +245,18 @@ class Session:
             log.exception("frame_failed", type=raw.get("type"))
             self._error("internal_error", "the frame could not be processed", ref)
 
-    async def _flooding(self, bucket: TokenBucket, ref: str | None = None) -> None:
+    async def _flooding(self, retry_after_s: float, ref: str | None = None) -> None:
         assert self.conn is not None
         self.conn.strikes += 1
         if self.conn.strikes > p.MAX_REFUSED_IN_A_ROW:
-            await self.conn.close(Close.RATE_LIMITED, "rate limit exceeded")
+            self.conn.close_when_sent(Close.RATE_LIMITED, "rate limit exceeded", {
+                "type": "error", "code": "rate_limited", "fatal": True,
+                "message": "kept sending after rate_limited errors; closing",
+                "retry_after_s": retry_after_s})
             return
         frame: dict[str, Any] = {"type": "error", "code": "rate_limited",
                                  "message": "too many frames; slow down",
-                                 "retry_after_s": bucket.retry_after()}
+                                 "retry_after_s": retry_after_s}
         if ref:
             frame["ref"] = ref  # which message was refused: the client sends it again later
         self.conn.push(frame)
@@ -369,9 +370,9 @@ class Session:
 
         def expire() -> None:
             if self.conn is not None:
-                self.conn.push({"type": "error", "code": "token_expired", "fatal": True,
-                                "message": "your session expired; reconnect with a new token"})
-                loop.create_task(self.conn.close(Close.TOKEN_EXPIRED, "token expired"))
+                self.conn.close_when_sent(Close.TOKEN_EXPIRED, "token expired", {
+                    "type": "error", "code": "token_expired", "fatal": True,
+                    "message": "your session expired; reconnect with a new token"})
 
         self.expiry = loop.call_later(delay, expire)
 
@@ -537,9 +538,11 @@ class Session:
 
     async def _on_send(self, conn: Connection, frame: p.Send) -> None:
         actor = conn.actor
-        bucket = self.hub.customer_bucket(actor)
-        if not bucket.take():
-            await self._flooding(bucket, frame.client_msg_id)
+        wait = self.hub.take_send(actor)
+        if wait is None and self.hub.send_budget is not None:  # cluster: across processes
+            wait = await self.hub.take_shared_send(actor)
+        if wait is not None:
+            await self._flooding(wait, frame.client_msg_id)
             return
         attachment_ids = [_uuid(a) for a in frame.attachment_ids]
         if actor.agent is not None:

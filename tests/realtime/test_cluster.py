@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -40,6 +41,12 @@ class Cluster:
     redis: RedisServer
     settings: Settings
     agent_token: str
+    world: World
+
+    def token(self, who: str) -> str:
+        """The API token of one of the world's people (``agent``, ``other_agent``,
+        ``supervisor``, ``admin``)."""
+        return self.world.headers[who]["Authorization"].split(" ", 1)[1]
 
     def logs(self) -> str:
         return (f"--- process A log ---\n{self.a.log_tail()}\n"
@@ -62,12 +69,14 @@ def cluster(
     settings = Settings(env="test", data_dir=root / "data", database_url=postgres.url_for(name),
                         redis_url=redis_server.url, secret_key=SECRET_KEY,  # type: ignore[arg-type]
                         customer_jwt_secret=JWT_SECRET,  # type: ignore[arg-type]
-                        jobs_enabled=False)
+                        jobs_enabled=False, assistant_enabled=False)
     world = asyncio.run(_make_world(settings))
     env = {"KEFU_ENV": "test", "KEFU_DATABASE_URL": settings.resolved_database_url,
            "KEFU_REDIS_URL": redis_server.url, "KEFU_DATA_DIR": str(root / "data"),
            "KEFU_SECRET_KEY": SECRET_KEY, "KEFU_CUSTOMER_JWT_SECRET": JWT_SECRET,
-           "KEFU_JOBS_ENABLED": "false", "KEFU_LOG_LEVEL": "WARNING"}
+           "KEFU_JOBS_ENABLED": "false", "KEFU_LOG_LEVEL": "WARNING",
+           # Chats wait for an agent at once (no jobs run the assistant's answers here).
+           "KEFU_ASSISTANT_ENABLED": "false"}
     servers: list[KefuServer] = []
     try:
         # Both start at once (imports dominate), then each is waited for.
@@ -75,7 +84,7 @@ def cluster(
         for server in servers:
             server.wait_ready()
         token = world.headers["agent"]["Authorization"].split(" ", 1)[1]
-        yield Cluster(servers[0], servers[1], redis_server, settings, token)
+        yield Cluster(servers[0], servers[1], redis_server, settings, token, world)
     finally:
         for server in servers:
             server.stop(timeout_s=30)
@@ -108,8 +117,8 @@ async def customer(cluster: Cluster, server: KefuServer, external_id: str) -> Cl
     return client
 
 
-async def agent(cluster: Cluster, server: KefuServer) -> Client:
-    client = await Client.connect(f"{server.ws_base}/ws/agent", {"token": cluster.agent_token})
+async def agent(cluster: Cluster, server: KefuServer, who: str = "agent") -> Client:
+    client = await Client.connect(f"{server.ws_base}/ws/agent", {"token": cluster.token(who)})
     await client.wait_type("welcome", timeout=20)
     return client
 
@@ -370,6 +379,186 @@ async def talk_until_live(sender: Client, receiver: Client, tag: str, *,
         except AssertionError:
             assert time.monotonic() < deadline, "no live delivery 30 s after Redis came back"
 
+
+async def api(cluster: Cluster, server: KefuServer, who: str, method: str, path: str,
+              body: dict[str, Any] | None = None) -> Any:
+    """A call to one process's HTTP API as one of the world's people; the parsed answer."""
+    async with httpx.AsyncClient(base_url=f"{server.base}/api/v1", timeout=20) as http:
+        response = await http.request(method, path, json=body, headers={
+            "Authorization": f"Bearer {cluster.token(who)}"})
+    assert response.status_code < 300, response.text
+    return response.json() if response.content else None
+
+
+def of_agent(frame: dict[str, Any], kind: str, agent_id: uuid.UUID) -> bool:
+    return frame.get("type") == kind and frame.get("agent", {}).get("id") == str(agent_id)
+
+
+async def test_collision_viewing_and_typing_cross_processes(cluster: Cluster):
+    """An agent on A and a supervisor on B on the same conversation see each other viewing
+    and typing (a note: never the customer), and leaving."""
+    bob = await agent(cluster, cluster.a)
+    sue = await agent(cluster, cluster.b, "supervisor")
+    alice = await customer(cluster, cluster.a, "cl-collide")
+    number = await open_ticket(alice, bob)
+    await sue.send({"type": "subscribe", "ticket": number, "since": 0})
+    await sue.wait_type("subscribed", timeout=20)
+    supervisor, agent_id = cluster.world.supervisor.id, cluster.world.agent.id
+    await bob.wait_for(lambda f: of_agent(f, "viewing", supervisor) and f["state"], timeout=10)
+    # The agent who was there first answers the newcomer's announcement, across processes.
+    await sue.wait_for(lambda f: of_agent(f, "viewing", agent_id) and f["state"], timeout=10)
+    await bob.send({"type": "typing", "ticket": number, "state": True, "internal": True})
+    typing = await sue.wait_type("typing", ticket=number, timeout=10)
+    assert (typing["who"]["agent_id"], typing["internal"]) == (str(agent_id), True)
+    await sue.send({"type": "unsubscribe", "ticket": number})
+    await bob.wait_for(lambda f: of_agent(f, "viewing", supervisor) and not f["state"],
+                       timeout=10)
+    await asyncio.sleep(0.3)
+    assert not alice.of_type("typing")
+    assert not alice.of_type("viewing")
+    await close_all(alice, bob, sue)
+
+
+async def test_status_and_floor_reach_a_supervisor_on_the_other_process(cluster: Cluster):
+    """An agent's status set on A, a ticket arriving on A and its assignment on A all reach
+    the supervisor view of a supervisor connected to B."""
+    sue = await agent(cluster, cluster.b, "supervisor")
+    await sue.wait_type("supervisor", timeout=10)
+    bob = await agent(cluster, cluster.a)
+    agent_id = str(cluster.world.agent.id)
+    try:
+        await bob.send({"type": "status", "status": "away"})
+        await sue.wait_for(lambda f: f.get("type") == "agent_status"
+                           and f["agent"] == {"id": agent_id, "name": "agent",
+                                              "status": "away"}, timeout=10)
+
+        def agent_row(frame: dict[str, Any]) -> dict[str, Any]:
+            return next(row for row in frame["agents"] if row["id"] == agent_id)
+
+        await sue.wait_for(lambda f: f.get("type") == "supervisor"
+                           and agent_row(f)["status"] == "away", timeout=10)
+        await bob.send({"type": "status", "status": "online"})
+        alice = await customer(cluster, cluster.a, "cl-floor")
+        await alice.send({"type": "send", "client_msg_id": "f1", "body": "Card payment failed"})
+        number = (await alice.wait_type("ack", client_msg_id="f1", timeout=20))["ticket"]
+        await sue.wait_for(lambda f: f.get("type") == "supervisor" and number in [
+            w["number"] for w in f["waiting"]], timeout=10)
+        load = agent_row(sue.of_type("supervisor")[-1])["load"]
+        await api(cluster, cluster.a, "supervisor", "POST", f"/tickets/{number}/assign",
+                  {"agent_id": agent_id})
+        await sue.wait_for(lambda f: f.get("type") == "supervisor"
+                           and agent_row(f)["load"] == load + 1, timeout=10)
+    finally:
+        await bob.send({"type": "status", "status": "online"})
+        await close_all(bob, sue)
+    await alice.close()
+
+
+async def test_mentions_and_assignments_notify_an_agent_on_the_other_process(
+        cluster: Cluster):
+    bob = await agent(cluster, cluster.b)
+    sue = await agent(cluster, cluster.a, "supervisor")
+    alice = await customer(cluster, cluster.a, "cl-notify")
+    number = await open_ticket(alice, sue)
+    await sue.send({"type": "send", "ticket": number, "client_msg_id": "n1", "internal": True,
+                    "body": "@agent please check the travel rule hold"})
+    ack = await sue.wait_type("ack", client_msg_id="n1", timeout=20)
+    assert ack["not_notified"] == []
+    mention = await bob.wait_type("mention", ticket=number, timeout=10)
+    assert "travel rule" in mention["excerpt"]
+    await api(cluster, cluster.a, "supervisor", "POST", f"/tickets/{number}/assign",
+              {"agent_id": str(cluster.world.agent.id)})
+    assigned = await bob.wait_type("assigned", ticket=number, timeout=10)
+    assert assigned["by"]
+    await close_all(alice, bob, sue)
+
+
+async def test_read_receipts_and_queue_position_across_processes(cluster: Cluster):
+    bob = await agent(cluster, cluster.a)
+    alice = await customer(cluster, cluster.b, "cl-read")
+    number = await open_ticket(alice, bob)
+    waiting = await alice.wait_type("queue", ticket=number, timeout=10)
+    assert waiting["position"] >= 1
+    await bob.send({"type": "read", "ticket": number, "seq": 1})
+    read = await alice.wait_type("read", ticket=number, timeout=10)
+    assert (read["seq"], read["by"]["kind"]) == (1, "agent")
+    await bob.send({"type": "send", "ticket": number, "client_msg_id": "r1",
+                    "body": "Looking into it now."})
+    await alice.wait_type("message", seq=2, timeout=10)
+    await alice.send({"type": "read", "ticket": number, "seq": 2})
+    read = await bob.wait_for(lambda f: f.get("type") == "read"
+                              and f["by"]["kind"] == "customer", timeout=10)
+    assert read["seq"] == 2
+    # The answer on A took the ticket out of the queue: the customer on B is told (≤ 3 s).
+    await alice.wait_type("queue", ticket=number, position=0, timeout=10)
+    await close_all(alice, bob)
+
+
+async def test_revoking_a_token_on_a_closes_its_socket_on_b(cluster: Cluster):
+    created = await api(cluster, cluster.a, "agent", "POST", "/auth/tokens",
+                        {"name": "laptop"})
+    laptop = await Client.connect(f"{cluster.b.ws_base}/ws/agent", {"token": created["token"]})
+    await laptop.wait_type("welcome", timeout=20)
+    other = await agent(cluster, cluster.b)  # another credential of the same agent stays
+    await api(cluster, cluster.a, "agent", "DELETE", f"/auth/tokens/{created['id']}")
+    assert (await laptop.wait_closed(timeout=10))[0] == 4401
+    assert laptop.of_type("error")[-1]["code"] == "signed_out"
+    await other.send({"type": "ping", "t": 1})
+    await other.wait_type("pong", timeout=10)
+    await other.close()
+
+
+async def test_a_transfer_on_a_ends_the_feed_of_an_agent_on_b(cluster: Cluster):
+    bob = await agent(cluster, cluster.b)
+    alice = await customer(cluster, cluster.a, "cl-transfer")
+    number = await open_ticket(alice, bob)
+    await api(cluster, cluster.a, "supervisor", "POST", f"/tickets/{number}/assign",
+              {"team_id": str(cluster.world.zh_team.id)})
+    await bob.wait_type("unsubscribed", ticket=number, reason="no_access", timeout=10)
+    await bob.wait_for(lambda f: f.get("type") == "inbox" and f["change"] == "removed"
+                       and f["ticket"] == {"number": number}, timeout=10)
+    await alice.send({"type": "send", "client_msg_id": "after", "body": "Anyone there?"})
+    await alice.wait_type("ack", client_msg_id="after", timeout=20)
+    await asyncio.sleep(0.5)
+    assert not [f for f in bob.of_type("message") if f.get("client_msg_id") == "after"]
+    await close_all(alice, bob)
+
+
+async def test_a_persons_send_budget_is_shared_by_the_processes(cluster: Cluster):
+    """One person's sends are limited across the cluster (20/s, burst 60), not per process:
+    eight connections of one customer, four on each process, each under its own frame limit,
+    get no more sends through between them than one budget allows over the time they took
+    (each process's own budget let twice that through). The sends name an attachment id that
+    is not one: a send the budget lets through is then refused at once (``invalid_frame``)
+    instead of waiting for the database, so the flood is as fast as the sockets, however slow
+    the database is on a busy machine."""
+    servers = [cluster.a, cluster.b] * 4
+    clients = [await customer(cluster, server, "cl-flood") for server in servers]
+    await clients[0].send({"type": "send", "client_msg_id": "open", "body": "Flood test"})
+    number = (await clients[0].wait_type("ack", client_msg_id="open", timeout=20))["ticket"]
+    started = time.monotonic()
+    rounds = 28  # per connection, under its burst of 30
+    for i in range(rounds):
+        for n, client in enumerate(clients):
+            await client.send({"type": "send", "client_msg_id": f"f{n}-{i}", "ticket": number,
+                               "body": f"flood {n} {i}", "attachment_ids": ["not-an-id"]})
+
+    def answers(n: int, client: Client) -> list[dict[str, Any]]:
+        return [f for f in client.of_type("error") if str(f.get("ref")).startswith(f"f{n}-")]
+
+    for n, client in enumerate(clients):
+        await client.wait_for(lambda _f, n=n, client=client: len(answers(n, client)) == rounds,
+                              timeout=30)
+    elapsed = time.monotonic() - started
+    codes = [[f["code"] for f in answers(n, c)] for n, c in enumerate(clients)]
+    through = sum(c.count("invalid_frame") for c in codes)
+    refused = [f for n, c in enumerate(clients) for f in answers(n, c)
+               if f["code"] == "rate_limited"]
+    assert through + len(refused) == rounds * len(clients)
+    assert all(f["retry_after_s"] > 0 for f in refused)
+    # At most the burst (the opening send took one of it) and what refilled meanwhile.
+    assert through <= 60 + 20 * elapsed, (codes, elapsed)
+    await close_all(*clients)
 
 def test_no_process_crashed_or_logged_an_error(cluster: Cluster):
     """Nothing above crashed a process or logged an unhandled error."""
