@@ -4,6 +4,7 @@ extracted for the secret guard before the file is kept."""
 from __future__ import annotations
 
 import hashlib
+import mimetypes
 import os
 import re
 import unicodedata
@@ -50,6 +51,27 @@ class StoredFile:
     text: ExtractedText
 
 
+# Text that opens like markup (after a byte order mark and white space): a tag, a comment, a
+# doctype or an XML declaration. A browser that sniffs would render it as HTML or SVG (the
+# WHATWG sniffing rules treat "<!--" alone as HTML), so it is refused, not kept as text.
+MARKUP_START = re.compile(rb"(?:\xef\xbb\xbf)?[\t\n\x0c\r ]*<[A-Za-z!?/]")
+
+# The extensions a kept file's name may end in, by its sniffed type (else the first is added).
+EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "image/png": (".png",),
+    "image/jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "image/gif": (".gif",),
+    "image/webp": (".webp",),
+    "image/bmp": (".bmp",),
+    "image/tiff": (".tif", ".tiff"),
+    "video/mp4": (".mp4", ".m4v"),
+    "video/webm": (".webm",),
+    "video/quicktime": (".mov", ".qt"),
+    "application/pdf": (".pdf",),
+    "text/plain": (".txt", ".log", ".text"),
+}
+
+
 def sniff(head: bytes) -> str:
     """The content type from the bytes themselves; the client's claim is ignored."""
     kind = filetype.guess(head)
@@ -66,8 +88,7 @@ def sniff(head: bytes) -> str:
         # A multi-byte character cut at the sample's end is still text.
         if exc.start < len(sample) - 4:
             return "application/octet-stream"
-    lowered = sample.lstrip().lower()
-    if lowered.startswith((b"<!doctype html", b"<html", b"<svg", b"<?xml", b"<script")):
+    if MARKUP_START.match(sample):
         return "text/html"
     return "text/plain"
 
@@ -76,6 +97,26 @@ def safe_filename(name: str | None) -> str:
     name = unicodedata.normalize("NFC", (name or "file").replace("\\", "/").rsplit("/", 1)[-1])
     name = BIDI_CONTROLS.sub("", re.sub(r"[\x00-\x1f\x7f\"<>:|?*]", "", name)).strip(" .") or "file"
     return name[:200]
+
+
+def name_for_type(name: str, content_type: str) -> str:
+    """``name`` ending in an extension of ``content_type`` (for images and videos, of any image
+    or video type: a PNG called ``.jpg`` still opens as a picture): a PNG called
+    ``invoice.html`` is kept as ``invoice.html.png``, so whoever saves and opens it gets an
+    image, never a page or a program (a download is only as safe as the name it is saved
+    under)."""
+    extensions = EXTENSIONS.get(content_type) or tuple(
+        sorted(mimetypes.guess_all_extensions(content_type)))
+    if not extensions:
+        return name
+    family = content_type.split("/")[0] + "/"
+    fitting = extensions
+    if family in ("image/", "video/"):
+        fitting += tuple(e for kind, exts in EXTENSIONS.items() if kind.startswith(family)
+                         for e in exts)
+    if name.lower().endswith(fitting):
+        return name
+    return name[: 200 - len(extensions[0])] + extensions[0]
 
 
 class AttachmentStore:

@@ -41,7 +41,7 @@ from kefu.jobs.runner import enqueue
 from kefu.realtime.events import INBOX, agent_topic, publish_after_commit, ticket_topic
 from kefu.tickets import schemas
 from kefu.tickets.attachment_text import STORED_TEXT_CHARS
-from kefu.tickets.attachments import AttachmentStore, safe_filename
+from kefu.tickets.attachments import AttachmentStore, name_for_type, safe_filename
 from kefu.tickets.models import (
     DELIVER_JOB,
     DELIVERED_CHANNELS,
@@ -989,7 +989,7 @@ async def upload_attachment(
     stored = await store.save(chunks)
     # OCR'd text also gets the misread-tolerant seed-phrase check (kefu/guard/secret_ocr.py).
     guarded = (scan_ocr if stored.text.ocr else scan)(stored.text.text)
-    named = scan(safe_filename(filename))
+    named = scan(name_for_type(safe_filename(filename), stored.content_type))
     attachment = Attachment(
         ticket_id=ticket.id, filename=named.masked,
         content_type=stored.content_type,

@@ -1,13 +1,18 @@
 """A ticket's conversation as plain text or a self-contained HTML page, for the customer, in
-English or Chinese (the reader's language: the portal and the widget say which)."""
+English or Chinese (the reader's language: the portal and the widget say which). What the
+secret guard hid and the files it did not keep are named as the widget names them (its
+catalog strings), so the transcript says what the conversation showed."""
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from jinja2 import Environment, select_autoescape
 
+from kefu.guard.secret_mask import MARKER_PREFIX
 from kefu.tickets import schemas
+from kefu.web.i18n import Translator
 
 Language = Literal["en", "zh-CN"]
 
@@ -23,6 +28,7 @@ _LABELS: dict[Language, dict[str, str]] = {
 }
 _SEPARATOR: dict[Language, str] = {"en": ": ", "zh-CN": "："}
 _UNNAMED = {"customer": schemas.UNNAMED_CUSTOMER}
+_HIDDEN = re.compile(re.escape(MARKER_PREFIX) + r"([a-z_]+)\]")
 
 _env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
 _HTML = _env.from_string("""<!doctype html>
@@ -38,7 +44,7 @@ p{white-space:pre-wrap;overflow-wrap:anywhere;margin:.2em 0}
 {{ label.opened }}{{ sep }}{{ ticket.created_at.strftime('%Y-%m-%d %H:%M UTC') }}</p>
 {% for m in messages %}<div class="m {{ m.author_kind }}">
 <div class="meta">{{ author(m) }} · {{ m.created_at.strftime('%Y-%m-%d %H:%M:%S UTC') }}</div>
-<p>{{ m.body }}</p>{% for a in m.attachments %}<div class="meta">📎 {{ a.filename }} ({{ size(a.size) }})</div>{% endfor %}
+<p>{{ body(m) }}</p>{% for a in m.attachments %}<div class="meta">📎 {{ a.filename }} ({{ size(a.size) }}{% if a.withheld_reason %}{{ withheld }}{% endif %})</div>{% endfor %}
 </div>{% endfor %}
 </body></html>
 """)
@@ -61,6 +67,20 @@ def _author(message: schemas.MessageRead, lang: Language) -> str:
     return f"{message.author_name} ({role})" if lang == "en" else f"{message.author_name}（{role}）"
 
 
+def _body(text: str, translate: Translator) -> str:
+    """``[REDACTED password]`` as the widget shows it ("[hidden: password]", "[已隐藏：密码]")."""
+    def label(match: re.Match[str]) -> str:
+        key = f"widget.hidden.{match.group(1)}"
+        return translate(key) if translate.has(key) else match.group(0)
+
+    return _HIDDEN.sub(label, text)
+
+
+def _withheld(translate: Translator, lang: Language) -> str:
+    """After a withheld file's size: "; not kept: it contained a secret"."""
+    return ("；" if lang == "zh-CN" else "; ") + translate("widget.fileWithheld")
+
+
 def _size(size: int) -> str:
     if size < 1024:
         return f"{size} B"
@@ -71,7 +91,7 @@ def _size(size: int) -> str:
 
 def transcript_text(ticket: schemas.TicketRead, messages: list[schemas.MessageRead],
                     lang: Language = "en") -> str:
-    label, sep = _LABELS[lang], _SEPARATOR[lang]
+    label, sep, translate = _LABELS[lang], _SEPARATOR[lang], Translator(lang)
     lines = [
         f"{ticket.number}: {ticket.subject}",
         f"{label['status']}{sep}{label.get(ticket.status, ticket.status)}",
@@ -80,8 +100,9 @@ def transcript_text(ticket: schemas.TicketRead, messages: list[schemas.MessageRe
     ]
     for m in messages:
         lines.append(f"[{m.created_at:%Y-%m-%d %H:%M:%S UTC}] {_author(m, lang)}:")
-        lines.extend("  " + line for line in m.body.splitlines() or [""])
-        lines.extend(f"  [{label['attachment']}{sep}{a.filename}, {_size(a.size)}]"
+        lines.extend("  " + line for line in _body(m.body, translate).splitlines() or [""])
+        lines.extend(f"  [{label['attachment']}{sep}{a.filename}, {_size(a.size)}"
+                     f"{_withheld(translate, lang) if a.withheld_reason else ''}]"
                      for a in m.attachments)
         lines.append("")
     return "\n".join(lines)
@@ -89,5 +110,8 @@ def transcript_text(ticket: schemas.TicketRead, messages: list[schemas.MessageRe
 
 def transcript_html(ticket: schemas.TicketRead, messages: list[schemas.MessageRead],
                     lang: Language = "en") -> str:
+    translate = Translator(lang)
     return _HTML.render(ticket=ticket, messages=messages, lang=lang, label=_LABELS[lang],
-                        sep=_SEPARATOR[lang], author=lambda m: _author(m, lang), size=_size)
+                        sep=_SEPARATOR[lang], author=lambda m: _author(m, lang), size=_size,
+                        body=lambda m: _body(m.body, translate),
+                        withheld=_withheld(translate, lang))

@@ -3,6 +3,7 @@ refusals in the customer's language, and the page and the open panel on a phone'
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import httpx
@@ -716,3 +717,67 @@ async def test_status_changes_that_concern_the_customer_are_shown_and_announced(
         assert await widget.locator('[data-testid="kefu-rating"]').is_hidden()
         assert errors == []
         await page.context.close()
+
+
+@pytest.mark.parametrize(("lang", "context", "cancel", "cancelled"), [
+    ("en", {}, "Cancel", "Upload cancelled: nothing was sent."),
+    ("zh-CN", PHONE, "取消", "已取消上传，文件未发送。"),
+])
+async def test_an_upload_can_be_cancelled_and_nothing_of_it_is_sent(
+        dev_live: LiveServer, browser: Any, lang: str, context: dict[str, Any], cancel: str,
+        cancelled: str):
+    """QA: a slow screen recording could not be stopped once chosen. The upload row has a
+    Cancel button (reachable by keyboard, on a phone's screen): it aborts the request, drops
+    the files not sent yet, sends nothing and gives the caption back; Attach works again."""
+    errors: list[str] = []
+    page, widget = await open_widget(
+        browser, f"{dev_live.base}/demo/exchange?customer=e2e-cancel-{lang}&lang={lang}",
+        errors, **context)
+    number = await first_message(widget, "My withdrawal is stuck")
+    uploads: list[str] = []
+
+    async def slow(route: Any) -> None:
+        uploads.append(route.request.url)
+        await page.wait_for_timeout(2000)
+        with contextlib.suppress(Exception):  # the widget aborted it meanwhile
+            await route.continue_()
+
+    await page.route("**/attachments", slow)
+    await widget.locator('[data-testid="kefu-input"]').fill("the recording")
+    await widget.locator('[data-testid="kefu-file-input"]').set_input_files(
+        [{"name": f"rec{i}.png", "mimeType": "image/png", "buffer": png_bytes(4, 3)}
+         for i in range(2)])
+    row = widget.locator('[data-testid="kefu-upload"]')
+    await row.wait_for(timeout=15_000)
+    button = widget.locator('[data-testid="kefu-upload-cancel"]')
+    assert (await button.inner_text()).strip() == cancel
+    box = await button.bounding_box()
+    width = (context.get("viewport") or {"width": 1280})["width"]
+    assert box is not None
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= width
+    await button.focus()
+    await page.keyboard.press("Enter")
+    await row.wait_for(state="hidden", timeout=5_000)
+    await widget.locator('[data-testid="kefu-notice"]', has_text=cancelled).wait_for()
+    assert await widget.locator('[data-testid="kefu-input"]').input_value() == "the recording"
+    assert await page.evaluate(FOCUSED) == {"page": "kefu-widget", "widget": "kefu-attach"}
+    assert await widget.locator('[data-testid="kefu-attach"]').get_attribute(
+        "aria-disabled") is None
+    await page.wait_for_timeout(3000)  # the first request would have finished by now
+    assert len(uploads) == 1  # the second file was never sent
+    token = await supervisor_token(dev_live)
+    async with httpx.AsyncClient(base_url=dev_live.base) as client:
+        got = await client.get(f"/api/v1/tickets/{number}", headers=bearer(token))
+    assert got.status_code == 200, got.text
+    assert [m["body"] for m in got.json()["messages"] if m["author_kind"] == "customer"] == [
+        "My withdrawal is stuck"]
+    assert await widget.locator('[data-testid="kefu-attachment"]').count() == 0
+
+    await page.unroute("**/attachments")  # Attach works again, with the caption
+    await widget.locator('[data-testid="kefu-file-input"]').set_input_files(
+        {"name": "rec.png", "mimeType": "image/png", "buffer": png_bytes(4, 3)})
+    sent = widget.locator('[data-author="customer"][data-state="sent"]').last
+    await sent.locator('[data-testid="kefu-attachment"]').wait_for(timeout=15_000)
+    assert "the recording" in await sent.inner_text()
+    assert errors == []

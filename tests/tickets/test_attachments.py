@@ -36,7 +36,7 @@ async def test_upload_attach_download(app: FastAPI, client: httpx.AsyncClient):
     assert upload.status_code == 201, upload.text
     attachment = upload.json()
     assert attachment["content_type"] == "image/png"
-    assert attachment["filename"] == "shot.pdf"
+    assert attachment["filename"] == "shot.pdf.png"  # named for what it is
     reply = await client.post(f"/api/v1/tickets/{number}/replies", headers=a,
                               json={"body": "here", "attachment_ids": [attachment["id"]]})
     assert reply.json()["attachments"][0]["id"] == attachment["id"]
@@ -75,6 +75,43 @@ async def test_disallowed_types_are_refused(app: FastAPI, client: httpx.AsyncCli
     assert text.json()["content_type"] == "text/plain"
     files = list((app.state.settings.attachments_dir).rglob("*"))
     assert len([f for f in files if f.is_file()]) == 1
+
+
+async def test_markup_disguised_as_a_screenshot_is_refused_and_names_match_the_bytes(
+        app: FastAPI, client: httpx.AsyncClient):
+    """QA: an SVG with a script, named ``x.png`` and opening with a comment (or a byte order
+    mark, or a tag other than <html>), was kept as "text/plain". Text that opens like markup
+    is refused now. A kept file's name ends in its type's extension, so a PNG called
+    ``invoice.html`` is never saved as a page by whoever downloads it."""
+    world = await make_world(app)
+    a = world.headers["customer_a"]
+    number = (await client.post("/api/v1/tickets", headers=a,
+                                json={"subject": "x", "body": "y"})).json()["number"]
+    for content in (b"<!-- logo --><svg xmlns='http://www.w3.org/2000/svg'>"
+                    b"<script>alert(1)</script></svg>",
+                    b"\xef\xbb\xbf<html><script>alert(1)</script></html>",
+                    b"\n  <body onload=alert(1)>", b"<iframe src=//evil.example>",
+                    b"<?xml version='1.0'?><svg/>"):
+        refused = await client.post(f"/api/v1/tickets/{number}/attachments", headers=a,
+                                    files={"file": ("x.png", content, "image/png")})
+        assert refused.status_code == 415, content
+        assert refused.json()["error"]["code"] == "attachment_type"
+    names = {}
+    for name, content in [("invoice.html", png_bytes()), ("IMG_0001.JPG", b"\xff\xd8\xff\xe0"
+                                                             + b"\x00" * 64),
+                          ("notes.html", "提币 <3 error 50113\n".encode()),
+                          ("IMG_0002.MOV", b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  "
+                                           + b"\x00" * 64),
+                          ("screenshot", png_bytes())]:
+        kept = await client.post(f"/api/v1/tickets/{number}/attachments", headers=a,
+                                 files={"file": (name, content, "application/octet-stream")})
+        assert kept.status_code == 201, kept.text
+        names[name] = (kept.json()["filename"], kept.json()["content_type"])
+    assert names == {"invoice.html": ("invoice.html.png", "image/png"),
+                     "IMG_0001.JPG": ("IMG_0001.JPG", "image/jpeg"),
+                     "notes.html": ("notes.html.txt", "text/plain"),
+                     "IMG_0002.MOV": ("IMG_0002.MOV", "video/quicktime"),
+                     "screenshot": ("screenshot.png", "image/png")}
 
 
 async def test_size_cap(settings: Settings):
@@ -133,7 +170,7 @@ async def test_names_lose_bidirectional_controls_and_languages_must_exist(
                                files={"file": ("invoice\u202egnp.exe\u2066", png_bytes(),
                                                "image/png")})
     assert upload.status_code == 201, upload.text
-    assert upload.json()["filename"] == "invoicegnp.exe"
+    assert upload.json()["filename"] == "invoicegnp.exe.png"
     for language in ("xx", "qq-ZZ"):
         refused = await client.post("/api/v1/tickets", headers=a, json={
             "subject": "s", "body": "language test", "language": language})

@@ -288,6 +288,36 @@ def test_transcript_names_people_by_name_and_role_and_the_rest_by_role() -> None
     assert authors == ["客户:", "王芳（客户）:", "Li Na（客服）:", "智能助手:", "系统:"]
 
 
+def test_the_transcript_names_what_the_guard_hid_as_the_widget_did() -> None:
+    """QA: the widget showed "[已隐藏：密码]" and a withheld file as not kept; the downloaded
+    transcript said "[REDACTED password]" and listed the file as if it had been kept."""
+    from kefu.tickets.schemas import AttachmentRead, MessageRead
+    from kefu.tickets.transcript import transcript_html, transcript_text
+
+    def file(name: str, withheld: str | None) -> AttachmentRead:
+        fields = {name: None for name in AttachmentRead.model_fields}
+        return AttachmentRead.model_construct(**{
+            **fields, "id": uuid.uuid4(), "filename": name, "content_type": "application/pdf",
+            "size": 2048, "withheld_reason": withheld})
+
+    messages = [MessageRead(
+        id=uuid.uuid4(), ticket_number="KF-AAAA22", seq=1, author_kind="customer",
+        author_name="Customer", body="my password is [REDACTED password] and [REDACTED xyz]",
+        internal=False, created_at=clock.now(),
+        attachments=[file("backup.pdf", "contained seed phrase"), file("kyc.pdf", None)])]
+    zh = transcript_text(_read(), messages, "zh-CN")
+    assert "my password is [已隐藏：密码] and [REDACTED xyz]" in zh
+    assert "[附件：backup.pdf, 2 KB；未保存：文件含有敏感信息]" in zh
+    assert "[附件：kyc.pdf, 2 KB]" in zh
+    en = transcript_text(_read(), messages, "en")
+    assert "my password is [hidden: password]" in en
+    assert "[Attachment: backup.pdf, 2 KB; not kept: it contained a secret]" in en
+    html = transcript_html(_read(), messages, "en")
+    assert "my password is [hidden: password]" in html
+    assert "backup.pdf (2 KB; not kept: it contained a secret)" in html
+    assert "kyc.pdf (2 KB)</div>" in html
+
+
 def _read():  # type: ignore[no-untyped-def]
     from kefu.tickets.schemas import TicketRead
 

@@ -63,7 +63,8 @@
  *   kefu-typing          "… is typing"
  *   kefu-input           the message textarea;  kefu-send: the send button
  *   kefu-attach          the attach button;      kefu-file-input: the <input type=file>
- *   kefu-upload          the upload row;         kefu-progress: its <progress>
+ *   kefu-upload          the upload row;         kefu-progress: its <progress>;
+ *                        kefu-upload-cancel: its Cancel button (stops the files being sent)
  *   kefu-rating          the rating form; kefu-rating-star (data-score 1-5) each star,
  *                        kefu-rating-comment, kefu-rating-submit (aria-disabled while it
  *                        sends); kefu-rating-error (role=alert, empty without an error);
@@ -575,8 +576,9 @@
     });
   }
 
-  /* Upload with XMLHttpRequest (fetch cannot report upload progress). */
-  function uploadFile(number, file, onProgress) {
+  /* Upload with XMLHttpRequest (fetch cannot report upload progress). onStart gets the
+   * request, so the person can abort it (the promise then fails with error.cancelled). */
+  function uploadFile(number, file, onProgress, onStart) {
     return requestHeaders().then(function (headers) {
       return new Promise(function (resolve, reject) {
         var xhr = new XMLHttpRequest();
@@ -602,10 +604,15 @@
           error.network = true;
           reject(error);
         };
-        xhr.onabort = xhr.onerror;
+        xhr.onabort = function () {
+          var error = new Error("cancelled");
+          error.cancelled = true;
+          reject(error);
+        };
         var form = new FormData();
         form.append("file", file, file.name || "file");
         xhr.send(form);
+        onStart(xhr);
       });
     });
   }
@@ -1998,8 +2005,12 @@
     return null;
   }
 
+  /* The files being uploaded now, or null: {xhr (the request in flight), caption (the text
+   * sent with them unless it opened the conversation), cancelled, over}. */
+  var upload = null;
+
   /* Check every file, make sure the conversation exists, upload one by one with a progress
-   * bar, then send one message that references the uploaded ids. */
+   * bar (and Cancel), then send one message that references the uploaded ids. */
   function sendFiles(fileList) {
     var files = Array.prototype.slice.call(fileList || []);
     ui.fileInput.value = "";
@@ -2022,39 +2033,99 @@
     autosize();
     stopTyping();
     var captionSent = !chat.ticket && Boolean(caption); // it opens the conversation
+    var batch = { xhr: null, caption: captionSent ? "" : caption, cancelled: false,
+                  over: false };
+    upload = batch;
     chat.uploading = true;
     updateComposer();
+    // Shown at once: without a connection the conversation may take a while to open, and the
+    // person can cancel meanwhile.
+    showUpload(files[0].name, 0);
     var uploaded = [];
     var current = null; // the file being uploaded, for the notice if it is refused
     ensureTicket(captionSent ? caption : "").then(function (number) {
       return files.reduce(function (previous, file) {
         return previous.then(function () {
+          if (batch.cancelled) {
+            return;
+          }
           current = file;
           showUpload(file.name, 0);
           return uploadFile(number, file, function (fraction) {
             showUpload(file.name, fraction);
-          }).then(function (attachment) { uploaded.push(attachment); });
+          }, function (xhr) {
+            batch.xhr = xhr;
+            if (batch.cancelled) {
+              xhr.abort(); // cancelled while the token was being renewed
+            }
+          }).then(function (attachment) {
+            batch.xhr = null;
+            uploaded.push(attachment);
+          });
         });
       }, Promise.resolve());
     }).then(function () {
+      if (batch.cancelled) {
+        return; // nothing of a cancelled batch is sent
+      }
       var body = !captionSent && caption ? caption : uploaded.map(function (a) {
         return a.filename;
       }).join("\n");
       queueMessage(body, uploaded.map(function (a) { return a.id; }), uploaded);
     }).catch(function (error) {
+      if (batch.cancelled) {
+        return;
+      }
       showNotice(uploadProblem(error, current), "error");
       if (uploaded.length) {
         queueMessage(uploaded.map(function (a) { return a.filename; }).join("\n"),
                      uploaded.map(function (a) { return a.id; }), uploaded);
       }
-      if (caption && !captionSent && !ui.input.value) {
-        ui.input.value = caption;
-      }
+      restoreCaption(batch);
     }).then(function () {
-      chat.uploading = false;
-      ui.upload.hidden = true;
-      updateComposer();
+      endUpload(batch);
     });
+  }
+
+  /* Cancel: the request in flight is aborted, the files not sent yet are dropped, nothing of
+   * the batch is sent (an uploaded file stays unsent, as if never chosen) and the caption
+   * goes back to the message box. Focus, if it was on Cancel, goes to Attach. */
+  function cancelUpload() {
+    var batch = upload;
+    if (!batch || batch.cancelled || batch.over) {
+      return;
+    }
+    batch.cancelled = true;
+    if (batch.xhr) {
+      batch.xhr.abort();
+    }
+    restoreCaption(batch);
+    var refocus = activeInWidget() === ui.uploadCancel;
+    endUpload(batch);
+    showNotice(t("uploadCancelled"), "info");
+    if (refocus) {
+      ui.attach.focus();
+    }
+  }
+
+  function restoreCaption(batch) {
+    if (batch.caption && !ui.input.value) {
+      ui.input.value = batch.caption;
+      autosize();
+    }
+  }
+
+  function endUpload(batch) {
+    if (batch.over) {
+      return;
+    }
+    batch.over = true;
+    if (upload === batch) {
+      upload = null;
+    }
+    chat.uploading = false;
+    ui.upload.hidden = true;
+    updateComposer();
   }
 
   /* Why an upload failed, in the widget's language: the server's refusals by their code (its
@@ -2255,10 +2326,13 @@
                                                    ui.thanks]);
 
     // Upload progress.
-    ui.uploadName = el("span", { class: "upload-name" });
+    ui.uploadName = el("span", { class: "upload-name", role: "status" });
+    ui.uploadCancel = el("button", { type: "button", class: "link",
+                                     "data-testid": "kefu-upload-cancel" }, t("uploadCancel"));
+    ui.uploadCancel.addEventListener("click", cancelUpload);
     ui.progress = el("progress", { max: "100", value: "0", "data-testid": "kefu-progress" });
-    ui.upload = el("div", { class: "upload", "data-testid": "kefu-upload", role: "status",
-                            hidden: true }, [ui.uploadName, ui.progress]);
+    ui.upload = el("div", { class: "upload", "data-testid": "kefu-upload", hidden: true }, [
+      el("div", { class: "upload-line" }, [ui.uploadName, ui.uploadCancel]), ui.progress]);
 
     // Composer: attach, textarea, send.
     ui.fileInput = el("input", { type: "file", class: "file-input", multiple: true,
