@@ -4,8 +4,10 @@ their teams'; supervisors and admins see and manage all).
 A macro's body may use ``{customer.name}``, ``{ticket.number}``, ``{ticket.subject}`` and
 ``{agent.name}``. Rendering is plain text substitution of those four names and nothing else: no
 ``str.format``, no attribute access, no ``eval`` — a macro written by a supervisor can never read
-anything but the four values. A variable we do not know (``{customer.email}``) stays in the text
-as written and is reported, so the agent sees it before sending."""
+anything but the four values. A variable we do not know (``{customer.nme}``, a typo) is refused
+when the macro is saved (``UnknownVariables``), so it never reaches a customer as literal braces;
+one in a macro stored before that check stays in the text as written and is reported, so the
+agent sees it before sending."""
 
 from __future__ import annotations
 
@@ -31,6 +33,17 @@ VARIABLE_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)
 NAMELESS_CUSTOMER = {"zh": "尊敬的用户", "en": "there"}
 
 
+class UnknownVariables(InvalidInput):
+    """A macro body uses variables Kefu cannot fill; the message names them and the known
+    ones, so the author can fix a typo (``{customer.nme}``) before any customer sees it."""
+
+    def __init__(self, names: list[str]) -> None:
+        shown = ", ".join("{" + name + "}" for name in names)
+        known = ", ".join("{" + name + "}" for name in VARIABLES)
+        super().__init__(f"unknown variables {shown}; use {known}", code="unknown_variables")
+        self.values = {"names": shown, "known": known}
+
+
 @dataclass(frozen=True)
 class RenderedMacro:
     text: str
@@ -47,6 +60,13 @@ def macro_language(raw: str | None) -> str | None:
 def variables_in(body: str) -> list[str]:
     """The variable names a body uses, in order of first use."""
     return list(dict.fromkeys(VARIABLE_RE.findall(body)))
+
+
+def check_variables(body: str) -> None:
+    """Refuse a body that uses a variable outside ``VARIABLES``."""
+    unknown = [name for name in variables_in(body) if name not in VARIABLES]
+    if unknown:
+        raise UnknownVariables(unknown)
 
 
 def substitute(body: str, values: Mapping[str, str]) -> RenderedMacro:
@@ -162,6 +182,7 @@ async def create_macro(
 ) -> Macro:
     _require_manager(actor)
     title, body = _clean(title, "title"), _clean(body, "body")
+    check_variables(body)
     base = macro_language(language) or "en"
     await _check_team(session, team_id)
     await _check_unique(session, title, base)
@@ -181,6 +202,8 @@ async def update_macro(
     _require_manager(actor)
     title = _clean(changes["title"], "title") if changes.get("title") is not None else macro.title
     body = _clean(changes["body"], "body") if changes.get("body") is not None else macro.body
+    if body != macro.body:  # a macro stored before the check stays editable in its other fields
+        check_variables(body)
     language = (macro_language(changes.get("language")) or macro.language)
     if "team_id" in changes:
         await _check_team(session, changes["team_id"])

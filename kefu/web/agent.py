@@ -27,6 +27,7 @@ from kefu.core import clock
 from kefu.core.errors import InvalidInput, KefuError, NotFound
 from kefu.core.http import SessionDep, SettingsDep
 from kefu.core.language import SUPPORTED_LANGUAGES, UNDETERMINED, own_name
+from kefu.exchange.explorers import explorer_url, short_txid
 from kefu.exchange.schemas import ACCOUNT_FLAGS, CustomerContext
 from kefu.realtime import supervisor
 from kefu.tickets import reads, schemas, service, workflow
@@ -291,6 +292,8 @@ async def _customer_panel(
         "unavailable": "",
         "account_age_days": None,
         "flag_notes": ACCOUNT_FLAGS,
+        "explorer_url": explorer_url,
+        "short_txid": short_txid,
     }
     if customer.is_visitor:
         panel["unavailable"] = "visitor"

@@ -1424,3 +1424,69 @@ async def test_a_ticket_and_the_supervisor_view_title_the_unread_total_of_every_
     await page.wait_for_selector(LIVE, timeout=15_000)
     assert (await page.title()).startswith(f"(4) {opened}")
     await page.context.close()
+
+
+async def test_a_txid_in_the_customer_panel_is_short_and_its_button_copies_it_whole(
+    dev_live: LiveServer, browser: Any
+):
+    """The panel showed each 64-character txid in full, with nothing to copy it by: it now
+    shows it shortened and its button puts the whole txid on the clipboard."""
+    live = dev_live
+    number = await open_ticket(live)
+    context = await browser.new_context(viewport={"width": 1280, "height": 900},
+                                        permissions=["clipboard-read", "clipboard-write"])
+    page = await context.new_page()
+    await open_signed_in(page, live, number, "zh-CN")
+    await page.wait_for_selector(LIVE, timeout=15_000)
+    copy = page.locator('[data-testid="txid-copy"]').first
+    txid = await copy.get_attribute("data-copy")
+    assert txid is not None
+    assert len(txid) > 20
+    shown = page.locator('[data-testid="txid-short"]').first
+    assert await shown.inner_text() == f"{txid[:8]}…{txid[-6:]}"
+    await copy.click()
+    await page.locator('[data-testid="toast"]', has_text="已复制").wait_for(timeout=5_000)
+    assert await page.evaluate("navigator.clipboard.readText()") == txid
+
+
+async def test_a_chinese_macro_found_by_its_chinese_title_greets_a_nameless_customer(
+    dev_live: LiveServer, browser: Any
+):
+    """A Chinese ticket opens the picker on Chinese macros; a Chinese title is found, the
+    keyboard picks it, a customer without a name is greeted politely, and HTML in a macro goes
+    into the reply as typed text, never markup."""
+    live = dev_live
+    async with factory_app(live) as app:
+        team = await make_team(app, "中文", "zh")
+        await make_agent(app, "agent@kefu.test", teams=[team])
+        token = await api_token(app, await make_agent(app, "boss@kefu.test", role="admin"))
+    headers = bearer(customer_token(live.settings, "cust-zh", lang="zh-CN"))
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
+        created = await client.post("/api/v1/tickets", headers=headers, json={
+            "subject": "充值未到账", "body": "我的USDT充值还没到账", "language": "zh"})
+        assert created.status_code == 201, created.text
+        number = created.json()["number"]
+        for title, language, body in (
+                ("充值延迟", "zh", "{customer.name}，您好！工单 {ticket.number} <b>已受理</b>"),
+                ("Deposit delay", "en", "Hi {customer.name}, ticket {ticket.number}."),
+                ("提现审核", "zh", "{customer.name}，您好！提现审核中。")):
+            made = await client.post("/api/v1/macros", headers=bearer(token), json={
+                "title": title, "language": language, "body": body})
+            assert made.status_code == 201, made.text
+    page = await agent_page(browser, live, number, "zh-CN")
+    await page.locator('[data-testid="macro-picker"]').click()
+    assert await page.locator('[data-testid="macro-language"]').input_value() == "zh"
+    await page.locator('[data-testid="macro-item"]').first.wait_for()
+    assert await page.locator('[data-testid="macro-item"]').count() == 2
+    search = page.locator('[data-testid="macro-search"]')
+    await search.fill("充值")
+    await page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=\"macro-item\"]').length === 1")
+    await search.press("ArrowDown")
+    await page.keyboard.press("Enter")
+    box = page.locator('[data-testid="reply-box"]')
+    await page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"reply-box\"]').value.includes('工单')",
+        timeout=15_000)
+    assert await box.input_value() == f"尊敬的用户，您好！工单 {number} <b>已受理</b>"
+    assert await page.locator('[data-testid="macro-panel"]').is_hidden()

@@ -162,6 +162,10 @@ async def test_supervisors_manage_agents_use_their_teams_macros(
                                    params={"q": "withdrawal"})) == {"Withdrawal review"}
     assert titles(await client.get(f"{API}/macros", headers=h["supervisor"],
                                    params={"q": "100%_"})) == set()
+    assert titles(await client.get(f"{API}/macros", headers=h["supervisor"],
+                                   params={"q": "提现"})) == {"提现审核"}
+    assert titles(await client.get(f"{API}/macros", headers=h["supervisor"],
+                                   params={"q": "WITHDRAWAL"})) == {"Withdrawal review"}
 
     # Agents may not write; customers learn nothing; anonymous must sign in.
     refused = await _create(client, world, role="agent", title="Mine")
@@ -169,6 +173,18 @@ async def test_supervisors_manage_agents_use_their_teams_macros(
     assert refused.json()["error"]["code"] == "supervisor_required"
     assert (await client.get(f"{API}/macros", headers=h["customer_a"])).status_code == 404
     assert (await client.get(f"{API}/macros")).status_code == 401
+
+    # A misspelt variable is refused when the macro is saved, never sent as literal braces;
+    # changing other fields of a macro leaves its body alone.
+    typo = await _create(client, world, title="Typo", body="Hi {customer.nme} {ticket.number}")
+    assert typo.status_code == 422
+    assert typo.json()["error"] == {"code": "unknown_variables", "message": (
+        "unknown variables {customer.nme}; use {customer.name}, {ticket.number}, "
+        "{ticket.subject}, {agent.name}")}
+    edit_typo = await client.patch(f"{API}/macros/{english['id']}", headers=h["supervisor"],
+                                   json={"body": "Hi {Customer.Name}"})
+    assert edit_typo.status_code == 422
+    assert edit_typo.json()["error"]["code"] == "unknown_variables"
 
     # One title per language.
     duplicate = await _create(client, world)
@@ -204,9 +220,17 @@ async def test_render_for_a_readable_ticket(app: FastAPI, client: httpx.AsyncCli
     created = await client.post(f"{API}/tickets", headers=h["customer_a"], json={
         "subject": "USDT deposit not credited", "body": "Sent 500 USDT on TRC20."})
     number = created.json()["number"]
-    macro = (await _create(client, world, body=(
-        "Hi {customer.name}, about {ticket.number} ({ticket.subject}): {customer.vip_tier}. "
-        "{agent.name}"))).json()
+    body = ("Hi {customer.name}, about {ticket.number} ({ticket.subject}): {customer.vip_tier}. "
+            "{agent.name}")
+    refused = await _create(client, world, body=body)  # a variable Kefu cannot fill
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "unknown_variables"
+    assert "{customer.vip_tier}" in refused.json()["error"]["message"]
+    macro = (await _create(client, world, body="Hi")).json()
+    async with app.state.db.transaction() as session:  # one saved before the check existed
+        stored = await session.get(Macro, uuid.UUID(macro["id"]))
+        assert stored is not None
+        stored.body = body
 
     rendered = await client.post(f"{API}/macros/{macro['id']}/render", headers=h["agent"],
                                  params={"ticket": number.lower()})

@@ -1953,6 +1953,43 @@
     applyMode();  /* also: a restored note draft comes back as a note */
   }
 
+  /* ------------------------------------------------------------ copy buttons */
+
+  /* The customer panel shows txids shortened; their button copies the full value. The
+     Clipboard API exists only on secure origins (HTTPS, localhost): a console served over
+     plain HTTP on an internal network copies through a selected, hidden text field instead. */
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    var field = el("textarea", {readonly: "readonly", "aria-hidden": "true"});
+    field.value = text;
+    field.style.position = "fixed";
+    field.style.opacity = "0";
+    document.body.appendChild(field);
+    field.select();
+    var done = false;
+    try {
+      done = document.execCommand("copy");
+    } catch (e) {
+      done = false;
+    }
+    field.remove();
+    return done ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+  }
+
+  function setupCopy() {
+    qa("[data-copy]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        copyText(button.getAttribute("data-copy")).then(function () {
+          toast(t("console.copied"), {ttl: 3000});
+        }, function () {
+          toast(t("console.copy_failed"), {kind: "warn"});
+        });
+      });
+    });
+  }
+
   /* ------------------------------------------------------------ assigning a ticket */
 
   /* The assignee list names each agent's status and load, and says who is outside the team
@@ -2229,6 +2266,7 @@
     setupComposer(Ticket);
   }
   setupAssign();
+  setupCopy();
   if (q('[data-testid="supervisor-teams"]')) {
     setupSupervisor();
   }

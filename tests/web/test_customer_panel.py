@@ -1,0 +1,178 @@
+"""The ticket page's customer panel against a real ``HttpExchangeAdapter`` whose back office
+misbehaves (slow, down, garbage, customer unknown, hostile values), a visitor's ticket, and how
+txids are shown: shortened, copyable, with an explorer link only for a known network."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from markupsafe import escape
+
+from kefu.exchange.explorers import explorer_url, short_txid
+from kefu.exchange.http import HttpExchangeAdapter
+from tests.web.browser import agent_sign_in, customer_headers, make_desk
+
+BTC_TXID = "3f5a9c0e" + "ab" * 25 + "4b7d21"
+EVIL = '<img src=x onerror="alert(1)">'
+
+
+def _context(external_id: str, **changes: Any) -> dict[str, Any]:
+    at = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
+    deposit = {"id": "d1", "coin": "BTC", "network": "Bitcoin", "amount": "0.5",
+               "address": "bc1qexample", "txid": BTC_TXID, "status": "confirming",
+               "confirmations": 1, "required_confirmations": 2, "created_at": at}
+    withdrawal = {"id": "w1", "coin": "USDT", "network": "Avalanche C-Chain", "amount": "120",
+                  "fee": "1", "address": "0xabc", "txid": "0x" + "cd" * 32,
+                  "status": "completed", "created_at": at}
+    body = {"external_id": external_id, "vip_tier": 3, "kyc_level": 2,
+            "account_created_at": (datetime.now(UTC) - timedelta(days=400)).isoformat(),
+            "thirty_day_volume_usdt": "125000.5", "deposits": [deposit],
+            "withdrawals": [withdrawal], "flags": []}
+    body.update(changes)
+    return body
+
+
+Handler = Callable[[httpx.Request], Any]
+
+
+async def _page(app: FastAPI, client: httpx.AsyncClient, handler: Handler, *,
+                timeout_s: float = 5.0, lang: str = "en") -> httpx.Response:
+    """The agent's page of a ticket of customer ``cust-panel``, the back office ``handler``."""
+    adapter = HttpExchangeAdapter("https://bo.test", "key", timeout_s,
+                                  transport=httpx.MockTransport(handler))
+    before = app.state.exchange
+    app.state.exchange = adapter
+    try:
+        number = (await client.post("/api/v1/tickets", headers=customer_headers(
+            app.state.settings, "cust-panel", name="Ann", lang="en"), json={
+            "subject": "BTC deposit missing", "body": "Where is it?", "language": "en"})
+        ).json()["number"]
+        client.cookies.clear()
+        await agent_sign_in(client, "agent@kefu.test")
+        return await client.get(f"/agent/tickets/{number}", params={"lang": lang})
+    finally:
+        app.state.exchange = before
+        await adapter.aclose()
+
+
+def _panel(page: httpx.Response) -> str:
+    return page.text.split('class="panel customer-panel"', 1)[1].split("</section>", 1)[0]
+
+
+async def test_txids_are_short_copyable_and_linked_only_on_known_networks(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    await make_desk(app)
+    page = await _page(app, client, lambda r: httpx.Response(200, json=_context("cust-panel")))
+    assert page.status_code == 200
+    panel = _panel(page)
+    assert "Level 2 · Advanced (address)" in panel
+    assert f'data-copy="{BTC_TXID}"' in panel
+    assert f'title="{BTC_TXID}"' in panel
+    assert f">{BTC_TXID[:8]}…{BTC_TXID[-6:]}<" in panel
+    assert f'href="https://mempool.space/tx/{BTC_TXID}"' in panel
+    # An EVM txid on a network Kefu has no explorer for: copyable, not linked.
+    assert 'data-copy="0x' + "cd" * 32 + '"' in panel
+    assert panel.count('data-testid="txid-explorer"') == 1
+    assert 'rel="noopener noreferrer"' in panel
+
+    zh = _panel(await _page(app, client,
+                            lambda r: httpx.Response(200, json=_context("cust-panel")),
+                            lang="zh-CN"))
+    assert "等级 2 · 高级（地址）" in zh
+    assert "区块浏览器" in zh
+
+
+async def test_values_from_the_back_office_are_escaped_and_never_linked(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    await make_desk(app)
+    hostile = _context("cust-panel", flags=[EVIL])
+    hostile["deposits"][0].update(txid="javascript:alert(1)//" + EVIL, coin=EVIL, memo=EVIL)
+    hostile["withdrawals"][0].update(address=EVIL, network="TRC20", txid=EVIL)
+    page = await _page(app, client, lambda r: httpx.Response(200, json=hostile))
+    assert page.status_code == 200
+    assert EVIL not in page.text
+    assert str(escape(EVIL)) in _panel(page)
+    assert 'href="javascript' not in page.text
+    assert 'data-testid="txid-explorer"' not in page.text
+
+
+@pytest.mark.parametrize(("handler", "said"), [
+    (lambda r: httpx.Response(503, text="<html>bad gateway</html>"),
+     "The exchange back office is not answering right now."),
+    (lambda r: httpx.Response(200, text="{not json"),
+     "The exchange back office is not answering right now."),
+    (lambda r: httpx.Response(200, json={"external_id": "cust-panel", "vip_tier": "gold"}),
+     "The exchange back office is not answering right now."),
+    (lambda r: httpx.Response(404, json={"error": {"code": "customer_not_found",
+                                                   "message": "no such customer"}}),
+     "The exchange does not know this customer id."),
+], ids=["down", "not-json", "wrong-shape", "unknown-customer"])
+async def test_the_panel_says_what_went_wrong_and_the_ticket_still_works(
+    app: FastAPI, client: httpx.AsyncClient, handler: Handler, said: str
+):
+    await make_desk(app)
+    page = await _page(app, client, handler)
+    assert page.status_code == 200
+    panel = _panel(page)
+    assert "Exchange context unavailable." in panel
+    assert said in panel
+    assert 'data-testid="reply-box"' in page.text
+    assert "Where is it?" in page.text
+
+
+async def test_a_slow_back_office_costs_the_page_its_timeout_only(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    await make_desk(app)
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(30)
+        return httpx.Response(200, json=_context("cust-panel"))
+
+    started = asyncio.get_running_loop().time()
+    page = await _page(app, client, slow, timeout_s=0.5)
+    assert asyncio.get_running_loop().time() - started < 10
+    assert page.status_code == 200
+    assert "The exchange back office is not answering right now." in _panel(page)
+
+
+async def test_a_visitors_ticket_says_there_is_no_exchange_account(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    await make_desk(app)
+    visitor = (await client.post("/api/v1/visitors")).json()
+    created = await client.post("/api/v1/tickets", headers={"X-Kefu-Visitor": visitor["token"]},
+                                json={"subject": "How do I deposit?", "body": "Hello",
+                                      "language": "en"})
+    assert created.status_code == 201, created.text
+    await agent_sign_in(client, "agent@kefu.test")
+    page = await client.get(f"/agent/tickets/{created.json()['number']}")
+    assert page.status_code == 200
+    panel = _panel(page)
+    assert "This is an anonymous visitor without an exchange account." in panel
+    assert "VIP 0" not in panel
+
+
+def test_explorer_links_need_a_known_network_and_a_txid_in_its_format():
+    evm = "0x" + "ab" * 32
+    assert explorer_url("ERC20", evm) == f"https://etherscan.io/tx/{evm}"
+    assert explorer_url("bep-20", evm) == f"https://bscscan.com/tx/{evm}"
+    assert explorer_url("XRP Ledger", "AB" * 32) == \
+        f"https://livenet.xrpl.org/transactions/{'AB' * 32}"
+    assert explorer_url("TRC20", "ab" * 32) == f"https://tronscan.org/#/transaction/{'ab' * 32}"
+    assert explorer_url("ERC20", "ab" * 32) is None  # no 0x: not an Ethereum hash
+    assert explorer_url("Bitcoin", "../../evil") is None
+    assert explorer_url("Avalanche C-Chain", evm) is None
+    assert explorer_url(None, evm) is None
+    assert short_txid("short") == "short"
+    assert short_txid(BTC_TXID) == f"{BTC_TXID[:8]}…{BTC_TXID[-6:]}"
+    assert json.dumps(short_txid("x" * 15)) == '"' + "x" * 15 + '"'
