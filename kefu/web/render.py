@@ -278,12 +278,24 @@ def _fallback_url(path: str) -> str:
     return "/help"
 
 
+# What a page says for a refusal whose code has no message of its own (``error.<code>``), by
+# its status: the English text of the error stands only on English pages.
+_ERROR_BY_STATUS = {401: "error.unauthorized", 403: "error.forbidden", 404: "error.not_found",
+                    409: "error.conflict", 429: "error.rate_limited"}
+
+
 def error_message(translate: i18n.Translator, exc: KefuError) -> str:
     key = f"error.{exc.code}"
     if translate.has(key):
         return translate(key, **exc.values)
     in_language = getattr(exc, "message_in", None)  # reasons worded in each language
-    return in_language(translate.language) if callable(in_language) else exc.message
+    if callable(in_language):
+        return str(in_language(translate.language))
+    if translate.language == i18n.DEFAULT_LANGUAGE:
+        return exc.message
+    if exc.status >= 500:
+        return translate("error.internal_error")
+    return translate(_ERROR_BY_STATUS.get(exc.status, "error.invalid_form"))
 
 
 def page_language(request: Request) -> str:

@@ -18,11 +18,13 @@ from typer.testing import CliRunner
 
 from kefu.assistant.pipeline import load_intent_catalog
 from kefu.cli import app
+from kefu.core.errors import Conflict, InvalidInput, KefuError
 from kefu.exchange.schemas import DepositStatus, OrderStatus, WithdrawalStatus
 from kefu.guard import abuse, lookalike, secrets
 from kefu.guard.abuse import SCAM_CODES, AbuseSignal
 from kefu.tickets.models import AUTHOR_KINDS, CHANNELS, PENDING_REASONS, PRIORITIES, STATUSES
 from kefu.web import agent, i18n, i18n_cli, portal, widget
+from kefu.web.render import error_message
 
 runner = CliRunner()
 SERVED_STRINGS = re.compile(r"^  var STRINGS = (\{.*\});$", re.M)
@@ -382,3 +384,20 @@ def test_translator_formats_and_falls_back():
     assert translate("help.no_results", query="USDT") == "暂无与“USDT”相关的文章"
     assert translate("no.such.key") == "no.such.key"
     assert not translate.has("no.such.key")
+
+
+@pytest.mark.parametrize(("refusal", "chinese"), [
+    (InvalidInput("pending_reason applies to 'pending' only", code="no_message_of_its_own"),
+     "error.invalid_form"),
+    (Conflict("the change conflicts with existing data", code="no_message_of_its_own"),
+     "error.conflict"),
+    (KefuError("something went wrong on our side", code="no_message_of_its_own", status=500),
+     "error.internal_error"),
+])
+def test_a_refusal_without_a_message_of_its_own_is_not_english_on_a_chinese_page(
+        refusal: KefuError, chinese: str):
+    """QA: a code with no ``error.<code>`` message showed its English text on zh-CN pages
+    (the demo exchange's "customer: use letters, digits and . _ : -"); it says what its status
+    means there, and English pages keep the precise English text."""
+    assert error_message(i18n.Translator("zh-CN"), refusal) == i18n.Translator("zh-CN")(chinese)
+    assert error_message(i18n.Translator("en"), refusal) == refusal.message
