@@ -18,7 +18,7 @@ SCENARIOS = {"open", "echo_open", "closed", "echo_closed"}
 def test_kefu_bench_chat_quick_json() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "kefu.cli", "bench", "chat", "--quick", "--json",
-         "--customers", "10", "--duration", "2", "--closed-duration", "2"],
+         "--customers", "10", "--duration", "1", "--closed-duration", "1"],
         capture_output=True, text=True, timeout=120, check=False,
         env={**os.environ, "KEFU_LOG_LEVEL": "WARNING"},
     )

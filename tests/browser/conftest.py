@@ -3,12 +3,15 @@ tokens exist only there): the fixtures the browser tests share."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from kefu.config import Settings
 from tests.realtime.live import LiveServer, live_server
@@ -18,7 +21,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background
         "--disable-component-update", "--no-first-run"]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def chromium() -> str:
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
@@ -43,13 +46,44 @@ def dev_live(dev_settings: Settings) -> Iterator[LiveServer]:
         yield server
 
 
-@pytest.fixture
-async def browser(chromium: str) -> AsyncIterator[object]:
+class Chromium:
+    """One Chromium per test process (launching it cost ~0.5 s of CPU a test on a machine the
+    suite keeps busy), launched again if it went away."""
+
+    def __init__(self, playwright: Any, executable: str) -> None:
+        self.playwright, self.executable = playwright, executable
+        self.instance: Any = None
+
+    async def get(self) -> Any:
+        if self.instance is None or not self.instance.is_connected():
+            self.instance = await self.playwright.chromium.launch(
+                executable_path=self.executable, args=ARGS)
+        return self.instance
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def chromium_process(chromium: str) -> AsyncIterator[Chromium]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
-        instance = await p.chromium.launch(executable_path=chromium, args=ARGS)
+        holder = Chromium(p, chromium)
         try:
-            yield instance
+            yield holder
         finally:
-            await instance.close()
+            if holder.instance is not None:
+                await holder.instance.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser(chromium_process: Chromium) -> AsyncIterator[Any]:
+    """The test process's Chromium; every context a test opened is closed after it, so no page
+    of one test (its sockets, its timers) lives on into the next. Browser tests run on the
+    session's event loop (``pytestmark`` in each module), the loop this Chromium is driven
+    from."""
+    instance = await chromium_process.get()
+    try:
+        yield instance
+    finally:
+        for context in list(instance.contexts):
+            with contextlib.suppress(Exception):
+                await context.close()

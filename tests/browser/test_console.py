@@ -27,7 +27,8 @@ from kefu.tickets.workflow import update_fields
 from tests.factories import PASSWORD, api_token, bearer, customer_token, make_agent, make_team
 from tests.realtime.live import Client, LiveServer, factory_app
 
-pytestmark = pytest.mark.browser
+# One Chromium per test process, driven from the session's event loop (see conftest.py).
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 SOCKETS = """
 (() => {

@@ -8,7 +8,8 @@ import pytest
 
 from tests.realtime.live import LiveServer
 
-pytestmark = pytest.mark.browser
+# One Chromium per test process, driven from the session's event loop (see conftest.py).
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 
 async def test_escape_closes_the_instant_results_and_keeps_the_words(

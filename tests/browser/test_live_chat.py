@@ -18,7 +18,8 @@ from tests.factories import PASSWORD, make_world
 from tests.realtime.live import LiveServer, local_app
 
 ARTIFACTS = Path(__file__).parents[2] / "artifacts" / "browser"
-pytestmark = pytest.mark.browser
+# One Chromium per test process, driven from the session's event loop (see conftest.py).
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 
 def png(width: int = 320, height: int = 200) -> bytes:

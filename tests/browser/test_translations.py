@@ -36,7 +36,8 @@ from kefu.web.widget import DEMO_CUSTOMER_ID, DEMO_DEPOSIT_ADDRESS
 from tests.factories import PASSWORD, api_token, bearer, customer_token, make_team
 from tests.realtime.live import LiveServer, factory_app
 
-pytestmark = pytest.mark.browser
+# One Chromium per test process, driven from the session's event loop (see conftest.py).
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 LIVE = '[data-testid="connection-state"][data-state="live"]'
 

@@ -19,7 +19,8 @@ from tests.factories import api_token, bearer, make_agent
 from tests.realtime.live import Client, LiveServer, factory_app, live_server
 from tests.web.browser import png_bytes
 
-pytestmark = pytest.mark.browser
+# One Chromium per test process, driven from the session's event loop (see conftest.py).
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 # The start of an x86-64 ELF executable: the server sniffs "application/x-executable".
 ELF = b"\x7fELF\x02\x01\x01" + b"\x00" * 9 + b"\x02\x00\x3e\x00" + b"\x00" * 200
