@@ -20,9 +20,12 @@ from fastapi import FastAPI
 from kefu.app import create_app
 from kefu.config import Settings
 from kefu.migrations.runner import upgrade
-from tests.servers import PostgresServer, find_pg_bin
+from tests.servers import PostgresServer, RedisServer, find_pg_bin, find_redis_server
 
 PG_MODE = os.environ.get("KEFU_TEST_POSTGRES", "auto")
+# ``KEFU_TEST_REDIS``: ``required`` (CI) fails when redis-server is missing; ``auto`` (default)
+# skips the tests that need it, with the reason; ``off`` skips them on purpose.
+REDIS_MODE = os.environ.get("KEFU_TEST_REDIS", "auto")
 
 # Modules whose tests must share one xdist worker: the demo seed's database is seeded once per
 # worker that runs them (~11 s a backend), and the cluster tests start two server processes,
@@ -142,3 +145,19 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://kefu.test") as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real Redis for the session (tests may stop and restart it on the same port)."""
+    if REDIS_MODE == "off":
+        pytest.skip("KEFU_TEST_REDIS=off")
+    if find_redis_server() is None:
+        if REDIS_MODE == "required":
+            pytest.fail("KEFU_TEST_REDIS=required but redis-server is not installed")
+        pytest.skip("redis-server is not installed (set KEFU_TEST_REDIS=required to fail)")
+    server = RedisServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()

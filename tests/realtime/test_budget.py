@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -14,20 +13,9 @@ from kefu.realtime import budget as budget_module
 from kefu.realtime import hub as hub_module
 from kefu.realtime.budget import SharedSendBudget
 from kefu.realtime.hub import Hub
-from tests.servers import RedisServer, find_redis_server
+from tests.servers import RedisServer
 
 SLOW = 0.001  # tokens a second: nothing refills during a test
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    if find_redis_server() is None:
-        pytest.skip("redis-server is not installed")
-    server = RedisServer.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def test_processes_share_one_budget_and_a_batch_is_one_round_trip(

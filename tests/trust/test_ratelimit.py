@@ -4,7 +4,6 @@ and the 429 answer with Retry-After on the routes that use it."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -14,7 +13,7 @@ from kefu.accounts.actor import Actor
 from kefu.accounts.models import Agent, Customer
 from kefu.trust.errors import RateLimited
 from kefu.trust.ratelimit import MemoryLimiter, Rate, RateRule, RedisLimiter
-from tests.servers import RedisServer, find_redis_server
+from tests.servers import RedisServer
 
 
 class FakeClock:
@@ -62,17 +61,6 @@ async def test_rule_counts_each_scope_and_reports_the_longest_wait() -> None:
     assert refused.value.retry_after_s == 60
     assert refused.value.code == "rate_limited"
     await rule.check(limiter, ip="1.2.3.4", actor=visitor)  # someone else from that address
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    if find_redis_server() is None:
-        pytest.skip("redis-server is not installed")
-    server = RedisServer.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def test_redis_windows_are_shared_by_processes(redis_server: RedisServer) -> None:
