@@ -362,7 +362,7 @@ async def test_thumbs_down_twice_over_the_socket_reaches_the_agents(
     assert note["author"]["kind"] == "assistant"
     assert note["body"].startswith("[Assistant hand-off]")
     assert note["rateable"] is False
-    async with httpx.AsyncClient(base_url=live.base) as http:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as http:
         ticket = (await http.get(f"/api/v1/tickets/{number}",
                                  headers=bearer(agent_token))).json()
     assert "handoff:unhelpful" in ticket["tags"]

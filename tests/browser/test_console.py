@@ -60,7 +60,7 @@ async def open_ticket(live: LiveServer, subject: str = "USDT deposit missing") -
         team = await make_team(app, "English", "en")
         await make_agent(app, "agent@kefu.test", teams=[team])
     headers = bearer(customer_token(live.settings, "cust-a", name="Alice", lang="en"))
-    async with httpx.AsyncClient(base_url=live.base) as client:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
         created = await client.post("/api/v1/tickets", headers=headers, json={
             "subject": subject, "body": "My USDT deposit has not arrived.", "language": "en"})
     assert created.status_code == 201, created.text
@@ -324,7 +324,7 @@ async def make_history(live: LiveServer, number: str) -> None:
         for kind, data in EVENTS:
             await record_event(session, ANONYMOUS, ticket, kind, data)
     customer = bearer(customer_token(live.settings, "cust-a", name="Alice", lang="en"))
-    async with httpx.AsyncClient(base_url=live.base) as client:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
         resolved = await client.post(f"/api/v1/tickets/{number}/status", headers=customer,
                                      json={"status": "resolved"})
         assert resolved.status_code == 200, resolved.text
@@ -485,7 +485,7 @@ async def test_a_first_sign_in_shows_how_many_messages_wait_unread(
     live = dev_live
     number = await open_ticket(live)
     customer = bearer(customer_token(live.settings, "cust-a", name="Alice", lang="en"))
-    async with httpx.AsyncClient(base_url=live.base) as client:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
         for body in ("It was 500 USDT on TRC20", "The TxID is 0xabc123"):
             added = await client.post(f"/api/v1/tickets/{number}/replies", headers=customer,
                                       json={"body": body})
@@ -651,7 +651,7 @@ async def test_a_change_by_someone_else_says_what_changed(dev_live: LiveServer, 
         async with app.state.db.transaction() as session:
             agent = await session.scalar(select(Agent.id).where(Agent.email == "agent@kefu.test"))
     page = await agent_page(browser, live, number, lang="zh-CN")
-    async with httpx.AsyncClient(base_url=live.base) as client:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
         assigned = await client.post(f"/api/v1/tickets/{number}/assign", headers=bearer(token),
                                      json={"agent_id": str(agent)})
     assert assigned.status_code == 200, assigned.text
@@ -703,7 +703,7 @@ async def test_a_note_being_written_comes_back_as_a_note(dev_live: LiveServer, b
     await box.press("Enter")
     note = page.locator('[data-testid="message"]', has_text="fraud ring")
     await note.and_(page.locator(".msg-internal[data-seq]")).wait_for(timeout=15_000)
-    async with httpx.AsyncClient(base_url=live.base) as client:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
         seen = await client.get(f"/api/v1/tickets/{number}", headers=bearer(customer_token(
             live.settings, "cust-a", name="Alice", lang="en")))
     assert "fraud ring" not in seen.text
@@ -742,7 +742,7 @@ async def test_a_ticket_moved_to_another_team_leaves_the_inbox_and_its_page_says
     ticket_page = await inbox.context.new_page()
     await ticket_page.goto(f"{live.base}/agent/tickets/{number}")
     await ticket_page.wait_for_selector(LIVE, timeout=15_000)
-    async with httpx.AsyncClient(base_url=live.base) as client:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
         moved = await client.post(f"/api/v1/tickets/{number}/assign", headers=bearer(token),
                                   json={"team_id": str(korean.id)})
     assert moved.status_code == 200, moved.text
@@ -760,7 +760,7 @@ async def test_the_inbox_catches_up_after_an_outage(dev_live: LiveServer, browse
     await page.evaluate("window.__sockets.drop()")
     await page.wait_for_selector(OFFLINE)
     headers = bearer(customer_token(live.settings, "cust-b", name="Bo", lang="en"))
-    async with httpx.AsyncClient(base_url=live.base) as client:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
         created = await client.post("/api/v1/tickets", headers=headers, json={
             "subject": "Withdrawal pending", "body": "Pending for 3 hours.", "language": "en"})
     assert created.status_code == 201
@@ -831,7 +831,7 @@ async def test_tickets_that_arrive_while_the_list_changes_are_in_the_new_list(
     await page.select_option("#f-status", "new")
     await asyncio.wait_for(rendered.wait(), timeout=10)
     headers = bearer(customer_token(live.settings, "cust-c", name="Cy", lang="en"))
-    async with httpx.AsyncClient(base_url=live.base) as client:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
         created = await client.post("/api/v1/tickets", headers=headers, json={
             "subject": "KYC stuck", "body": "My KYC has been pending for a week.",
             "language": "en"})
@@ -846,7 +846,7 @@ async def test_a_row_moved_by_a_message_keeps_the_keyboard_focus(
     live = dev_live
     older = await open_ticket(live)
     headers = bearer(customer_token(live.settings, "cust-d", name="Di", lang="en"))
-    async with httpx.AsyncClient(base_url=live.base) as client:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
         newer = (await client.post("/api/v1/tickets", headers=headers, json={
             "subject": "Futures liquidation", "body": "Why was I liquidated?",
             "language": "en"})).json()["number"]
@@ -855,7 +855,7 @@ async def test_a_row_moved_by_a_message_keeps_the_keyboard_focus(
     await page.wait_for_selector(LIVE, timeout=15_000)
     link = page.locator(f'[data-testid="inbox-row-{older}"] [data-cell="subject"] a')
     await link.focus()
-    async with httpx.AsyncClient(base_url=live.base) as client:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
         replied = await client.post(f"/api/v1/tickets/{older}/replies", headers=bearer(
             customer_token(live.settings, "cust-a", name="Alice", lang="en")),
             json={"body": "Any update on this?"})
@@ -952,7 +952,7 @@ async def test_rows_added_live_name_their_language(dev_live: LiveServer, browser
     for lang in ("en", "zh-CN"):
         page = await console_page(browser, live, "sup@kefu.test", "/agent", lang=lang)
         headers = bearer(customer_token(live.settings, f"cust-{lang}", name="Bo", lang="en"))
-        async with httpx.AsyncClient(base_url=live.base) as client:
+        async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
             created = await client.post("/api/v1/tickets", headers=headers, json={
                 "subject": "Retiro pendiente", "body": "Mi retiro sigue pendiente.",
                 "language": "es"})
@@ -1011,7 +1011,7 @@ async def test_the_supervisors_queues_fit_a_phone_and_their_waits_read_in_its_la
             assert (fit["scrolls"], fit["outside"], fit["unlabelled"]) == (False, 0, 0), fit
         # A queue that console.js draws from a live frame is named and laid out the same way.
         headers = bearer(customer_token(live.settings, f"cust-{lang}", name="Iv", lang="en"))
-        async with httpx.AsyncClient(base_url=live.base) as client:
+        async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
             created = await client.post("/api/v1/tickets", headers=headers, json={
                 "subject": "Withdrawal", "body": "Pending.", "language": new_language})
         assert created.status_code == 201, created.text
@@ -1084,7 +1084,7 @@ async def test_the_mention_picker_is_a_combobox_and_live_messages_carry_their_la
     # additions out.
     assert await page.locator('[data-testid="message-list"]').get_attribute("role") == "log"
     headers = bearer(customer_token(dev_live.settings, "cust-a", name="Alice", lang="en"))
-    async with httpx.AsyncClient(base_url=dev_live.base) as client:
+    async with httpx.AsyncClient(base_url=dev_live.base, timeout=30) as client:
         sent = await client.post(f"/api/v1/tickets/{number}/replies", headers=headers,
                                  json={"body": "我的充值还没有到账，请帮我查一下。"})
     assert sent.status_code in (200, 201), sent.text
@@ -1163,7 +1163,7 @@ async def test_the_inbox_names_languages_keeps_short_cells_whole_and_low_reads_c
             assert ticket is not None
             ticket.priority = "low"
     headers = bearer(customer_token(dev_live.settings, "cust-z", name="Zh", lang="zh"))
-    async with httpx.AsyncClient(base_url=dev_live.base) as client:
+    async with httpx.AsyncClient(base_url=dev_live.base, timeout=30) as client:
         created = await client.post("/api/v1/tickets", headers=headers, json={
             "subject": "我的USDT充值到现在还没有到账，已经等了三个小时了，请帮忙查一下交易哈希" * 2,
             "body": "充值没有到账", "language": "zh"})
@@ -1174,7 +1174,7 @@ async def test_the_inbox_names_languages_keeps_short_cells_whole_and_low_reads_c
     await page.context.close()
     # A row console.js adds live names its language and marks its subject with it.
     page = await console_page(browser, dev_live, "sup@kefu.test", "/agent")
-    async with httpx.AsyncClient(base_url=dev_live.base) as client:
+    async with httpx.AsyncClient(base_url=dev_live.base, timeout=30) as client:
         live_one = await client.post("/api/v1/tickets", headers=headers, json={
             "subject": "提现还在处理中", "body": "提现还在处理中", "language": "zh"})
     row = page.locator(f'[data-testid="inbox-row-{live_one.json()["number"]}"]')
@@ -1196,7 +1196,7 @@ async def test_the_titles_unread_total_counts_tickets_the_list_does_not_show(
     live = dev_live
     shown = await open_ticket(live)  # a portal ticket: one unread message
     customer = bearer(customer_token(live.settings, "cust-b", name="Bo", lang="en"))
-    async with httpx.AsyncClient(base_url=live.base) as client:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
         created = await client.post("/api/v1/tickets", headers=customer, json={
             "subject": "Withdrawal pending", "body": "Pending for 3 hours.", "language": "en",
             "channel": "chat"})
@@ -1210,7 +1210,7 @@ async def test_the_titles_unread_total_counts_tickets_the_list_does_not_show(
     assert await page.locator(f'[data-testid="inbox-row-{hidden}"]').count() == 0
     assert (await page.title()).startswith("(3) ")
     # A new message on the ticket not shown counts, live; resolving it takes its three away.
-    async with httpx.AsyncClient(base_url=live.base) as client:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
         added = await client.post(f"/api/v1/tickets/{hidden}/replies", headers=customer,
                                   json={"body": "Any news?"})
         assert added.status_code == 201, added.text
@@ -1264,7 +1264,7 @@ async def test_a_row_added_live_names_its_language_as_the_reloaded_list_does(
         await make_agent(app, "sup@kefu.test", role="supervisor")
     page = await console_page(browser, live, "sup@kefu.test", "/agent", lang="zh-CN")
     headers = bearer(customer_token(live.settings, "cust-tw", name="Lin", lang="en"))
-    async with httpx.AsyncClient(base_url=live.base) as client:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
         created = await client.post("/api/v1/tickets", headers=headers, json={
             "subject": "提領還在處理中", "body": "提領還在處理中", "language": "zh-TW"})
     assert created.status_code == 201, created.text
@@ -1292,7 +1292,7 @@ async def test_the_ticket_heading_follows_a_language_changed_live(
     heading = page.locator(".ticket-head h1")
     shown = page.locator('[data-testid="ticket-language"]')
     assert await heading.get_attribute("lang") == "en"
-    async with httpx.AsyncClient(base_url=live.base) as client:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
         changed = await client.patch(f"/api/v1/tickets/{number}", headers=bearer(token),
                                      json={"language": "vi"})
         assert changed.status_code == 200, changed.text
@@ -1324,14 +1324,14 @@ async def test_the_supervisors_ticket_lists_are_cards_on_a_phone_and_mark_langua
 
     async def new_ticket(customer: str, language: str, subject: str) -> str:
         headers = bearer(customer_token(live.settings, customer, name="Lu", lang="en"))
-        async with httpx.AsyncClient(base_url=live.base) as client:
+        async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
             created = await client.post("/api/v1/tickets", headers=headers, json={
                 "subject": subject, "body": subject, "language": language})
         assert created.status_code == 201, created.text
         return str(created.json()["number"])
 
     async def escalate(number: str) -> None:
-        async with httpx.AsyncClient(base_url=live.base) as client:
+        async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
             changed = await client.post(
                 f"/api/v1/tickets/{number}/status", headers=bearer(token),
                 json={"status": "escalated", "reason": "Large loss: 40,000 USDT sent to a scam"})

@@ -83,7 +83,7 @@ async def test_links_in_answers_open_and_a_long_answer_is_shown_from_its_start(
                    + "\n".join(f"Step {i}: follow the instructions." for i in range(40)))
     async with factory_app(live) as app:  # a supervisor answers through the live server
         token = await api_token(app, await make_agent(app, "sup@kefu.test", role="supervisor"))
-    async with httpx.AsyncClient(base_url=live.base) as client:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
         sent = await client.post(f"/api/v1/tickets/{number}/replies", headers=bearer(token),
                                  json={"body": long_answer})
         assert sent.status_code == 201, sent.text
@@ -365,7 +365,7 @@ async def test_a_network_notice_says_which_network_it_is_about(
     A title that names its network already is left as it is."""
     async with factory_app(dev_live) as app:
         token = await api_token(app, await make_agent(app, "ops@kefu.test"))
-    async with httpx.AsyncClient(base_url=dev_live.base) as client:
+    async with httpx.AsyncClient(base_url=dev_live.base, timeout=30) as client:
         for entry in ({"kind": "network", "state": "suspended", "coin": "ETH",
                        "network": "ERC20", "direction": "withdrawal",
                        "titles": {"en": "Ethereum upgrade", "zh-CN": "以太坊升级"}},
@@ -400,7 +400,7 @@ FOCUSED = f"""() => {{
 
 
 async def set_ticket_status(live: LiveServer, token: str, number: str, status: str) -> None:
-    async with httpx.AsyncClient(base_url=live.base) as client:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
         changed = await client.post(f"/api/v1/tickets/{number}/status", headers=bearer(token),
                                     json={"status": status})
         assert changed.status_code == 200, changed.text
@@ -581,7 +581,7 @@ async def test_a_network_named_inside_another_word_is_still_named(
     left out which coin, network and direction. Only a whole word, in any case, counts."""
     async with factory_app(dev_live) as app:
         token = await api_token(app, await make_agent(app, "ops@kefu.test"))
-    async with httpx.AsyncClient(base_url=dev_live.base) as client:
+    async with httpx.AsyncClient(base_url=dev_live.base, timeout=30) as client:
         for coin, network, direction, title in (
                 ("ETH", "OP", "withdrawal", "Withdrawals stopped during an upgrade"),
                 ("TON", "TON", "deposit", "Deposits will be credited tonight"),
@@ -671,7 +671,7 @@ async def test_a_rating_that_fails_keeps_the_focus_and_says_so(dev_live: LiveSer
 
 
 async def change_status(live: LiveServer, token: str, number: str, **change: str) -> None:
-    async with httpx.AsyncClient(base_url=live.base) as client:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
         changed = await client.post(f"/api/v1/tickets/{number}/status", headers=bearer(token),
                                     json=change)
         assert changed.status_code == 200, changed.text
@@ -768,7 +768,7 @@ async def test_an_upload_can_be_cancelled_and_nothing_of_it_is_sent(
     await page.wait_for_timeout(3000)  # the first request would have finished by now
     assert len(uploads) == 1  # the second file was never sent
     token = await supervisor_token(dev_live)
-    async with httpx.AsyncClient(base_url=dev_live.base) as client:
+    async with httpx.AsyncClient(base_url=dev_live.base, timeout=30) as client:
         got = await client.get(f"/api/v1/tickets/{number}", headers=bearer(token))
     assert got.status_code == 200, got.text
     assert [m["body"] for m in got.json()["messages"] if m["author_kind"] == "customer"] == [

@@ -100,7 +100,7 @@ async def test_resume_since_gets_exactly_what_was_missed(live: LiveServer, setup
     number = (await alice.wait_type("ack", client_msg_id="m2"))["ticket"]
     await alice.close()
     # While the customer is away, an agent answers twice and writes a note.
-    async with httpx.AsyncClient(base_url=live.base) as http:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as http:
         for body in ("First answer", "Second answer"):
             r = await http.post(f"/api/v1/tickets/{number}/replies", headers=world.headers["agent"],
                                 json={"body": body})
@@ -121,7 +121,7 @@ async def test_resume_since_gets_exactly_what_was_missed(live: LiveServer, setup
     lost = await customer(live)
     await lost.send({"type": "join", "ticket": number, "since": 500})
     assert (await lost.wait_type("joined"))["since"] == 5
-    async with httpx.AsyncClient(base_url=live.base) as http:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as http:
         r = await http.post(f"/api/v1/tickets/{number}/replies", headers=world.headers["agent"],
                             json={"body": "Third answer"})
         assert r.status_code == 201
@@ -379,7 +379,7 @@ async def test_a_ticket_moved_out_of_an_agents_reach_leaves_their_inbox(
         live, world.headers["other_agent"])
     await english.send({"type": "subscribe", "ticket": number, "since": 0})
     await english.wait_type("subscribed")
-    async with httpx.AsyncClient(base_url=live.base) as client:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
         moved = await client.post(f"/api/v1/tickets/{number}/assign",
                                   headers=world.headers["admin"],
                                   json={"team_id": str(world.zh_team.id)})
@@ -394,7 +394,7 @@ async def test_a_ticket_moved_out_of_an_agents_reach_leaves_their_inbox(
     assert row["ticket"]["team_id"] == str(world.zh_team.id)
     assert not [f for f in chinese.frames if f.get("change") == "removed"]
     # The same through the ticket's fields (PATCH team_id): QA found no "removed" row then.
-    async with httpx.AsyncClient(base_url=live.base) as client:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
         back = await client.patch(f"/api/v1/tickets/{number}", headers=world.headers["admin"],
                                   json={"team_id": str(world.en_team.id)})
     assert back.status_code == 200, back.text
@@ -446,7 +446,7 @@ async def test_agents_see_inbox_typing_and_each_other(live: LiveServer, setup_ap
 
 async def test_visitor_chat_without_an_account(live: LiveServer, setup_app: Any):
     world = await make_world(setup_app)
-    async with httpx.AsyncClient(base_url=live.base) as http:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as http:
         visitor = (await http.post("/api/v1/visitors")).json()
     guest = await Client.connect(f"{live.ws_base}/ws/chat",
                                  {"visitor": visitor["token"], "language": "zh-CN"})
@@ -457,7 +457,7 @@ async def test_visitor_chat_without_an_account(live: LiveServer, setup_app: Any)
     assert (await guest.wait_type("ack", client_msg_id="v2"))["ticket"] == number
     await guest.close()
     # The conversation is in the visitor's language, so it lands in the Chinese queue.
-    async with httpx.AsyncClient(base_url=live.base) as http:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as http:
         ticket = (await http.get(f"/api/v1/tickets/{number}",
                                  headers={"X-Kefu-Visitor": visitor["token"]})).json()
     assert ticket["language"] == "zh"
@@ -502,7 +502,7 @@ async def test_a_revoked_token_closes_the_agents_socket_at_once(live: LiveServer
     """Revoked credentials stop working at once (security.md), open websockets included: the
     socket opened with the revoked token closes with 4401; the agent's other one stays."""
     world = await make_world(setup_app)
-    async with httpx.AsyncClient(base_url=live.base) as http:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as http:
         created = (await http.post("/api/v1/auth/tokens", json={"name": "console"},
                                    headers=world.headers["agent"])).json()
         doomed = await Client.connect(f"{live.ws_base}/ws/agent", {"token": created["token"]})
@@ -540,7 +540,7 @@ async def test_a_ticket_transferred_away_ends_the_agents_feed(live: LiveServer, 
     bob = await agent(live, world.headers["agent"])
     await bob.send({"type": "subscribe", "ticket": number, "since": 0})
     await bob.wait_type("subscribed")
-    async with httpx.AsyncClient(base_url=live.base) as http:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as http:
         moved = await http.post(f"/api/v1/tickets/{number}/assign",
                                 headers=world.headers["supervisor"],
                                 json={"team_id": str(world.zh_team.id)})
@@ -562,7 +562,7 @@ async def test_a_resend_after_the_ticket_closed_gets_its_first_ack(live: LiveSer
     alice = await customer(live)
     await alice.send({"type": "send", "client_msg_id": "o", "body": "my withdrawal is stuck"})
     first = await alice.wait_type("ack", client_msg_id="o")
-    async with httpx.AsyncClient(base_url=live.base) as http:
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as http:
         for status in ("resolved", "closed"):
             changed = await http.post(f"/api/v1/tickets/{first['ticket']}/status",
                                       headers=world.headers["supervisor"],

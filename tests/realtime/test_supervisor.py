@@ -233,7 +233,7 @@ async def test_live_supervisor_frames_follow_the_queue(live: LiveServer, setup_a
     try:
         first = await supervisor.wait_type("supervisor", timeout=10)
         assert first["totals"]["waiting"] == 0
-        async with httpx.AsyncClient(base_url=live.base) as http:
+        async with httpx.AsyncClient(base_url=live.base, timeout=30) as http:
             created = await http.post("/api/v1/tickets", headers=world.headers["customer_a"],
                                       json={"subject": "BTC withdrawal stuck",
                                             "body": "Pending for 3 hours."})
