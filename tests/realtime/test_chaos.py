@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 import websockets
 
+from kefu.realtime import protocol
 from kefu.realtime.protocol import Close
 from tests.factories import make_world
 from tests.realtime.live import Client, LiveServer
@@ -27,6 +30,26 @@ LINES = ("My USDT deposit on TRC20 has not arrived", "I sent it two hours ago fr
          "The amount was 350 USDT", "I can send you a screenshot of the transfer",
          "Thanks, I will wait for your answer", "When will it be credited to my spot wallet?")
 MESSAGES = len(LINES)
+
+
+@pytest.fixture
+async def clients(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[list[Client]]:
+    """Every client the test connects, closed afterwards even when the test fails (their
+    sockets would otherwise be reported in whichever test runs next)."""
+    made: list[Client] = []
+    connect = Client.connect.__func__  # type: ignore[attr-defined]
+
+    async def connect_and_keep(cls: type[Client], *args: Any, **kwargs: Any) -> Client:
+        client = await connect(cls, *args, **kwargs)
+        made.append(client)
+        return client
+
+    monkeypatch.setattr(Client, "connect", classmethod(connect_and_keep))
+    yield made
+    for client in made:
+        if client.closed is None:
+            with contextlib.suppress(Exception):
+                await client.close()
 
 
 async def honest_customer(live: LiveServer, index: int, opened: asyncio.Queue[str]) -> Client:
@@ -68,7 +91,7 @@ async def flooder(live: LiveServer) -> Client:
             await client.send({"type": "send", "client_msg_id": f"f{i}", "body": f"spam {i}"})
         except websockets.ConnectionClosed:
             break
-    await client.wait_closed(timeout=30)  # 200 refusals in a row close the connection
+    await client.wait_closed(timeout=30)  # refusals in a row close the connection
     return client
 
 
@@ -133,7 +156,11 @@ async def stored_view(live: LiveServer, external_id: str, number: str) -> list[d
 
 
 async def test_misbehaving_connections_leave_the_honest_chats_whole(
-        live: LiveServer, setup_app: Any):
+        live: LiveServer, setup_app: Any, clients: list[Client],
+        monkeypatch: pytest.MonkeyPatch):
+    # Refusals close the connection after 10 in a row, not 200: on a busy machine the bucket
+    # refills between slowly handled frames and 200 in a row may never come.
+    monkeypatch.setattr(protocol, "MAX_REFUSED_IN_A_ROW", 10)
     world = await make_world(setup_app)
     bob = await agent(live, world.headers["agent"])
     stranger = await agent(live, world.headers["other_agent"])
@@ -180,7 +207,7 @@ async def test_misbehaving_connections_leave_the_honest_chats_whole(
     assert flood.closed is not None
     assert flood.closed[0] == Close.RATE_LIMITED
     refusals = [f for f in flood.of_type("error") if f["code"] == "rate_limited"]
-    assert len(refusals) > 100
+    assert len(refusals) > 10
     assert flood.frames[-1] == {**flood.frames[-1], "code": "rate_limited", "fatal": True}
     acked_flood = {f["client_msg_id"] for f in flood.of_type("ack")}
     flood_ticket = flood.of_type("ack")[0]["ticket"]
