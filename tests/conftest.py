@@ -6,8 +6,17 @@ skips it on purpose."""
 
 from __future__ import annotations
 
-import asyncio
 import os
+
+# One thread per OpenMP/BLAS pool in every test process (and the processes they start): xdist
+# already runs a test process per core, and OpenMP's workers spin while they wait for a core,
+# so on busy cores a scikit-learn fit with a thread per core took ten times as long (the
+# matcher's adapt test: 6 s alone with a core each, 45 s beside two busy cores, 7 s with one
+# thread). Set before anything imports numpy or scikit-learn.
+for _pool in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_pool, "1")
+
+import asyncio
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator

@@ -21,7 +21,7 @@ TEXTS = [
     "Mi retiro de BTC está pendiente desde ayer",
     "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed 0.5 ETH",
     "x" * 1500,  # one word of three windows
-    " ".join(["deposit withdrawal 充值"] * 300),  # many windows, mixed scripts
+    " ".join(["deposit withdrawal 充值"] * 180),  # three windows, mixed scripts
 ]
 
 
