@@ -26,12 +26,22 @@ from kefu.accounts.actor import Actor
 from kefu.core.logging import get_logger
 from kefu.realtime.budget import SharedSendBudget
 from kefu.realtime.events import INBOX
-from kefu.realtime.protocol import CUSTOMER_RATE, INBOX_COALESCE_S, OUTBOUND_QUEUE, Close
+from kefu.realtime.protocol import (
+    CUSTOMER_RATE,
+    INBOX_COALESCE_S,
+    OUTBOUND_QUEUE,
+    VIEWING_REFRESH_S,
+    VIEWING_TTL_S,
+    Close,
+)
 
 # How long a connection that is closing waits for its reader to take the last frames.
 CLOSE_AFTER_S = 2.0
 SIGNED_OUT: dict[str, Any] = {"type": "error", "code": "signed_out", "fatal": True,
                               "message": "the session or token was signed out; sign in again"}
+# To agent connections when the broker's subscription came back after an outage: the events of
+# the gap (inbox rows, statuses, mentions, …) are lost, so the console fetches what it shows.
+RESYNC: dict[str, Any] = {"type": "resync", "reason": "broker"}
 
 log = get_logger("kefu.realtime.hub")
 Fetch = Callable[[uuid.UUID, int], Awaitable[list[dict[str, Any]]]]
@@ -101,8 +111,7 @@ class Connection:
         self.queue: asyncio.Queue[dict[str, Any] | Closing | None] = asyncio.Queue(
             maxsize=OUTBOUND_QUEUE)
         self.closed = False
-        self.closing = False  # closes once what was queued is sent: nothing more is queued
-        self._cut_off = False  # the outbound queue overflowed: closing
+        self.closing = False  # the server ends it (see _end): nothing more is queued or read
         self.close_code: int | None = None
         self.strikes = 0
         self._sender: asyncio.Task[None] | None = None
@@ -114,6 +123,7 @@ class Connection:
         self.anti_phishing_code: str | None = None
         self._inbox_flush: asyncio.TimerHandle | None = None
         self._inbox_ids: tuple[Actor, set[str], str] | None = None  # for _may_see_inbox
+        self._viewing_refresh: asyncio.TimerHandle | None = None  # while it follows tickets
 
     @property
     def is_agent(self) -> bool:
@@ -149,32 +159,44 @@ class Connection:
             self.closed = True
 
     def push(self, frame: dict[str, Any]) -> None:
-        """Queue a frame. A reader that lets the queue overflow is cut off (1008): it can
-        reconnect and resume from its last seq, so nothing acknowledged is lost."""
-        if self.closed or self._cut_off or self.closing:
-            return
+        """Queue a frame. A reader that lets the queue overflow is cut off (1008) at once, what
+        was queued dropped: it can reconnect and resume from its last seq, so nothing
+        acknowledged is lost."""
+        if self.closed or self.closing:
+            return  # what comes after the end is dropped unlogged (thousands under load)
         try:
             self.queue.put_nowait(frame)
         except asyncio.QueueFull:
-            self._cut_off = True  # once: what follows until the close is dropped unlogged
             log.warning("slow_consumer", conn=self.id)
-            asyncio.get_running_loop().create_task(
-                self.close(Close.POLICY, "slow consumer: reconnect and resume"))
+            self._end(Close.POLICY, "slow consumer: reconnect and resume", drain=False)
 
     def close_when_sent(self, code: int, reason: str, last: dict[str, Any]) -> None:
         """Close after the frames already queued (the acks of what was accepted) and ``last``,
         the fatal error that says why; nothing after them is sent. Closing at once dropped
         them: a flooder closed with 4429 never read the errors, nor the acks of its last
-        accepted messages. A reader that does not take them within :data:`CLOSE_AFTER_S` is
-        closed all the same."""
+        accepted messages."""
         if self.closed or self.closing:
             return
-        self.push(last)
+        self.push(last)  # a full queue cuts the reader off here: the end below is that one
+        self._end(code, reason, drain=True)
+
+    def _end(self, code: int, reason: str, *, drain: bool) -> None:
+        """The one way the server ends a connection: from now on nothing more is queued, and
+        the session reads no more frames. ``drain``: the sender closes once it has sent what
+        was queued until now, or after :data:`CLOSE_AFTER_S` for a reader that does not take
+        it; without (a slow consumer), or when the queue has no room left for the close, it
+        closes at once and what was queued is dropped."""
+        if self.closing:
+            return
         self.closing = True
         loop = asyncio.get_running_loop()
-        try:
-            self.queue.put_nowait(Closing(code, reason))
-        except asyncio.QueueFull:  # cut off as a slow consumer: closing already
+        if drain:
+            try:
+                self.queue.put_nowait(Closing(code, reason))
+            except asyncio.QueueFull:
+                drain = False
+        if not drain:
+            loop.create_task(self.close(code, reason))
             return
 
         def deadline() -> None:
@@ -195,6 +217,9 @@ class Connection:
     async def finish(self) -> None:
         """Stop sending (after the queued frames, briefly) and leave every topic."""
         self.hub.detach_all(self)
+        if self._viewing_refresh is not None:
+            self._viewing_refresh.cancel()
+            self._viewing_refresh = None
         if self._inbox_flush is not None:
             self._inbox_flush.cancel()
             self._inbox_flush = None
@@ -214,8 +239,25 @@ class Connection:
         state = Follow(ticket_id=ticket_id, number=number, last_seq=since)
         self.follows[ticket_id] = state
         self.hub.attach(f"ticket:{ticket_id}", self)
+        if self.is_agent and self._viewing_refresh is None:
+            self._refresh_viewing_later()
         await self._catch_up(state)
         return state.last_seq
+
+    def _refresh_viewing_later(self) -> None:
+        self._viewing_refresh = asyncio.get_running_loop().call_later(
+            self.hub.viewing_refresh_s, self._refresh_viewing)
+
+    def _refresh_viewing(self) -> None:
+        """Every :attr:`Hub.viewing_refresh_s` while an agent's connection follows tickets:
+        it announces them again (one timer per connection, one task for all its tickets), so
+        the consoles, which drop a viewer after the frame's ``ttl_s``, keep showing it. A
+        ``state: false`` that never came (a process killed, Redis away) thus heals by itself."""
+        self._viewing_refresh = None
+        if self.closed or self.closing or not self.follows:
+            return  # the next follow starts it again
+        self.hub.refresh_viewing([self], reply=True)
+        self._refresh_viewing_later()
 
     def unfollow(self, ticket_id: uuid.UUID) -> None:
         self.follows.pop(ticket_id, None)
@@ -433,8 +475,14 @@ def _counted(frame: dict[str, Any], count: int) -> dict[str, Any]:
 
 
 class Hub:
-    def __init__(self, send_budget: SharedSendBudget | None = None) -> None:
+    def __init__(self, send_budget: SharedSendBudget | None = None, *,
+                 viewing_refresh_s: float = VIEWING_REFRESH_S,
+                 viewing_ttl_s: float = VIEWING_TTL_S) -> None:
         self.send_budget = send_budget  # cluster mode: a person's sends across processes
+        self.viewing_refresh_s, self.viewing_ttl_s = viewing_refresh_s, viewing_ttl_s
+        # Run after the connections were told to resync (the supervisor feed sends whole
+        # frames again).
+        self.resync_hooks: list[Callable[[], None]] = []
         self.topics: dict[str, set[Connection]] = defaultdict(set)
         self.connections: set[Connection] = set()
         self.publish: Callable[[str, dict[str, Any]], Coroutine[Any, Any, None]] | None = None
@@ -498,14 +546,42 @@ class Hub:
 
     def announce_viewing(self, connection: Connection, number: str, ticket_id: uuid.UUID, *,
                          reply: bool = False, state: bool = True) -> None:
+        """Tell the ticket's other viewers that this connection's agent views it (``state``)
+        or left. ``reply``: an answer to another's announcement, or a refresh, which nobody
+        answers (a new viewer's announcement makes the others announce themselves)."""
+        event = self._viewing_event(connection, number, reply=reply, state=state)
+        if event is not None:
+            self._spawn(self._publish_quietly(f"ticket:{ticket_id}", event))
+
+    def refresh_viewing(self, connections: list[Connection], *, reply: bool) -> None:
+        """Announce again every ticket these connections follow, in one task."""
+        if self.publish is not None and connections:
+            self._spawn(self._announce_followed(connections, reply=reply))
+
+    async def _announce_followed(self, connections: list[Connection], *, reply: bool) -> None:
+        for connection in connections:
+            for state in list(connection.follows.values()):
+                if connection.closed or connection.closing \
+                        or state.ticket_id not in connection.follows:
+                    continue  # left meanwhile: its state false is out
+                event = self._viewing_event(connection, state.number, reply=reply)
+                if event is not None:
+                    await self._publish_quietly(f"ticket:{state.ticket_id}", event)
+
+    def _viewing_event(self, connection: Connection, number: str, *, reply: bool,
+                       state: bool = True) -> dict[str, Any] | None:
         agent = connection.actor.agent
         if agent is None or self.publish is None:
-            return
-        event = {"type": "viewing", "ticket": number, "state": state, "reply": reply,
-                 "agent": {"id": str(agent.id), "name": agent.display_name},
-                 "_conn": connection.id}
-        task = asyncio.get_running_loop().create_task(self._publish_quietly(
-            f"ticket:{ticket_id}", event))
+            return None
+        event: dict[str, Any] = {
+            "type": "viewing", "ticket": number, "state": state, "reply": reply,
+            "agent": {"id": str(agent.id), "name": agent.display_name}, "_conn": connection.id}
+        if state:
+            event["ttl_s"] = self.viewing_ttl_s
+        return event
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)  # keep a reference until it is done
         task.add_done_callback(self._tasks.discard)
 
@@ -518,15 +594,22 @@ class Hub:
 
     def resync(self) -> None:
         """After the broker was away: events of the gap are lost, so every followed ticket is
-        read again from the database (connections send only what they have not sent yet)."""
-        for connection in list(self.connections):
+        read again from the database (connections send only what they have not sent yet),
+        agents' consoles are told to fetch what else they show (``resync``), and what agents
+        view is announced again, as by a new viewer (the others answer: both sides may have
+        missed announcements)."""
+        connections = list(self.connections)
+        for connection in connections:
+            if connection.is_agent:
+                connection.push(RESYNC)
             for state in list(connection.follows.values()):
                 if state.replaying:
                     continue  # a catch-up is running and reads the database anyway
                 state.replaying = True
-                task = asyncio.get_running_loop().create_task(connection._catch_up(state))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._spawn(connection._catch_up(state))
+        self.refresh_viewing([c for c in connections if c.is_agent and c.follows], reply=False)
+        for hook in self.resync_hooks:
+            hook()
 
     async def close_all(self, code: int, reason: str) -> None:
         for connection in list(self.connections):

@@ -22,6 +22,11 @@ HELLO_TIMEOUT_S = 10.0
 OUTBOUND_QUEUE = 2_000  # frames buffered for a slow reader before it is cut off
 PING_INTERVAL_S = 25.0
 INBOX_COALESCE_S = 0.25  # inbox rows moved by new messages are sent together this often
+# Collision detection: a connection re-announces the tickets it views this often, and a
+# `viewing` frame holds for VIEWING_TTL_S (`ttl_s`): a viewer whose process died, or whose
+# `state: false` was lost with Redis, drops off the consoles after that long.
+VIEWING_REFRESH_S = 20.0
+VIEWING_TTL_S = 50
 # Token buckets: sustained rate per second and burst.
 CONNECTION_RATE = (10.0, 30.0)
 CUSTOMER_RATE = (20.0, 60.0)

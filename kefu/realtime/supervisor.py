@@ -280,10 +280,19 @@ class SupervisorFeed:
                                failure_event="supervisor_tick_failed")
 
     async def start(self) -> None:
+        self.hub.resync_hooks.append(self.resend)
         self._ticks.start()
 
     async def stop(self) -> None:
+        if self.resend in self.hub.resync_hooks:
+            self.hub.resync_hooks.remove(self.resend)
         await self._ticks.stop()
+
+    def resend(self) -> None:
+        """The next round sends every supervisor the whole frame, changed or not: after the
+        broker was away, the ``agent_status`` frames that patch the view between rounds may
+        have been lost."""
+        self.sent.clear()
 
     def audience(self) -> list[Connection]:
         return [c for c in list(self.hub.connections)

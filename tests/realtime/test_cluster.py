@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from sqlalchemy import func, select
 
 from kefu.config import Settings
@@ -358,6 +359,22 @@ async def test_redis_restart_keeps_the_cluster_working(cluster: Cluster, db: Dat
     await close_all(alice, bob, carol)
 
 
+async def test_a_dropped_subscription_tells_the_agents_on_that_process_to_resync(
+    cluster: Cluster,
+):
+    """Redis drops the processes' subscriptions (as when it restarts): the events of the gap
+    are lost, so when its subscription is back, process B tells its agents' consoles to
+    fetch what they show."""
+    bob = await agent(cluster, cluster.b)
+    redis = aioredis.from_url(cluster.redis.url)
+    try:
+        assert await redis.client_kill_filter(_type="pubsub") >= 2  # one per process
+    finally:
+        await redis.aclose()
+    assert await bob.wait_type("resync", timeout=20) == {"type": "resync", "reason": "broker"}
+    await close_all(bob)
+
+
 async def talk_until_live(sender: Client, receiver: Client, tag: str, *,
                           number: str | None) -> int:
     """Send (each one acknowledged) until one arrives at ``receiver`` live; returns how many
@@ -404,7 +421,9 @@ async def test_collision_viewing_and_typing_cross_processes(cluster: Cluster):
     await sue.send({"type": "subscribe", "ticket": number, "since": 0})
     await sue.wait_type("subscribed", timeout=20)
     supervisor, agent_id = cluster.world.supervisor.id, cluster.world.agent.id
-    await bob.wait_for(lambda f: of_agent(f, "viewing", supervisor) and f["state"], timeout=10)
+    seen = await bob.wait_for(lambda f: of_agent(f, "viewing", supervisor) and f["state"],
+                              timeout=10)
+    assert seen["ttl_s"] == 50  # how long it holds unless announced again (every 20 s)
     # The agent who was there first answers the newcomer's announcement, across processes.
     await sue.wait_for(lambda f: of_agent(f, "viewing", agent_id) and f["state"], timeout=10)
     await bob.send({"type": "typing", "ticket": number, "state": True, "internal": True})

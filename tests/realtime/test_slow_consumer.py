@@ -102,3 +102,20 @@ async def test_resync_after_a_broker_gap_delivers_what_was_missed():
     assert len(socket.sent) == 2
     assert all(f'"seq":{n}' in text for n, text in zip((1, 2), socket.sent, strict=True))
     await reader.finish()
+
+
+async def test_a_fatal_close_that_fills_the_queue_still_closes(monkeypatch):
+    """The fatal error took the queue's last slot, leaving no room for the close behind it:
+    the connection closes at once (it is a reader that does not read), it does not stay open
+    with nothing queued to end it."""
+    monkeypatch.setattr(hub_module, "OUTBOUND_QUEUE", 5)
+    socket = StuckSocket()
+    reader = Connection(socket, Actor(kind="visitor", visitor_id="v_x"), Hub(),  # type: ignore[arg-type]
+                        no_history)
+    for n in range(4):
+        reader.push({"type": "pong", "t": n})
+    reader.close_when_sent(4429, "rate limit exceeded",
+                           {"type": "error", "code": "rate_limited", "fatal": True})
+    await asyncio.sleep(0.05)
+    assert socket.closed_with == 4429
+    assert reader.closed

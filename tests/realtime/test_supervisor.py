@@ -220,6 +220,27 @@ async def test_feed_pushes_to_supervisors_only_and_only_changes(
     assert late not in feed.sent
 
 
+async def test_after_a_broker_outage_supervisors_get_the_whole_frame_again(
+    app: FastAPI, at: Callable[[datetime], None]
+):
+    """The ``agent_status`` frames that patch the view between rounds may have been lost
+    while the broker was away: the next round sends the frame even though nothing changed."""
+    await Floor(app, at).build()
+    hub = Hub()
+    feed = SupervisorFeed(app.state.db, hub, interval_s=3600)  # rounds run here only
+    await feed.start()
+    try:
+        supervisor = _connection(hub, "supervisor")
+        assert await feed.tick() == 1
+        assert await feed.tick() == 0
+        hub.resync()
+        assert await feed.tick() == 1
+        assert [f["type"] for f in drain(supervisor)] == ["supervisor", "resync", "supervisor"]
+    finally:
+        await feed.stop()
+    assert hub.resync_hooks == []
+
+
 async def test_live_supervisor_frames_follow_the_queue(live: LiveServer, setup_app: Any):
     world = await make_world(setup_app)
 

@@ -419,6 +419,21 @@
     }
   };
 
+  /* What this page holds from frames may be behind: after its own socket came back (every
+     welcome but the first: the page was just rendered), and when the server says its process
+     lost the events of an outage of the broker between processes (`resync`). Parts of the page
+     that keep state from frames fetch it again on "refetch". */
+  var welcomes = 0;
+  Socket.on("welcome", function () {
+    welcomes += 1;
+    if (welcomes > 1) {
+      Socket.emit("refetch", {reason: "reconnect"});
+    }
+  });
+  Socket.on("resync", function (frame) {
+    Socket.emit("refetch", {reason: frame.reason || "server"});
+  });
+
   setInterval(function () { Socket.watch(); }, 5000);
   window.addEventListener("offline", function () { Socket.drop(); });
   window.addEventListener("online", function () { Socket.connect(); });
@@ -735,6 +750,10 @@
     loadNotifications();
   }
 
+  if (bell && panel) {
+    Socket.on("refetch", loadNotifications);  /* mentions and assignments of the outage */
+  }
+
   Socket.on("seen", function (frame) {
     Unread.count(frame.ticket, frame.unread || 0);
   });
@@ -757,12 +776,10 @@
     return document.getElementById("tickets");
   }
 
-  /* Back after an outage: what changed meanwhile was never sent to this page, so the list
-     is fetched again (the first welcome needs nothing: the page was just rendered). */
-  var inboxWelcomes = 0;
-  Socket.on("welcome", function () {
-    inboxWelcomes += 1;
-    if (inboxWelcomes > 1 && inboxSection() && window.htmx) {
+  /* Back after an outage (of this socket, or of the server's broker): what changed meanwhile
+     was never sent to this page, so the list is fetched again. */
+  Socket.on("refetch", function () {
+    if (inboxSection() && window.htmx) {
       window.htmx.ajax("GET", location.pathname + location.search,
                        {target: "#tickets", swap: "outerHTML"});
     }
@@ -1029,7 +1046,7 @@
       lastSeq: parseInt(live.getAttribute("data-last-seq"), 10) || 0,
       known: {},
       pending: {},  /* client_msg_id → {frame, node, failed} */
-      viewers: {},  /* agent id → {name, typing, internal, timer} */
+      viewers: {},  /* agent id → {name, viewing, typing, internal, viewTimer, typeTimer} */
       lastCustomerAt: (C.ticket && C.ticket.last_customer_at) || null
     };
     qa('[data-testid="message"]', list).forEach(function (node) {
@@ -1305,14 +1322,45 @@
       }
     }
 
+    /* A colleague is shown while their announcements hold: a `viewing` frame for its `ttl_s`
+       (their connection announces again well before: a process killed, or cut off from Redis,
+       never says `state: false`), typing for 6 s. A `viewing` frame without `ttl_s` (a server
+       of an older version) holds until `state: false`. */
+    function viewer(id, name) {
+      return state.viewers[id] = state.viewers[id] || {name: name};
+    }
+
+    function dropIfGone(id, held) {
+      if (state.viewers[id] === held && !held.viewing && !held.typing) {
+        delete state.viewers[id];
+      }
+      renderCollision();
+    }
+
     Socket.on("viewing", function (frame) {
       if (frame.ticket !== number || !frame.agent || frame.agent.id === me.id) {
         return;
       }
-      if (frame.state) {
-        state.viewers[frame.agent.id] = state.viewers[frame.agent.id] || {name: frame.agent.name};
-      } else {
-        delete state.viewers[frame.agent.id];
+      var id = frame.agent.id;
+      var held = state.viewers[id];
+      if (held) {
+        clearTimeout(held.viewTimer);
+      }
+      if (!frame.state) {
+        if (held) {
+          clearTimeout(held.typeTimer);
+        }
+        delete state.viewers[id];
+        renderCollision();
+        return;
+      }
+      held = viewer(id, frame.agent.name);
+      held.viewing = true;
+      if (typeof frame.ttl_s === "number" && frame.ttl_s > 0) {
+        held.viewTimer = setTimeout(function () {
+          held.viewing = false;
+          dropIfGone(id, held);
+        }, frame.ttl_s * 1000);
       }
       renderCollision();
     });
@@ -1328,17 +1376,25 @@
       if (frame.who.agent_id === me.id) {
         return;
       }
-      var viewer = state.viewers[frame.who.agent_id] = state.viewers[frame.who.agent_id] || {name: frame.who.name};
-      clearTimeout(viewer.timer);
-      viewer.typing = !!frame.state;
-      viewer.internal = !!frame.internal;
-      if (viewer.typing) {
-        viewer.timer = setTimeout(function () { viewer.typing = false; renderCollision(); }, 6000);
+      var id = frame.who.agent_id;
+      var held = viewer(id, frame.who.name);
+      clearTimeout(held.typeTimer);
+      held.typing = !!frame.state;
+      held.internal = !!frame.internal;
+      if (held.typing) {
+        held.typeTimer = setTimeout(function () {
+          held.typing = false;
+          dropIfGone(id, held);
+        }, 6000);
       }
-      renderCollision();
+      dropIfGone(id, held);
     });
 
     Socket.on("close", function () {
+      Object.keys(state.viewers).forEach(function (id) {
+        clearTimeout(state.viewers[id].viewTimer);
+        clearTimeout(state.viewers[id].typeTimer);
+      });
       state.viewers = {};
       renderCollision();
     });
@@ -1978,17 +2034,51 @@
     return done ? Promise.resolve() : Promise.reject(new Error("copy refused"));
   }
 
+  /* Delegated: the customer panel's buttons arrive after the page (htmx swaps the panel in). */
   function setupCopy() {
-    qa("[data-copy]").forEach(function (button) {
-      button.addEventListener("click", function () {
-        copyText(button.getAttribute("data-copy")).then(function () {
-          toast(t("console.copied"), {ttl: 3000});
-        }, function () {
-          toast(t("console.copy_failed"), {kind: "warn"});
-        });
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest && event.target.closest("[data-copy]");
+      if (!button) {
+        return;
+      }
+      copyText(button.getAttribute("data-copy")).then(function () {
+        toast(t("console.copied"), {ttl: 3000});
+      }, function () {
+        toast(t("console.copy_failed"), {kind: "warn"});
       });
     });
   }
+
+  /* ------------------------------------------------------------ the customer panel */
+
+  /* The ticket page loads the panel's exchange part after it is shown (htmx). What it brings
+     that needs JavaScript (the txids' Copy buttons) is shown as on the first page; a panel
+     that could not be loaded says so and keeps its link. */
+  function panelRequest(event) {
+    var target = event.detail && event.detail.target;
+    return !!(target && target.id === "customer-panel");
+  }
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var panel = q("#customer-panel");
+    if (panel && panel.getAttribute("data-state") === "loaded") {
+      qa("[data-js-only]", panel).forEach(function (node) { node.hidden = false; });
+    }
+  });
+  ["htmx:responseError", "htmx:sendError", "htmx:timeout"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      if (!panelRequest(event)) {
+        return;
+      }
+      var panel = event.detail.target;
+      var text = q("[data-loading-text]", panel);
+      panel.removeAttribute("aria-busy");
+      panel.setAttribute("data-state", "failed");
+      if (text) {
+        text.textContent = t("console.panel_failed");
+      }
+    });
+  });
 
   /* ------------------------------------------------------------ assigning a ticket */
 
