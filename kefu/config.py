@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     exchange_base_url: str | None = None
     exchange_api_key: SecretStr | None = None
     exchange_timeout_s: float = 5.0
+    # The http adapter's circuit breaker (kefu/exchange/breaker.py): this many outages in a row
+    # make it fail fast, without a request, for the cool-off; then one trial call.
+    exchange_breaker_failures: int = Field(default=3, ge=1)
+    exchange_breaker_cool_off_s: float = Field(default=30.0, gt=0)
     # Shared with the exchange: it signs step-up identity callbacks (docs/exchange-api.yaml).
     exchange_callback_secret: SecretStr | None = None
 

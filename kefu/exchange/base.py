@@ -23,10 +23,13 @@ class ExchangeUnavailable(KefuError):
     """The back office could not give an answer (down, slow, misconfigured, or answered nonsense).
 
     The message is for operators and logs; it never contains the API key or customer data.
+    ``outage``: the back office itself failed (timed out, unreachable, 5xx, 429), as opposed
+    to answering something Kefu cannot use; outages open the HTTP adapter's circuit breaker.
     """
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, outage: bool = False) -> None:
         super().__init__(message, code="exchange_unavailable", status=502)
+        self.outage = outage
 
 
 class CustomerNotFound(KefuError):

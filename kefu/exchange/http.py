@@ -5,6 +5,12 @@ httpx or pydantic exception, so the agent console can always say "context unavai
 on. Responses are validated against the schemas, and a context for another customer than the one
 asked for is refused, so a confused back office cannot show an agent the wrong person's money.
 The API key is sent as a bearer token and never logged or put in an error message.
+
+A ``CircuitBreaker`` (``kefu.exchange.breaker``) stands in front of the requests: after a few
+outages in a row the adapter fails fast, without a request, until a cool-off has passed. Only
+outages count (timeout, unreachable, 5xx, 429, a body that is not JSON); an answer about the
+customer (404 ``customer_not_found``, another 4xx, a context that does not match the schema)
+means the back office is up.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from kefu.core.errors import KefuError
 from kefu.exchange.base import CustomerNotFound, ExchangeUnavailable, normalize_txid
+from kefu.exchange.breaker import CircuitBreaker
 from kefu.exchange.schemas import (
     CustomerContext,
     Deposit,
@@ -42,6 +50,8 @@ class HttpExchangeAdapter:
         api_key: str | SecretStr | None,
         timeout_s: float,
         transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("exchange base URL must start with http:// or https://")
@@ -51,6 +61,7 @@ class HttpExchangeAdapter:
             headers["Authorization"] = f"Bearer {key}"  # httpx masks it in reprs
         self._base_url = base_url.rstrip("/")
         self._timeout_s = timeout_s
+        self.breaker = breaker or CircuitBreaker()
         self._client = httpx.AsyncClient(
             base_url=self._base_url,
             headers=headers,
@@ -107,6 +118,36 @@ class HttpExchangeAdapter:
         if not external_id:
             raise CustomerNotFound(external_id)  # no request: "" would address another route
         path = f"/v1/customers/{_segment(external_id)}/{resource}"
+        admission = self.breaker.allow()
+        if admission is None:
+            raise ExchangeUnavailable(
+                f"exchange back office failed {self.breaker.failures} times in a row; Kefu "
+                f"waits {self.breaker.cool_off_s:g}s before it tries again (circuit open)",
+                outage=True,
+            )
+        try:
+            body = await self._request(method, path, external_id, params=params, json=json)
+        except ExchangeUnavailable as exc:
+            if exc.outage:
+                self.breaker.failed(admission)
+            else:
+                self.breaker.succeeded(admission)  # it answered, just nothing Kefu can use
+            raise
+        except KefuError:
+            self.breaker.succeeded(admission)  # it answered about the customer
+            raise
+        except BaseException:
+            self.breaker.abandoned(admission)
+            raise
+        self.breaker.succeeded(admission)
+        return body
+
+    async def _request(
+        self, method: str, path: str, external_id: str, *,
+        params: dict[str, str] | None, json: dict[str, Any] | None,
+    ) -> Any:
+        """The request itself and the mapping of its failures (``outage=True`` for those that
+        say the back office is down rather than that it answered)."""
         try:
             # httpx's timeout bounds each network operation; this bounds the whole call.
             async with asyncio.timeout(self._timeout_s):
@@ -114,7 +155,7 @@ class HttpExchangeAdapter:
         except (httpx.TimeoutException, TimeoutError) as exc:
             logger.warning("exchange back office timed out", extra={"path": path})
             raise ExchangeUnavailable(
-                f"exchange back office did not answer within {self._timeout_s:g}s"
+                f"exchange back office did not answer within {self._timeout_s:g}s", outage=True
             ) from exc
         except httpx.HTTPError as exc:
             logger.warning(
@@ -122,7 +163,7 @@ class HttpExchangeAdapter:
                 extra={"path": path, "error": type(exc).__name__},
             )
             raise ExchangeUnavailable(
-                f"could not reach the exchange back office ({type(exc).__name__})"
+                f"could not reach the exchange back office ({type(exc).__name__})", outage=True
             ) from exc
         status = response.status_code
         if status in (200, 201):
@@ -130,7 +171,8 @@ class HttpExchangeAdapter:
                 return response.json()
             except ValueError as exc:
                 raise ExchangeUnavailable(
-                    "exchange back office sent a malformed response: body is not JSON"
+                    "exchange back office sent a malformed response: body is not JSON",
+                    outage=True,
                 ) from exc
         code = _error_code(response)
         logger.warning(
@@ -150,9 +192,11 @@ class HttpExchangeAdapter:
                 "check KEFU_EXCHANGE_API_KEY"
             )
         if status == 429:
-            raise ExchangeUnavailable("exchange back office is rate limiting Kefu (HTTP 429)")
+            raise ExchangeUnavailable(
+                "exchange back office is rate limiting Kefu (HTTP 429)", outage=True)
         detail = f": {code}" if code else ""
-        raise ExchangeUnavailable(f"exchange back office answered HTTP {status}{detail}")
+        raise ExchangeUnavailable(f"exchange back office answered HTTP {status}{detail}",
+                                  outage=status >= 500)
 
 
 def _segment(external_id: str) -> str:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from kefu.config import Settings
 from kefu.exchange.base import ExchangeAdapter
+from kefu.exchange.breaker import CircuitBreaker
 from kefu.exchange.demo import DemoExchangeAdapter
 from kefu.exchange.http import HttpExchangeAdapter
 
@@ -18,7 +19,8 @@ def build_exchange_adapter(
 
     ``http`` needs ``KEFU_EXCHANGE_BASE_URL`` and ``KEFU_EXCHANGE_API_KEY``: a missing one is a
     ``ValueError`` at startup rather than an agent console that silently shows nothing.
-    ``clock`` only affects the demo adapter.
+    ``clock`` only affects the demo adapter. The http adapter gets its own circuit breaker
+    (``KEFU_EXCHANGE_BREAKER_*``): its state is this adapter's, in this process.
     """
     if settings.exchange_adapter == "demo":
         return DemoExchangeAdapter(clock=clock)
@@ -33,4 +35,6 @@ def build_exchange_adapter(
         settings.exchange_base_url,
         api_key,
         settings.exchange_timeout_s,
+        breaker=CircuitBreaker(failures=settings.exchange_breaker_failures,
+                               cool_off_s=settings.exchange_breaker_cool_off_s),
     )

@@ -280,23 +280,36 @@ async def assign_choices(
                                           c.load, c.name.casefold()))
 
 
-async def _customer_panel(
-    request: Request, session: AsyncSession, actor: Actor, ticket: Ticket
-) -> dict[str, Any]:
-    """The customer and their exchange context. The exchange being down or not knowing the
-    customer is normal: the panel says so and the ticket works without it."""
+def _panel_url(ticket: Ticket) -> str:
+    return f"/agent/tickets/{ticket.number}/customer-panel"
+
+
+async def _customer_local(session: AsyncSession, ticket: Ticket) -> dict[str, Any]:
+    """The customer panel as far as Kefu knows it without the exchange, for the ticket page:
+    the page never waits for the back office. A customer's exchange part is then loaded from
+    ``panel_url`` (:func:`customer_panel`); a visitor has none, their panel is complete."""
     customer = await accounts.get_customer(session, ticket.customer_id)
-    panel: dict[str, Any] = {
+    return {
         "customer": customer,
         "context": None,
-        "unavailable": "",
+        "unavailable": "visitor" if customer.is_visitor else "",
+        "loading": not customer.is_visitor,
+        "panel_url": _panel_url(ticket),
         "account_age_days": None,
         "flag_notes": ACCOUNT_FLAGS,
         "explorer_url": explorer_url,
         "short_txid": short_txid,
     }
+
+
+async def _customer_panel(
+    request: Request, session: AsyncSession, actor: Actor, ticket: Ticket
+) -> dict[str, Any]:
+    """The customer and their exchange context. The exchange being down or not knowing the
+    customer is normal: the panel says so and the ticket works without it."""
+    panel = {**await _customer_local(session, ticket), "loading": False}
+    customer = panel["customer"]
     if customer.is_visitor:
-        panel["unavailable"] = "visitor"
         return panel
     await accounts.audit(session, actor, "customer_context.viewed", target_type="customer",
                          target_id=customer.external_id, details={"ticket": ticket.number})
@@ -394,7 +407,7 @@ async def _ticket_page(
                    **(values or {})},
         "page_url": f"/agent/tickets/{read.number}",
         "last_seq": ticket.last_seq,
-        **await _customer_panel(request, session, actor, ticket),
+        **await _customer_local(session, ticket),
         **await console_context(request, session, actor, page="ticket", extra={"ticket": {
             "number": read.number, "id": str(read.id), "last_seq": ticket.last_seq,
             "status": read.status, "language": read.language, "priority": read.priority,
@@ -422,6 +435,28 @@ async def ticket_view(
         return redirect(f"/agent/tickets/{ticket.number}")
     return await _ticket_page(request, session, actor, ticket, notice=ok,
                               not_notified=not_notified)
+
+
+@router.get("/tickets/{number}/customer-panel", response_class=HTMLResponse)
+async def customer_panel(
+    request: Request, number: str, session: SessionDep, actor: AgentPageDep
+) -> Response:
+    """The ticket's customer panel with the exchange context: alone for htmx (the ticket page
+    loads it after it is shown), else as a page of its own (the page's link without
+    JavaScript). Who may read the ticket may read its panel; no one else learns of it."""
+    ticket = await service.get_readable(session, actor, number)
+    if ticket.number != number:
+        return redirect(_panel_url(ticket))
+    panel = await _customer_panel(request, session, actor, ticket)
+    if request.headers.get("hx-request"):
+        response = HTMLResponse(render_partial(request, "agent/_context.html", panel),
+                                headers={"Vary": "HX-Request"})
+        add_security_headers(response, request.url.path)
+        return response
+    return render(request, "agent/customer_panel.html", {
+        "section": "agent", "ticket_number": ticket.number, **panel,
+        **await console_context(request, session, actor, page="customer_panel"),
+    }, headers={"Vary": "HX-Request"})
 
 
 def _agents_named(ids: str, names: dict[uuid.UUID, str]) -> list[str]:

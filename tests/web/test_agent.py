@@ -110,9 +110,11 @@ async def test_ticket_view_with_context_reply_and_note(app: FastAPI, client: htt
     await agent_sign_in(client, "agent@kefu.test")
     page = await client.get(f"/agent/tickets/{number}")
     assert page.status_code == 200
-    assert "VIP 7" in page.text
-    assert txid in page.text
     assert "Li Wei" in page.text
+    panel = await client.get(f"/agent/tickets/{number}/customer-panel",
+                             headers={"HX-Request": "true"})  # loaded after the page
+    assert "VIP 7" in panel.text
+    assert txid in panel.text
     csrf = csrf_of(page.text)
 
     reply = await client.post(f"/agent/tickets/{number}/reply", data={

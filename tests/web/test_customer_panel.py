@@ -1,6 +1,10 @@
 """The ticket page's customer panel against a real ``HttpExchangeAdapter`` whose back office
 misbehaves (slow, down, garbage, customer unknown, hostile values), a visitor's ticket, and how
-txids are shown: shortened, copyable, with an explorer link only for a known network."""
+txids are shown: shortened, copyable, with an explorer link only for a known network.
+
+The ticket page never waits for the back office: it comes with the panel's local part and a
+placeholder, and the exchange part is the fragment ``/agent/tickets/{number}/customer-panel``
+(loaded by htmx, or opened as a page by its link), readable by exactly who reads the ticket."""
 
 from __future__ import annotations
 
@@ -14,10 +18,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from markupsafe import escape
+from sqlalchemy import func, select
 
+from kefu.accounts.models import AuditEntry
 from kefu.exchange.explorers import explorer_url, short_txid
 from kefu.exchange.http import HttpExchangeAdapter
-from tests.web.browser import agent_sign_in, customer_headers, make_desk
+from tests.factories import make_agent
+from tests.web.browser import agent_sign_in, customer_headers, make_desk, portal_sign_in
 
 BTC_TXID = "3f5a9c0e" + "ab" * 25 + "4b7d21"
 EVIL = '<img src=x onerror="alert(1)">'
@@ -42,21 +49,32 @@ def _context(external_id: str, **changes: Any) -> dict[str, Any]:
 Handler = Callable[[httpx.Request], Any]
 
 
+async def _ticket(app: FastAPI, client: httpx.AsyncClient) -> str:
+    """A ticket of customer ``cust-panel``, the agent signed in."""
+    number = (await client.post("/api/v1/tickets", headers=customer_headers(
+        app.state.settings, "cust-panel", name="Ann", lang="en"), json={
+        "subject": "BTC deposit missing", "body": "Where is it?", "language": "en"})
+    ).json()["number"]
+    client.cookies.clear()
+    await agent_sign_in(client, "agent@kefu.test")
+    return str(number)
+
+
 async def _page(app: FastAPI, client: httpx.AsyncClient, handler: Handler, *,
-                timeout_s: float = 5.0, lang: str = "en") -> httpx.Response:
-    """The agent's page of a ticket of customer ``cust-panel``, the back office ``handler``."""
+                timeout_s: float = 5.0, lang: str = "en", fragment: bool = True
+                ) -> httpx.Response:
+    """The customer panel of a ticket of customer ``cust-panel`` as the ticket page loads it
+    (``fragment``), else the ticket page itself; the back office is ``handler``."""
     adapter = HttpExchangeAdapter("https://bo.test", "key", timeout_s,
                                   transport=httpx.MockTransport(handler))
     before = app.state.exchange
     app.state.exchange = adapter
     try:
-        number = (await client.post("/api/v1/tickets", headers=customer_headers(
-            app.state.settings, "cust-panel", name="Ann", lang="en"), json={
-            "subject": "BTC deposit missing", "body": "Where is it?", "language": "en"})
-        ).json()["number"]
-        client.cookies.clear()
-        await agent_sign_in(client, "agent@kefu.test")
-        return await client.get(f"/agent/tickets/{number}", params={"lang": lang})
+        number = await _ticket(app, client)
+        if not fragment:
+            return await client.get(f"/agent/tickets/{number}", params={"lang": lang})
+        return await client.get(f"/agent/tickets/{number}/customer-panel",
+                                params={"lang": lang}, headers={"HX-Request": "true"})
     finally:
         app.state.exchange = before
         await adapter.aclose()
@@ -120,16 +138,21 @@ async def test_the_panel_says_what_went_wrong_and_the_ticket_still_works(
     app: FastAPI, client: httpx.AsyncClient, handler: Handler, said: str
 ):
     await make_desk(app)
-    page = await _page(app, client, handler)
-    assert page.status_code == 200
-    panel = _panel(page)
+    fragment = await _page(app, client, handler)
+    assert fragment.status_code == 200
+    assert "<html" not in fragment.text
+    panel = _panel(fragment)
     assert "Exchange context unavailable." in panel
     assert said in panel
+    assert 'data-state="loaded"' in fragment.text
+    assert "hx-get" not in fragment.text  # the swapped-in panel does not load itself again
+    page = await _page(app, client, handler, fragment=False)
+    assert page.status_code == 200
     assert 'data-testid="reply-box"' in page.text
     assert "Where is it?" in page.text
 
 
-async def test_a_slow_back_office_costs_the_page_its_timeout_only(
+async def test_a_slow_back_office_costs_the_panel_its_timeout_only(
     app: FastAPI, client: httpx.AsyncClient
 ):
     await make_desk(app)
@@ -139,10 +162,108 @@ async def test_a_slow_back_office_costs_the_page_its_timeout_only(
         return httpx.Response(200, json=_context("cust-panel"))
 
     started = asyncio.get_running_loop().time()
-    page = await _page(app, client, slow, timeout_s=0.5)
+    fragment = await _page(app, client, slow, timeout_s=0.5)
     assert asyncio.get_running_loop().time() - started < 10
+    assert fragment.status_code == 200
+    assert "The exchange back office is not answering right now." in _panel(fragment)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+async def test_the_ticket_page_never_waits_for_the_back_office(
+    app: FastAPI, client: httpx.AsyncClient, lang: str
+):
+    """The page used to ask the back office before it was sent: a hung one held every ticket
+    page for the whole timeout. Now the page asks nothing and leaves a placeholder."""
+    await make_desk(app)
+    asked: list[str] = []
+
+    async def hung(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        await asyncio.sleep(30)
+        return httpx.Response(200, json=_context("cust-panel"))
+
+    started = asyncio.get_running_loop().time()
+    page = await _page(app, client, hung, timeout_s=5.0, lang=lang, fragment=False)
+    assert asyncio.get_running_loop().time() - started < 4
     assert page.status_code == 200
-    assert "The exchange back office is not answering right now." in _panel(page)
+    assert asked == []
+    panel = _panel(page)
+    assert "Ann" in panel
+    assert "cust-panel" in panel
+    assert 'hx-get="/agent/tickets/' in panel
+    assert 'hx-trigger="load"' in panel
+    assert 'data-testid="customer-panel-link"' in panel  # without JavaScript: a link to it
+    loading = {"en": "Loading account context…", "zh-CN": "正在加载账户信息…"}
+    assert loading[lang] in panel
+    assert loading["zh-CN" if lang == "en" else "en"] not in panel
+    assert "Exchange context unavailable." not in panel
+    async with app.state.db.transaction() as session:
+        viewed = await session.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "customer_context.viewed"))
+    assert viewed == 0  # nothing was read from the exchange: nothing to audit yet
+
+
+async def test_without_javascript_the_panel_opens_as_a_page(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    await make_desk(app)
+    page = await _page(app, client, lambda r: httpx.Response(200, json=_context("cust-panel")),
+                       fragment=False)
+    link = page.text.split('data-testid="customer-panel-link"', 1)[0].rsplit('href="', 1)[1]
+    url = link.split('"', 1)[0]
+    adapter = HttpExchangeAdapter("https://bo.test", "key", 5.0, transport=httpx.MockTransport(
+        lambda r: httpx.Response(200, json=_context("cust-panel"))))
+    before, app.state.exchange = app.state.exchange, adapter
+    try:
+        opened = await client.get(url)
+    finally:
+        app.state.exchange = before
+        await adapter.aclose()
+    assert opened.status_code == 200
+    assert "<html" in opened.text
+    assert "Level 2 · Advanced (address)" in _panel(opened)
+    assert f'href="/agent/tickets/{url.split("/")[3]}"' in opened.text  # back to the ticket
+    async with app.state.db.transaction() as session:
+        viewed = await session.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "customer_context.viewed"))
+    assert viewed == 1
+
+
+async def test_the_panel_is_readable_by_exactly_who_reads_the_ticket(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    """Each role gets from the fragment what it gets from the ticket page (its status and,
+    for a redirect, where to), and only a reader's answer shows the customer."""
+    desk = await make_desk(app)
+    await make_agent(app, "other@kefu.test", teams=[desk.zh_team])
+    await make_agent(app, "boss@kefu.test", role="supervisor")
+    await make_agent(app, "admin@kefu.test", role="admin")
+    number = await _ticket(app, client)
+
+    async def both() -> tuple[httpx.Response, httpx.Response]:
+        page = await client.get(f"/agent/tickets/{number}")
+        fragment = await client.get(f"/agent/tickets/{number}/customer-panel",
+                                    headers={"HX-Request": "true"})
+        return page, fragment
+
+    seen: dict[str, int] = {}
+    for who in ("agent@kefu.test", "other@kefu.test", "boss@kefu.test", "admin@kefu.test",
+                "customer", "nobody"):
+        client.cookies.clear()
+        if who == "customer":
+            await portal_sign_in(client, app.state.settings, "cust-panel")
+        elif who != "nobody":
+            await agent_sign_in(client, who)
+        page, fragment = await both()
+        assert fragment.status_code == page.status_code, who
+        seen[who] = fragment.status_code
+        if page.status_code == 303:
+            assert page.headers["location"].startswith("/agent/login"), who
+            assert fragment.headers["location"].startswith("/agent/login"), who
+        if fragment.status_code != 200:
+            assert "cust-panel" not in fragment.text, who
+    assert seen == {"agent@kefu.test": 200, "other@kefu.test": 404, "boss@kefu.test": 200,
+                    "admin@kefu.test": 200, "customer": 303, "nobody": 303}
 
 
 async def test_a_visitors_ticket_says_there_is_no_exchange_account(
@@ -155,11 +276,16 @@ async def test_a_visitors_ticket_says_there_is_no_exchange_account(
                                       "language": "en"})
     assert created.status_code == 201, created.text
     await agent_sign_in(client, "agent@kefu.test")
-    page = await client.get(f"/agent/tickets/{created.json()['number']}")
+    number = created.json()["number"]
+    page = await client.get(f"/agent/tickets/{number}")
     assert page.status_code == 200
     panel = _panel(page)
     assert "This is an anonymous visitor without an exchange account." in panel
     assert "VIP 0" not in panel
+    assert "hx-get" not in panel  # nothing to ask the back office: complete at once
+    fragment = await client.get(f"/agent/tickets/{number}/customer-panel",
+                                headers={"HX-Request": "true"})
+    assert "This is an anonymous visitor without an exchange account." in _panel(fragment)
 
 
 def test_explorer_links_need_a_known_network_and_a_txid_in_its_format():
