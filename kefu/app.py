@@ -74,6 +74,11 @@ FORM_UPLOAD_PATHS = re.compile(
 FORM_OVERHEAD = 256 * 1024  # the form's other fields and the multipart framing
 
 
+def wants_html(request: Request) -> bool:
+    """A browser's request (its ``Accept`` names HTML), not an API client's."""
+    return "text/html" in request.headers.get("accept", "").lower()
+
+
 def _page_language(scope: Scope) -> str:
     """The reader's language for a page the body-size limit answers (before any route ran)."""
     from kefu.web.i18n import choose_language
@@ -217,6 +222,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # in the reader's language, not the API's JSON.
             return error_page(request, KefuError("page not found", code="not_found",
                                                  status=404))
+        if (exc.status_code == 405 and PAGE_PATHS.match(request.url.path)
+                and wants_html(request)):
+            # A form's address opened in a browser (GET /portal/logout): an error page like the
+            # 404's, in the reader's language, with the methods it takes (``Allow``).
+            page = error_page(request, KefuError("method not allowed",
+                                                 code="method_not_allowed", status=405))
+            page.headers.update(getattr(exc, "headers", None) or {})
+            return page
         codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 413: "payload_too_large",
                  415: "unsupported_media_type"}

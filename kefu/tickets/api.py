@@ -21,7 +21,12 @@ from kefu.exchange.schemas import CustomerContext
 from kefu.tickets import schemas, service, workflow
 from kefu.tickets.attachments import CHUNK, AttachmentStore, AttachmentWithheld
 from kefu.tickets.models import Ticket
-from kefu.tickets.transcript import reader_language, transcript_html, transcript_text
+from kefu.tickets.transcript import (
+    reader_language,
+    reader_zone,
+    transcript_html,
+    transcript_text,
+)
 from kefu.trust.compliance import compliance_state
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"])
@@ -212,18 +217,21 @@ async def transcript(
     actor: ActorDep,
     format: Literal["txt", "html"] = "txt",  # noqa: A002
     lang: Literal["en", "zh-CN"] | None = None,
+    tz: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     """The whole conversation for download, without internal notes, labelled in ``lang``
-    (default: Chinese for a Chinese ticket, else English)."""
+    (default: Chinese for a Chinese ticket, else English), with times in the IANA time zone
+    ``tz`` (default UTC; an unknown zone is 422 ``invalid_time_zone``)."""
+    zone = reader_zone(tz)
     ticket = await service.get_readable(session, actor, number)
     read = await service.ticket_read(session, ticket, actor)
     messages = await service.messages_of(session, ticket, include_internal=False)
     language = reader_language(lang, ticket.language)
     disposition = f'attachment; filename="{ticket.number}.{format}"'
     if format == "html":
-        return HTMLResponse(transcript_html(read, messages, language),
+        return HTMLResponse(transcript_html(read, messages, language, zone),
                             headers={"Content-Disposition": disposition})
-    return PlainTextResponse(transcript_text(read, messages, language),
+    return PlainTextResponse(transcript_text(read, messages, language, zone),
                              headers={"Content-Disposition": disposition})
 
 

@@ -1,27 +1,32 @@
 """A ticket's conversation as plain text or a self-contained HTML page, for the customer, in
-English or Chinese (the reader's language: the portal and the widget say which). What the
-secret guard hid and the files it did not keep are named as the widget names them (its
+English or Chinese (the reader's language: the portal and the widget say which) and with times
+in the reader's time zone (the widget sends the browser's; UTC otherwise), named in the header.
+What the secret guard hid and the files it did not keep are named as the widget names them (its
 catalog strings), so the transcript says what the conversation showed."""
 
 from __future__ import annotations
 
 import re
+import zoneinfo
+from collections.abc import Iterable
+from datetime import UTC, datetime, tzinfo
 from typing import Literal
 
 from jinja2 import Environment, select_autoescape
 
+from kefu.core.errors import InvalidInput
+from kefu.core.i18n import Translator
 from kefu.guard.secret_mask import MARKER_PREFIX
 from kefu.tickets import schemas
-from kefu.web.i18n import Translator
 
 Language = Literal["en", "zh-CN"]
 
 _LABELS: dict[Language, dict[str, str]] = {
-    "en": {"status": "Status", "opened": "Opened", "attachment": "Attachment",
+    "en": {"status": "Status", "opened": "Opened", "attachment": "Attachment", "zone": "Time zone",
            "new": "New", "open": "Open", "pending": "Pending", "escalated": "Escalated",
            "resolved": "Resolved", "closed": "Closed", "customer": "Customer",
            "agent": "Support", "system": "System", "assistant": "Assistant"},
-    "zh-CN": {"status": "状态", "opened": "创建时间", "attachment": "附件",
+    "zh-CN": {"status": "状态", "opened": "创建时间", "attachment": "附件", "zone": "时区",
               "new": "新建", "open": "处理中", "pending": "等待中", "escalated": "已升级",
               "resolved": "已解决", "closed": "已关闭", "customer": "客户", "agent": "客服",
               "system": "系统", "assistant": "智能助手"},
@@ -29,6 +34,9 @@ _LABELS: dict[Language, dict[str, str]] = {
 _SEPARATOR: dict[Language, str] = {"en": ": ", "zh-CN": "："}
 _UNNAMED = {"customer": schemas.UNNAMED_CUSTOMER}
 _HIDDEN = re.compile(re.escape(MARKER_PREFIX) + r"([a-z_]+)\]")
+# An IANA zone name ("Asia/Shanghai", "America/Argentina/Buenos_Aires", "UTC", "Etc/GMT-8"):
+# never a path, so zoneinfo is asked only for names inside its database.
+_ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+){0,2}")
 
 _env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
 _HTML = _env.from_string("""<!doctype html>
@@ -41,13 +49,44 @@ p{white-space:pre-wrap;overflow-wrap:anywhere;margin:.2em 0}
 </style></head><body>
 <h1>{{ ticket.number }}: {{ ticket.subject }}</h1>
 <p class="meta">{{ label.status }}{{ sep }}{{ label[ticket.status] or ticket.status }} ·
-{{ label.opened }}{{ sep }}{{ ticket.created_at.strftime('%Y-%m-%d %H:%M UTC') }}</p>
+{{ label.opened }}{{ sep }}{{ when(ticket.created_at, '%Y-%m-%d %H:%M') }} ·
+{{ label.zone }}{{ sep }}{{ zone }}</p>
 {% for m in messages %}<div class="m {{ m.author_kind }}">
-<div class="meta">{{ author(m) }} · {{ m.created_at.strftime('%Y-%m-%d %H:%M:%S UTC') }}</div>
+<div class="meta">{{ author(m) }} · {{ when(m.created_at, '%Y-%m-%d %H:%M:%S') }}</div>
 <p>{{ body(m) }}</p>{% for a in m.attachments %}<div class="meta">📎 {{ a.filename }} ({{ size(a.size) }}{% if a.withheld_reason %}{{ withheld }}{% endif %})</div>{% endfor %}
 </div>{% endfor %}
 </body></html>
 """)
+
+
+def reader_zone(name: str | None) -> tzinfo:
+    """The time zone named ``name`` (an IANA name, as ``Intl.DateTimeFormat`` gives it), UTC
+    when none is named. A name this server does not know is refused (422
+    ``invalid_time_zone``), as an unknown ``lang`` is, rather than answered in another zone."""
+    if not name:
+        return UTC
+    if _ZONE_NAME.fullmatch(name):
+        try:
+            return zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            pass
+    raise InvalidInput(f"tz: unknown time zone {name[:64]!r}; use an IANA name such as "
+                       "'Asia/Shanghai'", code="invalid_time_zone")
+
+
+def _zone_label(zone: tzinfo, moments: Iterable[datetime]) -> str:
+    """The zone's name with its UTC offsets over the conversation ("Asia/Shanghai
+    (UTC+08:00)"; both offsets across a daylight-saving change); "UTC" alone for UTC."""
+    name = str(zone)
+    if name == "UTC":
+        return name
+    offsets: list[str] = []
+    for moment in moments:
+        offset = moment.astimezone(zone).strftime("%z")
+        label = f"UTC{offset[:3]}:{offset[3:5]}"
+        if label not in offsets:
+            offsets.append(label)
+    return f"{name} ({', '.join(offsets)})" if offsets else name
 
 
 def reader_language(requested: str | None, ticket_language: str) -> Language:
@@ -89,17 +128,23 @@ def _size(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
+def _moments(ticket: schemas.TicketRead,
+             messages: list[schemas.MessageRead]) -> list[datetime]:
+    return [ticket.created_at, *(m.created_at for m in messages)]
+
+
 def transcript_text(ticket: schemas.TicketRead, messages: list[schemas.MessageRead],
-                    lang: Language = "en") -> str:
+                    lang: Language = "en", zone: tzinfo = UTC) -> str:
     label, sep, translate = _LABELS[lang], _SEPARATOR[lang], Translator(lang)
     lines = [
         f"{ticket.number}: {ticket.subject}",
         f"{label['status']}{sep}{label.get(ticket.status, ticket.status)}",
-        f"{label['opened']}{sep}{ticket.created_at:%Y-%m-%d %H:%M UTC}",
+        f"{label['opened']}{sep}{ticket.created_at.astimezone(zone):%Y-%m-%d %H:%M}",
+        f"{label['zone']}{sep}{_zone_label(zone, _moments(ticket, messages))}",
         "",
     ]
     for m in messages:
-        lines.append(f"[{m.created_at:%Y-%m-%d %H:%M:%S UTC}] {_author(m, lang)}:")
+        lines.append(f"[{m.created_at.astimezone(zone):%Y-%m-%d %H:%M:%S}] {_author(m, lang)}:")
         lines.extend("  " + line for line in _body(m.body, translate).splitlines() or [""])
         lines.extend(f"  [{label['attachment']}{sep}{a.filename}, {_size(a.size)}"
                      f"{_withheld(translate, lang) if a.withheld_reason else ''}]"
@@ -109,9 +154,11 @@ def transcript_text(ticket: schemas.TicketRead, messages: list[schemas.MessageRe
 
 
 def transcript_html(ticket: schemas.TicketRead, messages: list[schemas.MessageRead],
-                    lang: Language = "en") -> str:
+                    lang: Language = "en", zone: tzinfo = UTC) -> str:
     translate = Translator(lang)
     return _HTML.render(ticket=ticket, messages=messages, lang=lang, label=_LABELS[lang],
+                        when=lambda moment, pattern: moment.astimezone(zone).strftime(pattern),
+                        zone=_zone_label(zone, _moments(ticket, messages)),
                         sep=_SEPARATOR[lang], author=lambda m: _author(m, lang), size=_size,
                         body=lambda m: _body(m.body, translate),
                         withheld=_withheld(translate, lang))

@@ -1,7 +1,9 @@
-"""UI languages: the message catalogue and choosing a request's language.
+"""UI languages: choosing a request's language, and the message catalogue.
 
 Messages are gettext catalogs managed with Babel (``locales/<locale>/LC_MESSAGES/messages.po``,
-keyed: the msgid is a key such as ``agent.inbox_title``; docs/translations.md). Language order:
+keyed: the msgid is a key such as ``agent.inbox_title``; docs/translations.md); reading them and
+looking a message up (``Translator``) live in ``kefu.core.i18n``, so layers below the web
+(a ticket's transcript) word things the same way; they are re-exported here. Language order:
 an explicit ``?lang=`` switch (remembered in the ``kefu_lang`` cookie), the cookie, the
 signed-in customer's language from the exchange, ``Accept-Language``, English. Every catalog
 holds every key (``kefu i18n check``, run by a test), so a page never shows a key instead of
@@ -10,20 +12,22 @@ words."""
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from pathlib import Path
 
-from babel.messages.catalog import Catalog
-from babel.messages.pofile import read_po
 from starlette.requests import Request
 
-SUPPORTED: tuple[str, ...] = ("en", "zh-CN")
-DEFAULT_LANGUAGE = "en"
+from kefu.core.i18n import DEFAULT_LANGUAGE as DEFAULT_LANGUAGE
+from kefu.core.i18n import DOMAIN as DOMAIN
+from kefu.core.i18n import LOCALES_DIR as LOCALES_DIR
+from kefu.core.i18n import SUPPORTED as SUPPORTED
+from kefu.core.i18n import Translator as Translator
+from kefu.core.i18n import catalog_path as catalog_path
+from kefu.core.i18n import catalogue as catalogue
+from kefu.core.i18n import load_messages as load_messages
+from kefu.core.i18n import read_catalog as read_catalog
+
 LANG_COOKIE = "kefu_lang"
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
 LANGUAGE_NAMES = {"en": "English", "zh-CN": "简体中文"}
-LOCALES_DIR = Path(__file__).parent / "locales"
-DOMAIN = "messages"
 _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*$")
 
 
@@ -78,53 +82,3 @@ def choose_language(request: Request, customer_language: str | None = None) -> s
         or parse_accept_language(request.headers.get("accept-language"))
         or DEFAULT_LANGUAGE
     )
-
-
-def catalog_path(language: str, locales_dir: Path = LOCALES_DIR) -> Path:
-    """Where a UI language's catalog lives: gettext's layout, with a locale (``zh_CN``) for the
-    language tag (``zh-CN``)."""
-    return locales_dir / language.replace("-", "_") / "LC_MESSAGES" / f"{DOMAIN}.po"
-
-
-def read_catalog(path: Path) -> Catalog:
-    with path.open("rb") as po:
-        return read_po(po, abort_invalid=True)
-
-
-def load_messages(locales_dir: Path = LOCALES_DIR) -> dict[str, dict[str, str]]:
-    """Every supported language's usable messages. Empty and fuzzy entries are left out, as
-    gettext does, so they fall back to English rather than show a draft."""
-    messages: dict[str, dict[str, str]] = {}
-    for language in SUPPORTED:
-        messages[language] = {
-            message.id: message.string
-            for message in read_catalog(catalog_path(language, locales_dir))
-            if message.id and isinstance(message.id, str) and isinstance(message.string, str)
-            and message.string and not message.fuzzy
-        }
-    return messages
-
-
-@lru_cache(maxsize=1)
-def catalogue() -> dict[str, dict[str, str]]:
-    """The shipped catalogs, read once per process."""
-    return load_messages()
-
-
-class Translator:
-    """``t("key", name=...)``: the message in this language, formatted with ``str.format``.
-
-    A key missing from a language falls back to English, then to the key itself; the
-    completeness test keeps that from happening in a release."""
-
-    def __init__(self, language: str) -> None:
-        self.language = language
-        self.messages = catalogue()[language]
-        self.fallback = catalogue()[DEFAULT_LANGUAGE]
-
-    def __call__(self, key: str, /, **values: object) -> str:
-        text = self.messages.get(key) or self.fallback.get(key) or key
-        return text.format(**values) if values else text
-
-    def has(self, key: str) -> bool:
-        return key in self.messages

@@ -1,10 +1,12 @@
 """The customer chat widget and the development demo exchange.
 
 ``/widget.js`` is the one URL an exchange embeds (``<script src=".../widget.js" data-…>``, see
-the comment at the top of ``static/widget/widget.js``). It is served with the release version
-and the widget's text in every UI language (the catalogs' ``widget.*`` keys) filled in. Its URL
-carries no version, so it is cached briefly and revalidated with an ETag, which changes with the
-script and with the catalogs; the stylesheet it loads is versioned and cached for a day like
+the comment at the top of ``static/widget/widget.js``). It is served with the release version,
+the widget's text in every UI language (the catalogs' ``widget.*`` keys) and this server's upload
+limits (``max_attachment_bytes``, ``allowed_attachment_types``) filled in, so the file picker
+and the widget's checks agree with what the upload endpoint accepts. Its URL carries no
+version, so it is cached briefly and revalidated with an ETag, which changes with the script,
+the catalogs and the limits; the stylesheet it loads is versioned and cached for a day like
 every other static file.
 
 The widget runs on the exchange's own origin and calls the few REST endpoints it needs
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mimetypes
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,6 +40,7 @@ from kefu.config import Settings
 from kefu.core import clock
 from kefu.core.errors import InvalidInput, NotFound
 from kefu.core.http import SettingsDep
+from kefu.tickets.attachments import EXTENSIONS
 from kefu.web import i18n
 from kefu.web.render import STATIC_DIR, PageRoute, render
 
@@ -44,6 +48,7 @@ WIDGET_DIR = STATIC_DIR / "widget"
 WIDGET_SCRIPT = WIDGET_DIR / "widget.js"
 VERSION_PLACEHOLDER = "__KEFU_VERSION__"
 STRINGS_PLACEHOLDER = "{/*__KEFU_STRINGS__*/}"  # valid JS as it stands: an empty table
+UPLOADS_PLACEHOLDER = "{/*__KEFU_UPLOADS__*/}"  # likewise: no limits known, the server decides
 WIDGET_KEY_PREFIX = "widget."
 WIDGET_CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=86400"
 
@@ -84,7 +89,7 @@ class WidgetSource:
     etag: str
 
 
-_source_cache: dict[tuple[Path, int, int, str], WidgetSource] = {}
+_source_cache: dict[tuple[Path, int, int, str, str], WidgetSource] = {}
 
 
 def widget_strings(messages: Mapping[str, Mapping[str, str]]) -> str:
@@ -107,16 +112,40 @@ def shipped_widget_strings() -> str:
     return widget_strings(i18n.catalogue())
 
 
-def widget_source(path: Path = WIDGET_SCRIPT, strings: str | None = None) -> WidgetSource:
-    """The script with the release version (it versions the stylesheet URL) and ``strings``
-    (default: the shipped catalogs' ``widget_strings``) filled in, read again only when the
-    file changes (so a development server serves edits at once)."""
+def file_extensions(content_type: str) -> list[str]:
+    """The file name extensions of a MIME type (``.jpg``, ``.jpeg``, …), the ones the
+    attachment store keeps first: what a file picker offers and what names a file whose type
+    the browser does not know."""
+    known = EXTENSIONS.get(content_type)
+    if known:
+        return list(known)
+    return sorted(mimetypes.guess_all_extensions(content_type, strict=False))
+
+
+def widget_uploads(settings: Settings) -> str:
+    """What the upload endpoint accepts, as a JSON object for the widget:
+    ``{"max_bytes": 26214400, "types": {"image/png": [".png"], …}}``, from the same settings
+    the attachment store enforces (``max_attachment_bytes``, ``allowed_attachment_types``)."""
+    return json.dumps({
+        "max_bytes": settings.max_attachment_bytes,
+        "types": {kind: file_extensions(kind) for kind in settings.allowed_attachment_types},
+    })  # in the operator's order, which the widget's refusal follows
+
+
+def widget_source(path: Path = WIDGET_SCRIPT, strings: str | None = None,
+                  uploads: str | None = None) -> WidgetSource:
+    """The script with the release version (it versions the stylesheet URL), ``strings``
+    (default: the shipped catalogs' ``widget_strings``) and ``uploads`` (``widget_uploads``;
+    default: none, the widget then leaves every check to the server) filled in, read again
+    only when the file changes (so a development server serves edits at once)."""
     strings = shipped_widget_strings() if strings is None else strings
+    uploads = UPLOADS_PLACEHOLDER if uploads is None else uploads
     stat = path.stat()
-    key = (path, stat.st_mtime_ns, stat.st_size, strings)
+    key = (path, stat.st_mtime_ns, stat.st_size, strings, uploads)
     cached = _source_cache.get(key)
     if cached is None:
         text = path.read_text(encoding="utf-8").replace(VERSION_PLACEHOLDER, __version__)
+        text = text.replace(UPLOADS_PLACEHOLDER, uploads)
         body = text.replace(STRINGS_PLACEHOLDER, strings).encode("utf-8")
         cached = WidgetSource(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
         _source_cache.clear()
@@ -132,8 +161,8 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 
 
 @router.api_route("/widget.js", methods=["GET", "HEAD"])
-async def widget_script(request: Request) -> Response:
-    source = widget_source()
+async def widget_script(request: Request, settings: SettingsDep) -> Response:
+    source = widget_source(uploads=widget_uploads(settings))
     headers = {
         "Cache-Control": WIDGET_CACHE_CONTROL,
         "ETag": source.etag,

@@ -4,7 +4,10 @@ refusals in the customer's language, and the page and the open panel on a phone'
 from __future__ import annotations
 
 import contextlib
+from datetime import datetime
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -125,14 +128,14 @@ async def test_an_upload_the_server_refuses_is_explained_in_the_widget_language(
         await files.set_input_files({"name": "screenshot.png", "mimeType": "image/png",
                                      "buffer": ELF})
         await notice.get_by_text(
-            "无法发送“screenshot.png”：请上传图片（PNG、JPEG、GIF、WebP）、视频（MP4、WebM、MOV）"
-            "或 PDF。").wait_for(timeout=15_000)
+            "无法发送“screenshot.png”：请上传以下类型的文件：PNG、JPG、GIF、WEBP、MP4、WEBM、MOV、"
+            "PDF、TXT。").wait_for(timeout=15_000)
         assert "accepted" not in await notice.inner_text()
 
-        # Larger than the server takes.
+        # Larger than the server takes (the widget knows the server's limit and says it).
         await files.set_input_files({"name": "big.png", "mimeType": "image/png",
                                      "buffer": png_bytes(320, 200)})
-        await notice.get_by_text("“big.png”超过 25 MB").wait_for(timeout=15_000)
+        await notice.get_by_text("“big.png”超过 512 B").wait_for(timeout=15_000)
         assert "bytes" not in await notice.inner_text()
 
         # Anything else: a plain "upload failed", not the server's English.
@@ -144,6 +147,58 @@ async def test_an_upload_the_server_refuses_is_explained_in_the_widget_language(
         await notice.get_by_text("文件上传失败，请重试。").wait_for(timeout=15_000)
         assert "unavailable" not in await notice.inner_text()
         assert errors == []
+
+
+async def test_the_widget_holds_files_to_the_servers_limits(dev_settings: Settings,
+                                                             browser: Any):
+    """An operator's limits (a 2 KB cap, PNG and PDF only) reach the widget: the file picker
+    offers exactly those types, and a file over the cap or of another type (a HEIC photo) is
+    refused in the widget with the server's figures, before anything is uploaded."""
+    settings = dev_settings.model_copy(update={
+        "max_attachment_bytes": 2048, "allowed_attachment_types": ("image/png", "application/pdf")})
+    with live_server(settings) as live:
+        errors: list[str] = []
+        page, widget = await open_widget(
+            browser, f"{live.base}/demo/exchange?customer=e2e-limits&lang=en", errors)
+        uploads: list[str] = []
+        page.on("request", lambda request: uploads.append(request.url)
+                if request.url.endswith("/attachments") else None)
+        files = widget.locator('[data-testid="kefu-file-input"]')
+        notice = widget.locator('[data-testid="kefu-notice"]')
+        assert await files.get_attribute("accept") == "image/png,.png,application/pdf,.pdf"
+
+        await files.set_input_files({"name": "big.png", "mimeType": "image/png",
+                                     "buffer": png_bytes(4, 3) + bytes(3000)})
+        await notice.get_by_text("“big.png” is larger than 2 KB.").wait_for(timeout=15_000)
+        await files.set_input_files({"name": "photo.heic", "mimeType": "image/heic",
+                                     "buffer": b"\x00\x00\x00\x18ftypheic" + b"\x00" * 64})
+        await notice.get_by_text(
+            "“photo.heic” cannot be sent: use a file of one of these types: PNG, PDF."
+        ).wait_for(timeout=15_000)
+        assert uploads == []
+        assert errors == []
+
+
+async def test_the_transcript_is_in_the_browsers_time_zone(dev_live: LiveServer, browser: Any):
+    """QA: the widget shows local times, its transcript download printed UTC. The widget
+    sends the browser's time zone; the file's times are in it and its header names it."""
+    errors: list[str] = []
+    page, widget = await open_widget(
+        browser, f"{dev_live.base}/demo/exchange?customer=e2e-zone&lang=en", errors,
+        timezone_id="Asia/Shanghai", accept_downloads=True)
+    await first_message(widget, "Where is my withdrawal?")
+    async with page.expect_download() as waiting:
+        await widget.locator('[data-testid="kefu-transcript-txt"]').click()
+    download = await waiting.value
+    text = Path(await download.path()).read_text(encoding="utf-8")
+    assert "Time zone: Asia/Shanghai (UTC+08:00)" in text
+    # The message's time as the widget showed it (its <time>, in the browser's zone).
+    stamp = await widget.locator('[data-author="customer"] time').first.get_attribute("datetime")
+    assert stamp
+    sent = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    local = sent.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
+    assert f"[{local}] " in text
+    assert errors == []
 
 
 PHONE = {"viewport": {"width": 375, "height": 667}, "is_mobile": True, "has_touch": True,

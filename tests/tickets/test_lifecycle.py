@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -217,6 +218,65 @@ async def test_transcript_is_labelled_in_the_readers_language(
                            headers=a)
     assert bad.status_code == 422
     assert bad.json()["error"]["code"]
+
+
+async def test_transcript_times_are_in_the_readers_time_zone(
+        client: httpx.AsyncClient, world: World):
+    """QA: the widget shows local times, the download printed UTC. With ``tz`` (the widget
+    sends the browser's zone) every time is in that zone, and the header names it."""
+    a = world.headers["customer_a"]
+    number = await open_ticket(client, a, body="My deposit has not arrived")
+    replied = await client.post(f"/api/v1/tickets/{number}/replies",
+                                headers=world.headers["agent"], json={"body": "Checking."})
+    assert replied.status_code == 201, replied.text
+    stamp = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\]", re.M)
+
+    async def transcript(**params: str) -> str:
+        got = await client.get(f"/api/v1/tickets/{number}/transcript",
+                               params={"lang": "en", **params}, headers=a)
+        assert got.status_code == 200, got.text
+        return got.text
+
+    in_utc, in_shanghai = await transcript(), await transcript(tz="Asia/Shanghai")
+    assert "Time zone: UTC\n" in in_utc
+    assert "Time zone: Asia/Shanghai (UTC+08:00)\n" in in_shanghai
+    def times(text: str) -> list[datetime]:  # as the wall clock reads them, compared alike
+        return [datetime.strptime(t + " +0000", "%Y-%m-%d %H:%M:%S %z")
+                for t in stamp.findall(text)]
+
+    utc_times, local_times = times(in_utc), times(in_shanghai)
+    assert len(utc_times) == 2
+    assert [t - u for t, u in zip(local_times, utc_times, strict=True)] == [timedelta(hours=8)] * 2
+    html = (await client.get(f"/api/v1/tickets/{number}/transcript", headers=a,
+                             params={"format": "html", "lang": "zh-CN", "tz": "Asia/Shanghai"}))
+    assert "时区：Asia/Shanghai (UTC+08:00)" in html.text
+    assert (local_times[1].strftime("%Y-%m-%d %H:%M:%S") in html.text)
+
+    for bad in ("Mars/Olympus_Mons", "../../etc/passwd", "Asia", "x" * 65):
+        refused = await client.get(f"/api/v1/tickets/{number}/transcript", params={"tz": bad},
+                                   headers=a)
+        assert refused.status_code == 422, bad
+        assert refused.json()["error"]["code"] in ("invalid_time_zone", "invalid_input"), bad
+        assert refused.json()["error"]["message"]
+
+
+def test_a_transcript_across_a_clock_change_names_both_offsets() -> None:
+    """Times are converted one by one, so a conversation across daylight saving shows each
+    time as the clock on the wall said it; the header gives both offsets."""
+    from kefu.tickets.schemas import MessageRead
+    from kefu.tickets.transcript import reader_zone, transcript_text
+
+    ticket = _read().model_copy(update={"created_at": datetime(2026, 3, 29, 0, 30, tzinfo=UTC)})
+    messages = [MessageRead(id=uuid.uuid4(), ticket_number="KF-AAAA22", seq=seq,
+                            author_kind="customer", author_name="Customer", body="hi",
+                            internal=False, created_at=moment)
+                for seq, moment in ((1, datetime(2026, 3, 29, 0, 30, tzinfo=UTC)),
+                                    (2, datetime(2026, 3, 29, 1, 30, tzinfo=UTC)))]
+    text = transcript_text(ticket, messages, "en", reader_zone("Europe/Berlin"))
+    assert "Opened: 2026-03-29 01:30\n" in text
+    assert "Time zone: Europe/Berlin (UTC+01:00, UTC+02:00)" in text
+    assert "[2026-03-29 01:30:00] Customer:" in text
+    assert "[2026-03-29 03:30:00] Customer:" in text
 
 
 async def test_client_msg_id_makes_replies_idempotent(client: httpx.AsyncClient, world: World):

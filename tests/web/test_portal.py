@@ -356,6 +356,30 @@ async def test_an_unknown_page_path_is_the_pages_404(app: FastAPI, client: httpx
     assert api.json()["error"]["code"] == "not_found"
 
 
+async def test_a_form_address_opened_in_a_browser_is_the_pages_405(client: httpx.AsyncClient):
+    """QA: GET /portal/logout (a form's address, POST only) answered a browser on a Chinese
+    page with the API's English JSON. A browser gets the error page in its language, with
+    405 and ``Allow``; API clients, and every /api path, keep the JSON."""
+    browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    for path in ("/portal/logout", "/agent/logout"):
+        for lang, said in (("zh-CN", "无法直接打开此地址"),
+                           ("en", "This address cannot be opened directly.")):
+            page = await client.get(path, params={"lang": lang}, headers=browser)
+            assert page.status_code == 405, path
+            assert page.headers["allow"] == "POST", path
+            assert page.headers["content-type"].startswith("text/html"), path
+            assert said in page.text, path
+            assert f'<html lang="{lang}"' in page.text, path
+            assert "method_not_allowed" not in page.text, path
+    api_client = await client.get("/portal/logout", headers={"Accept": "application/json"})
+    assert api_client.status_code == 405
+    assert api_client.json()["error"]["code"] == "method_not_allowed"
+    api = await client.get("/api/v1/visitors", headers=browser)
+    assert api.status_code == 405
+    assert api.headers["allow"] == "POST"
+    assert api.json()["error"]["code"] == "method_not_allowed"
+
+
 async def test_over_long_text_is_refused_in_the_form_with_the_text_kept(
         app: FastAPI, client: httpx.AsyncClient):
     """Past the browser's maxlength (a script, a tampered form) text is refused by the

@@ -82,6 +82,40 @@ async def test_widget_js_is_javascript_with_the_version_and_revalidation(
     assert head.headers["content-length"] == str(len(response.content))
 
 
+async def test_widget_js_carries_the_servers_upload_limits(settings: Settings):
+    """The widget checks files against what this server's upload endpoint takes (its
+    settings), not figures of its own: a change of the settings changes the script and its
+    ETag."""
+    assert json.loads(widget.widget_uploads(settings)) == {
+        "max_bytes": 25 * 1024 * 1024,
+        "types": {"image/png": [".png"], "image/jpeg": [".jpg", ".jpeg", ".jpe", ".jfif"],
+                  "image/gif": [".gif"], "image/webp": [".webp"],
+                  "video/mp4": [".mp4", ".m4v"], "video/webm": [".webm"],
+                  "video/quicktime": [".mov", ".qt"], "application/pdf": [".pdf"],
+                  "text/plain": [".txt", ".log", ".text"]}}
+    reduced = settings.model_copy(update={"max_attachment_bytes": 2048,
+                                          "allowed_attachment_types": ("image/png",
+                                                                       "application/pdf")})
+    shipped_etag = None
+    for current, expected in ((settings, 25 * 1024 * 1024), (reduced, 2048)):
+        application = create_app(current)
+        transport = httpx.ASGITransport(app=application)
+        async with application.router.lifespan_context(application), httpx.AsyncClient(
+                transport=transport, base_url="http://kefu.test") as c:
+            response = await c.get("/widget.js")
+        assert response.status_code == 200
+        assert widget.UPLOADS_PLACEHOLDER not in response.text
+        start = response.text.index("var UPLOADS = ") + len("var UPLOADS = ")
+        served = json.loads(response.text[start:response.text.index(";\n", start)])
+        assert served == json.loads(widget.widget_uploads(current))
+        assert served["max_bytes"] == expected
+        if shipped_etag is None:
+            shipped_etag = response.headers["etag"]
+        else:
+            assert served["types"] == {"image/png": [".png"], "application/pdf": [".pdf"]}
+            assert response.headers["etag"] != shipped_etag
+
+
 @needs_node
 async def test_widget_js_has_no_syntax_error(client: httpx.AsyncClient, tmp_path: Path):
     served = tmp_path / "widget.js"

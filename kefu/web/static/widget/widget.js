@@ -99,13 +99,20 @@
   var WS_URL = BASE.replace(/^http/, "ws") + "/ws/chat";
   var STORE = "kefu:" + BASE + ":";
 
-  var MAX_FILE_BYTES = 25 * 1024 * 1024;
+  /* What the server's upload endpoint accepts, filled in by the server from its settings
+   * (max_attachment_bytes, allowed_attachment_types): {"max_bytes": 26214400, "types":
+   * {"image/png": [".png"], ...}}. Left empty (a copy not served as /widget.js), the widget
+   * checks nothing itself and the server's refusal is explained instead. */
+  var UPLOADS = {/*__KEFU_UPLOADS__*/};
+  var MAX_FILE_BYTES = typeof UPLOADS.max_bytes === "number" ? UPLOADS.max_bytes : 0;
+  var FILE_TYPES = UPLOADS.types && typeof UPLOADS.types === "object" ? UPLOADS.types : null;
+  var FILE_EXTENSIONS = {};   // ".png" -> "image/png", for files the browser gives no type
+  Object.keys(FILE_TYPES || {}).forEach(function (type) {
+    (FILE_TYPES[type] || []).forEach(function (extension) {
+      FILE_EXTENSIONS[extension.toLowerCase()] = FILE_EXTENSIONS[extension.toLowerCase()] || type;
+    });
+  });
   var MAX_FILES = 10;
-  var FILE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp", "video/mp4",
-                    "video/webm", "video/quicktime", "application/pdf"];
-  var FILE_EXTENSIONS = { png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg",
-                          gif: "image/gif", webp: "image/webp", mp4: "video/mp4",
-                          webm: "video/webm", mov: "video/quicktime", pdf: "application/pdf" };
   var MAX_BODY_CHARS = 20000;
   var SUGGEST_AFTER_MS = 700;   // pause in typing before asking for articles
   var SUGGEST_MIN_CHARS = 4;    // two for Chinese, whose two characters already say something
@@ -627,17 +634,36 @@
     setTimeout(function () { URL.revokeObjectURL(url); }, 30000);
   }
 
+  /* The browser's IANA time zone ("Asia/Shanghai"), so the transcript's times are the ones
+   * the widget showed; "" where the browser does not say (the server then uses UTC). */
+  function browserTimeZone() {
+    try {
+      return Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    } catch (error) {
+      return "";
+    }
+  }
+
   function downloadTranscript(format) {
     if (!chat.ticket) {
       return;
     }
     var number = chat.ticket.number;
-    api("GET", "/api/v1/tickets/" + encodeURIComponent(number) + "/transcript?format=" + format + "&lang=" + encodeURIComponent(LANG),
-        null, "blob").then(function (blob) {
-      saveBlob(blob, number + "." + format);
-    }, function (error) {
-      showNotice(t("downloadFailed", { message: error.message }), "error");
-    });
+    var path = "/api/v1/tickets/" + encodeURIComponent(number) + "/transcript?format=" + format +
+      "&lang=" + encodeURIComponent(LANG);
+    var zone = browserTimeZone();
+    api("GET", zone ? path + "&tz=" + encodeURIComponent(zone) : path, null, "blob")
+      .catch(function (error) {
+        // A zone the server's time zone database does not know: in UTC, as named inside.
+        if (zone && error && error.code === "invalid_time_zone") {
+          return api("GET", path, null, "blob");
+        }
+        throw error;
+      }).then(function (blob) {
+        saveBlob(blob, number + "." + format);
+      }, function (error) {
+        showNotice(t("downloadFailed", { message: error.message }), "error");
+      });
   }
 
   function downloadAttachment(attachment) {
@@ -1987,17 +2013,61 @@
     if (file.type) {
       return file.type;
     }
-    var match = /\.([a-z0-9]+)$/i.exec(file.name || "");
-    return match ? FILE_EXTENSIONS[match[1].toLowerCase()] || "" : "";
+    var match = /\.[a-z0-9]+$/i.exec(file.name || "");
+    return match ? FILE_EXTENSIONS[match[0].toLowerCase()] || "" : "";
+  }
+
+  /* The server's limit as people write it: "512 B", "300 KB", "25 MB", "1.5 MB". */
+  function formatSize(bytes) {
+    if (bytes < 1024) {
+      return bytes + " B";
+    }
+    var kb = bytes / 1024;
+    if (kb < 1024) {
+      return Number(kb.toFixed(kb < 10 ? 1 : 0)) + " KB";
+    }
+    var mb = kb / 1024;
+    return Number(mb.toFixed(mb < 10 ? 1 : 0)) + " MB";
+  }
+
+  /* The accepted types as people know them (their first extension): "PNG, JPG, PDF". */
+  function typeNames() {
+    var names = [];
+    Object.keys(FILE_TYPES || {}).forEach(function (type) {
+      var first = (FILE_TYPES[type] || [])[0];
+      var name = first ? first.slice(1).toUpperCase() : type;
+      if (names.indexOf(name) < 0) {
+        names.push(name);
+      }
+    });
+    return names.join(LANG === "zh-CN" ? "\u3001" : ", ");
+  }
+
+  /* The file picker's accept attribute: each allowed type and its extensions. */
+  function acceptList() {
+    var items = [];
+    Object.keys(FILE_TYPES || {}).forEach(function (type) {
+      items.push(type);
+      (FILE_TYPES[type] || []).forEach(function (extension) { items.push(extension); });
+    });
+    return items.join(",");
+  }
+
+  function typeProblem(name) {
+    return t("fileType", { name: name, types: typeNames() });
+  }
+
+  function sizeProblem(name) {
+    return t("fileSize", { name: name, size: formatSize(MAX_FILE_BYTES) });
   }
 
   function checkFile(file) {
     var name = file.name || "file";
-    if (FILE_TYPES.indexOf(fileType(file)) < 0) {
-      return t("fileType", { name: name });
+    if (FILE_TYPES && !Object.prototype.hasOwnProperty.call(FILE_TYPES, fileType(file))) {
+      return typeProblem(name);
     }
-    if (file.size > MAX_FILE_BYTES) {
-      return t("fileSize", { name: name });
+    if (MAX_FILE_BYTES && file.size > MAX_FILE_BYTES) {
+      return sizeProblem(name);
     }
     if (!file.size) {
       return t("fileEmpty", { name: name });
@@ -2134,10 +2204,10 @@
     var name = (file && file.name) || "file";
     var code = error && error.code;
     if (code === "attachment_type") {
-      return t("fileType", { name: name });
+      return typeProblem(name);
     }
     if (code === "attachment_too_large" || code === "http_413") {
-      return t("fileSize", { name: name });
+      return sizeProblem(name);
     }
     if (error && error.network) {
       return t("uploadFailed", { message: t("networkError") });
@@ -2337,7 +2407,7 @@
     // Composer: attach, textarea, send.
     ui.fileInput = el("input", { type: "file", class: "file-input", multiple: true,
                                  tabindex: "-1", "aria-hidden": "true",
-                                 accept: "image/*,video/mp4,video/webm,video/quicktime,application/pdf",
+                                 accept: FILE_TYPES ? acceptList() : null,
                                  "data-testid": "kefu-file-input" });
     ui.fileInput.addEventListener("change", function () { sendFiles(ui.fileInput.files); });
     ui.attach = el("button", { type: "button", class: "icon-btn", "data-testid": "kefu-attach",
