@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts import service as accounts
@@ -164,6 +164,24 @@ async def console_context(
         **({"unread": await unread_totals(session, actor)} if unread else {}),
         **(extra or {}),
     }}
+
+
+@router.get("/console-state", response_class=JSONResponse)
+async def console_state(session: SessionDep, actor: AgentPageDep) -> Response:
+    """What the console bar and the tab title hold from frames, as the server has it now: the
+    signed-in agent's status, capacity and active tickets assigned to them (their load), and
+    their unread counts (:func:`unread_totals`). ``console.js`` fetches it on ``refetch`` (its
+    socket was down, or the server lost the events of a broker outage): the ``agent_status``,
+    ``inbox`` and ``seen`` frames of the gap never came. Read-only, and only the caller's own
+    figures; anyone but an agent is sent to sign in, as on every console page."""
+    agent = actor.agent
+    assert agent is not None
+    active = await supervisor.assigned_active_numbers(session, agent.id)
+    return JSONResponse({
+        "me": {"id": str(agent.id), "status": agent.status, "capacity": agent.capacity,
+               "load": len(active), "active": active},
+        "unread": await unread_totals(session, actor),
+    }, headers={"Cache-Control": "no-store"})
 
 
 # ---------------------------------------------------------------- inbox

@@ -1460,7 +1460,8 @@
       if (after.priority !== before.priority && after.priority) {
         parts.push(t("console.change.priority", {priority: t("priority." + after.priority)}));
       }
-      if (!parts.length && (frame.change === "assignment" || frame.change === "status")) {
+      if (!parts.length && (frame.change === "assignment" || frame.change === "status" ||
+                            frame.change === "refetch")) {
         return "";  /* the same state told twice (an assignment that also opens the ticket) */
       }
       if (!parts.length) {
@@ -1505,6 +1506,26 @@
         changed.hidden = false;
         changed.classList.add("alert-warn");
       }
+    });
+
+    /* Back after an outage: the `ticket` frames of the gap never came (the messages do, from
+       `since`). The ticket as the API has it now goes through the live handler above, as a
+       frame of change "refetch" (the banner only when something differs from what the page
+       showed); a 404 means it moved where this agent cannot read it, said as the live
+       `unsubscribed` says it. */
+    Socket.on("refetch", function () {
+      api("GET", "/api/v1/tickets/" + encodeURIComponent(number)).then(function (ticket) {
+        if (!ticket || ticket.number !== number) {
+          return;
+        }
+        Socket.emit("ticket", {type: "ticket", ticket: number, change: "refetch", state: {
+          number: number, status: ticket.status, pending_reason: ticket.pending_reason,
+          priority: ticket.priority, assignee_id: ticket.assignee_id, team_id: ticket.team_id}});
+      }, function (error) {
+        if (error && error.status === 404) {
+          Socket.emit("unsubscribed", {type: "unsubscribed", ticket: number, reason: "no_access"});
+        }
+      });
     });
 
     /* The ticket's language changed (its row comes whole): the heading and the language
@@ -1558,7 +1579,7 @@
 
     markSeen();
     return {state: state, messageNode: messageNode, insertInOrder: insertInOrder,
-            pendingStatus: pendingStatus, trackPending: trackPending};
+            pendingStatus: pendingStatus, trackPending: trackPending, markSeen: markSeen};
   }
 
   /* ------------------------------------------------------------ the composer */
@@ -2350,6 +2371,30 @@
   if (!inboxSection() && C.unread) {
     Unread.load(C.unread.tickets || {}, C.unread.counted_at);
   }
+  /* Back after an outage: the agent's own status (set meanwhile by an admin, or by presence),
+     their load and, on pages without the inbox list (which reloads itself, counts included),
+     the unread counts behind the tab title, as the server has them now. The status goes
+     through the live `agent_status` handlers; the open ticket counts 0 again while visible. */
+  Socket.on("refetch", function () {
+    api("GET", "/agent/console-state").then(function (data) {
+      var mine = data && data.me;
+      if (!mine || mine.id !== me.id) {
+        return;  /* signed out meanwhile: the sign-in page, not ours to read */
+      }
+      Socket.emit("agent_status", {type: "agent_status",
+                                   agent: {id: me.id, name: me.name, status: mine.status}});
+      active = {};
+      (mine.active || []).forEach(function (number) { active[number] = true; });
+      renderLoad();
+      if (!inboxSection() && data.unread) {
+        Unread.load(data.unread.tickets || {}, data.unread.counted_at);
+        if (Ticket) {
+          Ticket.markSeen();
+        }
+      }
+    }, function () {});
+  });
+
   observeRows();
   if (live) {
     Ticket = setupTicket();
