@@ -20,6 +20,7 @@ from starlette.types import Scope
 
 from kefu import __version__
 from kefu.accounts.api import router as accounts_router
+from kefu.assistant.service import AssistantHost
 from kefu.assistant.service import register_jobs as register_assistant_jobs
 from kefu.channels.delivery import register_jobs as register_channel_jobs
 from kefu.channels.email_listener import start_smtp_listener
@@ -184,7 +185,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics_registry = CollectorRegistry()
     app.state.job_registry = build_registry()
-    app.state.assistant_host = register_assistant_jobs(app.state.job_registry)
+    # The assistant looks customers up through the app's adapter (built in the lifespan, closed
+    # there once): one circuit breaker per process for the console and the assistant.
+    app.state.assistant_host = register_assistant_jobs(
+        app.state.job_registry, AssistantHost.sharing(lambda: app.state.exchange))
     app.state.article_views = ViewCounter()
 
     @app.exception_handler(KefuError)

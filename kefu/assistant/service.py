@@ -41,6 +41,7 @@ from kefu.core import clock
 from kefu.core.errors import Conflict, InvalidInput, NotFound
 from kefu.core.logging import get_logger
 from kefu.db import savepoint, sqlite_value, writer_sqlite
+from kefu.exchange.base import ExchangeAdapter
 from kefu.exchange.service import build_exchange_adapter
 from kefu.jobs.models import Job
 from kefu.jobs.runner import JobContext, JobRegistry, enqueue
@@ -154,10 +155,11 @@ def official_domains(settings: Settings) -> tuple[str, ...]:
     return (host,) if host else ()
 
 
-async def build_assistant(settings: Settings) -> Assistant:
+async def build_assistant(settings: Settings, *,
+                          exchange: ExchangeAdapter | None = None) -> Assistant:
     """The process's assistant from settings: the intent model under ``DATA_DIR/models``
-    (trained on first use), the help-center index, the exchange adapter, the LLM if
-    configured."""
+    (trained on first use), the help-center index, the exchange adapter (``exchange``, owned by
+    the caller, else a new one from settings), the LLM if configured."""
     import anyio
 
     from kefu.assistant.intents import load_default
@@ -166,7 +168,8 @@ async def build_assistant(settings: Settings) -> Assistant:
     intents = await anyio.to_thread.run_sync(load_default, model_dir)
     domains = official_domains(settings)
     return Assistant(intents=intents, search=get_search_service(index_dir(settings)),
-                     exchange=build_exchange_adapter(settings),
+                     exchange=exchange if exchange is not None
+                     else build_exchange_adapter(settings),
                      llm=LLMClient.from_settings(settings, domains),
                      min_confidence=settings.assistant_min_confidence,
                      official_domains=domains)
@@ -175,11 +178,27 @@ async def build_assistant(settings: Settings) -> Assistant:
 class AssistantHost:
     """Owns the process's one :class:`Assistant`, built on the first job (loading models is
     not free) and shared by all later ones. Lives in the job registry the app builds, so
-    there is no module-level state; ``aclose`` releases its exchange adapter and LLM client."""
+    there is no module-level state; ``aclose`` releases its LLM client and, when
+    ``owns_exchange``, its exchange adapter (see :meth:`sharing`)."""
 
-    def __init__(self, factory: AssistantFactory = build_assistant) -> None:
+    def __init__(self, factory: AssistantFactory = build_assistant, *,
+                 owns_exchange: bool = True) -> None:
         self._factory = factory
+        self._owns_exchange = owns_exchange
         self._assistant: Assistant | None = None
+
+    @classmethod
+    def sharing(cls, exchange: Callable[[], ExchangeAdapter]) -> AssistantHost:
+        """A host whose assistant uses the adapter ``exchange()`` returns at the first job (the
+        app's, built in its lifespan): one adapter per process, so the console and the
+        assistant share one circuit breaker and a dead back office costs one timeout per
+        cool-off, not one per user of it. Whoever built that adapter closes it; ``aclose``
+        does not."""
+
+        async def factory(settings: Settings) -> Assistant:
+            return await build_assistant(settings, exchange=exchange())
+
+        return cls(factory, owns_exchange=False)
 
     async def get(self, settings: Settings) -> Assistant:
         if self._assistant is None:
@@ -189,7 +208,7 @@ class AssistantHost:
     async def aclose(self) -> None:
         assistant, self._assistant = self._assistant, None
         if assistant is not None:
-            if assistant.exchange is not None:
+            if self._owns_exchange and assistant.exchange is not None:
                 await assistant.exchange.aclose()
             if assistant.llm is not None:
                 await assistant.llm.aclose()

@@ -45,8 +45,10 @@ from tests.realtime.live import Client, LiveServer, factory_app, live_server
 QUESTION = "what are the trading fees for spot"
 
 
-def assistant_jobs(registry: JobRegistry) -> AssistantHost:
-    """``register_jobs`` with the test assistant instead of the models under DATA_DIR."""
+def assistant_jobs(registry: JobRegistry, _app_host: AssistantHost | None = None
+                   ) -> AssistantHost:
+    """``register_jobs`` with the test assistant instead of the models under DATA_DIR (and
+    instead of the app's host, where it stands in for ``kefu.app.register_assistant_jobs``)."""
     async def factory(_: Settings) -> Assistant:
         return make_assistant()
 

@@ -24,6 +24,26 @@
     });
   }
 
+  /* Links marked data-reader-zone (transcript downloads) carry the browser's IANA time zone
+     (tz=Asia/Shanghai), so the file's times are the ones the page shows; without this file,
+     or where the browser names no zone, the server answers in UTC. */
+  function addReaderZone(root) {
+    var zone;
+    try {
+      zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    } catch (e) {
+      return;
+    }
+    if (!zone) {
+      return;
+    }
+    root.querySelectorAll("a[data-reader-zone]").forEach(function (link) {
+      var url = new URL(link.href, document.baseURI);
+      url.searchParams.set("tz", zone);
+      link.href = url.pathname + url.search + url.hash;
+    });
+  }
+
   /* Unsafe htmx requests carry the CSRF token from <meta name="csrf-token">. */
   document.addEventListener("htmx:configRequest", function (event) {
     var detail = event.detail;
@@ -42,6 +62,7 @@
   });
   document.addEventListener("htmx:afterSwap", function (event) {
     localizeTimes(event.target);
+    addReaderZone(event.target);
   });
 
   /* Forms with data-confirm ask first (e.g. merging tickets cannot be undone). */
@@ -82,6 +103,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     localizeTimes(document);
+    addReaderZone(document);
     wireStatusForms(document);
   });
 })();

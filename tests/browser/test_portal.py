@@ -1,0 +1,63 @@
+"""The customer portal in headless Chromium: what its pages' script does for the reader."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from tests.factories import bearer, customer_token
+from tests.realtime.live import LiveServer
+
+# One Chromium per test process, driven from the session's event loop (see conftest.py).
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
+
+
+async def test_the_transcript_links_carry_the_browsers_time_zone(dev_live: LiveServer,
+                                                                 browser: Any):
+    """QA: the portal shows local times, but its transcript links downloaded the file in UTC
+    (the widget sends the browser's zone). kefu.js adds it to the links; the file's times are
+    the page's."""
+    settings = dev_live.settings
+    api_token = customer_token(settings, "portal-zone", name="Lin", lang="en")
+    async with httpx.AsyncClient(base_url=f"{dev_live.base}/api/v1") as api:
+        created = await api.post("/tickets", headers=bearer(api_token), json={
+            "subject": "Withdrawal pending", "body": "Where is my withdrawal?",
+            "language": "en", "channel": "portal"})
+        assert created.status_code == 201, created.text
+    number = created.json()["number"]
+    sign_in = customer_token(settings, "portal-zone", name="Lin", lang="en", jti="portal-zone")
+
+    context = await browser.new_context(timezone_id="Asia/Shanghai", accept_downloads=True)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    response = await page.goto(f"{dev_live.base}/portal/sso?token={sign_in}")
+    assert response is not None
+    assert response.status == 200
+    response = await page.goto(f"{dev_live.base}/portal/tickets/{number}")
+    assert response is not None
+    assert response.status == 200
+
+    # The page's message time, localized by kefu.js: 8 h ahead of the UTC the server wrote.
+    when = page.locator(".msg-time time").first
+    stamp = await when.get_attribute("datetime")
+    assert stamp
+    local = datetime.fromisoformat(stamp).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert local.strftime("%H:%M") in (await when.text_content() or "")
+    assert await when.get_attribute("title") == \
+        datetime.fromisoformat(stamp).strftime("%Y-%m-%d %H:%M UTC")
+
+    async with page.expect_download() as waiting:
+        await page.locator('[data-testid="transcript-txt"]').click()
+    download = await waiting.value
+    text = Path(await download.path()).read_text(encoding="utf-8")
+    assert "Time zone: Asia/Shanghai (UTC+08:00)" in text
+    assert f"[{local.strftime('%Y-%m-%d %H:%M:%S')}] " in text
+    html_link = page.locator('[data-testid="transcript-html"]')
+    assert "tz=Asia%2FShanghai" in (await html_link.get_attribute("href") or "")
+    assert errors == []
