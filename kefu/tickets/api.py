@@ -80,9 +80,18 @@ async def list_tickets(
                               next_cursor=next_cursor)
 
 
-@router.get("/tickets/{number}", response_model=schemas.TicketDetail)
-async def get_ticket(number: str, session: SessionDep, actor: ActorDep) -> schemas.TicketDetail:
+@router.get("/tickets/{number}", response_model=schemas.TicketDetail | schemas.TicketRead)
+async def get_ticket(
+    number: str,
+    session: SessionDep,
+    actor: ActorDep,
+    messages: Annotated[bool, Query(description=(
+        "false: the ticket without its messages (no `messages` field), for a client that "
+        "keeps the conversation up to date itself"))] = True,
+) -> schemas.TicketDetail | schemas.TicketRead:
     ticket = await service.get_readable(session, actor, number)
+    if not messages:
+        return await service.ticket_read(session, ticket, actor)
     return await detail(session, actor, ticket)
 
 

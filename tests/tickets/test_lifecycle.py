@@ -408,3 +408,31 @@ async def test_a_language_filter_takes_the_language_with_its_regions(
     assert await listed("zh-cn") == {numbers["zh-CN"]}
     assert await listed("zh-CN") == {numbers["zh-CN"]}
     assert await listed("en") == {numbers["en"]}
+
+
+async def test_a_ticket_can_be_read_without_its_messages_with_the_same_access(
+        client: httpx.AsyncClient, world: World):
+    number = await open_ticket(client, world.headers["customer_a"])
+    await client.post(f"/api/v1/tickets/{number}/notes", headers=world.headers["agent"],
+                      json={"body": "INTERNAL: checking the wallet"})
+    whole = await client.get(f"/api/v1/tickets/{number}", headers=world.headers["agent"])
+    bare = await client.get(f"/api/v1/tickets/{number}?messages=false",
+                            headers=world.headers["agent"])
+    assert bare.status_code == 200, bare.text
+    assert "messages" not in bare.json()
+    assert len(whole.json()["messages"]) == 2
+    assert bare.json() == {k: v for k, v in whole.json().items() if k != "messages"}
+    customer = await client.get(f"/api/v1/tickets/{number}?messages=false",
+                                headers=world.headers["customer_a"])
+    customer_whole = await client.get(f"/api/v1/tickets/{number}",
+                                      headers=world.headers["customer_a"])
+    assert customer.status_code == 200
+    assert customer.json() == {k: v for k, v in customer_whole.json().items() if k != "messages"}
+    for who in ("customer_b", "other_agent", "anonymous"):  # refused as the whole read is
+        refused = await client.get(f"/api/v1/tickets/{number}?messages=false",
+                                   headers=world.headers[who])
+        plain = await client.get(f"/api/v1/tickets/{number}", headers=world.headers[who])
+        assert refused.status_code == plain.status_code == 404, (who, refused.text)
+        assert refused.json() == plain.json()
+    assert (await client.get(f"/api/v1/tickets/{number}?messages=maybe",
+                             headers=world.headers["agent"])).status_code == 422

@@ -1471,11 +1471,50 @@
       return parts.join(t("console.change.separator"));
     }
 
+    /* The sidebar as the page was sent it: the team's and the assignee's names, and the forms'
+       choices (priority, assignee, team). A choice follows the ticket while it still shows what
+       the server last said; one the agent changed and has not saved stays theirs. */
+    var followed = ["#priority", "#assign-agent", "#assign-team"].map(function (selector) {
+      var select = q(selector);
+      if (select) {
+        select.setAttribute("data-server-value", select.value);
+      }
+      return select;
+    });
+
+    function follow(select, value) {
+      if (!select || select.value !== select.getAttribute("data-server-value") ||
+          !qa("option", select).some(function (option) { return option.value === value; })) {
+        return;
+      }
+      select.value = value;
+      select.setAttribute("data-server-value", value);
+      select.dispatchEvent(new CustomEvent("kefu:followed"));
+    }
+
+    function drawSidebar(state) {
+      var team = q("[data-live-team]");
+      if (team) {
+        team.textContent = (state.team_id && C.teams && C.teams[state.team_id]) || "—";
+      }
+      var assignee = q("[data-live-assignee]");
+      if (assignee) {
+        assignee.textContent = (state.assignee_id && C.agents && C.agents[state.assignee_id]) ||
+          assignee.getAttribute("data-none");
+      }
+      if (state.priority) {
+        follow(followed[0], state.priority);
+      }
+      follow(followed[1], state.assignee_id || "none");
+      follow(followed[2], state.team_id || "");
+    }
+
     Socket.on("ticket", function (frame) {
       if (frame.ticket !== number || !frame.state) {
         return;
       }
       var what = changeText(C.ticket || {}, frame);
+      drawSidebar(frame.state);
       if (C.ticket) {  /* who may read it now: the mention picker offers only them */
         ["status", "pending_reason", "priority", "team_id", "assignee_id"].forEach(function (key) {
           C.ticket[key] = frame.state[key];
@@ -1514,7 +1553,8 @@
        showed); a 404 means it moved where this agent cannot read it, said as the live
        `unsubscribed` says it. */
     Socket.on("refetch", function () {
-      api("GET", "/api/v1/tickets/" + encodeURIComponent(number)).then(function (ticket) {
+      /* without its messages: they resume from `since` */
+      api("GET", "/api/v1/tickets/" + encodeURIComponent(number) + "?messages=false").then(function (ticket) {
         if (!ticket || ticket.number !== number) {
           return;
         }
@@ -2167,6 +2207,8 @@
     [select, teamSelect].forEach(function (field) {
       if (field) {
         field.addEventListener("change", function () { touched = true; update(); });
+        /* the ticket was given to someone else, or moved, while the page was open */
+        field.addEventListener("kefu:followed", update);
       }
     });
     Socket.on("agent_status", function (frame) {
