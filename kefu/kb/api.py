@@ -147,7 +147,8 @@ async def publish(
     index: IndexDep,
 ) -> schemas.ArticleRead:
     article = await service.get_article(session, slug)
-    await service.publish(session, actor, article, lang=body.lang, index=index)
+    await service.publish(session, actor, article, lang=body.lang, index=index,
+                          version=body.version)
     return await service.article_read(session, actor, article)
 
 

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.core import clock
+from kefu.core.i18n import SUPPORTED
 from kefu.core.ids import new_token
 from kefu.db import insert_or_ignore
 from kefu.kb.finder import Found, find
 from kefu.kb.indexing import ArticleIndex
 from kefu.kb.models import Deflection
+from kefu.kb.service import article_url
 from kefu.search.analyze import has_han
 from kefu.tickets.models import Ticket
 
@@ -56,6 +58,10 @@ async def suggest(
                         relevant_only=True))[:SUGGESTIONS]
     if not found:
         return []
+    if lang in SUPPORTED:
+        # In the reader's help center, which shows another language's article with a notice:
+        # /help/en/… would turn a Chinese reader's interface, and the form they return to, English.
+        found = [replace(f, url=article_url(f.slug, lang) + _fragment(f.url)) for f in found]
     now = clock.now()
     await insert_or_ignore(session, Deflection.__table__, {
         "id": uuid.uuid4(), "key": key, "channel": channel, "lang": lang,
@@ -68,6 +74,11 @@ async def suggest(
     deflection.shown_slugs, deflection.query, deflection.updated_at = shown, text, now
     await session.flush()
     return found
+
+
+def _fragment(url: str) -> str:
+    anchor = url.partition("#")[2]
+    return f"#{anchor}" if anchor else ""
 
 
 async def mark_read(session: AsyncSession, key: str, slug: str) -> None:

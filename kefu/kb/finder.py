@@ -218,7 +218,8 @@ async def related_articles(
 ) -> list[Found]:
     """Articles about the same thing: found by the article's own title and summary, those of
     its own category first, topped up with published articles of its section. Each links to
-    the top of the article (a search hit's link goes to the matching section)."""
+    the top of the article (a search hit's link goes to the matching section) in the reader's
+    help center (``lang``), also when it is shown in another language."""
     hits = [f for f in await find(session, index, query=f"{translation.title} "
                                   f"{translation.summary}", lang=lang, k=3 * k + 1,
                                   relevant_only=True)
@@ -229,7 +230,7 @@ async def related_articles(
             Article.slug.in_([f.slug for f in hits])))
         categories = {slug: category for slug, category in placed}
     hits.sort(key=lambda f: categories.get(f.slug) != article.category_id)  # stable
-    found = [replace(f, url=article_url(f.slug, f.lang)) for f in hits[:k]]
+    found = [replace(f, url=article_url(f.slug, lang)) for f in hits[:k]]
     if len(found) < k and article.section_id is not None:
         taken = {f.slug for f in found} | {article.slug}
         rows = await session.execute(
@@ -244,6 +245,6 @@ async def related_articles(
                 best[slug] = (row_lang, title)
         for slug, (row_lang, title) in list(best.items())[:k - len(found)]:
             found.append(Found(slug=slug, lang=row_lang, title=title,
-                               url=article_url(slug, row_lang), score=0.0, cosine=0.0,
+                               url=article_url(slug, lang), score=0.0, cosine=0.0,
                                snippet="", heading=None, relevant=True))
     return found

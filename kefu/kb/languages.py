@@ -5,8 +5,11 @@ written but in one canonical case (``zh-cn`` and ``zh-CN`` are the same URL)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
+
+from babel import Locale
 
 LANGUAGE_TAG_PATTERN = r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,3}$"
 _TAG = re.compile(LANGUAGE_TAG_PATTERN)
@@ -32,6 +35,19 @@ def canonical_language(tag: str) -> str:
 
 def is_language_tag(tag: str) -> bool:
     return bool(_TAG.match(tag))
+
+
+@functools.cache
+def _known_languages() -> frozenset[str]:
+    return frozenset(code.lower() for code in Locale("en").languages
+                     if isinstance(code, str) and "_" not in code)
+
+
+def is_known_language(tag: str) -> bool:
+    """Whether ``tag`` names a language CLDR knows (its first subtag: ``zh``, ``yue``, ``fil``).
+    ``cn`` (a common slip for Chinese) and ``xx`` are well formed but name no language: a
+    translation under them would be served at ``/help/cn`` to nobody."""
+    return tag.split("-", 1)[0].lower() in _known_languages()
 
 
 def preference(lang: str, available: Iterable[str]) -> list[str]:

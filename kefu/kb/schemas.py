@@ -149,6 +149,10 @@ class PublishRequest(_Strict):
         default=None, description="One translation (publishing it publishes the article too); "
         "leave out for the article alone: its translations keep their states, so publishing "
         "shows again the ones that were published and unpublishing hides them all.")
+    version: int | None = Field(
+        default=None, ge=1, description="With `lang`: the version of the translation that was "
+        "reviewed (`GET …/translations/{lang}/versions`). When a colleague saved a newer one "
+        "since, nothing is published: 409 `edit_conflict`.")
 
 
 class TranslationRead(BaseModel):

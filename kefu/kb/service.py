@@ -30,7 +30,7 @@ from kefu.core.pagination import Cursor
 from kefu.db import insert_or_ignore, savepoint
 from kefu.kb import schemas
 from kefu.kb.indexing import ArticleIndex
-from kefu.kb.languages import preference
+from kefu.kb.languages import is_known_language, preference
 from kefu.kb.models import (
     Article,
     ArticleTranslation,
@@ -406,6 +406,9 @@ async def save_translation(
                        f"{data.base_version}, which this edit started from; compare the "
                        f"versions, then save again to replace it", code="edit_conflict")
     if translation is None:
+        if not is_known_language(lang):
+            raise InvalidInput(f"{lang!r} is not a language: use a tag such as en, zh-CN, ja or "
+                               f"pt-BR", code="unknown_language")
         translation = ArticleTranslation(article_id=article.id, lang=lang, status="draft",
                                          title=data.title, summary=data.summary,
                                          body_md=data.body_md, body_html="")
@@ -435,18 +438,27 @@ async def save_translation(
 
 async def publish(
     session: AsyncSession, actor: Actor, article: Article, *, lang: str | None,
-    index: ArticleIndex,
+    index: ArticleIndex, version: int | None = None,
 ) -> Article:
     """Publish one translation (and the article with it), or the article alone.
 
     The article's state is the master switch and each translation keeps its own: publishing
     the article shows again the translations that were published, and a draft translation stays
     a draft (a publisher publishes each language). An article with no published translation
-    cannot be published on its own (409 ``nothing_to_publish``): nothing would be shown."""
+    cannot be published on its own (409 ``nothing_to_publish``): nothing would be shown.
+    ``version``: the version of the translation the publisher reviewed; when a colleague saved
+    another since, nothing is published (409 ``edit_conflict``), so words no publisher has seen
+    do not reach customers."""
     require_publisher(actor)
     now = clock.now()
     if lang:
         translation = await get_translation(session, article, lang)
+        latest = await latest_version(session, translation)
+        if (version is not None and version != latest
+                and translation.status != "published"):
+            raise Conflict(f"version {latest} of this translation was saved after version "
+                           f"{version}, the one you reviewed; read it, then publish",
+                           code="edit_conflict")
         if translation.status != "published":
             translation.status, translation.published_at = "published", now
     elif not any(t.status == "published" for t in await translations_of(session, article.id)):

@@ -516,7 +516,7 @@ async def search_page(
     asked = f"?{urlencode({'q': query})}" if query else ""  # the language switch keeps it
     return page(request, info, "help/search.html", {
         "query": query,
-        "results": _results(found, log_id),
+        "results": _results(found, log_id, info.lang),
         "search_id": uuid.uuid4(),  # the box here starts a new search
         "banner": await _banner(session, info.lang),
     }, path_in={code: f"/help/{code}/search{asked}" for code in info.languages})
@@ -542,20 +542,26 @@ async def instant_search(
                                   sid=_search_id(sid))
     html = render_partial(request, "help/_instant.html", {
         "lang": info.lang, "t": i18n.Translator(info.ui), "query": query,
-        "results": _results(found, log_id), "search_id": log_id,
+        "language_in_ui": lambda code: language_name_in(code, info.ui),
+        "results": _results(found, log_id, info.lang), "search_id": log_id,
     })
     return HTMLResponse(html, headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex",
                                        **PAGE_HEADERS})
 
 
-def _results(found: list[finder.Found], log_id: uuid.UUID | None) -> list[dict[str, Any]]:
-    """The relevant hits, each linking to its section with the search's id (for clicks)."""
+def _results(found: list[finder.Found], log_id: uuid.UUID | None, lang: str
+             ) -> list[dict[str, Any]]:
+    """The relevant hits, each linking to its section with the search's id (for clicks). The
+    link stays in the reader's help center (``lang``) also for an article shown in another
+    language, as listings do: opening /help/en/… would turn a Chinese reader's interface to
+    English."""
     items = []
     for item in found:
         if not item.relevant:
             continue
-        path, _, anchor = item.url.partition("#")
-        link = path + (f"?sid={log_id}" if log_id else "") + (f"#{anchor}" if anchor else "")
+        anchor = item.url.partition("#")[2]
+        link = (service.article_url(item.slug, lang) + (f"?sid={log_id}" if log_id else "")
+                + (f"#{anchor}" if anchor else ""))
         items.append({"title": item.title, "lang": item.lang, "heading": item.heading,
                       "snippet": item.snippet, "link": link})
     return items

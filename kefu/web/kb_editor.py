@@ -257,6 +257,8 @@ async def _edit_page(
         else await service.latest_version(session, current) if current else 0,
         # the metadata form's precondition: the metadata shown, or after a conflict, theirs
         "base_metadata": base_metadata or service.metadata_etag(article),
+        # what "Publish" publishes: the saved version, as the page was loaded
+        "saved_version": await service.latest_version(session, current) if current else 0,
         "metadata_conflict": metadata_conflict,
         "saved_metadata": {"placement": _placement_name(placements, category, section),
                            "tags": " ".join(article.tags), "position": article.position},
@@ -419,8 +421,12 @@ async def publish(
     request: Request, slug: SlugPath, session: SessionDep, actor: AgentPageDep,
     index: IndexDep, lang: Annotated[str, Form(max_length=16)] = "",
     scope: Annotated[str, Form(max_length=16)] = "article",
+    version: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    return await _publication(request, session, actor, index, slug, lang, scope, publish=True)
+    """``version``: the translation's version shown to the publisher (a colleague's later
+    save is refused rather than published unseen)."""
+    return await _publication(request, session, actor, index, slug, lang, scope, publish=True,
+                              version=int(version) if version.strip().isdigit() else None)
 
 
 @router.post("/kb/articles/{slug}/unpublish", response_class=HTMLResponse)
@@ -435,16 +441,18 @@ async def unpublish(
 
 async def _publication(
     request: Request, session: AsyncSession, actor: Actor, index: ArticleIndex, slug: str,
-    lang: str, scope: str, *, publish: bool,
+    lang: str, scope: str, *, publish: bool, version: int | None = None,
 ) -> Response:
     """Publish or unpublish one translation (``scope=translation``) or the whole article."""
     article = await service.get_article(session, slug)
     language = _lang(lang)
     target = language if scope == "translation" else None
-    change = service.publish if publish else service.unpublish
 
     async def go() -> Article:
-        return await change(session, actor, article, lang=target, index=index)
+        if publish:
+            return await service.publish(session, actor, article, lang=target, index=index,
+                                         version=version if target else None)
+        return await service.unpublish(session, actor, article, lang=target, index=index)
 
     _, error = await _attempt(session, go)
     if error is not None:

@@ -54,13 +54,6 @@ async def app(settings: Settings, backoffice: FakeBackoffice,
         yield application
 
 
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://kefu.test") as c:
-        yield c
-
-
 async def assistant_lookup(app: FastAPI) -> tuple[Turn, float]:
     """A customer asks the app's assistant about a pending withdrawal: it looks them up."""
     assistant = await app.state.assistant_host.get(app.state.settings)

@@ -658,6 +658,37 @@ async def test_a_network_named_inside_another_word_is_still_named(
     assert errors == []
 
 
+async def test_the_banner_names_the_three_most_serious_notices_and_counts_the_rest(
+        dev_live: LiveServer, browser: Any):
+    """QA: a dozen current notices made one status line longer than the chat panel."""
+    async with factory_app(dev_live) as app:
+        token = await api_token(app, await make_agent(app, "ops-many@kefu.test"))
+    created: list[str] = []
+    async with httpx.AsyncClient(base_url=dev_live.base, timeout=30) as client:
+        try:
+            for n in range(6):
+                posted = await client.post("/api/v1/status", headers=bearer(token), json={
+                    "kind": "network", "state": "delayed", "coin": "USDT",
+                    "network": f"NET{n}", "direction": "withdrawal",
+                    "titles": {"en": f"Queue number {n} is slow"}})
+                assert posted.status_code == 201, posted.text
+                created.append(posted.json()["id"])
+            current = (await client.get("/api/v1/status", params={
+                "scope": "current", "lang": "en"})).json()["items"]
+            errors: list[str] = []
+            _page, widget = await open_widget(
+                browser, f"{dev_live.base}/demo/exchange?customer=e2e-many&lang=en", errors)
+            banner = widget.locator('[data-testid="kefu-service-status"]')
+            await banner.wait_for(timeout=10_000)
+            text = await banner.inner_text()
+            assert text.count(" is slow") == 3, text  # only three of the six are named
+            assert f"and {len(current) - 3} more on the status page" in text, text
+            assert errors == []
+        finally:  # the module's server is shared: leave its status page as it was
+            for entry in created:
+                await client.delete(f"/api/v1/status/{entry}", headers=bearer(token))
+
+
 async def test_the_launcher_is_named_for_what_it_does(dev_live: LiveServer, browser: Any):
     """QA: the launcher of the open panel was still "Open support chat", though pressing it
     closes the panel."""

@@ -229,3 +229,28 @@ async def test_search_follows_publication_and_is_logged(
         logged = list(await session.scalars(select(SearchLog).order_by(SearchLog.created_at)))
     assert [(row.query, row.results, row.source) for row in logged] == [
         ("confirmations", 1, "api"), ("confirmations", 1, "api"), ("confirmations", 0, "api")]
+
+
+async def test_publishing_through_the_api_refuses_words_saved_after_the_review(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    world = await _world_with_category(app, client)
+    agent, supervisor = world.headers["agent"], world.headers["supervisor"]
+    created = await client.post(f"{API}/articles", headers=agent, json={
+        "slug": "deposit-not-credited", "category": "deposits", "section": "troubleshooting",
+        "lang": "en", "title": "My deposit has not arrived", "body_md": DEPOSIT_EN})
+    assert created.status_code == 201, created.text
+    # The supervisor reviews version 1; meanwhile the agent saves version 2.
+    changed = await client.put(f"{API}/articles/deposit-not-credited/translations/en",
+                               headers=agent, json={"title": "My deposit has not arrived",
+                                                    "body_md": DEPOSIT_EN + "\n\nUnreviewed."})
+    assert changed.status_code == 200, changed.text
+    stale = await client.post(f"{API}/articles/deposit-not-credited/publish",
+                              json={"lang": "en", "version": 1}, headers=supervisor)
+    assert stale.status_code == 409, stale.text
+    assert stale.json()["error"]["code"] == "edit_conflict"
+    assert (await client.get(f"{API}/articles/deposit-not-credited")).status_code == 404
+    reviewed = await client.post(f"{API}/articles/deposit-not-credited/publish",
+                                 json={"lang": "en", "version": 2}, headers=supervisor)
+    assert reviewed.status_code == 200, reviewed.text
+    assert "Unreviewed." in reviewed.json()["translations"][0]["body_md"]

@@ -138,3 +138,24 @@ async def test_two_chinese_characters_are_enough_to_suggest(
                                              channel="widget", lang="zh-CN", text=text)
             assert len(found) == expected, text
     assert asked == ["出金", "钱没到", "depo"]
+
+
+async def test_suggestions_in_another_language_open_in_the_readers_help_center(
+        app: FastAPI, client: httpx.AsyncClient) -> None:
+    """QA: a Chinese customer writing a ticket was offered an English-only article at
+    /help/en/…: opening it set the English interface (kefu_lang=en), so the ticket form they
+    went back to, and the portal after it, turned English. The link now stays in the reader's
+    help center, which shows the article with a "shown in English" notice."""
+    world = await make_world(app)
+    await make_category(app, world.admin)
+    await make_article(app, world.admin)  # English only
+    asked = await client.post("/api/v1/kb/suggestions",
+                              json={"q": "my deposit needs confirmations", "lang": "zh-CN"})
+    assert [i["url"] for i in asked.json()["items"]] == [
+        "/help/zh-CN/articles/deposit-not-credited#check-the-confirmations"]
+    assert (await client.get("/help/zh-CN/articles/deposit-not-credited")).status_code == 200
+    # A reader's language the help center does not serve keeps the article's own page.
+    other = await client.post("/api/v1/kb/suggestions",
+                              json={"q": "my deposit needs confirmations", "lang": "ja"})
+    assert [i["url"] for i in other.json()["items"]] == [
+        "/help/en/articles/deposit-not-credited#check-the-confirmations"]

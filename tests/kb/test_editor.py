@@ -7,7 +7,9 @@ import re
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import select
 
+from kefu.kb.models import ArticleTranslation
 from tests.factories import World, make_world
 from tests.kb.support import DEPOSIT_EN, DEPOSIT_ZH, make_article, make_category
 from tests.web.browser import agent_sign_in, csrf_of, png_bytes
@@ -65,6 +67,15 @@ async def test_write_translate_and_publish(app: FastAPI, client: httpx.AsyncClie
         "csrf_token": csrf, "title": "", "body_md": "x", "back": "translate", "source": "en"})
     assert empty.status_code == 422
     assert 'data-testid="kb-translate-form"' in empty.text  # the form again, with the reason
+    typo = await client.post(f"/agent/kb/articles/{SLUG}/translations/cn", data={
+        "csrf_token": csrf, "title": "充值", "body_md": "x", "back": "translate", "source": "en"})
+    assert typo.status_code == 422  # "cn" is no language: it would be served at /help/cn
+    assert "is not a language" in typo.text
+    api = await client.put(f"/api/v1/kb/articles/{SLUG}/translations/xx",
+                           headers={"X-CSRF-Token": csrf},
+                           json={"title": "x", "summary": "", "body_md": "x"})
+    assert api.status_code == 422
+    assert api.json()["error"]["code"] == "unknown_language"
 
     refused = await client.post(f"/agent/kb/articles/{SLUG}/publish",
                                 data={"csrf_token": csrf, "lang": "en", "scope": "article"})
@@ -438,3 +449,41 @@ async def test_translating_into_a_live_language_says_who_may_save_before_anythin
     gaps = (await client.get("/agent/kb/gaps", params={"week": 1})).text
     assert "In these 7 days: suggestions shown" in gaps
     assert "Last 7 days" not in gaps
+
+
+async def test_publishing_refuses_words_saved_after_the_publisher_loaded_them(
+        app: FastAPI, client: httpx.AsyncClient) -> None:
+    """QA: a supervisor opened a draft to review it, an agent then saved new words, and the
+    supervisor's "Publish" put the agent's unseen words live. The publish form carries the
+    version shown; a later save is refused (409), the page shows the new words, and
+    publishing from it goes through."""
+    world, _ = await _draft(app, client)
+    await _signed_in(client, world.supervisor.email)
+    review = (await client.get(f"/agent/kb/articles/{SLUG}",
+                               params={"translation": "en"})).text
+    shown = re.search(r'name="version" value="(\d+)"', review)
+    assert shown is not None
+    assert shown.group(1) == "1"
+    agent_csrf = await _signed_in(client, world.agent.email)
+    saved = await client.post(f"/agent/kb/articles/{SLUG}/translations/en", data={
+        "csrf_token": agent_csrf, "title": "My deposit has not arrived", "summary": "",
+        "base_version": "1", "body_md": DEPOSIT_EN + "\n\nUnreviewed words."})
+    assert saved.status_code == 303
+    supervisor_csrf = await _signed_in(client, world.supervisor.email)
+    form = {"csrf_token": supervisor_csrf, "lang": "en", "scope": "translation"}
+    refused = await client.post(f"/agent/kb/articles/{SLUG}/publish",
+                                data={**form, "version": "1"})
+    assert refused.status_code == 409
+    assert "Unreviewed words." in refused.text  # the page now shows what would go live
+    async with app.state.db.transaction() as session:
+        draft = await session.scalar(select(ArticleTranslation.status).where(
+            ArticleTranslation.lang == "en"))
+    assert draft == "draft"
+    newer = re.search(r'name="version" value="(\d+)"', refused.text)
+    assert newer is not None
+    assert newer.group(1) == "2"
+    published = await client.post(f"/agent/kb/articles/{SLUG}/publish",
+                                  data={**form, "version": newer.group(1)})
+    assert published.status_code == 303
+    client.cookies.clear()
+    assert "Unreviewed words." in (await client.get(f"/help/en/articles/{SLUG}")).text

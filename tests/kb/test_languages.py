@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kefu.kb.languages import canonical_language, localized, preference
+from kefu.kb.languages import canonical_language, is_known_language, localized, preference
 
 
 @pytest.mark.parametrize(("raw", "canonical"), [
@@ -19,6 +19,15 @@ def test_canonical_language(raw: str, canonical: str) -> None:
 def test_not_a_language(bad: str) -> None:
     with pytest.raises(ValueError, match="not a language tag"):
         canonical_language(bad)
+
+
+@pytest.mark.parametrize(("tag", "known"), [
+    ("en", True), ("zh-CN", True), ("zh-Hant-TW", True), ("yue", True), ("fil", True),
+    ("pt-BR", True), ("es-419", True), ("cn", False), ("xx", False), ("cn-ZH", False),
+    ("eng", False),
+])
+def test_a_tag_must_name_a_language(tag: str, known: bool) -> None:
+    assert is_known_language(tag) is known
 
 
 def test_preference_and_localized() -> None:

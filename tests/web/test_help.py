@@ -478,3 +478,27 @@ def test_every_demo_category_has_its_own_icon() -> None:
              for slug in slugs}
     assert len(set(drawn.values())) == len(slugs)  # ten categories, ten pictures
     assert str(macros.topic_icon("other")) not in drawn.values()  # type: ignore[attr-defined]
+
+
+async def test_results_in_another_language_open_in_the_readers_help_center(
+        app: FastAPI, client: httpx.AsyncClient) -> None:
+    """QA: from the Chinese help center, an English-only article found by search (page, as you
+    type) or listed as related linked to /help/en/…: the reader landed in the English help
+    center, and reading there turned their interface (portal included) to English. The
+    category pages already link to /help/zh-CN/…, which shows it with a notice."""
+    await _help_center(app)
+    for path in ("/help/zh-CN/search", "/help/zh-CN/search/instant"):
+        found = (await client.get(path, params={"q": "wrong network"})).text
+        assert re.search(r'href="/help/zh-CN/articles/deposit-wrong-network\?sid=', found)
+        assert "/help/en/articles/" not in found
+        # Marked with its language, as in listings.
+        assert re.search(r'class="badge lang-badge"[^>]*>英语</span>', found)
+    related = re.search(r'aria-labelledby="related-title">.*?</section>',
+                        (await client.get(f"/help/zh-CN/articles/{SLUG}")).text, re.DOTALL)
+    assert related is not None
+    assert 'href="/help/zh-CN/articles/deposit-wrong-network"' in related.group(0)
+    # The reader's own language keeps the link to the section found.
+    english = (await client.get("/help/en/search/instant", params={"q": "confirmations"})).text
+    assert re.search(rf'href="/help/en/articles/{SLUG}\?sid=[^"#]+#check-the-confirmations"',
+                     english)
+    assert "lang-badge" not in english

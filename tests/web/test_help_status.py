@@ -157,3 +157,30 @@ async def test_banner_names_a_network_entry(
         node = "节点升级" if lang == "zh-CN" else "Node upgrade"
         assert f'BTC · Bitcoin · {words["deposits"]} {words["suspended"]} · {node}' in text, text
         assert ("登录异常" if lang == "zh-CN" else "Login errors") not in text
+
+
+async def test_banner_shows_the_most_serious_three_and_counts_the_rest(
+        client: httpx.AsyncClient, world: World) -> None:
+    """QA: with twelve incidents open, the banner on every help page listed all twelve, and on
+    a 375 px phone the search box began 1,064 px down, below the first screen. The banner names
+    the three most serious and says how many more the status page lists; the status page lists
+    them all."""
+    await _post(client, world, kind="network", state="suspended", coin="usdt", network="TRC20",
+                direction="withdrawal", titles={"en": "Node upgrade", "zh-CN": "节点升级"})
+    for number in range(12):
+        await _post(client, world, kind="incident", state="degraded",
+                    titles={"en": f"Incident {number:02}", "zh-CN": f"故障 {number:02}"},
+                    starts_at=clock.now() - timedelta(minutes=number + 1))
+    for lang, more in (("en", "And 10 more on the status page"),
+                       ("zh-CN", "另有 10 项，见服务状态页")):
+        page = (await client.get(f"/help/{lang}")).text
+        banner = re.search(r'<div class="status-banner".*?</div>\s*</div>', page, re.DOTALL)
+        assert banner is not None
+        assert banner.group(0).count("<li") == 4, banner.group(0)
+        text = _text(banner.group(0))
+        # Most serious first: the incidents, newest first, then the network.
+        assert "00" in text
+        assert "TRC20" not in text
+        assert more in text, text
+    listed = _text((await client.get("/help/en/status")).text)
+    assert all(f"Incident {number:02}" in listed for number in range(12))

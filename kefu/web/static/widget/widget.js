@@ -118,6 +118,7 @@
   var SUGGEST_MIN_CHARS = 4;    // two for Chinese, whose two characters already say something
   var HAN = /[\u3400-\u9fff]/;
   var STATUS_EVERY_MS = 300000; // refresh the service status banner at most this often
+  var STATUS_SHOWN = 3; // the most serious notices named in the banner; the rest counted
   var TYPING_EVERY_MS = 3000;   // repeat "typing: true" at most this often
   var TYPING_IDLE_MS = 4000;    // then "typing: false" after this long without a keystroke
   var TYPING_SHOW_MS = 8000;    // hide the other side's indicator if no update comes
@@ -1370,7 +1371,12 @@
       var items = ((data && data.items) || []).filter(function (item) {
         return item.kind !== "network" || item.state !== "operational";
       });
-      ui.serviceStatusText.textContent = items.map(serviceLine).join(" · ");
+      // Most serious first (the server's order): a dozen notices would bury the chat.
+      var lines = items.slice(0, STATUS_SHOWN).map(serviceLine);
+      if (items.length > STATUS_SHOWN) {
+        lines.push(t("status_more", { count: items.length - STATUS_SHOWN }));
+      }
+      ui.serviceStatusText.textContent = lines.join(" · ");
       ui.serviceStatus.hidden = !items.length;
     }, function () { /* keep what is shown */ });
   }
