@@ -608,9 +608,13 @@
   /* A status chosen while the socket is down is sent once it is back (posting the form then
      would leave the console for an error page while the server restarts). */
   var wantedStatus = null;
+  /* Bumped whenever the agent's own choice goes to the server: a status fetched before it
+     (the catch-up's console-state) must not undo it. */
+  var statusChoices = 0;
 
   if (statusSelect) {
     statusSelect.addEventListener("change", function () {
+      statusChoices += 1;
       wantedStatus = Socket.send({type: "status", status: statusSelect.value}) ? null : statusSelect.value;
       showOwnStatus(statusSelect.value);
     });
@@ -620,6 +624,7 @@
     if (wantedStatus) {
       var status = wantedStatus;
       wantedStatus = null;
+      statusChoices += 1;
       Socket.send({type: "status", status: status});
     }
   });
@@ -2418,13 +2423,18 @@
      the unread counts behind the tab title, as the server has them now. The status goes
      through the live `agent_status` handlers; the open ticket counts 0 again while visible. */
   Socket.on("refetch", function () {
+    var choices = statusChoices;
     api("GET", "/agent/console-state").then(function (data) {
       var mine = data && data.me;
       if (!mine || mine.id !== me.id) {
         return;  /* signed out meanwhile: the sign-in page, not ours to read */
       }
-      Socket.emit("agent_status", {type: "agent_status",
-                                   agent: {id: me.id, name: me.name, status: mine.status}});
+      /* A status the agent chose offline goes out on the same welcome, after this request
+         left: the server may answer with the status from before it. Theirs stands. */
+      if (choices === statusChoices && !wantedStatus) {
+        Socket.emit("agent_status", {type: "agent_status",
+                                     agent: {id: me.id, name: me.name, status: mine.status}});
+      }
       active = {};
       (mine.active || []).forEach(function (number) { active[number] = true; });
       renderLoad();
