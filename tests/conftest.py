@@ -24,12 +24,22 @@ from pathlib import Path
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 
+from kefu.accounts import security
 from kefu.app import create_app
 from kefu.config import Settings
 from kefu.migrations.runner import upgrade
 from tests.servers import PostgresServer, RedisServer, find_pg_bin, find_redis_server
+
+# Argon2 at production cost is 0.1-0.3 s of CPU per hash or check, by design; the suite creates
+# and signs in thousands of agents (measured: 508 hashes in 220 tests, 120 s of CPU). Every test
+# process — module fixtures and live servers included — hashes with the same algorithm at the
+# lowest cost; tests/accounts/test_auth.py holds the production hasher to its parameters.
+PRODUCTION_HASHER = security._hasher
+security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+security._DUMMY_HASH = security._hasher.hash("kefu-timing-equaliser")
 
 PG_MODE = os.environ.get("KEFU_TEST_POSTGRES", "auto")
 # ``KEFU_TEST_REDIS``: ``required`` (CI) fails when redis-server is missing; ``auto`` (default)

@@ -30,7 +30,6 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -456,13 +455,6 @@ BODIES: dict[tuple[str, str], Callable[[Harness, Scene, str], dict[str, Any]]] =
 def fast_search(monkeypatch: pytest.MonkeyPatch) -> None:
     """Authorization does not depend on meaning: search with the stand-in embedder."""
     use_fast_search(monkeypatch)
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2 at production cost is ~0.3 s per hash; these tests hash a few per world."""
-    monkeypatch.setattr(security, "_hasher",
-                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 # ---------------------------------------------------------------- the matrix

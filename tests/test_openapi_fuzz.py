@@ -39,7 +39,6 @@ import httpx
 import pytest
 import requests
 import schemathesis
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -53,7 +52,6 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import select
 
-from kefu.accounts import security
 from kefu.accounts.actor import Actor
 from kefu.accounts.models import Customer
 from kefu.accounts.service import create_api_token, create_team
@@ -268,14 +266,6 @@ async def seed(app: FastAPI, client: httpx.AsyncClient) -> Seeded:
 @pytest.fixture(autouse=True)
 def fast_search(monkeypatch: pytest.MonkeyPatch) -> None:
     use_fast_search(monkeypatch)
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2 at production cost is ~0.3 s per hash, and the fuzzer tries many logins."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(security, "_hasher", cheap)
-    monkeypatch.setattr(security, "_DUMMY_HASH", cheap.hash("kefu-timing-equaliser"))
 
 
 # ---------------------------------------------------------------- sending and judging

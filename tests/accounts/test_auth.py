@@ -7,12 +7,15 @@ from datetime import UTC, datetime
 import jwt
 import pyotp
 import pytest
+from argon2 import PasswordHasher, Type
 from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import select
 
-from kefu.accounts.models import AgentSession, ApiToken
+from kefu.accounts import security
+from kefu.accounts.models import Agent, AgentSession, ApiToken
 from kefu.core import clock
+from tests.conftest import PRODUCTION_HASHER
 from tests.factories import PASSWORD, bearer, customer_token, login, make_agent, make_world
 
 
@@ -54,6 +57,33 @@ async def test_password_login_sets_secure_cookie_and_stores_only_hashes(
     assert logout.status_code == 204
     client.cookies.set("kefu_session", raw)
     assert (await client.get("/api/v1/auth/me")).json()["kind"] == "anonymous"
+
+
+def test_production_password_hashes_are_argon2id_at_a_real_cost():
+    """The suite hashes cheaply (tests/conftest.py); what Kefu ships does not: argon2id with at
+    least OWASP's floor (19 MiB, two passes)."""
+    assert PRODUCTION_HASHER.type is Type.ID
+    assert PRODUCTION_HASHER.memory_cost >= 19 * 1024
+    assert PRODUCTION_HASHER.time_cost >= 2
+    stored = PRODUCTION_HASHER.hash(PASSWORD)
+    assert stored.startswith("$argon2id$")
+    assert PRODUCTION_HASHER.verify(stored, PASSWORD)
+
+
+async def test_a_hash_weaker_than_the_current_parameters_is_replaced_at_login(
+    app: FastAPI, client: AsyncClient
+):
+    agent = await make_agent(app, "old@kefu.test")
+    weaker = PasswordHasher(time_cost=1, memory_cost=512, parallelism=1).hash(PASSWORD)
+    assert security.password_needs_rehash(weaker)
+    async with app.state.db.transaction() as session:
+        (await session.get_one(Agent, agent.id)).password_hash = weaker
+    await login(client, "old@kefu.test")
+    async with app.state.db.transaction() as session:
+        stored = (await session.get_one(Agent, agent.id)).password_hash
+    assert stored != weaker
+    assert not security.password_needs_rehash(stored)
+    assert security.verify_password(stored, PASSWORD)
 
 
 async def test_repeated_failures_lock_the_account(app: FastAPI, client: AsyncClient):

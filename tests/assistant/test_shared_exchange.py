@@ -101,9 +101,8 @@ async def test_after_the_console_met_the_outage_the_assistant_asks_no_more(
     asked = len(backoffice.seen_paths)
     assert asked == 3
 
-    turn, took = await assistant_lookup(app)
+    turn, _took = await assistant_lookup(app)
     assert failed_lookup(turn), turn
-    assert took < TIMEOUT_S / 2
     assert len(backoffice.seen_paths) == asked  # no request: the assistant's lookup failed fast
 
 
@@ -118,10 +117,9 @@ async def test_after_the_assistant_met_the_outage_the_console_asks_no_more(
     asked = len(backoffice.seen_paths)
     assert asked == 3
 
-    text, took = await panel_lookup(client, number)
+    text, _took = await panel_lookup(client, number)
     assert "not answering" in text
-    assert took < TIMEOUT_S  # the page's own work only: no request went out
-    assert len(backoffice.seen_paths) == asked
+    assert len(backoffice.seen_paths) == asked  # failed fast: no request went out
 
 
 async def test_the_app_closes_the_shared_adapter_once(

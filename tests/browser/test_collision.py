@@ -29,8 +29,13 @@ async def test_a_viewer_not_announced_again_leaves_the_console_after_its_ttl(
     async with factory_app(live) as app, app.state.db.transaction() as session:
         ticket_id = await session.scalar(select(Ticket.id).where(Ticket.number == number))
     hub = live.app.state.hub
-    # The page's connection; the server's loop is the one its sender runs on.
-    console = next(c for c in list(hub.connections) if c.follows)
+    # The page's connection (its subscription may land just after the socket is live); the
+    # server's loop is the one its sender runs on.
+    deadline = time.monotonic() + 10
+    while not (following := [c for c in list(hub.connections) if ticket_id in c.follows]):
+        assert time.monotonic() < deadline, "the console never subscribed to the ticket"
+        await asyncio.sleep(0.05)
+    console = following[0]
     assert console._sender is not None
     server_loop = console._sender.get_loop()
     ghost = {"id": str(uuid.uuid4()), "name": "Ghost Agent"}

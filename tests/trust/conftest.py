@@ -8,20 +8,11 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 
-from kefu.accounts import security
 from kefu.accounts.models import Agent, Team
 from kefu.core import clock
 from tests.factories import api_token, bearer, customer_token, make_agent, make_team
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2 at production cost is ~0.3 s per hash; these tests create several agents."""
-    monkeypatch.setattr(security, "_hasher",
-                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture

@@ -30,16 +30,6 @@ def fast_search(monkeypatch: pytest.MonkeyPatch) -> None:
     use_fast_search(monkeypatch)
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    from argon2 import PasswordHasher
-
-    from kefu.accounts import security
-
-    monkeypatch.setattr(security, "_hasher",
-                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
 async def _help_center(app: FastAPI) -> World:
     """Deposits with two published articles (one in en and zh-CN, one in en only) and a
     draft."""
