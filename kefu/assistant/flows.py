@@ -9,6 +9,10 @@ human is needed (SPEC §D).
 - ``withdrawal_pending``: the withdrawal is found among the customer's recent ones and its
   status explained (pending review, processing, broadcast with txid, completed, failed); past
   its SLA (review 24 h, processing 1 h) it goes to an agent.
+- ``kyc_status``: the latest KYC application from the customer context: pending (within the
+  48-hour limit, or past it: an agent), rejected or waiting for more with the recorded reasons in
+  the help center's words (``kefu.assistant.kyc``). No application, or an approved one, leaves
+  the question to the help-center answer; a reason Kefu cannot explain goes to an agent.
 - ``2fa_reset``: never asks for a code. It explains the backup-key route and sends the step-up
   identity-verification link (``step_up`` callable); without one, an agent sends it.
 
@@ -26,6 +30,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
+from kefu.assistant import kyc
 from kefu.assistant.answer import localized
 from kefu.assistant.facts import Facts
 from kefu.assistant.handoff import Reason
@@ -36,11 +41,12 @@ from kefu.exchange.base import (
     ExchangeUnavailable,
     normalize_txid,
 )
-from kefu.exchange.schemas import CustomerContext, Deposit, Withdrawal
+from kefu.exchange.schemas import CustomerContext, Deposit, KycReview, Withdrawal
 from kefu.kb.status import StatusNotice
 
-FlowName = Literal["deposit_not_credited", "withdrawal_pending", "2fa_reset"]
-FLOWS: tuple[FlowName, ...] = ("deposit_not_credited", "withdrawal_pending", "2fa_reset")
+FlowName = Literal["deposit_not_credited", "withdrawal_pending", "2fa_reset", "kyc_status"]
+FLOWS: tuple[FlowName, ...] = ("deposit_not_credited", "withdrawal_pending", "2fa_reset",
+                               "kyc_status")
 ReplyKind = Literal["ask", "answer", "handoff"]
 StepUpLinker = Callable[[str, str], Awaitable[str]]
 """``(customer external id, purpose) -> URL`` of the step-up identity verification."""
@@ -50,6 +56,7 @@ MAX_CHOICES = 5
 REVIEW_SLA = timedelta(hours=24)
 PROCESSING_SLA = timedelta(hours=1)
 ON_HOLD_SLA = timedelta(hours=24)
+KYC_REVIEW_SLA = timedelta(hours=48)
 STUCK_AFTER = timedelta(hours=1)
 """A deposit with all its confirmations but not credited for this long is stuck (the help
 center's "more than one hour")."""
@@ -138,6 +145,8 @@ async def start_flow(name: FlowName, ctx: FlowContext, facts: Facts) -> FlowRepl
         return await _two_factor_reset(ctx)
     if ctx.adapter is None or ctx.external_id is None:
         return None
+    if name == "kyc_status":
+        return await _kyc_step(ctx)
     state = FlowState(name=name, step="start", slots=_slots_from(facts, {}))
     if name == "deposit_not_credited":
         return await _deposit_step(state, ctx)
@@ -683,6 +692,64 @@ def explain_withdrawal(withdrawal: Withdrawal, ctx: FlowContext) -> FlowReply:
     notices = _notice_lines(ctx, withdrawal.network, "withdrawal")
     text = _join(lang, _say(key, lang, **fields), *notices)
     return FlowReply(kind, text, None, article=article, lookup=record, detail=detail)
+
+
+# ---------------------------------------------------------------- KYC application
+
+
+async def _kyc_step(ctx: FlowContext) -> FlowReply | None:
+    """One step: the application's state, or None (no application, an approved one, or a back
+    office that does not send it) so the help center answers the question."""
+    assert ctx.adapter is not None
+    assert ctx.external_id is not None
+    try:
+        context = await ctx.adapter.customer_context(ctx.external_id)
+    except (ExchangeUnavailable, CustomerNotFound):
+        return None  # the article answers "how long / why" well enough without the record
+    review = context.kyc_review
+    if review is None or review.status == "approved":
+        return None
+    return explain_kyc_review(review, ctx)
+
+
+def explain_kyc_review(review: KycReview, ctx: FlowContext) -> FlowReply:
+    """A pending, rejected or resubmission-required application in words, with the reasons the
+    back office recorded and nothing else; past the 48-hour review limit, or with a reason Kefu
+    cannot explain, a hand-off with the record."""
+    lang = ctx.lang
+    fields: dict[str, object] = {
+        "level": review.level_requested, "ago": _ago(review.submitted_at, ctx),
+        "waited": _duration(ctx.now - review.submitted_at, lang)}
+    record = {"kyc_review": (
+        f"level {review.level_requested} status {review.status} submitted "
+        f"{review.submitted_at.isoformat()} reviewed "
+        f"{review.reviewed_at.isoformat() if review.reviewed_at else '–'} reasons "
+        f"{', '.join(review.reasons) or '–'}")}
+    if review.status == "pending":
+        if ctx.now - review.submitted_at > KYC_REVIEW_SLA:
+            return FlowReply("handoff", kyc.say("pending_overdue", lang, **fields), None,
+                             article="kyc-review-time", lookup=record,
+                             detail="KYC application under review for over 48 h")
+        return FlowReply("answer", kyc.say("pending", lang, **fields), None,
+                         article="kyc-review-time", lookup=record)
+    if review.reviewed_at is not None:
+        fields["ago"] = _ago(review.reviewed_at, ctx)
+    reasons = kyc.reason_lines(review.reasons, lang)
+    if reasons is None:
+        unexplained = ("rejected_unexplained" if review.status == "rejected"
+                       else "resubmission_unexplained")
+        return FlowReply("handoff", kyc.say(unexplained, lang, **fields), None,
+                         article="kyc-rejected-documents", lookup=record,
+                         detail=f"KYC {review.status}: reasons Kefu cannot explain "
+                                f"({', '.join(review.reasons) or 'none given'})")
+    if review.status == "resubmission_required":
+        return FlowReply("answer", kyc.say("resubmission_required", lang, reasons=reasons,
+                                           **fields), None,
+                         article="kyc-review-time", lookup=record)
+    text = kyc.say("rejected", lang, reasons=reasons, **fields)
+    if not set(review.reasons) <= kyc.UNFIXABLE:
+        text += "\n" + kyc.say("resubmit", lang)
+    return FlowReply("answer", text, None, article="kyc-rejected-documents", lookup=record)
 
 
 # ---------------------------------------------------------------- 2FA reset

@@ -11,8 +11,14 @@ Identity checks (step-up) are played by Kefu itself: the redirect goes to the lo
 ``/verify/identity/demo-exchange``, which simulates the exchange's sign-in and posts a signed
 result back (``kefu.web.verify``).
 
+The latest KYC application (``kyc_review``) comes from a generator of its own, seeded from the id
+too, so adding it left every other value of a customer as it was: most customers have none or an
+approved one, a few are pending (some past the 48-hour limit) or rejected with one or two reasons.
+
 Special ids, for demoing the console: ``vip...`` forces VIP tier 5-9 (``vip7...`` forces 7),
-``unknown...`` raises ``CustomerNotFound`` and ``unavailable...`` raises ``ExchangeUnavailable``.
+``kyc-pending...`` and ``kyc-rejected...`` force a pending or rejected KYC application (at KYC
+level 1 at most), ``unknown...`` raises ``CustomerNotFound`` and ``unavailable...`` raises
+``ExchangeUnavailable``.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from kefu.core import clock as core_clock
 from kefu.exchange.base import CustomerNotFound, ExchangeUnavailable, normalize_txid
@@ -34,6 +40,8 @@ from kefu.exchange.schemas import (
     DepositStatus,
     IdentityCheckRequest,
     IdentityCheckStarted,
+    KycReview,
+    KycReviewStatus,
     Liquidation,
     Order,
     OrderStatus,
@@ -184,6 +192,16 @@ _VIP_VOLUME = ((0, 10**6), (10**6, 5 * 10**6), (5 * 10**6, 2 * 10**7), (2 * 10**
                (5 * 10**8, 10**9), (10**9, 25 * 10**8), (25 * 10**8, 5 * 10**9))
 _FLAGS = (("withdrawals_frozen", 0.06), ("under_investigation", 0.03),
           ("new_device_login", 0.10), ("p2p_restricted", 0.05))
+# The latest KYC application's status by KYC level ("none": no application on record).
+_KYC_REVIEWS: dict[int, dict[KycReviewStatus | Literal["none"], int]] = {
+    0: {"none": 50, "pending": 20, "rejected": 25, "resubmission_required": 5},
+    1: {"none": 15, "approved": 50, "pending": 15, "rejected": 15, "resubmission_required": 5},
+    2: {"none": 25, "approved": 75},
+}
+_KYC_REASON_WEIGHTS = {"document_blurry": 30, "document_expired": 15, "name_mismatch": 20,
+                       "selfie_mismatch": 15, "unsupported_document": 12, "region_restricted": 8}
+_KYC_RESUBMIT_REASONS = {"document_blurry": 50, "document_expired": 20, "unsupported_document": 15,
+                         "selfie_mismatch": 15}
 _S = TypeVar("_S", bound=str)
 _T = TypeVar("_T", Deposit, Withdrawal, Order, Liquidation)
 
@@ -286,6 +304,11 @@ class DemoExchangeAdapter:
             tier = int(digit) if digit.isdigit() and int(digit) >= 5 else rng.randint(5, 9)
         kyc = rng.choices(range(3), (8, 30, 62))[0]  # levels 0-2, as kyc-levels-and-limits says
         kyc = max(kyc, 2) if tier >= 3 else kyc
+        forced_review: KycReviewStatus | None = (
+            "pending" if external_id.startswith("kyc-pending")
+            else "rejected" if external_id.startswith("kyc-rejected") else None)
+        if forced_review is not None:
+            kyc = min(kyc, 1)
         age_s = rng.randint(2 * _DAY, 2_500 * _DAY)
         low, high = _VIP_VOLUME[tier]
         volume = Decimal(rng.randint(low * 100, high * 100)).scaleb(-2)
@@ -320,11 +343,44 @@ class DemoExchangeAdapter:
             orders=_newest_first(orders),
             liquidations=_newest_first(liquidations),
             flags=flags,
+            kyc_review=_kyc_review(external_id, anchor, age_s, kyc, forced_review),
         )
 
 
 def _newest_first(items: list[_T]) -> list[_T]:
     return sorted(items, key=lambda item: item.created_at, reverse=True)
+
+
+def _kyc_review(external_id: str, anchor: datetime, age_s: int, kyc: int,
+                forced: KycReviewStatus | None) -> KycReview | None:
+    """The latest KYC application, consistent with the level: approved for the level the
+    customer has, pending or rejected for the next one. From its own generator, so the rest of
+    the customer does not depend on it."""
+    rng = random.Random(hashlib.sha256(b"kyc-review:" + external_id.encode()).digest())
+    status = forced or _pick(rng, _KYC_REVIEWS[min(kyc, 2)])
+    if status == "none":
+        return None
+    window = age_s - 600  # applied after signing up (accounts are at least 2 days old)
+    if status == "pending":  # most within the 48-hour limit, some past it
+        waited = (rng.randint(600, 40 * 3_600) if rng.random() < 0.8
+                  else rng.randint(49 * 3_600, 6 * _DAY))
+        return KycReview(status=status, level_requested=kyc + 1,
+                         submitted_at=anchor - timedelta(seconds=min(waited, window)))
+    oldest = min(window, (400 if status == "approved" else 30) * _DAY)
+    submitted = anchor - timedelta(seconds=rng.randint(min(3_600, oldest), oldest))
+    took = rng.randint(300, 900) if rng.random() < 0.7 else rng.randint(3_600, 47 * 3_600)
+    reasons: list[str] = []
+    if status == "rejected":
+        reasons = [_pick(rng, _KYC_REASON_WEIGHTS)]
+        if reasons[0] != "region_restricted" and rng.random() < 0.3:
+            reasons.append(_pick(rng, {code: weight for code, weight in _KYC_REASON_WEIGHTS.items()
+                                       if code not in (reasons[0], "region_restricted")}))
+    elif status == "resubmission_required":
+        reasons = [_pick(rng, _KYC_RESUBMIT_REASONS)]
+    return KycReview(status=status, level_requested=kyc if status == "approved" else kyc + 1,
+                     submitted_at=submitted,
+                     reviewed_at=min(submitted + timedelta(seconds=took), anchor),
+                     reasons=reasons)
 
 
 def _deposit(c: _Customer) -> Deposit:

@@ -38,6 +38,7 @@ WithdrawalStatus = Literal[
     "processing", "pending_review", "broadcast", "completed", "failed", "cancelled"
 ]
 OrderStatus = Literal["open", "partially_filled", "filled", "cancelled", "rejected", "expired"]
+KycReviewStatus = Literal["pending", "approved", "rejected", "resubmission_required"]
 
 ACCOUNT_FLAGS: Final[dict[str, str]] = {
     "withdrawals_frozen": "Withdrawals are frozen on the account.",
@@ -46,6 +47,13 @@ ACCOUNT_FLAGS: Final[dict[str, str]] = {
     "p2p_restricted": "The customer may not trade on the P2P market.",
 }
 """Flags Kefu understands, with what they mean for an agent; exchanges may send others."""
+
+KYC_REASONS: Final[tuple[str, ...]] = (
+    "document_blurry", "document_expired", "name_mismatch", "selfie_mismatch",
+    "unsupported_document", "region_restricted",
+)
+"""Rejection reason codes Kefu explains (panel, assistant); exchanges may send others, which are
+kept as text and shown as they are."""
 
 
 class _Frozen(BaseModel):
@@ -110,6 +118,20 @@ class Liquidation(_Frozen):
     created_at: UtcDatetime
 
 
+class KycReview(_Frozen):
+    """The customer's latest identity-verification (KYC) application: its state only. It never
+    carries documents, their numbers or images, so none can reach an agent, a log or the
+    assistant through Kefu."""
+
+    status: KycReviewStatus
+    level_requested: int = Field(ge=1, le=3)
+    submitted_at: UtcDatetime
+    reviewed_at: UtcDatetime | None = None
+    reasons: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=10,
+        description="Rejection / resubmission reason codes; see KYC_REASONS")
+
+
 class CustomerContext(_Frozen):
     """Everything the agent's customer panel shows; lists are newest first."""
 
@@ -125,6 +147,7 @@ class CustomerContext(_Frozen):
     flags: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
         default_factory=list
     )
+    kyc_review: KycReview | None = None
 
 
 class DepositList(_Frozen):

@@ -314,6 +314,7 @@ async def _customer_local(session: AsyncSession, ticket: Ticket) -> dict[str, An
         "loading": not customer.is_visitor,
         "panel_url": _panel_url(ticket),
         "account_age_days": None,
+        "kyc_pending_hours": None,
         "flag_notes": ACCOUNT_FLAGS,
         "explorer_url": explorer_url,
         "short_txid": short_txid,
@@ -339,6 +340,10 @@ async def _customer_panel(
         return panel
     panel["context"] = context
     panel["account_age_days"] = (clock.now() - context.account_created_at).days
+    review = context.kyc_review
+    if review is not None and review.status == "pending":
+        panel["kyc_pending_hours"] = max(
+            0, int((clock.now() - review.submitted_at).total_seconds() // 3600))
     panel["compliance"] = await compliance_state(session, customer, context=context,
                                                  viewer=actor, ticket_number=ticket.number)
     return panel

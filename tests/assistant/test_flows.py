@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
+from kefu.assistant import kyc
 from kefu.assistant.facts import extract_facts
 from kefu.assistant.flows import (
     FlowContext,
@@ -16,18 +18,20 @@ from kefu.assistant.flows import (
     canonical_network,
     continue_flow,
     explain_deposit,
+    explain_kyc_review,
     explain_withdrawal,
     parse_choice,
     start_flow,
 )
 from kefu.assistant.pipeline import AssistantCustomer, ConversationState
 from kefu.exchange.demo import DemoExchangeAdapter
-from kefu.exchange.schemas import Deposit, Withdrawal
+from kefu.exchange.schemas import KYC_REASONS, Deposit, KycReview, Withdrawal
 from kefu.guard.outbound import check_outbound
 from kefu.kb.status import StatusNotice
 from tests.assistant.test_pipeline import NOW, make_assistant
 
 DEMO = DemoExchangeAdapter(clock=lambda: NOW)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def deposit(external_id: str, status: str, network: str | None = None) -> Deposit:
@@ -323,3 +327,108 @@ async def test_2fa_reset_sends_the_step_up_link() -> None:
     assert "https://demoex.example/verify/flow-2-2fa_reset" in turn.text
     assert "Never type 2FA or SMS codes in this chat" in turn.text
     assert not check_outbound(turn.text, allowed_domains=("demoex.example",), lang="en").blocked
+
+
+# ---------------------------------------------------------------- KYC application
+
+
+def _article_text(slug: str, lang: str) -> str:
+    """The demo article as one line of plain text (no bold markers, no line wrapping)."""
+    path = ROOT / "kefu/demo/kb/kyc" / f"{slug}.{'zh-CN' if lang == 'zh' else 'en'}.md"
+    return " ".join(path.read_text(encoding="utf-8").replace("**", "").split())
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_kyc_reasons_are_explained_in_the_help_centers_own_words(lang: str) -> None:
+    article = _article_text("kyc-rejected-documents", lang)
+    assert set(kyc.REJECTION_REASONS) == set(KYC_REASONS)
+    for texts in kyc.REJECTION_REASONS.values():
+        assert texts[lang].rstrip("。.") in article
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("why was my KYC rejected", "en"), ("实名认证被拒绝了", "zh")])
+async def test_a_rejected_customer_gets_the_recorded_reasons_and_the_articles_steps(
+        text: str, lang: str) -> None:
+    """kyc-rejected-0 was rejected for an expired and a blurry document: those two are
+    explained, no other reason is mentioned."""
+    review = DEMO.generate("kyc-rejected-0").kyc_review
+    assert review is not None
+    assert review.reasons == ["document_expired", "document_blurry"]
+    turn = await make_assistant().respond(ConversationState(), text,
+                                          customer=AssistantCustomer("kyc-rejected-0"))
+    assert (turn.kind, turn.intent, turn.flow) == ("answer", "kyc_rejected", "kyc_status")
+    for code, texts in kyc.REJECTION_REASONS.items():
+        assert (texts[lang] in turn.text) == (code in review.reasons), code
+    assert kyc.say("resubmit", lang) in turn.text
+    assert {"en": "Level 1", "zh": "Level 1"}[lang] in turn.text
+    assert turn.citations[0].slug == "kyc-rejected-documents"
+    assert not check_outbound(turn.text, allowed_domains=("demoex.example",), lang=lang).blocked
+
+
+@pytest.mark.parametrize(("text", "lang", "expected"), [
+    ("my verification is still pending", "en", "you submitted it 18 h ago"),
+    ("实名认证审核要多久", "zh", "提交于18 小时前"),
+])
+async def test_a_pending_customer_is_told_since_when_and_the_48_hour_limit(
+        text: str, lang: str, expected: str) -> None:
+    turn = await make_assistant().respond(ConversationState(), text,
+                                          customer=AssistantCustomer("kyc-pending-2"))
+    assert (turn.kind, turn.intent, turn.flow) == ("answer", "kyc_review_time", "kyc_status")
+    assert expected in turn.text
+    assert "48" in turn.text
+    assert turn.citations[0].slug == "kyc-review-time"
+    assert not any(texts[lang] in turn.text for texts in kyc.REJECTION_REASONS.values())
+
+
+async def test_a_kyc_review_past_48_hours_goes_to_an_agent_with_the_record() -> None:
+    turn = await make_assistant().respond(ConversationState(), "my verification is still pending",
+                                          customer=AssistantCustomer("kyc-pending-6"))
+    assert turn.kind == "handoff"
+    assert turn.handoff is not None
+    assert turn.handoff.reason == "flow_needs_agent"
+    assert "longer than our 48-hour limit" in turn.text
+    assert "status pending" in turn.handoff.extra["kyc_review"]
+
+
+def _review(**changes: object) -> KycReview:
+    values: dict[str, object] = {
+        "status": "rejected", "level_requested": 2, "submitted_at": NOW - timedelta(days=2),
+        "reviewed_at": NOW - timedelta(days=1), "reasons": ["region_restricted"]}
+    return KycReview.model_validate({**values, **changes})
+
+
+def test_a_reason_kefu_cannot_explain_goes_to_an_agent_unexplained() -> None:
+    reply = explain_kyc_review(_review(reasons=["document_blurry", "watermark_detected"]),
+                               context())
+    assert reply.kind == "handoff"
+    assert reply.text == "Your application for verification Level 2 was rejected 24 h ago."
+    assert "watermark_detected" in reply.detail
+    assert explain_kyc_review(_review(reasons=[]), context()).kind == "handoff"
+    more = explain_kyc_review(_review(status="resubmission_required", reasons=["new_code"]),
+                              context())
+    assert more.kind == "handoff"
+    assert "rejected" not in more.text
+    assert "Action required" in more.text
+
+
+def test_an_unfixable_rejection_does_not_suggest_resubmitting() -> None:
+    reply = explain_kyc_review(_review(), context())
+    assert reply.kind == "answer"
+    assert kyc.REJECTION_REASONS["region_restricted"]["en"] in reply.text
+    assert kyc.say("resubmit", "en") not in reply.text
+    more = explain_kyc_review(_review(status="resubmission_required", reasons=["document_blurry"]),
+                              context(lang="zh"))
+    assert (more.kind, more.article) == ("answer", "kyc-review-time")
+    assert "需补充材料" in more.text
+    assert kyc.REJECTION_REASONS["document_blurry"]["zh"] in more.text
+
+
+async def test_no_application_or_an_approved_one_leaves_it_to_the_help_center() -> None:
+    approved = next(n for n in range(50) if (r := DEMO.generate(f"cust-{n}").kyc_review)
+                    is not None and r.status == "approved")
+    none = next(n for n in range(50) if DEMO.generate(f"cust-{n}").kyc_review is None)
+    facts = extract_facts("how long does KYC take")
+    for external_id in (f"cust-{approved}", f"cust-{none}"):
+        assert await start_flow("kyc_status", context(external_id), facts) is None
+    assert await start_flow("kyc_status", context(None), facts) is None

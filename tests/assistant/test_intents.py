@@ -145,11 +145,11 @@ def test_every_intent_has_a_catalog_entry(shipped: tuple[list[str], list[str]]) 
         assert entry["category"] in {"deposit", "withdrawal", "security", "kyc", "futures", "p2p",
                                      "api", "fees", "other"}, label
         assert entry["flow"] in {None, "deposit_not_credited", "withdrawal_pending",
-                                 "2fa_reset"}, label
+                                 "2fa_reset", "kyc_status"}, label
         assert isinstance(entry["sensitive"], bool), label
     assert {label for label, entry in catalog.items() if entry["sensitive"]} >= MUST_HAND_OFF
     assert {entry["flow"] for entry in catalog.values()} == {
-        None, "deposit_not_credited", "withdrawal_pending", "2fa_reset"}
+        None, "deposit_not_credited", "withdrawal_pending", "2fa_reset", "kyc_status"}
 
 
 # ------------------------------------------------------------------ trained on shipped data

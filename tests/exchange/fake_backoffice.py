@@ -3,7 +3,8 @@
 ``running_fake_backoffice()`` serves it with uvicorn on a free 127.0.0.1 port in a background
 thread, so ``HttpExchangeAdapter`` is tested over real HTTP. Setting ``FakeBackoffice.fault``
 makes the server misbehave the ways real back offices do (non-JSON body, wrong shape, 500, slow
-answer, another customer's data, a filter it ignores, a 404 from a wrong base URL).
+answer, another customer's data, a filter it ignores, a 404 from a wrong base URL) or behave as
+an older back office does (``"legacy"``: a context without ``kyc_review``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from tests.servers import serving_in_thread
 
 Fault = Literal[
     "invalid_json", "wrong_shape", "server_error", "slow", "other_customer", "ignore_txid",
-    "plain_404",
+    "plain_404", "legacy",
 ]
 
 
@@ -82,7 +83,10 @@ def create_app(state: FakeBackoffice) -> FastAPI:
             return _error(404, "customer_not_found", "no such customer")
         except ExchangeUnavailable as exc:
             return _error(503, "unavailable", exc.message)
-        return JSONResponse(context.model_dump(mode="json"))
+        body = context.model_dump(mode="json")
+        if state.fault == "legacy":
+            del body["kyc_review"]
+        return JSONResponse(body)
 
     @app.get("/v1/customers/{external_id}/deposits")
     async def find_customer_deposits(

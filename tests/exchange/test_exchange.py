@@ -36,9 +36,11 @@ from kefu.exchange.demo import (
 )
 from kefu.exchange.http import HttpExchangeAdapter
 from kefu.exchange.schemas import (
+    KYC_REASONS,
     CustomerContext,
     Deposit,
     DepositList,
+    KycReview,
     Liquidation,
     Order,
     Withdrawal,
@@ -254,6 +256,76 @@ async def test_demo_special_ids_and_deposit_lookup() -> None:
     assert await demo.find_deposit(context.external_id, txid="0x" + "ab" * 32) is None
 
 
+def test_demo_kyc_reviews_look_real(demo_contexts: list[CustomerContext]) -> None:
+    reviews = Counter(c.kyc_review.status if c.kyc_review else None for c in demo_contexts)
+    assert (reviews[None] + reviews["approved"]) / len(IDS) > 0.75
+    assert 0.02 < reviews["pending"] / len(IDS) < 0.15
+    assert 0.02 < reviews["rejected"] / len(IDS) < 0.15
+    assert reviews["resubmission_required"] > 0
+    reasons: Counter[str] = Counter()
+    for context in demo_contexts:
+        review = context.kyc_review
+        if review is None:
+            continue
+        assert context.account_created_at <= review.submitted_at <= NOW
+        if review.status == "approved":
+            assert review.level_requested == context.kyc_level
+        else:
+            assert review.level_requested == context.kyc_level + 1
+        if review.status == "pending":
+            assert review.reviewed_at is None
+            assert review.reasons == []
+        else:
+            assert review.reviewed_at is not None
+            assert review.submitted_at <= review.reviewed_at <= NOW
+        if review.status == "rejected":
+            assert 1 <= len(review.reasons) == len(set(review.reasons)) <= 2
+        assert (review.reasons != []) == (review.status in ("rejected", "resubmission_required"))
+        reasons.update(review.reasons)
+    assert set(reasons) == set(KYC_REASONS)
+    pending = [c.kyc_review for c in demo_contexts if c.kyc_review and
+               c.kyc_review.status == "pending"]
+    assert any(NOW - r.submitted_at > timedelta(hours=48) for r in pending)
+    assert any(NOW - r.submitted_at < timedelta(hours=48) for r in pending)
+
+
+def test_demo_special_kyc_ids() -> None:
+    demo = DemoExchangeAdapter(fixed_clock)
+    for n in range(10):
+        pending, rejected = demo.generate(f"kyc-pending-{n}"), demo.generate(f"kyc-rejected-{n}")
+        assert pending.kyc_review is not None
+        assert pending.kyc_review.status == "pending"
+        assert rejected.kyc_review is not None
+        assert rejected.kyc_review.status == "rejected"
+        assert 1 <= len(rejected.kyc_review.reasons) <= 2
+        for context in (pending, rejected):
+            assert context.kyc_level <= 1
+            assert context.kyc_review.level_requested == context.kyc_level + 1
+    assert demo.generate("kyc-pending-1") == demo.generate("kyc-pending-1")
+
+
+def test_kyc_review_is_optional_keeps_unknown_reasons_and_has_no_documents() -> None:
+    base = json.loads(DemoExchangeAdapter(fixed_clock).generate("cust-5").model_dump_json())
+    base.pop("kyc_review")
+    assert CustomerContext.model_validate(base).kyc_review is None  # an older back office
+    review = {"status": "rejected", "level_requested": 2,
+              "submitted_at": "2025-02-27T08:00:00+08:00", "reviewed_at": "2025-02-27T01:00:00Z",
+              "reasons": ["document_blurry", "watermark_detected"],
+              "document_number": "E12345678", "document_images": ["https://x.test/id.jpg"]}
+    parsed = CustomerContext.model_validate({**base, "kyc_review": review}).kyc_review
+    assert parsed is not None
+    assert parsed.reasons == ["document_blurry", "watermark_detected"]
+    assert parsed.submitted_at == datetime(2025, 2, 27, 0, tzinfo=UTC)
+    dumped = parsed.model_dump_json()
+    assert "E12345678" not in dumped
+    assert "id.jpg" not in dumped
+    assert set(KycReview.model_fields) == {
+        "status", "level_requested", "submitted_at", "reviewed_at", "reasons"}
+    for bad in ({"status": "maybe"}, {"level_requested": 0}, {"submitted_at": "2025-02-27"}):
+        with pytest.raises(ValidationError):
+            KycReview.model_validate({**review, **bad})
+
+
 def test_address_encoders_match_known_vectors() -> None:
     program = bytes.fromhex("751e76e8199196d454941c45d1b3a323f1433bd6")  # BIP 173
     assert _segwit_v0_address(program) == "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"
@@ -318,6 +390,21 @@ async def test_http_finds_deposit_by_txid(
     backoffice.fault = "ignore_txid"  # the server returns every deposit; the adapter filters
     assert await adapter.find_deposit("cust-3", txid=deposit.txid) == deposit
     assert await adapter.find_deposit("cust-3", txid="f" * 64) is None
+
+
+async def test_http_carries_kyc_review_and_parses_an_older_back_office(
+    adapter: HttpExchangeAdapter, backoffice: FakeBackoffice
+) -> None:
+    demo = DemoExchangeAdapter(fixed_clock)
+    for external_id in ("kyc-rejected-1", "kyc-pending-1"):
+        expected = demo.generate(external_id)
+        context = await adapter.customer_context(external_id)
+        assert context.kyc_review is not None
+        assert context == expected
+    backoffice.fault = "legacy"
+    old = await adapter.customer_context("kyc-rejected-1")
+    assert old.kyc_review is None
+    assert old == demo.generate("kyc-rejected-1").model_copy(update={"kyc_review": None})
 
 
 async def test_http_unknown_customer(adapter: HttpExchangeAdapter) -> None:
@@ -417,7 +504,8 @@ async def test_fake_backoffice_responses_match_the_spec(
     )
     headers = {"Authorization": f"Bearer {API_KEY}"}
     async with httpx.AsyncClient(base_url=backoffice.base_url, headers=headers) as client:
-        for external_id in ("cust-1", "cust-2", "vip5-a", "cust-44"):
+        for external_id in ("cust-1", "cust-2", "vip5-a", "cust-44", "kyc-rejected-3",
+                            "kyc-pending-3"):
             response = await client.get(f"/v1/customers/{external_id}/context")
             assert response.status_code == 200
             context_v.validate(response.json())
@@ -438,7 +526,7 @@ async def test_fake_backoffice_responses_match_the_spec(
 
 MODELS: dict[str, type[BaseModel]] = {
     "Deposit": Deposit, "Withdrawal": Withdrawal, "Order": Order, "Liquidation": Liquidation,
-    "CustomerContext": CustomerContext, "DepositList": DepositList,
+    "CustomerContext": CustomerContext, "DepositList": DepositList, "KycReview": KycReview,
 }
 
 

@@ -115,6 +115,8 @@ async def test_values_from_the_back_office_are_escaped_and_never_linked(
     hostile = _context("cust-panel", flags=[EVIL])
     hostile["deposits"][0].update(txid="javascript:alert(1)//" + EVIL, coin=EVIL, memo=EVIL)
     hostile["withdrawals"][0].update(address=EVIL, network="TRC20", txid=EVIL)
+    hostile["kyc_review"] = {"status": "rejected", "level_requested": 1,
+                             "submitted_at": "2025-01-01T00:00:00Z", "reasons": [EVIL]}
     page = await _page(app, client, lambda r: httpx.Response(200, json=hostile))
     assert page.status_code == 200
     assert EVIL not in page.text
@@ -286,6 +288,63 @@ async def test_a_visitors_ticket_says_there_is_no_exchange_account(
     fragment = await client.get(f"/agent/tickets/{number}/customer-panel",
                                 headers={"HX-Request": "true"})
     assert "This is an anonymous visitor without an exchange account." in _panel(fragment)
+
+
+@pytest.mark.parametrize(("lang", "said"), [
+    ("en", ["KYC application", "Rejected", "for Level 2", "Submitted", "reviewed",
+            "Document photo unclear or with glare", "Name does not match the document",
+            "watermark_detected"]),
+    ("zh-CN", ["认证申请", "已拒绝", "申请等级 2", "提交于", "审核于", "证件照片模糊或反光",
+               "姓名与证件不一致", "watermark_detected"]),
+])
+async def test_the_panel_shows_the_latest_kyc_application_and_its_reasons(
+    app: FastAPI, client: httpx.AsyncClient, lang: str, said: list[str]
+):
+    """Reasons Kefu knows are named in the agent's language; another code is shown as it is."""
+    await make_desk(app)
+    review = {"status": "rejected", "level_requested": 2,
+              "submitted_at": (datetime.now(UTC) - timedelta(days=3)).isoformat(),
+              "reviewed_at": (datetime.now(UTC) - timedelta(days=2)).isoformat(),
+              "reasons": ["document_blurry", "name_mismatch", "watermark_detected"]}
+    body = _context("cust-panel", kyc_level=1, kyc_review=review)
+    panel = _panel(await _page(app, client, lambda r: httpx.Response(200, json=body), lang=lang))
+    block = panel.split('data-testid="kyc-review"', 1)[1].split("</dd>", 1)[0]
+    for text in said:
+        assert text in block, text
+    assert 'data-status="rejected"' in panel
+    assert "document_blurry" not in block  # a known code is shown in words, not as the code
+
+
+@pytest.mark.parametrize(("lang", "hours", "said", "overdue"), [
+    ("en", 5, "waiting 5 h", False), ("zh-CN", 5, "已等待 5 小时", False),
+    ("en", 75, "waiting 3 days, over the 48 h limit", True),
+    ("zh-CN", 75, "已等待 3 天，超过 48 小时时限", True),
+])
+async def test_the_panel_says_how_long_a_kyc_application_has_been_pending(
+    app: FastAPI, client: httpx.AsyncClient, lang: str, hours: int, said: str, overdue: bool
+):
+    await make_desk(app)
+    review = {"status": "pending", "level_requested": 1,
+              "submitted_at": (datetime.now(UTC) - timedelta(hours=hours, minutes=10)).isoformat()}
+    body = _context("cust-panel", kyc_level=0, kyc_review=review)
+    panel = _panel(await _page(app, client, lambda r: httpx.Response(200, json=body), lang=lang))
+    waiting = panel.split('data-testid="kyc-waiting"', 1)[1].split("</span>", 1)[0]
+    assert said in waiting
+    assert ('class="overdue"' in waiting) == overdue
+    assert {"en": "Under review", "zh-CN": "审核中"}[lang] in panel
+    assert 'data-testid="kyc-reasons"' not in panel
+
+
+async def test_a_back_office_without_kyc_review_shows_the_panel_as_before(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    await make_desk(app)
+    body = _context("cust-panel")
+    assert "kyc_review" not in body
+    panel = _panel(await _page(app, client, lambda r: httpx.Response(200, json=body)))
+    assert "Level 2 · Advanced (address)" in panel
+    assert 'data-testid="kyc-review"' not in panel
+    assert "KYC application" not in panel
 
 
 def test_explorer_links_need_a_known_network_and_a_txid_in_its_format():
