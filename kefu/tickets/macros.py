@@ -1,5 +1,7 @@
 """Macros: canned replies with variables, scoped like tickets (an agent sees the global ones and
-their teams'; supervisors and admins see and manage all).
+their teams'; supervisors and admins see and manage all of those), plus personal macros: an
+agent's own, which only that agent sees, uses and edits, whatever their role. An admin may list
+and delete another agent's personal macros (off-boarding) but neither uses nor edits them.
 
 A macro's body may use ``{customer.name}``, ``{ticket.number}``, ``{ticket.subject}`` and
 ``{agent.name}``. Rendering is plain text substitution of those four names and nothing else: no
@@ -17,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts.actor import Actor
@@ -101,15 +103,20 @@ def render_macro(
 
 # ---------------------------------------------------------------- scoping and queries
 
+SCOPES = ("global", "team", "personal")
+
 
 def macro_scope(actor: Actor) -> ColumnElement[bool]:
-    """The one rule of who may use which macro: global ones and their teams' (all for
-    supervisors and admins); customers none."""
+    """The one rule of who may use which macro: the shared ones (global and their teams'; all
+    teams' for supervisors and admins) and their own personal ones. Nobody, an admin included,
+    uses another agent's personal macro; customers use none."""
+    if actor.agent is None:
+        return false()
+    own = Macro.owner_agent_id == actor.agent.id
     if actor.is_supervisor:
-        return true()
-    if actor.agent is not None:
-        return or_(Macro.team_id.is_(None), Macro.team_id.in_(actor.team_ids))
-    return false()
+        return or_(Macro.owner_agent_id.is_(None), own)
+    return or_(and_(Macro.owner_agent_id.is_(None),
+                    or_(Macro.team_id.is_(None), Macro.team_id.in_(actor.team_ids))), own)
 
 
 def usable_by(actor: Actor) -> Select[Macro]:
@@ -118,11 +125,27 @@ def usable_by(actor: Actor) -> Select[Macro]:
 
 async def list_macros(
     session: AsyncSession, actor: Actor, *, language: str | None = None, q: str | None = None,
-    limit: int = 500,
+    scope: str | None = None, owner_agent_id: uuid.UUID | None = None, limit: int = 500,
 ) -> list[Macro]:
     """Ordered by language, then title. ``language`` matches the base language (``zh-CN`` finds
-    ``zh``); ``q`` searches titles."""
-    stmt = usable_by(actor)
+    ``zh``); ``q`` searches titles; ``scope`` keeps one of ``SCOPES``.
+
+    ``owner_agent_id`` lists that agent's personal macros instead: one's own, or any agent's for
+    an admin (to review and delete them when the agent leaves; admins do not edit them)."""
+    if owner_agent_id is not None:
+        if actor.agent is None or (owner_agent_id != actor.agent.id and not actor.is_admin):
+            raise Forbidden("only admins list another agent's personal macros",
+                            code="admin_required")
+        stmt = select(Macro).where(Macro.owner_agent_id == owner_agent_id)
+    else:
+        stmt = usable_by(actor)
+    if scope == "personal":
+        stmt = stmt.where(Macro.owner_agent_id.is_not(None))
+    elif scope in ("global", "team"):
+        stmt = stmt.where(Macro.owner_agent_id.is_(None), Macro.team_id.is_(None)
+                          if scope == "global" else Macro.team_id.is_not(None))
+    elif scope is not None:
+        raise InvalidInput(f"scope must be one of {', '.join(SCOPES)}", code="invalid_scope")
     base = macro_language(language.replace("\x00", "") if language else None)
     if base:
         stmt = stmt.where(or_(Macro.language == base, Macro.language.like(f"{base}-%")))
@@ -142,12 +165,35 @@ async def get_macro(session: AsyncSession, actor: Actor, macro_id: uuid.UUID) ->
     return macro
 
 
+async def get_macro_to_change(session: AsyncSession, actor: Actor, macro_id: uuid.UUID) -> Macro:
+    """The macro ``actor`` means to change or delete: one they may use, or (admins only)
+    another agent's personal macro. An agent who is not a supervisor gets 403 for anything but
+    their own personal macros, whether the id exists or not, so ids reveal nothing."""
+    if actor.agent is None:
+        raise NotFound("macro")
+    stmt = select(Macro).where(Macro.id == macro_id)
+    if not actor.is_admin:
+        stmt = stmt.where(macro_scope(actor))
+    macro = await session.scalar(stmt)
+    if not actor.is_supervisor and (macro is None or macro.owner_agent_id is None):
+        _require_manager(actor)
+    if macro is None:
+        raise NotFound("macro")
+    return macro
+
+
 # ---------------------------------------------------------------- changes
 
 
 def _require_manager(actor: Actor) -> None:
     if not actor.is_supervisor:
-        raise Forbidden("supervisors and admins manage macros", code="supervisor_required")
+        raise Forbidden("supervisors and admins manage shared macros; agents keep personal ones",
+                        code="supervisor_required")
+
+
+def _require_owner(actor: Actor, macro: Macro) -> None:
+    if actor.agent is None or macro.owner_agent_id != actor.agent.id:
+        raise Forbidden("only its owner edits a personal macro", code="macro_owner_only")
 
 
 async def _check_team(session: AsyncSession, team_id: uuid.UUID | None) -> None:
@@ -156,9 +202,14 @@ async def _check_team(session: AsyncSession, team_id: uuid.UUID | None) -> None:
 
 
 async def _check_unique(
-    session: AsyncSession, title: str, language: str, *, other_than: uuid.UUID | None = None
+    session: AsyncSession, title: str, language: str, *, owner_agent_id: uuid.UUID | None,
+    other_than: uuid.UUID | None = None,
 ) -> None:
-    stmt = select(Macro.id).where(Macro.title == title, Macro.language == language)
+    """One title per language in each scope: among the shared macros, and among each agent's
+    personal ones (the database's unique indexes hold the same rule)."""
+    stmt = select(Macro.id).where(Macro.title == title, Macro.language == language,
+                                  Macro.owner_agent_id.is_(None) if owner_agent_id is None
+                                  else Macro.owner_agent_id == owner_agent_id)
     if other_than is not None:
         stmt = stmt.where(Macro.id != other_than)
     if await session.scalar(stmt) is not None:
@@ -176,39 +227,58 @@ def _clean(text: str, what: str) -> str:
     return value
 
 
+def _personal_has_no_team(team_id: uuid.UUID | None) -> None:
+    if team_id is not None:
+        raise InvalidInput("a personal macro belongs to no team", code="personal_macro_team")
+
+
 async def create_macro(
     session: AsyncSession, actor: Actor, *, title: str, body: str, language: str,
-    team_id: uuid.UUID | None = None,
+    team_id: uuid.UUID | None = None, personal: bool = False,
 ) -> Macro:
-    _require_manager(actor)
+    """``personal``: the actor's own macro, which any agent may create; shared (global or
+    ``team_id``'s) ones are for supervisors and admins."""
+    if personal:
+        if actor.agent is None:
+            raise Forbidden("agents only", code="agent_required")
+        _personal_has_no_team(team_id)
+    else:
+        _require_manager(actor)
+    owner = actor.agent.id if personal and actor.agent else None
     title, body = _clean(title, "title"), _clean(body, "body")
     check_variables(body)
     base = macro_language(language) or "en"
     await _check_team(session, team_id)
-    await _check_unique(session, title, base)
-    macro = Macro(title=title, body=body, language=base, team_id=team_id,
+    await _check_unique(session, title, base, owner_agent_id=owner)
+    macro = Macro(title=title, body=body, language=base, team_id=team_id, owner_agent_id=owner,
                   created_by_agent_id=actor.agent.id if actor.agent else None)
     session.add(macro)
     await session.flush()
     await audit(session, actor, "macro.created", target_type="macro", target_id=str(macro.id),
-                details={"title": title, "language": base})
+                details={"title": title, "language": base, "scope": macro.scope})
     return macro
 
 
 async def update_macro(
     session: AsyncSession, actor: Actor, macro: Macro, changes: Mapping[str, Any]
 ) -> Macro:
-    """``changes`` holds only the fields sent; ``team_id: None`` makes the macro global."""
-    _require_manager(actor)
+    """``changes`` holds only the fields sent; ``team_id: None`` makes a shared macro global. A
+    personal macro is changed by its owner only and stays personal (no team)."""
+    if macro.owner_agent_id is not None:
+        _require_owner(actor, macro)
+        _personal_has_no_team(changes.get("team_id"))
+    else:
+        _require_manager(actor)
     title = _clean(changes["title"], "title") if changes.get("title") is not None else macro.title
     body = _clean(changes["body"], "body") if changes.get("body") is not None else macro.body
     if body != macro.body:  # a macro stored before the check stays editable in its other fields
         check_variables(body)
     language = (macro_language(changes.get("language")) or macro.language)
-    if "team_id" in changes:
+    if "team_id" in changes and macro.owner_agent_id is None:
         await _check_team(session, changes["team_id"])
         macro.team_id = changes["team_id"]
-    await _check_unique(session, title, language, other_than=macro.id)
+    await _check_unique(session, title, language, owner_agent_id=macro.owner_agent_id,
+                        other_than=macro.id)
     macro.title, macro.body, macro.language = title, body, language
     await session.flush()
     await audit(session, actor, "macro.updated", target_type="macro", target_id=str(macro.id),
@@ -217,9 +287,16 @@ async def update_macro(
 
 
 async def delete_macro(session: AsyncSession, actor: Actor, macro: Macro) -> None:
-    _require_manager(actor)
+    """A personal macro is deleted by its owner or an admin (off-boarding); a shared one by a
+    supervisor or an admin."""
+    if macro.owner_agent_id is not None:
+        if not actor.is_admin:
+            _require_owner(actor, macro)
+    else:
+        _require_manager(actor)
     await audit(session, actor, "macro.deleted", target_type="macro", target_id=str(macro.id),
-                details={"title": macro.title, "language": macro.language})
+                details={"title": macro.title, "language": macro.language,
+                         "scope": macro.scope, "owner_agent_id": str(macro.owner_agent_id or "")})
     await session.delete(macro)
     await session.flush()
 
@@ -423,8 +500,8 @@ DEFAULT_MACROS: tuple[DefaultMacro, ...] = (
 async def seed_default_macros(session: AsyncSession) -> int:
     """Add the default macros (global, zh and en) that are not there yet; returns how many were
     added. Safe to run again: a title already used in a language is left alone."""
-    existing = {(title, language) for title, language in
-                (await session.execute(select(Macro.title, Macro.language))).all()}
+    existing = {(title, language) for title, language in (await session.execute(
+        select(Macro.title, Macro.language).where(Macro.owner_agent_id.is_(None)))).all()}
     added = 0
     for default in DEFAULT_MACROS:
         if (default.title, default.language) in existing:

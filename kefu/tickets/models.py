@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -171,10 +172,25 @@ class TicketEvent(IdMixin, Base):
 
 
 class Macro(IdMixin, CreatedMixin, Base):
-    """A canned reply with variables (``{customer.name}``, ``{ticket.number}``)."""
+    """A canned reply with variables (``{customer.name}``, ``{ticket.number}``).
+
+    Its scope is one of three: global (no team, no owner), a team's (``team_id``) or one
+    agent's personal macro (``owner_agent_id``, never with a team). A title is unique per
+    language among the shared (global and team) macros, and per owner and language among
+    personal ones, so two agents may each keep a "Greeting". The owner's foreign key cascades:
+    a personal macro whose owner is deleted goes with them rather than turn global."""
 
     __tablename__ = "macros"
-    __table_args__ = (UniqueConstraint("title", "language", name="uq_macros_title_language"),)
+    __table_args__ = (
+        CheckConstraint("owner_agent_id IS NULL OR team_id IS NULL", name="personal_no_team"),
+        # NULL owners are distinct in a unique constraint (SQLite and PostgreSQL alike), so the
+        # shared macros need their own, partial, index.
+        Index("uq_macros_title_language", "title", "language", unique=True,
+              sqlite_where=text("owner_agent_id IS NULL"),
+              postgresql_where=text("owner_agent_id IS NULL")),
+        UniqueConstraint("owner_agent_id", "title", "language",
+                         name="uq_macros_owner_title_language"),
+    )
 
     title: Mapped[str] = mapped_column(String(100))
     body: Mapped[str] = mapped_column(Text)
@@ -182,9 +198,19 @@ class Macro(IdMixin, CreatedMixin, Base):
     team_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("teams.id", ondelete="CASCADE"), default=None
     )
+    owner_agent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), default=None
+    )
     created_by_agent_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("agents.id", ondelete="SET NULL"), default=None
     )
+
+    @property
+    def scope(self) -> str:
+        """``personal``, ``team`` or ``global``."""
+        if self.owner_agent_id is not None:
+            return "personal"
+        return "team" if self.team_id is not None else "global"
 
 
 class Notification(IdMixin, CreatedMixin, Base):

@@ -31,6 +31,7 @@ from kefu.web.render import TYPED_TEXT, PageRoute, clean, redirect, remember_ses
 
 NOTICES = {"macro_created", "macro_updated", "macro_deleted"}
 MACRO_LANGUAGES = ("en", "zh")
+PERSONAL = "personal"  # the macro form's "team" for the author's own macro
 
 router = APIRouter(prefix="/agent", route_class=PageRoute, include_in_schema=False,
                    dependencies=[Depends(remember_session)])
@@ -135,6 +136,7 @@ async def _macros_page(
         "languages_offered": MACRO_LANGUAGES,
         "filters": {"language": language, "q": q},
         "can_manage": actor.is_supervisor,
+        "me": actor.agent.id if actor.agent else None,
         "notice": notice if notice in NOTICES else "",
         "error": error,
         "editing": editing,
@@ -201,8 +203,10 @@ async def create_macro(
     async def change() -> None:
         if language not in MACRO_LANGUAGES:
             raise InvalidInput("choose a language", code="invalid_language")
+        personal = team_id == PERSONAL
         await macros.create_macro(session, actor, title=clean(title), body=clean(body),
-                                  language=language, team_id=_team(team_id))
+                                  language=language, team_id=None if personal else _team(team_id),
+                                  personal=personal)
 
     return await _change(request, session, actor, change, notice="macro_created",
                          values={"title": title, "body": body, "language": language,
@@ -223,10 +227,12 @@ async def update_macro(
     async def change() -> None:
         if language not in MACRO_LANGUAGES:
             raise InvalidInput("choose a language", code="invalid_language")
-        macro = await macros.get_macro(session, actor, _macro_id(macro_id))
-        await macros.update_macro(session, actor, macro, {
-            "title": clean(title), "body": clean(body), "language": language,
-            "team_id": _team(team_id)})
+        macro = await macros.get_macro_to_change(session, actor, _macro_id(macro_id))
+        changes: dict[str, Any] = {"title": clean(title), "body": clean(body),
+                                   "language": language}
+        if team_id != PERSONAL:  # a personal macro's form has no team to choose
+            changes["team_id"] = _team(team_id)
+        await macros.update_macro(session, actor, macro, changes)
 
     return await _change(request, session, actor, change, notice="macro_updated",
                          values={}, editing=macro_id, edited={
@@ -239,7 +245,7 @@ async def delete_macro(
     request: Request, macro_id: str, session: SessionDep, actor: AgentPageDep
 ) -> Response:
     async def change() -> None:
-        macro = await macros.get_macro(session, actor, _macro_id(macro_id))
+        macro = await macros.get_macro_to_change(session, actor, _macro_id(macro_id))
         await macros.delete_macro(session, actor, macro)
 
     return await _change(request, session, actor, change, notice="macro_deleted", values={})

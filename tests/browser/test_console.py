@@ -561,6 +561,42 @@ async def test_enter_in_the_macro_search_picks_a_macro_and_never_sends_the_draft
         assert ticket.last_seq == 1  # nothing was sent: only the customer's first message
 
 
+async def test_the_macro_picker_offers_the_agents_own_personal_macros_only(
+    dev_live: LiveServer, browser: Any
+):
+    """Personal macros: the picker lists the signed-in agent's own, never a colleague's, and
+    picking one fills the reply box like a shared macro."""
+    live = dev_live
+    number = await open_ticket(live)
+    async with factory_app(live) as app:
+        async with app.state.db.transaction() as session:
+            me = await session.scalar(select(Agent).where(Agent.email == "agent@kefu.test"))
+        assert me is not None
+        mine = await api_token(app, me)
+        colleague = await api_token(app, await make_agent(app, "colleague@kefu.test"))
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
+        for token, title in ((mine, "My sign-off"), (colleague, "Colleague sign-off")):
+            made = await client.post("/api/v1/macros", headers=bearer(token), json={
+                "title": title, "language": "en", "scope": "personal",
+                "body": "Thanks {customer.name}, " + title + "."})
+            assert made.status_code == 201, made.text
+    page = await agent_page(browser, live, number)
+    await page.locator('[data-testid="macro-picker"]').click()
+    await page.locator('[data-testid="macro-item"]').first.wait_for()
+    items = await page.locator('[data-testid="macro-item"]').all_inner_texts()
+    assert any("My sign-off" in item for item in items)
+    assert not any("Colleague" in item for item in items)
+    # Marked as the agent's own; the shared ones are not.
+    mine_item = page.locator('[data-testid="macro-item"]', has_text="My sign-off")
+    assert await mine_item.locator('[data-testid="macro-personal"]').inner_text() == "Personal"
+    assert await page.locator('[data-testid="macro-personal"]').count() == 1
+    await page.locator('[data-testid="macro-search"]').fill("sign-off")
+    await page.locator('[data-testid="macro-item"]', has_text="My sign-off").click()
+    await page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"reply-box\"]').value"
+        ".includes('Thanks Alice, My sign-off.')", timeout=15_000)
+
+
 async def test_a_reply_the_guard_refuses_can_be_edited_not_retried(
     dev_live: LiveServer, browser: Any
 ):

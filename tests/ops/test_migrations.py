@@ -8,10 +8,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import TextClause, Uuid, bindparam, text
+from alembic import command
+from sqlalchemy import TextClause, Uuid, bindparam, select, text
+from sqlalchemy.exc import IntegrityError
 
+from kefu.accounts.models import Agent
 from kefu.db import Database, UTCDateTime
-from kefu.migrations.runner import check, head_revision, upgrade
+from kefu.migrations.runner import alembic_config, check, head_revision, upgrade
+from kefu.tickets.models import Macro
 from tests.conftest import _pg_execute
 from tests.servers import PostgresServer
 
@@ -71,3 +75,55 @@ async def test_0002_numbers_existing_customer_messages(
     await db.dispose()
     assert [tuple(r) for r in rows] == [(1, 1), (2, None), (3, 2), (4, 3)]
     assert last == 3
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_0013_personal_macros_up_and_down(
+    backend: str, tmp_path: Path, postgres: PostgresServer | None
+):
+    """Existing macros stay shared (global or their team's); going back down removes the
+    personal macros, which would otherwise turn global, and restores one title per language."""
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    else:
+        assert postgres is not None, "PostgreSQL is required for this test"
+        name = "m_" + uuid.uuid4().hex[:12]
+        await _pg_execute(postgres.url, f"CREATE DATABASE {name}")
+        url = postgres.url_for(name)
+    insert = text(
+        "INSERT INTO macros (id, title, body, language, created_at)"
+        " VALUES (:id, 'Greeting', 'Hi', 'en', :now)").bindparams(
+        bindparam("id", type_=Uuid()), bindparam("now", type_=UTCDateTime()))
+    await asyncio.to_thread(upgrade, url, "0012")
+    db = Database(url)
+    async with db.engine.begin() as conn:
+        await conn.execute(insert, {"id": uuid.uuid4(), "now": datetime.now(UTC)})
+    await db.dispose()
+
+    await asyncio.to_thread(upgrade, url)
+    db = Database(url)
+    async with db.transaction() as session:
+        shared = (await session.scalars(select(Macro))).one()
+        assert shared.scope == "global"
+        agent = Agent(email="a@kefu.test", display_name="A", password_hash="x")
+        session.add(agent)
+        await session.flush()
+        session.add(Macro(title="Greeting", body="Mine", language="en",
+                          owner_agent_id=agent.id))
+    await db.dispose()
+
+    await asyncio.to_thread(downgrade, url, "0012")
+    db = Database(url)
+    async with db.engine.connect() as conn:
+        bodies = (await conn.execute(text("SELECT body FROM macros"))).scalars().all()
+    assert bodies == ["Hi"]
+    with pytest.raises(IntegrityError):
+        async with db.engine.begin() as conn:
+            await conn.execute(insert, {"id": uuid.uuid4(), "now": datetime.now(UTC)})
+    await db.dispose()
+    await asyncio.to_thread(upgrade, url)
+    await asyncio.to_thread(check, url)
+
+
+def downgrade(database_url: str, revision: str) -> None:
+    command.downgrade(alembic_config(database_url), revision)

@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy.exc import IntegrityError
 
 from kefu.accounts.actor import Actor
 from kefu.accounts.models import Agent, Customer
@@ -258,3 +259,174 @@ async def test_render_for_a_readable_ticket(app: FastAPI, client: httpx.AsyncCli
     hidden = await client.post(f"{API}/macros/{zh_macro['id']}/render", headers=h["agent"],
                                params={"ticket": number})
     assert hidden.status_code == 404
+
+
+# ---------------------------------------------------------------- personal macros
+
+
+def _ids(response: httpx.Response) -> set[str]:
+    assert response.status_code == 200, response.text
+    return {m["id"] for m in response.json()["items"]}
+
+
+async def test_personal_macros_belong_to_their_owner_alone(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    world = await make_world(app)
+    h = world.headers
+    shared = (await _create(client, world, title="Greeting")).json()
+    assert shared["scope"] == "global"
+    assert shared["owner_agent_id"] is None
+
+    # Any agent keeps personal macros; a title is unique per owner, not across owners, and a
+    # personal one may share a shared macro's title.
+    mine = await _create(client, world, role="agent", title="Greeting", scope="personal",
+                         body="Hi {customer.name}, {agent.name} here.")
+    assert mine.status_code == 201, mine.text
+    mine_id = mine.json()["id"]
+    assert mine.json() | {"id": "", "created_at": ""} == {
+        "id": "", "created_at": "", "title": "Greeting", "language": "en", "team_id": None,
+        "scope": "personal", "owner_agent_id": str(world.agent.id),
+        "created_by_agent_id": str(world.agent.id),
+        "body": "Hi {customer.name}, {agent.name} here.",
+        "variables": ["customer.name", "agent.name"]}
+    theirs = await _create(client, world, role="other_agent", title="Greeting",
+                           scope="personal")
+    assert theirs.status_code == 201, theirs.text
+    theirs_id = theirs.json()["id"]
+    sup_own = await _create(client, world, role="supervisor", title="Greeting",
+                            scope="personal")
+    assert sup_own.status_code == 201, sup_own.text
+    sup_id = sup_own.json()["id"]
+    twice = await _create(client, world, role="agent", title="Greeting", scope="personal")
+    assert twice.status_code == 409
+    assert twice.json()["error"]["code"] == "macro_exists"
+    assert (await _create(client, world, role="agent", title="Greeting", language="zh",
+                          scope="personal")).status_code == 201
+    with_team = await _create(client, world, role="agent", title="T", scope="personal",
+                              team_id=str(world.en_team.id))
+    assert with_team.status_code == 422
+    assert (await _create(client, world, title="T", scope="team")).status_code == 422
+    assert (await _create(client, world, role="agent", title="T")).status_code == 403
+    assert (await _create(client, world, role="customer_a", title="T",
+                          scope="personal")).status_code == 404
+    assert (await _create(client, world, role="anonymous", title="T",
+                          scope="personal")).status_code == 401
+
+    # The list the reply picker reads (``?language=``): shared macros and one's own, never
+    # another agent's, a supervisor's or an admin's view included.
+    async def picker(role: str, **params: str) -> set[str]:
+        return _ids(await client.get(f"{API}/macros", headers=h[role],
+                                     params={"language": "en", **params}))
+
+    assert await picker("agent") == {shared["id"], mine_id}
+    assert await picker("other_agent") == {shared["id"], theirs_id}
+    assert await picker("supervisor") == {shared["id"], sup_id}
+    assert await picker("admin") == {shared["id"]}
+    assert await picker("agent", scope="personal") == {mine_id}
+    assert await picker("agent", scope="global") == {shared["id"]}
+    assert await picker("agent", scope="team") == set()
+    assert await picker("agent", owner_agent_id=str(world.agent.id)) == {mine_id}
+    # Off-boarding: an admin lists (and may delete) another agent's personal macros.
+    assert await picker("admin", owner_agent_id=str(world.agent.id)) == {mine_id}
+    for role in ("supervisor", "other_agent"):
+        refused = await client.get(f"{API}/macros", headers=h[role],
+                                   params={"owner_agent_id": str(world.agent.id)})
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "admin_required"
+    assert (await client.get(f"{API}/macros", headers=h["customer_a"],
+                             params={"scope": "personal"})).status_code == 404
+    assert (await client.get(f"{API}/macros", params={"scope": "personal"})).status_code == 401
+
+    # Rendering: the owner only.
+    number = (await client.post(f"{API}/tickets", headers=h["customer_a"], json={
+        "subject": "Hello", "body": "Hi there"})).json()["number"]
+    rendered = await client.post(f"{API}/macros/{mine_id}/render", headers=h["agent"],
+                                 params={"ticket": number})
+    assert rendered.status_code == 200, rendered.text
+    assert rendered.json()["text"] == "Hi Alice, agent here."
+    for role in ("supervisor", "admin"):
+        assert (await client.post(f"{API}/macros/{mine_id}/render", headers=h[role],
+                                  params={"ticket": number})).status_code == 404
+
+    # Editing: the owner only, and it stays personal.
+    url = f"{API}/macros/{mine_id}"
+    edited = await client.patch(url, headers=h["agent"], json={"body": "Hello {customer.name}"})
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["scope"] == "personal"
+    assert edited.json()["body"] == "Hello {customer.name}"
+    assert (await client.patch(url, headers=h["agent"], json={
+        "team_id": str(world.en_team.id)})).json()["error"]["code"] == "personal_macro_team"
+    assert (await client.patch(url, headers=h["agent"], json={
+        "body": "{customer.nme}"})).json()["error"]["code"] == "unknown_variables"
+    assert (await client.patch(url, headers=h["agent"], json={
+        "language": "zh"})).status_code == 409
+    other_edit = await client.patch(url, headers=h["other_agent"], json={"title": "Mine now"})
+    assert other_edit.status_code == 403  # as for any id an agent may not change
+    assert other_edit.json()["error"]["code"] == "supervisor_required"
+    assert (await client.patch(url, headers=h["supervisor"], json={"title": "X"})
+            ).status_code == 404
+    admin_edit = await client.patch(url, headers=h["admin"], json={"title": "X"})
+    assert admin_edit.status_code == 403
+    assert admin_edit.json()["error"]["code"] == "macro_owner_only"
+    assert (await client.patch(url, headers=h["customer_a"], json={"title": "X"})
+            ).status_code == 404
+    assert (await client.patch(url, json={"title": "X"})).status_code == 401
+    # An agent still cannot change a shared macro, even one they use.
+    assert (await client.patch(f"{API}/macros/{shared['id']}", headers=h["agent"],
+                               json={"title": "X"})).status_code == 403
+
+    # Deleting: the owner, or an admin; nobody else.
+    assert (await client.delete(url, headers=h["other_agent"])).status_code == 403
+    assert (await client.delete(url, headers=h["supervisor"])).status_code == 404
+    assert (await client.delete(url, headers=h["customer_a"])).status_code == 404
+    assert (await client.delete(url)).status_code == 401
+    assert (await client.delete(url, headers=h["agent"])).status_code == 204
+    assert (await client.delete(url, headers=h["agent"])).status_code == 403
+    offboarded = await client.delete(f"{API}/macros/{theirs_id}", headers=h["admin"])
+    assert offboarded.status_code == 204
+    assert await picker("other_agent") == {shared["id"]}
+    assert await picker("supervisor") == {shared["id"], sup_id}
+    audit = (await client.get(f"{API}/admin/audit", headers=h["admin"])).json()["items"]
+    deleted = [e for e in audit if e["action"] == "macro.deleted"]
+    assert {e["target_id"] for e in deleted} == {mine_id, theirs_id}
+
+
+async def test_a_deactivated_agents_personal_macros_stay_theirs(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    world = await make_world(app)
+    h = world.headers
+    mine = (await _create(client, world, role="agent", title="Mine", scope="personal")).json()
+    gone = await client.patch(f"{API}/agents/{world.agent.id}", headers=h["admin"],
+                              json={"is_active": False})
+    assert gone.status_code == 200, gone.text
+    for role in ("other_agent", "supervisor", "admin"):
+        assert mine["id"] not in _ids(await client.get(f"{API}/macros", headers=h[role]))
+    assert _ids(await client.get(f"{API}/macros", headers=h["admin"], params={
+        "owner_agent_id": str(world.agent.id)})) == {mine["id"]}
+
+
+async def test_the_database_holds_the_scope_rules(app: FastAPI):
+    """Titles are unique per scope (a partial index for the shared macros), a personal macro
+    has no team, and seeding the defaults ignores personal macros of the same title."""
+    world = await make_world(app)
+    default = macros.DEFAULT_MACROS[0]
+    async with app.state.db.transaction() as session:
+        for owner in (world.agent.id, world.other_agent.id):
+            session.add(Macro(title=default.title, language=default.language, body="mine",
+                              owner_agent_id=owner))
+        await session.flush()
+        assert await macros.seed_default_macros(session) == len(macros.DEFAULT_MACROS)
+    for duplicate in (
+        Macro(title=default.title, language=default.language, body="again"),
+        Macro(title=default.title, language=default.language, body="again",
+              team_id=world.en_team.id),
+        Macro(title=default.title, language=default.language, body="again",
+              owner_agent_id=world.agent.id),
+        Macro(title="Personal with a team", language="en", body="x",
+              owner_agent_id=world.agent.id, team_id=world.en_team.id),
+    ):
+        with pytest.raises(IntegrityError):
+            async with app.state.db.transaction() as session:
+                session.add(duplicate)

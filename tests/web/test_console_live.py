@@ -268,11 +268,15 @@ async def test_macros_page_supervisors_manage_agents_read(
     await agent_sign_in(client, "agent@kefu.test")  # English team: cannot see the zh macro
     agent_page = await client.get("/agent/macros")
     assert agent_page.status_code == 200
-    assert 'data-testid="macro-form"' not in agent_page.text
+    # An agent's form makes personal macros only; a shared one is still refused.
+    agent_form = agent_page.text.split('data-testid="macro-form"', 1)[1].split("</form>", 1)[0]
+    assert '<input type="hidden" name="team_id" value="personal">' in agent_form
+    assert 'name="team_id"' not in agent_form.replace('name="team_id" value="personal"', "")
     assert "充值延迟" not in agent_page.text
+    assert 'action="/agent/macros/' not in agent_page.text  # no edit forms for shared macros
     refused = await client.post("/agent/macros", data={
         "csrf_token": csrf_of(agent_page.text), "title": "Mine", "language": "en",
-        "body": "x"})
+        "team_id": "global", "body": "x"})
     assert refused.status_code == 403
 
     client.cookies.clear()
@@ -283,6 +287,53 @@ async def test_macros_page_supervisors_manage_agents_read(
     assert "充值延迟" not in (await client.get("/agent/macros")).text
     missing = await client.post("/agent/macros/not-an-id/delete", data={"csrf_token": csrf})
     assert missing.status_code == 404
+
+
+async def test_agents_keep_personal_macros_on_the_macros_page(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    desk = await make_desk(app)
+    await make_agent(app, "agent2@kefu.test", teams=[desk.en_team])
+    await make_agent(app, "sup@kefu.test", role="supervisor", teams=[desk.en_team])
+    await agent_sign_in(client, "agent@kefu.test")
+    csrf = csrf_of((await client.get("/agent/macros")).text)
+    created = await client.post("/agent/macros", data={
+        "csrf_token": csrf, "title": "My greeting", "language": "en", "team_id": "personal",
+        "body": "Hi {customer.name}, {agent.name} here."})
+    assert created.status_code == 303, created.text
+    page = (await client.get("/agent/macros")).text
+    row = page.split('data-testid="macro-row"', 1)[1].split("</li>", 1)[0]
+    assert "My greeting" in row
+    assert '<span class="badge" data-testid="macro-personal">Personal</span>' in row
+    macro_id = row.split('data-macro-id="', 1)[1].split('"', 1)[0]
+    assert '<input type="hidden" name="team_id" value="personal">' in row  # no team to pick
+    edited = await client.post(f"/agent/macros/{macro_id}", data={
+        "csrf_token": csrf, "title": "My greeting", "language": "en", "team_id": "personal",
+        "body": "Hello {customer.name}"})
+    assert edited.status_code == 303, edited.text
+    assert "Hello {customer.name}" in (await client.get("/agent/macros")).text
+    again = await client.post("/agent/macros", data={
+        "csrf_token": csrf, "title": "My greeting", "language": "en", "team_id": "personal",
+        "body": "x"})
+    assert again.status_code == 409
+
+    for email in ("agent2@kefu.test", "sup@kefu.test"):  # nobody else sees it or deletes it
+        client.cookies.clear()
+        await agent_sign_in(client, email)
+        other = await client.get("/agent/macros")
+        assert "My greeting" not in other.text
+        refused = await client.post(f"/agent/macros/{macro_id}/delete",
+                                    data={"csrf_token": csrf_of(other.text)})
+        assert refused.status_code in (403, 404)
+    # The supervisor's form offers a personal macro besides the shared ones.
+    assert '<option value="personal">Personal (only you)</option>' in other.text
+
+    client.cookies.clear()
+    await agent_sign_in(client, "agent@kefu.test")
+    csrf = csrf_of((await client.get("/agent/macros")).text)
+    deleted = await client.post(f"/agent/macros/{macro_id}/delete", data={"csrf_token": csrf})
+    assert deleted.status_code == 303
+    assert "My greeting" not in (await client.get("/agent/macros")).text
 
 
 def test_every_console_label_exists_in_every_language():

@@ -2012,6 +2012,8 @@
         shown.forEach(function (macro) {
           var item = el("li", {role: "option", tabindex: "0", "data-testid": "macro-item", "data-macro-id": macro.id},
                         [el("strong", {text: macro.title}), " ", el("span", {className: "badge", text: macro.language}),
+                         macro.scope === "personal" ?  /* only this agent's: a shared one may bear the same title */
+                           el("span", {className: "badge", "data-testid": "macro-personal", text: t("console.macro_personal")}) : null,
                          el("span", {className: "macro-preview muted", text: macro.body.slice(0, 140)})]);
           item.addEventListener("click", function () { useMacro(macro); });
           item.addEventListener("keydown", function (event) {
