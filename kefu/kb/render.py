@@ -5,7 +5,10 @@ allow-list of tags and attributes: no scripts, no event handlers, no ``javascrip
 ``##`` headings get the ids that search cites (``kefu.search.corpus.anchor_for``), so a search
 hit's anchor lands on its section. Video: an image whose URL is a YouTube or Vimeo page becomes a
 privacy-friendly iframe; one that points at an uploaded ``.mp4``/``.webm`` becomes a ``<video>``.
-Raw ``<iframe>``/``<video>`` HTML is kept only with those same sources."""
+Raw ``<iframe>``/``<video>`` HTML is kept only with those same sources. An image on plain
+``http://`` would be blocked by the help pages' CSP (``img-src 'self' data: https:``) and show
+as a broken picture: it becomes a link to the image instead (raw ``<img>`` HTML loses its
+``src``), and the editor warns about it (``http_images``)."""
 
 from __future__ import annotations
 
@@ -36,7 +39,9 @@ _EMBED_SRC = re.compile(
 _MEDIA_SRC = re.compile(r"^/help/media/[0-9a-f]{32}\.(?:mp4|webm|png|jpe?g|gif|webp)$")
 _VIDEO_FILE = re.compile(r"^/help/media/[0-9a-f]{32}\.(?:mp4|webm)$")
 _YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
+_HTML_IMAGE_SRC = re.compile(r"""<img\b[^>]*?\ssrc\s*=\s*["']?\s*([^"'\s>]+)""", re.IGNORECASE)
 _EMPTY_FRAME = re.compile(r"<iframe(?![^>]*\ssrc=)[^>]*>\s*</iframe>")
+_EMPTY_IMAGE = re.compile(r"<img(?![^>]*\ssrc=)[^>]*>")
 _EMPTY_VIDEO = re.compile(r"<video(?![^>]*\ssrc=)(?:(?!<source)[^>])*>(?:(?!<source).)*?</video>",
                           re.DOTALL)
 
@@ -100,8 +105,31 @@ def video_for(url: str) -> Video | None:
     return None
 
 
+def is_http(url: str) -> bool:
+    """Plain ``http://``, which the help pages' CSP does not let an image load from."""
+    return urlsplit(url.strip()).scheme.lower() == "http"
+
+
+def http_images(markdown: str) -> list[str]:
+    """The images in ``markdown`` on plain ``http://`` (Markdown or raw ``<img>``), in order,
+    once each: readers would not see them, so the editor names them."""
+    found: list[str] = []
+    for token in _MD.parse(markdown):
+        if token.type == "html_block":
+            found.extend(_HTML_IMAGE_SRC.findall(token.content))
+        for child in token.children or ():
+            if child.type == "image":
+                found.append(str(child.attrGet("src") or ""))
+            elif child.type == "html_inline":
+                found.extend(_HTML_IMAGE_SRC.findall(child.content))
+    return [url for url in dict.fromkeys(found) if is_http(html.unescape(url))]
+
+
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
-    """Embeds only from the allow-list; classes only the ones our stylesheet knows."""
+    """Embeds only from the allow-list; classes only the ones our stylesheet knows; no image
+    from plain http (the CSP would block it)."""
+    if tag == "img" and attribute == "src" and is_http(value):
+        return None
     if tag == "iframe" and attribute == "src":
         return value if _EMBED_SRC.match(value) else None
     if tag in ("video", "source") and attribute in ("src", "poster"):
@@ -118,6 +146,12 @@ def _render_image(self: RendererHTML, tokens: Sequence[Token], idx: int,
     token = tokens[idx]
     src = str(token.attrGet("src") or "")
     title = html.escape(token.content or "video")
+    if is_http(src):
+        # The CSP would block it: a link to the image, named by its text (or its address);
+        # inside a link already, the text alone (a link cannot hold another).
+        text = html.escape(self.renderInlineAsText(token.children or [], options, env) or src)
+        depth = sum((t.type == "link_open") - (t.type == "link_close") for t in tokens[:idx])
+        return text if depth > 0 else f'<a href="{html.escape(src)}">{text}</a>'
     video = video_for(src)
     if video is None:
         token.attrSet("loading", "lazy")
@@ -178,8 +212,9 @@ def render_markdown(markdown: str) -> str:
         clean_content_tags={"script", "style"},
         strip_comments=True,
     )
-    # An embed whose source was refused is left empty: drop it rather than show a blank box.
-    return _EMPTY_VIDEO.sub("", _EMPTY_FRAME.sub("", clean))
+    # An embed or image whose source was refused is left empty: drop it rather than show a
+    # blank box or a broken picture.
+    return _EMPTY_IMAGE.sub("", _EMPTY_VIDEO.sub("", _EMPTY_FRAME.sub("", clean)))
 
 
 _MARKUP = re.compile(r"[`*_>#\[\]()!|~]+")

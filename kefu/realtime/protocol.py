@@ -14,6 +14,8 @@ from pydantic import (
     field_validator,
 )
 
+from kefu.tickets.schemas import MAX_FILES_PER_MESSAGE
+
 VERSION = 1
 MAX_FRAME_BYTES = 64 * 1024
 MAX_BODY_CHARS = 20_000
@@ -119,7 +121,7 @@ class Send(_Frame):
     body: str = Field(min_length=1, max_length=MAX_BODY_CHARS)
     ticket: str | None = Field(default=None, max_length=16)
     internal: bool = False
-    attachment_ids: list[str] = Field(default_factory=list, max_length=10)
+    attachment_ids: list[str] = Field(default_factory=list, max_length=MAX_FILES_PER_MESSAGE)
     subject: str | None = Field(default=None, max_length=200)
     override_guard: bool = False  # supervisors: send a reply the anti-phishing check blocked
 

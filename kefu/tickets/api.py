@@ -227,11 +227,14 @@ async def transcript(
     format: Literal["txt", "html"] = "txt",  # noqa: A002
     lang: Literal["en", "zh-CN"] | None = None,
     tz: Annotated[str | None, Query(max_length=64)] = None,
+    tz_fallback: Literal["utc"] | None = None,
 ) -> Response:
     """The whole conversation for download, without internal notes, labelled in ``lang``
     (default: Chinese for a Chinese ticket, else English), with times in the IANA time zone
-    ``tz`` (default UTC; an unknown zone is 422 ``invalid_time_zone``)."""
-    zone = reader_zone(tz)
+    ``tz`` (default UTC; an unknown zone is 422 ``invalid_time_zone``, or with
+    ``tz_fallback=utc`` the file in UTC, its header saying so: a browser's download link, which
+    would save an error body as the file, asks for that)."""
+    zone = reader_zone(tz, fallback=tz_fallback == "utc")
     ticket = await service.get_readable(session, actor, number)
     read = await service.ticket_read(session, ticket, actor)
     messages = await service.messages_of(session, ticket, include_internal=False)

@@ -17,6 +17,10 @@ Channel = Literal["chat", "email", "portal", "telegram", "phone", "webform", "ap
 AuthorKind = Literal["customer", "agent", "assistant", "system"]
 
 MAX_BODY = 20_000
+# Files a person attaches to one message through the widget, the portal or the console (the
+# websocket's `send`, the page forms, what /widget.js tells the picker). The API and the email
+# channel take up to 20 (an email's attachments arrive all at once).
+MAX_FILES_PER_MESSAGE = 10
 # The name shown for a customer who has none (the exchange did not send one, a visitor).
 UNNAMED_CUSTOMER = "Customer"
 

@@ -1,6 +1,7 @@
 """A ticket's conversation as plain text or a self-contained HTML page, for the customer, in
 English or Chinese (the reader's language: the portal and the widget say which) and with times
-in the reader's time zone (the widget sends the browser's; UTC otherwise), named in the header.
+in the reader's time zone (the widget and the portal send the browser's; UTC otherwise), named in
+the header.
 What the secret guard hid and the files it did not keep are named as the widget names them (its
 catalog strings), so the transcript says what the conversation showed."""
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from collections.abc import Iterable
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
 
 from jinja2 import Environment, select_autoescape
@@ -23,10 +24,12 @@ Language = Literal["en", "zh-CN"]
 
 _LABELS: dict[Language, dict[str, str]] = {
     "en": {"status": "Status", "opened": "Opened", "attachment": "Attachment", "zone": "Time zone",
+           "zone_unknown": "your browser's time zone {name} is not known to this server",
            "new": "New", "open": "Open", "pending": "Pending", "escalated": "Escalated",
            "resolved": "Resolved", "closed": "Closed", "customer": "Customer",
            "agent": "Support", "system": "System", "assistant": "Assistant"},
     "zh-CN": {"status": "状态", "opened": "创建时间", "attachment": "附件", "zone": "时区",
+              "zone_unknown": "本服务器不识别您浏览器的时区 {name}",
               "new": "新建", "open": "处理中", "pending": "等待中", "escalated": "已升级",
               "resolved": "已解决", "closed": "已关闭", "customer": "客户", "agent": "客服",
               "system": "系统", "assistant": "智能助手"},
@@ -59,10 +62,32 @@ p{white-space:pre-wrap;overflow-wrap:anywhere;margin:.2em 0}
 """)
 
 
-def reader_zone(name: str | None) -> tzinfo:
+class ReaderZone(tzinfo):
+    """UTC standing in for a zone the reader asked for and this server does not know
+    (``reader_zone(..., fallback=True)``): the header says so, naming the zone asked for."""
+
+    def __init__(self, requested: str) -> None:
+        self.requested = "".join(c for c in requested if c.isprintable())
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        return timedelta(0)
+
+    def dst(self, dt: datetime | None) -> timedelta:
+        return timedelta(0)
+
+    def tzname(self, dt: datetime | None) -> str:
+        return "UTC"
+
+    def __str__(self) -> str:
+        return "UTC"
+
+
+def reader_zone(name: str | None, *, fallback: bool = False) -> tzinfo:
     """The time zone named ``name`` (an IANA name, as ``Intl.DateTimeFormat`` gives it), UTC
     when none is named. A name this server does not know is refused (422
-    ``invalid_time_zone``), as an unknown ``lang`` is, rather than answered in another zone."""
+    ``invalid_time_zone``), as an unknown ``lang`` is, rather than answered in another zone;
+    with ``fallback`` (a browser's download link, whose error body would be saved as the
+    file) it is answered in UTC instead, and the header says why (``ReaderZone``)."""
     if not name:
         return UTC
     if _ZONE_NAME.fullmatch(name):
@@ -70,13 +95,20 @@ def reader_zone(name: str | None) -> tzinfo:
             return zoneinfo.ZoneInfo(name)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
             pass
+    if fallback:
+        return ReaderZone(name)
     raise InvalidInput(f"tz: unknown time zone {name[:64]!r}; use an IANA name such as "
                        "'Asia/Shanghai'", code="invalid_time_zone")
 
 
-def _zone_label(zone: tzinfo, moments: Iterable[datetime]) -> str:
+def _zone_label(zone: tzinfo, moments: Iterable[datetime], lang: Language) -> str:
     """The zone's name with its UTC offsets over the conversation ("Asia/Shanghai
-    (UTC+08:00)"; both offsets across a daylight-saving change); "UTC" alone for UTC."""
+    (UTC+08:00)"; both offsets across a daylight-saving change); "UTC" alone for UTC, and
+    for UTC standing in for an unknown zone, why ("UTC (your browser's time zone … is not
+    known to this server)")."""
+    if isinstance(zone, ReaderZone):
+        why = _LABELS[lang]["zone_unknown"].format(name=zone.requested)
+        return f"UTC ({why})" if lang == "en" else f"UTC（{why}）"
     name = str(zone)
     if name == "UTC":
         return name
@@ -140,7 +172,7 @@ def transcript_text(ticket: schemas.TicketRead, messages: list[schemas.MessageRe
         f"{ticket.number}: {ticket.subject}",
         f"{label['status']}{sep}{label.get(ticket.status, ticket.status)}",
         f"{label['opened']}{sep}{ticket.created_at.astimezone(zone):%Y-%m-%d %H:%M}",
-        f"{label['zone']}{sep}{_zone_label(zone, _moments(ticket, messages))}",
+        f"{label['zone']}{sep}{_zone_label(zone, _moments(ticket, messages), lang)}",
         "",
     ]
     for m in messages:
@@ -158,7 +190,7 @@ def transcript_html(ticket: schemas.TicketRead, messages: list[schemas.MessageRe
     translate = Translator(lang)
     return _HTML.render(ticket=ticket, messages=messages, lang=lang, label=_LABELS[lang],
                         when=lambda moment, pattern: moment.astimezone(zone).strftime(pattern),
-                        zone=_zone_label(zone, _moments(ticket, messages)),
+                        zone=_zone_label(zone, _moments(ticket, messages), lang),
                         sep=_SEPARATOR[lang], author=lambda m: _author(m, lang), size=_size,
                         body=lambda m: _body(m.body, translate),
                         withheld=_withheld(translate, lang))

@@ -16,6 +16,7 @@ players appear as the help center will show them."""
 
 from __future__ import annotations
 
+import html
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
@@ -37,7 +38,7 @@ from kefu.kb.indexing import ArticleIndex, article_index
 from kefu.kb.languages import canonical_language, is_language_tag, localized, preference
 from kefu.kb.media import MediaStore
 from kefu.kb.models import STATUS_DIRECTIONS, STATUS_KINDS, STATUS_STATES, Article
-from kefu.kb.render import render_markdown
+from kefu.kb.render import http_images, render_markdown
 from kefu.tickets.attachments import CHUNK
 from kefu.web import i18n
 from kefu.web.agent import AgentPageDep, console_context
@@ -166,11 +167,23 @@ async def preview(
     request: Request, actor: AgentPageDep,
     body_md: Annotated[str, Form(max_length=schemas.MAX_BODY)] = "",
 ) -> HTMLResponse:
-    """The sanitized HTML of the Markdown being typed (htmx swaps it into the preview)."""
-    response = HTMLResponse(render_markdown(clean(body_md)),
+    """The sanitized HTML of the Markdown being typed (htmx swaps it into the preview), after
+    a warning when it has images on plain http (the help center shows those as links)."""
+    markdown = clean(body_md)
+    warning = _http_images_warning(i18n.Translator(_ui(request)), http_images(markdown))
+    response = HTMLResponse(warning + render_markdown(markdown),
                             headers={"Cache-Control": "no-store", **PAGE_HEADERS})
     add_security_headers(response, request.url.path)
     return response
+
+
+def _http_images_warning(t: i18n.Translator, urls: list[str]) -> str:
+    """The preview's warning about images on plain http, "" when there are none."""
+    if not urls:
+        return ""
+    text = t("kb.http_images", urls=", ".join(urls))
+    return (f'<p class="alert alert-warn" role="alert" data-testid="kb-http-images">'
+            f"{html.escape(text)}</p>")
 
 
 # ---------------------------------------------------------------- new article
@@ -248,6 +261,12 @@ async def _edit_page(
     known = sorted({*i18n.SUPPORTED, *translations})
     feedback = await service.feedback(session, lang=ui, slug=article.slug, limit=10)
     placements = await _placements(session, ui)
+    shown = {"title": current.title if current else "",
+             "summary": current.summary if current else "",
+             "body_md": current.body_md if current else "",
+             "placement": f"{category}/{section or ''}",
+             "tags": " ".join(article.tags), "position": str(article.position),
+             **(values or {})}
     return render(request, "agent/kb_edit.html", {
         **await _chrome(request, session, actor, "edit"),
         "article": article,
@@ -269,12 +288,9 @@ async def _edit_page(
         "translation": current,
         "missing": [code for code in known if code not in translations],
         "language_names": {code: language_name(code) for code in {*known, lang}},
-        "values": {"title": current.title if current else "",
-                   "summary": current.summary if current else "",
-                   "body_md": current.body_md if current else "",
-                   "placement": f"{category}/{section or ''}",
-                   "tags": " ".join(article.tags), "position": str(article.position),
-                   **(values or {})},
+        "values": shown,
+        # images readers would not see (plain http): the preview warns before any script runs
+        "http_images": http_images(shown["body_md"]),
         "feedback": feedback,
         "notice": notice if notice in NOTICES else "",
         "error": error,

@@ -16,9 +16,8 @@ from kefu.db import savepoint
 from kefu.tickets import service
 from kefu.tickets.attachments import CHUNK, AttachmentStore
 from kefu.tickets.models import Attachment, Ticket
-from kefu.tickets.schemas import ReplyCreate
+from kefu.tickets.schemas import MAX_FILES_PER_MESSAGE, ReplyCreate
 
-MAX_FILES_PER_MESSAGE = 10
 T = TypeVar("T")
 
 

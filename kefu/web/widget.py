@@ -42,6 +42,7 @@ from kefu.core.errors import InvalidInput, NotFound
 from kefu.core.http import SettingsDep
 from kefu.tickets.attachments import EXTENSIONS
 from kefu.web import i18n
+from kefu.web import uploads as form_uploads
 from kefu.web.render import STATIC_DIR, PageRoute, render
 
 WIDGET_DIR = STATIC_DIR / "widget"
@@ -124,10 +125,13 @@ def file_extensions(content_type: str) -> list[str]:
 
 def widget_uploads(settings: Settings) -> str:
     """What the upload endpoint accepts, as a JSON object for the widget:
-    ``{"max_bytes": 26214400, "types": {"image/png": [".png"], …}}``, from the same settings
-    the attachment store enforces (``max_attachment_bytes``, ``allowed_attachment_types``)."""
+    ``{"max_bytes": 26214400, "max_files": 10, "types": {"image/png": [".png"], …}}``, from
+    the same settings the attachment store enforces (``max_attachment_bytes``,
+    ``allowed_attachment_types``) and the server's ``MAX_FILES_PER_MESSAGE`` (read at each
+    call, so the widget's count and the server's cannot drift)."""
     return json.dumps({
         "max_bytes": settings.max_attachment_bytes,
+        "max_files": form_uploads.MAX_FILES_PER_MESSAGE,
         "types": {kind: file_extensions(kind) for kind in settings.allowed_attachment_types},
     })  # in the operator's order, which the widget's refusal follows
 

@@ -61,3 +61,47 @@ async def test_the_transcript_links_carry_the_browsers_time_zone(dev_live: LiveS
     html_link = page.locator('[data-testid="transcript-html"]')
     assert "tz=Asia%2FShanghai" in (await html_link.get_attribute("href") or "")
     assert errors == []
+
+
+async def test_a_zone_the_server_does_not_know_still_downloads_the_transcript(
+        dev_live: LiveServer, browser: Any):
+    """QA: a browser zone the server's time zone database lacks made the transcript link
+    answer 422, and the browser saved the JSON error as the file. The link asks for UTC in that
+    case; the file is the transcript, its header saying why it is in UTC."""
+    settings = dev_live.settings
+    api_token = customer_token(settings, "portal-mars", name="Lin", lang="en")
+    async with httpx.AsyncClient(base_url=f"{dev_live.base}/api/v1") as api:
+        created = await api.post("/tickets", headers=bearer(api_token), json={
+            "subject": "Withdrawal pending", "body": "Where is my withdrawal?",
+            "language": "en", "channel": "portal"})
+        assert created.status_code == 201, created.text
+    number = created.json()["number"]
+    sign_in = customer_token(settings, "portal-mars", name="Lin", lang="en", jti="portal-mars")
+
+    context = await browser.new_context(accept_downloads=True)
+    # A zone newer than the server's tzdata, as a browser with a fresher ICU may name it.
+    await context.add_init_script("""(() => {
+      const resolved = Intl.DateTimeFormat.prototype.resolvedOptions;
+      Intl.DateTimeFormat.prototype.resolvedOptions = function () {
+        return Object.assign(resolved.call(this), {timeZone: "Mars/Olympus_Mons"});
+      };
+    })();""")
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    response = await page.goto(f"{dev_live.base}/portal/sso?token={sign_in}")
+    assert response is not None
+    assert response.status == 200
+    await page.goto(f"{dev_live.base}/portal/tickets/{number}")
+    assert "tz=Mars%2FOlympus_Mons" in (
+        await page.locator('[data-testid="transcript-txt"]').get_attribute("href") or "")
+
+    async with page.expect_download() as waiting:
+        await page.locator('[data-testid="transcript-txt"]').click()
+    download = await waiting.value
+    text = Path(await download.path()).read_text(encoding="utf-8")
+    assert text.startswith(f"{number}: Withdrawal pending\n"), text
+    assert ("Time zone: UTC (your browser's time zone Mars/Olympus_Mons is not known to this "
+            "server)") in text
+    assert "Where is my withdrawal?" in text
+    assert errors == []

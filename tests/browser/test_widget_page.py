@@ -179,6 +179,30 @@ async def test_the_widget_holds_files_to_the_servers_limits(dev_settings: Settin
         assert errors == []
 
 
+async def test_the_widget_holds_a_message_to_the_servers_files_limit(
+        dev_settings: Settings, browser: Any, monkeypatch: pytest.MonkeyPatch):
+    """QA: the widget counted files against a 10 of its own. With the server's
+    ``MAX_FILES_PER_MESSAGE`` at 2, three files are refused in the widget with that figure,
+    before anything is uploaded."""
+    from kefu.web import uploads as form_uploads
+
+    monkeypatch.setattr(form_uploads, "MAX_FILES_PER_MESSAGE", 2)
+    with live_server(dev_settings) as live:
+        errors: list[str] = []
+        page, widget = await open_widget(
+            browser, f"{live.base}/demo/exchange?customer=e2e-files&lang=en", errors)
+        uploads: list[str] = []
+        page.on("request", lambda request: uploads.append(request.url)
+                if request.url.endswith("/attachments") else None)
+        await widget.locator('[data-testid="kefu-file-input"]').set_input_files([
+            {"name": f"shot-{n}.png", "mimeType": "image/png", "buffer": png_bytes(4, 3)}
+            for n in range(3)])
+        notice = widget.locator('[data-testid="kefu-notice"]')
+        await notice.get_by_text("Attach at most 2 files at a time.").wait_for(timeout=15_000)
+        assert uploads == []
+        assert errors == []
+
+
 async def test_the_transcript_is_in_the_browsers_time_zone(dev_live: LiveServer, browser: Any):
     """QA: the widget shows local times, its transcript download printed UTC. The widget
     sends the browser's time zone; the file's times are in it and its header names it."""

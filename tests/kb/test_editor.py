@@ -228,6 +228,44 @@ async def test_editor_pages_allow_what_the_help_center_shows(
         assert "frame-src" not in console, url
 
 
+async def test_the_editor_warns_about_images_readers_would_not_see(
+        app: FastAPI, client: httpx.AsyncClient) -> None:
+    """QA: an ``http://`` image saved without a word, and readers saw it broken (the help
+    pages' CSP loads https images only). The preview and the page after saving warn, naming
+    it; https images and uploads get no warning."""
+    _, csrf = await _draft(app, client)
+    body = DEPOSIT_EN + "\n\n![Deposit screen](http://cdn.example.com/a.png)"
+    preview = await client.post("/agent/kb/preview", headers={"X-CSRF-Token": csrf},
+                                data={"body_md": body})
+    assert preview.status_code == 200
+    warning = ('<p class="alert alert-warn" role="alert" data-testid="kb-http-images">Images '
+               "must use https:// or be uploaded (Images and videos): the help center cannot "
+               "show images on http://, so readers get a link instead of "
+               "http://cdn.example.com/a.png.</p>")
+    assert preview.text.startswith(warning)
+    assert '<a href="http://cdn.example.com/a.png" rel="noopener noreferrer">Deposit screen</a>' \
+        in preview.text
+    fine = await client.post("/agent/kb/preview", headers={"X-CSRF-Token": csrf},
+                             data={"body_md": "![chart](https://cdn.example.com/c.png)"})
+    assert "kb-http-images" not in fine.text
+    chinese = await client.post("/agent/kb/preview?lang=zh-CN", headers={"X-CSRF-Token": csrf},
+                                data={"body_md": body})
+    assert "图片须使用 https://" in chinese.text
+
+    saved = await client.post(f"/agent/kb/articles/{SLUG}/translations/en", data={
+        "csrf_token": csrf, "title": "My deposit has not arrived", "summary": "",
+        "body_md": body})
+    assert saved.status_code == 303
+    page = await client.get(saved.headers["location"])
+    assert 'data-testid="kb-http-images"' in page.text
+    assert "readers get a link instead of http://cdn.example.com/a.png." in page.text
+    saved = await client.post(f"/agent/kb/articles/{SLUG}/translations/en", data={
+        "csrf_token": csrf, "title": "My deposit has not arrived", "summary": "",
+        "body_md": DEPOSIT_EN})
+    assert saved.status_code == 303
+    assert "kb-http-images" not in (await client.get(saved.headers["location"])).text
+
+
 async def test_media_takes_screenshots_and_recordings_over_a_megabyte(
         app: FastAPI, client: httpx.AsyncClient) -> None:
     """The media page is an upload route: the attachment limit (25 MB), not the 1 MB of other

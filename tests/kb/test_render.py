@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kefu.kb.render import plain_excerpt, render_markdown, video_for
+from kefu.kb.render import http_images, plain_excerpt, render_markdown, video_for
 from kefu.search.corpus import split_sections
 
 MEDIA = "/help/media/0123456789abcdef0123456789abcdef"
@@ -53,6 +53,37 @@ def test_images_links_tables_and_code_survive() -> None:
     assert '<a href="/help/en/articles/trading-fees"' in html
     assert "<td>TRC20</td>" in html
     assert "<code>GET /api/v3/order\n</code>" in html
+
+
+def test_images_on_plain_http_become_links_not_broken_pictures() -> None:
+    """QA: ``![x](http://…)`` passed the sanitizer, but the help pages' CSP only loads https
+    images, so readers saw a broken picture. Such an image is a link to it instead (named by its
+    text, or its address); raw ``<img>`` HTML on http is dropped; https and uploads stay."""
+    body = ("![Deposit screen](http://cdn.example.com/a.png) and ![](HTTP://cdn.example.com/b.png)"
+            " and ![chart](https://cdn.example.com/c.png) and ![up](" + MEDIA + ".png)\n\n"
+            "[![in a link](http://cdn.example.com/d.png)](https://example.com/page)\n\n"
+            '<img src="http://cdn.example.com/e.png" alt="raw"> after\n')
+    html = render_markdown(body)
+    assert '<a href="http://cdn.example.com/a.png" rel="noopener noreferrer">Deposit screen</a>' \
+        in html
+    assert ('<a href="HTTP://cdn.example.com/b.png" rel="noopener noreferrer">'
+            "HTTP://cdn.example.com/b.png</a>") in html
+    assert '<a href="https://example.com/page" rel="noopener noreferrer">in a link</a>' in html
+    assert not re.search(r"<img[^>]*http:", html, re.IGNORECASE)
+    assert "<img>" not in html
+    assert 'alt="raw"' not in html
+    assert "after" in html
+    assert '<img src="https://cdn.example.com/c.png" alt="chart" loading="lazy">' in html
+    assert f'<img src="{MEDIA}.png" alt="up" loading="lazy">' in html
+    assert http_images(body) == ["http://cdn.example.com/a.png", "HTTP://cdn.example.com/b.png",
+                                 "http://cdn.example.com/d.png", "http://cdn.example.com/e.png"]
+    assert http_images("![ok](https://cdn.example.com/c.png) [page](http://example.com)") == []
+
+
+@given(st.text(alphabet="![]()<>\"'=/:. imgsrchtpa\n", max_size=80))
+def test_no_image_on_plain_http_is_ever_rendered(text: str) -> None:
+    assert not re.search(r"""<img[^>]*src=["']?\s*http:""", render_markdown(text),
+                         re.IGNORECASE)
 
 
 @pytest.mark.parametrize(("url", "embed"), [

@@ -260,6 +260,46 @@ async def test_transcript_times_are_in_the_readers_time_zone(
         assert refused.json()["error"]["message"]
 
 
+async def test_a_download_link_asking_for_fallback_gets_utc_for_an_unknown_zone(
+        client: httpx.AsyncClient, world: World):
+    """QA: the portal's transcript link sent a zone the server's database lacks, got 422, and
+    the browser saved the JSON error as the transcript. A link that cannot look at the answer
+    asks ``tz_fallback=utc``: the file in UTC, its header naming the zone it could not use.
+    API clients that do not ask still get the 422."""
+    a = world.headers["customer_a"]
+    number = await open_ticket(client, a, body="My deposit has not arrived")
+    url = f"/api/v1/tickets/{number}/transcript"
+    unknown = {"tz": "Mars/Olympus_Mons", "tz_fallback": "utc"}
+
+    txt = await client.get(url, params={"lang": "en", **unknown}, headers=a)
+    assert txt.status_code == 200, txt.text
+    assert txt.headers["content-disposition"] == f'attachment; filename="{number}.txt"'
+    assert ("Time zone: UTC (your browser's time zone Mars/Olympus_Mons is not known to "
+            "this server)\n") in txt.text
+    in_utc = await client.get(url, params={"lang": "en"}, headers=a)
+    assert txt.text.split("\n", 4)[4] == in_utc.text.split("\n", 4)[4]  # the same UTC times
+    html = await client.get(url, params={"lang": "zh-CN", "format": "html", **unknown},
+                            headers=a)
+    assert html.status_code == 200, html.text
+    assert "时区：UTC（本服务器不识别您浏览器的时区 Mars/Olympus_Mons）" in html.text
+    tricky = await client.get(url, params={"tz": "<b>x\n", "tz_fallback": "utc",
+                                           "format": "html"}, headers=a)
+    assert tricky.status_code == 200
+    assert "<b>x" not in tricky.text
+    assert "&lt;b&gt;x" in tricky.text
+
+    known = await client.get(url, params={"tz": "Asia/Shanghai", "tz_fallback": "utc"},
+                             headers=a)
+    assert "Asia/Shanghai (UTC+08:00)" in known.text
+    refused = await client.get(url, params={"tz": "Mars/Olympus_Mons"}, headers=a)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "invalid_time_zone"
+    other = await client.get(url, params={"tz": "Mars/Olympus_Mons", "tz_fallback": "paris"},
+                             headers=a)
+    assert other.status_code == 422
+    assert other.json()["error"]["code"]
+
+
 def test_a_transcript_across_a_clock_change_names_both_offsets() -> None:
     """Times are converted one by one, so a conversation across daylight saving shows each
     time as the clock on the wall said it; the header gives both offsets."""

@@ -87,7 +87,7 @@ async def test_widget_js_carries_the_servers_upload_limits(settings: Settings):
     settings), not figures of its own: a change of the settings changes the script and its
     ETag."""
     assert json.loads(widget.widget_uploads(settings)) == {
-        "max_bytes": 25 * 1024 * 1024,
+        "max_bytes": 25 * 1024 * 1024, "max_files": 10,
         "types": {"image/png": [".png"], "image/jpeg": [".jpg", ".jpeg", ".jpe", ".jfif"],
                   "image/gif": [".gif"], "image/webp": [".webp"],
                   "video/mp4": [".mp4", ".m4v"], "video/webm": [".webm"],
@@ -114,6 +114,28 @@ async def test_widget_js_carries_the_servers_upload_limits(settings: Settings):
         else:
             assert served["types"] == {"image/png": [".png"], "application/pdf": [".pdf"]}
             assert response.headers["etag"] != shipped_etag
+
+
+async def test_widget_js_carries_the_servers_files_per_message_limit(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch):
+    """QA: the widget refused an 11th file by a 10 of its own, the server by
+    ``MAX_FILES_PER_MESSAGE``; the script now gets the server's figure, and says it."""
+    from kefu.web import uploads
+
+    for limit in (uploads.MAX_FILES_PER_MESSAGE, 3):
+        monkeypatch.setattr(uploads, "MAX_FILES_PER_MESSAGE", limit)
+        application = create_app(settings)
+        async with application.router.lifespan_context(application), httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=application),
+                base_url="http://kefu.test") as c:
+            script = (await c.get("/widget.js")).text
+        start = script.index("var UPLOADS = ") + len("var UPLOADS = ")
+        assert json.loads(script[start:script.index(";\n", start)])["max_files"] == limit
+    source = widget.WIDGET_SCRIPT.read_text(encoding="utf-8")
+    assert re.search(r"MAX_FILES\s*=\s*\d", source) is None  # no figure of its own
+    assert 'MAX_FILES = typeof UPLOADS.max_files === "number"' in source
+    for language in i18n.SUPPORTED:
+        assert "{count}" in i18n.catalogue()[language]["widget.tooManyFiles"]
 
 
 @needs_node

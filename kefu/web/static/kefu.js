@@ -26,7 +26,9 @@
 
   /* Links marked data-reader-zone (transcript downloads) carry the browser's IANA time zone
      (tz=Asia/Shanghai), so the file's times are the ones the page shows; without this file,
-     or where the browser names no zone, the server answers in UTC. */
+     or where the browser names no zone, the server answers in UTC. A plain link cannot look
+     at the answer (a 422 for a zone the server does not know would be saved as the file), so
+     it also asks for UTC in that case (tz_fallback=utc); the file's header then says why. */
   function addReaderZone(root) {
     var zone;
     try {
@@ -40,6 +42,7 @@
     root.querySelectorAll("a[data-reader-zone]").forEach(function (link) {
       var url = new URL(link.href, document.baseURI);
       url.searchParams.set("tz", zone);
+      url.searchParams.set("tz_fallback", "utc");
       link.href = url.pathname + url.search + url.hash;
     });
   }

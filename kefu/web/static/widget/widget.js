@@ -100,9 +100,10 @@
   var STORE = "kefu:" + BASE + ":";
 
   /* What the server's upload endpoint accepts, filled in by the server from its settings
-   * (max_attachment_bytes, allowed_attachment_types): {"max_bytes": 26214400, "types":
-   * {"image/png": [".png"], ...}}. Left empty (a copy not served as /widget.js), the widget
-   * checks nothing itself and the server's refusal is explained instead. */
+   * (max_attachment_bytes, allowed_attachment_types, MAX_FILES_PER_MESSAGE): {"max_bytes":
+   * 26214400, "max_files": 10, "types": {"image/png": [".png"], ...}}. Left empty (a copy not
+   * served as /widget.js), the widget checks nothing itself and the server's refusal is
+   * explained instead. */
   var UPLOADS = {/*__KEFU_UPLOADS__*/};
   var MAX_FILE_BYTES = typeof UPLOADS.max_bytes === "number" ? UPLOADS.max_bytes : 0;
   var FILE_TYPES = UPLOADS.types && typeof UPLOADS.types === "object" ? UPLOADS.types : null;
@@ -112,7 +113,7 @@
       FILE_EXTENSIONS[extension.toLowerCase()] = FILE_EXTENSIONS[extension.toLowerCase()] || type;
     });
   });
-  var MAX_FILES = 10;
+  var MAX_FILES = typeof UPLOADS.max_files === "number" ? UPLOADS.max_files : 0;
   var MAX_BODY_CHARS = 20000;
   var SUGGEST_AFTER_MS = 700;   // pause in typing before asking for articles
   var SUGGEST_MIN_CHARS = 4;    // two for Chinese, whose two characters already say something
@@ -2093,8 +2094,8 @@
     if (!files.length || chat.uploading) {
       return;
     }
-    if (files.length > MAX_FILES) {
-      showNotice(t("tooManyFiles"), "error");
+    if (MAX_FILES && files.length > MAX_FILES) {
+      showNotice(t("tooManyFiles", { count: MAX_FILES }), "error");
       return;
     }
     for (var i = 0; i < files.length; i++) {

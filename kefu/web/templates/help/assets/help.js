@@ -12,8 +12,14 @@
     }
   });
 
-  /* Instant search: arrow keys move between the box and its results; Escape closes them and
-     keeps what was typed (a search box clears itself on Escape: only once they are closed). */
+  /* Instant search, as a combobox: arrow keys move between the box and its results; Escape
+     closes them (hides: they stay there) and keeps what was typed (a search box clears itself
+     on Escape: only once they are closed); ArrowDown in the box opens closed results again and
+     moves to the first; new results (typing) are shown again. */
+  function isOpen(results) {
+    return !results.hidden && results.innerHTML.trim() !== "";
+  }
+
   document.addEventListener("keydown", function (event) {
     var results = document.getElementById("instant-results");
     var box = document.getElementById("help-q");
@@ -23,18 +29,31 @@
     var links = Array.prototype.slice.call(results.querySelectorAll("a"));
     var at = links.indexOf(document.activeElement);
     if (event.key === "Escape" && (document.activeElement === box || at >= 0)) {
-      if (results.innerHTML.trim()) {
+      if (isOpen(results)) {
         event.preventDefault();
       }
-      results.innerHTML = "";
+      results.hidden = true;
       box.focus();
-    } else if (event.key === "ArrowDown" && links.length &&
+    } else if (event.key === "ArrowDown" && document.activeElement === box &&
+               results.hidden && results.innerHTML.trim() !== "") {
+      event.preventDefault();
+      results.hidden = false;
+      if (links.length) {
+        links[0].focus();
+      }
+    } else if (event.key === "ArrowDown" && links.length && !results.hidden &&
                (document.activeElement === box || at >= 0)) {
       event.preventDefault();
       links[Math.min(at + 1, links.length - 1)].focus();
     } else if (event.key === "ArrowUp" && at >= 0) {
       event.preventDefault();
       (at === 0 ? box : links[at - 1]).focus();
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target && event.target.id === "instant-results") {
+      event.target.hidden = false;
     }
   });
 })();
