@@ -376,6 +376,19 @@ def _event_summary(data: dict[str, Any], names: dict[uuid.UUID, str],
     return pairs
 
 
+def _status_choices(actor: Actor, status: str) -> list[str]:
+    """The statuses the status form offers from ``status``: escalating has a form of its own,
+    an escalated ticket is moved on by a supervisor (``workflow.change_status``), and a pending
+    ticket offers "pending" last (to change only the reason)."""
+    moves = TRANSITIONS.get(status, frozenset())
+    choices = [s for s in STATUSES if s in moves and s != "escalated"]
+    if status == "escalated" and not actor.is_supervisor:
+        return []
+    if status == "pending":
+        choices = [s for s in choices if s != "pending"] + ["pending"]
+    return choices
+
+
 async def _ticket_page(
     request: Request,
     session: AsyncSession,
@@ -396,11 +409,6 @@ async def _ticket_page(
     team_names = {t.id: t.name for t in teams}
     events = await service.events_of(session, ticket)
     moves = TRANSITIONS.get(read.status, frozenset())
-    status_choices = [s for s in STATUSES if s in moves and s != "escalated"]
-    if read.status == "escalated" and not actor.is_supervisor:
-        status_choices = []  # a supervisor moves it on (workflow.change_status)
-    if read.status == "pending":
-        status_choices = [s for s in status_choices if s != "pending"] + ["pending"]
     return render(request, "agent/ticket.html", {
         "section": "agent",
         "ticket": read,
@@ -415,7 +423,7 @@ async def _ticket_page(
         "teams": teams,
         "agent_names": names,
         "team_names": team_names,
-        "status_choices": status_choices,
+        "status_choices": _status_choices(actor, read.status),
         "pending_reasons": PENDING_REASONS,
         "priorities": PRIORITIES,
         "can_escalate": "escalated" in moves,
@@ -480,6 +488,34 @@ async def customer_panel(
         "section": "agent", "ticket_number": ticket.number, **panel,
         **await console_context(request, session, actor, page="customer_panel"),
     }, headers={"Vary": "HX-Request"})
+
+
+@router.get("/tickets/{number}/sidebar", response_class=HTMLResponse)
+async def ticket_sidebar(
+    request: Request, number: str, session: SessionDep, actor: AgentPageDep
+) -> Response:
+    """The ticket page's live parts as they are now (``agent/_ticket_live.html``): the tags,
+    the team, assignee and first response (by name, also of agents and teams newer than the
+    page), and the status form, whose choices follow the status and the reader's role. The
+    console swaps them in after a `ticket` frame, a first reply or a catch-up, keeping a form
+    the agent changed and has not saved. Who may read the ticket may read these; no one else
+    learns of it."""
+    ticket = await service.get_readable(session, actor, number)
+    if ticket.number != number:  # merged: the target's (console.js keeps only its own page's)
+        return redirect(f"/agent/tickets/{ticket.number}/sidebar")
+    read = await service.ticket_read(session, ticket, actor)
+    names = {a.id: a.display_name for a in await accounts.list_agents(session)}
+    team_names = {t.id: t.name for t in await accounts.list_teams(session)}
+    response = HTMLResponse(render_partial(request, "agent/ticket_sidebar.html", {
+        "ticket": read,
+        "agent_names": names,
+        "team_names": team_names,
+        "status_choices": _status_choices(actor, read.status),
+        "pending_reasons": PENDING_REASONS,
+        "values": {"status_reason": ""},
+    }), headers={"Cache-Control": "no-store"})
+    add_security_headers(response, request.url.path)
+    return response
 
 
 def _agents_named(ids: str, names: dict[uuid.UUID, str]) -> list[str]:

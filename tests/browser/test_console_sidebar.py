@@ -75,3 +75,99 @@ async def test_the_sidebar_follows_a_reassignment_and_a_new_priority(
     assert fetched
     assert all(url.endswith("?messages=false") for url in fetched), fetched
     await page.context.close()
+
+
+async def choices(page: Any) -> list[str]:
+    return list(await page.eval_on_selector_all(
+        '[data-testid="status-form"] select[name="status"] option', "os => os.map(o => o.value)"))
+
+
+async def offers(page: Any, expected: list[str]) -> None:
+    """Waits until the status form offers ``expected`` (``[]``: no status form)."""
+    await page.wait_for_function(
+        "expected => JSON.stringify(Array.from(document.querySelectorAll("
+        "'[data-testid=\"status-form\"] select[name=\"status\"] option')).map(o => o.value))"
+        " === JSON.stringify(expected)", arg=expected, timeout=5_000)
+
+
+async def test_the_sidebar_follows_a_colleagues_status_tags_and_first_reply(
+        dev_live: LiveServer, browser: Any):
+    """Agent B's page while colleague A works the ticket: the status form offers the moves
+    from A's new status, A's tags come and go, A's first reply fills in the first response,
+    an agent made after the page is named; a form B changed stays B's; and after the socket
+    was down, the catch-up brings what happened meanwhile."""
+    live = dev_live
+    number = await open_ticket(live)
+    async with factory_app(live) as app:
+        team = await team_of(app, number)
+        colleague = await api_token(app, await make_agent(app, "bao@kefu.test", teams=[team]))
+    page = await agent_page(browser, live, number)
+    first_response = page.locator('[data-testid="sidebar-first-response"]')
+    tag_list = page.locator('[data-testid="tag-list"] .tag')
+    head_tags = page.locator('[data-testid="head-tags"] .tag')
+    assert await choices(page) == ["open", "pending", "resolved"]
+    assert await first_response.inner_text() == "—"
+
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
+        async def colleague_does(path: str, body: dict[str, Any]) -> None:
+            done = await client.post(f"/api/v1/tickets/{number}/{path}",
+                                     headers=bearer(colleague), json=body)
+            assert done.status_code in (200, 201), done.text
+
+        await colleague_does("tags", {"add": ["usdt", "trc20"]})
+        await page.wait_for_function(
+            "() => document.querySelectorAll('[data-testid=\"tag-list\"] .tag').length === 2")
+        assert await head_tags.all_inner_texts() == ["trc20", "usdt"]
+        await colleague_does("tags", {"remove": ["trc20"]})
+        await page.wait_for_function(
+            "() => document.querySelectorAll('[data-testid=\"tag-list\"] .tag').length === 1")
+        assert await tag_list.all_inner_texts() == ["usdt"]
+        assert await head_tags.all_inner_texts() == ["usdt"]
+
+        await colleague_does("status", {"status": "pending", "pending_reason": "customer"})
+        await offers(page, ["open", "resolved", "pending"])
+        # the pending reason is asked only when "pending" is chosen, in the new form too
+        assert await page.locator("[data-pending-only]").is_hidden()
+        await page.select_option("#status", "pending")
+        assert await page.locator("[data-pending-only]").is_visible()
+        await page.select_option("#status", "open")
+
+        await colleague_does("replies", {"body": "We are looking into it."})
+        await page.wait_for_function(
+            "() => !!document.querySelector('[data-testid=\"sidebar-first-response\"] time')")
+        assert await first_response.inner_text() != "—"
+
+        chen = await make_agent_live(live, "chen@kefu.test", team)
+        await colleague_does("assign", {"agent_id": str(chen)})
+        await shows(page, '[data-testid="sidebar-assignee"]', "chen")
+
+        # A status form B changed and has not saved stays as B left it.
+        await page.fill("#status-reason", "asked the customer for the txid")
+        await colleague_does("status", {"status": "resolved"})
+        await page.wait_for_function(
+            "() => document.querySelector('[data-live-status]').textContent.includes('Resolved')")
+        await colleague_does("tags", {"add": ["done"]})
+        await page.wait_for_function(
+            "() => document.querySelectorAll('[data-testid=\"tag-list\"] .tag').length === 2")
+        assert await choices(page) == ["open", "resolved", "pending"]
+        assert await page.input_value("#status-reason") == "asked the customer for the txid"
+
+        # Put back: the form follows again, after the socket was down too.
+        await page.fill("#status-reason", "")
+        await page.evaluate("window.__sockets.drop()")
+        await page.wait_for_selector(OFFLINE)
+        await colleague_does("status", {"status": "open"})
+        await colleague_does("tags", {"remove": ["usdt"]})
+    await page.evaluate("window.__sockets.allow()")
+    await page.wait_for_selector(LIVE, timeout=20_000)
+    await offers(page, ["pending", "resolved"])
+    await page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=\"tag-list\"] .tag').length === 1")
+    assert await tag_list.all_inner_texts() == ["done"]
+    await page.context.close()
+
+
+async def make_agent_live(live: LiveServer, email: str, team: Any) -> Any:
+    """An agent made while the page is open (the page's name tables do not have them)."""
+    async with factory_app(live) as app:
+        return (await make_agent(app, email, teams=[team])).id

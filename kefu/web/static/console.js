@@ -1497,16 +1497,23 @@
       select.dispatchEvent(new CustomEvent("kefu:followed"));
     }
 
+    /* A name this page does not know (an agent or a team newer than the page) is left as it
+       is: the server's parts, fetched after every change, bring it (drawLiveParts). */
+    function drawName(node, id, names, none) {
+      if (!node) {
+        return;
+      }
+      if (!id) {
+        node.textContent = none;
+      } else if (names && names[id]) {
+        node.textContent = names[id];
+      }
+    }
+
     function drawSidebar(state) {
-      var team = q("[data-live-team]");
-      if (team) {
-        team.textContent = (state.team_id && C.teams && C.teams[state.team_id]) || "—";
-      }
+      drawName(q("[data-live-team]"), state.team_id, C.teams, "—");
       var assignee = q("[data-live-assignee]");
-      if (assignee) {
-        assignee.textContent = (state.assignee_id && C.agents && C.agents[state.assignee_id]) ||
-          assignee.getAttribute("data-none");
-      }
+      drawName(assignee, state.assignee_id, C.agents, assignee && assignee.getAttribute("data-none"));
       if (state.priority) {
         follow(followed[0], state.priority);
       }
@@ -1514,12 +1521,103 @@
       follow(followed[2], state.team_id || "");
     }
 
+    /* The parts of the page that follow the server's rules or data the frames do not carry
+       (agent/_ticket_live.html: the status form's choices, the tags, the first response, the
+       team's and assignee's names) come again from GET /agent/tickets/{number}/sidebar after
+       each change, and replace those on the page, except a form the agent changed and has not
+       saved (any field away from what the server last put there): that stays theirs, and
+       follows at the next change after it is saved or put back. */
+    var liveParts = {asked: 0, timer: null};
+
+    function markServerValues(root) {
+      qa("select, input:not([type=hidden]), textarea", root).forEach(function (field) {
+        field.setAttribute("data-server-value", field.value);
+      });
+    }
+
+    function edited(root) {
+      return qa("[data-server-value]", root).some(function (field) {
+        return field.value !== field.getAttribute("data-server-value") ||
+          (field.tagName !== "SELECT" && field.value !== "");  /* a note kept from an error page */
+      });
+    }
+
+    function learnNames(root) {
+      [["[data-live-team]", "teams"], ["[data-live-assignee]", "agents"]].forEach(function (pair) {
+        var node = q(pair[0], root);
+        var id = node && node.getAttribute("data-id");
+        if (id) {
+          C[pair[1]] = C[pair[1]] || {};
+          C[pair[1]][id] = node.textContent;
+        }
+      });
+    }
+
+    function drawLiveParts(html) {
+      var parsed = new DOMParser().parseFromString(html, "text/html");
+      var root = q("[data-ticket-sidebar]", parsed);
+      if (!root || root.getAttribute("data-ticket-sidebar") !== number) {
+        return;  /* merged away, signed out: not this page's */
+      }
+      learnNames(root);
+      qa("[data-live-part]", root).forEach(function (fresh) {
+        var name = fresh.getAttribute("data-live-part");
+        var current = q('[data-live-part="' + name + '"]');
+        if (!current || edited(current)) {
+          return;
+        }
+        var focused = current.contains(document.activeElement) && document.activeElement.id;
+        fresh = document.importNode(fresh, true);
+        current.replaceWith(fresh);
+        markServerValues(fresh);
+        fresh.dispatchEvent(new CustomEvent("kefu:swapped", {bubbles: true}));
+        if (focused && document.getElementById(focused)) {
+          document.getElementById(focused).focus();
+        }
+      });
+    }
+
+    function fetchLiveParts() {
+      window.clearTimeout(liveParts.timer);
+      liveParts.timer = window.setTimeout(function () {
+        var asked = ++liveParts.asked;
+        fetch("/agent/tickets/" + encodeURIComponent(number) + "/sidebar",
+              {credentials: "same-origin", headers: {"Accept": "text/html"}}).then(function (response) {
+          return response.ok ? response.text() : "";
+        }).then(function (html) {
+          if (html && asked === liveParts.asked) {  /* one overtaken by a later ask is dropped */
+            drawLiveParts(html);
+          }
+        }, function () { /* offline: the catch-up asks again */ });
+      }, 50);
+    }
+
+    qa("[data-live-part]").forEach(markServerValues);
+
+    /* A first reply (this agent's, acknowledged, or a colleague's) sets the first response. */
+    function awaitingFirstResponse() {
+      var node = q("[data-first-response]");
+      return !!node && node.getAttribute("data-first-response") === "";
+    }
+    Socket.on("message", function (frame) {
+      if (frame.ticket === number && frame.author && frame.author.kind === "agent" &&
+          !frame.internal && awaitingFirstResponse()) {
+        fetchLiveParts();
+      }
+    });
+    Socket.on("ack", function (frame) {
+      if (frame.ticket === number && awaitingFirstResponse()) {
+        fetchLiveParts();
+      }
+    });
+
     Socket.on("ticket", function (frame) {
       if (frame.ticket !== number || !frame.state) {
         return;
       }
       var what = changeText(C.ticket || {}, frame);
       drawSidebar(frame.state);
+      fetchLiveParts();
       if (C.ticket) {  /* who may read it now: the mention picker offers only them */
         ["status", "pending_reason", "priority", "team_id", "assignee_id"].forEach(function (key) {
           C.ticket[key] = frame.state[key];

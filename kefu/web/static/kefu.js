@@ -104,6 +104,12 @@
     });
   }
 
+  /* Parts of a page that a script swapped in (the console's live ticket sidebar) */
+  document.addEventListener("kefu:swapped", function (event) {
+    localizeTimes(event.target);
+    wireStatusForms(event.target);
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     localizeTimes(document);
     addReaderZone(document);

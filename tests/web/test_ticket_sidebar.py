@@ -1,0 +1,152 @@
+"""GET /agent/tickets/{number}/sidebar: the ticket page's live parts (status form, tags, team,
+assignee and first response) as they are now, which the console swaps in after a change. The
+same readers as the ticket page; what it offers follows the ticket's status and the reader's
+role, and names agents and teams made after the page."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from fastapi import FastAPI
+
+from tests.factories import api_token, bearer, make_agent
+from tests.web.browser import agent_sign_in, customer_headers, make_desk, portal_sign_in
+
+
+async def _ticket(client: httpx.AsyncClient, app: FastAPI, subject: str = "USDT deposit missing"
+                  ) -> str:
+    created = await client.post("/api/v1/tickets", json={"subject": subject, "body": subject,
+                                                          "language": "en"},
+                                headers=customer_headers(app.state.settings, "cust-side"))
+    assert created.status_code == 201, created.text
+    return str(created.json()["number"])
+
+
+def _choices(fragment: str) -> list[str]:
+    """The statuses the fragment's status form offers (none: no form)."""
+    form = fragment.split('data-live-part="status-form"', 1)[1].split("</div>\n</div>", 1)[0]
+    select = form.split('name="status"', 1)[1].split("</select>", 1)[0] if "<select" in form \
+        else ""
+    return re.findall(r'<option value="([a-z]+)"', select)
+
+
+def _part(fragment: str, name: str) -> str:
+    return fragment.split(f'data-live-part="{name}"', 1)[1].split("data-live-part=", 1)[0]
+
+
+async def test_the_sidebar_is_readable_by_exactly_who_reads_the_ticket(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    desk = await make_desk(app)
+    await make_agent(app, "other@kefu.test", teams=[desk.zh_team])
+    await make_agent(app, "boss@kefu.test", role="supervisor")
+    await make_agent(app, "admin@kefu.test", role="admin")
+    number = await _ticket(client, app, "Deposit tagged secret-tag")
+    lead = await api_token(app, await make_agent(app, "lead@kefu.test", role="supervisor"))
+    tagged = await client.post(f"/api/v1/tickets/{number}/tags", headers=bearer(lead),
+                               json={"add": ["secret-tag"]})
+    assert tagged.status_code == 200, tagged.text
+
+    seen: dict[str, int] = {}
+    for who in ("agent@kefu.test", "other@kefu.test", "boss@kefu.test", "admin@kefu.test",
+                "customer", "nobody"):
+        client.cookies.clear()
+        if who == "customer":
+            await portal_sign_in(client, app.state.settings, "cust-side")
+        elif who != "nobody":
+            await agent_sign_in(client, who)
+        page = await client.get(f"/agent/tickets/{number}")
+        fragment = await client.get(f"/agent/tickets/{number}/sidebar")
+        assert fragment.status_code == page.status_code, who
+        seen[who] = fragment.status_code
+        if fragment.status_code == 303:
+            assert fragment.headers["location"].startswith("/agent/login"), who
+        if fragment.status_code == 200:
+            assert fragment.headers["cache-control"] == "no-store"
+            assert f'data-ticket-sidebar="{number}"' in fragment.text
+            assert "<html" not in fragment.text
+            assert '<span class="tag">secret-tag</span>' in fragment.text
+        else:
+            assert "secret-tag" not in fragment.text, who
+    assert seen == {"agent@kefu.test": 200, "other@kefu.test": 404, "boss@kefu.test": 200,
+                    "admin@kefu.test": 200, "customer": 303, "nobody": 303}
+    missing = await client.get("/agent/tickets/KF-2222ZZ/sidebar")
+    assert missing.status_code == 303  # signed out ("nobody") before anything is looked up
+    await agent_sign_in(client, "agent@kefu.test")
+    assert (await client.get("/agent/tickets/KF-2222ZZ/sidebar")).status_code == 404
+
+
+async def test_the_sidebar_says_what_the_ticket_is_now(app: FastAPI, client: httpx.AsyncClient):
+    """A colleague's changes after the page was sent: the status form offers the moves from
+    the new status (and none to an agent while it is escalated), the tags, the first response
+    and the name of an agent made after the page."""
+    desk = await make_desk(app)
+    number = await _ticket(client, app)
+    colleague = await api_token(app, await make_agent(app, "bao@kefu.test", teams=[desk.en_team]))
+    await agent_sign_in(client, "agent@kefu.test")
+    page = await client.get(f"/agent/tickets/{number}")
+    assert _choices(page.text) == ["open", "pending", "resolved"]
+
+    async def sidebar() -> str:
+        response = await client.get(f"/agent/tickets/{number}/sidebar")
+        assert response.status_code == 200, response.text
+        return response.text
+
+    async def colleague_does(path: str, body: dict[str, object]) -> None:
+        done = await client.post(f"/api/v1/tickets/{number}/{path}", headers=bearer(colleague),
+                                 json=body)
+        assert done.status_code in (200, 201), done.text
+
+    before = await sidebar()
+    assert _choices(before) == ["open", "pending", "resolved"]
+    assert 'data-first-response=""' in before
+    assert "<time" not in _part(before, "props")
+
+    await colleague_does("tags", {"add": ["usdt", "trc20"]})
+    await colleague_does("tags", {"remove": ["trc20"]})
+    tags = await sidebar()
+    assert '<span class="tag">usdt</span>' in _part(tags, "head-tags")
+    assert '<span class="tag">usdt</span>' in _part(tags, "tag-list")
+    assert "trc20" not in tags
+
+    await colleague_does("status", {"status": "pending", "pending_reason": "customer"})
+    assert _choices(await sidebar()) == ["open", "resolved", "pending"]  # "pending": new reason
+
+    await colleague_does("replies", {"body": "We are looking into it."})
+    replied = _part(await sidebar(), "props")
+    assert 'data-first-response=""' not in replied
+    assert "<time" in replied
+
+    chen = await make_agent(app, "chen@kefu.test", teams=[desk.en_team])
+    await colleague_does("assign", {"agent_id": str(chen.id)})
+    props = _part(await sidebar(), "props")
+    assert f'data-id="{chen.id}"' in props
+    assert ">chen</dd>" in props
+
+    await colleague_does("status", {"status": "resolved"})
+    assert _choices(await sidebar()) == ["open", "closed"]
+
+    await colleague_does("status", {"status": "open"})
+    await colleague_does("escalate", {"reason": "Large amount, a supervisor decides"})
+    assert _choices(await sidebar()) == []  # a supervisor moves it on
+    client.cookies.clear()
+    await make_agent(app, "boss@kefu.test", role="supervisor")
+    await agent_sign_in(client, "boss@kefu.test")
+    assert _choices(await sidebar()) == ["open", "pending", "resolved"]
+
+
+async def test_a_merged_tickets_sidebar_leads_to_the_ticket_it_went_into(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    await make_desk(app)
+    first = await _ticket(client, app, "Withdrawal pending")
+    second = await _ticket(client, app, "Withdrawal pending again")
+    lead = await api_token(app, await make_agent(app, "lead@kefu.test", role="supervisor"))
+    merged = await client.post(f"/api/v1/tickets/{second}/merge", headers=bearer(lead),
+                               json={"into": first})
+    assert merged.status_code == 200, merged.text
+    await agent_sign_in(client, "agent@kefu.test")
+    moved = await client.get(f"/agent/tickets/{second}/sidebar")
+    assert moved.status_code == 303
+    assert moved.headers["location"] == f"/agent/tickets/{first}/sidebar"
