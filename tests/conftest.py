@@ -31,6 +31,12 @@ from kefu.accounts import security
 from kefu.app import create_app
 from kefu.config import Settings
 from kefu.migrations.runner import upgrade
+from tests.exchange.fake_backoffice import (
+    API_KEY,
+    FakeBackoffice,
+    fixed_clock,
+    running_fake_backoffice,
+)
 from tests.servers import PostgresServer, RedisServer, find_pg_bin, find_redis_server
 
 # Argon2 at production cost is 0.1-0.3 s of CPU per hash or check, by design; the suite creates
@@ -164,6 +170,14 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://kefu.test") as c:
         yield c
+
+
+@pytest.fixture(scope="module")
+def fake_backoffice() -> Iterator[FakeBackoffice]:
+    """The fake exchange back office (docs/exchange-api.yaml over the demo adapter, at a fixed
+    time) on loopback, one per module; a module's own fixture resets its ``fault``."""
+    with running_fake_backoffice(api_key=API_KEY, clock=fixed_clock) as state:
+        yield state
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ office dead, whichever of them met the outage first spares the other its timeout
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -19,26 +19,19 @@ from kefu.config import Settings
 from kefu.exchange.base import ExchangeAdapter
 from kefu.exchange.http import HttpExchangeAdapter
 from tests.assistant.test_pipeline import intent_model
-from tests.exchange.fake_backoffice import FakeBackoffice, running_fake_backoffice
-from tests.exchange.test_exchange import API_KEY, fixed_clock
+from tests.exchange.fake_backoffice import API_KEY, FakeBackoffice
 from tests.web.browser import agent_sign_in, customer_headers, make_desk
 
 TIMEOUT_S = 0.5
 CUSTOMER = "cust-shared"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeBackoffice]:
-    with running_fake_backoffice(api_key=API_KEY, clock=fixed_clock) as state:
-        yield state
-
-
 @pytest.fixture
-def backoffice(server: FakeBackoffice) -> FakeBackoffice:
+def backoffice(fake_backoffice: FakeBackoffice) -> FakeBackoffice:
     """The back office, hanging on every request (longer than the adapter waits)."""
-    server.fault, server.slow_s = "slow", 2.0
-    server.seen_paths.clear()
-    return server
+    fake_backoffice.fault, fake_backoffice.slow_s = "slow", 2.0
+    fake_backoffice.seen_paths.clear()
+    return fake_backoffice
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import hmac
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import FastAPI, Query, Request
@@ -25,6 +25,14 @@ from starlette.middleware.base import RequestResponseEndpoint
 from kefu.exchange.base import CustomerNotFound, ExchangeUnavailable
 from kefu.exchange.demo import DemoExchangeAdapter
 from tests.servers import serving_in_thread
+
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+API_KEY = "kefu-test-key-3f9a0c7e51d24b8c"
+
+
+def fixed_clock() -> datetime:
+    """The demo customers' "now" in these tests: their histories do not move."""
+    return NOW
 
 Fault = Literal[
     "invalid_json", "wrong_shape", "server_error", "slow", "other_customer", "ignore_txid",

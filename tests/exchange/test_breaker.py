@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -16,8 +16,7 @@ from kefu.exchange.breaker import CircuitBreaker
 from kefu.exchange.http import HttpExchangeAdapter
 from kefu.exchange.service import build_exchange_adapter
 
-from .fake_backoffice import FakeBackoffice, running_fake_backoffice
-from .test_exchange import API_KEY, fixed_clock
+from .fake_backoffice import API_KEY, FakeBackoffice
 
 TIMEOUT_S = 0.3
 COOL_OFF_S = 30.0
@@ -33,18 +32,12 @@ class FakeMonotonic:
         return self.now
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeBackoffice]:
-    with running_fake_backoffice(api_key=API_KEY, clock=fixed_clock) as state:
-        yield state
-
-
 @pytest.fixture
-def backoffice(server: FakeBackoffice) -> FakeBackoffice:
-    server.fault = None
-    server.slow_s = 0.5
-    server.seen_paths.clear()
-    return server
+def backoffice(fake_backoffice: FakeBackoffice) -> FakeBackoffice:
+    fake_backoffice.fault = None
+    fake_backoffice.slow_s = 0.5
+    fake_backoffice.seen_paths.clear()
+    return fake_backoffice
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -47,10 +47,8 @@ from kefu.exchange.schemas import (
 )
 from kefu.exchange.service import build_exchange_adapter
 
-from .fake_backoffice import FakeBackoffice, running_fake_backoffice
+from .fake_backoffice import API_KEY, NOW, FakeBackoffice, fixed_clock
 
-NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-API_KEY = "kefu-test-key-3f9a0c7e51d24b8c"
 SPEC = Path(__file__).resolve().parents[2] / "docs" / "exchange-api.yaml"
 IDS = [f"cust-{n}" for n in range(400)]
 B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -64,10 +62,6 @@ TXID = {
     "Solana": rf"[{B58}]{{86,88}}",
 }
 REQUIRED = {"Bitcoin": 2, "ERC20": 64, "TRC20": 20}
-
-
-def fixed_clock() -> datetime:
-    return NOW
 
 
 @pytest.fixture(scope="module")
@@ -355,16 +349,10 @@ def test_schemas_amounts_times_and_immutability() -> None:
 
 # --- the HTTP adapter against the fake back office -------------------------------------------
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeBackoffice]:
-    with running_fake_backoffice(api_key=API_KEY, clock=fixed_clock) as state:
-        yield state
-
-
 @pytest.fixture
-def backoffice(server: FakeBackoffice) -> FakeBackoffice:
-    server.fault = None
-    return server
+def backoffice(fake_backoffice: FakeBackoffice) -> FakeBackoffice:
+    fake_backoffice.fault = None
+    return fake_backoffice
 
 
 @pytest.fixture
