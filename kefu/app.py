@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import anyio
@@ -43,6 +43,7 @@ from kefu.exchange.service import build_exchange_adapter
 from kefu.jobs.runner import JobRegistry, create_job_runner
 from kefu.kb.api import router as kb_router
 from kefu.kb.indexing import index_dir, warm_up
+from kefu.kb.rerender import rerender_in_background
 from kefu.kb.status_api import router as status_router
 from kefu.kb.views import ViewCounter
 from kefu.ops.api import router as ops_router
@@ -150,10 +151,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.info("started", database=db.engine.dialect.name, version=__version__,
                  broker=type(broker).__name__, gc_frozen=freeze_after_startup())
         warming = asyncio.create_task(_warm_search(settings), name="kefu-search-warm-up")
+        # Articles saved before the renderer last changed get its HTML (kefu/kb/rerender.py).
+        rerendering = asyncio.create_task(rerender_in_background(db), name="kefu-kb-rerender")
         try:
             yield
         finally:
             warming.cancel()
+            rerendering.cancel()
+            with suppress(asyncio.CancelledError):
+                await rerendering
             # Graceful shutdown: uvicorn has stopped accepting and drained requests; tell
             # websocket clients to come back (they resume from their last seq), write what is
             # queued, finish the running job, then close clients and the pool.

@@ -338,6 +338,25 @@ def guard_scan(
         fail(str(exc).splitlines()[0][:300])
 
 
+def require_database_file(settings: Settings) -> None:
+    """A SQLite file that is not there is one line (exit 2), and is not created."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.resolved_database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        database = Path(url.database)
+        if not database.is_file():
+            fail(f"no database at {database}: run kefu migrate")
+
+
+def articles_unreadable(exc: Exception) -> Exception:
+    from kefu.core.errors import KefuError
+
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+    return KefuError(f"cannot read the articles from the database ({reason}): is it "
+                     "running and migrated (kefu migrate)?", code="database_unavailable")
+
+
 search_app = typer.Typer(help="The help-center search index.", no_args_is_help=True)
 app.add_typer(search_app, name="search")
 
@@ -347,20 +366,14 @@ def search_reindex() -> None:
     """Rebuild the search index from the published articles in the database. A database that
     is missing, unreachable or not migrated is one line on stderr (exit 2); a missing SQLite
     file is not created."""
-    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import DBAPIError
 
-    from kefu.core.errors import KefuError
     from kefu.db import Database
     from kefu.kb.indexing import ArticleIndex
     from kefu.kb.service import public_documents
 
     settings = load_settings()
-    url = make_url(settings.resolved_database_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        database = Path(url.database)
-        if not database.is_file():
-            fail(f"no database at {database}: run kefu migrate")
+    require_database_file(settings)
 
     async def go() -> int:
         db = Database(settings.resolved_database_url)
@@ -368,16 +381,52 @@ def search_reindex() -> None:
             async with db.transaction() as session:
                 docs = await public_documents(session)
         except (DBAPIError, OSError) as exc:
-            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
-            raise KefuError(f"cannot read the articles from the database ({reason}): is it "
-                            "running and migrated (kefu migrate)?",
-                            code="database_unavailable") from exc
+            raise articles_unreadable(exc) from exc
         finally:
             await db.dispose()
         await ArticleIndex.for_settings(settings).rebuild(docs)
         return len(docs)
 
     typer.echo(f"indexed {run(go())} published article translations")
+
+
+kb_app = typer.Typer(help="The knowledge base's articles.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+
+
+@kb_app.command("rerender")
+def kb_rerender(
+    every: Annotated[bool, typer.Option(
+        "--all", help="Every translation, not only those an older renderer made")] = False,
+) -> None:
+    """Store again the HTML of the article translations that an older renderer made (the app
+    also does this when it starts). Not an edit: no new version, no change of author or date.
+    A translation whose Markdown cannot be rendered keeps its HTML and is named on stderr
+    (exit 1, the others done); no database or an unmigrated one is one line (exit 2)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from kefu.db import Database
+    from kefu.kb.rerender import RerenderReport, rerender_translations
+
+    settings = load_settings()
+    require_database_file(settings)
+
+    async def go() -> RerenderReport:
+        db = Database(settings.resolved_database_url)
+        try:
+            return await rerender_translations(db, every=every)
+        except (DBAPIError, OSError) as exc:
+            raise articles_unreadable(exc) from exc
+        finally:
+            await db.dispose()
+
+    report = run(go())
+    typer.echo(f"re-rendered {report.rendered} article translations ({report.changed} changed)")
+    for failure in report.failures:
+        typer.echo(f"kefu: cannot render {failure.slug} ({failure.lang}): {failure.error}",
+                   err=True)
+    if report.failures:
+        raise typer.Exit(1)
 
 
 assistant_app = typer.Typer(help="The assistant's models.", no_args_is_help=True)

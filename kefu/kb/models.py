@@ -7,7 +7,15 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.core import clock
@@ -84,8 +92,11 @@ class ArticleTranslation(IdMixin, CreatedMixin, Base):
     title: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(String(500), default="")
     body_md: Mapped[str] = mapped_column(Text)
-    # The sanitized rendering of body_md, refreshed on every save.
+    # The sanitized rendering of body_md, refreshed on every save, and the renderer version that
+    # made it (``render.RENDERER_VERSION``; 0: before versions were stored). Rows made by an
+    # older renderer are rendered again (``kefu.kb.rerender``), which is not an edit.
     body_html: Mapped[str] = mapped_column(Text)
+    renderer_version: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     status: Mapped[str] = mapped_column(String(16), default="draft")
     updated_by_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("agents.id", ondelete="SET NULL"), default=None)

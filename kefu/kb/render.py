@@ -27,6 +27,13 @@ from markdown_it.utils import EnvType, OptionsDict
 
 from kefu.search.corpus import anchor_for
 
+# Stored with each translation's HTML (``ArticleTranslation.renderer_version``). Bump it in the
+# change that alters what ``render_markdown`` produces for some input (an allowed tag, an embed,
+# a link rule): translations rendered by an older version are rendered again when the app starts
+# (``kefu.kb.rerender``), so articles saved before an upgrade follow the new rules without
+# anyone saving them. History: 1, the first stamped (images on plain http:// became links).
+RENDERER_VERSION = 1
+
 MEDIA_PREFIX = "/help/media/"
 YOUTUBE_EMBED = "https://www.youtube-nocookie.com/embed/"
 VIMEO_EMBED = "https://player.vimeo.com/video/"

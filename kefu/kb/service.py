@@ -39,7 +39,7 @@ from kefu.kb.models import (
     Category,
     Section,
 )
-from kefu.kb.render import render_markdown
+from kefu.kb.render import RENDERER_VERSION, render_markdown
 from kefu.search.engine import Doc
 
 # ---------------------------------------------------------------- authorization
@@ -421,6 +421,7 @@ async def save_translation(
     translation.title, translation.summary = data.title, data.summary
     translation.body_md = data.body_md
     translation.body_html = render_markdown(data.body_md)
+    translation.renderer_version = RENDERER_VERSION
     translation.updated_by_id = actor.agent.id if actor.agent else None
     translation.updated_at = article.updated_at = now
     await session.flush()

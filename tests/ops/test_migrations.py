@@ -14,6 +14,9 @@ from sqlalchemy.exc import IntegrityError
 
 from kefu.accounts.models import Agent
 from kefu.db import Database, UTCDateTime
+from kefu.kb.models import ArticleTranslation
+from kefu.kb.render import RENDERER_VERSION
+from kefu.kb.rerender import rerender_translations
 from kefu.migrations.runner import alembic_config, check, head_revision, upgrade
 from kefu.tickets.models import Macro
 from tests.conftest import _pg_execute
@@ -121,6 +124,68 @@ async def test_0013_personal_macros_up_and_down(
         async with db.engine.begin() as conn:
             await conn.execute(insert, {"id": uuid.uuid4(), "now": datetime.now(UTC)})
     await db.dispose()
+    await asyncio.to_thread(upgrade, url)
+    await asyncio.to_thread(check, url)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_0014_existing_article_html_is_stale_and_rerendered(
+    backend: str, tmp_path: Path, postgres: PostgresServer | None
+):
+    """Translations saved before 0014 get renderer version 0, so the renderer's current rules
+    reach them (an http:// image becomes a link) without a save; down and up again keeps them."""
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    else:
+        assert postgres is not None, "PostgreSQL is required for this test"
+        name = "m_" + uuid.uuid4().hex[:12]
+        await _pg_execute(postgres.url, f"CREATE DATABASE {name}")
+        url = postgres.url_for(name)
+    ids = {n: uuid.uuid4() for n in ("category", "article", "translation")}
+
+    def typed(sql: str) -> TextClause:
+        return text(sql).bindparams(*(bindparam(n, type_=Uuid()) for n in ids if f":{n}" in sql),
+                                    bindparam("now", type_=UTCDateTime()))
+
+    await asyncio.to_thread(upgrade, url, "0013")
+    db = Database(url)
+    rows = (
+        "INSERT INTO kb_categories (id, slug, position, names, descriptions, ticket_category,"
+        " created_at) VALUES (:category, 'fees', 0, '{}', '{}', '', :now)",
+        "INSERT INTO kb_articles (id, slug, category_id, tags, status, position, views,"
+        " helpful_count, unhelpful_count, updated_at, created_at) VALUES (:article,"
+        " 'fee-chart', :category, '[]', 'published', 0, 0, 0, 0, :now, :now)",
+        # As the renderer stored it before http:// images became links.
+        "INSERT INTO kb_translations (id, article_id, lang, title, summary, body_md, body_html,"
+        " status, updated_at, created_at) VALUES (:translation, :article, 'en', 'Fees', '',"
+        " '![Chart](http://cdn.example/c.png)',"
+        " '<p><img src=\"http://cdn.example/c.png\" alt=\"Chart\"></p>', 'published',"
+        " :now, :now)",
+    )
+    async with db.engine.begin() as conn:
+        for sql in rows:
+            await conn.execute(typed(sql), {**ids, "now": datetime.now(UTC)})
+    await db.dispose()
+
+    await asyncio.to_thread(upgrade, url)
+    db = Database(url)
+    async with db.transaction() as session:
+        assert (await session.scalars(select(ArticleTranslation.renderer_version))).all() == [0]
+    report = await rerender_translations(db)
+    assert (report.rendered, report.changed, report.failures) == (1, 1, [])
+    async with db.transaction() as session:
+        translation = (await session.scalars(select(ArticleTranslation))).one()
+    assert translation.renderer_version == RENDERER_VERSION
+    assert translation.body_html == ('<p><a href="http://cdn.example/c.png"'
+                                     ' rel="noopener noreferrer">Chart</a></p>\n')
+    await db.dispose()
+
+    await asyncio.to_thread(downgrade, url, "0013")
+    db = Database(url)
+    async with db.engine.connect() as conn:
+        titles = (await conn.execute(text("SELECT title FROM kb_translations"))).scalars().all()
+    await db.dispose()
+    assert titles == ["Fees"]
     await asyncio.to_thread(upgrade, url)
     await asyncio.to_thread(check, url)
 
