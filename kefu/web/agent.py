@@ -389,6 +389,32 @@ def _status_choices(actor: Actor, status: str) -> list[str]:
     return choices
 
 
+async def _live_context(
+    session: AsyncSession, actor: Actor, ticket: Ticket, read: schemas.TicketRead
+) -> dict[str, Any]:
+    """What the page's live parts (``agent/_ticket_live.html``) are drawn from, for the page
+    and for ``GET /agent/tickets/{number}/sidebar`` alike: which forms the ticket's status
+    and the reader's role allow, and every agent and team as they are now."""
+    agents = await accounts.list_agents(session)
+    teams = await accounts.list_teams(session)
+    moves = TRANSITIONS.get(read.status, frozenset())
+    return {
+        "ticket": read,
+        "agent_names": {a.id: a.display_name for a in agents},
+        "team_names": {t.id: t.name for t in teams},
+        "teams": teams,
+        "assign_choices": await assign_choices(session, agents, ticket.team_id),
+        "status_choices": _status_choices(actor, read.status),
+        "pending_reasons": PENDING_REASONS,
+        "priorities": PRIORITIES,
+        "can_escalate": "escalated" in moves,
+        "can_assign": is_active(read.status),
+        # an agent's reply to a resolved ticket is sent and leaves it resolved (service.reply)
+        "can_reply": read.status != "closed",
+        "can_merge": read.status != "closed",
+    }
+
+
 async def _ticket_page(
     request: Request,
     session: AsyncSession,
@@ -403,15 +429,13 @@ async def _ticket_page(
     """``not_notified``: after a note, the ids (comma-separated) of the agents it @mentions
     who may not read the ticket and were not told; the page names them to its author."""
     read = await service.ticket_read(session, ticket, actor)
-    agents = await accounts.list_agents(session)
-    teams = await accounts.list_teams(session)
-    names = {a.id: a.display_name for a in agents}
-    team_names = {t.id: t.name for t in teams}
+    live = await _live_context(session, actor, ticket, read)
+    names: dict[uuid.UUID, str] = live["agent_names"]
+    team_names: dict[uuid.UUID, str] = live["team_names"]
     events = await service.events_of(session, ticket)
-    moves = TRANSITIONS.get(read.status, frozenset())
     return render(request, "agent/ticket.html", {
         "section": "agent",
-        "ticket": read,
+        **live,
         "messages": await service.messages_of(session, ticket, include_internal=True),
         "events": [
             {"kind": e.kind, "at": e.at, "actor_kind": e.actor_kind,
@@ -419,17 +443,6 @@ async def _ticket_page(
              "details": _event_summary(e.data, names, team_names)}
             for e in reversed(events)
         ],
-        "assign_choices": await assign_choices(session, agents, ticket.team_id),
-        "teams": teams,
-        "agent_names": names,
-        "team_names": team_names,
-        "status_choices": _status_choices(actor, read.status),
-        "pending_reasons": PENDING_REASONS,
-        "priorities": PRIORITIES,
-        "can_escalate": "escalated" in moves,
-        "can_assign": is_active(read.status),
-        "can_reply": read.status != "closed",
-        "can_merge": read.status != "closed",
         "notice": notice if notice in NOTICES else "",
         "not_notified": _agents_named(not_notified, names) if notice == "noted" else [],
         "error": error,
@@ -496,23 +509,18 @@ async def ticket_sidebar(
 ) -> Response:
     """The ticket page's live parts as they are now (``agent/_ticket_live.html``): the tags,
     the team, assignee and first response (by name, also of agents and teams newer than the
-    page), and the status form, whose choices follow the status and the reader's role. The
+    page), the forms the status and the reader's role allow (status, priority, assignment with
+    every agent now, escalation, merge), and what a reply does now (the composer's note). The
     console swaps them in after a `ticket` frame, a first reply or a catch-up, keeping a form
-    the agent changed and has not saved. Who may read the ticket may read these; no one else
-    learns of it."""
+    the agent changed and has not saved, and never the composer's text. Who may read the
+    ticket may read these; no one else learns of it."""
     ticket = await service.get_readable(session, actor, number)
     if ticket.number != number:  # merged: the target's (console.js keeps only its own page's)
         return redirect(f"/agent/tickets/{ticket.number}/sidebar")
     read = await service.ticket_read(session, ticket, actor)
-    names = {a.id: a.display_name for a in await accounts.list_agents(session)}
-    team_names = {t.id: t.name for t in await accounts.list_teams(session)}
     response = HTMLResponse(render_partial(request, "agent/ticket_sidebar.html", {
-        "ticket": read,
-        "agent_names": names,
-        "team_names": team_names,
-        "status_choices": _status_choices(actor, read.status),
-        "pending_reasons": PENDING_REASONS,
-        "values": {"status_reason": ""},
+        **await _live_context(session, actor, ticket, read),
+        "values": {"status_reason": "", "reason": "", "into": ""},
     }), headers={"Cache-Control": "no-store"})
     add_security_headers(response, request.url.path)
     return response

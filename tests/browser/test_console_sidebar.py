@@ -171,3 +171,72 @@ async def make_agent_live(live: LiveServer, email: str, team: Any) -> Any:
     """An agent made while the page is open (the page's name tables do not have them)."""
     async with factory_app(live) as app:
         return (await make_agent(app, email, teams=[team])).id
+
+
+async def present(page: Any, selector: str) -> bool:
+    return await page.locator(selector).count() > 0
+
+
+FORMS = {"priority": "#priority", "assign": "#assign-agent", "escalate": "#escalate-reason",
+         "merge": "#merge-into"}
+
+
+async def test_the_forms_and_the_composer_follow_a_colleague_closing_the_ticket(
+        dev_live: LiveServer, browser: Any):
+    """Agent B's page while colleague A resolves and then closes the ticket: the assignee
+    list names an agent made after the page; once resolved the priority, assign and escalate
+    forms go and the composer says a reply leaves it resolved; once closed the merge form goes,
+    a reply cannot be sent (Enter and the button do nothing), B's draft stays in the box and an
+    internal note still can be sent."""
+    live = dev_live
+    number = await open_ticket(live)
+    async with factory_app(live) as app:
+        team = await team_of(app, number)
+        colleague = await api_token(app, await make_agent(app, "bao@kefu.test", teams=[team]))
+    errors: list[str] = []
+    page = await agent_page(browser, live, number, errors=errors)
+    box = page.locator('[data-testid="reply-box"]')
+    send = page.locator('[data-testid="send-button"]')
+    for form in FORMS.values():
+        assert await present(page, form), form
+    assert not await present(page, '[data-testid="reply-resolved"]')
+
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
+        async def colleague_does(path: str, body: dict[str, Any]) -> None:
+            done = await client.post(f"/api/v1/tickets/{number}/{path}",
+                                     headers=bearer(colleague), json=body)
+            assert done.status_code in (200, 201), done.text
+
+        chen = await make_agent_live(live, "chen@kefu.test", team)
+        await colleague_does("tags", {"add": ["usdt"]})
+        await page.wait_for_selector(f'#assign-agent option[value="{chen}"]', state="attached",
+                                     timeout=5_000)
+
+        draft = "Your deposit arrived after 12 confirmations."
+        await box.fill(draft)
+        await colleague_does("status", {"status": "resolved"})
+        await page.wait_for_selector('[data-testid="reply-resolved"]', timeout=5_000)
+        for form in ("priority", "assign", "escalate"):
+            assert not await present(page, FORMS[form]), form
+        assert await present(page, FORMS["merge"])
+        assert await send.is_enabled()
+
+        await colleague_does("status", {"status": "closed"})
+        await page.wait_for_selector('[data-testid="reply-closed"]', timeout=5_000)
+        assert not await present(page, FORMS["merge"])
+        assert await box.input_value() == draft
+        assert await send.is_disabled()
+        await box.press("Enter")
+        await page.wait_for_timeout(500)
+        assert await page.locator('[data-testid="message"]').count() == 1  # the customer's
+        assert await box.input_value() == draft
+        assert await present(page, '[data-testid="reply-closed"]')
+
+        # An internal note still goes from the same box.
+        await page.locator('[data-testid="note-toggle"]').check()
+        assert await send.is_enabled()
+        await box.press("Enter")
+        await page.wait_for_selector(".msg-internal:not(.msg-pending)", timeout=10_000)
+        assert await page.locator(".msg-internal .msg-body").inner_text() == draft
+    assert errors == []
+    await page.context.close()

@@ -1,7 +1,8 @@
-"""GET /agent/tickets/{number}/sidebar: the ticket page's live parts (status form, tags, team,
-assignee and first response) as they are now, which the console swaps in after a change. The
-same readers as the ticket page; what it offers follows the ticket's status and the reader's
-role, and names agents and teams made after the page."""
+"""GET /agent/tickets/{number}/sidebar: the ticket page's live parts (the status, priority,
+assign, escalate and merge forms, tags, team, assignee, first response, and what a reply does
+now) as they are now, which the console swaps in after a change. The same readers as the ticket
+page; what it offers follows the ticket's status and the reader's role, and names agents and
+teams made after the page."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ import httpx
 from fastapi import FastAPI
 
 from tests.factories import api_token, bearer, make_agent
-from tests.web.browser import agent_sign_in, customer_headers, make_desk, portal_sign_in
+from tests.web.browser import (
+    agent_sign_in,
+    csrf_of,
+    customer_headers,
+    make_desk,
+    portal_sign_in,
+)
 
 
 async def _ticket(client: httpx.AsyncClient, app: FastAPI, subject: str = "USDT deposit missing"
@@ -25,7 +32,7 @@ async def _ticket(client: httpx.AsyncClient, app: FastAPI, subject: str = "USDT 
 
 def _choices(fragment: str) -> list[str]:
     """The statuses the fragment's status form offers (none: no form)."""
-    form = fragment.split('data-live-part="status-form"', 1)[1].split("</div>\n</div>", 1)[0]
+    form = _part(fragment, "status-form")
     select = form.split('name="status"', 1)[1].split("</select>", 1)[0] if "<select" in form \
         else ""
     return re.findall(r'<option value="([a-z]+)"', select)
@@ -150,3 +157,104 @@ async def test_a_merged_tickets_sidebar_leads_to_the_ticket_it_went_into(
     moved = await client.get(f"/agent/tickets/{second}/sidebar")
     assert moved.status_code == 303
     assert moved.headers["location"] == f"/agent/tickets/{first}/sidebar"
+
+
+FORMS = ("priority-form", "assign-form", "escalate-form", "merge-form")
+
+
+def _forms(fragment: str) -> dict[str, bool]:
+    """Which of the forms that follow the status the fragment (or page) holds."""
+    return {name: f'data-testid="{name}"' in _part(fragment, name) for name in FORMS}
+
+
+def _reply_state(fragment: str) -> str:
+    part = _part(fragment, "reply-state")
+    state = re.search(r'^ data-can-reply="(true|false)"', part)
+    assert state is not None, part
+    said = re.findall(r'data-testid="(reply-[a-z]+)"', part)
+    return state.group(1) + (":" + said[0] if said else "")
+
+
+async def test_the_forms_and_the_reply_follow_the_status(app: FastAPI, client: httpx.AsyncClient):
+    """What the page would offer now, for an agent and a supervisor: no priority or assignment
+    once resolved, no escalation while escalated or after, no merge and no reply once closed;
+    a resolved ticket's reply is said to leave it resolved. The page, sent at the same moment,
+    offers the same."""
+    desk = await make_desk(app)
+    number = await _ticket(client, app)
+    lead = await api_token(app, await make_agent(app, "lead@kefu.test", role="supervisor"))
+    await make_agent(app, "boss@kefu.test", role="supervisor")
+
+    async def lead_does(path: str, body: dict[str, object]) -> None:
+        done = await client.post(f"/api/v1/tickets/{number}/{path}", headers=bearer(lead),
+                                 json=body)
+        assert done.status_code in (200, 201), done.text
+
+    all_but = {name: True for name in FORMS}
+    expected = {
+        "open": ({**all_but}, "true"),
+        "escalated": ({**all_but, "escalate-form": False}, "true"),
+        "resolved": ({name: name == "merge-form" for name in FORMS}, "true:reply-resolved"),
+        "closed": ({name: False for name in FORMS}, "false:reply-closed"),
+    }
+    steps: list[tuple[str, dict[str, object]]] = [
+        ("status", {"status": "open"}),
+        ("escalate", {"reason": "Large amount, a supervisor decides"}),
+        ("status", {"status": "resolved"}),
+        ("status", {"status": "closed"}),
+    ]
+    for (path, body), status in zip(steps, expected, strict=True):
+        await lead_does(path, body)
+        for who in ("agent@kefu.test", "boss@kefu.test"):
+            client.cookies.clear()
+            await agent_sign_in(client, who)
+            fragment = await client.get(f"/agent/tickets/{number}/sidebar")
+            assert fragment.status_code == 200, (status, who)
+            forms, reply = expected[status]
+            assert (_forms(fragment.text), _reply_state(fragment.text)) == (forms, reply), \
+                (status, who)
+            page = (await client.get(f"/agent/tickets/{number}")).text
+            assert _forms(page) == forms, (status, who)
+            if status == "closed":  # no composer on a closed ticket's page, notes still
+                assert 'data-live-part="reply-state"' not in page
+                assert "data-note-form" in page
+            else:
+                assert _reply_state(page) == reply, (status, who)
+    assert desk  # the agents' team
+
+
+async def test_the_assign_form_lists_agents_newer_than_the_page(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    desk = await make_desk(app)
+    number = await _ticket(client, app)
+    await agent_sign_in(client, "agent@kefu.test")
+    page = await client.get(f"/agent/tickets/{number}")
+    newcomer = await make_agent(app, "newcomer@kefu.test", teams=[desk.en_team])
+    assert str(newcomer.id) not in page.text
+    fragment = (await client.get(f"/agent/tickets/{number}/sidebar")).text
+    assign = _part(fragment, "assign-form")
+    assert f'<option value="{newcomer.id}" data-name="newcomer"' in assign
+    assert 'name="csrf_token"' in assign  # a form that can be sent as it came
+
+
+async def test_a_reply_posted_after_the_ticket_closed_keeps_its_words(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    """Without JavaScript: the reply form posted after a colleague closed the ticket is
+    refused (409) and the page, which has no reply form any more, gives the text back."""
+    await make_desk(app)
+    number = await _ticket(client, app)
+    lead = await api_token(app, await make_agent(app, "lead@kefu.test", role="supervisor"))
+    await agent_sign_in(client, "agent@kefu.test")
+    page = await client.get(f"/agent/tickets/{number}")
+    for status in ("resolved", "closed"):
+        done = await client.post(f"/api/v1/tickets/{number}/status", headers=bearer(lead),
+                                 json={"status": status})
+        assert done.status_code == 200, done.text
+    refused = await client.post(f"/agent/tickets/{number}/reply", data={
+        "csrf_token": csrf_of(page.text), "body": "Your deposit <arrived> after 12 blocks."})
+    assert refused.status_code == 409
+    assert 'data-testid="unsent-reply"' in refused.text
+    assert "Your deposit &lt;arrived&gt; after 12 blocks.</textarea>" in refused.text
+    assert 'data-testid="reply-box"' not in refused.text

@@ -443,7 +443,7 @@
   var ACTIVE = ["new", "open", "pending", "escalated"];
   /* refusals of what the message says: retrying sends the same words into the same refusal */
   var REFUSED_AS_WRITTEN = ["outbound_blocked", "compliance_tipoff", "override_forbidden",
-                            "invalid_frame", "too_long"];
+                            "invalid_frame", "too_long", "ticket_closed"];
   var baseTitle = document.title;
 
   var Unread = {
@@ -1478,16 +1478,11 @@
 
     /* The sidebar as the page was sent it: the team's and the assignee's names, and the forms'
        choices (priority, assignee, team). A choice follows the ticket while it still shows what
-       the server last said; one the agent changed and has not saved stays theirs. */
-    var followed = ["#priority", "#assign-agent", "#assign-team"].map(function (selector) {
+       the server last said (data-server-value, set on every live part below); one the agent
+       changed and has not saved stays theirs. The forms are looked up each time: a live part
+       swapped in replaces them. */
+    function follow(selector, value) {
       var select = q(selector);
-      if (select) {
-        select.setAttribute("data-server-value", select.value);
-      }
-      return select;
-    });
-
-    function follow(select, value) {
       if (!select || select.value !== select.getAttribute("data-server-value") ||
           !qa("option", select).some(function (option) { return option.value === value; })) {
         return;
@@ -1515,18 +1510,20 @@
       var assignee = q("[data-live-assignee]");
       drawName(assignee, state.assignee_id, C.agents, assignee && assignee.getAttribute("data-none"));
       if (state.priority) {
-        follow(followed[0], state.priority);
+        follow("#priority", state.priority);
       }
-      follow(followed[1], state.assignee_id || "none");
-      follow(followed[2], state.team_id || "");
+      follow("#assign-agent", state.assignee_id || "none");
+      follow("#assign-team", state.team_id || "");
     }
 
     /* The parts of the page that follow the server's rules or data the frames do not carry
-       (agent/_ticket_live.html: the status form's choices, the tags, the first response, the
-       team's and assignee's names) come again from GET /agent/tickets/{number}/sidebar after
-       each change, and replace those on the page, except a form the agent changed and has not
-       saved (any field away from what the server last put there): that stays theirs, and
-       follows at the next change after it is saved or put back. */
+       (agent/_ticket_live.html: the status, priority, assign, escalate and merge forms, as the
+       ticket's status allows them and with the agents as they are now, the tags, the first
+       response, the team's and assignee's names, and what a reply does now) come again from
+       GET /agent/tickets/{number}/sidebar after each change, and replace those on the page,
+       except a form the agent changed and has not saved (any field away from what the server
+       last put there): that stays theirs, and follows at the next change after it is saved or
+       put back. The reply composer is never replaced, only its "reply-state" part. */
     var liveParts = {asked: 0, timer: null};
 
     function markServerValues(root) {
@@ -1779,7 +1776,20 @@
       return !!(noteToggle && noteToggle.checked);
     }
 
+    /* Closed while the page was open (the live part "reply-state", agent/_ticket_live.html):
+       a reply cannot go, the text stays in the box (and the draft), a note still goes. */
+    function replyRefused() {
+      var part = q('[data-live-part="reply-state"]', form);
+      return !noteMode() && !!part && part.getAttribute("data-can-reply") === "false";
+    }
+
+    function applyReplyState() {
+      sendButton.disabled = replyRefused();
+    }
+    form.addEventListener("kefu:swapped", applyReplyState);
+
     function applyMode() {
+      applyReplyState();
       var note = noteMode();
       form.classList.toggle("composer-note", note);
       label.textContent = t(note ? "console.note_label" : "console.reply_label");
@@ -1825,7 +1835,7 @@
     /* ---- sending */
     function send() {
       var body = box.value.trim();
-      if (!body) {
+      if (!body || replyRefused()) {
         return;
       }
       if (uploads.some(function (u) { return u.busy; })) {
@@ -1851,6 +1861,10 @@
     }
 
     form.addEventListener("submit", function (event) {
+      if (replyRefused()) {
+        event.preventDefault();  /* refused by the server too: the words stay here */
+        return;
+      }
       if (!Socket.live()) {
         return;  /* no socket session on this page: the plain form post */
       }
@@ -2253,9 +2267,29 @@
      team choice and the agents' statuses). Choosing someone offline or outside that team is
      said under the list before anything is saved, and the button then reads "Save anyway". */
   function setupAssign() {
+    var wired = {update: function () {}};
+    /* the assign form swapped in (a reopened ticket, agents newer than the page) */
+    document.addEventListener("kefu:swapped", function (event) {
+      if (event.target.getAttribute("data-live-part") === "assign-form") {
+        wired = wireAssign() || {update: function () {}};  /* none: resolved, closed */
+      }
+    });
+    Socket.on("agent_status", function (frame) {
+      var agent = frame.agent || {};
+      qa("#assign-agent option[data-name]").forEach(function (option) {
+        if (option.value === agent.id && agent.status) {
+          option.setAttribute("data-status", agent.status);
+        }
+      });
+      wired.update();
+    });
+    wired = wireAssign() || wired;
+  }
+
+  function wireAssign() {
     var select = q("#assign-agent");
     if (!select || !select.form) {
-      return;
+      return null;
     }
     var form = select.form;
     var teamSelect = q("#assign-team", form);
@@ -2316,16 +2350,8 @@
         field.addEventListener("kefu:followed", update);
       }
     });
-    Socket.on("agent_status", function (frame) {
-      var agent = frame.agent || {};
-      qa("option[data-name]", select).forEach(function (option) {
-        if (option.value === agent.id && agent.status) {
-          option.setAttribute("data-status", agent.status);
-        }
-      });
-      update();
-    });
     update();
+    return {update: update};
   }
 
   /* ------------------------------------------------------------ the supervisor view */
