@@ -17,20 +17,25 @@ from tests.realtime.live import LiveServer
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 
+async def ticket_and_sign_in(live: LiveServer, external_id: str) -> tuple[str, str]:
+    """A ticket of the customer ``external_id`` (Lin) opened through the API, and a one-time
+    sign-in token for the portal."""
+    api_token = customer_token(live.settings, external_id, name="Lin", lang="en")
+    async with httpx.AsyncClient(base_url=f"{live.base}/api/v1") as api:
+        created = await api.post("/tickets", headers=bearer(api_token), json={
+            "subject": "Withdrawal pending", "body": "Where is my withdrawal?",
+            "language": "en", "channel": "portal"})
+        assert created.status_code == 201, created.text
+    sign_in = customer_token(live.settings, external_id, name="Lin", lang="en", jti=external_id)
+    return created.json()["number"], sign_in
+
+
 async def test_the_transcript_links_carry_the_browsers_time_zone(dev_live: LiveServer,
                                                                  browser: Any):
     """QA: the portal shows local times, but its transcript links downloaded the file in UTC
     (the widget sends the browser's zone). kefu.js adds it to the links; the file's times are
     the page's."""
-    settings = dev_live.settings
-    api_token = customer_token(settings, "portal-zone", name="Lin", lang="en")
-    async with httpx.AsyncClient(base_url=f"{dev_live.base}/api/v1") as api:
-        created = await api.post("/tickets", headers=bearer(api_token), json={
-            "subject": "Withdrawal pending", "body": "Where is my withdrawal?",
-            "language": "en", "channel": "portal"})
-        assert created.status_code == 201, created.text
-    number = created.json()["number"]
-    sign_in = customer_token(settings, "portal-zone", name="Lin", lang="en", jti="portal-zone")
+    number, sign_in = await ticket_and_sign_in(dev_live, "portal-zone")
 
     context = await browser.new_context(timezone_id="Asia/Shanghai", accept_downloads=True)
     page = await context.new_page()
@@ -68,15 +73,7 @@ async def test_a_zone_the_server_does_not_know_still_downloads_the_transcript(
     """QA: a browser zone the server's time zone database lacks made the transcript link
     answer 422, and the browser saved the JSON error as the file. The link asks for UTC in that
     case; the file is the transcript, its header saying why it is in UTC."""
-    settings = dev_live.settings
-    api_token = customer_token(settings, "portal-mars", name="Lin", lang="en")
-    async with httpx.AsyncClient(base_url=f"{dev_live.base}/api/v1") as api:
-        created = await api.post("/tickets", headers=bearer(api_token), json={
-            "subject": "Withdrawal pending", "body": "Where is my withdrawal?",
-            "language": "en", "channel": "portal"})
-        assert created.status_code == 201, created.text
-    number = created.json()["number"]
-    sign_in = customer_token(settings, "portal-mars", name="Lin", lang="en", jti="portal-mars")
+    number, sign_in = await ticket_and_sign_in(dev_live, "portal-mars")
 
     context = await browser.new_context(accept_downloads=True)
     # A zone newer than the server's tzdata, as a browser with a fresher ICU may name it.

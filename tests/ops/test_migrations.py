@@ -23,6 +23,16 @@ from tests.conftest import _pg_execute
 from tests.servers import PostgresServer
 
 
+async def empty_database(backend: str, tmp_path: Path, postgres: PostgresServer | None) -> str:
+    """A new, empty database on ``backend`` to migrate step by step."""
+    if backend == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    assert postgres is not None, "PostgreSQL is required for this test"
+    name = "m_" + uuid.uuid4().hex[:12]
+    await _pg_execute(postgres.url, f"CREATE DATABASE {name}")
+    return postgres.url_for(name)
+
+
 async def test_alembic_check_and_head(database_url: str):
     await asyncio.to_thread(check, database_url)
     newest = sorted((Path(__file__).parents[2] / "kefu/migrations/versions").glob("0*.py"))[-1]
@@ -35,13 +45,7 @@ async def test_0002_numbers_existing_customer_messages(
 ):
     """Upgrading a database with conversations gives their public messages gap-free public_seq
     (internal notes get none) and each ticket its last_public_seq."""
-    if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
-    else:
-        assert postgres is not None, "PostgreSQL is required for this test"
-        name = "m_" + uuid.uuid4().hex[:12]
-        await _pg_execute(postgres.url, f"CREATE DATABASE {name}")
-        url = postgres.url_for(name)
+    url = await empty_database(backend, tmp_path, postgres)
     await asyncio.to_thread(upgrade, url, "0001")
     db = Database(url)
     ticket_id, customer_id = uuid.uuid4(), uuid.uuid4()
@@ -86,13 +90,7 @@ async def test_0013_personal_macros_up_and_down(
 ):
     """Existing macros stay shared (global or their team's); going back down removes the
     personal macros, which would otherwise turn global, and restores one title per language."""
-    if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
-    else:
-        assert postgres is not None, "PostgreSQL is required for this test"
-        name = "m_" + uuid.uuid4().hex[:12]
-        await _pg_execute(postgres.url, f"CREATE DATABASE {name}")
-        url = postgres.url_for(name)
+    url = await empty_database(backend, tmp_path, postgres)
     insert = text(
         "INSERT INTO macros (id, title, body, language, created_at)"
         " VALUES (:id, 'Greeting', 'Hi', 'en', :now)").bindparams(
@@ -134,13 +132,7 @@ async def test_0014_existing_article_html_is_stale_and_rerendered(
 ):
     """Translations saved before 0014 get renderer version 0, so the renderer's current rules
     reach them (an http:// image becomes a link) without a save; down and up again keeps them."""
-    if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
-    else:
-        assert postgres is not None, "PostgreSQL is required for this test"
-        name = "m_" + uuid.uuid4().hex[:12]
-        await _pg_execute(postgres.url, f"CREATE DATABASE {name}")
-        url = postgres.url_for(name)
+    url = await empty_database(backend, tmp_path, postgres)
     ids = {n: uuid.uuid4() for n in ("category", "article", "translation")}
 
     def typed(sql: str) -> TextClause:
