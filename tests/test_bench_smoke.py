@@ -18,7 +18,7 @@ SCENARIOS = {"open", "echo_open", "closed", "echo_closed"}
 def test_kefu_bench_chat_quick_json() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "kefu.cli", "bench", "chat", "--quick", "--json",
-         "--customers", "10", "--duration", "1", "--closed-duration", "1"],
+         "--customers", "10", "--duration", "2", "--closed-duration", "2"],
         capture_output=True, text=True, timeout=120, check=False,
         env={**os.environ, "KEFU_LOG_LEVEL": "WARNING"},
     )
@@ -32,7 +32,8 @@ def test_kefu_bench_chat_quick_json() -> None:
                     "server_cpu_cores", "client_cpu_cores", "echo_ceiling_msgs_s",
                     "unacked", "errors"):
             assert key in r, key
-        assert r["achieved_msgs_s"] > 0
+        # a window of 2 s: with 1 s a busy box (load 8) once stalled past all of it
+        assert r["achieved_msgs_s"] > 0, r
         assert r["server_peak_rss_mb"] > 0
         assert r["unacked"] == 0, r
         assert r["errors"] == 0, r

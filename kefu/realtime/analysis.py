@@ -127,13 +127,12 @@ def _serve(conn: Connection) -> None:
     for text in _WARM_UP:
         analyse(text)
     repeats = Repeats()
-    conn.send(_READY)
-    while True:
-        try:
-            items = conn.recv()
-        except (EOFError, OSError):
-            return
-        conn.send(analyse_all(items, repeats))
+    try:
+        conn.send(_READY)
+        while True:
+            conn.send(analyse_all(conn.recv(), repeats))
+    except (EOFError, OSError):  # the server closed its end (it stopped, or gave up waiting)
+        return
 
 
 @dataclass(eq=False)

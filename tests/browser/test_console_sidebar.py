@@ -5,6 +5,7 @@ ticket without its messages)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -74,6 +75,50 @@ async def test_the_sidebar_follows_a_reassignment_and_a_new_priority(
     assert await priority.input_value() == "low"
     assert fetched
     assert all(url.endswith("?messages=false") for url in fetched), fetched
+    await page.context.close()
+
+
+# The page waits 50 ms after a change before it asks for the live parts; stretched to 1.5 s
+# here so that an earlier ask's answer surely arrives while the next ask is still waiting.
+STRETCH_DELAY = """(() => { const later = window.setTimeout;
+  window.setTimeout = (fn, ms, ...rest) => later(fn, ms === 50 ? 1500 : ms, ...rest); })()"""
+
+
+async def test_an_answer_a_later_change_overtook_is_not_drawn(dev_live: LiveServer, browser: Any):
+    """Two changes close together: the live parts asked after the first come back after the
+    second's frame was drawn. They describe the ticket before the second change, so drawing
+    them would put the old priority back until the next answer (what CI once caught)."""
+    live = dev_live
+    number = await open_ticket(live)
+    async with factory_app(live) as app:
+        lead = await api_token(app, await make_agent(app, "lead@kefu.test", role="supervisor"))
+    page = await agent_page(browser, live, number)
+    await page.context.add_init_script(STRETCH_DELAY)
+    await page.reload()
+    await page.wait_for_selector(LIVE, timeout=15_000)
+    await page.evaluate("window.__swaps = 0; document.addEventListener("
+                        "'kefu:swapped', () => { window.__swaps += 1; })")
+    held: asyncio.Queue[Any] = asyncio.Queue()
+    await page.route("**/sidebar", held.put)
+
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
+        async def prioritise(priority: str) -> None:
+            changed = await client.patch(f"/api/v1/tickets/{number}", headers=bearer(lead),
+                                         json={"priority": priority})
+            assert changed.status_code == 200, changed.text
+
+        await prioritise("high")
+        first = await asyncio.wait_for(held.get(), 10)
+        before_second = await first.fetch()  # the ticket at high
+        await prioritise("urgent")
+        await shows(page, "#priority", "urgent", value=True)  # the second frame, drawn
+        await first.fulfill(response=before_second)
+        second = await asyncio.wait_for(held.get(), 10)
+        assert await page.locator("#priority").input_value() == "urgent"
+        assert await page.evaluate("window.__swaps") == 0
+        await second.continue_()
+        await page.wait_for_function("() => window.__swaps > 0", timeout=5_000)
+        assert await page.locator("#priority").input_value() == "urgent"
     await page.context.close()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import os
 import signal
 import uuid
@@ -21,6 +22,7 @@ from kefu.realtime.analysis import (
     Analysis,
     ChatAnalyzer,
     Repeats,
+    _serve,
     analyse,
     analyse_all,
 )
@@ -244,3 +246,17 @@ def test_recent_by_key_keeps_the_last_items_of_the_most_recent_keys() -> None:
     assert list(recent.get("b")) == []
     assert list(recent.get("a")) == [3, 4]
     assert len(recent) == 2
+
+
+def test_a_worker_whose_server_left_before_it_was_ready_exits_quietly() -> None:
+    """A server that stops (or gives up) while its worker is still loading closes the pipe;
+    the worker's "ready" then meets a broken pipe, which is its cue to exit, not a traceback
+    on the server's stderr and a failed process."""
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe(duplex=True)
+    process = context.Process(target=_serve, args=(theirs,), name="kefu-analysis-test")
+    process.start()
+    theirs.close()
+    ours.close()
+    process.join(60)
+    assert process.exitcode == 0

@@ -1575,9 +1575,12 @@
     }
 
     function fetchLiveParts() {
+      /* counted when asked, not when sent: an answer still on its way when the next change
+         comes describes the ticket before that change (the change's own frame may already
+         have been drawn), so it is dropped, even while the next ask waits out its delay */
+      var asked = ++liveParts.asked;
       window.clearTimeout(liveParts.timer);
       liveParts.timer = window.setTimeout(function () {
-        var asked = ++liveParts.asked;
         fetch("/agent/tickets/" + encodeURIComponent(number) + "/sidebar",
               {credentials: "same-origin", headers: {"Accept": "text/html"}}).then(function (response) {
           return response.ok ? response.text() : "";
