@@ -1709,6 +1709,25 @@
     }
   }
 
+  /* The reader at the end of the conversation stays there when the list gets shorter (a
+     phone's keyboard opens, the message box grows, a notice shows) and when the rating form
+     appears under it; ui.atEnd is where the last scroll left them (a box that shrinks does
+     not scroll, so it is not asked again then). */
+  function followEnd() {
+    var box = ui.scroller;
+    ui.atEnd = nearEnd();
+    box.addEventListener("scroll", function () { ui.atEnd = nearEnd(); }, { passive: true });
+    if (window.ResizeObserver) {
+      var keep = new ResizeObserver(function () {
+        if (ui.atEnd && ui.open) {
+          box.scrollTop = box.scrollHeight;
+        }
+      });
+      keep.observe(box);
+      keep.observe(ui.rating);
+    }
+  }
+
   /* A message that arrived while the reader was at the end: to the end, or, when it is
      taller than the list, to its start (a long answer is read from the top). */
   function showEntry(entry) {
@@ -2401,6 +2420,7 @@
     ui.scroller = el("div", { class: "scroll" }, [ui.intro, ui.messages, ui.typing,
                                                    ui.statusNote, ui.ended, ui.rating,
                                                    ui.thanks]);
+    followEnd();
 
     // Upload progress.
     ui.uploadName = el("span", { class: "upload-name", role: "status" });

@@ -1,0 +1,86 @@
+"""The chat widget on a phone in headless Chromium: the conversation's end stays in view when
+the keyboard takes half the screen and when the rating form appears."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser.test_widget_page import (
+    SHADOW,
+    first_message,
+    open_widget,
+    set_ticket_status,
+    supervisor_token,
+)
+from tests.realtime.live import LiveServer
+
+# One Chromium per test process, driven from the session's event loop (see conftest.py).
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+# A message taller than the phone's screen: the conversation scrolls.
+TALL = "\n".join(f"Line {i}: my USDT deposit on TRC20 has not arrived." for i in range(45))
+# How far the conversation is from its end, in pixels (0: its last line is in view).
+FROM_END = f"""() => {{
+    const box = {SHADOW}.querySelector('.scroll');
+    return Math.round(box.scrollHeight - box.scrollTop - box.clientHeight);
+}}"""
+AT_END = f"() => ({FROM_END})() <= 1"
+
+
+async def test_the_latest_message_stays_in_view_when_the_keyboard_opens(
+        dev_live: LiveServer, browser: Any):
+    """QA: on a phone the panel is the whole screen; the keyboard shrinks it (390×844 to
+    390×400) and the message list kept its scroll position, so the latest messages went under
+    the message box while the customer typed an answer to them (444 px of them here). The
+    same when the box grows with a third line. At the end before, at the end after."""
+    errors: list[str] = []
+    page, widget = await open_widget(
+        browser, f"{dev_live.base}/demo/exchange?customer=e2e-keyboard&lang=en", errors, **PHONE)
+    await first_message(widget, TALL)
+    await page.wait_for_timeout(1000)  # the assistant's answer, if any, has come
+    await page.evaluate(f"() => {{ const box = {SHADOW}.querySelector('.scroll');"
+                        " box.scrollTop = box.scrollHeight; }")  # the customer reads the end
+    await page.wait_for_function(AT_END)
+
+    box = widget.locator('[data-testid="kefu-input"]')
+    await box.tap()
+    await page.set_viewport_size({"width": 390, "height": 400})  # the keyboard opens
+    await page.wait_for_timeout(300)
+    assert await page.evaluate(FROM_END) <= 1
+    await box.type("Which deposit?")
+    await box.press("Shift+Enter")
+    await box.type("The one from")
+    await box.press("Shift+Enter")
+    await box.type("this morning")
+    await page.wait_for_timeout(300)
+    assert await page.evaluate(FROM_END) <= 1
+    assert errors == []
+
+
+async def test_the_rating_form_is_in_view_when_the_conversation_is_resolved(
+        dev_live: LiveServer, browser: Any):
+    """QA: the widget scrolled to the "resolved" note at once, but the rating form comes
+    after a lookup (is it rated already?), and appeared under the fold: on a phone the
+    customer saw the note, not the stars. A customer at the end of the conversation sees
+    the form."""
+    errors: list[str] = []
+    page, widget = await open_widget(
+        browser, f"{dev_live.base}/demo/exchange?customer=e2e-rate-view&lang=zh-CN", errors,
+        **PHONE)
+    number = await first_message(widget, TALL)
+    await page.wait_for_timeout(1000)
+    await page.evaluate(f"() => {{ const box = {SHADOW}.querySelector('.scroll');"
+                        " box.scrollTop = box.scrollHeight; }")
+    await set_ticket_status(dev_live, await supervisor_token(dev_live), number, "resolved")
+    form = widget.locator('[data-testid="kefu-rating"]')
+    await form.wait_for(timeout=15_000)
+    await page.wait_for_timeout(300)
+    shown = await form.bounding_box()
+    visible = await widget.locator(".scroll").bounding_box()
+    assert shown is not None
+    assert visible is not None
+    assert shown["y"] + shown["height"] <= visible["y"] + visible["height"] + 1, (shown, visible)
+    assert errors == []
