@@ -1,5 +1,6 @@
 """The chat widget on a phone in headless Chromium: the conversation's end stays in view when
-the keyboard takes half the screen and when the rating form appears."""
+the keyboard takes half the screen and when the rating form appears, and right-to-left text
+reads right to left."""
 
 from __future__ import annotations
 
@@ -83,4 +84,38 @@ async def test_the_rating_form_is_in_view_when_the_conversation_is_resolved(
     assert shown is not None
     assert visible is not None
     assert shown["y"] + shown["height"] <= visible["y"] + visible["height"] + 1, (shown, visible)
+    assert errors == []
+
+
+async def test_arabic_reads_right_to_left_in_the_box_and_in_the_conversation(
+        dev_live: LiveServer, browser: Any):
+    """QA: the widget set no direction on what people write, so Arabic with a number and a
+    coin in it was laid out left to right: "500 USDT" jumped to the start of the line, the
+    question mark to the wrong end, and the lines hung from the left edge. The message box,
+    the message and the rating's comment take their direction from their text; English
+    stays left to right."""
+    errors: list[str] = []
+    page, widget = await open_widget(
+        browser, f"{dev_live.base}/demo/exchange?customer=e2e-rtl&lang=en", errors, **PHONE)
+    arabic = "مرحبا، أرسلت 500 USDT إلى محفظتي على شبكة TRC20 منذ ساعتين ولم يصل المبلغ. ماذا أفعل؟"
+    box = widget.locator('[data-testid="kefu-input"]')
+    await box.fill(arabic)
+    assert await box.evaluate("(node) => getComputedStyle(node).direction") == "rtl"
+    await widget.locator('[data-testid="kefu-send"]').click()
+    mine = widget.locator('[data-testid="kefu-message"][data-author="customer"] .msg-body')
+    await mine.wait_for(timeout=15_000)
+    # The first word is at the right edge of the first line.
+    first_word, body = await mine.evaluate("""(node) => {
+        const range = document.createRange();
+        range.setStart(node.firstChild, 0);
+        range.setEnd(node.firstChild, 5);
+        const word = range.getBoundingClientRect();
+        const box = node.getBoundingClientRect();
+        return [[word.left, word.right], [box.left, box.right]];
+    }""")
+    assert abs(first_word[1] - body[1]) <= 2, (first_word, body)
+    await box.fill("Hello")
+    assert await box.evaluate("(node) => getComputedStyle(node).direction") == "ltr"
+    comment = widget.locator('[data-testid="kefu-rating-comment"]')
+    assert await comment.get_attribute("dir") == "auto"
     assert errors == []

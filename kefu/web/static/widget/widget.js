@@ -1552,7 +1552,8 @@
       li.appendChild(el("div", { class: "msg-name" }, authorName(message.author, author)));
     }
     var bubble = el("div", { class: "msg-bubble" });
-    bubble.appendChild(el("div", { class: "msg-body" },
+    // dir=auto: Arabic or Hebrew reads right to left, numbers and Latin words inside it too.
+    bubble.appendChild(el("div", { class: "msg-body", dir: "auto" },
                           author === "customer" ? hiddenLabels(message.body || "")
                             : linked(message.body || "")));
     if (message.anti_phishing_code && !entry.own) {
@@ -2444,7 +2445,7 @@
         ui.fileInput.click();
       }
     });
-    ui.input = el("textarea", { id: "kefu-input", class: "input", rows: "1",
+    ui.input = el("textarea", { id: "kefu-input", class: "input", rows: "1", dir: "auto",
                                 maxlength: String(MAX_BODY_CHARS), "data-testid": "kefu-input",
                                 placeholder: t("placeholder"), "aria-label": t("inputLabel") });
     ui.input.addEventListener("input", onComposerInput);
@@ -2540,6 +2541,7 @@
       return star;
     });
     ui.ratingComment = el("textarea", { class: "input", rows: "2", maxlength: "2000",
+                                        dir: "auto",
                                         "data-testid": "kefu-rating-comment",
                                         "aria-label": t("ratingComment"),
                                         placeholder: t("ratingComment") });
