@@ -1,6 +1,6 @@
 """The chat widget on a phone in headless Chromium: the conversation's end stays in view when
-the keyboard takes half the screen and when the rating form appears, and right-to-left text
-reads right to left."""
+the keyboard takes half the screen and when the rating form appears, a phone held sideways
+gets the whole screen, and right-to-left text reads right to left."""
 
 from __future__ import annotations
 
@@ -118,4 +118,27 @@ async def test_arabic_reads_right_to_left_in_the_box_and_in_the_conversation(
     assert await box.evaluate("(node) => getComputedStyle(node).direction") == "ltr"
     comment = widget.locator('[data-testid="kefu-rating-comment"]')
     assert await comment.get_attribute("dir") == "auto"
+    assert errors == []
+
+
+async def test_a_phone_held_sideways_gets_the_whole_screen(dev_live: LiveServer, browser: Any):
+    """QA: a phone held sideways (844×390) is wider than a phone's portrait screen, so the
+    panel floated as on a desktop: 282 px tall, of which the conversation got a 22 px strip
+    and the footer (the safety line) ran out of the panel, cut off. A short screen gets the
+    whole screen as a narrow one does, the launcher out of the way of Send."""
+    errors: list[str] = []
+    page, widget = await open_widget(
+        browser, f"{dev_live.base}/demo/exchange?customer=e2e-sideways&lang=zh-CN", errors,
+        viewport={"width": 844, "height": 390}, is_mobile=True, has_touch=True)
+    await first_message(widget, "我要人工客服")
+    panel = await widget.locator('[data-testid="kefu-panel"]').bounding_box()
+    conversation = await widget.locator(".scroll").bounding_box()
+    footer = await widget.locator(".foot").bounding_box()
+    assert panel is not None
+    assert conversation is not None
+    assert footer is not None
+    assert (panel["y"], panel["height"]) == (0, 390)
+    assert conversation["height"] >= 100, conversation
+    assert footer["y"] + footer["height"] <= panel["y"] + panel["height"]
+    assert not await widget.locator('[data-testid="kefu-launcher"]').is_visible()
     assert errors == []
