@@ -1,12 +1,14 @@
 """Text analysis for the keyword index: the same pipeline for articles and for queries.
 
 NFKC first (full-width "ＵＳＤＴ２ＦＡ" and half-width forms become plain "USDT2FA"), then case
-folding, then Han runs are segmented by jieba (rjieba: the same dictionary and algorithm, ten
-times faster) in search mode, so "资金费率" is indexed both whole and as "资金" + "费率" and a
-query that segments differently still meets it. A crypto user dictionary keeps 提币, 爆仓,
+folding and Traditional characters to Simplified ("實名認證" → "实名认证", ``t2s.txt``), then
+Han runs are segmented by jieba (rjieba: the same dictionary and algorithm, ten times faster)
+in search mode, so "资金费率" is indexed both whole and as "资金" + "费率" and a query that
+segments differently still meets it. A crypto user dictionary keeps 提币, 爆仓,
 谷歌验证器 … whole. Latin words are Porter-stemmed, so "withdrawals" meets "withdrawal".
 Stop words are dropped on both sides. Queries also meet the synonyms the articles use
-(``synonyms``: 提现 finds 提币, "hacked" finds "stolen").
+(``synonyms``: 提现 finds 提币, "hacked" finds "stolen"). The "U" of Chinese crypto slang
+("买U", "充U", "500U") is the term "usdt".
 """
 
 from __future__ import annotations
@@ -51,9 +53,24 @@ def _segmenter() -> rjieba.Jieba:
     return jieba
 
 
+@cache
+def _traditional_to_simplified() -> dict[int, str]:
+    """``str.translate`` table of ``t2s.txt``: each pair is a Traditional character and its
+    Simplified form, one character each, so a text keeps its length (snippets rely on it)."""
+    table: dict[int, str] = {}
+    for line in _data_lines("t2s.txt"):
+        for pair in line.split():
+            if len(pair) != 2:
+                raise ValueError(f"t2s.txt: {pair!r} is not a character and its Simplified one")
+            table[ord(pair[0])] = pair[1]
+    return table
+
+
 def normalize(text: str) -> str:
-    """NFKC, then case folding: the form every comparison in search is made on."""
-    return unicodedata.normalize("NFKC", text).casefold()
+    """NFKC, case folding, Traditional Chinese characters to Simplified: the form every
+    comparison in search is made on."""
+    return unicodedata.normalize("NFKC", text).casefold().translate(
+        _traditional_to_simplified())
 
 
 def _latin_terms(word: str) -> Iterator[tuple[str, str]]:
@@ -73,17 +90,46 @@ def _latin_terms(word: str) -> Iterator[tuple[str, str]]:
             yield part, part
 
 
+_AMOUNT_IN_U = re.compile(r"(\d+)u")
+
+
+def _usdt_slang(token: str, text: str, start: int, end: int) -> list[tuple[str, str]] | None:
+    """The terms of "U" meaning USDT: a lone "u" touching Chinese ("买U", "充U了") or a number
+    with a "u" ("500U"); None for any other token ("u guys" stays an English "u")."""
+    if token == "u" and (_HAN_CHAR.match(text[start - 1:start] or " ")
+                         or _HAN_CHAR.match(text[end:end + 1] or " ")):
+        return [(token, "usdt")]
+    amount = _AMOUNT_IN_U.fullmatch(token)
+    if amount:
+        return [(amount.group(1), amount.group(1)), ("u", "usdt")]
+    return None
+
+
 def surface_terms(text: str) -> Iterator[tuple[str, str]]:
     """(surface word, index term) pairs in text order, stop words dropped. The surface form is
     what spelling correction compares; the term is what the index stores."""
-    for match in _TOKEN.finditer(normalize(text)):
+    folded = normalize(text)
+    for match in _TOKEN.finditer(folded):
         token = match.group()
         if _HAN_CHAR.match(token):
             for word in _segmenter().cut_for_search(token):
                 if word not in CHINESE_STOP_WORDS:
                     yield word, word
+        elif (slang := _usdt_slang(token, folded, match.start(), match.end())) is not None:
+            yield from slang
         else:
             yield from _latin_terms(token)
+
+
+_ASPECT_PARTICLES = ("了", "过", "啦", "咯")
+
+
+def without_particle(word: str) -> str:
+    """A Chinese word without the aspect particle jieba sometimes keeps on it ("充了" → "充"):
+    what a query word means when the word itself is no index term. Others come back unchanged."""
+    if len(word) > 1 and _HAN_CHAR.match(word) and word.endswith(_ASPECT_PARTICLES):
+        return word[:-1]
+    return word
 
 
 def terms(text: str) -> list[str]:
@@ -147,12 +193,12 @@ def fingerprint() -> str:
     digest = hashlib.blake2b(digest_size=8)
     digest.update(ANALYZER_VERSION.encode())
     for name in ("crypto_userdict.txt", "stopwords_en.txt", "stopwords_zh.txt",
-                 "boilerplate_headings.txt"):
+                 "boilerplate_headings.txt", "t2s.txt"):
         digest.update("\n".join(_data_lines(name)).encode())
     return digest.hexdigest()
 
 
-ANALYZER_VERSION = "1"
+ANALYZER_VERSION = "2"
 
 
 # Searched like any word, but no sign of what a query is about: alone ("1", "not", "7*7",

@@ -99,6 +99,8 @@ def query_terms(snapshot: Snapshot, query: str) -> QueryTerms:
             # searched, but says nothing of the topic
             add(term, 1.0, surface)
             continue
+        if term not in snapshot.vocab and term not in synonyms:
+            term = analyze.without_particle(term)  # "充了" is searched as "充" (→ 充值)
         # The words articles use for the same thing count as this one (提现 → 提币).
         alike = {other for other in synonyms.get(term, ())
                  if add(other, SYNONYM_WEIGHT, other)}

@@ -94,3 +94,36 @@ def test_numbers_and_negations_say_nothing_about_a_topic() -> None:
     assert not analyze.is_content_word("500u", indexed=False)
     assert analyze.is_content_word("trc20", indexed=True)
     assert analyze.is_content_word("withdrew", indexed=False)  # a word, just not the articles'
+
+
+def test_traditional_chinese_is_read_as_simplified() -> None:
+    """Customers in Taiwan and Hong Kong write 實名認證 and 資金費率; the articles are in
+    Simplified Chinese, so BM25 found nothing for them."""
+    assert analyze.terms("實名認證怎麼弄") == analyze.terms("实名认证怎么弄")
+    assert analyze.terms("資金費率") == analyze.terms("资金费率")
+    assert "提币" in analyze.terms("提幣一直在處理中")
+    text = "帳戶被凍結 ＵＳＤＴ"
+    assert len(analyze.normalize(text)) == len(text)  # snippets map positions back
+
+
+def test_traditional_table_pairs_one_character_with_another() -> None:
+    table = analyze._traditional_to_simplified()
+    assert len(table) > 600
+    for traditional, simplified in table.items():
+        assert chr(traditional) != simplified
+        simplified.encode("gb2312")  # a mainland character
+    assert not set(table.values()) & {chr(code) for code in table}  # applying it twice: same
+
+
+def test_u_next_to_chinese_or_a_number_is_usdt() -> None:
+    assert analyze.terms("怎么用人民币买U")[-1] == "usdt"
+    assert "usdt" in analyze.terms("充U走哪条链")
+    assert analyze.terms("充了500U")[-2:] == ["500", "usdt"]
+    assert "usdt" not in analyze.terms("sent a coin u guys dont list")
+
+
+def test_a_word_with_an_aspect_particle_has_a_base_form() -> None:
+    assert analyze.without_particle("充了") == "充"
+    assert analyze.without_particle("提币") == "提币"
+    assert analyze.without_particle("了") == "了"
+    assert analyze.without_particle("withdrew") == "withdrew"

@@ -12,6 +12,7 @@ import pytest
 from kefu.kb import finder
 from kefu.search.corpus import load_articles
 from kefu.search.engine import Doc, SearchEngine
+from kefu.search.evaluate import read_queries, score_mode
 
 pytestmark = pytest.mark.slow
 
@@ -63,3 +64,21 @@ def test_the_article_for_the_askers_side_comes_first(demo_engine: SearchEngine) 
             if first != slug or shown[:1] != [slug]:
                 wrong.append((query, page, first, shown[:3]))
     assert wrong == []
+
+
+QUERIES = Path(__file__).resolve().parent
+
+
+@pytest.mark.parametrize(("name", "recall_at_1", "mrr"), [
+    # Written from the article titles only, the way customers type (slang, Traditional
+    # characters, typos, zh/en mixed, rambling): 0.8385 / 0.8992 before t2s, "U" and the
+    # customer synonyms; 0.913 / 0.947 after.
+    ("queries_customers.csv", 0.90, 0.935),
+    # Written by people who had read the articles: 0.9257 / 0.9597.
+    ("queries_dev.csv", 0.915, 0.95),
+])
+def test_hybrid_recall_floors(demo_engine: SearchEngine, name: str, recall_at_1: float,
+                              mrr: float) -> None:
+    figures = score_mode(demo_engine, read_queries(QUERIES / name), "hybrid")
+    assert figures["recall@1"] >= recall_at_1
+    assert figures["mrr"] >= mrr

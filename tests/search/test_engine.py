@@ -121,3 +121,11 @@ def test_a_bad_document_in_a_rebuild_changes_nothing(fast_engine: SearchEngine) 
         fast_engine.replace_all([Doc("only-one", "en", "", "Body")])
     assert len(fast_engine) == 14
     assert slugs(fast_engine.search("withdrawal", mode="bm25")) == before
+
+
+def test_customers_words_find_the_articles_words(fixture_engine: SearchEngine) -> None:
+    """Traditional characters, "充了" (jieba keeps the particle: no index term), "U" for USDT
+    and 限流/实名 (words no article uses) used to find nothing or the wrong article."""
+    assert slugs(fixture_engine.search("提幣一直處理中", mode="bm25"))[:1] == ["withdrawal-pending"]
+    assert slugs(fixture_engine.search("充了", mode="bm25"))[:1] == ["deposit-not-credited"]
+    assert slugs(fixture_engine.search("爆倉了", mode="bm25"))[:1] == ["liquidation-explained"]
