@@ -1,7 +1,7 @@
 """Text analysis for the keyword index: the same pipeline for articles and for queries.
 
 NFKC first (full-width "ＵＳＤＴ２ＦＡ" and half-width forms become plain "USDT2FA"), then case
-folding and Traditional characters to Simplified ("實名認證" → "实名认证", ``t2s.txt``), then
+folding and Traditional Chinese to Simplified (OpenCC's ``t2s``: "實名認證" → "实名认证"), then
 Han runs are segmented by jieba (rjieba: the same dictionary and algorithm, ten times faster)
 in search mode, so "资金费率" is indexed both whole and as "资金" + "费率" and a query that
 segments differently still meets it. A crypto user dictionary keeps 提币, 爆仓,
@@ -18,12 +18,14 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from functools import cache
-from importlib import resources
+from importlib import metadata, resources
 
+import opencc
 import rjieba
 
 from kefu.search.stem import porter_stem
 
+_OPENCC_VERSION = metadata.version("opencc")
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
 # A Han run, or a word of letters/digits (not Han) with inner hyphens or apostrophes.
 _TOKEN = re.compile(rf"[{_HAN}]+|[^\W_{_HAN}]+(?:[-'’][^\W_{_HAN}]+)*")
@@ -54,23 +56,19 @@ def _segmenter() -> rjieba.Jieba:
 
 
 @cache
-def _traditional_to_simplified() -> dict[int, str]:
-    """``str.translate`` table of ``t2s.txt``: each pair is a Traditional character and its
-    Simplified form, one character each, so a text keeps its length (snippets rely on it)."""
-    table: dict[int, str] = {}
-    for line in _data_lines("t2s.txt"):
-        for pair in line.split():
-            if len(pair) != 2:
-                raise ValueError(f"t2s.txt: {pair!r} is not a character and its Simplified one")
-            table[ord(pair[0])] = pair[1]
-    return table
+def _traditional_to_simplified() -> opencc.OpenCC:
+    """OpenCC's Traditional → Simplified conversion (phrase-aware: 乾燥 → 干燥, 著名 stays)."""
+    return opencc.OpenCC("t2s")
 
 
 def normalize(text: str) -> str:
     """NFKC, case folding, Traditional Chinese characters to Simplified: the form every
     comparison in search is made on."""
-    return unicodedata.normalize("NFKC", text).casefold().translate(
-        _traditional_to_simplified())
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    simplified: str = _traditional_to_simplified().convert(folded)
+    # Snippets map positions back, so a text keeps its length (t2s does; a phrase that would
+    # not is left Traditional rather than shift every position after it).
+    return simplified if len(simplified) == len(folded) else folded
 
 
 def _latin_terms(word: str) -> Iterator[tuple[str, str]]:
@@ -192,8 +190,9 @@ def fingerprint() -> str:
     pipeline's version. A stored index analyzed differently is re-analyzed on load."""
     digest = hashlib.blake2b(digest_size=8)
     digest.update(ANALYZER_VERSION.encode())
+    digest.update(f"opencc {_OPENCC_VERSION}".encode())
     for name in ("crypto_userdict.txt", "stopwords_en.txt", "stopwords_zh.txt",
-                 "boilerplate_headings.txt", "t2s.txt"):
+                 "boilerplate_headings.txt"):
         digest.update("\n".join(_data_lines(name)).encode())
     return digest.hexdigest()
 
