@@ -983,8 +983,9 @@ async def upload_attachment(
 ) -> Attachment:
     """Store an upload. Its text is kept masked; a customer's file whose text holds a secret is
     withheld: its bytes are deleted at once, the row stays as a placeholder and the ticket gets
-    the same security treatment as a secret in a message."""
-    if ticket.status == "closed":
+    the same security treatment as a secret in a message. A closed ticket takes no more files
+    from the customer's side; staff may still upload one, for an internal note."""
+    if ticket.status == "closed" and actor.is_customer_side:
         raise Conflict("this ticket is closed", code="ticket_closed")
     stored = await store.save(chunks)
     # OCR'd text also gets the misread-tolerant seed-phrase check (kefu/guard/secret_ocr.py).

@@ -231,8 +231,8 @@ async def test_the_forms_and_the_composer_follow_a_colleague_closing_the_ticket(
     """Agent B's page while colleague A resolves and then closes the ticket: the assignee
     list names an agent made after the page; once resolved the priority, assign and escalate
     forms go and the composer says a reply leaves it resolved; once closed the merge form goes,
-    a reply cannot be sent (Enter and the button do nothing), B's draft stays in the box and an
-    internal note still can be sent."""
+    a reply cannot be sent (Enter and the button do nothing), B's draft stays in the box (also
+    after a reload) and an internal note still can be sent."""
     live = dev_live
     number = await open_ticket(live)
     async with factory_app(live) as app:
@@ -276,6 +276,13 @@ async def test_the_forms_and_the_composer_follow_a_colleague_closing_the_ticket(
         assert await page.locator('[data-testid="message"]').count() == 1  # the customer's
         assert await box.input_value() == draft
         assert await present(page, '[data-testid="reply-closed"]')
+
+        # A reload shows the same: the draft in the box, the reason, Send disabled.
+        await page.reload()
+        await page.wait_for_selector(LIVE, timeout=15_000)
+        assert await box.input_value() == draft
+        assert await present(page, '[data-testid="reply-closed"]')
+        assert await send.is_disabled()
 
         # An internal note still goes from the same box.
         await page.locator('[data-testid="note-toggle"]').check()

@@ -152,6 +152,38 @@ async def test_customer_cannot_take_a_staff_upload_before_it_is_sent(
     assert (await client.get(f"/api/v1/attachments/{draft['id']}", headers=a)).status_code == 200
 
 
+async def test_a_closed_ticket_takes_files_for_notes_only(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    """Closed: the customer can neither write nor upload; an agent may still attach a file to
+    an internal note (a reply with it is refused when sent, as any reply is)."""
+    world = await make_world(app)
+    a, agent = world.headers["customer_a"], world.headers["agent"]
+    number = (await client.post("/api/v1/tickets", headers=a,
+                                json={"subject": "x", "body": "y"})).json()["number"]
+    for status in ("resolved", "closed"):
+        done = await client.post(f"/api/v1/tickets/{number}/status",
+                                 headers=world.headers["supervisor"], json={"status": status})
+        assert done.status_code == 200, done.text
+
+    refused = await client.post(f"/api/v1/tickets/{number}/attachments", headers=a,
+                                files={"file": ("late.png", png_bytes(), "image/png")})
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "ticket_closed"
+    upload = await client.post(f"/api/v1/tickets/{number}/attachments", headers=agent,
+                               files={"file": ("trace.png", png_bytes(), "image/png")})
+    assert upload.status_code == 201, upload.text
+    file_id = upload.json()["id"]
+    reply = await client.post(f"/api/v1/tickets/{number}/replies", headers=agent,
+                              json={"body": "see", "attachment_ids": [file_id]})
+    assert reply.status_code == 409
+    note = await client.post(f"/api/v1/tickets/{number}/notes", headers=agent,
+                             json={"body": "the customer's trace", "attachment_ids": [file_id]})
+    assert note.status_code == 201, note.text
+    assert [f["id"] for f in note.json()["attachments"]] == [file_id]
+    assert (await client.get(f"/api/v1/attachments/{file_id}", headers=a)).status_code == 404
+
+
 async def test_names_lose_bidirectional_controls_and_languages_must_exist(
         app: FastAPI, client: httpx.AsyncClient):
     """A right-to-left override makes "invoice\\u202egnp.exe" read "invoiceexe.png": file

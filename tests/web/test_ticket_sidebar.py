@@ -177,9 +177,9 @@ def _reply_state(fragment: str) -> str:
 
 async def test_the_forms_and_the_reply_follow_the_status(app: FastAPI, client: httpx.AsyncClient):
     """What the page would offer now, for an agent and a supervisor: no priority or assignment
-    once resolved, no escalation while escalated or after, no merge and no reply once closed;
-    a resolved ticket's reply is said to leave it resolved. The page, sent at the same moment,
-    offers the same."""
+    once resolved, no escalation while escalated or after, no merge and no reply once closed
+    (the composer stays, its Send disabled); a resolved ticket's reply is said to leave it
+    resolved. The page, sent at the same moment, offers the same."""
     desk = await make_desk(app)
     number = await _ticket(client, app)
     lead = await api_token(app, await make_agent(app, "lead@kefu.test", role="supervisor"))
@@ -215,11 +215,10 @@ async def test_the_forms_and_the_reply_follow_the_status(app: FastAPI, client: h
                 (status, who)
             page = (await client.get(f"/agent/tickets/{number}")).text
             assert _forms(page) == forms, (status, who)
-            if status == "closed":  # no composer on a closed ticket's page, notes still
-                assert 'data-live-part="reply-state"' not in page
-                assert "data-note-form" in page
-            else:
-                assert _reply_state(page) == reply, (status, who)
+            assert _reply_state(page) == reply, (status, who)
+            # closed: the composer stays (a draft, notes) but its Send is disabled
+            assert ('data-testid="send-button" disabled>' in page) == (status == "closed")
+            assert "data-note-form" in page
     assert desk  # the agents' team
 
 
@@ -242,7 +241,8 @@ async def test_a_reply_posted_after_the_ticket_closed_keeps_its_words(
     app: FastAPI, client: httpx.AsyncClient
 ):
     """Without JavaScript: the reply form posted after a colleague closed the ticket is
-    refused (409) and the page, which has no reply form any more, gives the text back."""
+    refused (409) and the page gives the text back in the box, says why, and offers no Send;
+    a page loaded once the ticket is closed has the same box, Send disabled."""
     await make_desk(app)
     number = await _ticket(client, app)
     lead = await api_token(app, await make_agent(app, "lead@kefu.test", role="supervisor"))
@@ -255,6 +255,11 @@ async def test_a_reply_posted_after_the_ticket_closed_keeps_its_words(
     refused = await client.post(f"/agent/tickets/{number}/reply", data={
         "csrf_token": csrf_of(page.text), "body": "Your deposit <arrived> after 12 blocks."})
     assert refused.status_code == 409
-    assert 'data-testid="unsent-reply"' in refused.text
-    assert "Your deposit &lt;arrived&gt; after 12 blocks.</textarea>" in refused.text
-    assert 'data-testid="reply-box"' not in refused.text
+    box = refused.text[refused.text.index('data-testid="reply-box"'):]
+    words = "Your deposit &lt;arrived&gt; after 12 blocks.</textarea>"
+    assert box.split(">", 1)[1].startswith(words)
+    assert 'data-testid="reply-closed"' in refused.text
+    assert 'data-testid="send-button" disabled>' in refused.text
+    again = await client.get(f"/agent/tickets/{number}")
+    assert 'data-testid="reply-closed"' in again.text
+    assert 'data-testid="send-button" disabled>' in again.text
