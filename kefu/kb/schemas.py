@@ -166,6 +166,10 @@ class TranslationRead(BaseModel):
     updated_at: datetime
     published_at: datetime | None
     updated_by: str | None = Field(description="Agent name; null for imported content.")
+    http_images: list[str] = Field(
+        default_factory=list,
+        description="Images in `body_md` on plain `http://`: the help pages cannot load them "
+                    "(their CSP allows https only) and show a link instead; use https.")
 
 
 class ArticleRead(BaseModel):

@@ -39,7 +39,7 @@ from kefu.kb.models import (
     Category,
     Section,
 )
-from kefu.kb.render import RENDERER_VERSION, render_markdown
+from kefu.kb.render import RENDERER_VERSION, http_images, render_markdown
 from kefu.search.engine import Doc
 
 # ---------------------------------------------------------------- authorization
@@ -186,7 +186,8 @@ async def article_read(session: AsyncSession, actor: Actor, article: Article
             body_html=t.body_html, status=t.status,
             url=article_url(article.slug, t.lang), updated_at=t.updated_at,
             published_at=t.published_at,
-            updated_by=names.get(t.updated_by_id) if t.updated_by_id else None)
+            updated_by=names.get(t.updated_by_id) if t.updated_by_id else None,
+            http_images=http_images(t.body_md))
             for t in translations],
     )
 

@@ -254,3 +254,25 @@ async def test_publishing_through_the_api_refuses_words_saved_after_the_review(
                                  json={"lang": "en", "version": 2}, headers=supervisor)
     assert reviewed.status_code == 200, reviewed.text
     assert "Unreviewed." in reviewed.json()["translations"][0]["body_md"]
+
+
+async def test_a_save_through_the_api_names_images_readers_would_not_see(
+        app: FastAPI, client: httpx.AsyncClient) -> None:
+    """The editor warns about ``http://`` images (the help pages show them as links); the API
+    says the same, per translation, so an integration that writes articles can too."""
+    world = await _world_with_category(app, client)
+    created = await client.post(f"{API}/articles", headers=world.headers["agent"], json={
+        "slug": "deposit-not-credited", "category": "deposits", "lang": "en",
+        "title": "My deposit has not arrived", "summary": "Why a deposit can take longer.",
+        "body_md": DEPOSIT_EN + "\n\n![Deposit screen](http://cdn.example.com/a.png)"})
+    assert created.status_code == 201, created.text
+    [english] = created.json()["translations"]
+    assert english["http_images"] == ["http://cdn.example.com/a.png"]
+    fixed = await client.put(f"{API}/articles/deposit-not-credited/translations/en",
+                             headers=world.headers["agent"], json={
+                                 "title": "My deposit has not arrived",
+                                 "summary": "Why a deposit can take longer.",
+                                 "body_md": DEPOSIT_EN + "\n\n![Deposit screen]"
+                                            "(https://cdn.example.com/a.png)"})
+    assert fixed.status_code == 200, fixed.text
+    assert [t["http_images"] for t in fixed.json()["translations"]] == [[]]
