@@ -2463,7 +2463,7 @@
         (frame.escalated || []).forEach(function (e) {
           escalated.appendChild(labelCells(el("tr", {"data-key": e.number}, [
             el("td", {className: "mono"}, [el("a", {href: "/agent/tickets/" + encodeURIComponent(e.number), text: e.number})]),
-            el("td", {text: e.subject}), el("td", {text: e.reason}), el("td", {}, [timeElement(e.since)])
+            el("td", {"data-col": "subject", text: e.subject}), el("td", {"data-col": "reason", text: e.reason}), el("td", {}, [timeElement(e.since)])
           ]), escalated));
         });
         var noEscalations = q('[data-empty="escalated"]');
@@ -2480,7 +2480,7 @@
           waiting.appendChild(labelCells(el("tr", {"data-key": w.number, className: w.at_risk ? "row-risk" : null}, [
             el("td", {className: "num", text: String(w.position)}),
             el("td", {className: "mono"}, [el("a", {href: "/agent/tickets/" + encodeURIComponent(w.number), text: w.number})]),
-            el("td", {text: w.subject}),
+            el("td", {"data-col": "subject", text: w.subject}),
             el("td", {text: (w.team_id && C.teams[w.team_id]) || "—"}),
             el("td", {"data-col": "language", text: languageName(w.language), lang: langCode(w.language)}),
             el("td", {}, [priorityBadge(w.priority)]),

@@ -1,0 +1,60 @@
+"""From a quality pass over the console as agents and leads use it: a subject that is one long
+word (an address, a TxID) kept the inbox's and the supervisor's tables wider than the screen,
+the sidebar's priority form stood its label a character a line, and Enter that commits what an
+input method composes picked a colleague or a macro."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.browser.test_console import console_page, open_ticket, team_of
+from tests.factories import api_token, bearer, customer_token, make_agent
+from tests.realtime.live import LiveServer, factory_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
+
+WORD = "USDT_TRC20_TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE_" + "f" * 64  # no space to break at
+
+# How far the widest cell of a table reaches past its scroll box, in pixels (0: it fits).
+PAST = """(testid) => { const table = document.querySelector(`[data-testid="${testid}"]`);
+  const box = table.closest('.table-wrap'); return box.scrollWidth - box.clientWidth; }"""
+
+
+async def test_a_subject_of_one_long_word_wraps_in_the_inbox_and_the_supervisor_view(
+        dev_live: LiveServer, browser: Any):
+    live = dev_live
+    number = await open_ticket(live, subject=f"充值未到账 {WORD}")
+    async with factory_app(live) as app:
+        team = await team_of(app, number)
+        lead = await make_agent(app, "lead@kefu.test", role="supervisor", teams=[team])
+        token = await api_token(app, lead)
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
+        escalated = await client.post(f"/api/v1/tickets/{number}/escalate", headers=bearer(token),
+                                      json={"reason": f"Funds on {WORD}"})
+        assert escalated.status_code == 200, escalated.text
+        customer = bearer(customer_token(live.settings, "cust-b", name="Bo", lang="en"))
+        waiting = await client.post("/api/v1/tickets", headers=customer, json={
+            "subject": WORD, "body": "Pending.", "language": "en"})
+        assert waiting.status_code == 201, waiting.text
+    for width in (1440, 820):
+        page = await console_page(browser, live, "lead@kefu.test", "/agent", width=width)
+        if width == 1440:  # (at 820 the inbox's nine columns scroll sideways whatever the subject)
+            assert await page.evaluate(PAST, "inbox-table") == 0
+        await page.goto(f"{live.base}/agent/supervisor")
+        for testid in ("supervisor-escalated", "supervisor-waiting"):
+            assert await page.evaluate(PAST, testid) == 0, (width, testid)
+        await page.context.close()
+    # Rows the supervisor view draws from a live frame wrap the same way.
+    page = await console_page(browser, live, "lead@kefu.test", "/agent/supervisor")
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
+        more = await client.post("/api/v1/tickets", headers=customer, json={
+            "subject": f"{WORD}2", "body": "Still pending.", "language": "en"})
+        assert more.status_code == 201, more.text
+    await page.locator(f'[data-testid="supervisor-waiting"] tr[data-key="{more.json()["number"]}"]'
+                       ).wait_for(timeout=15_000)
+    for testid in ("supervisor-escalated", "supervisor-waiting"):
+        assert await page.evaluate(PAST, testid) == 0, testid
+    await page.context.close()
