@@ -58,3 +58,25 @@ async def test_a_subject_of_one_long_word_wraps_in_the_inbox_and_the_supervisor_
     for testid in ("supervisor-escalated", "supervisor-waiting"):
         assert await page.evaluate(PAST, testid) == 0, testid
     await page.context.close()
+
+
+async def test_the_sidebars_priority_form_keeps_its_label_and_button_on_one_line(
+        dev_live: LiveServer, browser: Any):
+    live = dev_live
+    number = await open_ticket(live)
+    async with factory_app(live) as app:
+        team = await team_of(app, number)
+        await make_agent(app, "lead@kefu.test", role="supervisor", teams=[team])
+    for lang in ("zh-CN", "en"):
+        page = await console_page(browser, live, "lead@kefu.test", f"/agent/tickets/{number}",
+                                  lang=lang, width=1440)
+        lines = await page.evaluate("""() => {
+          const form = document.querySelector('[data-testid="priority-form"]');
+          const lines = (node) => { const style = getComputedStyle(node);
+            const line = parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.5;
+            const box = node.getBoundingClientRect();
+            return Math.round((box.height - parseFloat(style.paddingTop)
+                               - parseFloat(style.paddingBottom)) / line); };
+          return [lines(form.querySelector('label')), lines(form.querySelector('button'))]; }""")
+        assert lines == [1, 1], (lang, lines)
+        await page.context.close()
