@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.test_console import console_page, open_ticket, team_of
+from tests.browser.test_console import agent_page, console_page, open_ticket, team_of
 from tests.factories import api_token, bearer, customer_token, make_agent
 from tests.realtime.live import LiveServer, factory_app
 
@@ -80,3 +80,40 @@ async def test_the_sidebars_priority_form_keeps_its_label_and_button_on_one_line
           return [lines(form.querySelector('label')), lines(form.querySelector('button'))]; }""")
         assert lines == [1, 1], (lang, lines)
         await page.context.close()
+
+
+# A key pressed while an input method composes: Enter commits what was typed ("li" stays li).
+COMPOSING_ENTER = """(selector) => { const field = document.querySelector(selector);
+  const event = new KeyboardEvent('keydown', {key: 'Enter', keyCode: 229, isComposing: true,
+                                              bubbles: true, cancelable: true});
+  return field.dispatchEvent(event); }"""
+
+
+async def test_enter_that_ends_an_input_methods_composition_picks_no_colleague_and_no_macro(
+        dev_live: LiveServer, browser: Any):
+    live = dev_live
+    number = await open_ticket(live)
+    async with factory_app(live) as app:
+        await make_agent(app, "li.na@kefu.test", teams=[await team_of(app, number)])
+        token = await api_token(app, await make_agent(app, "boss@kefu.test", role="admin"))
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
+        made = await client.post("/api/v1/macros", headers=bearer(token), json={
+            "title": "Deposit delay", "language": "en", "body": "Hi {customer.name}."})
+        assert made.status_code == 201, made.text
+    page = await agent_page(browser, live, number)
+    await page.locator('[data-testid="note-toggle"]').check()
+    box = page.locator('[data-testid="reply-box"]')
+    await box.press_sequentially("cc @li")
+    await page.locator('[data-testid="mention-option"]').first.wait_for(timeout=10_000)
+    assert await page.evaluate(COMPOSING_ENTER, '[data-testid="reply-box"]') is True
+    assert await box.input_value() == "cc @li"
+    await box.fill("")
+
+    await page.locator('[data-testid="macro-picker"]').click()
+    await page.locator('[data-testid="macro-item"]').first.wait_for()
+    await page.locator('[data-testid="macro-search"]').fill("de")
+    assert await page.evaluate(COMPOSING_ENTER, '[data-testid="macro-search"]') is True
+    await page.wait_for_timeout(300)
+    assert await box.input_value() == ""
+    assert await page.locator('[data-testid="macro-panel"]').is_visible()
+    await page.context.close()

@@ -178,6 +178,11 @@
     }
   }
 
+  /* An input method is composing (keyCode 229: Safari says so only that way). */
+  function composing(event) {
+    return event.isComposing || event.keyCode === 229;
+  }
+
   function newClientId() {
     var random = "";
     if (window.crypto && window.crypto.getRandomValues) {
@@ -1879,7 +1884,7 @@
       if (mentionKeys(event)) {
         return;
       }
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+      if (event.key === "Enter" && !event.shiftKey && !composing(event)) {
         event.preventDefault();
         if (Socket.live()) {
           send();
@@ -2053,7 +2058,9 @@
     }
 
     function mentionKeys(event) {
-      if (!mentionList || mentionList.hidden || !mention.options.length) {
+      /* While an input method composes ("wang" becoming 王), Enter, Tab and the arrows are
+         its own: Enter commits the letters typed, it picks no colleague. */
+      if (!mentionList || mentionList.hidden || !mention.options.length || composing(event)) {
         return false;
       }
       if (event.key === "ArrowDown" || event.key === "ArrowUp") {
@@ -2161,7 +2168,7 @@
          keys move into and along the list. */
       [macroSearch, macroLanguage].forEach(function (field) {
         field.addEventListener("keydown", function (event) {
-          if (event.key === "Enter") {
+          if (event.key === "Enter" && !composing(event)) {
             event.preventDefault();
             var first = q('[data-testid="macro-item"]', macroList);
             if (first && field === macroSearch) {
