@@ -535,15 +535,25 @@ async def _author_names(
 
 
 async def default_team(session: AsyncSession, language: str) -> Team | None:
-    """Until the routing issue lands: the first team serving the language, else an English one."""
-    base = language.split("-")[0].lower()
-    for lang in (base, "en"):
-        team = await session.scalar(
-            select(Team).where(Team.language == lang).order_by(Team.created_at, Team.name).limit(1)
-        )
-        if team is not None:
-            return team
-    return None
+    """Until the routing issue lands: the first team serving the language (a team of the exact
+    tag first, "zh-TW" for a zh-TW ticket; then one of the same base language, whether the team
+    says "zh" or "zh-CN"), else an English one."""
+    tag = language.lower()
+    base = tag.split("-")[0]
+
+    def serving(lang: str) -> ColumnElement[bool]:
+        column = func.lower(Team.language)
+        return or_(column == lang, column.like(f"{lang}-%"))
+
+    teams = list(await session.scalars(
+        select(Team).where(or_(serving(base), serving("en")))
+        .order_by(Team.created_at, Team.name)))
+
+    def rank(team: Team) -> int:
+        own = team.language.lower()
+        return 0 if own == tag else 1 if own.split("-")[0] == base else 2
+
+    return min(teams, key=rank, default=None)  # min keeps the first of equals: the oldest
 
 
 async def _unique_number(session: AsyncSession) -> str:

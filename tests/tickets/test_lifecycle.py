@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from kefu.core import clock
-from tests.factories import World, make_world
+from tests.factories import World, bearer, customer_token, make_team, make_world
 
 
 async def open_ticket(client: httpx.AsyncClient, headers: dict[str, str],
@@ -476,3 +476,22 @@ async def test_a_ticket_can_be_read_without_its_messages_with_the_same_access(
         assert refused.json() == plain.json()
     assert (await client.get(f"/api/v1/tickets/{number}?messages=maybe",
                              headers=world.headers["agent"])).status_code == 422
+
+
+async def test_a_new_ticket_goes_to_a_team_of_its_language_however_the_team_writes_it(
+        app: FastAPI, client: httpx.AsyncClient):
+    """A team of "zh-CN" (as the UI names Chinese) serves Chinese tickets; it got none: they
+    went to the English team, which only matched a team written "zh". The exact tag wins
+    (zh-TW for a zh-TW ticket), then the base language, then English."""
+    english = await make_team(app, "English", "en")
+    mainland = await make_team(app, "中文组", "zh-CN")
+    taiwan = await make_team(app, "繁體中文", "zh-TW")
+    settings = app.state.settings
+    for language, team in (("zh-CN", mainland), ("zh", mainland), ("zh-TW", taiwan),
+                           ("ja", english), ("en", english)):
+        headers = bearer(customer_token(settings, f"cust-{language}", lang=language))
+        created = await client.post("/api/v1/tickets", headers=headers, json={
+            "subject": "提币一直在审核中", "body": "我的提币已经三天了还没有到账",
+            "language": language})
+        assert created.status_code == 201, created.text
+        assert created.json()["team_id"] == str(team.id), language
