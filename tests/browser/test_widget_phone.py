@@ -1,6 +1,6 @@
 """The chat widget on a phone in headless Chromium: the conversation's end stays in view when
 the keyboard takes half the screen and when the rating form appears, a phone held sideways
-gets the whole screen, and right-to-left text reads right to left."""
+gets the whole screen (as a modal dialog), and right-to-left text reads right to left."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.browser.test_widget_page import (
+    FOCUSED,
     SHADOW,
     first_message,
     open_widget,
@@ -141,4 +142,55 @@ async def test_a_phone_held_sideways_gets_the_whole_screen(dev_live: LiveServer,
     assert conversation["height"] >= 100, conversation
     assert footer["y"] + footer["height"] <= panel["y"] + panel["height"]
     assert not await widget.locator('[data-testid="kefu-launcher"]').is_visible()
+    assert errors == []
+
+
+@pytest.mark.parametrize(("screen", "lang"), [
+    ({"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}, "zh-CN"),
+    ({"viewport": {"width": 1280, "height": 800}}, "en")], ids=["phone", "desktop"])
+async def test_the_full_screen_panel_is_a_modal_dialog(
+        dev_live: LiveServer, browser: Any, screen: dict[str, Any], lang: str):
+    """QA: on a phone the panel covers the page, but Tab went on from its last control to the
+    launcher and the page behind, which the customer cannot see (nor a screen reader tell).
+    Full screen, the panel is a modal dialog: aria-modal, Tab from the last control to the
+    first, Shift+Tab from the first to the last, Escape closes it and focus is back on the
+    launcher. Floating beside the page on a desktop it is not modal: Tab leaves it."""
+    errors: list[str] = []
+    page, widget = await open_widget(
+        browser, f"{dev_live.base}/demo/exchange?customer=e2e-modal-{lang}&lang={lang}", errors,
+        **screen)
+    panel = widget.locator('[data-testid="kefu-panel"]')
+    await first_message(widget, "提现还没到账" if lang == "zh-CN" else "Withdrawal pending")
+    await widget.locator('[data-testid="kefu-input"]').focus()
+    assert await panel.get_attribute("role") == "dialog"
+    seen = []
+    for _ in range(40):
+        await page.keyboard.press("Tab")
+        seen.append(await page.evaluate(FOCUSED))
+    if screen["viewport"]["width"] > 520:
+        assert await panel.get_attribute("aria-modal") is None
+        assert any(where["page"] != "kefu-widget" for where in seen), seen
+        assert errors == []
+        return
+
+    assert await panel.get_attribute("aria-modal") == "true"
+    assert all(where["page"] == "kefu-widget" for where in seen), seen
+    assert {"page": "kefu-widget", "widget": "kefu-launcher"} not in seen
+    stops = [where["widget"] for where in seen]
+    assert stops.count("kefu-close") >= 2, stops  # round and round
+    await widget.locator('[data-testid="kefu-close"]').focus()  # the first control
+    await page.keyboard.press("Shift+Tab")
+    last = await page.evaluate(FOCUSED)
+    assert last["page"] == "kefu-widget"
+    assert last["widget"] != "kefu-close"
+    await page.keyboard.press("Tab")
+    assert await page.evaluate(FOCUSED) == {"page": "kefu-widget", "widget": "kefu-close"}
+    # Turned or resized to a desktop's window, it floats again and is not modal.
+    await page.set_viewport_size({"width": 1280, "height": 800})
+    await widget.locator('[data-testid="kefu-panel"]:not([aria-modal])').wait_for()
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await widget.locator('[data-testid="kefu-panel"][aria-modal="true"]').wait_for()
+    await page.keyboard.press("Escape")
+    await panel.wait_for(state="hidden")
+    assert await page.evaluate(FOCUSED) == {"page": "kefu-widget", "widget": "kefu-launcher"}
     assert errors == []

@@ -37,7 +37,7 @@
  *
  * STABLE data-testid ATTRIBUTES (for browser tests; the shadow root is open):
  *   kefu-launcher        the round button that opens/closes the panel (kefu-unread: its badge)
- *   kefu-panel           the chat panel (a dialog)
+ *   kefu-panel           the chat panel (a dialog; aria-modal while it fills the screen)
  *   kefu-close           the panel's close button
  *   kefu-status          connection status; data-state = connecting|online|reconnecting|
  *                        offline|expired
@@ -115,6 +115,8 @@
   });
   var MAX_FILES = typeof UPLOADS.max_files === "number" ? UPLOADS.max_files : 0;
   var MAX_BODY_CHARS = 20000;
+  // Where the panel fills the screen (widget.css has the same media query): a modal dialog.
+  var FULL_SCREEN = "(max-width: 520px), (max-height: 480px)";
   var SUGGEST_AFTER_MS = 700;   // pause in typing before asking for articles
   var SUGGEST_MIN_CHARS = 4;    // two for Chinese, whose two characters already say something
   var HAN = /[\u3400-\u9fff]/;
@@ -2263,6 +2265,7 @@
     ui.panel.hidden = false;
     ui.root.classList.add("is-open");
     ui.launcher.setAttribute("aria-expanded", "true");
+    updateModal();
     sessionSet("open", "1");
     chat.unread = 0;
     renderUnread();
@@ -2283,9 +2286,52 @@
     ui.panel.hidden = true;
     ui.root.classList.remove("is-open");
     ui.launcher.setAttribute("aria-expanded", "false");
+    updateModal();
     sessionSet("open", "0");
     renderUnread();
     ui.launcher.focus();
+  }
+
+  /* Full screen (a phone, a short screen), the panel hides the page: it is a modal dialog then.
+     aria-modal tells screen readers the page behind is out of reach; Tab from the last control
+     goes to the first and Shift+Tab from the first to the last; focus that lands on the page
+     anyway (a screen reader's command, a script) comes back to the panel. Floating beside
+     the page on a desktop, it is not modal: Tab goes on to the launcher and the page. */
+  function isModal() {
+    return Boolean(ui.open && ui.fullScreen && ui.fullScreen.matches);
+  }
+
+  function updateModal() {
+    if (isModal()) {
+      ui.panel.setAttribute("aria-modal", "true");
+    } else {
+      ui.panel.removeAttribute("aria-modal");
+    }
+  }
+
+  /* The panel's controls that Tab stops at, in order: enabled, in the tab order, shown. */
+  function tabStops() {
+    var nodes = ui.panel.querySelectorAll("a[href], button, input, textarea, select, [tabindex]");
+    return Array.prototype.filter.call(nodes, function (node) {
+      return !node.disabled && node.tabIndex >= 0 && node.getClientRects().length > 0;
+    });
+  }
+
+  function keepTabInside(event) {
+    if (event.key !== "Tab" || event.altKey || event.ctrlKey || event.metaKey || !isModal()) {
+      return;
+    }
+    var stops = tabStops();
+    if (!stops.length) {
+      return;
+    }
+    var active = activeInWidget();
+    var inside = Boolean(active && active !== ui.panel && ui.panel.contains(active));
+    var edge = event.shiftKey ? stops[0] : stops[stops.length - 1];
+    if (!inside || active === edge) {
+      event.preventDefault();
+      (event.shiftKey ? stops[stops.length - 1] : stops[0]).focus();
+    }
   }
 
   function autosize() {
@@ -2496,6 +2542,20 @@
       if (event.key === "Escape") {
         event.stopPropagation();
         closePanel();
+      }
+      keepTabInside(event);
+    });
+    ui.fullScreen = window.matchMedia ? window.matchMedia(FULL_SCREEN) : null;
+    if (ui.fullScreen) {  // a phone turned, a window resized: modal or not from now on
+      if (ui.fullScreen.addEventListener) {
+        ui.fullScreen.addEventListener("change", updateModal);
+      } else if (ui.fullScreen.addListener) {
+        ui.fullScreen.addListener(updateModal);
+      }
+    }
+    document.addEventListener("focusin", function (event) {
+      if (isModal() && event.target !== host) {
+        (ui.input.disabled ? ui.close : ui.input).focus();
       }
     });
     // Drop files on the panel to attach them.
