@@ -630,6 +630,7 @@
 
   /* Save a Blob as a file: transcripts and attachments need our headers, so no plain link. */
   function saveBlob(blob, filename) {
+    clearNoticeAbout("download");
     var url = URL.createObjectURL(blob);
     var link = el("a", { href: url, download: filename, rel: "noopener" });
     ui.root.appendChild(link);
@@ -666,7 +667,8 @@
       }).then(function (blob) {
         saveBlob(blob, number + "." + format);
       }, function (error) {
-        showNotice(t("downloadFailed", { message: error.message }), "error");
+        showNotice(t("downloadFailed", { message: error.message }), "error", false, null,
+                   "download");
       });
   }
 
@@ -675,7 +677,8 @@
       .then(function (blob) {
         saveBlob(blob, attachment.filename || "attachment");
       }, function (error) {
-        showNotice(t("downloadFailed", { message: error.message }), "error");
+        showNotice(t("downloadFailed", { message: error.message }), "error", false, null,
+                   "download");
       });
   }
 
@@ -988,6 +991,7 @@
         placeEntry(entry);
       }
     }
+    clearNoticeAbout("send");  /* a message went through: an earlier refusal is history */
     flushOutbox();
   }
 
@@ -1061,7 +1065,7 @@
       var known = "error." + frame.code;
       showNotice(frame.code === "cooling_down" ? cooldownText(frame.retry_after_s) :
                  STR[known] ? t(known) : t("error.generic", { message: frame.message }),
-                 "error");
+                 "error", false, null, "send");
       if (frame.code === "ticket_closed" || frame.code === "reopen_window_passed") {
         if (chat.ticket) {
           chat.ticket.status = "closed";
@@ -1899,9 +1903,13 @@
     ui.stars[Math.max(0, rating.score - 1)].focus();
   }
 
-  /* A notice: errors stay 8 s unless sticky; `action` adds one button. */
-  function showNotice(text, kind, sticky, action) {
+  /* A notice: errors stay 8 s unless sticky; `action` adds one button. `topic` ("upload",
+     "download", "send") ties it to what it is about: a later success of the same kind takes
+     it down (clearNoticeAbout), a stale "Attach at most 10 files" does not outstay the file
+     that went through. */
+  function showNotice(text, kind, sticky, action, topic) {
     clearTimeout(timers.notice);
+    ui.notice.topic = topic || null;
     ui.notice.textContent = "";
     ui.notice.appendChild(el("span", {}, text));
     if (action) {
@@ -1914,6 +1922,13 @@
     ui.notice.sticky = Boolean(sticky);
     if (!sticky) {
       timers.notice = setTimeout(function () { ui.notice.hidden = true; }, 8000);
+    }
+  }
+
+  function clearNoticeAbout(topic) {
+    if (ui.notice && !ui.notice.hidden && !ui.notice.sticky && ui.notice.topic === topic) {
+      clearTimeout(timers.notice);
+      ui.notice.hidden = true;
     }
   }
 
@@ -2117,16 +2132,18 @@
       return;
     }
     if (MAX_FILES && files.length > MAX_FILES) {
-      showNotice(t("tooManyFiles", { count: MAX_FILES }), "error");
+      showNotice(t("tooManyFiles", { count: MAX_FILES }), "error", false, null, "upload");
       return;
     }
     for (var i = 0; i < files.length; i++) {
       var problem = checkFile(files[i]);
       if (problem) {
-        showNotice(problem, "error");
+        showNotice(problem, "error", false, null, "upload");
         return;
       }
     }
+    // These files pass: a refusal of the files chosen before is out of date.
+    clearNoticeAbout("upload");
     var caption = ui.input.value.trim().slice(0, MAX_BODY_CHARS);
     ui.input.value = "";
     autosize();
@@ -2175,7 +2192,7 @@
       if (batch.cancelled) {
         return;
       }
-      showNotice(uploadProblem(error, current), "error");
+      showNotice(uploadProblem(error, current), "error", false, null, "upload");
       if (uploaded.length) {
         queueMessage(uploaded.map(function (a) { return a.filename; }).join("\n"),
                      uploaded.map(function (a) { return a.id; }), uploaded);
@@ -2201,7 +2218,7 @@
     restoreCaption(batch);
     var refocus = activeInWidget() === ui.uploadCancel;
     endUpload(batch);
-    showNotice(t("uploadCancelled"), "info");
+    showNotice(t("uploadCancelled"), "info", false, null, "upload");
     if (refocus) {
       ui.attach.focus();
     }
