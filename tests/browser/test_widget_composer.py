@@ -27,6 +27,10 @@ SCREENS = [
 ]
 TOO_MANY = {"en": "Attach at most 2 files at a time.", "zh-CN": "每次最多上传 2 个文件。"}
 REFUSED = {"en": "“screenshot.png” cannot be sent", "zh-CN": "无法发送“screenshot.png”"}
+SHORTENED = {"en": "Shortened to 20,000 characters, the most one message can hold.",
+             "zh-CN": "已截断为 20,000 个字符（单条消息的上限）"}
+AT_LIMIT = {"en": "This message is at the limit of 20,000 characters.",
+            "zh-CN": "本条消息已达到 20,000 个字符的上限"}
 
 
 @pytest.mark.parametrize(("screen", "lang"), SCREENS)
@@ -74,4 +78,51 @@ async def test_a_refusal_is_taken_down_when_the_next_files_go_through(
         await sent.filter(has_text="deposit.png").wait_for(timeout=15_000)
         assert await notice.is_hidden()
         assert time.monotonic() - shown < 7
+        assert errors == []
+
+
+@pytest.mark.parametrize(("screen", "lang"), SCREENS)
+async def test_a_message_cut_at_the_limit_says_so(
+        dev_settings: Settings, browser: Any, screen: dict[str, Any], lang: str):
+    """QA: the message box holds 20,000 characters; a paste past that was cut, and typing
+    stopped, without a word: the customer sent half a log thinking it was all there. A hint
+    under the box (a polite live region the box is described by) says the paste was
+    shortened to the limit, or that the message is at it; what fits is kept; under the
+    limit again, the hint goes."""
+    with live_server(dev_settings) as live:
+        errors: list[str] = []
+        page, widget = await open_widget(
+            browser, f"{live.base}/demo/exchange?customer=e2e-limit-{lang}&lang={lang}", errors,
+            **screen)
+        await page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+        box = widget.locator('[data-testid="kefu-input"]')
+        hint = widget.locator('[data-testid="kefu-limit-hint"]')
+        assert await box.get_attribute("aria-describedby") == await hint.get_attribute("id")
+        assert await hint.get_attribute("aria-live") == "polite"
+
+        await box.fill("a" * 19_990)
+        assert await hint.inner_text() == ""
+        await page.evaluate("text => navigator.clipboard.writeText(text)", "0123456789" * 3)
+        await box.focus()
+        await page.keyboard.press("End")
+        await page.keyboard.press("ControlOrMeta+V")
+        assert await box.input_value() == "a" * 19_990 + "0123456789"  # what fits is kept
+        assert SHORTENED[lang] in await hint.inner_text()
+        above, under = await box.bounding_box(), await hint.bounding_box()
+        assert above is not None
+        assert under is not None
+        assert 0 <= under["y"] - (above["y"] + above["height"]) <= 24, (above, under)
+        assert under["y"] + under["height"] <= screen["viewport"]["height"]
+
+        await page.keyboard.press("Backspace")  # under the limit: no hint
+        assert await hint.inner_text() == ""
+        await page.keyboard.type("xy")  # x fits, y does not
+        assert (await box.input_value()).endswith("012345678x")
+        assert AT_LIMIT[lang] in await hint.inner_text()
+
+        await page.keyboard.press("Enter")  # sent: an empty box, no hint
+        await widget.locator('[data-author="customer"][data-state="sent"]').wait_for(
+            timeout=15_000)
+        assert await box.input_value() == ""
+        assert await hint.inner_text() == ""
         assert errors == []

@@ -62,6 +62,8 @@
  *   kefu-attachment-withheld  an attachment the secret guard did not keep (no download)
  *   kefu-typing          "… is typing"
  *   kefu-input           the message textarea;  kefu-send: the send button
+ *   kefu-limit-hint      "shortened to / at the limit" under the box (a polite live region,
+ *                        empty while the message is under MAX_BODY_CHARS)
  *   kefu-attach          the attach button;      kefu-file-input: the <input type=file>
  *   kefu-upload          the upload row;         kefu-progress: its <progress>;
  *                        kefu-upload-cancel: its Cancel button (stops the files being sent)
@@ -1233,6 +1235,7 @@
       body = body.slice(0, MAX_BODY_CHARS);
     }
     ui.input.value = "";
+    showLimit("");
     saveDraft();
     autosize();
     stopTyping();
@@ -1240,8 +1243,46 @@
     ui.input.focus();
   }
 
+  /* The box holds MAX_BODY_CHARS (its maxlength): the browser cuts a paste there and stops
+     typing without a word. The hint under the box says so, politely, until the message is
+     under the limit again: "shortened to" when an insert (a paste, a drop) did not fit,
+     "at the limit" when typing reaches it. */
+  function showLimit(which) {
+    var limit = { limit: MAX_BODY_CHARS.toLocaleString(LANG) };
+    var text = which === "cut" ? t("limitShortened", limit) :
+      which === "full" ? t("limitReached", limit) : "";
+    if (ui.limitHint.textContent !== text) {
+      ui.limitHint.textContent = text;
+    }
+  }
+
+  /* `incoming` is about to replace the box's selection; `cut`: it is a paste or a drop (what
+     fits goes in) rather than a keystroke. */
+  function noteOverflow(incoming, cut) {
+    var box = ui.input;
+    var kept = box.value.length - Math.abs(box.selectionEnd - box.selectionStart);
+    if (kept + incoming.replace(/\r\n?/g, "\n").length > MAX_BODY_CHARS) {
+      showLimit(cut && kept < MAX_BODY_CHARS ? "cut" : "full");
+    }
+  }
+
+  function onComposerBeforeInput(event) {
+    var type = event.inputType || "";
+    if (type.indexOf("insert") !== 0 || type === "insertFromPaste" || event.isComposing) {
+      return;  // a paste: the paste listener has its text; Chinese input: onComposerInput
+    }
+    var incoming = event.data || (event.dataTransfer && event.dataTransfer.getData("text/plain")) ||
+      (type === "insertLineBreak" || type === "insertParagraph" ? "\n" : "");
+    noteOverflow(incoming, type === "insertFromDrop" || type === "insertReplacementText");
+  }
+
   /* typing: state true at most every 3 s while keys are pressed, false after 4 s idle. */
   function onComposerInput() {
+    if (ui.input.value.length < MAX_BODY_CHARS) {
+      showLimit("");
+    } else if (!ui.limitHint.textContent) {
+      showLimit("full");
+    }
     autosize();
     saveDraft();
     if (!chat.ticket && !outbox.length) {
@@ -2146,6 +2187,7 @@
     clearNoticeAbout("upload");
     var caption = ui.input.value.trim().slice(0, MAX_BODY_CHARS);
     ui.input.value = "";
+    showLimit("");
     autosize();
     stopTyping();
     var captionSent = !chat.ticket && Boolean(caption); // it opens the conversation
@@ -2510,7 +2552,9 @@
     });
     ui.input = el("textarea", { id: "kefu-input", class: "input", rows: "1", dir: "auto",
                                 maxlength: String(MAX_BODY_CHARS), "data-testid": "kefu-input",
+                                "aria-describedby": "kefu-limit-hint",
                                 placeholder: t("placeholder"), "aria-label": t("inputLabel") });
+    ui.input.addEventListener("beforeinput", onComposerBeforeInput);
     ui.input.addEventListener("input", onComposerInput);
     ui.input.addEventListener("keydown", function (event) {
       // Enter sends; Shift+Enter is a new line; never while an IME is composing (Chinese).
@@ -2525,12 +2569,16 @@
       if (files && files.length) {
         event.preventDefault();
         sendFiles(files); // a pasted screenshot
+      } else if (event.clipboardData) {
+        noteOverflow(event.clipboardData.getData("text/plain"), true);
       }
     });
     ui.send = el("button", { type: "submit", class: "send", "data-testid": "kefu-send",
                              "aria-label": t("send"), title: t("send") }, [icon("send")]);
     var composer = el("form", { class: "composer" }, [ui.attach, ui.fileInput, ui.input,
                                                       ui.send]);
+    ui.limitHint = el("p", { id: "kefu-limit-hint", class: "limit-hint", role: "status",
+                             "aria-live": "polite", "data-testid": "kefu-limit-hint" });
     ui.composer = composer;
     composer.addEventListener("submit", function (event) {
       event.preventDefault();
@@ -2554,7 +2602,7 @@
                                "aria-labelledby": "kefu-title", "data-testid": "kefu-panel",
                                hidden: true },
                   [header, ui.ticketBar, ui.queue, ui.notice, ui.serviceStatus, ui.scroller,
-                   ui.upload, composer, footer]);
+                   ui.upload, composer, ui.limitHint, footer]);
     ui.panel.addEventListener("keydown", function (event) {
       if (event.key === "Escape") {
         event.stopPropagation();
@@ -2657,6 +2705,7 @@
       openPanel();
       if (typeof text === "string" && text && !ui.input.disabled) {
         ui.input.value = text.slice(0, MAX_BODY_CHARS);
+        showLimit(text.length > MAX_BODY_CHARS ? "cut" : "");
         autosize();
         ui.input.focus();
       }
