@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from kefu.config import Settings
+from tests.browser.test_console import SOCKETS
 from tests.browser.test_widget_page import ELF, open_widget
 from tests.realtime.live import live_server
 from tests.web.browser import png_bytes
@@ -125,4 +126,37 @@ async def test_a_message_cut_at_the_limit_says_so(
             timeout=15_000)
         assert await box.input_value() == ""
         assert await hint.inner_text() == ""
+        assert errors == []
+
+
+async def test_a_refusal_outlasts_a_reconnection(dev_settings: Settings, browser: Any):
+    """Found with the test above: the connection's welcome took down every notice, so a
+    refusal shown while the widget was connecting (just opened, or back from a dropped
+    connection) vanished at once. The welcome takes down the connection's own notices only."""
+    from kefu.web import uploads as form_uploads
+
+    with live_server(dev_settings) as live:
+        errors: list[str] = []
+        context = await browser.new_context()
+        await context.add_init_script(SOCKETS)
+        page = await context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        await page.goto(f"{live.base}/demo/exchange?customer=e2e-stale-welcome&lang=en")
+        widget = page.locator("#kefu-widget")
+        await widget.locator('[data-testid="kefu-launcher"]').click()
+        online = widget.locator('[data-testid="kefu-status"][data-state="online"]')
+        await online.wait_for(timeout=15_000)
+        await page.evaluate("window.__sockets.drop()")
+        await widget.locator('[data-testid="kefu-status"]:not([data-state="online"])').wait_for()
+        count = form_uploads.MAX_FILES_PER_MESSAGE + 1
+        await widget.locator('[data-testid="kefu-file-input"]').set_input_files([
+            {"name": f"shot-{n}.png", "mimeType": "image/png", "buffer": png_bytes(4, 3)}
+            for n in range(count)])
+        notice = widget.locator('[data-testid="kefu-notice"]')
+        await notice.get_by_text("Attach at most").wait_for(timeout=5_000)
+        shown = time.monotonic()
+        await page.evaluate("window.__sockets.allow()")
+        await online.wait_for(timeout=15_000)
+        assert time.monotonic() - shown < 7  # the notice's own 8 s are not up
+        assert await notice.is_visible()
         assert errors == []

@@ -889,8 +889,8 @@
     auth.failures = 0;
     auth.visitorResets = 0;
     setStatus("online");
-    if (!conn.fatal) {
-      clearNotice(true);
+    if (!conn.fatal && !ui.notice.topic) {
+      clearNotice(true);  // the connection's own trouble, not a refused file or message
     }
     startHeartbeat();
     scheduleRenewal();
