@@ -856,15 +856,21 @@
     setCell(row, "language", languageName(ticket.language, ticket.language_name));
     setLang(q('[data-cell="language"]', row), ticket.language);  /* named by its autonym */
     setLang(q('[data-cell="subject"] a', row), ticket.language);
+    var meta = q(".row-meta", row);  /* the channel and language on a tablet (console.css) */
+    if (meta) {
+      q('[data-meta="channel"]', meta).textContent = t("channel." + ticket.channel);
+      q('[data-meta="language"]', meta).textContent = languageName(ticket.language, ticket.language_name);
+      setLang(q('[data-meta="language"]', meta), ticket.language);
+    }
     setCell(row, "team", (ticket.team_id && C.teams[ticket.team_id]) || "—");
     setCell(row, "assignee", (ticket.assignee_id && C.agents[ticket.assignee_id]) || "—");
     setCell(row, "updated", timeElement(ticket.updated_at));
     if (Array.isArray(ticket.tags)) {  /* absent when only a message moved the row */
       var subjectCell = q('[data-cell="subject"]', row);
       qa(".tag", subjectCell).forEach(function (tag) { tag.remove(); });
-      ticket.tags.forEach(function (tag) {
-        subjectCell.appendChild(document.createTextNode(" "));
-        subjectCell.appendChild(el("span", {className: "tag", text: tag}));
+      ticket.tags.forEach(function (tag) {  /* before the line under the subject */
+        subjectCell.insertBefore(document.createTextNode(" "), meta);
+        subjectCell.insertBefore(el("span", {className: "tag", text: tag}), meta);
       });
     }
   }
@@ -882,6 +888,8 @@
     number.appendChild(document.createTextNode(" "));
     number.appendChild(el("span", {className: "unread", "data-testid": "unread-" + ticket.number, hidden: true}));
     q('[data-cell="subject"]', row).appendChild(el("a", {href: href, text: ticket.subject}));
+    q('[data-cell="subject"]', row).appendChild(el("span", {className: "row-meta"}, [
+      el("span", {"data-meta": "channel"}), " · ", el("span", {"data-meta": "language"})]));
     fillRow(row, ticket);
     return row;
   }
@@ -2470,7 +2478,7 @@
         (frame.escalated || []).forEach(function (e) {
           escalated.appendChild(labelCells(el("tr", {"data-key": e.number}, [
             el("td", {className: "mono"}, [el("a", {href: "/agent/tickets/" + encodeURIComponent(e.number), text: e.number})]),
-            el("td", {"data-col": "subject", text: e.subject}), el("td", {"data-col": "reason", text: e.reason}), el("td", {}, [timeElement(e.since)])
+            el("td", {"data-col": "subject", text: e.subject, lang: langCode(e.language)}), el("td", {"data-col": "reason", text: e.reason}), el("td", {}, [timeElement(e.since)])
           ]), escalated));
         });
         var noEscalations = q('[data-empty="escalated"]');
