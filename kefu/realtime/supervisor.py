@@ -80,6 +80,8 @@ class WaitingTicket:
     wait_s: int
     target_s: int
     at_risk: bool
+    # the row of ``languages`` it waits in ("zh" for zh-CN): the lists name it as the queue
+    queue_language: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class EscalatedTicket:
     priority: str
     team_id: str | None
     assignee_id: str | None
+    language: str = ""  # the ticket's, for its subject's lang attribute
 
 
 @dataclass(frozen=True)
@@ -212,7 +215,7 @@ async def floor_snapshot(session: AsyncSession, *, now: datetime | None = None) 
             number=number, subject=subject, team_id=str(team_id) if team_id else None,
             language=language, priority=priority, position=positions[team_id],
             created_at=clock.ensure_utc(created_at), wait_s=wait_s, target_s=target,
-            at_risk=wait_s >= target))
+            at_risk=wait_s >= target, queue_language=_base_language(language)))
 
     online = [a for a in agents if a.status == "online"]
     online_by_team: dict[str, int] = {}
@@ -248,7 +251,8 @@ async def floor_snapshot(session: AsyncSession, *, now: datetime | None = None) 
         number=t.number, subject=t.subject, reason=t.escalation_reason or "",
         since=clock.ensure_utc(t.escalated_at) if t.escalated_at else None, priority=t.priority,
         team_id=str(t.team_id) if t.team_id else None,
-        assignee_id=str(t.assignee_id) if t.assignee_id else None) for t in escalated_rows]
+        assignee_id=str(t.assignee_id) if t.assignee_id else None,
+        language=t.language or "") for t in escalated_rows]
     oldest_all = waiting[0] if waiting else None
     totals = {
         "waiting": len(waiting),

@@ -113,3 +113,54 @@ async def test_the_inbox_fits_a_tablet_without_scrolling_sideways_and_keeps_ever
     assert fit["text"].count("中文 (简体, 中国)") == 1, fit
     await page.context.close()
 
+
+async def test_the_supervisors_lists_name_languages_as_its_queues_and_mark_subjects(
+        dev_live: LiveServer, browser: Any):
+    """QA: the waiting list named a zh-CN ticket's language "中文 (简体, 中国)" while its queue,
+    a row of "Queues by language", was "中文"; the subjects of the escalated and waiting lists
+    had no lang attribute (WCAG 3.1.2), the inbox's do. Now a waiting ticket's language is its
+    queue's, named and marked as the queue is, and each subject carries its ticket's language,
+    also in rows console.js redraws from a live frame."""
+    live = dev_live
+    await open_ticket(live)
+    async with factory_app(live) as app:
+        token = await api_token(app, await make_agent(app, "sup@kefu.test", role="supervisor"))
+
+    async def escalate(number: str) -> None:
+        async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
+            changed = await client.post(
+                f"/api/v1/tickets/{number}/status", headers=bearer(token),
+                json={"status": "escalated", "reason": "Large loss"})
+        assert changed.status_code == 200, changed.text
+
+    waiting = await new_ticket(live, "cust-w", "提现还在处理中", "zh-CN")
+    escalated = await new_ticket(live, "cust-e", "账户被冻结了", "zh-CN")
+    await escalate(escalated)
+
+    async def check(page: Any, waiting: str, escalated: str) -> None:
+        queue = page.locator('[data-testid="supervisor-languages"] tr[data-key="zh"] th')
+        row = page.locator(f'[data-testid="supervisor-waiting"] tr[data-key="{waiting}"]')
+        language = row.locator('[data-col="language"]')
+        assert (await language.inner_text(), await language.get_attribute("lang")) == (
+            await queue.inner_text(), await queue.get_attribute("lang")) == ("中文", "zh")
+        assert await row.locator('[data-col="subject"]').get_attribute("lang") == "zh-CN"
+        subject = page.locator(
+            f'[data-testid="supervisor-escalated"] tr[data-key="{escalated}"] [data-col="subject"]')
+        assert await subject.get_attribute("lang") == "zh-CN"
+
+    for lang in ("en", "zh-CN"):
+        page = await console_page(browser, live, "sup@kefu.test", "/agent/supervisor", lang=lang)
+        await shoot(page, f"supervisor-{lang}")
+        await check(page, waiting, escalated)
+        # Rows console.js draws from a live frame: named and marked the same way.
+        live_waiting = await new_ticket(live, f"cust-lw-{lang}", "充值没有到账", "zh-CN")
+        live_escalated = await new_ticket(live, f"cust-le-{lang}", "提币失败", "zh-CN")
+        await escalate(live_escalated)
+        for testid, number in (("supervisor-waiting", live_waiting),
+                               ("supervisor-escalated", live_escalated)):
+            await page.locator(f'[data-testid="{testid}"] tr[data-key="{number}"]'
+                               ).wait_for(timeout=15_000)
+        await check(page, live_waiting, live_escalated)
+        await check(page, waiting, escalated)
+        await shoot(page, f"supervisor-{lang}-live")
+        await page.context.close()

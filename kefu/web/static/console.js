@@ -2495,9 +2495,11 @@
           waiting.appendChild(labelCells(el("tr", {"data-key": w.number, className: w.at_risk ? "row-risk" : null}, [
             el("td", {className: "num", text: String(w.position)}),
             el("td", {className: "mono"}, [el("a", {href: "/agent/tickets/" + encodeURIComponent(w.number), text: w.number})]),
-            el("td", {"data-col": "subject", text: w.subject}),
+            el("td", {"data-col": "subject", text: w.subject, lang: langCode(w.language)}),
             el("td", {text: (w.team_id && C.teams[w.team_id]) || "—"}),
-            el("td", {"data-col": "language", text: languageName(w.language), lang: langCode(w.language)}),
+            /* its queue's language, as "Queues by language" names it ("中文" for zh-CN) */
+            el("td", {"data-col": "language", text: languageName(w.queue_language || w.language),
+                      lang: langCode(w.queue_language || w.language)}),
             el("td", {}, [priorityBadge(w.priority)]),
             sinceCell("td", {className: "num", "data-col": "waited"}, w.created_at, 1)
           ]), waiting));
