@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from kefu.tickets.models import Ticket
-from tests.browser.test_console import agent_page, open_ticket
+from tests.browser.console_support import agent_page, open_ticket
 from tests.realtime.live import LiveServer, factory_app
 
 # One Chromium per test process, driven from the session's event loop (see conftest.py).

@@ -2,7 +2,7 @@
 frame, so on "refetch" (a second welcome, or the server's ``resync``) the open ticket's state,
 the agent's own status and load, and the tab title's unread total are fetched again.
 
-The socket is dropped from the page with ``test_console``'s init script: while told to, it sends
+The socket is dropped from the page with ``console_support.SOCKETS``: while told to, it sends
 the console's reconnects to a path the server refuses."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from kefu.accounts.models import Agent
-from tests.browser.test_console import LIVE, OFFLINE, agent_page, open_ticket, team_of
+from tests.browser.console_support import LIVE, OFFLINE, agent_page, open_ticket, team_of
 from tests.factories import api_token, bearer, customer_token, make_agent, make_team
 from tests.realtime.live import LiveServer, factory_app
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.test_console import agent_page, console_page, open_ticket, team_of
+from tests.browser.console_support import agent_page, console_page, open_ticket, team_of
 from tests.factories import api_token, bearer, customer_token, make_agent
 from tests.realtime.live import LiveServer, factory_app
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from kefu.core.i18n import Translator
-from tests.browser.test_console import LIVE, OFFLINE, agent_page, open_ticket, team_of
+from tests.browser.console_support import LIVE, OFFLINE, agent_page, open_ticket, team_of
 from tests.factories import api_token, bearer, make_agent
 from tests.realtime.live import LiveServer, factory_app
 

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from kefu.config import Settings
 from kefu.core import clock
-from tests.browser.test_console import LIVE, open_signed_in, open_ticket
+from tests.browser.console_support import LIVE, open_signed_in, open_ticket
 from tests.exchange.fake_backoffice import FakeBackoffice, running_fake_backoffice
 from tests.realtime.live import LiveServer, live_server
 
