@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.test_console import console_page, open_ticket
+from tests.browser.console_support import console_page, open_ticket
 from tests.factories import api_token, bearer, customer_token, make_agent, make_team
 from tests.realtime.live import LiveServer, factory_app
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from kefu.config import Settings
-from tests.browser.test_console import SOCKETS
+from tests.browser.console_support import SOCKETS
 from tests.browser.test_widget_page import ELF, open_widget
 from tests.realtime.live import live_server
 from tests.web.browser import png_bytes
