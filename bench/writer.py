@@ -32,8 +32,8 @@ from kefu.db import Database  # noqa: E402
 from kefu.migrations.runner import upgrade  # noqa: E402
 from kefu.realtime.analysis import Analysis  # noqa: E402
 from kefu.realtime.writer import MessageWriter  # noqa: E402
-from kefu.tickets import service as tickets  # noqa: E402
 from kefu.tickets.chat import ChatSend  # noqa: E402
+from kefu.tickets.creation import create_ticket  # noqa: E402
 
 
 async def _world(db: Database, count: int) -> list[tuple[Actor, str]]:
@@ -44,10 +44,10 @@ async def _world(db: Database, count: int) -> list[tuple[Actor, str]]:
             session.add(customer)
             await session.flush()
             actor = Actor(kind="customer", customer=customer)
-            ticket = await tickets.create_ticket(session, actor, customer=customer,
-                                                 subject="Deposit not credited",
-                                                 body="My USDT deposit is missing",
-                                                 channel="chat")
+            ticket = await create_ticket(session, actor, customer=customer,
+                                         subject="Deposit not credited",
+                                         body="My USDT deposit is missing",
+                                         channel="chat")
             ticket.status = "open"
             senders.append((actor, ticket.number))
     return senders

@@ -49,10 +49,13 @@ from kefu.kb import service as kb
 from kefu.kb import status as kb_status
 from kefu.kb.indexing import ArticleIndex
 from kefu.kb.models import Deflection
+from kefu.tickets import replies
 from kefu.tickets import schemas as ticket_schemas
-from kefu.tickets import service as tickets
 from kefu.tickets.attachments import AttachmentStore
+from kefu.tickets.creation import create_ticket
 from kefu.tickets.models import Macro, Notification
+from kefu.tickets.notes import add_note
+from kefu.tickets.uploads import upload_attachment
 from kefu.webhooks.schemas import WebhookEndpointCreate
 from kefu.webhooks.service import create_endpoint
 from tests.factories import PASSWORD, World, login, make_agent, make_world
@@ -263,17 +266,17 @@ class Harness:
         async with self.app.state.db.transaction() as session:
             await session.execute(update(Agent).values(
                 totp_enabled=False, totp_secret=TOTP_SECRET, totp_last_counter=None))
-            ticket = await tickets.create_ticket(
+            ticket = await create_ticket(
                 session, customer, customer=self.customer_a, subject=f"Withdrawal stuck #{n}",
                 body="My BTC withdrawal has been pending for 6 hours.", channel="portal")
-            target = await tickets.create_ticket(
+            target = await create_ticket(
                 session, customer, customer=self.customer_a, subject=f"Same withdrawal #{n}",
                 body="Writing again about the withdrawal.", channel="portal")
             note_file = await upload(session, agent, settings, ticket)
-            await tickets.add_note(session, agent, ticket, ticket_schemas.NoteCreate(
+            await add_note(session, agent, ticket, ticket_schemas.NoteCreate(
                 body=NOTE_TEXT, attachment_ids=[note_file]))
             public_file = await upload(session, agent, settings, ticket)
-            await tickets.reply(session, agent, settings, ticket, ticket_schemas.ReplyCreate(
+            await replies.reply(session, agent, settings, ticket, ticket_schemas.ReplyCreate(
                 body="We are looking into it; see the screenshot.", attachment_ids=[public_file]))
             endpoint = await create_endpoint(session, data=WebhookEndpointCreate(
                 url=f"https://hooks.example.com/kefu/{n}",  # type: ignore[arg-type]
@@ -365,7 +368,7 @@ async def upload(
     async def chunks() -> AsyncIterator[bytes]:
         yield PNG
 
-    attachment = await tickets.upload_attachment(
+    attachment = await upload_attachment(
         session, actor, AttachmentStore(settings), ticket, filename="screenshot.png",
         chunks=chunks())
     return attachment.id

@@ -63,9 +63,11 @@ from kefu.kb import status as kb_status
 from kefu.kb.indexing import ArticleIndex
 from kefu.kb.models import Deflection
 from kefu.tickets import schemas as ticket_schemas
-from kefu.tickets import service as tickets
 from kefu.tickets.attachments import AttachmentStore
+from kefu.tickets.creation import create_ticket
 from kefu.tickets.models import Macro, Notification
+from kefu.tickets.notes import add_note
+from kefu.tickets.uploads import upload_attachment
 from kefu.webhooks.schemas import WebhookEndpointCreate
 from kefu.webhooks.service import create_endpoint
 from tests.factories import make_agent, make_world
@@ -217,17 +219,17 @@ async def seed(app: FastAPI, client: httpx.AsyncClient) -> Seeded:
     async with app.state.db.transaction() as session:
         customer = await session.scalar(select(Customer).where(Customer.external_id == "cust-a"))
         assert customer is not None
-        ticket = await tickets.create_ticket(
+        ticket = await create_ticket(
             session, Actor(kind="customer", customer=customer), customer=customer,
             subject="Deposit missing", body="USDT on TRC20, 3 hours ago.", channel="portal")
 
         async def chunks() -> AsyncIterator[bytes]:
             yield PNG
 
-        attachment = await tickets.upload_attachment(
+        attachment = await upload_attachment(
             session, agent, AttachmentStore(settings), ticket, filename="proof.png",
             chunks=chunks())
-        await tickets.add_note(session, agent, ticket, ticket_schemas.NoteCreate(
+        await add_note(session, agent, ticket, ticket_schemas.NoteCreate(
             body="Checked the node.", attachment_ids=[attachment.id]))
         endpoint = await create_endpoint(session, data=WebhookEndpointCreate(
             url="https://hooks.example.com/kefu",  # type: ignore[arg-type]

@@ -50,14 +50,10 @@ from kefu.kb.indexing import index_dir
 from kefu.kb.status import current_status
 from kefu.search.service import get_search_service
 from kefu.tickets import schemas as ticket_schemas
+from kefu.tickets.creation import default_team
+from kefu.tickets.events import record_event
+from kefu.tickets.messages import MessageAuthor, MessageFields, add_message
 from kefu.tickets.models import Message, Ticket
-from kefu.tickets.service import (
-    MessageAuthor,
-    MessageFields,
-    add_message,
-    default_team,
-    record_event,
-)
 from kefu.tickets.workflow import change_tags, update_fields
 from kefu.trust.stepup import create_step_up_link
 
@@ -357,7 +353,7 @@ async def record_feedback(session: AsyncSession, actor: Actor, *, ticket: Ticket
 async def rateable_messages(session: AsyncSession,
                             message_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
     """Which of these messages are the assistant's answers, in one query: the ``rateable`` of
-    replayed ``message`` frames (``tickets.service.message_events_after``)."""
+    replayed ``message`` frames (``tickets.messages.message_events_after``)."""
     return set(await session.scalars(select(AssistantReply.message_id).where(
         AssistantReply.message_id.in_(message_ids), AssistantReply.kind.in_(RATEABLE_KINDS))))
 

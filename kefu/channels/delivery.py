@@ -1,7 +1,7 @@
 """Job ``channels.deliver``: what support wrote on an email or Telegram ticket, sent to the
 customer there.
 
-``kefu.tickets.service.add_message`` queues the job (in the message's own transaction, one per
+``kefu.tickets.messages.add_message`` queues the job (in the message's own transaction, one per
 message, deduplicated) for every public message by an agent, the assistant or the system on a
 ticket of a delivered channel. This module loads the message and hands it to the sender of the
 ticket's channel; a sender raises to be retried (the runner backs off) and must be idempotent:

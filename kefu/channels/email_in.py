@@ -21,7 +21,7 @@ or a reply on one, exactly as if the customer had written on the portal.
    ``[KF-XXXXXX]`` in the subject; either only when that ticket is the sender's own, so knowing
    a number or a Message-ID lets no stranger write into someone's ticket. Otherwise, or when the
    ticket is closed or was resolved longer ago than the reopen window, a new ticket on channel
-   ``email``. Replies and new tickets go through ``tickets.service.reply`` and
+   ``email``. Replies and new tickets go through ``tickets.replies.reply`` and
    ``open_for_actor`` acting as the customer: cool-downs, abuse screening, near-duplicate
    merging, reopening and the secret guard apply as on the portal.
 7. **Files** go through ``upload_attachment`` (size cap, type sniffing, text extraction, the
@@ -64,15 +64,12 @@ from kefu.tickets.attachments import (
     AttachmentTooLarge,
     AttachmentTypeNotAllowed,
 )
+from kefu.tickets.creation import open_for_actor
+from kefu.tickets.events import record_event
+from kefu.tickets.messages import MessageAuthor, add_message
 from kefu.tickets.models import Message, Ticket
-from kefu.tickets.service import (
-    MessageAuthor,
-    add_message,
-    open_for_actor,
-    record_event,
-    reply,
-    upload_attachment,
-)
+from kefu.tickets.replies import reply
+from kefu.tickets.uploads import upload_attachment
 from kefu.trust.errors import RateLimited, TooManyRequests
 
 log = get_logger("kefu.channels.email")

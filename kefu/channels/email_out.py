@@ -51,9 +51,10 @@ from kefu.core import clock
 from kefu.core.logging import get_logger
 from kefu.jobs.runner import JobContext, JobRegistry, describe_error
 from kefu.tickets.attachments import AttachmentStore
+from kefu.tickets.events import record_event
 from kefu.tickets.guarding import SYSTEM
+from kefu.tickets.messages import MessageAuthor, add_message
 from kefu.tickets.models import Attachment, Message, Ticket
-from kefu.tickets.service import MessageAuthor, add_message, record_event
 from kefu.trust.antiphishing import anti_phishing_code, stamp_line
 
 log = get_logger("kefu.channels.email")

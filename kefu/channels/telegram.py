@@ -9,7 +9,7 @@ bot into tickets and messages.
 - Every update is handled once: its ``update_id`` is recorded in the update's own transaction,
   and each message is recorded in ``channel_messages`` as ``<chat id>:<message id>``.
 - **Private chats**: the Telegram user is a customer (``telegram:<user id>``, bound through
-  ``channel_identities``) who writes through :mod:`kefu.tickets.service` exactly as on the
+  ``channel_identities``) who writes through :mod:`kefu.tickets.replies` exactly as on the
   portal: the secret guard masks before storage, language, cool-downs, duplicate merging and the
   assistant apply. A message with a secret is also deleted from the chat (job), so a seed phrase
   does not stay in the chat history; the service's notice tells the customer what was hidden.
@@ -64,9 +64,11 @@ from kefu.core.ids import new_id
 from kefu.core.logging import get_logger
 from kefu.db import insert_or_ignore, savepoint
 from kefu.guard.secrets import scan
-from kefu.tickets import schemas, service
+from kefu.tickets import replies, schemas
 from kefu.tickets.attachments import AttachmentStore, AttachmentTooLarge, AttachmentTypeNotAllowed
+from kefu.tickets.creation import open_for_actor
 from kefu.tickets.models import Attachment, Ticket
+from kefu.tickets.uploads import upload_attachment
 from kefu.trust.errors import CoolingDown, TooManyRequests
 from kefu.trust.ratelimit import Limiter, Rate, limiter_of
 
@@ -386,12 +388,12 @@ async def ingest_private(
         if ticket is not None:
             attachments = await store_file(session, settings, actor, store, ticket, message,
                                             download, lang=lang)
-            stored = await service.reply(session, actor, settings, ticket, schemas.ReplyCreate(
+            stored = await replies.reply(session, actor, settings, ticket, schemas.ReplyCreate(
                 body=body, attachment_ids=[a.id for a in attachments],
                 client_msg_id=client_msg_id))
         else:
             subject = body.splitlines()[0][:80] if body.strip() else "Telegram"
-            opened = await service.open_for_actor(session, actor, schemas.TicketCreate(
+            opened = await open_for_actor(session, actor, schemas.TicketCreate(
                 subject=subject, body=body, channel="telegram", client_msg_id=client_msg_id))
             ticket, stored = opened.ticket, opened.message
             attachments = await store_file(session, settings, actor, store, ticket, message,
@@ -478,7 +480,7 @@ async def store_file(
     reason, kind = download.refused, ""
     if download.data is not None:
         try:
-            return [await service.upload_attachment(
+            return [await upload_attachment(
                 session, actor, store, ticket, filename=download.filename,
                 chunks=download.chunks())]
         except AttachmentTooLarge:

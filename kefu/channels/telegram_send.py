@@ -32,9 +32,10 @@ from kefu.core.logging import get_logger
 from kefu.db import Database, insert_or_ignore
 from kefu.jobs.runner import JobContext, RetryLater
 from kefu.tickets.attachments import AttachmentStore
+from kefu.tickets.events import record_event
 from kefu.tickets.guarding import SYSTEM
+from kefu.tickets.messages import MessageAuthor, add_message
 from kefu.tickets.models import Attachment
-from kefu.tickets.service import MessageAuthor, add_message, record_event
 from kefu.trust.antiphishing import anti_phishing_code, stamp, stamp_line
 
 log = get_logger("kefu.channels.telegram")

@@ -62,9 +62,11 @@ from kefu.kb import status as status_page
 from kefu.kb.loader import LoadResult, load_folder
 from kefu.kb.models import Article, ArticleTranslation, StatusEntry
 from kefu.tickets import schemas, workflow
+from kefu.tickets.creation import create_ticket
 from kefu.tickets.macros import seed_default_macros
 from kefu.tickets.models import DELIVER_JOB, Message, Ticket
-from kefu.tickets.service import add_note, create_ticket, reply
+from kefu.tickets.notes import add_note
+from kefu.tickets.replies import reply
 from kefu.trust.verify import add_missing_channels
 
 DEMO_PASSWORD = "kefu-demo-password"

@@ -44,12 +44,16 @@ from kefu.realtime.presence import mark_seen, restore_status
 from kefu.realtime.protocol import Close
 from kefu.realtime.queue import QueueWatcher
 from kefu.realtime.writer import MessageWriter
-from kefu.tickets import reads
+from kefu.tickets import reads, replies
 from kefu.tickets import schemas as ticket_schemas
 from kefu.tickets import service as tickets
 from kefu.tickets.chat import Appended, ChatSend
+from kefu.tickets.creation import open_for_actor
 from kefu.tickets.guarding import OutboundBlocked, allowed_link_domains
+from kefu.tickets.listing import latest_chat
+from kefu.tickets.messages import customer_name, message_events_after
 from kefu.tickets.models import Message, Ticket
+from kefu.tickets.notes import NotNotified, add_note
 from kefu.trust.antiphishing import anti_phishing_code
 from kefu.trust.compliance import tipoff_check
 from kefu.trust.errors import TooManyRequests
@@ -410,7 +414,7 @@ class Session:
             ticket: Ticket | None = await self._readable(actor, frame.ticket)
         elif actor.customer is not None:
             async with self.db.transaction() as session:
-                ticket = await tickets.latest_chat(session, actor.customer.id)
+                ticket = await latest_chat(session, actor.customer.id)
         else:
             ticket = None
         if ticket is None:
@@ -469,7 +473,7 @@ class Session:
             return  # typing is best effort: drop the excess silently
         actor = conn.actor
         who = ({"kind": "agent", "name": actor.agent.display_name, "agent_id": str(actor.agent.id)}
-               if actor.agent else {"kind": "customer", "name": tickets.customer_name(actor)})
+               if actor.agent else {"kind": "customer", "name": customer_name(actor)})
         await publish_now(self.db, ticket_topic(follow.ticket_id), {
             "type": "typing", "ticket": follow.number, "who": who, "state": frame.state,
             "internal": frame.internal and actor.agent is not None, "_conn": conn.id})
@@ -480,7 +484,7 @@ class Session:
         follow = self._followed(conn, frame.ticket)
         actor = conn.actor
         by = ({"kind": "agent", "name": actor.agent.display_name} if actor.agent
-              else {"kind": "customer", "name": tickets.customer_name(actor)})
+              else {"kind": "customer", "name": customer_name(actor)})
         seq: int | None
         public_seq: int | None
         async with self.db.transaction() as session:
@@ -571,7 +575,7 @@ class Session:
             chat = ChatSend(actor, number, frame.body, frame.client_msg_id, analysis)
         result = await self.writer.submit(  # key: lock tickets in one order (no deadlock)
             work, key=number.upper() if number else None, chat=chat)
-        not_notified: list[tickets.NotNotified] = []
+        not_notified: list[NotNotified] = []
         if isinstance(result, Appended):
             ticket, message, new_actor = result.ticket, result.message, None
         else:
@@ -591,15 +595,15 @@ class Session:
 
     async def _agent_send(
         self, session: AsyncSession, actor: Actor, frame: p.Send, attachment_ids: list[uuid.UUID]
-    ) -> tuple[Ticket, Any, None, list[tickets.NotNotified]]:
+    ) -> tuple[Ticket, Any, None, list[NotNotified]]:
         assert frame.ticket is not None
         ticket = await tickets.get_readable(session, actor, frame.ticket)
         if frame.internal:
-            note = await tickets.add_note(session, actor, ticket, ticket_schemas.NoteCreate(
+            note = await add_note(session, actor, ticket, ticket_schemas.NoteCreate(
                 body=frame.body, attachment_ids=attachment_ids,
                 client_msg_id=frame.client_msg_id))
             return ticket, note.message, None, note.not_notified
-        message = await tickets.reply(session, actor, self.settings, ticket,
+        message = await replies.reply(session, actor, self.settings, ticket,
                                       ticket_schemas.ReplyCreate(
                                           body=frame.body, attachment_ids=attachment_ids,
                                           client_msg_id=frame.client_msg_id,
@@ -608,12 +612,12 @@ class Session:
 
     async def _customer_send(self, session: AsyncSession, actor: Actor, frame: p.Send,
                              number: str | None, attachment_ids: list[uuid.UUID]
-                             ) -> tuple[Ticket, Any, Actor | None, list[tickets.NotNotified]]:
+                             ) -> tuple[Ticket, Any, Actor | None, list[NotNotified]]:
         new_actor = None
         if number is None:
             first_line = frame.body.strip().splitlines()[0] if frame.body.strip() else ""
             subject = (frame.subject or first_line or "Chat")[:80]
-            opened = await tickets.open_for_actor(session, actor, ticket_schemas.TicketCreate(
+            opened = await open_for_actor(session, actor, ticket_schemas.TicketCreate(
                 subject=subject, body=frame.body, channel="chat", language=self.language,
                 client_msg_id=frame.client_msg_id))
             ticket, message = opened.ticket, opened.message  # a repeat: added to the open one
@@ -625,7 +629,7 @@ class Session:
                                 code="unknown_attachment", status=422)
             return ticket, message, new_actor, []
         ticket = await tickets.get_readable(session, actor, number)
-        message = await tickets.reply(session, actor, self.settings, ticket,
+        message = await replies.reply(session, actor, self.settings, ticket,
                                       ticket_schemas.ReplyCreate(
                                           body=frame.body, attachment_ids=attachment_ids,
                                           client_msg_id=frame.client_msg_id))
@@ -641,8 +645,8 @@ class Session:
             if ticket is None:
                 return []
             while True:
-                events = await tickets.message_events_after(session, ticket, after=after,
-                                                            public=public)
+                events = await message_events_after(session, ticket, after=after,
+                                                    public=public)
                 for event in events:
                     view = conn._message_view(event)
                     if view is not None:

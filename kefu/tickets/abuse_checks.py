@@ -45,16 +45,12 @@ from kefu.guard.abuse import (
 )
 from kefu.guard.secrets import scan
 from kefu.tickets import schemas
+from kefu.tickets.creation import Opened
+from kefu.tickets.events import record_event
 from kefu.tickets.guarding import SYSTEM
+from kefu.tickets.messages import MessageAuthor, add_message
 from kefu.tickets.models import Message, Ticket
-from kefu.tickets.service import (
-    MessageAuthor,
-    Opened,
-    _set_status,
-    add_message,
-    record_event,
-)
-from kefu.tickets.workflow import change_tags
+from kefu.tickets.workflow import change_tags, set_status
 from kefu.trust.errors import CoolingDown
 from kefu.trust.service import cooldown_for, flagged_codes, record_flag
 
@@ -246,7 +242,7 @@ async def add_to_open_duplicate(
         client_msg_id=data.client_msg_id)
     if created:
         if ticket.status == "pending" and ticket.pending_reason == "customer":
-            await _set_status(session, actor, ticket, "open", None)
+            await set_status(session, actor, ticket, "open", None)
         await add_message(session, ticket, MessageAuthor("system"),
                           body=duplicate_notice(ticket.number, _language(ticket, message)))
         details = {"channel": data.channel or "", "message_id": str(message.id)}

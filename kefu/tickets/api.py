@@ -18,8 +18,11 @@ from kefu.accounts.service import audit
 from kefu.core.errors import NotFound
 from kefu.core.http import SessionDep, SettingsDep
 from kefu.exchange.schemas import CustomerContext
-from kefu.tickets import schemas, service, workflow
+from kefu.tickets import listing, notes, replies, schemas, service, uploads, workflow
 from kefu.tickets.attachments import CHUNK, AttachmentStore, AttachmentWithheld
+from kefu.tickets.creation import ensure_customer_channel, open_for_actor
+from kefu.tickets.events import events_of, ticket_read
+from kefu.tickets.messages import messages_of
 from kefu.tickets.models import Ticket
 from kefu.tickets.transcript import (
     reader_language,
@@ -33,8 +36,8 @@ router = APIRouter(prefix="/api/v1", tags=["tickets"])
 
 
 async def detail(session: AsyncSession, actor: Actor, ticket: Ticket) -> schemas.TicketDetail:
-    read = await service.ticket_read(session, ticket, actor)
-    messages = await service.messages_of(session, ticket, include_internal=actor.is_agent)
+    read = await ticket_read(session, ticket, actor)
+    messages = await messages_of(session, ticket, include_internal=actor.is_agent)
     return schemas.TicketDetail(**read.model_dump(), messages=messages)
 
 
@@ -44,8 +47,8 @@ async def detail(session: AsyncSession, actor: Actor, ticket: Ticket) -> schemas
 async def create_ticket(
     body: schemas.TicketCreate, session: SessionDep, actor: SignedInDep, response: Response
 ) -> schemas.TicketCreated:
-    service.ensure_customer_channel(actor, body.channel)
-    opened = await service.open_for_actor(session, actor, body)
+    ensure_customer_channel(actor, body.channel)
+    opened = await open_for_actor(session, actor, body)
     if opened.duplicate:
         response.status_code = 200
     shown = await detail(session, actor, opened.ticket)
@@ -69,14 +72,14 @@ async def list_tickets(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
 ) -> schemas.TicketList:
-    rows, next_cursor = await service.list_tickets(
+    rows, next_cursor = await listing.list_tickets(
         session, actor,
-        service.TicketFilters(status=status, priority=priority, channel=channel,
+        listing.TicketFilters(status=status, priority=priority, channel=channel,
                               language=language, assignee=assignee, tag=tag, team_id=team_id,
                               q=q),
         cursor=cursor, limit=limit,
     )
-    return schemas.TicketList(items=[await service.ticket_read(session, t, actor) for t in rows],
+    return schemas.TicketList(items=[await ticket_read(session, t, actor) for t in rows],
                               next_cursor=next_cursor)
 
 
@@ -91,7 +94,7 @@ async def get_ticket(
 ) -> schemas.TicketDetail | schemas.TicketRead:
     ticket = await service.get_readable(session, actor, number)
     if not messages:
-        return await service.ticket_read(session, ticket, actor)
+        return await ticket_read(session, ticket, actor)
     return await detail(session, actor, ticket)
 
 
@@ -107,7 +110,7 @@ async def update_ticket(
 @router.get("/tickets/{number}/events", response_model=schemas.EventList)
 async def ticket_events(number: str, session: SessionDep, actor: AgentDep) -> schemas.EventList:
     ticket = await service.get_readable(session, actor, number)
-    events = await service.events_of(session, ticket)
+    events = await events_of(session, ticket)
     return schemas.EventList(items=[schemas.EventRead.model_validate(e) for e in events])
 
 
@@ -120,7 +123,7 @@ async def reply(
     actor: ActorDep,
 ) -> schemas.MessageRead:
     ticket = await service.get_readable(session, actor, number)
-    message = await service.reply(session, actor, settings, ticket, body)
+    message = await replies.reply(session, actor, settings, ticket, body)
     return await _message_read(session, actor, ticket, message.id)
 
 
@@ -130,7 +133,7 @@ async def add_note(
 ) -> schemas.NoteRead:
     """The note, and who it @mentions but did not notify (they may not read the ticket)."""
     ticket = await service.get_readable(session, actor, number)
-    added = await service.add_note(session, actor, ticket, body)
+    added = await notes.add_note(session, actor, ticket, body)
     message = await _message_read(session, actor, ticket, added.message.id)
     return schemas.NoteRead(**message.model_dump(), not_notified=[
         schemas.NotNotifiedRead.model_validate(n, from_attributes=True)
@@ -140,7 +143,7 @@ async def add_note(
 async def _message_read(
     session: AsyncSession, actor: Actor, ticket: Ticket, message_id: uuid.UUID
 ) -> schemas.MessageRead:
-    for message in await service.messages_of(session, ticket, include_internal=actor.is_agent):
+    for message in await messages_of(session, ticket, include_internal=actor.is_agent):
         if message.id == message_id:
             return message
     raise NotFound("message")
@@ -170,7 +173,7 @@ async def rate(
 ) -> schemas.TicketDetail:
     """The customer rates a resolved conversation 1–5, with an optional comment."""
     ticket = await service.get_readable(session, actor, number)
-    await service.rate(session, actor, ticket, score=body.score, comment=body.comment)
+    await replies.rate(session, actor, ticket, score=body.score, comment=body.comment)
     return await detail(session, actor, ticket)
 
 
@@ -178,14 +181,14 @@ async def rate(
 async def my_notifications(
     session: SessionDep, actor: AgentDep, unread: bool = False
 ) -> schemas.NotificationList:
-    rows = await service.notifications_of(session, actor, unread_only=unread)
+    rows = await notes.notifications_of(session, actor, unread_only=unread)
     return schemas.NotificationList(items=[schemas.NotificationRead.model_validate(n)
                                            for n in rows])
 
 
 @router.post("/notifications/{notification_id}/read", status_code=204)
 async def mark_read(notification_id: uuid.UUID, session: SessionDep, actor: AgentDep) -> None:
-    await service.mark_notification_read(session, actor, notification_id)
+    await notes.mark_notification_read(session, actor, notification_id)
 
 
 @router.post("/tickets/{number}/assign", response_model=schemas.TicketDetail)
@@ -236,8 +239,8 @@ async def transcript(
     would save an error body as the file, asks for that)."""
     zone = reader_zone(tz, fallback=tz_fallback == "utc")
     ticket = await service.get_readable(session, actor, number)
-    read = await service.ticket_read(session, ticket, actor)
-    messages = await service.messages_of(session, ticket, include_internal=False)
+    read = await ticket_read(session, ticket, actor)
+    messages = await messages_of(session, ticket, include_internal=False)
     language = reader_language(lang, ticket.language)
     disposition = f'attachment; filename="{ticket.number}.{format}"'
     if format == "html":
@@ -264,7 +267,7 @@ async def upload_attachment(
         while chunk := await file.read(CHUNK):
             yield chunk
 
-    attachment = await service.upload_attachment(
+    attachment = await uploads.upload_attachment(
         session, actor, AttachmentStore(settings), ticket, filename=file.filename, chunks=chunks()
     )
     return schemas.AttachmentRead.model_validate(attachment)
@@ -279,7 +282,7 @@ async def upload_attachment(
 async def download_attachment(
     attachment_id: uuid.UUID, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> FileResponse:
-    attachment = await service.get_attachment(session, actor, attachment_id)
+    attachment = await uploads.get_attachment(session, actor, attachment_id)
     if attachment.withheld_reason is not None:
         raise AttachmentWithheld(attachment.withheld_reason)
     path = AttachmentStore(settings).path_for(attachment.storage_key)

@@ -1,6 +1,6 @@
 """Chat messages appended in batches: the live chat's hot path.
 
-:func:`kefu.tickets.service.reply` appends one message with about seven statements (the ticket,
+:func:`kefu.tickets.replies.reply` appends one message with about seven statements (the ticket,
 the idempotency check, the sequence increment, the insert, the ticket's timestamps, the author's
 name, webhooks). At chat rates that is the whole cost of a message, so the group-commit writer
 hands this module every plain chat send of a batch at once, and it does the same work with a
@@ -10,7 +10,7 @@ and the tickets' new sequence counters and timestamps in one executemany.
 
 Only the common case takes this path: a public message without attachments into a ticket the
 sender may read and whose status the message does not change (but for an agent's first reply,
-which opens a new ticket with ``reply``'s own :func:`~kefu.tickets.service.open_on_first_reply`),
+which opens a new ticket with ``reply``'s own :func:`~kefu.tickets.replies.open_on_first_reply`),
 with nothing for the secret guard to mask and nothing for the abuse checks to act on
 (:func:`kefu.guard.abuse.screen`; a sender's earlier sends in the same batch count as their
 recent messages). Anything else (a merged number, a closed or resolved ticket, a customer's
@@ -75,16 +75,11 @@ from kefu.guard.secrets import scan
 from kefu.realtime.analysis import Analysis
 from kefu.realtime.events import publish_after_commit, ticket_topic
 from kefu.tickets.abuse_checks import cooldown_subject
+from kefu.tickets.events import announce_ticket, webhook_ticket
+from kefu.tickets.messages import customer_name, message_event, settings_of
 from kefu.tickets.models import DELIVERED_CHANNELS, Message, Ticket
-from kefu.tickets.service import (
-    announce_ticket,
-    customer_name,
-    may_read,
-    message_event,
-    open_on_first_reply,
-    settings_of,
-    webhook_ticket,
-)
+from kefu.tickets.replies import open_on_first_reply
+from kefu.tickets.service import may_read
 from kefu.trust.errors import CoolingDown
 from kefu.trust.service import cooldowns_in_force
 from kefu.webhooks.service import emit, subscribed

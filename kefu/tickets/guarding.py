@@ -12,7 +12,7 @@ and the ticket is tagged ``security`` (plus ``secret-exposed`` and urgent priori
 keys were exposed) with a ``secret_masked`` event naming the kinds, never the values.
 
 An attachment's text (PDF, plain text) is scanned the same way when it is uploaded
-(:func:`kefu.tickets.service.upload_attachment`); a customer's file holding a secret is *withheld*:
+(:func:`kefu.tickets.uploads.upload_attachment`); a customer's file holding a secret is *withheld*:
 its bytes are deleted, only a placeholder with the reason stays, and the customer is told the
 file was not kept.
 
@@ -36,8 +36,9 @@ from kefu.core.errors import Forbidden, KefuError
 from kefu.guard.outbound import check_outbound
 from kefu.guard.secrets import GuardResult, customer_notice, scan
 from kefu.tickets import schemas
+from kefu.tickets.events import record_event, ticket_changed
+from kefu.tickets.messages import MessageAuthor, add_message
 from kefu.tickets.models import Attachment, Ticket
-from kefu.tickets.service import MessageAuthor, add_message, record_event, ticket_changed
 from kefu.tickets.workflow import change_tags
 from kefu.trust.compliance import compliance_state, ensure_no_tipoff, tipoff_check
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,16 +16,11 @@ from kefu.core import clock
 from kefu.core.errors import Conflict, Forbidden, InvalidInput
 from kefu.realtime.events import agent_topic, publish_after_commit
 from kefu.tickets import schemas
+from kefu.tickets.events import record_event, ticket_changed
 from kefu.tickets.lifecycle import check_transition, is_active
+from kefu.tickets.messages import MessageAuthor, add_message
 from kefu.tickets.models import Notification, Tag, Ticket, ticket_tags
-from kefu.tickets.service import (
-    MessageAuthor,
-    _set_status,
-    add_message,
-    get_readable,
-    record_event,
-    ticket_changed,
-)
+from kefu.tickets.service import get_readable
 
 TAG_RE = re.compile(r"^[\w\-:.]{1,64}$", re.UNICODE)
 
@@ -53,8 +49,8 @@ async def change_status(
     check_transition(ticket.status, data.status)
     kind = "reopened" if ticket.status == "resolved" and data.status == "open" else \
         "status_changed"
-    await _set_status(session, actor, ticket, data.status, data.pending_reason, kind=kind,
-                      extra={"reason": data.reason} if data.reason else None)
+    await set_status(session, actor, ticket, data.status, data.pending_reason, kind=kind,
+                     extra={"reason": data.reason} if data.reason else None)
     return ticket
 
 
@@ -65,8 +61,8 @@ async def escalate(session: AsyncSession, actor: Actor, ticket: Ticket, *, reaso
         raise Conflict("the ticket is already escalated", code="already_escalated")
     check_transition(ticket.status, "escalated")
     ticket.escalation_reason, ticket.escalated_at = reason, clock.now()
-    await _set_status(session, actor, ticket, "escalated", None, kind="escalated",
-                      extra={"reason": reason})
+    await set_status(session, actor, ticket, "escalated", None, kind="escalated",
+                     extra={"reason": reason})
     await add_message(session, ticket, MessageAuthor("system"), internal=True,
                       body=f"Escalated by {actor_name(actor)}: {reason}")
     return ticket
@@ -102,7 +98,7 @@ async def assign(
         raise Conflict("nothing to change", code="no_change")
     await record_event(session, actor, ticket, "assigned", changes)
     if ticket.status == "new" and ticket.assignee_id is not None:
-        await _set_status(session, actor, ticket, "open", None)
+        await set_status(session, actor, ticket, "open", None)
     else:
         await session.flush()
     await ticket_changed(session, ticket, "assignment", actor, was=was)
@@ -220,4 +216,31 @@ async def update_fields(
 
 def _plain(value: object) -> object:
     return str(value) if isinstance(value, uuid.UUID) else value
+
+
+async def set_status(
+    session: AsyncSession,
+    actor: Actor,
+    ticket: Ticket,
+    status: str,
+    pending_reason: str | None,
+    *,
+    kind: str = "status_changed",
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Set the status (and ``resolved_at``, ``closed_at``), record it as a ``kind`` event and
+    tell the ticket's viewers; the caller has decided the change is allowed."""
+    previous = ticket.status
+    now = clock.now()
+    ticket.status, ticket.pending_reason = status, pending_reason
+    if status == "resolved":
+        ticket.resolved_at = now
+    elif status == "closed":
+        ticket.closed_at = now
+    elif previous == "resolved":
+        ticket.resolved_at = None
+    await record_event(session, actor, ticket, kind, {
+        "from": previous, "to": status, "pending_reason": pending_reason, **(extra or {})})
+    await session.flush()
+    await ticket_changed(session, ticket, "status", actor)
 

@@ -40,8 +40,8 @@ from kefu.db import Database
 from kefu.exchange import callbacks
 from kefu.exchange.base import ExchangeAdapter
 from kefu.exchange.schemas import IdentityCheckRequest, IdentityCheckResult
+from kefu.tickets.events import record_event, ticket_changed
 from kefu.tickets.models import Ticket
-from kefu.tickets.service import record_event, ticket_changed
 from kefu.trust.errors import StepUpError
 from kefu.trust.models import STEP_UP_PURPOSES, IdentityCheck
 

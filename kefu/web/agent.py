@@ -31,7 +31,10 @@ from kefu.exchange.explorers import explorer_url, short_txid
 from kefu.exchange.schemas import ACCOUNT_FLAGS, CustomerContext
 from kefu.realtime import supervisor
 from kefu.tickets import reads, schemas, service, workflow
+from kefu.tickets.events import events_of, ticket_read
 from kefu.tickets.lifecycle import TRANSITIONS, is_active
+from kefu.tickets.listing import TicketFilters, list_tickets
+from kefu.tickets.messages import messages_of
 from kefu.tickets.models import (
     CHANNELS,
     PENDING_REASONS,
@@ -39,6 +42,7 @@ from kefu.tickets.models import (
     STATUSES,
     Ticket,
 )
+from kefu.tickets.notes import add_note
 from kefu.trust.compliance import compliance_state
 from kefu.web import i18n
 from kefu.web.render import (
@@ -206,7 +210,7 @@ async def inbox(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     ok: Annotated[str, Query(max_length=32)] = "",
 ) -> Response:
-    filters = service.TicketFilters(
+    filters = TicketFilters(
         status=_choice(status, STATUSES),
         priority=_choice(priority, PRIORITIES),
         channel=_choice(channel, CHANNELS),
@@ -215,7 +219,7 @@ async def inbox(
         tag=clean(tag).strip().lower() or None,
         q=clean(q).strip() or None,
     )
-    rows, next_cursor = await service.list_tickets(
+    rows, next_cursor = await list_tickets(
         session, actor, filters, cursor=checked_cursor(cursor), limit=PAGE_SIZE)
     agents = {a.id: a.display_name for a in await accounts.list_agents(session)}
     teams = await accounts.list_teams(session)
@@ -226,7 +230,7 @@ async def inbox(
     query = {k: v for k, v in chosen.items() if v}
     totals = await unread_totals(session, actor)
     context: dict[str, Any] = {
-        "tickets": [await service.ticket_read(session, t, actor) for t in rows],
+        "tickets": [await ticket_read(session, t, actor) for t in rows],
         "last_customer_at": {t.number: t.last_customer_message_at for t in rows},
         "unread": await reads.unread_counts(session, actor.agent.id, [t.id for t in rows])
         if actor.agent else {},
@@ -409,7 +413,7 @@ async def _live_context(
         "priorities": PRIORITIES,
         "can_escalate": "escalated" in moves,
         "can_assign": is_active(read.status),
-        # an agent's reply to a resolved ticket is sent and leaves it resolved (service.reply)
+        # an agent's reply to a resolved ticket is sent and leaves it resolved (replies.reply)
         "can_reply": read.status != "closed",
         "can_merge": read.status != "closed",
     }
@@ -428,15 +432,15 @@ async def _ticket_page(
 ) -> HTMLResponse:
     """``not_notified``: after a note, the ids (comma-separated) of the agents it @mentions
     who may not read the ticket and were not told; the page names them to its author."""
-    read = await service.ticket_read(session, ticket, actor)
+    read = await ticket_read(session, ticket, actor)
     live = await _live_context(session, actor, ticket, read)
     names: dict[uuid.UUID, str] = live["agent_names"]
     team_names: dict[uuid.UUID, str] = live["team_names"]
-    events = await service.events_of(session, ticket)
+    events = await events_of(session, ticket)
     return render(request, "agent/ticket.html", {
         "section": "agent",
         **live,
-        "messages": await service.messages_of(session, ticket, include_internal=True),
+        "messages": await messages_of(session, ticket, include_internal=True),
         "events": [
             {"kind": e.kind, "at": e.at, "actor_kind": e.actor_kind,
              "actor_name": names.get(e.actor_agent_id, "") if e.actor_agent_id else "",
@@ -517,7 +521,7 @@ async def ticket_sidebar(
     ticket = await service.get_readable(session, actor, number)
     if ticket.number != number:  # merged: the target's (console.js keeps only its own page's)
         return redirect(f"/agent/tickets/{ticket.number}/sidebar")
-    read = await service.ticket_read(session, ticket, actor)
+    read = await ticket_read(session, ticket, actor)
     response = HTMLResponse(render_partial(request, "agent/ticket_sidebar.html", {
         **await _live_context(session, actor, ticket, read),
         "values": {"status_reason": "", "reason": "", "into": ""},
@@ -595,8 +599,8 @@ async def note(
     told: dict[str, str] = {}
 
     async def add(ticket: Ticket, _: list[str]) -> None:
-        added = await service.add_note(session, actor, ticket,
-                                       form_model(schemas.NoteCreate, body=clean(body)))
+        added = await add_note(session, actor, ticket,
+                               form_model(schemas.NoteCreate, body=clean(body)))
         if added.not_notified:  # the page says who, so the author does not think them told
             told["not_notified"] = ",".join(str(n.agent_id) for n in added.not_notified)
 

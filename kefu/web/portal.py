@@ -29,8 +29,12 @@ from kefu.core.ids import new_token
 from kefu.db import savepoint
 from kefu.kb import deflection
 from kefu.kb.indexing import ArticleIndex, article_index
-from kefu.tickets import schemas, service, workflow
+from kefu.tickets import replies, schemas, service, workflow
+from kefu.tickets.creation import Opened, open_for_actor
+from kefu.tickets.events import ticket_read
 from kefu.tickets.lifecycle import TRANSITIONS
+from kefu.tickets.listing import TicketFilters, list_tickets
+from kefu.tickets.messages import messages_of
 from kefu.tickets.models import Ticket
 from kefu.trust.antiphishing import anti_phishing_code
 from kefu.web import i18n
@@ -177,11 +181,11 @@ async def home(
         })
     if back:
         return redirect(back)
-    rows, next_cursor = await service.list_tickets(
-        session, actor, service.TicketFilters(), cursor=checked_cursor(cursor), limit=PAGE_SIZE)
+    rows, next_cursor = await list_tickets(
+        session, actor, TicketFilters(), cursor=checked_cursor(cursor), limit=PAGE_SIZE)
     return render(request, "portal/list.html", {
         "section": "portal",
-        "tickets": [await service.ticket_read(session, t, actor) for t in rows],
+        "tickets": [await ticket_read(session, t, actor) for t in rows],
         "next_cursor": next_cursor,
         "paged": cursor is not None,
         "notice": ok if ok in NOTICES else "",
@@ -266,12 +270,12 @@ async def create_ticket(
               "deflection_key": deflection.valid_key(deflection_key) or deflection.new_key()}
     stored: list[str] = []
 
-    async def create() -> service.Opened:
+    async def create() -> Opened:
         if category not in CATEGORIES:
             raise InvalidInput("choose a category", code="category_required")
         data = form_model(schemas.TicketCreate, subject=clean(subject).strip(),
                           body=clean(body), channel="portal")
-        opened = await service.open_for_actor(session, actor, data)
+        opened = await open_for_actor(session, actor, data)
         ticket = opened.ticket
         await workflow.change_tags(session, actor, ticket,
                                    schemas.TagChange(add=[f"category:{category}"]))
@@ -312,7 +316,7 @@ async def _detail_page(
     error: KefuError | None = None,
     values: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    read = await service.ticket_read(session, ticket, actor)
+    read = await ticket_read(session, ticket, actor)
     moves = TRANSITIONS.get(read.status, frozenset())
     settings: Settings = request.app.state.settings
     # A resolved ticket takes a reply (which reopens it) until its reopen window has passed.
@@ -322,7 +326,7 @@ async def _detail_page(
     return render(request, "portal/detail.html", {
         "section": "portal",
         "ticket": read,
-        "messages": await service.messages_of(session, ticket, include_internal=False),
+        "messages": await messages_of(session, ticket, include_internal=False),
         "can_reply": not final,
         "reopen_until": None if final else reopen_until,
         "can_escalate": "escalated" in moves,
@@ -443,7 +447,7 @@ async def rate(
             raise InvalidInput("choose a score from 1 to 5", code="invalid_score")
         data = form_model(schemas.RatingCreate, score=int(score),
                           comment=clean(comment).strip() or None)
-        await service.rate(session, actor, ticket, score=data.score, comment=data.comment)
+        await replies.rate(session, actor, ticket, score=data.score, comment=data.comment)
 
     return await _act(request, session, settings, actor, number, go, notice="rated",
                       values={"score": score, "comment": comment})

@@ -13,10 +13,11 @@ from kefu.accounts.actor import Actor
 from kefu.config import Settings
 from kefu.core.errors import InvalidInput, KefuError
 from kefu.db import savepoint
-from kefu.tickets import service
+from kefu.tickets import replies
 from kefu.tickets.attachments import CHUNK, AttachmentStore
 from kefu.tickets.models import Attachment, Ticket
 from kefu.tickets.schemas import MAX_FILES_PER_MESSAGE, ReplyCreate
+from kefu.tickets.uploads import upload_attachment
 
 T = TypeVar("T")
 
@@ -45,7 +46,7 @@ async def save_uploads(
     saved: list[Attachment] = []
     try:
         for upload in files:
-            attachment = await service.upload_attachment(
+            attachment = await upload_attachment(
                 session, actor, store, ticket, filename=upload.filename,
                 chunks=_chunks(upload))
             saved.append(attachment)
@@ -69,7 +70,7 @@ async def reply_with_files(
     attachments = await save_uploads(session, actor, settings, ticket, await form_files(request))
     stored.extend(a.storage_key for a in attachments)
     data = data.model_copy(update={"attachment_ids": [a.id for a in attachments]})
-    await service.reply(session, actor, settings, ticket, data)
+    await replies.reply(session, actor, settings, ticket, data)
 
 
 async def attempt(

@@ -35,8 +35,9 @@ from kefu.db import Database
 from kefu.jobs.models import Job
 from kefu.jobs.runner import DatabaseJobRunner, JobRegistry
 from kefu.kb.models import Article, ArticleTranslation, ArticleVote, Category
+from kefu.tickets.events import tags_of
+from kefu.tickets.messages import message_events_after
 from kefu.tickets.models import Message, Ticket, TicketEvent
-from kefu.tickets.service import message_events_after, tags_of
 from tests.assistant.test_pipeline import make_assistant
 from tests.assistant.test_service import conversation, customer_writes, open_chat, timeline
 from tests.factories import api_token, bearer, customer_token, make_agent, make_team

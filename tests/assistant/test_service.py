@@ -26,8 +26,10 @@ from kefu.db import Database
 from kefu.guard.outbound import check_outbound
 from kefu.jobs.models import Job
 from kefu.jobs.runner import DatabaseJobRunner, JobRegistry
+from kefu.tickets.creation import create_ticket, first_message
+from kefu.tickets.events import tags_of
+from kefu.tickets.messages import MessageAuthor, add_message
 from kefu.tickets.models import Message, Ticket, TicketEvent
-from kefu.tickets.service import MessageAuthor, add_message, create_ticket, first_message, tags_of
 from tests.assistant.test_pipeline import make_assistant
 
 

@@ -19,8 +19,9 @@ from kefu.accounts.models import Agent
 from kefu.assistant.handoff import HandoffSummary
 from kefu.assistant.service import ASSISTANT
 from kefu.tickets import schemas as ticket_schemas
+from kefu.tickets.events import record_event
+from kefu.tickets.messages import add_message
 from kefu.tickets.models import Ticket
-from kefu.tickets.service import add_message, record_event
 from kefu.tickets.workflow import update_fields
 from tests.browser.console_support import (
     LIVE,

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from kefu.assistant.service import ASSISTANT
 from kefu.config import Settings
+from kefu.tickets.messages import add_message
 from kefu.tickets.models import Message, Ticket
-from kefu.tickets.service import add_message
 from tests.browser.console_support import SOCKETS
 from tests.factories import api_token, bearer, make_agent
 from tests.realtime.live import Client, LiveServer, factory_app, live_server

@@ -12,8 +12,8 @@ from kefu.accounts.actor import Actor
 from kefu.core import clock
 from kefu.kb.models import SearchLog
 from kefu.tickets import schemas as ticket_schemas
-from kefu.tickets import service as tickets
 from kefu.tickets import workflow
+from kefu.tickets.creation import open_for_actor
 from tests.factories import make_world
 from tests.kb.support import make_article, make_category
 from tests.web.browser import agent_sign_in
@@ -37,7 +37,7 @@ async def test_weekly_content_gaps(app: FastAPI, client: httpx.AsyncClient) -> N
                               results=0, created_at=old))
         agent = Actor(kind="agent", agent=world.agent, team_ids=frozenset({world.en_team.id}))
         for tags in (["account", "closure"], ["closure"], ["deposit"], ["category:deposit"]):
-            ticket = (await tickets.open_for_actor(session, agent, ticket_schemas.TicketCreate(
+            ticket = (await open_for_actor(session, agent, ticket_schemas.TicketCreate(
                 subject="Help", body="Please", customer_external_id="cust-a"))).ticket
             await workflow.change_tags(session, agent, ticket,
                                        ticket_schemas.TagChange(add=tags))

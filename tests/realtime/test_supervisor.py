@@ -26,7 +26,9 @@ from kefu.realtime.supervisor import (
 )
 from kefu.tickets import schemas, workflow
 from kefu.tickets import service as tickets
+from kefu.tickets.creation import create_ticket
 from kefu.tickets.models import Ticket
+from kefu.tickets.replies import reply
 from tests.factories import make_agent, make_team, make_world
 from tests.realtime.live import Client, LiveServer, drain, noop_fetch
 
@@ -74,8 +76,8 @@ class Floor:
         self.at(T0 - timedelta(minutes=45))
         async with app.state.db.transaction() as session:
             ticket = await tickets.get_readable(session, agent, self.numbers["E"])
-            await tickets.reply(session, agent, app.state.settings, ticket,
-                                schemas.ReplyCreate(body="Looking into it."))
+            await reply(session, agent, app.state.settings, ticket,
+                        schemas.ReplyCreate(body="Looking into it."))
             await workflow.assign(session, agent, ticket,
                                   schemas.AssignRequest(agent_id=self.li.id))
         self.at(T0 - timedelta(minutes=15))
@@ -89,7 +91,7 @@ class Floor:
         self.at(T0 - timedelta(minutes=minutes))
         async with self.app.state.db.transaction() as session:
             actor = Actor(kind="customer", customer=self.customer)
-            ticket = await tickets.create_ticket(
+            ticket = await create_ticket(
                 session, actor, customer=self.customer, subject=subject, body="Help",
                 channel="portal", language=language, priority=priority)  # no assistant
             return ticket.number

@@ -15,8 +15,8 @@ from sqlalchemy import select, text
 
 from kefu.db import Base
 from kefu.tickets.attachment_text import MAX_PDF_PAGES, MAX_TEXT_CHARS, extract_text
+from kefu.tickets.messages import message_events_after
 from kefu.tickets.models import Ticket
-from kefu.tickets.service import message_events_after
 from tests.factories import make_world
 from tests.web.browser import csrf_of, portal_sign_in
 

@@ -21,9 +21,11 @@ from kefu.assistant.service import RESPOND_JOB
 from kefu.core import clock
 from kefu.db import Database, InlineSQLite, writer_sqlite
 from kefu.jobs.models import Job
+from kefu.tickets import replies
 from kefu.tickets import schemas as ticket_schemas
 from kefu.tickets import service as tickets
 from kefu.tickets.chat import Appended, ChatSend, _tickets_raw, append_chat_batch
+from kefu.tickets.creation import create_ticket
 from kefu.tickets.models import Message, Ticket, TicketEvent
 from kefu.trust.errors import CoolingDown
 from kefu.trust.models import CoolDown
@@ -45,9 +47,9 @@ async def _customers(app: FastAPI, *names: str) -> list[Actor]:
 async def _ticket(app: FastAPI, actor: Actor, status: str = "open") -> str:
     async with app.state.db.transaction() as session:
         assert actor.customer is not None
-        ticket = await tickets.create_ticket(session, actor, customer=actor.customer,
-                                             subject="Deposit missing", body="first",
-                                             channel="chat")
+        ticket = await create_ticket(session, actor, customer=actor.customer,
+                                     subject="Deposit missing", body="first",
+                                     channel="chat")
         ticket.status = status
         return ticket.number
 
@@ -147,7 +149,7 @@ async def test_an_agents_first_reply_in_a_batch_opens_the_ticket_as_reply_does(
     assert [isinstance(o, Appended) and o.created for o in outcomes] == [True, True, True]
     async with app.state.db.transaction() as session:
         ticket = await tickets.get_readable(session, agent, single)
-        await tickets.reply(session, agent, app.state.settings, ticket,
+        await replies.reply(session, agent, app.state.settings, ticket,
                             ticket_schemas.ReplyCreate(body="Looking into it."))
 
     async def effects(number: str) -> tuple[object, ...]:

@@ -86,7 +86,7 @@ def test_mentions_are_found_the_way_agents_write_them() -> None:
     from types import SimpleNamespace
     from typing import Any
 
-    from kefu.tickets.service import mentioned
+    from kefu.tickets.notes import mentioned
 
     def agent(name: str, email: str) -> Any:
         return SimpleNamespace(id=email, display_name=name, email=email)

@@ -28,9 +28,9 @@ from kefu.guard.abuse import (
     screen,
     spam_score,
 )
-from kefu.tickets import service as tickets
 from kefu.tickets.abuse_checks import cooldown_notice
 from kefu.tickets.chat import Appended, ChatSend, append_chat_batch
+from kefu.tickets.creation import create_ticket
 from kefu.tickets.models import Message, Ticket
 from kefu.trust.errors import CoolingDown
 from kefu.trust.review import cooldown_for
@@ -399,8 +399,8 @@ async def chat_customer(app: FastAPI, external_id: str, first: str) -> tuple[Act
         session.add(customer)
         await session.flush()
         actor = Actor(kind="customer", customer=customer)
-        ticket = await tickets.create_ticket(session, actor, customer=customer,
-                                             subject="Deposit", body=first, channel="chat")
+        ticket = await create_ticket(session, actor, customer=customer,
+                                     subject="Deposit", body=first, channel="chat")
         ticket.status = "open"
         return actor, ticket.number
 
