@@ -111,3 +111,13 @@ async def console_page(browser: Any, live: LiveServer, email: str, path: str, *,
     await page.goto(f"{live.base}{path}")
     await page.wait_for_selector(LIVE, timeout=15_000)
     return page
+
+
+async def new_ticket(live: LiveServer, customer: str, subject: str, language: str) -> str:
+    """A ticket opened through the API by customer ``customer`` (English UI), in ``language``."""
+    headers = bearer(customer_token(live.settings, customer, name="Lu", lang="en"))
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
+        created = await client.post("/api/v1/tickets", headers=headers, json={
+            "subject": subject, "body": subject, "language": language})
+    assert created.status_code == 201, created.text
+    return str(created.json()["number"])

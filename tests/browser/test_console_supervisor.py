@@ -14,6 +14,7 @@ import pytest
 from kefu.tickets.models import Ticket
 from tests.browser.console_support import (
     console_page,
+    new_ticket,
     open_ticket,
 )
 from tests.factories import api_token, bearer, customer_token, make_agent, make_team
@@ -97,14 +98,6 @@ async def test_the_supervisors_ticket_lists_are_cards_on_a_phone_and_mark_langua
     async with factory_app(live) as app:
         token = await api_token(app, await make_agent(app, "sup@kefu.test", role="supervisor"))
 
-    async def new_ticket(customer: str, language: str, subject: str) -> str:
-        headers = bearer(customer_token(live.settings, customer, name="Lu", lang="en"))
-        async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
-            created = await client.post("/api/v1/tickets", headers=headers, json={
-                "subject": subject, "body": subject, "language": language})
-        assert created.status_code == 201, created.text
-        return str(created.json()["number"])
-
     async def escalate(number: str) -> None:
         async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
             changed = await client.post(
@@ -112,7 +105,7 @@ async def test_the_supervisors_ticket_lists_are_cards_on_a_phone_and_mark_langua
                 json={"status": "escalated", "reason": "Large loss: 40,000 USDT sent to a scam"})
         assert changed.status_code == 200, changed.text
 
-    spanish = await new_ticket("cust-es", "es", "Retiro pendiente desde ayer por la tarde")
+    spanish = await new_ticket(live, "cust-es", "Retiro pendiente desde ayer por la tarde", "es")
     await escalate(english)
 
     async def check(page: Any, waiting: str, language: str) -> None:
@@ -138,8 +131,8 @@ async def test_the_supervisors_ticket_lists_are_cards_on_a_phone_and_mark_langua
             f'[data-testid="supervisor-waiting"] tr[data-key="{spanish}"] [data-col="language"]'
         ).inner_text() == "Español"
         # Rows console.js draws from a live frame: labelled and marked the same way.
-        french = await new_ticket(f"cust-fr-{lang}", "fr", "Retrait en attente")
-        german = await new_ticket(f"cust-de-{lang}", "de", "Auszahlung fehlt")
+        french = await new_ticket(live, f"cust-fr-{lang}", "Retrait en attente", "fr")
+        german = await new_ticket(live, f"cust-de-{lang}", "Auszahlung fehlt", "de")
         await escalate(german)
         await page.locator(f'[data-testid="supervisor-escalated"] tr[data-key="{german}"]'
                            ).wait_for(timeout=15_000)

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.console_support import console_page, open_ticket
-from tests.factories import api_token, bearer, customer_token, make_agent, make_team
+from tests.browser.console_support import console_page, new_ticket, open_ticket
+from tests.factories import api_token, bearer, make_agent, make_team
 from tests.realtime.live import LiveServer, factory_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
@@ -44,15 +44,6 @@ INBOX_FIT = """number => {
       .getClientRects()).map(r => Math.round(r.top))).size,
   };
 }"""
-
-
-async def new_ticket(live: LiveServer, customer: str, subject: str, language: str) -> str:
-    headers = bearer(customer_token(live.settings, customer, name="Lu", lang="en"))
-    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
-        created = await client.post("/api/v1/tickets", headers=headers, json={
-            "subject": subject, "body": subject, "language": language})
-    assert created.status_code == 201, created.text
-    return str(created.json()["number"])
 
 
 async def shoot(page: Any, name: str) -> None:
