@@ -7,6 +7,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from functools import partial
 from typing import Any
 
 import anyio
@@ -38,6 +39,7 @@ from kefu.core.middleware import (
     NulInBody,
     RequestContextMiddleware,
 )
+from kefu.core.periodic import Periodic
 from kefu.db import Database
 from kefu.exchange.service import build_exchange_adapter
 from kefu.jobs.runner import JobRegistry, create_job_runner
@@ -58,6 +60,8 @@ from kefu.realtime.supervisor import SupervisorFeed
 from kefu.realtime.writer import MessageWriter
 from kefu.realtime.ws import router as realtime_router
 from kefu.tickets.api import router as tickets_router
+from kefu.tickets.attachments import AttachmentStore
+from kefu.tickets.uploads import sweep_unsent
 from kefu.trust.api import mount as mount_trust
 from kefu.web.mail import render_mail
 from kefu.web.pages import mount_web
@@ -67,6 +71,7 @@ from kefu.webhooks.api import router as webhooks_router
 from kefu.webhooks.service import register_jobs as register_webhook_jobs
 
 log = get_logger("kefu.app")
+UPLOAD_SWEEP_EVERY_S = 3600.0
 PAGE_PATHS = re.compile(r"^/(help|portal|agent)(/|$)")
 # Routes that take one file, and page forms that take up to MAX_FILES_PER_MESSAGE of them
 # (each file is held to the attachment limit as it is stored).
@@ -144,6 +149,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.supervisor_feed = supervisor_feed
         presence = PresenceKeeper(db, hub)
         await presence.start()
+        # Uploads never sent go after KEFU_UNSENT_UPLOAD_KEEP_HOURS (kefu/tickets/uploads.py).
+        upload_sweep = Periodic(
+            UPLOAD_SWEEP_EVERY_S, partial(sweep_unsent, db, AttachmentStore(settings),
+                                          keep_hours=settings.unsent_upload_keep_hours),
+            name="kefu-upload-sweep", log=log, failure_event="upload_sweep_failed")
+        upload_sweep.start()
         # Inbound email (docs/channels.md): filed before the SMTP server answers DATA.
         smtp_listener = (await start_smtp_listener(db, settings) if settings.smtp_listen
                          else None)
@@ -166,6 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if smtp_listener is not None:
                 await smtp_listener.stop()
             await hub.close_all(Close.GOING_AWAY, "server restarting")
+            await upload_sweep.stop()
             await presence.stop()
             await supervisor_feed.stop()
             await queue_watcher.stop()

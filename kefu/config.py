@@ -44,6 +44,8 @@ class Settings(BaseSettings):
 
     max_request_bytes: int = 1_000_000
     max_attachment_bytes: int = 25 * 1024 * 1024
+    # Uploads never sent with a message are deleted this many hours later (0: kept).
+    unsent_upload_keep_hours: float = Field(default=24.0, ge=0)
     allowed_attachment_types: tuple[str, ...] = (
         "image/png",
         "image/jpeg",

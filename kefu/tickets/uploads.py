@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts.actor import Actor
+from kefu.core import clock
 from kefu.core.errors import Conflict, NotFound
 from kefu.guard.secret_ocr import scan_ocr
 from kefu.guard.secrets import scan
@@ -19,6 +22,11 @@ from kefu.tickets.events import actor_kind
 from kefu.tickets.guarding import secrets_hidden, withheld_reason
 from kefu.tickets.models import Attachment, Message, Ticket
 from kefu.tickets.service import readable_by
+
+if TYPE_CHECKING:
+    from kefu.db import Database
+
+SWEEP_BATCH = 500
 
 
 async def upload_attachment(
@@ -84,3 +92,29 @@ async def get_attachment(
                 select(Message.internal).where(Message.id == attachment.message_id)):
             raise NotFound("attachment")
     return attachment
+
+
+async def sweep_unsent(db: Database, store: AttachmentStore, *, keep_hours: float) -> int:
+    """Delete the uploads never sent with a message (a tab closed after choosing a file, a
+    reply refused) once they are ``keep_hours`` old: their rows, then their bytes. They are
+    customers' files that nobody was meant to keep; ``keep_hours`` 0 keeps them. Returns how
+    many went. A row is deleted only while it is still unsent, so a send that claims it first
+    keeps it."""
+    if keep_hours <= 0:
+        return 0
+    cutoff = clock.now() - timedelta(hours=keep_hours)
+    removed = 0
+    while True:
+        async with db.transaction() as session:
+            ids = list(await session.scalars(
+                select(Attachment.id).where(Attachment.message_id.is_(None),
+                                            Attachment.created_at < cutoff)
+                .limit(SWEEP_BATCH)))
+            keys = list(await session.scalars(
+                delete(Attachment).where(Attachment.id.in_(ids), Attachment.message_id.is_(None))
+                .returning(Attachment.storage_key))) if ids else []
+        for key in keys:  # after the commit: a rolled-back delete keeps its file
+            store.delete(key)
+        removed += len(keys)
+        if len(ids) < SWEEP_BATCH:
+            return removed

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import struct
 import zlib
+from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from kefu.config import Settings
+from kefu.core import clock
+from kefu.tickets.attachments import AttachmentStore
+from kefu.tickets.models import Attachment
+from kefu.tickets.uploads import sweep_unsent
 from tests.factories import make_world, running_app
 
 
@@ -182,6 +188,49 @@ async def test_a_closed_ticket_takes_files_for_notes_only(
     assert note.status_code == 201, note.text
     assert [f["id"] for f in note.json()["attachments"]] == [file_id]
     assert (await client.get(f"/api/v1/attachments/{file_id}", headers=a)).status_code == 404
+
+
+async def test_uploads_never_sent_are_deleted_after_the_keep_time(
+    app: FastAPI, client: httpx.AsyncClient
+):
+    """A file chosen and never sent (a tab closed, a reply refused) is a customer's data
+    nobody meant to keep: after KEFU_UNSENT_UPLOAD_KEEP_HOURS its row and bytes go. A sent
+    file and a fresh unsent one stay; 0 keeps everything."""
+    world = await make_world(app)
+    a = world.headers["customer_a"]
+    number = (await client.post("/api/v1/tickets", headers=a,
+                                json={"subject": "x", "body": "y"})).json()["number"]
+
+    async def upload(name: str) -> str:
+        done = await client.post(f"/api/v1/tickets/{number}/attachments", headers=a,
+                                 files={"file": (name, png_bytes(), "image/png")})
+        assert done.status_code == 201, done.text
+        return str(done.json()["id"])
+
+    old_unsent, old_sent = await upload("old.png"), await upload("sent.png")
+    sent = await client.post(f"/api/v1/tickets/{number}/replies", headers=a,
+                             json={"body": "here", "attachment_ids": [old_sent]})
+    assert sent.status_code == 201, sent.text
+    fresh = await upload("fresh.png")
+    store = AttachmentStore(app.state.settings)
+    async with app.state.db.transaction() as session:
+        rows = {str(row.id): row for row in await session.scalars(select(Attachment))}
+        for key in (old_unsent, old_sent):
+            rows[key].created_at = clock.now() - timedelta(hours=25)
+    keys = {key: row.storage_key for key, row in rows.items()}
+    assert all(store.path_for(k).exists() for k in keys.values())
+
+    assert await sweep_unsent(app.state.db, store, keep_hours=0) == 0
+    assert await sweep_unsent(app.state.db, store, keep_hours=24) == 1
+    async with app.state.db.transaction() as session:
+        left = {str(i) for i in await session.scalars(select(Attachment.id))}
+    assert left == {old_sent, fresh}
+    assert not store.path_for(keys[old_unsent]).exists()
+    assert store.path_for(keys[old_sent]).exists()
+    assert store.path_for(keys[fresh]).exists()
+    gone = await client.get(f"/api/v1/attachments/{old_unsent}", headers=a)
+    assert gone.status_code == 404
+    assert await sweep_unsent(app.state.db, store, keep_hours=24) == 0
 
 
 async def test_names_lose_bidirectional_controls_and_languages_must_exist(
