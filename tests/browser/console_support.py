@@ -121,3 +121,12 @@ async def new_ticket(live: LiveServer, customer: str, subject: str, language: st
             "subject": subject, "body": subject, "language": language})
     assert created.status_code == 201, created.text
     return str(created.json()["number"])
+
+
+async def escalate(live: LiveServer, token: str, number: str, reason: str) -> None:
+    """A supervisor (API ``token``) escalates ticket ``number`` with ``reason``."""
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
+        changed = await client.post(
+            f"/api/v1/tickets/{number}/status", headers=bearer(token),
+            json={"status": "escalated", "reason": reason})
+    assert changed.status_code == 200, changed.text

@@ -14,6 +14,7 @@ import pytest
 from kefu.tickets.models import Ticket
 from tests.browser.console_support import (
     console_page,
+    escalate,
     new_ticket,
     open_ticket,
 )
@@ -98,15 +99,8 @@ async def test_the_supervisors_ticket_lists_are_cards_on_a_phone_and_mark_langua
     async with factory_app(live) as app:
         token = await api_token(app, await make_agent(app, "sup@kefu.test", role="supervisor"))
 
-    async def escalate(number: str) -> None:
-        async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
-            changed = await client.post(
-                f"/api/v1/tickets/{number}/status", headers=bearer(token),
-                json={"status": "escalated", "reason": "Large loss: 40,000 USDT sent to a scam"})
-        assert changed.status_code == 200, changed.text
-
     spanish = await new_ticket(live, "cust-es", "Retiro pendiente desde ayer por la tarde", "es")
-    await escalate(english)
+    await escalate(live, token, english, "Large loss: 40,000 USDT sent to a scam")
 
     async def check(page: Any, waiting: str, language: str) -> None:
         for testid in ("supervisor-escalated", "supervisor-waiting"):
@@ -133,7 +127,7 @@ async def test_the_supervisors_ticket_lists_are_cards_on_a_phone_and_mark_langua
         # Rows console.js draws from a live frame: labelled and marked the same way.
         french = await new_ticket(live, f"cust-fr-{lang}", "Retrait en attente", "fr")
         german = await new_ticket(live, f"cust-de-{lang}", "Auszahlung fehlt", "de")
-        await escalate(german)
+        await escalate(live, token, german, "Large loss: 40,000 USDT sent to a scam")
         await page.locator(f'[data-testid="supervisor-escalated"] tr[data-key="{german}"]'
                            ).wait_for(timeout=15_000)
         await page.locator(f'[data-testid="supervisor-waiting"] tr[data-key="{french}"]'

@@ -9,11 +9,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.browser.console_support import console_page, new_ticket, open_ticket
-from tests.factories import api_token, bearer, make_agent, make_team
+from tests.browser.console_support import console_page, escalate, new_ticket, open_ticket
+from tests.factories import api_token, make_agent, make_team
 from tests.realtime.live import LiveServer, factory_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
@@ -117,16 +116,9 @@ async def test_the_supervisors_lists_name_languages_as_its_queues_and_mark_subje
     async with factory_app(live) as app:
         token = await api_token(app, await make_agent(app, "sup@kefu.test", role="supervisor"))
 
-    async def escalate(number: str) -> None:
-        async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
-            changed = await client.post(
-                f"/api/v1/tickets/{number}/status", headers=bearer(token),
-                json={"status": "escalated", "reason": "Large loss"})
-        assert changed.status_code == 200, changed.text
-
     waiting = await new_ticket(live, "cust-w", "提现还在处理中", "zh-CN")
     escalated = await new_ticket(live, "cust-e", "账户被冻结了", "zh-CN")
-    await escalate(escalated)
+    await escalate(live, token, escalated, "Large loss")
 
     async def check(page: Any, waiting: str, escalated: str) -> None:
         queue = page.locator('[data-testid="supervisor-languages"] tr[data-key="zh"] th')
@@ -146,7 +138,7 @@ async def test_the_supervisors_lists_name_languages_as_its_queues_and_mark_subje
         # Rows console.js draws from a live frame: named and marked the same way.
         live_waiting = await new_ticket(live, f"cust-lw-{lang}", "充值没有到账", "zh-CN")
         live_escalated = await new_ticket(live, f"cust-le-{lang}", "提币失败", "zh-CN")
-        await escalate(live_escalated)
+        await escalate(live, token, live_escalated, "Large loss")
         for testid, number in (("supervisor-waiting", live_waiting),
                                ("supervisor-escalated", live_escalated)):
             await page.locator(f'[data-testid="{testid}"] tr[data-key="{number}"]'
