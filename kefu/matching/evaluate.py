@@ -1,13 +1,13 @@
 """``kefu eval match``: question-matching quality on a labelled TEST file, tuned on DEV only.
 
-The shipped matcher is adapted on DEV (`QuestionMatcher.adapt`: word-pair model, stacker and
-threshold, all chosen by cross-validation inside DEV; where the stacker does not help there, or
-DEV has fewer than MIN_ADAPT_PAIRS pairs, only the threshold is tuned), then scores TEST in
-batches. Latency is
-measured separately, one pair at a time through ``score`` (embedding both questions included),
-on the first LATENCY_PAIRS test pairs after the model is loaded and warm. For comparison the
-JSON line also carries the shipped model alone and a char-TF-IDF cosine, each with its
-threshold tuned on DEV.
+The shipped matcher is adapted on DEV (`QuestionMatcher.adapt`: the base model, a stacker, the
+cross-encoder or a stacker with the cross-encoder's score, and the threshold, all chosen by
+cross-validation inside DEV; with fewer than MIN_ADAPT_PAIRS DEV pairs only the base model's
+threshold is tuned), then scores TEST in batches; the JSON line's ``mode`` names the choice.
+Latency is measured separately, one pair at a time through ``score`` (embedding both questions
+included), on the first LATENCY_PAIRS test pairs after the model is loaded and warm. For
+comparison the JSON line also carries the shipped model alone and a char-TF-IDF cosine, each
+with its threshold tuned on DEV.
 """
 
 from __future__ import annotations
@@ -100,7 +100,8 @@ def evaluate_matching(dev: Path, test: Path, *, json_only: bool) -> dict[str, An
         "pairs": len(test_pairs),
         "dev_pairs": len(dev_pairs),
         "adapted": adapted,
-        "stacked": matcher.adaptation is not None,
+        "stacked": matcher.adaptation is not None and matcher.adaptation.stacker is not None,
+        "mode": matcher.mode,
         "shipped_accuracy": tuned_accuracy(shipped_dev, dev_labels,
                                            shipped.probabilities(test_rows), test_labels),
         "tfidf_accuracy": tuned_accuracy(dev_rows.features[:, TFIDF_COLUMN], dev_labels,
@@ -111,7 +112,7 @@ def evaluate_matching(dev: Path, test: Path, *, json_only: bool) -> dict[str, An
     if not json_only:
         typer.echo(f"question matching on {test.name}: {result['pairs']} pairs, tuned on "
                    f"{result['dev_pairs']} pairs of {dev.name}")
-        label = "adapted matcher " if matcher.adaptation else "shipped, tuned  "
+        label = f"{result['mode']:<16}" if matcher.adaptation else "shipped, tuned  "
         typer.echo(f"  {label} accuracy {result['accuracy']:.3f}  f1 {result['f1']:.3f}"
                    f"  threshold {result['threshold']:.3f}")
         typer.echo(f"  shipped model    accuracy {result['shipped_accuracy']:.3f}")

@@ -21,5 +21,6 @@ def test_matching_bench_prints_throughput(tmp_path: Path) -> None:
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert (figures["bench"], figures["source"], figures["pairs"]) == ("matching", "built-in", 12)
     assert figures["single_pairs"] == 3
-    for key in ("batched_pairs_s", "features_only_pairs_s", "single_p50_ms", "single_p95_ms"):
+    for key in ("batched_pairs_s", "features_only_pairs_s", "single_p50_ms", "single_p95_ms",
+                "cross_batched_pairs_s", "cross_single_p50_ms", "cross_single_p95_ms"):
         assert figures[key] > 0, key
