@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from kefu.accounts.models import Team
+from kefu.accounts.models import Agent, Team
 from kefu.tickets.models import Ticket
-from tests.factories import PASSWORD, bearer, customer_token, make_agent, make_team
+from tests.factories import PASSWORD, api_token, bearer, customer_token, make_agent, make_team
 from tests.realtime.live import LiveServer, factory_app
 
 SOCKETS = """
@@ -51,6 +51,26 @@ async def open_ticket(live: LiveServer, subject: str = "USDT deposit missing") -
             "subject": subject, "body": "My USDT deposit has not arrived.", "language": "en"})
     assert created.status_code == 201, created.text
     return str(created.json()["number"])
+
+
+async def agent_token(app: Any) -> str:
+    """An API token of the agent ``open_ticket`` made (agent@kefu.test)."""
+    async with app.state.db.transaction() as session:
+        agent = await session.scalar(select(Agent).where(Agent.email == "agent@kefu.test"))
+    assert agent is not None
+    return await api_token(app, agent)
+
+
+async def move_to_another_team(live: LiveServer, number: str) -> None:
+    """An admin moves the ticket to a new Korean team, out of reach of ``open_ticket``'s
+    agent."""
+    async with factory_app(live) as app:
+        korean = await make_team(app, "Korean", "ko")
+        token = await api_token(app, await make_agent(app, "boss@kefu.test", role="admin"))
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
+        moved = await client.post(f"/api/v1/tickets/{number}/assign", headers=bearer(token),
+                                  json={"team_id": str(korean.id)})
+    assert moved.status_code == 200, moved.text
 
 
 async def team_of(app: Any, number: str) -> Team:

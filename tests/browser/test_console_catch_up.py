@@ -14,8 +14,15 @@ import pytest
 from sqlalchemy import select
 
 from kefu.accounts.models import Agent
-from tests.browser.console_support import LIVE, OFFLINE, agent_page, open_ticket, team_of
-from tests.factories import api_token, bearer, customer_token, make_agent, make_team
+from tests.browser.console_support import (
+    LIVE,
+    OFFLINE,
+    agent_page,
+    move_to_another_team,
+    open_ticket,
+    team_of,
+)
+from tests.factories import api_token, bearer, customer_token, make_agent
 from tests.realtime.live import LiveServer, factory_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
@@ -77,16 +84,9 @@ async def test_a_ticket_moved_out_of_reach_during_an_outage_says_so_when_back(
         dev_live: LiveServer, browser: Any):
     live = dev_live
     number = await open_ticket(live)
-    async with factory_app(live) as app:
-        korean = await make_team(app, "Korean", "ko")
-        admin = await make_agent(app, "boss@kefu.test", role="admin")
-        token = await api_token(app, admin)
     page = await agent_page(browser, live, number)
     await offline(page)
-    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
-        moved = await client.post(f"/api/v1/tickets/{number}/assign", headers=bearer(token),
-                                  json={"team_id": str(korean.id)})
-    assert moved.status_code == 200, moved.text
+    await move_to_another_team(live, number)
     await back(page)
     notice = page.locator('[data-testid="ticket-changed"]')
     await notice.get_by_text("you can no longer answer it here").wait_for(timeout=5_000)

@@ -15,6 +15,7 @@ from kefu.accounts.models import Agent
 from kefu.tickets.models import Ticket
 from tests.browser.console_support import (
     agent_page,
+    agent_token,
     open_ticket,
     team_of,
 )
@@ -67,10 +68,7 @@ async def test_the_macro_picker_offers_the_agents_own_personal_macros_only(
     live = dev_live
     number = await open_ticket(live)
     async with factory_app(live) as app:
-        async with app.state.db.transaction() as session:
-            me = await session.scalar(select(Agent).where(Agent.email == "agent@kefu.test"))
-        assert me is not None
-        mine = await api_token(app, me)
+        mine = await agent_token(app)
         colleague = await api_token(app, await make_agent(app, "colleague@kefu.test"))
     async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
         for token, title in ((mine, "My sign-off"), (colleague, "Colleague sign-off")):

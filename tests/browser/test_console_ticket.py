@@ -27,7 +27,9 @@ from tests.browser.console_support import (
     LIVE,
     OFFLINE,
     agent_page,
+    agent_token,
     console_page,
+    move_to_another_team,
     open_signed_in,
     open_ticket,
 )
@@ -323,10 +325,6 @@ async def test_a_ticket_moved_to_another_team_leaves_the_inbox_and_its_page_says
         dev_live: LiveServer, browser: Any):
     live = dev_live
     number = await open_ticket(live)
-    async with factory_app(live) as app:
-        korean = await make_team(app, "Korean", "ko")
-        admin = await make_agent(app, "boss@kefu.test", role="admin")
-        token = await api_token(app, admin)
     inbox = await agent_page(browser, live, number)
     await inbox.goto(f"{live.base}/agent")
     row = inbox.locator(f'[data-testid="inbox-row-{number}"]')
@@ -334,10 +332,7 @@ async def test_a_ticket_moved_to_another_team_leaves_the_inbox_and_its_page_says
     ticket_page = await inbox.context.new_page()
     await ticket_page.goto(f"{live.base}/agent/tickets/{number}")
     await ticket_page.wait_for_selector(LIVE, timeout=15_000)
-    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
-        moved = await client.post(f"/api/v1/tickets/{number}/assign", headers=bearer(token),
-                                  json={"team_id": str(korean.id)})
-    assert moved.status_code == 200, moved.text
+    await move_to_another_team(live, number)
     await row.wait_for(state="detached", timeout=10_000)
     notice = ticket_page.locator('[data-testid="ticket-changed"]')
     await notice.get_by_text("you can no longer answer it here").wait_for(timeout=10_000)
@@ -348,10 +343,7 @@ async def test_the_ticket_heading_follows_a_language_changed_live(
     live = dev_live
     number = await open_ticket(live)
     async with factory_app(live) as app:
-        async with app.state.db.transaction() as session:
-            me = await session.scalar(select(Agent).where(Agent.email == "agent@kefu.test"))
-        assert me is not None
-        token = await api_token(app, me)
+        token = await agent_token(app)
     page = await agent_page(browser, live, number)
     heading = page.locator(".ticket-head h1")
     shown = page.locator('[data-testid="ticket-language"]')
