@@ -34,10 +34,7 @@ from kefu.realtime.protocol import (
     VIEWING_TTL_S,
     Close,
 )
-from kefu.realtime.transport import SEND_MANY, can_send_many
 
-# Frames written together at most, when many queued up for one connection.
-SEND_BURST = 64
 # How long a connection that is closing waits for its reader to take the last frames.
 CLOSE_AFTER_S = 2.0
 SIGNED_OUT: dict[str, Any] = {"type": "error", "code": "signed_out", "fatal": True,
@@ -127,7 +124,6 @@ class Connection:
         self._inbox_flush: asyncio.TimerHandle | None = None
         self._inbox_ids: tuple[Actor, set[str], str] | None = None  # for _may_see_inbox
         self._viewing_refresh: asyncio.TimerHandle | None = None  # while it follows tickets
-        self.send_many = can_send_many(getattr(websocket, "scope", None))
 
     @property
     def is_agent(self) -> bool:
@@ -142,39 +138,25 @@ class Connection:
         try:
             while True:
                 frame = await self.queue.get()
-                texts: list[str] = []
                 while frame is not None:  # what queued up meanwhile goes without waking again
                     if isinstance(frame, Closing):
-                        await self._write(texts)
                         await self.close(frame.code, frame.reason)
                         return
                     try:
-                        texts.append(encode_frame(frame))
+                        text = encode_frame(frame)
                     except orjson.JSONEncodeError:  # a bug, not the peer: skip the frame
                         log.error("frame_not_encodable", conn=self.id, type=frame.get("type"))
-                    if len(texts) >= SEND_BURST:
-                        await self._write(texts)
-                        texts = []
+                        text = None
+                    if text is not None:
+                        await self.websocket.send_text(text)
                     try:
                         frame = self.queue.get_nowait()
                     except asyncio.QueueEmpty:
                         break
                 else:
-                    await self._write(texts)
                     return
-                await self._write(texts)
         except Exception:  # noqa: BLE001 - the peer went away; the receive loop ends the rest
             self.closed = True
-
-    async def _write(self, texts: list[str]) -> None:
-        """Send ``texts`` in order: with one write where the server can (see
-        :mod:`kefu.realtime.transport`), one frame at a time elsewhere."""
-        if len(texts) > 1 and self.send_many:
-            await self.websocket.send({"type": "websocket.send", "text": texts[0],
-                                       SEND_MANY: texts[1:]})
-            return
-        for text in texts:
-            await self.websocket.send_text(text)
 
     def push(self, frame: dict[str, Any]) -> None:
         """Queue a frame. A reader that lets the queue overflow is cut off (1008) at once, what
