@@ -39,6 +39,12 @@ def test_kefu_bench_chat_quick_json() -> None:
         assert r["errors"] == 0, r
         for figures in r["latency"].values():
             assert {"n", "p50_ms", "p95_ms", "p99_ms"} <= figures.keys()
+        # how long the customers took to connect at once: welcomed, first message acked
+        surge = r["connect"]
+        assert surge["at_once"] == 10
+        assert surge["welcome"]["n"] == surge["first_ack"]["n"] == 10
+        assert 0 < surge["welcome"]["p50_ms"] <= surge["welcome"]["max_ms"]
+        assert 0 < surge["customers_s"] <= surge["all_s"]
     chat = {r["scenario"]: r for r in results}
     latency = chat["open"]["latency"]
     assert latency["customer_to_agent"]["n"] > 0

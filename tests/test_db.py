@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from kefu.accounts.models import Team
 from kefu.config import Settings
@@ -29,6 +31,44 @@ async def test_savepoint_before_first_write_is_undone_by_outer_rollback(settings
             assert list(await session.scalars(select(Team.name))) == []
             assert await insert_or_ignore(session, Team, {"name": "x", "language": "en"})
             assert not await insert_or_ignore(session, Team, {"name": "x", "language": "en"})
+    finally:
+        await db.dispose()
+
+
+async def test_reads_see_each_commit_at_once_and_do_not_wait_for_a_write(settings: Settings):
+    db = Database(settings.resolved_database_url)
+    try:
+        async with db.transaction() as session:
+            session.add(Team(name="first", language="en"))
+        async with db.read() as session:
+            assert list(await session.scalars(select(Team.name))) == ["first"]
+        async with db.transaction() as writing:
+            writing.add(Team(name="second", language="en"))
+            await writing.flush()  # SQLite's write lock is held from here to the commit
+            async with db.read() as session:  # on SQLite a wait for the lock would fail
+                assert list(await session.scalars(select(Team.name))) == ["first"]
+        async with db.read() as session:
+            assert sorted(await session.scalars(select(Team.name))) == ["first", "second"]
+    finally:
+        await db.dispose()
+
+
+async def test_nothing_written_in_a_read_is_kept(settings: Settings):
+    db = Database(settings.resolved_database_url)
+
+    async def sneak_in() -> None:
+        async with db.read() as session:
+            session.add(Team(name="sneaked in", language="en"))
+            await session.flush()
+
+    try:
+        if db.engine.dialect.name == "sqlite":  # refused on the spot
+            with pytest.raises(OperationalError, match="readonly"):
+                await sneak_in()
+        else:  # never committed
+            await sneak_in()
+        async with db.read() as session:
+            assert list(await session.scalars(select(Team.name))) == []
     finally:
         await db.dispose()
 

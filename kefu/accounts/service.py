@@ -543,11 +543,17 @@ async def upsert_customer(session: AsyncSession, claims: security.CustomerClaims
             select(Customer).where(Customer.external_id == claims.sub))
         assert customer is not None
         return customer
-    for attr, value in (("display_name", claims.name), ("email", claims.email),
-                        ("language", claims.lang), ("vip_tier", claims.vip)):
-        if value is not None and getattr(customer, attr) != value:
-            setattr(customer, attr, value)
+    for attr, value in customer_changes(customer, claims).items():
+        setattr(customer, attr, value)
     return customer
+
+
+def customer_changes(customer: Customer, claims: security.CustomerClaims) -> dict[str, Any]:
+    """What the exchange's token says differently of a known customer (what
+    :func:`upsert_customer` would write)."""
+    return {attr: value for attr, value in (
+        ("display_name", claims.name), ("email", claims.email), ("language", claims.lang),
+        ("vip_tier", claims.vip)) if value is not None and getattr(customer, attr) != value}
 
 
 async def consume_single_use_token(

@@ -67,6 +67,9 @@ from kefu.bench.servers import (
 )
 
 Mode = Literal["embedded", "cluster"]
+# Customers opening the chat at the same moment when a population connects: a surge (a market
+# move), measured as each one's hello → welcome and first message → ack (``connect``).
+CONNECTING_AT_ONCE = 200
 
 
 @dataclass
@@ -211,6 +214,7 @@ class ChatRun:
         self.echoes: list[Echo] = []
         self.lag: list[float] = []
         self.tag = secrets.token_hex(2)
+        self.surge: dict[str, Any] = {}
 
     # ------------------------------------------------------------ setup
 
@@ -220,21 +224,28 @@ class ChatRun:
 
         started = time.perf_counter()
         now = clock.now()
+        stages: dict[str, list[float]] = {"handshake": [], "welcome": [], "first_ack": []}
 
         async def customer(i: int) -> Customer:
             token = issue_customer_jwt(secret=self.dep.customer_jwt_secret,
                                        sub=f"bench-{self.tag}-{i}", now=now, lifetime_s=3600,
                                        name=f"Trader {i}", lang="en")
+            at = time.perf_counter()
             ws = await connect_websocket(f"{self.dep.server_for(i).ws_base}/ws/chat",
                                 self.config.compression)
+            stages["handshake"].append(time.perf_counter() - at)
             link = Customer(ws, self.traffic, i)
+            at = time.perf_counter()
             await link.send({"type": "hello", "v": 1, "token": token})
             await asyncio.wait_for(link.welcome, 60)
+            stages["welcome"].append(time.perf_counter() - at)
             cid = f"open-{self.tag}-{i}"
             waiter = self.traffic.expect(cid)
+            at = time.perf_counter()
             await link.send({"type": "send", "client_msg_id": cid,
                              "body": f"Hello, my withdrawal #{i} is stuck"})
             link.ticket = str((await asyncio.wait_for(waiter, 60))["ticket"])
+            stages["first_ack"].append(time.perf_counter() - at)
             return link
 
         async def agent(j: int) -> Agent:
@@ -247,7 +258,10 @@ class ChatRun:
 
         self.agents = await gather_limited([partial(agent, j) for j in range(self.agent_count)])
         self.customers = await gather_limited([partial(customer, i) for i in range(self.count)],
-                                              limit=200)
+                                              limit=CONNECTING_AT_ONCE)
+        self.surge = {"customers_s": round(time.perf_counter() - started, 1),
+                      "at_once": min(CONNECTING_AT_ONCE, self.count),
+                      **{stage: percentiles(values) for stage, values in stages.items()}}
         for i, link in enumerate(self.customers):
             self.agents[i % self.agent_count].tickets.append(link.ticket)
 
@@ -263,9 +277,14 @@ class ChatRun:
         if self.config.echo:
             self.echoes = await gather_limited([partial(self._echo, i)
                                                 for i in range(self.count)])
+        self.surge["all_s"] = round(time.perf_counter() - started, 1)
         self.log(f"  connected {self.count} customers, {self.agent_count} agents"
                  f"{', ' + str(self.count) + ' echo sockets' if self.echoes else ''} in "
-                 f"{time.perf_counter() - started:.1f} s")
+                 f"{self.surge['all_s']:.1f} s (customers {self.surge['customers_s']:.1f} s, "
+                 f"{self.surge['at_once']} at once: hello → welcome p50/p95 "
+                 f"{self.surge['welcome']['p50_ms']:.0f}/{self.surge['welcome']['p95_ms']:.0f} "
+                 f"ms, first message → ack p50/p95 {self.surge['first_ack']['p50_ms']:.0f}/"
+                 f"{self.surge['first_ack']['p95_ms']:.0f} ms)")
 
     async def _echo(self, i: int) -> Echo:
         ws = await connect_websocket(f"{self.dep.server_for(i).ws_base}/ws/echo",
@@ -455,7 +474,7 @@ class ChatRun:
         for r in results:
             r.update({"bench": "chat", "mode": self.dep.mode, "customers": self.count,
                       "agents": self.agent_count, "spacing": self.config.spacing,
-                      "compression": self.config.compression})
+                      "compression": self.config.compression, "connect": self.surge})
             if ceiling:
                 r["echo_ceiling_msgs_s"] = ceiling
                 if r["scenario"] in ("closed", "echo_closed"):  # saturation against saturation

@@ -77,7 +77,7 @@ class QueueWatcher:
                 connection.push({**frame, "ticket": ticket})
 
     async def positions(self) -> dict[uuid.UUID, tuple[int, int]]:
-        async with self.db.transaction() as session:
+        async with self.db.read() as session:
             waiting = (await session.execute(
                 select(Ticket.id, Ticket.team_id).where(*WAITING)
                 .order_by(Ticket.created_at, Ticket.id))).all()
@@ -98,7 +98,7 @@ class QueueWatcher:
 
     async def position_of(self, ticket_id: uuid.UUID) -> tuple[int, int]:
         """:meth:`positions` of one ticket: (0, 0) when it is not waiting."""
-        async with self.db.transaction() as session:
+        async with self.db.read() as session:
             row = (await session.execute(
                 select(Ticket.team_id, Ticket.created_at).where(
                     Ticket.id == ticket_id, *WAITING))).one_or_none()

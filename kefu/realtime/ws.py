@@ -142,7 +142,7 @@ class Session:
             await restore_status(self.db, actor.agent)
         you = _you(actor)
         if actor.customer is not None and not actor.customer.is_visitor:
-            async with self.db.transaction() as session:
+            async with self.db.read() as session:
                 conn.anti_phishing_code = await anti_phishing_code(session, actor.customer.id)
             you["anti_phishing_code"] = conn.anti_phishing_code
         conn.push({"type": "welcome", "v": p.VERSION, "conn": conn.id, "you": you,
@@ -177,7 +177,7 @@ class Session:
         while not conn.closed:
             await asyncio.sleep(CREDENTIALS_RECHECK_S)
             try:
-                async with self.db.transaction() as session:
+                async with self.db.read() as session:
                     valid = await accounts.credentials_in_force(session, conn.actor)
             except Exception:  # noqa: BLE001 - the database is away: try again later
                 log.warning("credentials_recheck_failed", conn=conn.id)
@@ -335,12 +335,12 @@ class Session:
 
     async def _customer_identity(self, hello: p.Hello) -> Actor:
         secret_key = self.settings.secret_key.get_secret_value()
-        async with self.db.transaction() as session:
-            if hello.token:
-                claims = self._claims(hello.token)
-                customer = await accounts.upsert_customer(session, claims)
-                self._expire_at(claims.expires_at.timestamp())
-                return Actor(kind="customer", customer=customer, via="jwt")
+        if hello.token:
+            claims = self._claims(hello.token)
+            customer = await self._customer_of(claims)
+            self._expire_at(claims.expires_at.timestamp())
+            return Actor(kind="customer", customer=customer, via="jwt")
+        async with self.db.read() as session:
             if hello.visitor:
                 visitor_id = accounts.parse_visitor_token(secret_key, hello.visitor)
                 if visitor_id is None:
@@ -358,6 +358,17 @@ class Session:
                 raise Refused(Close.FORBIDDEN, "cross_origin",
                               "cookie connections must come from this site")
             return Actor(kind="customer", customer=portal_customer, via="portal")
+
+    async def _customer_of(self, claims: security.CustomerClaims) -> Customer:
+        """The token's customer: on a reconnect (known, nothing changed) only read; else
+        created or brought up to date."""
+        async with self.db.read() as session:
+            customer = await session.scalar(
+                select(Customer).where(Customer.external_id == claims.sub))
+        if customer is not None and not accounts.customer_changes(customer, claims):
+            return customer
+        async with self.db.transaction() as session:
+            return await accounts.upsert_customer(session, claims)
 
     def _claims(self, token: str) -> security.CustomerClaims:
         return security.decode_customer_jwt(
@@ -403,7 +414,7 @@ class Session:
         conn.push({"type": "authed", "expires_at": claims.expires_at.isoformat()})
 
     async def _readable(self, actor: Actor, number: str) -> Ticket:
-        async with self.db.transaction() as session:
+        async with self.db.read() as session:
             return await tickets.get_readable(session, actor, number)
 
     async def _on_join(self, conn: Connection, frame: p.Join) -> None:
@@ -413,7 +424,7 @@ class Session:
         if frame.ticket:
             ticket: Ticket | None = await self._readable(actor, frame.ticket)
         elif actor.customer is not None:
-            async with self.db.transaction() as session:
+            async with self.db.read() as session:
                 ticket = await latest_chat(session, actor.customer.id)
         else:
             ticket = None
@@ -431,7 +442,7 @@ class Session:
         # message up to it: it is taken as the end, and the reply's since says so.
         since = min(since, ticket.last_seq if conn.actor.agent is not None
                     else ticket.last_public_seq)
-        async with self.db.transaction() as session:
+        async with self.db.read() as session:
             # Where the other side has read to, in this side's numbering: receipts after a
             # reload; and for the customer their own point (unread counts on another device).
             customer_read = await reads.customer_read(session, ticket.id)
@@ -640,7 +651,7 @@ class Session:
         assert conn is not None
         public = conn.actor.agent is None
         frames: list[dict[str, Any]] = []
-        async with self.db.transaction() as session:
+        async with self.db.read() as session:
             ticket = await session.get(Ticket, ticket_id)
             if ticket is None:
                 return []

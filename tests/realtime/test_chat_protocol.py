@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kefu.accounts.actor import Actor
-from kefu.accounts.models import Agent
+from kefu.accounts.models import Agent, Customer
 from kefu.accounts.service import credentials_in_force
 from kefu.realtime import hub as hub_module
 from kefu.realtime import protocol
@@ -264,6 +264,28 @@ async def test_hello_rules_and_token_expiry(live: LiveServer, setup_app: Any):
     await renewed.send({"type": "ping", "t": 2})
     await renewed.wait_type("pong", t=2)
     await renewed.close()
+
+
+async def test_a_reconnect_brings_the_customer_up_to_date_with_their_token(
+        live: LiveServer, setup_app: Any):
+    """The exchange's token says who the customer is: a reconnect with the same claims only
+    reads them, one with new claims writes them before the welcome."""
+    await make_world(setup_app)
+    first = await customer(live, "cust-renamed", vip=1)
+    assert (await first.wait_type("welcome"))["you"]["name"] == "Alice"
+    await first.close()
+    same = await customer(live, "cust-renamed", vip=1)
+    assert (await same.wait_type("welcome"))["you"]["name"] == "Alice"
+    await same.close()
+    token = customer_token(live.settings, "cust-renamed", name="Alice Wong", vip=4, lang="zh")
+    renamed = await Client.connect(f"{live.ws_base}/ws/chat", {"token": token})
+    welcome = await renamed.wait_type("welcome")
+    assert (welcome["you"]["name"], welcome["you"]["language"]) == ("Alice Wong", "zh")
+    await renamed.close()
+    async with setup_app.state.db.read() as session:
+        rows = (await session.execute(select(Customer.display_name, Customer.vip_tier).where(
+            Customer.external_id == "cust-renamed"))).all()
+    assert rows == [("Alice Wong", 4)]
 
 
 async def test_secrets_sent_over_the_socket_are_masked_before_anyone_sees_them(
