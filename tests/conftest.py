@@ -108,8 +108,9 @@ async def _pg_execute(url: str, *statements: str) -> None:
 def migrated_templates(
     postgres: PostgresServer | None, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, str]:
-    """Migrate once per worker; each test then copies the result (file copy / CREATE DATABASE
-    … TEMPLATE), so every test starts from a freshly migrated, empty database."""
+    """Migrate once per worker; each test then gets a copy (SQLite: the file; PostgreSQL: a
+    database made from this template, or one a test used, emptied: ``EmptiedDatabases``), so
+    every test starts from a freshly migrated, empty database."""
     templates: dict[str, str] = {}
     sqlite_file = tmp_path_factory.mktemp("template") / "template.db"
     upgrade(f"sqlite+aiosqlite:///{sqlite_file}")
