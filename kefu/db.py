@@ -332,8 +332,9 @@ class Database:
         ordinary pool each statement crossed to one of aiosqlite's threads and back: measured,
         a two-statement read cost ~2.2 ms of CPU that way and ~0.7 ms inline, and while the
         loop was busy (a surge of customers connecting) each crossing also waited for the GIL.
-        A write in it fails (``query_only``); scans and searches belong in :meth:`transaction`,
-        where they do not stop the loop."""
+        A write in it fails (``query_only``). What SQLite itself takes long over (searches,
+        reports over many tickets) belongs in :meth:`transaction`, where it does not stop the
+        loop; the queue's tick (the waiting tickets, by an index) is as far as this goes."""
         async with self.read_sessionmaker() as session:
             session.info["db"] = self
             yield session

@@ -33,11 +33,14 @@ def chromium() -> str:
 @pytest.fixture
 def dev_settings(migrated_templates: dict[str, str], tmp_path: Path) -> Settings:
     """A development-mode server's settings on a fresh SQLite copy; a test may change them
-    (``model_copy``) before it asks for ``dev_live``."""
+    (``model_copy``) before it asks for ``dev_live``. Without the chat's analysis worker: it
+    is a process of its own, spawned per server (a second or two of CPU a test), and the
+    writer analyses inline, to the same result, while it is away
+    (tests/realtime/test_analysis.py runs it)."""
     shutil.copyfile(migrated_templates["sqlite"], tmp_path / "kefu.db")
     return Settings(env="development", data_dir=tmp_path / "data", jobs_enabled=False,
                     database_url=f"sqlite+aiosqlite:///{tmp_path / 'kefu.db'}",
-                    log_level="WARNING")
+                    log_level="WARNING", chat_analysis_worker=False)
 
 
 @pytest.fixture
