@@ -96,7 +96,7 @@ def postgres() -> Iterator[PostgresServer | None]:
 async def _pg_execute(url: str, *statements: str) -> None:
     import asyncpg
 
-    conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    conn = await asyncpg.connect(_plain(url))
     try:
         for statement in statements:
             await conn.execute(statement)
@@ -135,7 +135,6 @@ class EmptiedDatabases:
     def __init__(self, server: PostgresServer, template: str) -> None:
         self.server, self.template = server, template
         self.free: list[str] = []
-        self.renamed: list[str] = []  # what the database being emptied is called now
         self.schema = asyncio.run(self._schema_of(template))
 
     def take(self) -> str:
@@ -147,22 +146,21 @@ class EmptiedDatabases:
         return name
 
     def give_back(self, name: str) -> None:
+        renamed = _database_name()
         try:
-            emptied = asyncio.run(self._emptied(name))
+            if asyncio.run(self._emptied(name, renamed)):
+                self.free.append(renamed)
+                return
         except Exception:  # noqa: BLE001 - a database in an unknown state is not reused
-            emptied = None
-        if emptied is not None:
-            self.free.append(emptied)
-            return
-        for leftover in (name, *self.renamed):
+            pass
+        for leftover in (name, renamed):
             asyncio.run(_pg_execute(self.server.url,
                                     f"DROP DATABASE IF EXISTS {leftover} WITH (FORCE)"))
 
-    async def _emptied(self, name: str) -> str | None:
+    async def _emptied(self, name: str, renamed: str) -> bool:
+        """``name``, renamed ``renamed`` and emptied; whether its schema is the template's."""
         import asyncpg
 
-        self.renamed = []
-        renamed = _database_name()
         admin = await asyncpg.connect(_plain(self.server.url))
         try:
             for _ in range(500):  # ending a connection takes effect a moment later
@@ -173,7 +171,6 @@ class EmptiedDatabases:
                     break
                 await asyncio.sleep(0.01)
             await admin.execute(f"ALTER DATABASE {name} RENAME TO {renamed}")
-            self.renamed.append(renamed)
         finally:
             await admin.close()
         conn = await asyncpg.connect(_plain(self.server.url_for(renamed)))
@@ -185,10 +182,9 @@ class EmptiedDatabases:
             await conn.execute("SET session_replication_role = replica;"
                                + "".join(f'DELETE FROM "{table}";' for table in tables)
                                + "RESET session_replication_role;")
-            same = await self._schema(conn) == self.schema
+            return await self._schema(conn) == self.schema
         finally:
             await conn.close()
-        return renamed if same else None
 
     async def _schema_of(self, name: str) -> tuple[object, ...]:
         import asyncpg
@@ -240,7 +236,6 @@ def pg_databases(postgres: PostgresServer | None,
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(
     request: pytest.FixtureRequest,
-    postgres: PostgresServer | None,
     migrated_templates: dict[str, str],
     pg_databases: EmptiedDatabases | None,
     tmp_path: Path,
@@ -250,12 +245,12 @@ def database_url(
         shutil.copyfile(migrated_templates["sqlite"], path)
         yield f"sqlite+aiosqlite:///{path}"
         return
-    if postgres is None or pg_databases is None:
+    if pg_databases is None:
         pytest.skip("PostgreSQL is not installed (set KEFU_TEST_POSTGRES=required to fail)"
                     if PG_MODE != "off" else "KEFU_TEST_POSTGRES=off")
     name = pg_databases.take()
     try:
-        yield postgres.url_for(name)
+        yield pg_databases.server.url_for(name)
     finally:
         pg_databases.give_back(name)
 
