@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from kefu.accounts.models import Agent, Customer
@@ -47,7 +48,7 @@ class Actor:
     def is_customer_side(self) -> bool:
         return self.kind in ("customer", "visitor")
 
-    @property
+    @cached_property  # several times for every chat message; who it names never changes
     def label(self) -> str:
         if self.agent:
             return f"agent:{self.agent.id}"
