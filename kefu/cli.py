@@ -72,6 +72,7 @@ def serve(
 
     from kefu.app import create_app
     from kefu.core.gc_tuning import tune_for_serving
+    from kefu.realtime.transport import UVICORN_WEBSOCKETS
 
     settings = load_settings()
     tune_for_serving()
@@ -82,7 +83,7 @@ def serve(
     uvicorn.run(
         create_app(settings), host=host or settings.host, port=port or settings.port,
         log_config=None, proxy_headers=False, timeout_graceful_shutdown=20,
-        ws_max_size=1_048_576,
+        **UVICORN_WEBSOCKETS,
     )
 
 

@@ -30,16 +30,18 @@ State = TypeVar("State")
 
 
 @contextmanager
-def serving_in_thread(build: Callable[[str], tuple[State, Any]], what: str) -> Iterator[State]:
+def serving_in_thread(build: Callable[[str], tuple[State, Any]], what: str,
+                      **options: Any) -> Iterator[State]:
     """Serve an ASGI app with uvicorn on a free 127.0.0.1 port in a background thread for the
     duration of the block. ``build(base_url)`` returns (the fake's state, its app); the block
-    gets the state."""
+    gets the state. ``options`` override the uvicorn settings below (plain HTTP/1.1)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     state, app = build(f"http://127.0.0.1:{sock.getsockname()[1]}")
-    config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False,
-                            lifespan="off", loop="asyncio", http="h11", ws="none",
-                            timeout_graceful_shutdown=2)
+    config = uvicorn.Config(app, **{
+        "log_config": None, "log_level": "warning", "access_log": False, "lifespan": "off",
+        "loop": "asyncio", "http": "h11", "ws": "none", "timeout_graceful_shutdown": 2,
+        **options})
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -34,7 +34,10 @@ from kefu.realtime.protocol import (
     VIEWING_TTL_S,
     Close,
 )
+from kefu.realtime.transport import SEND_MANY, can_send_many
 
+# Frames written together at most, when many queued up for one connection.
+SEND_BURST = 64
 # How long a connection that is closing waits for its reader to take the last frames.
 CLOSE_AFTER_S = 2.0
 SIGNED_OUT: dict[str, Any] = {"type": "error", "code": "signed_out", "fatal": True,
@@ -122,6 +125,7 @@ class Connection:
         # What _may_read needs of the actor: (actor, reads everything, its teams, its own id).
         self._reads: tuple[Actor, bool, frozenset[str], str] | None = None
         self._viewing_refresh: asyncio.TimerHandle | None = None  # while it follows tickets
+        self.send_many = can_send_many(getattr(websocket, "scope", None))
 
     @property
     def is_agent(self) -> bool:
@@ -136,25 +140,42 @@ class Connection:
         try:
             while True:
                 frame = await self.queue.get()
+                # One turn of the loop first: what else is pushed in it goes in the same write
+                # (a send's ack follows its message one step behind, from the sender's task).
+                await asyncio.sleep(0)
+                texts: list[str] = []
                 while frame is not None:  # what queued up meanwhile goes without waking again
                     if isinstance(frame, Closing):
+                        await self._write(texts)
                         await self.close(frame.code, frame.reason)
                         return
                     try:
-                        text = encode_frame(frame)
+                        texts.append(encode_frame(frame))
                     except orjson.JSONEncodeError:  # a bug, not the peer: skip the frame
                         log.error("frame_not_encodable", conn=self.id, type=frame.get("type"))
-                        text = None
-                    if text is not None:
-                        await self.websocket.send_text(text)
+                    if len(texts) >= SEND_BURST:
+                        await self._write(texts)
+                        texts = []
                     try:
                         frame = self.queue.get_nowait()
                     except asyncio.QueueEmpty:
                         break
                 else:
+                    await self._write(texts)
                     return
+                await self._write(texts)
         except Exception:  # noqa: BLE001 - the peer went away; the receive loop ends the rest
             self.closed = True
+
+    async def _write(self, texts: list[str]) -> None:
+        """Send ``texts`` in order: with one write where the server can (see
+        :mod:`kefu.realtime.transport`), one frame at a time elsewhere."""
+        if len(texts) > 1 and self.send_many:
+            await self.websocket.send({"type": "websocket.send", "text": texts[0],
+                                       SEND_MANY: texts[1:]})
+            return
+        for text in texts:
+            await self.websocket.send_text(text)
 
     def push(self, frame: dict[str, Any]) -> None:
         """Queue a frame. A reader that lets the queue overflow is cut off (1008) at once, what

@@ -21,6 +21,7 @@ from kefu.app import create_app
 from kefu.config import Settings
 from kefu.db import Database
 from kefu.realtime.hub import Connection
+from kefu.realtime.transport import UVICORN_WEBSOCKETS
 from tests.servers import free_port
 
 
@@ -52,7 +53,7 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
     app = create_app(settings)
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
-                            lifespan="on", ws_max_size=1_048_576)
+                            lifespan="on", **UVICORN_WEBSOCKETS)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
