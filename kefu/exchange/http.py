@@ -32,6 +32,7 @@ from kefu.exchange.schemas import (
     DepositList,
     IdentityCheckRequest,
     IdentityCheckStarted,
+    KycReview,
 )
 
 logger = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ class HttpExchangeAdapter:
 
     async def customer_context(self, external_id: str) -> CustomerContext:
         body = await self._call("GET", external_id, "context", params={})
-        context = _parse(CustomerContext, body, "customer context")
+        context = _parse(CustomerContext, _without_malformed_kyc_review(body), "customer context")
         if context.external_id != external_id:
             raise ExchangeUnavailable(
                 "exchange back office answered with the context of another customer; refused"
@@ -222,14 +223,34 @@ def _parse(model: type[_M], body: Any, what: str) -> _M:
     try:
         return model.model_validate(body)
     except ValidationError as exc:
-        # Locations and error types only: the inputs are customer data and stay out of logs.
-        problems = [
-            f"{'.'.join(str(part) for part in error['loc']) or '(root)'}: {error['type']}"
-            for error in exc.errors(include_input=False, include_url=False)
-        ]
-        summary = "; ".join(problems[:_MAX_ERRORS_REPORTED])
-        if len(problems) > _MAX_ERRORS_REPORTED:
-            summary += f"; +{len(problems) - _MAX_ERRORS_REPORTED} more"
         raise ExchangeUnavailable(
-            f"exchange back office sent a malformed {what}: {summary}"
+            f"exchange back office sent a malformed {what}: {_problems(exc)}"
         ) from exc
+
+
+def _without_malformed_kyc_review(body: Any) -> Any:
+    """The context without its ``kyc_review`` when only that is malformed (logged): the latest
+    KYC application is an addition to the context, and one the back office got wrong must not
+    hide the customer's deposits and withdrawals from the agent. The panel then shows no
+    application, as for a back office that sends none."""
+    if not isinstance(body, dict) or body.get("kyc_review") is None:
+        return body
+    try:
+        KycReview.model_validate(body["kyc_review"])
+    except ValidationError as exc:
+        logger.warning("exchange back office sent a malformed kyc_review; left out: %s",
+                       _problems(exc))
+        return {**body, "kyc_review": None}
+    return body
+
+
+def _problems(exc: ValidationError) -> str:
+    """Locations and error types only: the inputs are customer data and stay out of logs."""
+    problems = [
+        f"{'.'.join(str(part) for part in error['loc']) or '(root)'}: {error['type']}"
+        for error in exc.errors(include_input=False, include_url=False)
+    ]
+    summary = "; ".join(problems[:_MAX_ERRORS_REPORTED])
+    if len(problems) > _MAX_ERRORS_REPORTED:
+        summary += f"; +{len(problems) - _MAX_ERRORS_REPORTED} more"
+    return summary

@@ -4,7 +4,8 @@
 thread, so ``HttpExchangeAdapter`` is tested over real HTTP. Setting ``FakeBackoffice.fault``
 makes the server misbehave the ways real back offices do (non-JSON body, wrong shape, 500, slow
 answer, another customer's data, a filter it ignores, a 404 from a wrong base URL) or behave as
-an older back office does (``"legacy"``: a context without ``kyc_review``).
+an older back office does (``"legacy"``: a context without ``kyc_review``), or get only the
+latest KYC application wrong (``"bad_kyc_review"``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def fixed_clock() -> datetime:
 
 Fault = Literal[
     "invalid_json", "wrong_shape", "server_error", "slow", "other_customer", "ignore_txid",
-    "plain_404", "legacy",
+    "plain_404", "legacy", "bad_kyc_review",
 ]
 
 
@@ -94,6 +95,9 @@ def create_app(state: FakeBackoffice) -> FastAPI:
         body = context.model_dump(mode="json")
         if state.fault == "legacy":
             del body["kyc_review"]
+        if state.fault == "bad_kyc_review":
+            body["kyc_review"] = {"status": "lost-in-the-mail", "level_requested": 7,
+                                  "submitted_at": "yesterday"}
         return JSONResponse(body)
 
     @app.get("/v1/customers/{external_id}/deposits")

@@ -395,6 +395,20 @@ async def test_http_carries_kyc_review_and_parses_an_older_back_office(
     assert old == demo.generate("kyc-rejected-1").model_copy(update={"kyc_review": None})
 
 
+async def test_http_leaves_out_a_malformed_kyc_review_and_keeps_the_rest(
+    adapter: HttpExchangeAdapter, backoffice: FakeBackoffice, caplog: pytest.LogCaptureFixture
+) -> None:
+    backoffice.fault = "bad_kyc_review"
+    caplog.set_level(logging.WARNING, logger="kefu.exchange.http")
+    context = await adapter.customer_context("kyc-rejected-1")
+    expected = DemoExchangeAdapter(fixed_clock).generate("kyc-rejected-1")
+    assert expected.deposits  # what the agent would have lost with the whole context
+    assert context == expected.model_copy(update={"kyc_review": None})
+    assert "malformed kyc_review" in caplog.text
+    assert "status: literal_error" in caplog.text
+    assert "lost-in-the-mail" not in caplog.text  # the back office's values stay out of logs
+
+
 async def test_http_unknown_customer(adapter: HttpExchangeAdapter) -> None:
     with pytest.raises(CustomerNotFound):
         await adapter.customer_context("unknown-7")
