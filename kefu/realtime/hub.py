@@ -141,7 +141,8 @@ class Connection:
             while True:
                 frame = await self.queue.get()
                 # One turn of the loop first: what else is pushed in it goes in the same write
-                # (a send's ack follows its message one step behind, from the sender's task).
+                # (a customer's ack is pushed a step after the message frame it acknowledges,
+                # by the session's own task once the writer has committed).
                 await asyncio.sleep(0)
                 texts: list[str] = []
                 while frame is not None:  # what queued up meanwhile goes without waking again
