@@ -160,7 +160,7 @@ async def test_an_agents_first_reply_in_a_batch_opens_the_ticket_as_reply_does(
                 select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
                 .order_by(TicketEvent.at)) if e.kind != "created"]
             audits = list(await session.scalars(select(AuditEntry.action).where(
-                AuditEntry.target_id == number)))
+                AuditEntry.target_id == number).order_by(AuditEntry.at)))
             hooks = [d.payload["data"]["ticket"]["status"] for d in await session.scalars(
                 select(WebhookDelivery).where(WebhookDelivery.event == "ticket.updated"))
                 if d.payload["data"]["ticket"]["number"] == number]

@@ -85,7 +85,7 @@ async def test_customer_sets_changes_and_clears_the_code(
         assert customer is not None
         assert await anti_phishing_code(session, customer.id) == "RedKite7"
         audit = list(await session.execute(select(AuditEntry.action, AuditEntry.details).where(
-            AuditEntry.action.like("trust.anti_phishing%"))))
+            AuditEntry.action.like("trust.anti_phishing%")).order_by(AuditEntry.at)))
     assert [a for a, _ in audit] == ["trust.anti_phishing_code_set",
                                      "trust.anti_phishing_code_changed"]
     assert all("Kite" not in str(details) for _, details in audit)
