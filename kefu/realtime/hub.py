@@ -34,7 +34,7 @@ from kefu.realtime.protocol import (
     VIEWING_TTL_S,
     Close,
 )
-from kefu.realtime.transport import SEND_MANY, can_send_many
+from kefu.realtime.transport import SEND_MANY, can_send_many, writer_of
 
 # Frames written together at most, when many queued up for one connection.
 SEND_BURST = 64
@@ -111,13 +111,15 @@ class Connection:
         self.hub = hub
         self.fetch = fetch
         self.follows: dict[uuid.UUID, Follow] = {}
-        self.queue: asyncio.Queue[dict[str, Any] | Closing | None] = asyncio.Queue(
-            maxsize=OUTBOUND_QUEUE)
+        # Frames pushed and not yet written (a Closing last, if any); see push.
+        self.outbox: list[dict[str, Any] | Closing] = []
         self.closed = False
         self.closing = False  # the server ends it (see _end): nothing more is queued or read
         self.close_code: int | None = None
         self.strikes = 0
-        self._sender: asyncio.Task[None] | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None  # set by start: frames go out from then
+        self._flush_due = False
+        self._drainer: asyncio.Task[None] | None = None  # sending what has to wait (see _flush)
         self.queue_state: dict[str, Any] | None = None
         self._rows_sent: dict[str, str] = {}  # ticket number → its row's ``_row``, as last sent
         # The customer's own anti-phishing code: every message from support carries it.
@@ -126,6 +128,7 @@ class Connection:
         self._reads: tuple[Actor, bool, frozenset[str], str] | None = None
         self._viewing_refresh: asyncio.TimerHandle | None = None  # while it follows tickets
         self.send_many = can_send_many(getattr(websocket, "scope", None))
+        self._write_now = writer_of(getattr(websocket, "scope", None))
 
     @property
     def is_agent(self) -> bool:
@@ -134,39 +137,87 @@ class Connection:
     # ------------------------------------------------------------ output
 
     def start(self) -> None:
-        self._sender = asyncio.create_task(self._send_loop(), name=f"ws-send-{self.id}")
+        """Send from now on: what was pushed before goes out with what comes next."""
+        self.loop = asyncio.get_running_loop()
+        if self.outbox:
+            self._flush_soon()
 
-    async def _send_loop(self) -> None:
+    def _flush_soon(self) -> None:
+        """Write the outbox two turns of the loop from now: what is pushed meanwhile goes in
+        the same write. A customer's ack is pushed a turn after the message frame it
+        acknowledges (by the session's own task, woken when the writer has committed), so both
+        leave together."""
+        if self._flush_due or self.loop is None:
+            return
+        self._flush_due = True
+        if self._write_now is not None:
+            self.loop.call_soon(self.loop.call_soon, self._flush)
+        else:  # every send awaits: a task from the start, which lets one turn pass first
+            self._drainer = self.loop.create_task(self._drain_later(), name=f"ws-send-{self.id}")
+
+    def _flush(self) -> None:
+        """Write the outbox now, in one write, where the server offers that and the socket
+        takes it (:mod:`kefu.realtime.transport`); anything that has to wait — a socket that
+        does not drain, a close behind the frames, a server without ``write_now`` — goes to a
+        task that sends with ``await`` (``_drain``), and until it is done, everything after.
+        A task per connection that waited on a queue for every frame, and the ASGI layers each
+        frame went through, were a tenth of the loop at 2,000 messages a second."""
+        self._flush_due = False
+        frames = self.outbox
+        if not frames or self._drainer is not None or self.closed:
+            return
+        self.outbox = []
+        texts = self._encode(frames)
+        write = self._write_now
+        if write is not None and not isinstance(frames[-1], Closing):
+            try:
+                if write(texts):
+                    return
+            except Exception:  # noqa: BLE001 - the peer went away; the receive loop ends the rest
+                self.closed = True
+                return
+        self._drainer = self.loop.create_task(  # type: ignore[union-attr]
+            self._drain(texts, frames[-1] if isinstance(frames[-1], Closing) else None),
+            name=f"ws-drain-{self.id}")
+
+    def _encode(self, frames: list[dict[str, Any] | Closing]) -> list[str]:
+        texts = []
+        for frame in frames:
+            if isinstance(frame, Closing):
+                continue
+            try:
+                texts.append(encode_frame(frame))
+            except orjson.JSONEncodeError:  # a bug, not the peer: skip the frame
+                log.error("frame_not_encodable", conn=self.id, type=frame.get("type"))
+        return texts
+
+    async def _drain_later(self) -> None:
+        await asyncio.sleep(0)
+        self._flush_due = False
+        frames, self.outbox = self.outbox, []
+        await self._drain(self._encode(frames),
+                          frames[-1] if frames and isinstance(frames[-1], Closing) else None)
+
+    async def _drain(self, texts: list[str], closing: Closing | None) -> None:
+        """Send ``texts`` (then close, for ``closing``), then whatever was pushed meanwhile,
+        awaiting each send: the transport may be paused by a slow reader."""
         try:
             while True:
-                frame = await self.queue.get()
-                # One turn of the loop first: what else is pushed in it goes in the same write
-                # (a customer's ack is pushed a step after the message frame it acknowledges,
-                # by the session's own task once the writer has committed).
-                await asyncio.sleep(0)
-                texts: list[str] = []
-                while frame is not None:  # what queued up meanwhile goes without waking again
-                    if isinstance(frame, Closing):
-                        await self._write(texts)
-                        await self.close(frame.code, frame.reason)
-                        return
-                    try:
-                        texts.append(encode_frame(frame))
-                    except orjson.JSONEncodeError:  # a bug, not the peer: skip the frame
-                        log.error("frame_not_encodable", conn=self.id, type=frame.get("type"))
-                    if len(texts) >= SEND_BURST:
-                        await self._write(texts)
-                        texts = []
-                    try:
-                        frame = self.queue.get_nowait()
-                    except asyncio.QueueEmpty:
-                        break
-                else:
-                    await self._write(texts)
+                for start in range(0, len(texts), SEND_BURST):
+                    await self._write(texts[start:start + SEND_BURST])
+                if closing is not None:
+                    await self.close(closing.code, closing.reason)
                     return
-                await self._write(texts)
+                frames = self.outbox
+                if not frames or self.closed:
+                    return
+                self.outbox = []
+                texts = self._encode(frames)
+                closing = frames[-1] if isinstance(frames[-1], Closing) else None
         except Exception:  # noqa: BLE001 - the peer went away; the receive loop ends the rest
             self.closed = True
+        finally:
+            self._drainer = None
 
     async def _write(self, texts: list[str]) -> None:
         """Send ``texts`` in order: with one write where the server can (see
@@ -184,11 +235,13 @@ class Connection:
         acknowledged is lost."""
         if self.closed or self.closing:
             return  # what comes after the end is dropped unlogged (thousands under load)
-        try:
-            self.queue.put_nowait(frame)
-        except asyncio.QueueFull:
+        if len(self.outbox) >= OUTBOUND_QUEUE:
             log.warning("slow_consumer", conn=self.id)
             self._end(Close.POLICY, "slow consumer: reconnect and resume", drain=False)
+            return
+        self.outbox.append(frame)
+        if not self._flush_due and self._drainer is None:
+            self._flush_soon()
 
     def close_when_sent(self, code: int, reason: str, last: dict[str, Any]) -> None:
         """Close after the frames already queued (the acks of what was accepted) and ``last``,
@@ -210,12 +263,12 @@ class Connection:
             return
         self.closing = True
         loop = asyncio.get_running_loop()
-        if drain:
-            try:
-                self.queue.put_nowait(Closing(code, reason))
-            except asyncio.QueueFull:
-                drain = False
-        if not drain:
+        if drain and len(self.outbox) < OUTBOUND_QUEUE:
+            self.outbox.append(Closing(code, reason))
+            if not self._flush_due and self._drainer is None:
+                self._flush_soon()
+        else:
+            self.outbox = []  # dropped: it resumes from its last seq
             loop.create_task(self.close(code, reason))
             return
 
@@ -240,13 +293,19 @@ class Connection:
         if self._viewing_refresh is not None:
             self._viewing_refresh.cancel()
             self._viewing_refresh = None
-        if self._sender is not None:
-            with contextlib.suppress(asyncio.QueueFull):
-                self.queue.put_nowait(None)
+        self.closing = True  # nothing more is queued
+        if self.loop is None:
+            return
+        if self.outbox and self._drainer is None and not self.closed:
+            frames, self.outbox = self.outbox, []
+            closing = frames[-1] if isinstance(frames[-1], Closing) else None
+            self._drainer = self.loop.create_task(self._drain(self._encode(frames), closing))
+        if self._drainer is not None:
+            drainer = self._drainer
             try:
-                await asyncio.wait_for(self._sender, timeout=2)
+                await asyncio.wait_for(drainer, timeout=2)
             except (TimeoutError, asyncio.CancelledError):
-                self._sender.cancel()
+                drainer.cancel()
 
     # ------------------------------------------------------------ following tickets
 

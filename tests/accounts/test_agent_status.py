@@ -12,7 +12,7 @@ from kefu.accounts.models import Agent
 from kefu.realtime.events import AGENTS
 from kefu.realtime.hub import Connection
 from tests.factories import make_world
-from tests.realtime.live import noop_fetch
+from tests.realtime.live import drain, noop_fetch
 
 
 def _console(app: FastAPI, agent: Agent) -> Connection:
@@ -25,12 +25,7 @@ def _console(app: FastAPI, agent: Agent) -> Connection:
 
 
 def _told(connection: Connection) -> list[tuple[str, str, str]]:
-    frames = []
-    while not connection.queue.empty():
-        frame = connection.queue.get_nowait()
-        assert frame is not None
-        frames.append((frame["type"], frame["agent"]["name"], frame["agent"]["status"]))
-    return frames
+    return [(f["type"], f["agent"]["name"], f["agent"]["status"]) for f in drain(connection)]
 
 
 async def test_patching_a_status_tells_every_console(app: FastAPI, client: AsyncClient):

@@ -36,8 +36,8 @@ async def test_a_viewer_not_announced_again_leaves_the_console_after_its_ttl(
         assert time.monotonic() < deadline, "the console never subscribed to the ticket"
         await asyncio.sleep(0.05)
     console = following[0]
-    assert console._sender is not None
-    server_loop = console._sender.get_loop()
+    server_loop = console.loop
+    assert server_loop is not None
     ghost = {"id": str(uuid.uuid4()), "name": "Ghost Agent"}
 
     def announce() -> None:

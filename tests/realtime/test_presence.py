@@ -74,16 +74,12 @@ async def test_unseen_agents_go_offline_and_the_floor_is_told(
     assert await _state(app, elsewhere) == ("online", T0 - timedelta(seconds=20))
     assert await _state(app, never) == ("online", None)
     assert await _state(app, resting) == ("offline", long_ago)
-    told = []
-    while not watching.queue.empty():
-        frame = watching.queue.get_nowait()
-        assert frame is not None
-        told.append(frame)
+    told = drain(watching)
     assert sorted((f["type"], f["agent"]["name"], f["agent"]["status"]) for f in told) == [
         ("agent_status", "away", "offline"), ("agent_status", "gone", "offline")]
 
     assert await keeper.beat() == []  # told once
-    assert watching.queue.empty()
+    assert watching.outbox == []
     at(T0 + timedelta(seconds=TIMEOUT_S + 1))  # the other process stopped seeing its agent
     assert await keeper.beat() == [elsewhere.id]
     assert (await _state(app, here))[0] == "online"  # still connected here
