@@ -118,11 +118,49 @@ async def ticket_changed(
 def ticket_summary(ticket: Ticket) -> dict[str, Any]:
     """What realtime clients get about a ticket (inbox rows, status updates); its language also
     by name (``own_name``), so a console names it as its pages do, not as its browser would."""
-    return {**webhook_ticket(ticket), "id": str(ticket.id), "created_at":
-            ticket.created_at.isoformat(), "last_customer_message_at":
-            ticket.last_customer_message_at.isoformat()
-            if ticket.last_customer_message_at else None,
-            "language_name": own_name(ticket.language) if ticket.language else None}
+    return _summary(ticket, _row_of(ticket)[1])
+
+
+def _summary(ticket: Ticket, unchanging: dict[str, Any]) -> dict[str, Any]:
+    summary = dict(unchanging)
+    summary["updated_at"] = ticket.updated_at.isoformat()
+    last = ticket.last_customer_message_at
+    summary["last_customer_message_at"] = last.isoformat() if last is not None else None
+    return summary
+
+
+def _row_of(ticket: Ticket) -> tuple[tuple[Any, ...], dict[str, Any], str]:
+    """The part of a ticket's summary that a message does not change, and its fingerprint
+    (the inbox row's ``_row``), kept per ticket while the fields they are made of stay the same:
+    every chat message announces its ticket, and its ids, dates and names were most of the cost
+    (``_ROWS``)."""
+    fields = (ticket.number, ticket.subject, ticket.status, ticket.pending_reason,
+              ticket.priority, ticket.channel, ticket.language, ticket.customer_id,
+              ticket.team_id, ticket.assignee_id, ticket.created_at)
+    known = _ROWS.get(ticket.id)
+    if known is not None and known[0] == fields:
+        return known
+    (number, subject, status, pending_reason, priority, channel, language, customer_id,
+     team_id, assignee_id, created_at) = fields
+    static = {
+        "number": number, "subject": subject, "status": status,
+        "pending_reason": pending_reason, "priority": priority, "channel": channel,
+        "language": language, "customer_id": str(customer_id),
+        "team_id": str(team_id) if team_id else None,
+        "assignee_id": str(assignee_id) if assignee_id else None,
+        "id": str(ticket.id), "created_at": created_at.isoformat(),
+        "language_name": own_name(language) if language else None}
+    known = (fields, static, "\x1f".join(str(static[k]) for k in _ROW_FIELDS))
+    if len(_ROWS) >= _ROWS_MAX:
+        _ROWS.clear()
+    _ROWS[ticket.id] = known
+    return known
+
+
+# Tickets' unchanging summary parts by ticket id (``_row_of``): immutable once made (a change
+# makes a new entry), so shared by every event that carries them.
+_ROWS: dict[uuid.UUID, tuple[tuple[Any, ...], dict[str, Any], str]] = {}
+_ROWS_MAX = 20_000
 
 
 def announce_ticket(
@@ -136,7 +174,8 @@ def announce_ticket(
     who could read it before a transfer (``was``) and cannot now loses the row.
     ``customer_messages``: how many of the customer's messages a ``message`` change stands for
     (a batch appends several), for the consoles' unread counts."""
-    summary = ticket_summary(ticket)
+    _, unchanging, row = _row_of(ticket)
+    summary = _summary(ticket, unchanging)
     if tags is not None:
         summary["tags"] = tags
     by = str(actor.agent.id) if actor is not None and actor.agent is not None else None
@@ -149,7 +188,7 @@ def announce_ticket(
                                   "assignee_id", "team_id")}})
     event = {"type": "inbox", "change": change, "ticket": summary,
              "_team_id": summary["team_id"], "_assignee_id": summary["assignee_id"],
-             "_row": "\x1f".join(str(summary[k]) for k in _ROW_FIELDS)}
+             "_row": row}
     if change == "message":  # what a message changes, for consoles that have the rest
         event["_moved"] = {"number": ticket.number, "partial": True,
                            **{k: summary[k] for k in MOVED_FIELDS}}
