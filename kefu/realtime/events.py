@@ -7,6 +7,7 @@ and are stripped before a frame leaves it."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -20,8 +21,15 @@ INBOX = "inbox"
 AGENTS = "agents"  # agents' availability (agent_status)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # per message, for tickets in conversation: kept
 def ticket_topic(ticket_id: uuid.UUID | str) -> str:
     return f"ticket:{ticket_id}"
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def topic_ticket(topic: str) -> uuid.UUID:
+    """The ticket of a ``ticket:…`` topic (what :func:`ticket_topic` made)."""
+    return uuid.UUID(topic.split(":", 1)[1])
 
 
 def agent_topic(agent_id: uuid.UUID | str) -> str:

@@ -25,7 +25,7 @@ from starlette.websockets import WebSocket, WebSocketState
 from kefu.accounts.actor import Actor
 from kefu.core.logging import get_logger
 from kefu.realtime.budget import SharedSendBudget
-from kefu.realtime.events import INBOX
+from kefu.realtime.events import INBOX, topic_ticket
 from kefu.realtime.protocol import (
     CUSTOMER_RATE,
     INBOX_COALESCE_S,
@@ -389,7 +389,7 @@ class Connection:
             elif self.is_agent:
                 self.push(_public(event))
             return
-        ticket_id = uuid.UUID(topic.split(":", 1)[1])
+        ticket_id = topic_ticket(topic)
         state = self.follows.get(ticket_id)
         if state is None:
             return

@@ -444,24 +444,25 @@ def _resend_sql(size: int) -> str:
 async def _stored_messages(
     session: AsyncSession, sends: Sequence[ChatSend], chosen: Sequence[Ticket | None]
 ) -> dict[tuple[uuid.UUID, str | None], Message]:
-    keys = {(t.id, s.client_msg_id) for s, t in zip(sends, chosen, strict=True)
-            if t is not None and s.client_msg_id}
-    if not keys:
+    # in the batch's order, each once (the order of a VALUES table changes nothing found)
+    ordered = list(dict.fromkeys((t.id, s.client_msg_id) for s, t in zip(sends, chosen, strict=True)
+                                 if t is not None and s.client_msg_id))
+    if not ordered:
         return {}
     # The keys as a VALUES table joined to messages: each key is one search of the
     # (ticket_id, client_msg_id) index. A row-value IN made SQLite scan the whole messages
     # table (each batch slower than the last), and two IN lists probed their cross product.
     # Columns first, as a resend is rare; the few found are loaded whole.
-    ordered = sorted(keys, key=str)
     size = max(8, 1 << (len(ordered) - 1).bit_length())  # a few shapes, each compiled once
     ordered += [ordered[0]] * (size - len(ordered))
-    params: dict[str, object] = {f"t{i}": ticket_id for i, (ticket_id, _) in enumerate(ordered)}
-    params.update({f"c{i}": client_id for i, (_, client_id) in enumerate(ordered)})
     raw = await writer_sqlite(session)
     if raw is not None:  # the writer's SQLite connection: the same query, without the ORM
         found = [uuid.UUID(row[0]) for row in raw.execute(_resend_sql(size), [
             sqlite_value(v) for pair in ordered for v in pair])]
     else:
+        params: dict[str, object] = {f"t{i}": ticket_id
+                                     for i, (ticket_id, _) in enumerate(ordered)}
+        params.update({f"c{i}": client_id for i, (_, client_id) in enumerate(ordered)})
         found = list((await session.execute(_resend_query(size), params)).scalars())
     if not found:
         return {}
