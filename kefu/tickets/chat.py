@@ -140,9 +140,8 @@ def _author_name(actor: Actor) -> str:
     return customer_name(actor)
 
 
-async def _cooling(session: AsyncSession, sends: Sequence[ChatSend]
+async def _cooling(session: AsyncSession, subjects: Sequence[uuid.UUID | str | None]
                    ) -> dict[uuid.UUID | str, float]:
-    subjects = {cooldown_subject(s.actor) for s in sends} - {None}
     return await cooldowns_in_force(
         session, customer_ids={s for s in subjects if isinstance(s, uuid.UUID)},
         visitor_ids={s for s in subjects if isinstance(s, str)})
@@ -217,7 +216,8 @@ async def append_chat_batch(
         postgres = session.get_bind().dialect.name == "postgresql"
         by_number = {t.number: t for t in await session.scalars(
             _TICKETS_LOCKED if postgres else _TICKETS_BY_NUMBER, {"numbers": sorted(numbers)})}
-    cooling = await _cooling(session, sends)
+    subjects = [cooldown_subject(s.actor) for s in sends]  # who each send's cool-down holds
+    cooling = await _cooling(session, subjects)
     memory, now = recent_chat(session), clock.now()
 
     chosen: list[Ticket | None] = []
@@ -226,7 +226,7 @@ async def append_chat_batch(
     earlier: dict[tuple[str, str], list[str]] = {}
     for index, send in enumerate(sends):
         ticket = by_number.get(normalize_ticket_number(send.number) or "")
-        wait = cooling.get(cooldown_subject(send.actor) or "")
+        wait = cooling.get(subjects[index] or "")
         if (wait is not None and ticket is not None and ticket.merged_into_id is None
                 and may_read(send.actor, ticket)):
             cooled[index] = wait  # stores nothing, so the ticket's order is not at stake
