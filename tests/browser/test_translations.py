@@ -262,7 +262,8 @@ async def test_every_page_speaks_the_readers_language(dev_live: LiveServer, brow
     await visit("/verify?kind=domain&value=exchange.example")
     await visit("/verify?kind=domain&value=exchange-login.example")
     await visit(shop.identity_path)
-    await page.click("form button[type=submit]")  # on to the (demo) exchange's sign-in
+    async with page.expect_navigation():  # read the sign-in, not the page it leaves
+        await page.click("form button[type=submit]")  # on to the (demo) exchange's sign-in
     await read(page, lang, shop, problems)
     await visit("/demo/exchange?customer=no%20such", 422)
     await visit("/portal")
