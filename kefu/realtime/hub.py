@@ -146,8 +146,8 @@ class Connection:
         """Write the outbox two turns of the loop from now: what is pushed meanwhile goes in
         the same write. A customer's ack is pushed a turn after the message frame it
         acknowledges (by the session's own task, woken when the writer has committed), so both
-        leave together."""
-        if self._flush_due or self.loop is None:
+        leave together. While a task sends (``_drain``), it takes what is pushed."""
+        if self._flush_due or self._drainer is not None or self.loop is None:
             return
         self._flush_due = True
         if self._write_now is not None:
@@ -163,40 +163,38 @@ class Connection:
         A task per connection that waited on a queue for every frame, and the ASGI layers each
         frame went through, were a tenth of the loop at 2,000 messages a second."""
         self._flush_due = False
-        frames = self.outbox
-        if not frames or self._drainer is not None or self.closed:
+        if not self.outbox or self._drainer is not None or self.closed:
             return
-        self.outbox = []
-        texts = self._encode(frames)
-        write = self._write_now
-        if write is not None and not isinstance(frames[-1], Closing):
+        texts, closing = self._take()
+        if self._write_now is not None and closing is None:
             try:
-                if write(texts):
+                if self._write_now(texts):
                     return
             except Exception:  # noqa: BLE001 - the peer went away; the receive loop ends the rest
                 self.closed = True
                 return
         self._drainer = self.loop.create_task(  # type: ignore[union-attr]
-            self._drain(texts, frames[-1] if isinstance(frames[-1], Closing) else None),
-            name=f"ws-drain-{self.id}")
+            self._drain(texts, closing), name=f"ws-drain-{self.id}")
 
-    def _encode(self, frames: list[dict[str, Any] | Closing]) -> list[str]:
-        texts = []
+    def _take(self) -> tuple[list[str], Closing | None]:
+        """Empty the outbox: its frames encoded, and the close queued behind them, if any."""
+        frames, self.outbox = self.outbox, []
+        texts: list[str] = []
+        closing = None
         for frame in frames:
             if isinstance(frame, Closing):
+                closing = frame  # always the last: nothing is queued after it
                 continue
             try:
                 texts.append(encode_frame(frame))
             except orjson.JSONEncodeError:  # a bug, not the peer: skip the frame
                 log.error("frame_not_encodable", conn=self.id, type=frame.get("type"))
-        return texts
+        return texts, closing
 
     async def _drain_later(self) -> None:
         await asyncio.sleep(0)
         self._flush_due = False
-        frames, self.outbox = self.outbox, []
-        await self._drain(self._encode(frames),
-                          frames[-1] if frames and isinstance(frames[-1], Closing) else None)
+        await self._drain(*self._take())
 
     async def _drain(self, texts: list[str], closing: Closing | None) -> None:
         """Send ``texts`` (then close, for ``closing``), then whatever was pushed meanwhile,
@@ -208,12 +206,9 @@ class Connection:
                 if closing is not None:
                     await self.close(closing.code, closing.reason)
                     return
-                frames = self.outbox
-                if not frames or self.closed:
+                if not self.outbox or self.closed:
                     return
-                self.outbox = []
-                texts = self._encode(frames)
-                closing = frames[-1] if isinstance(frames[-1], Closing) else None
+                texts, closing = self._take()
         except Exception:  # noqa: BLE001 - the peer went away; the receive loop ends the rest
             self.closed = True
         finally:
@@ -240,8 +235,7 @@ class Connection:
             self._end(Close.POLICY, "slow consumer: reconnect and resume", drain=False)
             return
         self.outbox.append(frame)
-        if not self._flush_due and self._drainer is None:
-            self._flush_soon()
+        self._flush_soon()
 
     def close_when_sent(self, code: int, reason: str, last: dict[str, Any]) -> None:
         """Close after the frames already queued (the acks of what was accepted) and ``last``,
@@ -265,8 +259,7 @@ class Connection:
         loop = asyncio.get_running_loop()
         if drain and len(self.outbox) < OUTBOUND_QUEUE:
             self.outbox.append(Closing(code, reason))
-            if not self._flush_due and self._drainer is None:
-                self._flush_soon()
+            self._flush_soon()
         else:
             self.outbox = []  # dropped: it resumes from its last seq
             loop.create_task(self.close(code, reason))
@@ -297,9 +290,7 @@ class Connection:
         if self.loop is None:
             return
         if self.outbox and self._drainer is None and not self.closed:
-            frames, self.outbox = self.outbox, []
-            closing = frames[-1] if isinstance(frames[-1], Closing) else None
-            self._drainer = self.loop.create_task(self._drain(self._encode(frames), closing))
+            self._drainer = self.loop.create_task(self._drain(*self._take()))
         if self._drainer is not None:
             drainer = self._drainer
             try:

@@ -94,15 +94,13 @@ async def ticket_read(
 
 
 def webhook_ticket(ticket: Ticket) -> dict[str, Any]:
-    return {
-        "number": ticket.number, "subject": ticket.subject, "status": ticket.status,
-        "pending_reason": ticket.pending_reason, "priority": ticket.priority,
-        "channel": ticket.channel, "language": ticket.language,
-        "customer_id": str(ticket.customer_id),
-        "team_id": str(ticket.team_id) if ticket.team_id else None,
-        "assignee_id": str(ticket.assignee_id) if ticket.assignee_id else None,
-        "updated_at": ticket.updated_at.isoformat(),
-    }
+    unchanging = _row_of(ticket)[1]
+    return {**{key: unchanging[key] for key in _WEBHOOK_FIELDS},
+            "updated_at": ticket.updated_at.isoformat()}
+
+
+_WEBHOOK_FIELDS = ("number", "subject", "status", "pending_reason", "priority", "channel",
+                   "language", "customer_id", "team_id", "assignee_id")
 
 
 async def ticket_changed(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -54,7 +55,12 @@ def _frame(n: int) -> dict[str, Any]:
     return {"type": "pong", "n": n, "text": "充值未到账 ✓ " * (n % 7 + 1)}
 
 
-def _server(frames: int) -> Any:
+Scenario = Callable[[dict[str, Any], Connection, dict[str, Any]], Awaitable[None]]
+
+
+def _server(scenario: Scenario) -> Any:
+    """A websocket app that runs ``scenario`` (scope, connection, what it saw) once the client
+    is ready, and closes once the client has every frame."""
     def build(base: str) -> tuple[dict[str, Any], Any]:
         seen: dict[str, Any] = {"url": base.replace("http://", "ws://") + "/"}
 
@@ -63,11 +69,8 @@ def _server(frames: int) -> Any:
             await websocket.accept()
             connection = Connection(websocket, Actor(kind="visitor", visitor_id="v_t"), Hub(),
                                     _no_history)
-            seen["send_many"] = connection.send_many
             await websocket.receive_text()  # the client is ready
-            for n in range(frames):  # queued before the sender runs: one burst
-                connection.push(_frame(n))
-            connection.start()
+            await scenario(scope, connection, seen)
             await websocket.receive_text()  # the client has them all
             await connection.finish()
             await websocket.close()
@@ -75,6 +78,17 @@ def _server(frames: int) -> Any:
         return seen, app
 
     return build
+
+
+def _burst(frames: int) -> Scenario:
+    async def scenario(scope: dict[str, Any], connection: Connection,
+                       seen: dict[str, Any]) -> None:
+        seen["send_many"] = connection.send_many
+        for n in range(frames):  # queued before the connection sends: one burst
+            connection.push(_frame(n))
+        connection.start()
+
+    return scenario
 
 
 async def _receive(url: str, frames: int, compression: str | None) -> list[Any]:
@@ -93,7 +107,7 @@ def test_a_burst_arrives_in_order_in_as_few_writes(protocol: type, batched: bool
                                                      compression: str | None) -> None:
     frames = SEND_BURST + 6  # more than one write's worth
     WRITES.clear()
-    with serving_in_thread(_server(frames), "websocket server", ws=protocol,
+    with serving_in_thread(_server(_burst(frames)), "websocket server", ws=protocol,
                            http="httptools", loop="auto") as seen:
         got, writes = asyncio.run(_receive(seen["url"], frames, compression))
     assert got == [_frame(n) for n in range(frames)]
@@ -102,41 +116,29 @@ def test_a_burst_arrives_in_order_in_as_few_writes(protocol: type, batched: bool
     assert len(burst) == (1 if batched else frames)
 
 
-def _paused_server(frames: int) -> Any:
+def _paused(frames: int) -> Scenario:
     """Pauses the transport as flow control does for a peer that reads slowly, pushes frames,
     notes the socket writes meanwhile, then resumes it."""
-    def build(base: str) -> tuple[dict[str, Any], Any]:
-        seen: dict[str, Any] = {"url": base.replace("http://", "ws://") + "/"}
+    async def scenario(scope: dict[str, Any], connection: Connection,
+                       seen: dict[str, Any]) -> None:
+        protocol = scope["extensions"][WRITE_NOW]["write"].__self__
+        connection.start()
+        protocol.pause_writing()
+        before = len(WRITES)
+        for n in range(frames):
+            connection.push(_frame(n))
+            await asyncio.sleep(0.001)
+        seen["written_while_paused"] = len(WRITES) - before
+        seen["waiting"] = connection._drainer is not None
+        protocol.resume_writing()
 
-        async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-            websocket = WebSocket(scope, receive, send)
-            await websocket.accept()
-            protocol = scope["extensions"][WRITE_NOW]["write"].__self__
-            connection = Connection(websocket, Actor(kind="visitor", visitor_id="v_t"), Hub(),
-                                    _no_history)
-            connection.start()
-            await websocket.receive_text()  # the client is ready
-            protocol.pause_writing()
-            before = len(WRITES)
-            for n in range(frames):
-                connection.push(_frame(n))
-                await asyncio.sleep(0.001)
-            seen["written_while_paused"] = len(WRITES) - before
-            seen["waiting"] = connection._drainer is not None
-            protocol.resume_writing()
-            await websocket.receive_text()  # the client has them all
-            await connection.finish()
-            await websocket.close()
-
-        return seen, app
-
-    return build
+    return scenario
 
 
 def test_frames_wait_for_a_paused_transport_and_then_arrive_in_order() -> None:
     frames = 40
     WRITES.clear()
-    with serving_in_thread(_paused_server(frames), "websocket server", ws=CountingKefu,
+    with serving_in_thread(_server(_paused(frames)), "websocket server", ws=CountingKefu,
                            http="httptools", loop="auto") as seen:
         got, _ = asyncio.run(_receive(seen["url"], frames, None))
     assert seen["written_while_paused"] == 0
