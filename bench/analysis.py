@@ -35,7 +35,8 @@ from tests.guard.corpus_real import real_messages  # noqa: E402
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
 WARM_UP = ("warm up: 充值没到账, deposit not credited",  # lexicons and lingua's models
-           "The seller marked the order paid but I never received the money")
+           "The seller marked the order paid but I never received the money",
+           "Mon retrait est en attente depuis hier")
 STAGES: dict[str, Callable[[str], Any]] = {
     "secret_scan": scan, "abuse_screen": screen, "language": detect_language, "all": analyse,
 }

@@ -107,6 +107,36 @@ def test_real_chinese_and_english_support_messages() -> None:
     assert en_share >= 0.98
 
 
+@requires_shared_data
+def test_most_real_english_lingua_decides_is_decided_by_its_quick_model(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """BANKING77 questions without two English function words: lingua's quick mode decides
+    most (72 % measured), each one English, so the chat's analysis worker seldom pays for the
+    full model."""
+    from kefu.core import language
+
+    with (SHARED_DATA / "banking77" / "train.csv").open(encoding="utf-8") as rows:
+        english = [row["text"] for row in csv.DictReader(rows)][:2000]
+    full: list[str] = []
+    real = language._latin_detector
+
+    def counting(quick: bool = False) -> object:
+        if not quick:
+            full.append("")
+        return real(quick)
+
+    monkeypatch.setattr(language, "_latin_detector", counting)
+    undecided = []
+    for text in english:
+        lowered = [word.lower() for word in language._content_latin_words(text)]
+        if lowered and not language._plainly_english(lowered):
+            undecided.append(text)
+    results = [detect_language(text) for text in undecided]
+    assert len(undecided) >= 300
+    assert results.count("en") >= 0.98 * len(undecided)
+    assert len(full) <= 0.4 * len(undecided)
+
+
 class _LinguaNeeded(Exception):
     pass
 
@@ -117,7 +147,7 @@ def test_plain_english_is_decided_without_the_ngram_models(monkeypatch: pytest.M
     not whole, not cut to its first few words, not typed without its accents."""
     from kefu.core import language
 
-    def no_lingua() -> None:
+    def no_lingua(quick: bool = False) -> None:
         raise _LinguaNeeded
 
     def without_lingua(text: str) -> str | None:
@@ -137,6 +167,43 @@ def test_plain_english_is_decided_without_the_ngram_models(monkeypatch: pytest.M
             for variant in {*(" ".join(words[:n]) for n in (3, 4, 5, 6, 8)), text,
                             _unaccented(text)}:
                 assert without_lingua(variant) != "en", (lang, variant)
+
+
+def test_sure_english_is_decided_by_the_quick_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """English that no function word decides is English when lingua's low-accuracy mode is sure
+    of it, without the full model; that mode is never that sure of a support message in another
+    Latin-script language (whole, cut to its first few words, typed without accents) unless the
+    full model calls it English too."""
+    from kefu.core import language
+
+    real = language._latin_detector
+
+    def quick_only(quick: bool = False) -> object:
+        if not quick:
+            raise _LinguaNeeded
+        return real(quick=True)
+
+    def by_quick_model(text: str) -> str | None:
+        try:
+            return detect_language(text)
+        except _LinguaNeeded:
+            return None
+
+    monkeypatch.setattr(language, "_latin_detector", quick_only)
+    assert by_quick_model("The P2P seller marked the order paid but I never received the money") \
+        == "en"
+    assert by_quick_model("API returns error invalid signature on every private request") == "en"
+    assert by_quick_model("mon dépôt n'est pas arrivé") is None
+    decided = []
+    for texts in LATIN_SAMPLES.values():
+        for text in texts:
+            words = text.split()
+            for variant in {*(" ".join(words[:n]) for n in (2, 3, 4, 5, 6, 8)), text,
+                            _unaccented(text)}:
+                if by_quick_model(variant) == "en":
+                    decided.append(variant)
+    monkeypatch.setattr(language, "_latin_detector", real)
+    assert [detect_language(text) for text in decided] == ["en"] * len(decided)
 
 
 def _unaccented(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from kefu.core.regex import first_char_guard
@@ -67,6 +67,21 @@ def test_guarded_lexicons_find_what_the_plain_ones_find(text: str) -> None:
     for plain, guarded, on_folded in LEXICON_REGEXES:
         subject = folded if on_folded else text
         assert _spans(guarded, subject) == _spans(plain, subject)
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.sampled_from(
+    "abcdefghiklmnoprstuvwxyzAEGIMOPQRSTUVWY 0134!@$.-_'\n"), max_size=80) | st.sampled_from(
+    [*SAMPLES, "Someone on WhatsApp asked me to pay a FEE before I can WITHDRAW my funds",
+     "A Fund Recovery company on TG said they can get back my stolen BTC"]))
+def test_ascii_text_finds_the_scam_patterns_of_its_own_case(text: str) -> None:
+    """ASCII text is matched lower-cased by case-sensitive regexes: the same hits, labels and
+    spans as the case-insensitive regexes as written."""
+    assume(text.isascii())
+    plain = [re.compile(source, flags) for source, flags in abuse._SCAM.sources]
+    expected = [(abuse._SCAM.labels[int(str(m.lastgroup)[1:])], m.span())
+                for pattern in plain for m in pattern.finditer(text)]
+    assert [(label, m.span()) for label, m in abuse._SCAM.find(text)] == expected
 
 
 def test_every_lexicon_regex_has_a_guard() -> None:

@@ -176,9 +176,18 @@ class _Lexicon:
             for group, prefix in _PREFIXES if group in branches)
         self.patterns = tuple(re.compile(first_char_guard(source, flags), flags)
                               for source, flags in self.sources)
+        # A case-insensitive lexicon matches ASCII text lower-cased, case-sensitively: twice as
+        # fast (the scam patterns on an English chat message, 16 → 8 µs), the same spans.
+        self.ascii_patterns = () if folded else tuple(
+            re.compile(first_char_guard(source, 0)) for source, _ in self.sources)
 
     def find(self, text: str) -> Iterable[tuple[str, re.Match[str]]]:
-        for pattern in self.patterns:
+        """For a case-insensitive lexicon, the matches in ASCII text are made on its lower-case
+        form: their spans are the text's, their ``group()`` lower case."""
+        patterns = self.patterns
+        if self.ascii_patterns and text.isascii():
+            patterns, text = self.ascii_patterns, text.lower()
+        for pattern in patterns:
             for match in pattern.finditer(text):
                 yield self.labels[int(str(match.lastgroup)[1:])], match
 
@@ -277,18 +286,27 @@ _CONTACT: Final = re.compile(
     r"|(?<![a-z])(?:微信|weixin|wechat|vx|wx|qq|扣扣|telegram|tg|whatsapp|line)(?![a-z])\s*"
     r"(?=[a-z_\-]*\d)[a-z0-9_+\-]{5,}|(?<![\w@])@[a-z][a-z0-9_]{4,}")
 _REPEATED_CHAR: Final = re.compile(r"(.)\1{7,}")
-_REPEATED_PHRASE: Final = re.compile(r"(.{2,12}?)\1{3,}")
+# A phrase of 2–12 characters four times in a row, written as its first character and the rest
+# (``(.{2,12}?)\1{3,}`` finds the same texts in twice the time: it tries eleven lengths at
+# every position before comparing a character).
+_REPEATED_PHRASE: Final = re.compile(r"(.)(.{1,11}?)\1\2\1\2\1\2")
 _MIN_CAPS_LETTERS: Final = 12
 _CAPS_SHARE: Final = 0.9
 _LINK_WEIGHTS: Final = ((5, 0.7), (3, 0.5), (2, 0.3))
 _DUPLICATE_WEIGHTS: Final = ((3, 0.85), (2, 0.6), (1, 0.3))
 
 
+_UPPER: Final = re.compile(r"[A-Z]")
+_LOWER: Final = re.compile(r"[a-z]")
+
+
 def _shouting(text: str) -> bool:
-    letters = [c for c in text if c.isascii() and c.isalpha()]
-    if len(letters) < _MIN_CAPS_LETTERS:
+    """At least ``_MIN_CAPS_LETTERS`` ASCII letters, nearly all capitals."""
+    upper = len(_UPPER.findall(text))
+    if upper < _CAPS_SHARE * _MIN_CAPS_LETTERS:  # most messages: no need to count the rest
         return False
-    return sum(c.isupper() for c in letters) >= _CAPS_SHARE * len(letters)
+    letters = upper + len(_LOWER.findall(text))
+    return letters >= _MIN_CAPS_LETTERS and upper >= _CAPS_SHARE * letters
 
 
 def _stepped(count: int, steps: tuple[tuple[int, float], ...]) -> float:
@@ -317,7 +335,7 @@ def _spam(text: str, folded: str, recent: Sequence[str]) -> AbuseSignal:
         evidence.append((0.4, f"contact handle: {contact.group(0)}"))
     if _REPEATED_CHAR.search(folded):
         evidence.append((0.15, "repeated characters"))
-    if _REPEATED_PHRASE.search(folded.replace(" ", "")) and not _REPEATED_CHAR.search(folded):
+    elif _REPEATED_PHRASE.search(folded.replace(" ", "")):
         evidence.append((0.3, "repeated phrase"))
     if _shouting(text):
         evidence.append((0.2, "all caps"))

@@ -117,12 +117,13 @@ def analyse_all(items: list[tuple[str, str | None]], repeats: Repeats
 
 _READY: Final = "ready"
 _WARM_UP: Final = ("warm up: 充值没到账, deposit not credited",
-                   "The seller marked the order paid but I never received the money")
+                   "The seller marked the order paid but I never received the money",
+                   "Mon retrait est en attente depuis hier")
 
 
 def _serve(conn: Connection) -> None:
-    """The worker process: load the lexicons and language models (lingua's on a Latin text
-    that its English shortcut does not decide), say so, then answer batches until the server
+    """The worker process: load the lexicons and language models (lingua's, on Latin texts
+    that its English shortcuts do not decide), say so, then answer batches until the server
     closes the pipe."""
     for text in _WARM_UP:
         analyse(text)

@@ -122,6 +122,34 @@ def test_spam_counts_repeats_of_the_same_message() -> None:
 def test_spam_sees_repeated_characters_and_phrases() -> None:
     assert "repeated characters" in spam_score("hellooooooooooo").reasons
     assert "repeated phrase" in spam_score("投诉投诉投诉投诉投诉").reasons
+    assert "repeated phrase" in spam_score("buy now buy now buy now buy now").reasons
+    assert "repeated phrase" not in spam_score("buy now buy now buy now").reasons
+    assert "all caps" in spam_score("PLEASE HELP MY WITHDRAWAL IS STUCK").reasons
+    assert "all caps" not in spam_score("My USDT on TRC20 is STUCK").reasons
+
+
+@given(st.text(alphabet=st.sampled_from("abcab投诉 \n"), max_size=60))
+@example("abababab")
+@example("abcabcab\ncabcabc")
+def test_repeated_phrase_pattern_finds_what_the_plain_one_finds(text: str) -> None:
+    """The pattern written as a first character and the rest finds a phrase of 2–12 characters
+    four times in a row exactly where ``(.{2,12}?)\\1{3,}`` does."""
+    import re
+
+    from kefu.guard.abuse import _REPEATED_PHRASE
+
+    plain = re.compile(r"(.{2,12}?)\1{3,}")
+    assert (_REPEATED_PHRASE.search(text) is None) == (plain.search(text) is None)
+
+
+@given(st.text(alphabet=st.sampled_from("aAbBzZ é1 É"), max_size=40))
+def test_shouting_counts_ascii_letters(text: str) -> None:
+    from kefu.guard.abuse import _CAPS_SHARE, _MIN_CAPS_LETTERS, _shouting
+
+    letters = [c for c in text if c.isascii() and c.isalpha()]
+    expected = (len(letters) >= _MIN_CAPS_LETTERS
+                and sum(c.isupper() for c in letters) >= _CAPS_SHARE * len(letters))
+    assert _shouting(text) == expected
 
 
 def test_scores_combine_without_passing_one() -> None:

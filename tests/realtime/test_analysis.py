@@ -217,22 +217,23 @@ def test_an_analysis_is_small_and_plain() -> None:
 
 def test_the_warm_up_loads_every_model_the_worker_may_need(monkeypatch: pytest.MonkeyPatch) -> None:
     """The worker analyses its warm-up texts before it says ready, so that no customer waits
-    while lingua's n-gram models load (~2 s): one warm-up text must be Latin text that the
-    English shortcut does not decide, or the warm-up would skip them."""
+    while lingua's n-gram models load (~2 s): the warm-up must reach both of lingua's modes,
+    the quick one (Latin text that the function words do not decide) and the full one (Latin
+    text the quick one is not sure is English), or the warm-up would skip them."""
     from kefu.core import language
     from kefu.realtime.analysis import _WARM_UP
 
     built = language._latin_detector
-    asked: list[str] = []
+    asked: set[bool] = set()
 
-    def recording() -> Any:
-        asked.append("lingua")
-        return built()
+    def recording(quick: bool = False) -> Any:
+        asked.add(quick)
+        return built(quick)
 
     monkeypatch.setattr(language, "_latin_detector", recording)
     for text in _WARM_UP:
         analyse(text)
-    assert asked
+    assert asked == {True, False}
 
 
 def test_recent_by_key_keeps_the_last_items_of_the_most_recent_keys() -> None:
