@@ -177,6 +177,15 @@ def _latin_detector(quick: bool = False) -> LanguageDetector:
 def detect_language(text: str) -> str:
     """One of :data:`SUPPORTED_LANGUAGES`, or ``"und"`` when the text carries no language
     (empty, numbers, addresses, a lone letter)."""
+    if text.isascii():  # most chat messages: no other script to count, nothing to normalize
+        latin_words = _content_latin_words(_NOISE_RE.sub(" ", text))
+        return _latin_language(latin_words) if latin_words else UNDETERMINED
+    return _by_scripts(text)
+
+
+def _by_scripts(text: str) -> str:
+    """:func:`detect_language` for any text: the script with the most words decides, and the
+    language within it."""
     text = unicodedata.normalize("NFC", text)
     cleaned = _NOISE_RE.sub(" ", text)
     han = _HAN_RE.findall(cleaned)
