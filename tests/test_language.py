@@ -124,7 +124,7 @@ def test_real_chinese_and_english_support_messages() -> None:
 
 
 @requires_shared_data
-def test_most_real_english_lingua_decides_is_decided_by_its_quick_model(
+def test_lingua_quick_mode_decides_most_real_english_that_reaches_lingua(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """BANKING77 questions without two English function words: lingua's quick mode decides
     most (72 % measured), each one English, so the chat's analysis worker seldom pays for the
@@ -166,23 +166,15 @@ def test_plain_english_is_decided_without_the_ngram_models(monkeypatch: pytest.M
     def no_lingua(quick: bool = False) -> None:
         raise _LinguaNeeded
 
-    def without_lingua(text: str) -> str | None:
-        try:
-            return detect_language(text)
-        except _LinguaNeeded:
-            return None
-
     monkeypatch.setattr(language, "_latin_detector", no_lingua)
     assert detect_language("My USDT withdrawal has been pending for two hours, why?") == "en"
     assert detect_language("what is the fee for this and when do I get it") == "en"
     assert detect_language("my deposit is missing") == "en"
-    assert without_lingua("withdraw stuck since yesterday") is None  # no function word
+    assert _unless_lingua_needed("withdraw stuck since yesterday") is None  # no function word
     for lang, texts in LATIN_SAMPLES.items():
         for text in texts:
-            words = text.split()
-            for variant in {*(" ".join(words[:n]) for n in (3, 4, 5, 6, 8)), text,
-                            _unaccented(text)}:
-                assert without_lingua(variant) != "en", (lang, variant)
+            for variant in _variants(text):
+                assert _unless_lingua_needed(variant) != "en", (lang, variant)
 
 
 def test_sure_english_is_decided_by_the_quick_model(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -199,27 +191,31 @@ def test_sure_english_is_decided_by_the_quick_model(monkeypatch: pytest.MonkeyPa
             raise _LinguaNeeded
         return real(quick=True)
 
-    def by_quick_model(text: str) -> str | None:
-        try:
-            return detect_language(text)
-        except _LinguaNeeded:
-            return None
-
     monkeypatch.setattr(language, "_latin_detector", quick_only)
+    by_quick_model = _unless_lingua_needed
     assert by_quick_model("The P2P seller marked the order paid but I never received the money") \
         == "en"
     assert by_quick_model("API returns error invalid signature on every private request") == "en"
     assert by_quick_model("mon dépôt n'est pas arrivé") is None
-    decided = []
-    for texts in LATIN_SAMPLES.values():
-        for text in texts:
-            words = text.split()
-            for variant in {*(" ".join(words[:n]) for n in (2, 3, 4, 5, 6, 8)), text,
-                            _unaccented(text)}:
-                if by_quick_model(variant) == "en":
-                    decided.append(variant)
+    decided = [variant for texts in LATIN_SAMPLES.values() for text in texts
+               for variant in _variants(text, (2, 3, 4, 5, 6, 8))
+               if by_quick_model(variant) == "en"]
     monkeypatch.setattr(language, "_latin_detector", real)
     assert [detect_language(text) for text in decided] == ["en"] * len(decided)
+
+
+def _unless_lingua_needed(text: str) -> str | None:
+    """``detect_language``, or None where it needed a lingua model that the test took away."""
+    try:
+        return detect_language(text)
+    except _LinguaNeeded:
+        return None
+
+
+def _variants(text: str, lengths: tuple[int, ...] = (3, 4, 5, 6, 8)) -> set[str]:
+    """A sample whole, cut to its first few words, and typed without its accents."""
+    words = text.split()
+    return {*(" ".join(words[:n]) for n in lengths), text, _unaccented(text)}
 
 
 def _unaccented(text: str) -> str:
