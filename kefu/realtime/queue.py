@@ -14,7 +14,7 @@ import math
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, Uuid, and_, bindparam, func, or_, select
 
 from kefu.accounts.models import Agent, agent_teams
 from kefu.assistant.service import in_assistant_mode
@@ -99,25 +99,39 @@ class QueueWatcher:
     async def position_of(self, ticket_id: uuid.UUID) -> tuple[int, int]:
         """:meth:`positions` of one ticket: (0, 0) when it is not waiting."""
         async with self.db.read() as session:
-            row = (await session.execute(
-                select(Ticket.team_id, Ticket.created_at).where(
-                    Ticket.id == ticket_id, *WAITING))).one_or_none()
+            row = (await session.execute(_WAITING_TICKET, {"ticket_id": ticket_id})).one_or_none()
             if row is None:
                 return 0, 0
             team_id, created_at = row
-            same_team = (Ticket.team_id == team_id) if team_id else Ticket.team_id.is_(None)
+            asked = {"ticket_id": ticket_id, "created_at": created_at, "team_id": team_id}
             position = int(await session.scalar(
-                select(func.count()).select_from(Ticket).where(
-                    *WAITING, same_team,
-                    or_(Ticket.created_at < created_at,
-                        and_(Ticket.created_at == created_at, Ticket.id <= ticket_id)))) or 0)
-            online = int(await session.scalar(
-                select(func.count()).select_from(agent_teams)
-                .join(Agent, Agent.id == agent_teams.c.agent_id)
-                .where(agent_teams.c.team_id == team_id, Agent.status == "online",
-                       Agent.is_active.is_(True))) or 0) if team_id else 0
+                _AHEAD_IN_TEAM if team_id else _AHEAD_WITHOUT_TEAM, asked) or 0)
+            online = int(await session.scalar(_ONLINE_IN_TEAM, asked) or 0) if team_id else 0
         agents = max(1, online) if team_id else 1
         return position, math.ceil(position / agents) * AVERAGE_HANDLE_S
+
+
+# position_of's statements, built once: it runs for every new chat (a surge of them in a market
+# crash), and building the three cost more than running them.
+_WAITING_TICKET = select(Ticket.team_id, Ticket.created_at).where(
+    Ticket.id == bindparam("ticket_id"), *WAITING)
+
+
+def _ahead(same_team: ColumnElement[bool]) -> Select[Any]:
+    """How many waiting tickets of the same team came before, the ticket itself included."""
+    created_at = bindparam("created_at", type_=Ticket.created_at.type)
+    return select(func.count()).select_from(Ticket).where(
+        *WAITING, same_team, or_(Ticket.created_at < created_at,
+                                 and_(Ticket.created_at == created_at,
+                                      Ticket.id <= bindparam("ticket_id", type_=Uuid))))
+
+
+_AHEAD_IN_TEAM = _ahead(Ticket.team_id == bindparam("team_id", type_=Uuid))
+_AHEAD_WITHOUT_TEAM = _ahead(Ticket.team_id.is_(None))
+_ONLINE_IN_TEAM = (select(func.count()).select_from(agent_teams)
+                   .join(Agent, Agent.id == agent_teams.c.agent_id)
+                   .where(agent_teams.c.team_id == bindparam("team_id", type_=Uuid),
+                          Agent.status == "online", Agent.is_active.is_(True)))
 
 
 NEAR_FRONT = 10  # positions at which every step is news
