@@ -30,13 +30,10 @@ from kefu.bench.clients import body_for  # noqa: E402
 from kefu.core.language import detect_language  # noqa: E402
 from kefu.guard.abuse import screen  # noqa: E402
 from kefu.guard.secrets import scan  # noqa: E402
-from kefu.realtime.analysis import analyse  # noqa: E402
+from kefu.realtime.analysis import WARM_UP, analyse  # noqa: E402
 from tests.guard.corpus_real import real_messages  # noqa: E402
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
-WARM_UP = ("warm up: 充值没到账, deposit not credited",  # lexicons and lingua's models
-           "The seller marked the order paid but I never received the money",
-           "Mon retrait est en attente depuis hier")
 STAGES: dict[str, Callable[[str], Any]] = {
     "secret_scan": scan, "abuse_screen": screen, "language": detect_language, "all": analyse,
 }

@@ -116,7 +116,8 @@ def analyse_all(items: list[tuple[str, str | None]], repeats: Repeats
 
 
 _READY: Final = "ready"
-_WARM_UP: Final = ("warm up: 充值没到账, deposit not credited",
+# Texts that load every lexicon and both of lingua's modes (bench/analysis.py warms with them too).
+WARM_UP: Final = ("warm up: 充值没到账, deposit not credited",
                    "The seller marked the order paid but I never received the money",
                    "Mon retrait est en attente depuis hier")
 
@@ -125,7 +126,7 @@ def _serve(conn: Connection) -> None:
     """The worker process: load the lexicons and language models (lingua's, on Latin texts
     that its English shortcuts do not decide), say so, then answer batches until the server
     closes the pipe."""
-    for text in _WARM_UP:
+    for text in WARM_UP:
         analyse(text)
     repeats = Repeats()
     try:

@@ -221,7 +221,7 @@ def test_the_warm_up_loads_every_model_the_worker_may_need(monkeypatch: pytest.M
     the quick one (Latin text that the function words do not decide) and the full one (Latin
     text the quick one is not sure is English), or the warm-up would skip them."""
     from kefu.core import language
-    from kefu.realtime.analysis import _WARM_UP
+    from kefu.realtime.analysis import WARM_UP
 
     built = language._latin_detector
     asked: set[bool] = set()
@@ -231,7 +231,7 @@ def test_the_warm_up_loads_every_model_the_worker_may_need(monkeypatch: pytest.M
         return built(quick)
 
     monkeypatch.setattr(language, "_latin_detector", recording)
-    for text in _WARM_UP:
+    for text in WARM_UP:
         analyse(text)
     assert asked == {True, False}
 
