@@ -118,8 +118,8 @@ def analyse_all(items: list[tuple[str, str | None]], repeats: Repeats
 _READY: Final = "ready"
 # Texts that load every lexicon and both of lingua's modes (bench/analysis.py warms with them too).
 WARM_UP: Final = ("warm up: 充值没到账, deposit not credited",
-                   "The seller marked the order paid but I never received the money",
-                   "Mon retrait est en attente depuis hier")
+                  "The seller marked the order paid but I never received the money",
+                  "Mon retrait est en attente depuis hier")
 
 
 def _serve(conn: Connection) -> None:
