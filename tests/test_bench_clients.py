@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from kefu.bench.clients import Agent, Traffic
 
@@ -23,14 +26,10 @@ class RefusingServer:
         self.sent: list[dict[str, Any]] = []
         self.closed = asyncio.Event()
 
-    def __aiter__(self) -> RefusingServer:
-        return self
-
-    async def __anext__(self) -> str:
+    async def listen(self, on_text: Callable[[str, float], None]) -> None:
         await self.closed.wait()
-        raise StopAsyncIteration
 
-    async def send(self, raw: str) -> None:
+    async def send(self, raw: str | bytes) -> None:
         frame = json.loads(raw)
         self.sent.append(frame)
         assert self.agent is not None
@@ -72,5 +71,75 @@ async def test_subscriptions_never_confirmed_time_out(monkeypatch: pytest.Monkey
     await agent.reader
 
 
-async def _swallow(raw: str) -> None:
+async def _swallow(raw: str | bytes) -> None:
     return None
+
+
+async def test_the_client_socket_talks_to_a_real_websocket_server() -> None:
+    """The load generator's socket against websockets' own server: text both ways, a message
+    the server sends in fragments arrives whole, a ping is answered, the close code is seen."""
+    from websockets.asyncio.server import ServerConnection, serve
+
+    from kefu.bench.clients import connect_websocket
+
+    pongs: list[float] = []
+
+    async def handler(ws: ServerConnection) -> None:
+        async for message in ws:
+            if message == "fragments":
+                await ws.send(["frag", "ments ", "一起"])
+            elif message == "ping":
+                pongs.append(await (await ws.ping()))
+                await ws.send("pinged")
+            elif message == "bye":
+                await ws.close(4001, "done")
+            else:
+                await ws.send(f"echo {message}")
+
+    async with serve(handler, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        socket = await connect_websocket(f"ws://127.0.0.1:{port}/", compression=False)
+        got: list[tuple[str, float]] = []
+        arrived = asyncio.Event()
+
+        def on_text(text: str, at: float) -> None:
+            got.append((text, at))
+            arrived.set()
+
+        async def next_text() -> str:
+            await asyncio.wait_for(arrived.wait(), 5)
+            arrived.clear()
+            return got[-1][0]
+
+        closed = socket.listen(on_text)
+        await socket.send("hello")
+        assert await next_text() == "echo hello"
+        await socket.send('{"bytes": "已编码"}'.encode())
+        assert await next_text() == 'echo {"bytes": "已编码"}'
+        await socket.send("fragments")
+        assert await next_text() == "fragments 一起"
+        await socket.send("ping")
+        assert await next_text() == "pinged"
+        assert len(pongs) == 1
+        assert all(at <= time.perf_counter() for _, at in got)
+        await socket.send("bye")
+        await asyncio.wait_for(closed, 5)
+        assert socket.close_code == 4001
+        with pytest.raises(ConnectionClosed):
+            await socket.send("after the close")
+
+
+async def test_the_client_socket_refuses_a_server_that_is_not_a_websocket() -> None:
+    from kefu.bench.clients import connect_websocket
+
+    async def plain_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(plain_http, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        with pytest.raises(InvalidHandshake):
+            await connect_websocket(f"ws://127.0.0.1:{port}/ws/chat", compression=False)

@@ -5,12 +5,18 @@ limits, and time what comes back: send → ack, send → the other side's ``mess
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
+
+import orjson
+from websockets.client import ClientProtocol
+from websockets.extensions.permessage_deflate import enable_client_permessage_deflate
+from websockets.frames import CONT, TEXT, Frame
+from websockets.http11 import Response
+from websockets.uri import parse_uri
 
 # Client-side pacing, under the server's per-connection limit (protocol.CONNECTION_RATE, 10/s
 # with a burst of 30): a refused frame gets an error without a reference to the message, so a
@@ -143,12 +149,128 @@ class Traffic:
 # ---------------------------------------------------------------- client connections
 
 
-async def connect_websocket(url: str, compression: bool) -> Any:
-    from websockets.asyncio.client import connect
+class Socket(asyncio.Protocol):
+    """A client websocket that hands each text message to a callback as its bytes arrive,
+    stamped with the time they did. The load generator shares the machine with the server, so
+    what it spends per frame is taken from the server, and a frame that waits in the client
+    for a reader task is counted as the server's latency. websockets' own asyncio client gives
+    each frame to a reader task through a queue (about half of this client's CPU went there);
+    this drives the same library's sans-I/O protocol from the transport's callbacks."""
 
-    return await connect(url, compression="deflate" if compression else None, proxy=None,
-                         ping_interval=None, max_size=2**22, max_queue=4096,
-                         open_timeout=60, close_timeout=2)
+    def __init__(self, protocol: ClientProtocol) -> None:
+        self.protocol = protocol
+        self.transport: asyncio.Transport | None = None
+        loop = asyncio.get_running_loop()
+        self.opened: asyncio.Future[None] = loop.create_future()
+        self.closed: asyncio.Future[None] = loop.create_future()
+        self._on_text: Callable[[str, float], None] | None = None
+        self._early: list[tuple[str, float]] = []  # before anyone listens
+        self._fragments: list[bytes] = []
+        self._writable = asyncio.Event()
+        self._writable.set()
+
+    @property
+    def close_code(self) -> int | None:
+        return self.protocol.close_code
+
+    def listen(self, on_text: Callable[[str, float], None]) -> asyncio.Future[None]:
+        """Call ``on_text(message, arrived_at)`` for every text message, those already here
+        first; the future is done when the connection is."""
+        self._on_text = on_text
+        early, self._early = self._early, []
+        for text, at in early:
+            on_text(text, at)
+        return self.closed
+
+    async def send(self, text: str | bytes) -> None:
+        """Send a text message (``bytes``: already UTF-8)."""
+        if not self._writable.is_set():  # the server does not read: wait, as a client must
+            await self._writable.wait()
+        try:
+            self.protocol.send_text(text.encode() if isinstance(text, str) else text)
+        except Exception as exc:  # InvalidState: closing or closed
+            raise self.protocol.close_exc from exc
+        self._write()
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self.protocol.send_request(self.protocol.connect())
+        self._write()
+
+    def data_received(self, data: bytes) -> None:
+        now = time.perf_counter()
+        self.protocol.receive_data(data)
+        self._events(now)
+
+    def eof_received(self) -> bool | None:
+        self.protocol.receive_eof()
+        self._events(time.perf_counter())
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.protocol.receive_eof()  # closed: the close code is known now (1006 without one)
+        if not self.opened.done():
+            self.opened.set_exception(ConnectionError("closed during the handshake"))
+        if not self.closed.done():
+            self.closed.set_result(None)
+        self._writable.set()
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
+    def _events(self, now: float) -> None:
+        for event in self.protocol.events_received():
+            if isinstance(event, Response):
+                if self.protocol.handshake_exc is not None:
+                    self.opened.set_exception(self.protocol.handshake_exc)
+                elif not self.opened.done():
+                    self.opened.set_result(None)
+            elif isinstance(event, Frame) and (event.opcode is TEXT or event.opcode is CONT):
+                data = bytes(event.data)
+                if not event.fin:
+                    self._fragments.append(data)
+                    continue
+                if self._fragments:
+                    data = b"".join([*self._fragments, data])
+                    self._fragments = []
+                text = data.decode()
+                if self._on_text is None:
+                    self._early.append((text, now))
+                else:
+                    self._on_text(text, now)
+        self._write()  # pongs, the answer to a close
+        if self.protocol.close_expected() and self.transport is not None:
+            self.transport.close()
+
+    def _write(self) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        for chunk in self.protocol.data_to_send():
+            if chunk:
+                transport.write(chunk)
+            elif transport.can_write_eof():
+                transport.write_eof()
+
+
+async def connect_websocket(url: str, compression: bool) -> Socket:
+    uri = parse_uri(url)
+    protocol = ClientProtocol(uri, max_size=2**22, extensions=enable_client_permessage_deflate(
+        None) if compression else None)
+    loop = asyncio.get_running_loop()
+    _, socket = await loop.create_connection(lambda: Socket(protocol), uri.host, uri.port)
+    try:
+        await asyncio.wait_for(asyncio.shield(socket.opened), 60)
+    except BaseException:
+        if socket.transport is not None:
+            socket.transport.abort()
+        raise
+    return socket
 
 
 class Link:
@@ -167,13 +289,8 @@ class Link:
         self.sent = 0
 
     async def _read(self) -> None:
-        from websockets.exceptions import ConnectionClosed
-
         try:
-            async for raw in self.ws:
-                self.on_frame(raw, time.perf_counter())
-        except ConnectionClosed:
-            pass
+            await self.ws.listen(self.on_frame)
         finally:
             code = self.ws.close_code
             self.traffic.closed[code if code is not None else 1006] += 1
@@ -198,7 +315,7 @@ class Link:
 
     async def send(self, frame: dict[str, Any]) -> None:
         await self.bucket.take()
-        await self.ws.send(json.dumps(frame, separators=(",", ":")))
+        await self.ws.send(orjson.dumps(frame))
 
     def abort(self) -> None:
         self.reader.cancel()
@@ -215,7 +332,7 @@ class Customer(Link):
         if raw.startswith('{"type":"queue"'):
             self.traffic.frames["queue"] += 1
             return
-        frame = json.loads(raw)
+        frame = orjson.loads(raw)
         kind = frame.get("type")
         if kind == "ack":
             self.traffic.frames["ack"] += 1
@@ -236,7 +353,7 @@ class Customer(Link):
             frame["ticket"] = ticket
         await self.bucket.take()
         self.traffic.record_send(cid, time.perf_counter())
-        await self.ws.send(json.dumps(frame, separators=(",", ":")))
+        await self.ws.send(orjson.dumps(frame))
         self.sent += 1
         return cid
 
@@ -274,7 +391,7 @@ class Agent(Link):
         if raw.startswith('{"type":"viewing"') or raw.startswith('{"type":"agent_status"'):
             self.traffic.frames["presence"] += 1
             return
-        frame = json.loads(raw)
+        frame = orjson.loads(raw)
         kind = frame.get("type")
         if kind == "message":
             self.traffic.frames["message"] += 1
@@ -296,9 +413,8 @@ class Agent(Link):
         cid = f"a{tag}-{self.index}-{n}"
         await self.bucket.take()
         self.traffic.record_send(cid, time.perf_counter())
-        await self.ws.send(json.dumps({"type": "send", "ticket": ticket, "client_msg_id": cid,
-                                       "body": f"Checking it now, please wait ({n})."},
-                                      separators=(",", ":")))
+        await self.ws.send(orjson.dumps({"type": "send", "ticket": ticket, "client_msg_id": cid,
+                                         "body": f"Checking it now, please wait ({n})."}))
         self.sent += 1
         return cid
 
@@ -316,7 +432,7 @@ class Echo(Link):
     async def say(self, n: int, tag: str) -> str:
         cid = f"e{tag}-{self.index}-{n}"
         # The same shape and size as a chat send, so both carry the same bytes.
-        body = json.dumps(body_for(self.index, n), ensure_ascii=False)
+        body = orjson.dumps(body_for(self.index, n)).decode()
         raw = f'{ECHO_PREFIX}{cid}","body":{body}}}'
         self.traffic.record_send(cid, time.perf_counter())
         await self.ws.send(raw)
