@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sqlite3
 import subprocess
@@ -104,3 +105,35 @@ def test_backup_and_restore_round_trip(tmp_path: Path):
     garbage = tmp_path / "garbage.tar.gz"
     garbage.write_bytes(b"not a tarball")
     assert kefu(data, "restore", str(garbage), "--force").returncode == 2
+
+
+@pytest.mark.parametrize("member", ["link", "absolute", "parent", "device"])
+def test_restore_refuses_an_archive_with_anything_but_files_inside_it(tmp_path: Path,
+                                                                       member: str):
+    """A crafted archive (a link, an absolute path, a path out of the tree, a device) restores
+    nothing and writes nothing outside its temporary folder."""
+    data = tmp_path / "data"
+    assert kefu(data, "migrate").returncode == 0
+    before = (data / "kefu.db").read_bytes()
+    archive = tmp_path / "crafted.tar.gz"
+    outside = tmp_path / "outside.txt"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, body in (("manifest.json", b"{}"), ("kefu.db", b"not a database")):
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
+        info = tarfile.TarInfo({"link": "attachments/evil", "absolute": str(outside),
+                                "parent": "../outside.txt", "device": "attachments/dev"}[member])
+        if member == "link":
+            info.type, info.linkname = tarfile.SYMTYPE, str(outside)
+        elif member == "device":
+            info.type = tarfile.CHRTYPE
+        else:
+            info.size = 4
+        tar.addfile(info, io.BytesIO(b"evil") if info.isfile() else None)
+    refused = kefu(data, "restore", str(archive), "--force")
+    assert refused.returncode == 2
+    assert "refusing" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert (data / "kefu.db").read_bytes() == before
+    assert not outside.exists()
