@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
-from kefu.bench.clients import Agent, Traffic
+from kefu.bench.clients import Agent, Customer, Traffic
 
 
 class RefusingServer:
@@ -143,3 +143,28 @@ async def test_the_client_socket_refuses_a_server_that_is_not_a_websocket() -> N
     async with server:
         with pytest.raises(InvalidHandshake):
             await connect_websocket(f"ws://127.0.0.1:{port}/ws/chat", compression=False)
+
+
+async def test_a_customer_never_repeats_a_text_from_an_earlier_scenario(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each scenario numbers its sends from 0; the bodies go on with the rotation, so the abuse
+    screen's repeat count (a sender's last messages) never sees one of them again."""
+    monkeypatch.setattr("kefu.bench.clients.CLIENT_RATE", (1000.0, 1000.0))
+    server = RefusingServer(refused=set())
+    server.send = _swallow_and_keep  # type: ignore[method-assign]
+    customer = Customer(server, Traffic(), 3)
+    for tag in ("k", "o100", "o200"):
+        for n in range(20):
+            await customer.say(n, tag)
+    bodies = [json.loads(raw)["body"] for raw in _kept]
+    assert len(bodies) == 60
+    assert len(set(bodies)) == 60
+    server.closed.set()
+    await customer.reader
+
+
+_kept: list[str | bytes] = []
+
+
+async def _swallow_and_keep(raw: str | bytes) -> None:
+    _kept.append(raw)

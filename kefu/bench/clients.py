@@ -287,6 +287,10 @@ class Link:
             asyncio.get_running_loop().create_future()
         self.reader = asyncio.create_task(self._read())
         self.sent = 0
+        # Bodies written so far, over every scenario: each scenario goes on with the rotation
+        # instead of starting it again, so no customer sends a text they sent minutes ago (the
+        # abuse screen counts repeats, and a repeated text takes the slow path, as it should).
+        self.said = 0
 
     async def _read(self) -> None:
         try:
@@ -297,6 +301,10 @@ class Link:
             if not self.welcome.done():
                 self.welcome.set_exception(ConnectionError(f"closed {code}"))
                 self.welcome.exception()  # whoever waits still gets it; nobody else must
+
+    def next_body(self) -> str:
+        self.said += 1
+        return body_for(self.index, self.said - 1)
 
     def on_frame(self, raw: str, now: float) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -348,7 +356,7 @@ class Customer(Link):
     async def say(self, n: int, tag: str, *, ticket: str | None = None) -> str:
         cid = f"c{tag}-{self.index}-{n}"
         frame: dict[str, Any] = {"type": "send", "client_msg_id": cid,
-                                 "body": body_for(self.index, n)}
+                                 "body": self.next_body()}
         if ticket:
             frame["ticket"] = ticket
         await self.bucket.take()
@@ -432,7 +440,7 @@ class Echo(Link):
     async def say(self, n: int, tag: str) -> str:
         cid = f"e{tag}-{self.index}-{n}"
         # The same shape and size as a chat send, so both carry the same bytes.
-        body = orjson.dumps(body_for(self.index, n)).decode()
+        body = orjson.dumps(self.next_body()).decode()
         raw = f'{ECHO_PREFIX}{cid}","body":{body}}}'
         self.traffic.record_send(cid, time.perf_counter())
         await self.ws.send(raw)
