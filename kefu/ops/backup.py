@@ -11,6 +11,7 @@ import shutil
 import sqlite3
 import tarfile
 import tempfile
+import zlib
 from pathlib import Path
 
 from kefu import __version__
@@ -104,11 +105,16 @@ def restore_backup(settings: Settings, archive: Path, *, force: bool) -> str:
     except (tarfile.TarError, OSError) as exc:
         raise BackupError(f"not a Kefu backup: {exc}") from exc
     with tar, tempfile.TemporaryDirectory() as tmp:
-        names = tar.getnames()
-        if MANIFEST not in names or DB_MEMBER not in names:
-            raise BackupError("not a Kefu backup: manifest or database missing")
-        _extract(tar, Path(tmp))
-        manifest = json.loads((Path(tmp) / MANIFEST).read_text())
+        try:  # a truncated or crafted archive fails here, before anything is replaced
+            names = tar.getnames()
+            if MANIFEST not in names or DB_MEMBER not in names:
+                raise BackupError("not a Kefu backup: manifest or database missing")
+            _extract(tar, Path(tmp))
+            manifest = json.loads((Path(tmp) / MANIFEST).read_text())
+        except (tarfile.TarError, OSError, EOFError, zlib.error, ValueError) as exc:
+            raise BackupError(f"not a Kefu backup: {exc}") from exc
+        if not isinstance(manifest, dict):
+            raise BackupError("not a Kefu backup: its manifest is not an object")
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         for suffix in ("-wal", "-shm"):
             Path(f"{db_path}{suffix}").unlink(missing_ok=True)

@@ -137,3 +137,18 @@ def test_restore_refuses_an_archive_with_anything_but_files_inside_it(tmp_path: 
     assert "Traceback" not in refused.stderr
     assert (data / "kefu.db").read_bytes() == before
     assert not outside.exists()
+
+
+def test_restore_refuses_a_truncated_archive_without_a_traceback(tmp_path: Path):
+    data = tmp_path / "data"
+    assert kefu(data, "migrate").returncode == 0
+    before = (data / "kefu.db").read_bytes()
+    archive = tmp_path / "backup.tar.gz"
+    assert kefu(data, "backup", str(archive)).returncode == 0
+    truncated = tmp_path / "truncated.tar.gz"
+    truncated.write_bytes(archive.read_bytes()[:len(archive.read_bytes()) // 2])
+    refused = kefu(data, "restore", str(truncated), "--force")
+    assert refused.returncode == 2
+    assert "not a Kefu backup" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert (data / "kefu.db").read_bytes() == before
