@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
+from typing import Final
 
 # Crockford-style alphabet without I, L, O, U, 0, 1: easy to read aloud and to type on a phone.
 TICKET_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -23,9 +24,15 @@ def new_ticket_number() -> str:
     return "KF-" + "".join(secrets.choice(TICKET_ALPHABET) for _ in range(TICKET_NUMBER_LENGTH))
 
 
+_CANONICAL: Final = re.compile(rf"KF-[{TICKET_ALPHABET}]{{{TICKET_NUMBER_LENGTH}}}")
+_SEPARATORS: Final = re.compile(r"[\s\-_]")
+
+
 def normalize_ticket_number(raw: str) -> str | None:
     """Accept what people type (``kf 7q4m2x``, ``KF7Q4M2X``) and return the canonical form."""
-    cleaned = re.sub(r"[\s\-_]", "", raw.strip().upper())
+    if _CANONICAL.fullmatch(raw):  # what the apps send: every chat message names its ticket
+        return raw
+    cleaned = _SEPARATORS.sub("", raw.strip().upper())
     if cleaned.startswith("KF"):
         cleaned = cleaned[2:]
     candidate = f"KF-{cleaned}"

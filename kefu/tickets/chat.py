@@ -205,7 +205,8 @@ async def append_chat_batch(
     """Append ``sends`` in order; ``None`` for each send the caller must run through
     ``reply`` instead, the error for one refused. Re-sent ``client_msg_id``\\ s return the
     stored message."""
-    numbers = {n for s in sends if (n := normalize_ticket_number(s.number)) is not None}
+    named = [normalize_ticket_number(s.number) for s in sends]
+    numbers = {number for number in named if number is not None}
     if not numbers:
         return [None] * len(sends)
     # in number order, like the writer's batches: no deadlock (FOR UPDATE on PostgreSQL)
@@ -225,7 +226,7 @@ async def append_chat_batch(
     cooled: dict[int, float] = {}  # index of a send refused for its sender's cool-down
     earlier: dict[tuple[str, str], list[str]] = {}
     for index, send in enumerate(sends):
-        ticket = by_number.get(normalize_ticket_number(send.number) or "")
+        ticket = by_number.get(named[index] or "")
         wait = cooling.get(subjects[index] or "")
         if (wait is not None and ticket is not None and ticket.merged_into_id is None
                 and may_read(send.actor, ticket)):

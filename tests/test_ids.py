@@ -1,0 +1,50 @@
+"""Ticket numbers as people type them, and the canonical form's shortcut."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kefu.core.ids import (
+    TICKET_ALPHABET,
+    TICKET_NUMBER_RE,
+    new_ticket_number,
+    normalize_ticket_number,
+)
+
+
+def _general(raw: str) -> str | None:
+    """The rule without the shortcut for text already canonical."""
+    cleaned = re.sub(r"[\s\-_]", "", raw.strip().upper())
+    if cleaned.startswith("KF"):
+        cleaned = cleaned[2:]
+    candidate = f"KF-{cleaned}"
+    return candidate if TICKET_NUMBER_RE.match(candidate) else None
+
+
+def test_what_people_type_becomes_the_canonical_number() -> None:
+    assert normalize_ticket_number("KF-7Q4M2X") == "KF-7Q4M2X"
+    assert normalize_ticket_number("kf 7q4m2x") == "KF-7Q4M2X"
+    assert normalize_ticket_number("KF7Q4M2X") == "KF-7Q4M2X"
+    assert normalize_ticket_number(" kf_7q4-m2x\n") == "KF-7Q4M2X"
+    assert normalize_ticket_number("KF-7Q4M2X\n") == "KF-7Q4M2X"  # not returned as it came
+    assert normalize_ticket_number("KF-7Q4M2") is None
+    assert normalize_ticket_number("KF-7Q4M2XX") is None
+    assert normalize_ticket_number("KF-7Q4M2I") is None  # I is not in the alphabet
+    assert normalize_ticket_number("") is None
+
+
+near_numbers = st.builds(
+    lambda prefix, body, suffix: prefix + body + suffix,
+    st.sampled_from(["", "KF-", "kf-", "KF", "kf ", " KF-", "KF_", "ＫＦ-"]),
+    st.text(alphabet=TICKET_ALPHABET + TICKET_ALPHABET.lower() + "01ILOU- _\n", min_size=4,
+            max_size=8),
+    st.sampled_from(["", " ", "\n", "-", "x"]))
+
+
+@given(st.one_of(near_numbers, st.text(max_size=12),
+                 st.builds(lambda _: new_ticket_number(), st.none())))
+def test_the_shortcut_agrees_with_the_rule(raw: str) -> None:
+    assert normalize_ticket_number(raw) == _general(raw)
