@@ -151,20 +151,18 @@ async def test_a_customer_never_repeats_a_text_from_an_earlier_scenario(
     screen's repeat count (a sender's last messages) never sees one of them again."""
     monkeypatch.setattr("kefu.bench.clients.CLIENT_RATE", (1000.0, 1000.0))
     server = RefusingServer(refused=set())
-    server.send = _swallow_and_keep  # type: ignore[method-assign]
+    sent: list[str | bytes] = []
+
+    async def keep(raw: str | bytes) -> None:
+        sent.append(raw)
+
+    server.send = keep  # type: ignore[method-assign]
     customer = Customer(server, Traffic(), 3)
     for tag in ("k", "o100", "o200"):
         for n in range(20):
             await customer.say(n, tag)
-    bodies = [json.loads(raw)["body"] for raw in _kept]
+    bodies = [json.loads(raw)["body"] for raw in sent]
     assert len(bodies) == 60
     assert len(set(bodies)) == 60
     server.closed.set()
     await customer.reader
-
-
-_kept: list[str | bytes] = []
-
-
-async def _swallow_and_keep(raw: str | bytes) -> None:
-    _kept.append(raw)
