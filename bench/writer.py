@@ -1,6 +1,7 @@
-"""Chat writer benchmark: what one batch of plain chat sends costs the event loop.
+"""Chat writer benchmark: what one batch of chat sends costs the event loop.
 
     .venv/bin/python bench/writer.py [--tickets 1000] [--batches 300] [--sizes 1,4,12,32]
+                                     [--odd none,closed,foreign,flagged]
 
 The live chat's sends are persisted by the group-commit writer (``kefu.realtime.writer``): one
 SQLite transaction per batch, on a connection used on the event loop's own thread, so every
@@ -10,7 +11,14 @@ matters as much as the cost of a send. This fills a temporary SQLite database wi
 and open chat tickets, then submits batches of each size through ``MessageWriter`` (analysis
 precomputed, as the analysis worker hands it over; no websockets, no subscribers) and reports
 the median CPU time of this process per batch and per message, with a least-squares split into
-a fixed part and a part per message. Prints a table and one JSON line."""
+a fixed part and a part per message.
+
+``--odd`` measures the same batches with one send in each that the batched path cannot simply
+append, against the plain batches (``none``) in the same run: ``closed``, a customer writing
+into their closed ticket (refused); ``foreign``, a customer naming another customer's ticket
+(refused); ``flagged``, a message the abuse screen flags for review (stored, flagged). Each send
+carries the work the websocket handler gives the writer (``get_readable`` and ``reply``), which
+runs for whatever the batched path declines. Prints a table and one JSON line."""
 
 from __future__ import annotations
 
@@ -21,70 +29,112 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
+
 from kefu.accounts.actor import Actor  # noqa: E402
 from kefu.accounts.models import Customer  # noqa: E402
+from kefu.config import Settings  # noqa: E402
+from kefu.core.errors import KefuError  # noqa: E402
 from kefu.db import Database  # noqa: E402
 from kefu.migrations.runner import upgrade  # noqa: E402
 from kefu.realtime.analysis import Analysis  # noqa: E402
 from kefu.realtime.writer import MessageWriter  # noqa: E402
+from kefu.tickets import replies, schemas  # noqa: E402
 from kefu.tickets.chat import ChatSend  # noqa: E402
 from kefu.tickets.creation import create_ticket  # noqa: E402
+from kefu.tickets.service import get_readable  # noqa: E402
+
+REFUSED: dict[str, int] = {}  # error code: sends refused
+ODD_KINDS = ("none", "closed", "foreign", "flagged")
+CLEAN = Analysis(clean=True, actionable=False, language="en")
+FLAGGED = Analysis(clean=True, actionable=True, language="en")
+SPAM = "Join my VIP signal group on telegram @pumpking for 10x gains"  # medium: flagged
 
 
-async def _world(db: Database, count: int) -> list[tuple[Actor, str]]:
+async def _world(db: Database, count: int, prefix: str = "bench"
+                 ) -> list[tuple[Actor, str, str]]:
+    """Customers, each with an open chat ticket and a closed one."""
     senders = []
     async with db.transaction() as session:
         for i in range(count):
-            customer = Customer(external_id=f"bench-{i}", display_name=f"Customer {i}")
+            customer = Customer(external_id=f"{prefix}-{i}", display_name=f"Customer {i}")
             session.add(customer)
             await session.flush()
             actor = Actor(kind="customer", customer=customer)
-            ticket = await create_ticket(session, actor, customer=customer,
-                                         subject="Deposit not credited",
-                                         body="My USDT deposit is missing",
-                                         channel="chat")
-            ticket.status = "open"
-            senders.append((actor, ticket.number))
+            numbers = []
+            for status in ("open", "closed"):
+                ticket = await create_ticket(session, actor, customer=customer,
+                                             subject="Deposit not credited",
+                                             body="My USDT deposit is missing", channel="chat")
+                ticket.status = status
+                numbers.append(ticket.number)
+            senders.append((actor, numbers[0], numbers[1]))
     return senders
 
 
-async def _measure(url: str, count: int, batches: int, sizes: list[int]) -> dict[int, float]:
+async def _send(session: AsyncSession, *, actor: Actor, settings: Settings, number: str,
+                body: str, client_msg_id: str) -> object:
+    """What the websocket handler's work does with a customer's send (``_customer_send``)."""
+    ticket = await get_readable(session, actor, number)
+    return await replies.reply(session, actor, settings, ticket, schemas.ReplyCreate(
+        body=body, client_msg_id=client_msg_id))
+
+
+async def _measure(url: str, count: int, batches: int, sizes: list[int], odd_kinds: list[str]
+                   ) -> dict[tuple[str, int], float]:
     db = Database(url)
+    settings = Settings()
     senders = await _world(db, count)
+    # Each flagged send from a customer of its own: a customer repeating the spam within minutes
+    # would be cooled down, and their later sends refused (cheaply).
+    spammers = await _world(db, batches * len(sizes) if "flagged" in odd_kinds else 0, "spam")
     writer = MessageWriter(db)
     await writer.start()
-    clean = Analysis(clean=True, actionable=False, language="en")
     sent = 0
 
-    async def one_batch(size: int) -> float:
+    def send(odd: str) -> tuple[ChatSend, partial[object]]:
         nonlocal sent
-        sends = []
-        for _ in range(size):
-            actor, number = senders[sent % len(senders)]
-            sent += 1
-            sends.append(ChatSend(actor, number, f"still waiting for my deposit ({sent})",
-                                  f"bench-{sent}", clean))
+        actor, number, closed = senders[sent % len(senders)]
+        sent += 1
+        body, analysis = f"still waiting for my deposit ({sent})", CLEAN
+        if odd == "closed":
+            number = closed
+        elif odd == "foreign":
+            number = senders[(sent + 1) % len(senders)][1]
+        elif odd == "flagged":
+            actor, number, _ = spammers.pop()
+            body, analysis = SPAM, FLAGGED
+        chat = ChatSend(actor, number, body, f"bench-{sent}", analysis)
+        return chat, partial(_send, actor=actor, settings=settings, number=number, body=body,
+                             client_msg_id=f"bench-{sent}")
+
+    async def submit(chat: ChatSend, work: partial[object]) -> None:
+        try:
+            await writer.submit(work, key=chat.number, chat=chat)
+        except KefuError as exc:  # the odd send refused: closed, or not theirs
+            REFUSED[exc.code] = REFUSED.get(exc.code, 0) + 1
+
+    async def one_batch(size: int, odd: str) -> float:
+        sends = [send(odd if i == size // 2 else "none") for i in range(size)]
         started = time.process_time()
-        await asyncio.gather(*(writer.submit(_unused, key=s.number, chat=s) for s in sends))
+        await asyncio.gather(*(submit(chat, work) for chat, work in sends))
         return (time.process_time() - started) * 1000
 
     try:
         for _ in range(50):  # warm up: statement caches, the ORM's first queries
-            await one_batch(8)
-        return {size: statistics.median([await one_batch(size) for _ in range(batches)])
-                for size in sizes}
+            await one_batch(8, "none")
+        return {(odd, size): statistics.median([await one_batch(size, odd)
+                                                for _ in range(batches)])
+                for odd in odd_kinds for size in sizes}
     finally:
         await writer.stop()
         await db.dispose()
-
-
-async def _unused(_session: object) -> None:
-    raise AssertionError("every send of this benchmark takes the batched path")
 
 
 def main() -> None:
@@ -92,24 +142,38 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=1000)
     parser.add_argument("--batches", type=int, default=300, help="batches per size")
     parser.add_argument("--sizes", default="1,4,12,32")
+    parser.add_argument("--odd", default="none",
+                        help=f"comma-separated, of {', '.join(ODD_KINDS)}: one such send a batch")
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
+    try:
+        sizes = [int(s) for s in args.sizes.split(",")]
+    except ValueError:
+        parser.error("--sizes: comma-separated batch sizes")
+    odd_kinds = args.odd.split(",")
+    if unknown := [k for k in odd_kinds if k not in ODD_KINDS]:
+        parser.error(f"--odd: unknown {', '.join(unknown)}; expected {', '.join(ODD_KINDS)}")
     with tempfile.TemporaryDirectory(prefix="kefu-bench-writer-") as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/kefu.db"
         upgrade(url)
-        medians = asyncio.run(_measure(url, args.tickets, args.batches, sizes))
-    print(f"{'batch':>6} {'ms/batch':>9} {'µs/msg':>7}")  # noqa: T201
-    for size, ms in medians.items():
-        print(f"{size:>6} {ms:>9.3f} {ms / size * 1000:>7.0f}")  # noqa: T201
-    fixed = per_message = None
-    if len(sizes) > 1:
-        fit = statistics.linear_regression(sizes, [medians[s] for s in sizes])
-        fixed, per_message = fit.intercept, fit.slope
-        print(f"fit: {fixed:.3f} ms a batch + {per_message * 1000:.0f} µs a message")  # noqa: T201
+        medians = asyncio.run(_measure(url, args.tickets, args.batches, sizes, odd_kinds))
+    print(f"{'odd':>8} {'batch':>6} {'ms/batch':>9} {'µs/msg':>7}")  # noqa: T201
+    fits = {}
+    for odd in odd_kinds:
+        for size in sizes:
+            ms = medians[odd, size]
+            print(f"{odd:>8} {size:>6} {ms:>9.3f} {ms / size * 1000:>7.0f}")  # noqa: T201
+        if len(sizes) > 1:
+            fit = statistics.linear_regression(sizes, [medians[odd, s] for s in sizes])
+            fits[odd] = {"fixed_ms": round(fit.intercept, 4),
+                         "per_message_us": round(fit.slope * 1000, 1)}
+            print(f"{odd:>8} fit: {fit.intercept:.3f} ms a batch + "  # noqa: T201
+                  f"{fit.slope * 1000:.0f} µs a message")
+    if REFUSED:
+        print("refused:", ", ".join(f"{n} {code}" for code, n in REFUSED.items()))  # noqa: T201
     print(json.dumps({"bench": "writer", "tickets": args.tickets, "batches": args.batches,  # noqa: T201
-                      "median_ms_per_batch": {str(k): round(v, 4) for k, v in medians.items()},
-                      "fixed_ms": fixed and round(fixed, 4),
-                      "per_message_us": per_message and round(per_message * 1000, 1)}))
+                      "median_ms_per_batch": {f"{odd}/{size}": round(ms, 4)
+                                              for (odd, size), ms in medians.items()},
+                      "fit": fits, "refused": REFUSED}))
 
 
 if __name__ == "__main__":

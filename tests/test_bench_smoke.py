@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -52,3 +53,26 @@ def test_kefu_bench_chat_quick_json() -> None:
     assert chat["open"]["undelivered"] == 0
     assert chat["echo_closed"]["ratio_to_echo"] == 1.0
     assert 0 < chat["closed"]["ratio_to_echo"] < 1
+
+
+def test_writer_bench_measures_each_kind_of_odd_send() -> None:
+    """``bench/writer.py --odd``: each batch holds one send of the kind; the closed and foreign
+    ones are refused (counted by code), the flagged ones stored."""
+    script = Path(__file__).resolve().parents[1] / "bench" / "writer.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--tickets", "20", "--batches", "3", "--sizes", "2,4",
+         "--odd", "none,closed,foreign,flagged"],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "KEFU_LOG_LEVEL": "WARNING"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout.splitlines()[-1])
+    assert sorted(figures["median_ms_per_batch"]) == sorted(
+        f"{odd}/{size}" for odd in ("none", "closed", "foreign", "flagged") for size in (2, 4))
+    assert all(ms > 0 for ms in figures["median_ms_per_batch"].values())
+    assert set(figures["fit"]) == {"none", "closed", "foreign", "flagged"}
+    assert figures["refused"] == {"ticket_closed": 6, "not_found": 6}  # 3 batches, 2 sizes
+    bad = subprocess.run([sys.executable, str(script), "--odd", "none,bogus"],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert bad.returncode == 2
+    assert "--odd: unknown bogus" in bad.stderr

@@ -397,21 +397,32 @@ def _trigrams(text: str) -> set[str]:
 def near_duplicate(a: str, b: str) -> bool:
     """The same question asked again: equal once case, width, spaces and punctuation are gone,
     or, for texts of at least 8 characters whose lengths are within 20%, character-trigram
-    Jaccard similarity ≥ 0.8 ("where is my deposit??" ~ "Where is my deposit"). Numbers count,
-    so two different order ids are different questions."""
+    Jaccard similarity ≥ 0.8 ("where is my deposit??" ~ "Where is my deposit"). Numbers count:
+    texts whose numbers differ are different questions, however alike the rest ("withdrawal
+    W-0001 not arrived", then "withdrawal W-0002 not arrived", is two withdrawals)."""
     return same_question(fingerprint(a), fingerprint(b))
+
+
+_DIGITS: Final = re.compile(r"\d+")
 
 
 class Fingerprint:
     """A text as :func:`near_duplicate` compares it, made once for a text compared many times
-    (the analysis worker keeps one per recent message). The trigrams are made on the first
-    comparison that needs them: most pairs differ in length too much to need any."""
+    (the analysis worker keeps one per recent message). The numbers and trigrams are made on
+    the first comparison that needs them: most pairs differ in length too much to need any."""
 
-    __slots__ = ("_trigrams", "text")
+    __slots__ = ("_numbers", "_trigrams", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
+        self._numbers: list[str] | None = None
         self._trigrams: frozenset[str] | None = None
+
+    @property
+    def numbers(self) -> list[str]:
+        if self._numbers is None:
+            self._numbers = _DIGITS.findall(self.text)
+        return self._numbers
 
     @property
     def trigrams(self) -> frozenset[str]:
@@ -433,7 +444,7 @@ def same_question(a: Fingerprint, b: Fingerprint) -> bool:
     shorter, longer = len(left), len(right)
     if shorter > longer:
         shorter, longer = longer, shorter
-    if shorter < _MIN_FUZZY or shorter < _JACCARD * longer:
+    if shorter < _MIN_FUZZY or shorter < _JACCARD * longer or a.numbers != b.numbers:
         return False
     left_grams, right_grams = a.trigrams, b.trigrams
     shared = len(left_grams & right_grams)  # |A ∪ B| = |A| + |B| − |A ∩ B|: no union built

@@ -2,12 +2,14 @@
 
 Each websocket ``send`` becomes a job. One task per process takes whatever jobs are waiting (up
 to ``MAX_BATCH``), runs them in one transaction, commits, and only then resolves the jobs'
-futures, so an ack always means committed. One failing job (a closed ticket) fails alone: the
-batch first runs optimistically without savepoints (two round trips less per job, which is a
-good part of a job's cost on SQLite, where every statement is a hop to aiosqlite's thread); if a
-job raises, or the database refuses (a deadlock with another process's batch, a unique
-violation from a concurrent resend), that attempt is rolled back and the batch runs again with
-each job in its own SAVEPOINT, where such an error fails that job alone. Jobs submitted with a
+futures, so an ack always means committed. One failing job (a reopen window passed) fails
+alone: the batch first runs optimistically without savepoints (two round trips less per job,
+which is a good part of a job's cost on SQLite, where every statement is a hop to aiosqlite's
+thread); if a job raises, that attempt is rolled back and runs again without that job, which
+has failed (up to ``MAX_LEFT_OUT`` such jobs; then as below). If the database refuses (a
+deadlock with another process's batch, a unique violation from a concurrent resend), which
+says nothing of which job caused it, the batch runs again with each job in its own SAVEPOINT,
+where such an error fails that job alone. Jobs submitted with a
 ``key`` (the ticket) run in key order, so that two processes' batches lock the same tickets in
 the same order and do not deadlock. On SQLite this turns hundreds of tiny write transactions a
 second, each waiting for the database lock, into a few larger ones; on PostgreSQL it saves
@@ -16,8 +18,11 @@ round trips and fsyncs.
 Plain chat sends (public, no attachments) also carry a :class:`~kefu.tickets.chat.ChatSend`;
 the optimistic attempt appends all of them with a constant number of statements per batch
 (:func:`~kefu.tickets.chat.append_chat_batch`), and only what that declines, and every job of
-an isolated retry, runs its own ``work``. A send it refuses (a sender in a cool-down) fails
-alone, like a job's KefuError, without rolling the batch back: nothing of it was written."""
+an isolated retry, runs its own ``work``. A send it refuses (a closed ticket, a sender in a
+cool-down) fails alone, like a job's KefuError, without rolling the batch back: nothing of it
+was written. Rerunning a batch without its failing job keeps that path for the others: the
+isolated retry runs every job through the ORM, one to two orders of magnitude dearer, which one
+bad send a batch would otherwise impose on all the others."""
 
 from __future__ import annotations
 
@@ -37,6 +42,7 @@ from kefu.tickets.chat import ChatSend, append_chat_batch
 
 log = get_logger("kefu.realtime.writer")
 MAX_BATCH = 256
+MAX_LEFT_OUT = 2  # failing jobs left out of a batch's reruns before each runs in a savepoint
 CHECKPOINT_EVERY_S = 1.0
 Work = Callable[[AsyncSession], Awaitable[Any]]
 
@@ -138,14 +144,28 @@ class MessageWriter:
                     self._queue.task_done()
 
     async def _commit(self, batch: list[_Job]) -> None:
+        failed: list[tuple[_Job, Any, BaseException | None]] = []
         try:
             try:
-                results = await self._attempt(batch, isolated=False)
-            except _JobFailed as failed:
-                # Rolled back. Alone, the job simply failed; with others, redo them all, each in
-                # its own savepoint, so that only the failing one is left out.
-                results = ([(batch[0], None, failed.error)] if len(batch) == 1
-                           else await self._attempt(batch, isolated=True))
+                while True:
+                    try:
+                        results = await self._attempt(
+                            [job for job in batch if all(job is not f[0] for f in failed)],
+                            isolated=False)
+                        break
+                    except _JobFailed as failure:
+                        # Rolled back. The jobs before it did the same as they will do again,
+                        # so that job fails on its own: redo the others as they were (the
+                        # batched path), leaving it out; after a few, each in its savepoint.
+                        failed.append((failure.job, None, failure.error))
+                        if len(failed) > MAX_LEFT_OUT:
+                            failed.clear()
+                            results = await self._attempt(batch, isolated=True)
+                            break
+                        if len(failed) == len(batch):
+                            results = []
+                            break
+                results.extend(failed)
             except DBAPIError as exc:
                 log.warning("batch_retried", size=len(batch), error=type(exc).__name__,
                             sqlstate=_sqlstate(exc))
@@ -196,12 +216,12 @@ class MessageWriter:
                     try:
                         results.append((job, await job.work(session), None))
                     except KefuError as exc:
-                        raise _JobFailed(exc) from exc
+                        raise _JobFailed(job, exc) from exc
                     except DBAPIError:
                         raise  # the batch is retried, each job in its savepoint
                     except Exception as exc:  # a bug in one job fails that job, not the batch
                         log.exception("job_crashed")
-                        raise _JobFailed(_crashed()) from exc
+                        raise _JobFailed(job, _crashed()) from exc
                     continue
                 try:
                     async with savepoint(session):
@@ -218,9 +238,11 @@ class MessageWriter:
 
 
 class _JobFailed(Exception):
-    def __init__(self, error: KefuError) -> None:
+    def __init__(self, job: _Job, error: KefuError) -> None:
         super().__init__(error.message)
+        self.job = job
         self.error = error
+
 
 async def _take_write_lock(session: AsyncSession) -> None:
     """On SQLite, open the batch with ``BEGIN IMMEDIATE``. A deferred transaction reads first

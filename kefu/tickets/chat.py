@@ -13,7 +13,7 @@ sender may read and whose status the message does not change (but for an agent's
 which opens a new ticket with ``reply``'s own :func:`~kefu.tickets.replies.open_on_first_reply`),
 with nothing for the secret guard to mask and nothing for the abuse checks to act on
 (:func:`kefu.guard.abuse.screen`; a sender's earlier sends in the same batch count as their
-recent messages). Anything else (a merged number, a closed or resolved ticket, a customer's
+recent messages). Anything else (a merged number, a resolved ticket, a customer's
 reply to a ticket waiting for them, an agent's reply to an email or Telegram customer, a note
 with @mentions, an attachment, a flagged message) returns ``None`` for that send, and the writer
 runs it through ``reply`` / ``add_note`` as before, so every rule lives in one place. All sends
@@ -23,10 +23,12 @@ On the writer's SQLite connection the batch's statements go to sqlite3 directly
 (:func:`kefu.db.writer_sqlite`); through the ORM each cost 100–400 µs of Python, most of a
 small batch's time.
 
-Senders in a cool-down are found with one more query per batch; their sends are refused here
-(:class:`~kefu.trust.errors.CoolingDown` in place of the outcome, a resend of a stored message
-excepted), not sent down the slow path, where the refusal would roll the whole batch back and
-redo it job by job: a flood from a cooled-down sender must stay cheap."""
+What ``reply`` would refuse without storing anything is refused here, the error in place of the
+outcome, not sent down the slow path, where the refusal would roll the whole batch back and redo
+it: a number the sender may not read (``NotFound``, as from ``get_readable``), a closed ticket,
+and a sender in a cool-down (found with one more query per batch), the last two unless the send
+is a resend of a stored message. A flood of sends that are refused must stay cheap for everyone
+else's."""
 
 from __future__ import annotations
 
@@ -58,7 +60,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from kefu.accounts.actor import Actor
 from kefu.core import clock
-from kefu.core.errors import KefuError
+from kefu.core.errors import Conflict, KefuError, NotFound
 from kefu.core.ids import normalize_ticket_number
 from kefu.core.language import detect_language
 from kefu.core.recent import RecentByKey
@@ -222,29 +224,42 @@ async def append_chat_batch(
     memory, now = recent_chat(session), clock.now()
 
     chosen: list[Ticket | None] = []
-    refused: set[str] = set()
-    cooled: dict[int, float] = {}  # index of a send refused for its sender's cool-down
+    declined: set[str] = set()  # tickets whose sends all take the slow path, in order
+    # Refused here, storing nothing (so the ticket's order is not at stake), as ``reply``
+    # would refuse them: without a ticket; or on their ticket, unless a resend of a message
+    # stored there (its first send was acknowledged).
+    unknown: dict[int, KefuError] = {}
+    refused: dict[int, KefuError] = {}
     earlier: dict[tuple[str, str], list[str]] = {}
     for index, send in enumerate(sends):
         ticket = by_number.get(named[index] or "")
+        if ticket is not None and ticket.merged_into_id is not None:
+            chosen.append(None)  # ``get_readable`` follows the merge
+            declined.add(ticket.number)
+            continue
+        if ticket is None or not may_read(send.actor, ticket):
+            unknown[index] = NotFound("ticket")  # as ``get_readable``: a number reveals nothing
+            chosen.append(None)
+            continue
         wait = cooling.get(subjects[index] or "")
-        if (wait is not None and ticket is not None and ticket.merged_into_id is None
-                and may_read(send.actor, ticket)):
-            cooled[index] = wait  # stores nothing, so the ticket's order is not at stake
+        if ticket.status == "closed":
+            refused[index] = Conflict("this ticket is closed; open a new one",
+                                      code="ticket_closed")
             chosen.append(ticket)
-        elif (ticket is None or ticket.merged_into_id is not None
-                or not may_read(send.actor, ticket) or not _fast_status(send.actor, ticket)
+        elif wait is not None:
+            refused[index] = CoolingDown(wait)
+            chosen.append(ticket)
+        elif (not _fast_status(send.actor, ticket)
                 or (send.actor.agent is None and send.actor.customer is None)
                 or (send.actor.agent is None and _guarded(send, ticket, earlier, memory, now))):
-            if ticket is not None:
-                refused.add(ticket.number)
+            declined.add(ticket.number)
             chosen.append(None)
         else:
             chosen.append(ticket)
-    chosen = [t if t is not None and (i in cooled or t.number not in refused) else None
+    chosen = [t if t is not None and (i in refused or t.number not in declined) else None
               for i, t in enumerate(chosen)]
     if not any(chosen):
-        return [None] * len(sends)
+        return [unknown.get(index) for index in range(len(sends))]
 
     stored: dict[tuple[uuid.UUID, str | None], ChatMessage | Message] = dict(
         await _stored_messages(session, sends, chosen))
@@ -254,14 +269,14 @@ async def append_chat_batch(
     from_customer: dict[uuid.UUID, int] = {}  # the customer's new messages per ticket
     for index, (send, ticket) in enumerate(zip(sends, chosen, strict=True)):
         if ticket is None:
-            outcomes.append(None)
+            outcomes.append(unknown.get(index))
             continue
         key = (ticket.id, send.client_msg_id)
         if send.client_msg_id and key in stored:
             outcomes.append(Appended(ticket, stored[key], created=False))
             continue
-        if index in cooled:
-            outcomes.append(CoolingDown(cooled[index]))
+        if index in refused:
+            outcomes.append(refused[index])
             continue
         touched[ticket.id] = ticket
         agent, customer = send.actor.agent, send.actor.customer

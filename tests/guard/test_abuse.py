@@ -235,6 +235,10 @@ def test_customer_warning_says_each_thing_once_and_nothing_without_signals() -> 
     ("my USDT deposit has not arrived yet, txid 0xabc",
      "My USDT deposit hasn't arrived yet txid 0xabc", True),
     ("order 12345 not received", "order 67890 not received", False),
+    # Alike but for the number: two withdrawals, not one asked about twice.
+    ("withdrawal W-2024-0001 has not arrived", "withdrawal W-2024-0002 has not arrived", False),
+    ("still waiting for my deposit (1)", "still waiting for my deposit (2)", False),
+    ("order 12 345 not received", "Order 12345 not received!", True),
     ("where is my deposit", "where is my withdrawal", False),
     ("hi", "hi!", True),
     ("hi", "ok", False),

@@ -86,9 +86,8 @@ async def test_a_batch_that_reads_first_is_not_refused_by_a_concurrent_writer(
 ):
     """SQLite refuses a transaction that read before another connection committed a write
     ("database is locked", at once, whatever the busy timeout). The batch below holds a failing
-    job, so it runs again with savepoints, which open the transaction before the first read;
-    the writer takes the write lock first, so the other connection waits instead and all
-    commit."""
+    job, so it runs again without it, in a transaction that reads before it writes; the writer
+    takes the write lock first, so the other connection waits instead and all commit."""
     racers: list[asyncio.Task[None]] = []
 
     async def other_writer(name: str) -> None:

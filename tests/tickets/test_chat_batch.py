@@ -13,14 +13,17 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts.actor import Actor
 from kefu.accounts.models import AuditEntry, Customer
 from kefu.assistant.models import AssistantConversation
 from kefu.assistant.service import RESPOND_JOB
 from kefu.core import clock
+from kefu.core.errors import Conflict
 from kefu.db import Database, InlineSQLite, writer_sqlite
 from kefu.jobs.models import Job
+from kefu.realtime.writer import MAX_LEFT_OUT, Work
 from kefu.tickets import replies
 from kefu.tickets import schemas as ticket_schemas
 from kefu.tickets import service as tickets
@@ -105,8 +108,8 @@ async def test_batch_keeps_sequences_gap_free_and_ordered_per_ticket(
 async def test_batch_declines_what_the_one_message_path_must_decide(
         app: FastAPI, writer: bool) -> None:
     world = await make_world(app)
-    alice, bob = await _customers(app, "Alice", "Bob")
-    resolved, other = await _ticket(app, alice, "resolved"), await _ticket(app, bob)
+    (alice,) = await _customers(app, "Alice")
+    resolved = await _ticket(app, alice, "resolved")
     fresh = await _ticket(app, alice, "new")
     agent = Actor(kind="agent", agent=world.agent, team_ids=frozenset({world.en_team.id}))
     async with app.state.db.transaction() as session:
@@ -115,9 +118,7 @@ async def test_batch_declines_what_the_one_message_path_must_decide(
         ticket.status, ticket.pending_reason = "pending", "customer"
     sends = [
         ChatSend(alice, resolved, "reopen please", "r1"),  # reopens: reply() decides
-        ChatSend(alice, other, "not mine", "x1"),  # someone else's ticket
         ChatSend(alice, fresh, "here it is", "f1"),  # answers what support waited for
-        ChatSend(alice, "KF-NOPE00", "?", "n1"),  # no such ticket
         ChatSend(agent, fresh, "thanks", "g1"),  # same ticket as Alice's: same path
     ]
     async with batch_session(app.state.db, writer) as session:
@@ -125,7 +126,56 @@ async def test_batch_declines_what_the_one_message_path_must_decide(
     assert outcomes == [None] * len(sends)
     async with app.state.db.transaction() as session:
         count = len((await session.scalars(select(Message))).all())
-    assert count == 3  # the three first messages only
+    assert count == 2  # the two first messages only
+
+
+@WRITER
+async def test_batch_refuses_what_reply_refuses_and_appends_the_rest(
+        app: FastAPI, writer: bool) -> None:
+    """What ``reply`` refuses without storing anything gets the same error from the batch,
+    in place of the outcome, and the batch's other sends are appended: declined, such a send
+    rolled the whole batch back and had every send redone through the ORM."""
+    alice, bob = await _customers(app, "Alice", "Bob")
+    mine, others, closed = (await _ticket(app, alice), await _ticket(app, bob),
+                            await _ticket(app, alice))
+    async with batch_session(app.state.db, writer) as session:
+        first = await append_chat_batch(session, [ChatSend(alice, closed, "before", "c1")])
+    assert isinstance(first[0], Appended)
+    async with app.state.db.transaction() as session:
+        ticket = await session.scalar(select(Ticket).where(Ticket.number == closed))
+        assert ticket is not None
+        ticket.status = "closed"
+    sends = [
+        ChatSend(alice, others, "not mine", "x1"),  # someone else's ticket
+        ChatSend(alice, "KF-NOPE00", "?", "n1"),  # no such ticket
+        ChatSend(alice, "not a number", "?", "n2"),
+        ChatSend(alice, closed, "still there?", "c2"),  # closed
+        ChatSend(alice, closed, "before", "c1"),  # a resend of what was stored before
+        ChatSend(alice, mine, "where is my deposit", "m1"),
+    ]
+    async with batch_session(app.state.db, writer) as session:
+        outcomes = await append_chat_batch(session, sends)
+    # The one-message path's answers to the same sends.
+    expected = []
+    for send in sends[:4]:
+        async with app.state.db.transaction() as session:
+            try:
+                ticket = await tickets.get_readable(session, alice, send.number)
+                await replies.reply(session, alice, app.state.settings, ticket,
+                                    ticket_schemas.ReplyCreate(body=send.body,
+                                                               client_msg_id="other"))
+            except Exception as exc:  # noqa: BLE001 - the error is what is compared
+                expected.append((type(exc), exc.code, exc.status, exc.message))  # type: ignore[attr-defined]
+    assert [(type(o), o.code, o.status, o.message) for o in outcomes[:4]] == expected  # type: ignore[union-attr]
+    assert [e[1] for e in expected] == ["not_found", "not_found", "not_found", "ticket_closed"]
+    resent, appended = outcomes[4], outcomes[5]
+    assert isinstance(resent, Appended)
+    assert (resent.created, resent.message.id) == (False, first[0].message.id)  # type: ignore[union-attr]
+    assert isinstance(appended, Appended)
+    assert appended.created
+    async with app.state.db.transaction() as session:
+        bodies = set(await session.scalars(select(Message.body)))
+    assert bodies == {"first", "before", "where is my deposit"}
 
 
 @WRITER
@@ -323,3 +373,53 @@ async def test_inline_sqlite_waits_for_the_lock_without_blocking_the_loop(
     check = sqlite3.connect(path)
     assert check.execute("SELECT x FROM t").fetchall() == [(1,)]
     check.close()
+
+
+@pytest.mark.parametrize("failing", [1, 3], ids=["rerun-without-it", "then-savepoints"])
+async def test_a_failing_job_leaves_the_other_sends_of_its_batch_on_the_batched_path(
+        app: FastAPI, failing: int) -> None:
+    """A job that fails rolls its batch back. The batch runs again without it, so the plain
+    sends beside it are appended by the batch again instead of each running its own ``work``
+    (the ORM path, one to two orders of magnitude dearer); with more failing jobs than
+    ``MAX_LEFT_OUT``, every job runs in its own savepoint. Either way each send gets its
+    message and each failing job its error."""
+    alice, bob = await _customers(app, "Alice", "Bob")
+    numbers = {alice: await _ticket(app, alice), bob: await _ticket(app, bob)}
+    worked: list[str] = []
+
+    def send(actor: Actor, body: str) -> tuple[Work, ChatSend]:
+        async def work(session: AsyncSession) -> tuple[Ticket, Message]:
+            worked.append(body)
+            ticket = await tickets.get_readable(session, actor, numbers[actor])
+            return ticket, await replies.reply(
+                session, actor, app.state.settings, ticket,
+                ticket_schemas.ReplyCreate(body=body, client_msg_id=body))
+        return work, ChatSend(actor, numbers[actor], body, body)
+
+    async def fails(session: AsyncSession) -> None:
+        worked.append("fails")
+        raise Conflict("this ticket was resolved too long ago; open a new one",
+                       code="reopen_window_passed")
+
+    jobs = [send(alice, "a1"), send(bob, "b1"), send(alice, "a2"), send(bob, "b2")]
+    submitted = [app.state.writer.submit(work, key=chat.number, chat=chat)
+                 for work, chat in jobs]
+    submitted[2:2] = [app.state.writer.submit(fails) for _ in range(failing)]
+    results = await asyncio.gather(*submitted, return_exceptions=True)
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert [getattr(e, "code", None) for e in errors] == ["reopen_window_passed"] * failing
+    sent = [r for r in results if not isinstance(r, Exception)]
+    bodies = [(r.message.body if isinstance(r, Appended) else r[1].body) for r in sent]
+    assert bodies == ["a1", "b1", "a2", "b2"]
+    if failing <= MAX_LEFT_OUT:
+        assert all(isinstance(r, Appended) for r in sent)
+        assert sorted(w for w in worked if w != "fails") == []  # no send ran its own work
+        assert worked.count("fails") == failing
+    else:
+        assert sorted(w for w in worked if w != "fails") == ["a1", "a2", "b1", "b2"]
+    async with app.state.db.transaction() as session:
+        stored = [(n, s, b) for n, s, b in (await session.execute(
+            select(Ticket.number, Message.seq, Message.body).join(Ticket)
+            .where(Message.seq > 1).order_by(Ticket.number, Message.seq))).all()]
+    assert sorted(stored) == sorted([(numbers[alice], 2, "a1"), (numbers[alice], 3, "a2"),
+                                     (numbers[bob], 2, "b1"), (numbers[bob], 3, "b2")])
