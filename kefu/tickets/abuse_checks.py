@@ -48,7 +48,7 @@ from kefu.tickets import schemas
 from kefu.tickets.creation import Opened
 from kefu.tickets.events import record_event
 from kefu.tickets.guarding import SYSTEM
-from kefu.tickets.messages import MessageAuthor, add_message
+from kefu.tickets.messages import MessageAuthor, MessageFields, add_message
 from kefu.tickets.models import Message, Ticket
 from kefu.tickets.workflow import change_tags, set_status
 from kefu.trust.errors import CoolingDown
@@ -94,7 +94,8 @@ async def ensure_may_write(
 # ---------------------------------------------------------------- harassment, spam, scams
 
 
-def _language(ticket: Ticket, message: Message) -> str:
+def inbound_language(ticket: Ticket, message: MessageFields) -> str:
+    """The language to answer an inbound message in: its own where it was detected."""
     return message.language if message.language not in (None, "und") else ticket.language
 
 
@@ -120,7 +121,7 @@ def cooldown_notice(kind: str, duration: timedelta, language: str) -> str:
             "We have received what you already sent.")
 
 
-async def _visitor_id(session: AsyncSession, message: Message) -> str | None:
+async def _visitor_id(session: AsyncSession, message: MessageFields) -> str | None:
     """The author's visitor id when a visitor wrote the message (a visitor's cool-down holds
     their visitor id, see ``record_flag``)."""
     if message.author_customer_id is None:
@@ -148,18 +149,21 @@ async def screen_inbound(session: AsyncSession, ticket: Ticket, message: Message
     screening = screen(message.body, recent=await _recent_bodies(session, ticket, message))
     if not screening.actionable:
         return
-    language = _language(ticket, message)
+    language = inbound_language(ticket, message)
     signals = screening.for_review
     if signals:
-        await _flag_abuse(session, ticket, message, signals, language)
+        await flag_abuse(session, ticket, message, signals, language)
     if screening.scams:
         await _warn_about_scam(session, ticket, message, screening.scams, language)
 
 
-async def _flag_abuse(
-    session: AsyncSession, ticket: Ticket, message: Message, signals: tuple[AbuseSignal, ...],
-    language: str,
+async def flag_abuse(
+    session: AsyncSession, ticket: Ticket, message: MessageFields,
+    signals: tuple[AbuseSignal, ...], language: str,
 ) -> None:
+    """Flag a stored inbound message for review, tag its ticket, and start a cool-down for
+    the first signal that asks for one, telling the customer (``screen_inbound``; the chat's
+    batches call it for a message that only needs a review)."""
     visitor_id = await _visitor_id(session, message)
     cooled: AbuseSignal | None = None
     for signal in signals:  # strongest first: the strongest high one starts the cool-down
@@ -244,7 +248,7 @@ async def add_to_open_duplicate(
         if ticket.status == "pending" and ticket.pending_reason == "customer":
             await set_status(session, actor, ticket, "open", None)
         await add_message(session, ticket, MessageAuthor("system"),
-                          body=duplicate_notice(ticket.number, _language(ticket, message)))
+                          body=duplicate_notice(ticket.number, inbound_language(ticket, message)))
         details = {"channel": data.channel or "", "message_id": str(message.id)}
         await record_event(session, actor, ticket, "duplicate_added", details)
         await audit(session, actor, "ticket.duplicate_added", target_type="ticket",

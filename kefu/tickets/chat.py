@@ -11,13 +11,15 @@ and the tickets' new sequence counters and timestamps in one executemany.
 Only the common case takes this path: a public message without attachments into a ticket the
 sender may read and whose status the message does not change (but for an agent's first reply,
 which opens a new ticket with ``reply``'s own :func:`~kefu.tickets.replies.open_on_first_reply`),
-with nothing for the secret guard to mask and nothing for the abuse checks to act on
+with nothing for the secret guard to mask, and nothing for the abuse checks
 (:func:`kefu.guard.abuse.screen`; a sender's earlier sends in the same batch count as their
-recent messages). Anything else (a merged number, a resolved ticket, a customer's
-reply to a ticket waiting for them, an agent's reply to an email or Telegram customer, a note
-with @mentions, an attachment, a flagged message) returns ``None`` for that send, and the writer
-runs it through ``reply`` / ``add_note`` as before, so every rule lives in one place. All sends
-of one ticket take the same path, so a ticket's messages keep their order.
+recent messages) but a flag for a supervisor's review, which the batch raises once the message
+is appended (:func:`~kefu.tickets.abuse_checks.flag_abuse`, as ``reply`` does). Anything else
+(a merged number, a resolved ticket, a customer's reply to a ticket waiting for them, an agent's
+reply to an email or Telegram customer, a note with @mentions, an attachment, a message that
+cools its sender down or warns of a scam) returns ``None`` for that send, and the writer runs
+it through ``reply`` / ``add_note`` as before, so every rule lives in one place. All sends of
+one ticket take the same path, so a ticket's messages keep their order.
 
 On the writer's SQLite connection the batch's statements go to sqlite3 directly
 (:func:`kefu.db.writer_sqlite`); through the ORM each cost 100–400 µs of Python, most of a
@@ -35,7 +37,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -72,11 +74,11 @@ from kefu.db import (
     sqlite_value,
     writer_sqlite,
 )
-from kefu.guard.abuse import RECENT_MESSAGES, RECENT_WINDOW, screen
+from kefu.guard.abuse import RECENT_MESSAGES, RECENT_WINDOW, AbuseSignal, screen
 from kefu.guard.secrets import scan
 from kefu.realtime.analysis import Analysis
 from kefu.realtime.events import publish_after_commit, ticket_topic
-from kefu.tickets.abuse_checks import cooldown_subject
+from kefu.tickets.abuse_checks import cooldown_subject, flag_abuse, inbound_language
 from kefu.tickets.events import announce_ticket, webhook_ticket
 from kefu.tickets.messages import customer_name, message_event, settings_of
 from kefu.tickets.models import DELIVERED_CHANNELS, Message, Ticket
@@ -182,23 +184,66 @@ def recent_chat(session: AsyncSession) -> RecentChat:
 
 
 def _guarded(send: ChatSend, ticket: Ticket, earlier: dict[tuple[str, str], list[str]],
-             memory: RecentChat, now: datetime) -> bool:
-    """Whether a customer's send has something for the secret guard or the abuse checks. An
-    analysis made ahead has counted the sender's repeats already (the worker remembers what
-    each sender sent). Without one, the screen runs here with the ticket's recent customer
-    messages and the sender's earlier sends in this batch (``earlier``, which gets this one)."""
+             memory: RecentChat, now: datetime) -> str | None:
+    """What a customer's send has for the secret guard (``"secret"``) or the abuse checks
+    (``"abuse"``), if anything. An analysis made ahead has counted the sender's repeats already
+    (the worker remembers what each sender sent). Without one, the screen runs here with the
+    ticket's recent customer messages and the sender's earlier sends in this batch
+    (``earlier``, which gets this one)."""
     pre = send.analysis
     if pre is not None:
-        return not pre.clean or pre.actionable
+        return "secret" if not pre.clean else "abuse" if pre.actionable else None
     if not scan(send.body).clean:
-        return True
+        return "secret"
     key = (send.actor.label, ticket.number)
     recent = earlier.get(key)
     if recent is None:
         recent = earlier[key] = memory.bodies(ticket.id, now)[-RECENT_MESSAGES:]
     found = screen(send.body, recent=recent).actionable
     recent.append(send.body)
-    return found
+    return "abuse" if found else None
+
+
+async def _screen_suspects(
+    session: AsyncSession, raw: sqlite3.Connection | None, sends: Sequence[ChatSend],
+    chosen: Sequence[Ticket | None], refused: Container[int], suspects: list[int],
+    now: datetime,
+) -> tuple[dict[int, tuple[AbuseSignal, ...]], set[str]]:
+    """The abuse screen on the sends in which the analysis found something, as
+    ``screen_inbound`` screens a stored message: with the ticket's customer messages of the
+    last ``RECENT_WINDOW`` (from the database, and the earlier customer sends of this batch).
+    Returns the flags to raise once they are stored, for sends that only need a supervisor's
+    review; and the tickets to send down the slow path, where a send cools its sender down or
+    warns of a scam (a system message after it, and the ticket's next sends refused)."""
+    ids = list(dict.fromkeys(t.id for i in suspects if (t := chosen[i]) is not None))
+    since = now - RECENT_WINDOW
+    stored: dict[uuid.UUID, list[str]] = {ticket_id: [] for ticket_id in ids}
+    if raw is not None:
+        for ticket_id, body in raw.execute(
+                "SELECT ticket_id, body FROM messages WHERE author_kind = 'customer'"
+                " AND created_at >= ? AND ticket_id IN (" + ",".join("?" * len(ids))
+                + ") ORDER BY seq", [sqlite_value(since), *(i.hex for i in ids)]):
+            stored[uuid.UUID(ticket_id)].append(body)
+    else:
+        for ticket_id, body in await session.execute(
+                select(Message.ticket_id, Message.body).where(
+                    Message.author_kind == "customer", Message.created_at >= since,
+                    Message.ticket_id.in_(ids)).order_by(Message.seq)):
+            stored[ticket_id].append(body)
+    flags: dict[int, tuple[AbuseSignal, ...]] = {}
+    declined: set[str] = set()
+    for index in suspects:
+        ticket = chosen[index]
+        assert ticket is not None
+        batch = [send.body for j, (send, t) in enumerate(zip(sends[:index], chosen, strict=False))
+                 if t is ticket and send.actor.agent is None and j not in refused]
+        screening = screen(sends[index].body,
+                           recent=(stored[ticket.id] + batch)[-RECENT_MESSAGES:])
+        if screening.scams or any(signal.cooldown for signal in screening.for_review):
+            declined.add(ticket.number)
+        elif screening.for_review:
+            flags[index] = screening.for_review
+    return flags, declined
 
 
 async def append_chat_batch(
@@ -231,8 +276,10 @@ async def append_chat_batch(
     unknown: dict[int, KefuError] = {}
     refused: dict[int, KefuError] = {}
     earlier: dict[tuple[str, str], list[str]] = {}
+    suspects: list[int] = []  # customer sends in which the analysis found abuse
     for index, send in enumerate(sends):
         ticket = by_number.get(named[index] or "")
+        guard: str | None = None
         if ticket is not None and ticket.merged_into_id is not None:
             chosen.append(None)  # ``get_readable`` follows the merge
             declined.add(ticket.number)
@@ -251,11 +298,19 @@ async def append_chat_batch(
             chosen.append(ticket)
         elif (not _fast_status(send.actor, ticket)
                 or (send.actor.agent is None and send.actor.customer is None)
-                or (send.actor.agent is None and _guarded(send, ticket, earlier, memory, now))):
+                or (guard := None if send.actor.agent is not None
+                    else _guarded(send, ticket, earlier, memory, now)) == "secret"):
             declined.add(ticket.number)
             chosen.append(None)
         else:
+            if guard == "abuse":
+                suspects.append(index)
             chosen.append(ticket)
+    flags: dict[int, tuple[AbuseSignal, ...]] = {}
+    if suspects:
+        flags, slow = await _screen_suspects(session, raw, sends, chosen, refused, suspects,
+                                              now)
+        declined |= slow
     chosen = [t if t is not None and (i in refused or t.number not in declined) else None
               for i, t in enumerate(chosen)]
     if not any(chosen):
@@ -349,16 +404,30 @@ async def append_chat_batch(
     for ticket in touched.values():  # once per ticket and batch
         announce_ticket(session, ticket, "message",
                         customer_messages=from_customer.get(ticket.id, 0))
+    attached: dict[uuid.UUID, Ticket] = {}
+
+    async def attach(ticket: Ticket) -> Ticket:
+        """The ticket in the session, for the ORM's steps below."""
+        if raw is None:
+            return ticket
+        if ticket.id not in attached:  # read without the session: attach it as it is (no query)
+            make_transient_to_detached(ticket)
+            attached[ticket.id] = await session.merge(ticket, load=False)
+        return attached[ticket.id]
+
+    for index, signals in flags.items():  # after the message, as ``screen_inbound`` does
+        outcome = outcomes[index]
+        if isinstance(outcome, Appended) and outcome.created:
+            ticket = await attach(outcome.ticket)
+            await flag_abuse(session, ticket, outcome.message, signals,
+                             inbound_language(ticket, outcome.message))
     opening: dict[uuid.UUID, tuple[Ticket, Actor]] = {}
     for send, outcome in zip(sends, outcomes, strict=True):
         if (isinstance(outcome, Appended) and outcome.created and send.actor.agent is not None
                 and outcome.ticket.status == "new"):
             opening.setdefault(outcome.ticket.id, (outcome.ticket, send.actor))
     for ticket, actor in opening.values():  # after the messages, as ``reply`` does
-        if raw is not None:  # read without the session: attach it as it is (no query)
-            make_transient_to_detached(ticket)
-            ticket = await session.merge(ticket, load=False)
-        await open_on_first_reply(session, actor, ticket)
+        await open_on_first_reply(session, actor, await attach(ticket))
     settings = settings_of(session)
     if settings is not None:
         from kefu.assistant.service import after_customer_messages  # it builds on tickets

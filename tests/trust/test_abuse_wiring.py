@@ -28,13 +28,18 @@ from kefu.guard.abuse import (
     screen,
     spam_score,
 )
+from kefu.realtime.analysis import Analysis
+from kefu.tickets import replies
 from kefu.tickets.abuse_checks import cooldown_notice
 from kefu.tickets.chat import Appended, ChatSend, append_chat_batch
 from kefu.tickets.creation import create_ticket
-from kefu.tickets.models import Message, Ticket
+from kefu.tickets.events import tags_of
+from kefu.tickets.models import Message, Ticket, TicketEvent
+from kefu.tickets.schemas import ReplyCreate
 from kefu.trust.errors import CoolingDown
+from kefu.trust.models import AbuseFlag
 from kefu.trust.review import cooldown_for
-from tests.factories import customer_token
+from tests.factories import batch_session, customer_token
 from tests.realtime.live import Client, LiveServer, factory_app, live_server
 from tests.trust.conftest import Desk, open_ticket
 from tests.web.browser import csrf_of, png_bytes, portal_sign_in
@@ -455,17 +460,80 @@ async def test_batches_count_earlier_sends_of_the_batch_as_recent(app: FastAPI) 
     async with app.state.db.transaction() as session:
         outcomes = await append_chat_batch(session, [
             ChatSend(actor, number, "is anyone there", f"r-{i}") for i in range(3)])
-    # The third is a second repeat: worth a flag, so it and the rest of the ticket's sends go
-    # through ``reply`` in order.
-    assert outcomes == [None, None, None]
+    # The third is a second repeat: worth a flag for review, which the batch raises once it
+    # has appended it.
+    assert [isinstance(o, Appended) and o.created for o in outcomes] == [True, True, True]
+    third = outcomes[2]
+    assert isinstance(third, Appended)
+    async with app.state.db.transaction() as session:
+        flags = list(await session.scalars(select(AbuseFlag).where(
+            AbuseFlag.ticket_id == third.ticket.id)))
+    assert [(f.kind, f.details["message_id"], f.details["level"]) for f in flags] == [
+        ("spam", str(third.message.id), "medium")]
+    # A third repeat, in the next batch, cools the sender down, which adds a system message
+    # after theirs and refuses what follows: that is ``reply``'s to do, in order.
     async with app.state.db.transaction() as session:
         single = await append_chat_batch(session, [ChatSend(actor, number, "is anyone there",
                                                             "s-1")])
-    assert isinstance(single[0], Appended)
+    assert single == [None]
     async with app.state.db.transaction() as session:
         count = await session.scalar(select(func.count()).select_from(Message).where(
-            Message.ticket_id == single[0].ticket.id))
-    assert count == 2  # the first message and the single send; the declined three wait
+            Message.ticket_id == third.ticket.id))
+    assert count == 4  # the first message and the three sends; the declined one waits
+
+
+SPAM = "Join my VIP signal group on telegram @pumpking for 10x gains"  # spam, medium
+
+
+@pytest.mark.parametrize("writer", [False, True], ids=["session", "writer"])
+async def test_a_flag_for_review_is_raised_by_the_batch_as_reply_raises_it(
+    app: FastAPI, writer: bool
+) -> None:
+    """A send that only needs a supervisor's review is appended by the batch, with the ticket's
+    other sends, and flagged as ``reply`` flags it: the same flag, tag, events and audit."""
+    one, one_number = await chat_customer(app, "flag-one", "Deposit missing")
+    batched, batched_number = await chat_customer(app, "flag-batch", "Deposit missing")
+    async with app.state.db.transaction() as session:
+        ticket = await session.scalar(select(Ticket).where(Ticket.number == one_number))
+        assert ticket is not None
+        await replies.reply(session, one, app.state.settings, ticket,
+                            ReplyCreate(body=SPAM, client_msg_id="one-1"))
+    async with batch_session(app.state.db, writer) as session:
+        outcomes = await append_chat_batch(session, [
+            ChatSend(batched, batched_number, "hello?", "b-0"),
+            ChatSend(batched, batched_number, SPAM, "b-1", Analysis(True, True, "en")),
+            ChatSend(batched, batched_number, "my USDT deposit", "b-2")])
+    assert all(isinstance(o, Appended) and o.created for o in outcomes)
+    flagged = outcomes[1]
+    assert isinstance(flagged, Appended)
+
+    async def effects(number: str) -> dict[str, Any]:
+        async with app.state.db.transaction() as session:
+            ticket = await session.scalar(select(Ticket).where(Ticket.number == number))
+            assert ticket is not None
+            flags = list(await session.scalars(select(AbuseFlag).where(
+                AbuseFlag.ticket_id == ticket.id)))
+            events = list(await session.scalars(select(TicketEvent).where(
+                TicketEvent.ticket_id == ticket.id, TicketEvent.kind != "created")
+                .order_by(TicketEvent.at)))
+            audits = list(await session.scalars(select(AuditEntry).where(
+                AuditEntry.target_id == number)))
+            return {
+                "flags": [(f.kind, f.score, f.reasons, f.excerpt, f.status, f.customer_id
+                           == ticket.customer_id, f.details["level"]) for f in flags],
+                "message_ids": [f.details["message_id"] for f in flags],
+                "tags": await tags_of(session, ticket.id),
+                "events": [(e.kind, e.actor_kind, e.data) for e in events],
+                "audit": [(a.action, a.details["kind"], a.details["score"], a.details[
+                    "cooldown_until"]) for a in audits],
+            }
+
+    expected, got = await effects(one_number), await effects(batched_number)
+    assert got["message_ids"] == [str(flagged.message.id)]
+    for key in ("flags", "tags", "events", "audit"):
+        assert got[key] == expected[key], key
+    assert got["flags"]
+    assert got["tags"] == ["abuse"]
 
 
 # ---------------------------------------------------------------- the websocket
