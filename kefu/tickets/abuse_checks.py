@@ -134,6 +134,8 @@ async def _visitor_id(session: AsyncSession, message: MessageFields) -> str | No
 
 
 async def _recent_bodies(session: AsyncSession, ticket: Ticket, message: Message) -> list[str]:
+    if message.seq <= 1:  # a ticket's first message: nothing before it
+        return []
     rows = await session.scalars(
         select(Message.body).where(
             Message.ticket_id == ticket.id, Message.author_kind == "customer",

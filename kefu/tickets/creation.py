@@ -66,6 +66,24 @@ async def create_ticket(
     priority: str = "normal",
     client_msg_id: str | None = None,
 ) -> Ticket:
+    opened = await _create(session, actor, customer=customer, subject=subject, body=body,
+                           channel=channel, language=language, priority=priority,
+                           client_msg_id=client_msg_id)
+    return opened.ticket
+
+
+async def _create(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    customer: Customer,
+    subject: str,
+    body: str,
+    channel: str,
+    language: str | None,
+    priority: str,
+    client_msg_id: str | None,
+) -> Opened:
     # A language the caller chose (an agent, the widget's language) wins; else the language
     # the customer wrote in, when the text tells; else their profile's.
     detected = detect_language(f"{subject}\n{body}")
@@ -84,16 +102,11 @@ async def create_ticket(
     await emit(session, "ticket.created", {"ticket": webhook_ticket(ticket)})
     announce_ticket(session, ticket, "created", tags=[])
     # The first message is the customer's request, also when an agent records it for them.
-    author = MessageAuthor("customer", customer_id=customer.id)
-    await add_message(session, ticket, author, body=body, client_msg_id=client_msg_id)
-    return ticket
-
-
-async def first_message(session: AsyncSession, ticket: Ticket) -> Message:
-    message = await session.scalar(
-        select(Message).where(Message.ticket_id == ticket.id).order_by(Message.seq).limit(1))
-    assert message is not None
-    return message
+    author = MessageAuthor("customer", customer_id=customer.id,
+                           name=customer.display_name or schemas.UNNAMED_CUSTOMER)
+    message, _ = await add_message(session, ticket, author, body=body,
+                                   client_msg_id=client_msg_id, first=True)
+    return Opened(ticket, message)
 
 
 @dataclass(frozen=True)
@@ -167,9 +180,8 @@ async def open_for_actor(
     if customer.is_visitor and await session.scalar(
             select(Ticket.id).where(Ticket.customer_id == customer.id)) is not None:
         raise Conflict("sign in to open more conversations", code="visitor_limit")
-    ticket = await create_ticket(
+    return await _create(
         session, actor, customer=customer, subject=data.subject, body=data.body,
         channel=channel, language=data.language, priority=priority,
         client_msg_id=data.client_msg_id,
     )
-    return Opened(ticket, await first_message(session, ticket))

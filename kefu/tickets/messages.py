@@ -103,15 +103,17 @@ async def add_message(
     attachment_ids: Sequence[uuid.UUID] = (),
     client_msg_id: str | None = None,
     rateable: bool = False,
+    first: bool = False,
 ) -> tuple[Message, bool]:
     """Append a message. Returns (message, created); re-sending a ``client_msg_id`` returns the
     stored message and stores nothing new. A customer's text is stored masked (secret guard).
     ``rateable`` goes into the ``message`` frame (the assistant's answers; see
-    :func:`message_event`)."""
+    :func:`message_event`). ``first``: the first message of a ticket made in this transaction,
+    which has nothing stored to find."""
     guarded = scan(body) if author.kind == "customer" else None
     if guarded is not None:
         body = guarded.masked
-    if client_msg_id:
+    if client_msg_id and not first:
         existing = await stored_message(session, ticket, client_msg_id)
         if existing is not None:
             return existing, False

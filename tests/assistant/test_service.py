@@ -26,7 +26,7 @@ from kefu.db import Database
 from kefu.guard.outbound import check_outbound
 from kefu.jobs.models import Job
 from kefu.jobs.runner import DatabaseJobRunner, JobRegistry
-from kefu.tickets.creation import create_ticket, first_message
+from kefu.tickets.creation import create_ticket
 from kefu.tickets.events import tags_of
 from kefu.tickets.messages import MessageAuthor, add_message
 from kefu.tickets.models import Message, Ticket, TicketEvent
@@ -55,8 +55,9 @@ async def open_chat(db: Database, settings: Settings, body: str, *,
         ticket = await create_ticket(session, Actor(kind="customer", customer=customer),
                                      customer=customer, subject=body[:60], body=body,
                                      channel=channel)
-        await after_customer_message(session, ticket, await first_message(session, ticket),
-                                     settings=settings)
+        first = await session.scalar(select(Message).where(Message.ticket_id == ticket.id))
+        assert first is not None
+        await after_customer_message(session, ticket, first, settings=settings)
         return ticket.id
 
 
