@@ -69,9 +69,10 @@ async def _world(db: Database, count: int, prefix: str = "bench"
             actor = Actor(kind="customer", customer=customer)
             numbers = []
             for status in ("open", "closed"):
-                ticket = await create_ticket(session, actor, customer=customer,
+                opened = await create_ticket(session, actor, customer=customer,
                                              subject="Deposit not credited",
                                              body="My USDT deposit is missing", channel="chat")
+                ticket = opened.ticket
                 ticket.status = status
                 numbers.append(ticket.number)
             senders.append((actor, numbers[0], numbers[1]))

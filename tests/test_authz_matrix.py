@@ -266,12 +266,14 @@ class Harness:
         async with self.app.state.db.transaction() as session:
             await session.execute(update(Agent).values(
                 totp_enabled=False, totp_secret=TOTP_SECRET, totp_last_counter=None))
-            ticket = await create_ticket(
+            opened = await create_ticket(
                 session, customer, customer=self.customer_a, subject=f"Withdrawal stuck #{n}",
                 body="My BTC withdrawal has been pending for 6 hours.", channel="portal")
-            target = await create_ticket(
+            ticket = opened.ticket
+            opened = await create_ticket(
                 session, customer, customer=self.customer_a, subject=f"Same withdrawal #{n}",
                 body="Writing again about the withdrawal.", channel="portal")
+            target = opened.ticket
             note_file = await upload(session, agent, settings, ticket)
             await add_note(session, agent, ticket, ticket_schemas.NoteCreate(
                 body=NOTE_TEXT, attachment_ids=[note_file]))

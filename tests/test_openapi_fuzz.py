@@ -219,9 +219,10 @@ async def seed(app: FastAPI, client: httpx.AsyncClient) -> Seeded:
     async with app.state.db.transaction() as session:
         customer = await session.scalar(select(Customer).where(Customer.external_id == "cust-a"))
         assert customer is not None
-        ticket = await create_ticket(
+        opened = await create_ticket(
             session, Actor(kind="customer", customer=customer), customer=customer,
             subject="Deposit missing", body="USDT on TRC20, 3 hours ago.", channel="portal")
+        ticket = opened.ticket
 
         async def chunks() -> AsyncIterator[bytes]:
             yield PNG

@@ -649,12 +649,13 @@ class _Seeder:
 
         self.at(plan.opened_at)
         creator = staff.actor if plan.channel == "phone" else person.actor
-        ticket = await create_ticket(
+        opened = await create_ticket(
             session, creator, customer=person.customer,
             subject=_fill(plan.script.subject, values)[:200],
             body=_fill(plan.script.opening, values), channel=plan.channel,
             language=plan.language, priority=plan.priority,
         )
+        ticket = opened.ticket
         values["number"] = ticket.number
         duplicate: Ticket | None = None
         for action, moment in zip(actions, moments, strict=True):
@@ -690,12 +691,12 @@ class _Seeder:
                 await workflow.change_status(session, staff.actor, ticket,
                                              schemas.StatusChange(status="closed"))
             elif action.kind == "duplicate":
-                duplicate = await create_ticket(
+                duplicate = (await create_ticket(
                     session, person.actor, customer=person.customer,
                     subject=common.duplicate_subject, body=text,
                     channel=plan.rng.choice(("email", "chat", "portal")),
                     language=plan.language, priority=plan.priority,
-                )
+                )).ticket
             elif action.kind == "merge":
                 assert duplicate is not None
                 await workflow.merge(session, staff.actor, duplicate, into_number=ticket.number)

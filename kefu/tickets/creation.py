@@ -65,25 +65,8 @@ async def create_ticket(
     language: str | None = None,
     priority: str = "normal",
     client_msg_id: str | None = None,
-) -> Ticket:
-    opened = await _create(session, actor, customer=customer, subject=subject, body=body,
-                           channel=channel, language=language, priority=priority,
-                           client_msg_id=client_msg_id)
-    return opened.ticket
-
-
-async def _create(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    customer: Customer,
-    subject: str,
-    body: str,
-    channel: str,
-    language: str | None,
-    priority: str,
-    client_msg_id: str | None,
 ) -> Opened:
+    """A new ticket and its first message, the customer's request."""
     # A language the caller chose (an agent, the widget's language) wins; else the language
     # the customer wrote in, when the text tells; else their profile's.
     detected = detect_language(f"{subject}\n{body}")
@@ -180,7 +163,7 @@ async def open_for_actor(
     if customer.is_visitor and await session.scalar(
             select(Ticket.id).where(Ticket.customer_id == customer.id)) is not None:
         raise Conflict("sign in to open more conversations", code="visitor_limit")
-    return await _create(
+    return await create_ticket(
         session, actor, customer=customer, subject=data.subject, body=data.body,
         channel=channel, language=data.language, priority=priority,
         client_msg_id=data.client_msg_id,

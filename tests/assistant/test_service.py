@@ -52,13 +52,11 @@ async def open_chat(db: Database, settings: Settings, body: str, *,
         customer = Customer(external_id=external_id, display_name="Alice", language="en")
         session.add(customer)
         await session.flush()
-        ticket = await create_ticket(session, Actor(kind="customer", customer=customer),
+        opened = await create_ticket(session, Actor(kind="customer", customer=customer),
                                      customer=customer, subject=body[:60], body=body,
                                      channel=channel)
-        first = await session.scalar(select(Message).where(Message.ticket_id == ticket.id))
-        assert first is not None
-        await after_customer_message(session, ticket, first, settings=settings)
-        return ticket.id
+        await after_customer_message(session, opened.ticket, opened.message, settings=settings)
+        return opened.ticket.id
 
 
 async def customer_writes(db: Database, settings: Settings, ticket_id: uuid.UUID,

@@ -91,9 +91,10 @@ class Floor:
         self.at(T0 - timedelta(minutes=minutes))
         async with self.app.state.db.transaction() as session:
             actor = Actor(kind="customer", customer=self.customer)
-            ticket = await create_ticket(
+            opened = await create_ticket(
                 session, actor, customer=self.customer, subject=subject, body="Help",
                 channel="portal", language=language, priority=priority)  # no assistant
+            ticket = opened.ticket
             return ticket.number
 
     async def snapshot(self) -> FloorSnapshot:

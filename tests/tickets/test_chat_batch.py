@@ -50,9 +50,10 @@ async def _customers(app: FastAPI, *names: str) -> list[Actor]:
 async def _ticket(app: FastAPI, actor: Actor, status: str = "open") -> str:
     async with app.state.db.transaction() as session:
         assert actor.customer is not None
-        ticket = await create_ticket(session, actor, customer=actor.customer,
+        opened = await create_ticket(session, actor, customer=actor.customer,
                                      subject="Deposit missing", body="first",
                                      channel="chat")
+        ticket = opened.ticket
         ticket.status = status
         return ticket.number
 

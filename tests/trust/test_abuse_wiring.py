@@ -404,8 +404,9 @@ async def chat_customer(app: FastAPI, external_id: str, first: str) -> tuple[Act
         session.add(customer)
         await session.flush()
         actor = Actor(kind="customer", customer=customer)
-        ticket = await create_ticket(session, actor, customer=customer,
+        opened = await create_ticket(session, actor, customer=customer,
                                      subject="Deposit", body=first, channel="chat")
+        ticket = opened.ticket
         ticket.status = "open"
         return actor, ticket.number
 
