@@ -62,7 +62,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from kefu.accounts.actor import Actor
 from kefu.core import clock
-from kefu.core.errors import Conflict, KefuError, NotFound
+from kefu.core.errors import KefuError, NotFound
 from kefu.core.ids import normalize_ticket_number
 from kefu.core.language import detect_language
 from kefu.core.recent import RecentByKey
@@ -82,7 +82,7 @@ from kefu.tickets.abuse_checks import cooldown_subject, flag_abuse, inbound_lang
 from kefu.tickets.events import announce_ticket, webhook_ticket
 from kefu.tickets.messages import customer_name, message_event, settings_of
 from kefu.tickets.models import DELIVERED_CHANNELS, Message, Ticket
-from kefu.tickets.replies import open_on_first_reply
+from kefu.tickets.replies import open_on_first_reply, ticket_closed
 from kefu.tickets.service import may_read
 from kefu.trust.errors import CoolingDown
 from kefu.trust.service import cooldowns_in_force
@@ -290,8 +290,7 @@ async def append_chat_batch(
             continue
         wait = cooling.get(subjects[index] or "")
         if ticket.status == "closed":
-            refused[index] = Conflict("this ticket is closed; open a new one",
-                                      code="ticket_closed")
+            refused[index] = ticket_closed()
             chosen.append(ticket)
         elif wait is not None:
             refused[index] = CoolingDown(wait)

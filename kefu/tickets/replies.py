@@ -22,6 +22,11 @@ from kefu.tickets.models import Message, Ticket
 from kefu.tickets.workflow import set_status
 
 
+def ticket_closed() -> Conflict:
+    """What a message into a closed ticket gets (here and in the chat's batches)."""
+    return Conflict("this ticket is closed; open a new one", code="ticket_closed")
+
+
 async def reply(
     session: AsyncSession,
     actor: Actor,
@@ -37,7 +42,7 @@ async def reply(
         if existing is not None:
             return existing
     if ticket.status == "closed":
-        raise Conflict("this ticket is closed; open a new one", code="ticket_closed")
+        raise ticket_closed()
     if actor.is_customer_side:
         await ensure_may_write(session, actor, ticket=ticket, client_msg_id=data.client_msg_id)
     if actor.agent is not None:
