@@ -1,8 +1,10 @@
-"""Ticket numbers as people type them, and the canonical form's shortcut."""
+"""Row ids (UUIDv7), and ticket numbers as people type them and the canonical form's shortcut."""
 
 from __future__ import annotations
 
 import re
+import time
+import uuid
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -10,6 +12,7 @@ from hypothesis import strategies as st
 from kefu.core.ids import (
     TICKET_ALPHABET,
     TICKET_NUMBER_RE,
+    new_id,
     new_ticket_number,
     normalize_ticket_number,
 )
@@ -48,3 +51,22 @@ near_numbers = st.builds(
                  st.builds(lambda _: new_ticket_number(), st.none())))
 def test_the_shortcut_agrees_with_the_rule(raw: str) -> None:
     assert normalize_ticket_number(raw) == _general(raw)
+
+
+def test_ids_are_uuid7_in_order_of_creation_with_74_random_bits() -> None:
+    before = time.time_ns() // 1_000_000
+    first = [new_id() for _ in range(2000)]
+    time.sleep(0.002)
+    later = new_id()
+    after = time.time_ns() // 1_000_000
+    for made in (*first, later):
+        assert made.version == 7
+        assert made.variant == uuid.RFC_4122
+        assert before <= made.int >> 80 <= after  # the Unix time in ms leads
+    assert later > max(first)  # a later millisecond sorts after every earlier id
+    assert len(set(first)) == len(first)
+    # the 74 bits after the time are random, not a counter: ids of one millisecond are not
+    # neighbours, and every one of those bits takes both values
+    tails = [(made.int >> 64 & 0xFFF) << 62 | made.int & ((1 << 62) - 1) for made in first]
+    assert sorted(tails) != tails
+    assert all(0 < sum(t >> bit & 1 for t in tails) < len(tails) for bit in range(74))

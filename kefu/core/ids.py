@@ -1,9 +1,10 @@
-"""Identifiers: random, unguessable, never sequential."""
+"""Identifiers: unguessable, never sequential; row ids ordered by time of creation."""
 
 from __future__ import annotations
 
 import re
 import secrets
+import time
 import uuid
 from typing import Final
 
@@ -14,7 +15,22 @@ TICKET_NUMBER_RE = re.compile(rf"^KF-[{TICKET_ALPHABET}]{{{TICKET_NUMBER_LENGTH}
 
 
 def new_id() -> uuid.UUID:
-    return uuid.uuid4()
+    """A UUIDv7 (RFC 9562): the Unix time in milliseconds, then 74 random bits.
+
+    Ids made close in time sort close together, so a new row's entry lands at the right edge of
+    its primary-key index (and of every index led by a ticket's id, for the recent tickets that
+    are getting messages), on pages already in the cache, instead of on a random page of an
+    index that grows with the whole history. The 74 bits come from the OS's CSPRNG, with no
+    counter (CPython 3.14's ``uuid7`` and uuid-utils spend up to 42 of them on one): an id
+    gives away when its row was made, which every such row says anyway, and nothing about its
+    neighbours. Ids never grant access; every read is checked against the caller."""
+    random = secrets.randbits(74)
+    return uuid.UUID(int=(time.time_ns() // 1_000_000) << 80 | _VERSION_7
+                     | (random >> 62) << 64 | random & _RAND_B)
+
+
+_VERSION_7: Final = 0x7 << 76 | 0b10 << 62  # the version nibble and the variant bits
+_RAND_B: Final = (1 << 62) - 1
 
 
 def new_ticket_number() -> str:

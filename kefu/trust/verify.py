@@ -7,7 +7,7 @@ What counts as official:
   DNS). ``email``: a registered address, or any address at a registered domain.
 - ``phone``, ``telegram``, ``x``: the registered numbers and handles (handles ignore case and
   ``@``; numbers may be typed in national form).
-- ``agent_id``: an agent's public id, the first 8 hex digits of their Kefu id (``3f9a1c2e``),
+- ``agent_id``: an agent's public id, the last 8 hex digits of their Kefu id (``3f9a1c2e``),
   while the agent is active; or an id an admin registered (e.g. an account manager outside
   Kefu). Agents see their own public id in the console and may give it to customers.
 
@@ -52,8 +52,10 @@ _REGISTRY_FOR: Final[dict[str, tuple[str, ...]]] = {
 
 
 def agent_public_id(agent_id: uuid.UUID) -> str:
-    """What customers can check on /verify: the first 8 hex digits of the agent's id."""
-    return agent_id.hex[:PUBLIC_ID_LENGTH]
+    """What customers can check on /verify: the last 8 hex digits of the agent's id, which are
+    random (the first ones of a UUIDv7 are the time it was made: agents added together would
+    share them, and anyone could guess them)."""
+    return agent_id.hex[-PUBLIC_ID_LENGTH:]
 
 
 def _agent_id(value: str) -> str:

@@ -9,6 +9,7 @@ import httpx
 from fastapi import FastAPI
 
 from kefu.config import Settings
+from kefu.trust.verify import agent_public_id
 from kefu.web.i18n import Translator
 from kefu.web.render import TEMPLATES_DIR, build_environment
 from tests.trust.conftest import Desk, open_ticket
@@ -63,7 +64,7 @@ async def test_trust_panel_and_step_up_button(
     assert fragment.status_code == 200
     assert "<html" not in fragment.text
     assert 'data-testid="compliance-hold"' in fragment.text
-    assert desk.agent.id.hex[:8] in fragment.text
+    assert agent_public_id(desk.agent.id) in fragment.text
 
     page = await client.get(f"/agent/tickets/{number}/trust")
     assert "<html" in page.text

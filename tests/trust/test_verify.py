@@ -8,9 +8,15 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from kefu.accounts.models import Agent, AuditEntry
+from kefu.core.ids import new_id
 from kefu.demo.seed import OFFICIAL_CHANNELS
 from kefu.guard import lookalike
-from kefu.trust.verify import add_missing_channels, guess_kinds, normalize_channel
+from kefu.trust.verify import (
+    add_missing_channels,
+    agent_public_id,
+    guess_kinds,
+    normalize_channel,
+)
 from kefu.web import i18n
 from tests.trust.conftest import Desk
 
@@ -107,10 +113,20 @@ async def test_verify_answers_from_the_registry(client: httpx.AsyncClient, desk:
     assert wrong == []
 
 
+def test_agents_added_together_have_public_ids_nobody_can_guess() -> None:
+    """Ids begin with the time they were made (UUIDv7): a public id taken from there would be
+    the same for agents added in the same minute, and guessable by anyone."""
+    made = [new_id() for _ in range(500)]
+    public = [agent_public_id(agent_id) for agent_id in made]
+    assert len(set(public)) == len(made)
+    assert len({agent_id.hex[:8] for agent_id in made}) < 3  # what the first digits would give
+
+
 async def test_agent_ids_are_official_while_the_agent_is_active(
     app: FastAPI, client: httpx.AsyncClient, desk: Desk
 ) -> None:
-    public_id = desk.agent.id.hex[:8]
+    public_id = agent_public_id(desk.agent.id)
+    assert public_id == desk.agent.id.hex[-8:]
     official = await verdict(client, "agent_id", public_id.upper())
     assert (official["verdict"], official["matched"], official["label"]) == (
         "official", public_id, "agent")
