@@ -1,7 +1,7 @@
 """Chat writer benchmark: what one batch of chat sends costs the event loop.
 
     .venv/bin/python bench/writer.py [--tickets 1000] [--batches 300] [--sizes 1,4,12,32]
-                                     [--odd none,closed,foreign,flagged]
+                                     [--odd none,closed,foreign,flagged] [--history 0]
 
 The live chat's sends are persisted by the group-commit writer (``kefu.realtime.writer``): one
 SQLite transaction per batch, on a connection used on the event loop's own thread, so every
@@ -18,13 +18,19 @@ append, against the plain batches (``none``) in the same run: ``closed``, a cust
 into their closed ticket (refused); ``foreign``, a customer naming another customer's ticket
 (refused); ``flagged``, a message the abuse screen flags for review (stored, flagged). Each send
 carries the work the websocket handler gives the writer (``get_readable`` and ``reply``), which
-runs for whatever the batched path declines. Prints a table and one JSON line."""
+runs for whatever the batched path declines.
+
+``--history N`` first stores N older messages, 20 to a closed ticket, with ids made as the app
+makes them: a deployment's database holds its past, and the indexes a send writes into
+(the messages' ids, and their tickets' ids with a sequence number or a client's id) grow with
+it, past the page cache. Prints a table and one JSON line."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -35,12 +41,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 
 from kefu.accounts.actor import Actor  # noqa: E402
 from kefu.accounts.models import Customer  # noqa: E402
 from kefu.config import Settings  # noqa: E402
 from kefu.core.errors import KefuError  # noqa: E402
+from kefu.core.ids import TICKET_ALPHABET, new_id  # noqa: E402
 from kefu.db import Database  # noqa: E402
 from kefu.migrations.runner import upgrade  # noqa: E402
 from kefu.realtime.analysis import Analysis  # noqa: E402
@@ -51,6 +59,7 @@ from kefu.tickets.creation import create_ticket  # noqa: E402
 from kefu.tickets.service import get_readable  # noqa: E402
 
 REFUSED: dict[str, int] = {}  # error code: sends refused
+STORED: dict[str, int] = {}  # messages in the database before the measured batches
 ODD_KINDS = ("none", "closed", "foreign", "flagged")
 CLEAN = Analysis(clean=True, actionable=False, language="en")
 FLAGGED = Analysis(clean=True, actionable=True, language="en")
@@ -79,6 +88,35 @@ async def _world(db: Database, count: int, prefix: str = "bench"
     return senders
 
 
+def _history(path: str, messages: int, per_ticket: int = 20) -> None:
+    """``messages`` older customer messages, ``per_ticket`` to a closed ticket, each ticket a
+    copy of the one ticket already there but for its id, number and counters."""
+    db = sqlite3.connect(path)
+    columns = [row[1] for row in db.execute("PRAGMA table_info(tickets)")]
+    template = db.execute(f"SELECT {', '.join(columns)} FROM tickets").fetchone()
+    row = dict(zip(columns, template, strict=True))
+    customer, at = row["customer_id"], row["created_at"]
+    for start in range(0, messages, 50_000):  # in chunks: a bounded transaction, bounded lists
+        count = min(50_000, messages - start)
+        tickets, rows = [], []
+        for i in range(start // per_ticket, (start + count - 1) // per_ticket + 1):
+            ticket_id = new_id().hex
+            number = "KF-" + "".join(TICKET_ALPHABET[i // 30 ** k % 30] for k in range(6))
+            seqs = range(1, min(per_ticket, start + count - i * per_ticket) + 1)
+            tickets.append({**row, "id": ticket_id, "number": number, "status": "closed",
+                            "last_seq": seqs[-1], "last_public_seq": seqs[-1]})
+            rows += [(new_id().hex, ticket_id, seq, seq, "customer", None, customer,
+                      f"older question {i}-{seq}", 0, f"h-{i}-{seq}", at, "en") for seq in seqs]
+        db.executemany(f"INSERT INTO tickets ({', '.join(columns)}) VALUES"
+                       f" ({', '.join(':' + c for c in columns)})", tickets)
+        db.executemany("INSERT INTO messages (id, ticket_id, seq, public_seq, author_kind,"
+                       " author_agent_id, author_customer_id, body, internal, client_msg_id,"
+                       " created_at, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        db.commit()
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+
+
 async def _send(session: AsyncSession, *, actor: Actor, settings: Settings, number: str,
                 body: str, client_msg_id: str) -> object:
     """What the websocket handler's work does with a customer's send (``_customer_send``)."""
@@ -87,14 +125,21 @@ async def _send(session: AsyncSession, *, actor: Actor, settings: Settings, numb
         body=body, client_msg_id=client_msg_id))
 
 
-async def _measure(url: str, count: int, batches: int, sizes: list[int], odd_kinds: list[str]
-                   ) -> dict[tuple[str, int], float]:
+async def _measure(url: str, count: int, batches: int, sizes: list[int], odd_kinds: list[str],
+                   history: int = 0) -> dict[tuple[str, int], float]:
     db = Database(url)
     settings = Settings()
+    if history:
+        await _world(db, 1, "history")  # the ticket the older ones copy
+        await db.dispose()
+        await asyncio.to_thread(_history, url.removeprefix("sqlite+aiosqlite:///"), history)
     senders = await _world(db, count)
     # Each flagged send from a customer of its own: a customer repeating the spam within minutes
     # would be cooled down, and their later sends refused (cheaply).
     spammers = await _world(db, batches * len(sizes) if "flagged" in odd_kinds else 0, "spam")
+    async with db.transaction() as session:
+        STORED["before"] = (
+            await session.execute(text("SELECT count(*) FROM messages"))).scalar_one()
     writer = MessageWriter(db)
     await writer.start()
     sent = 0
@@ -143,6 +188,8 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=1000)
     parser.add_argument("--batches", type=int, default=300, help="batches per size")
     parser.add_argument("--sizes", default="1,4,12,32")
+    parser.add_argument("--history", type=int, default=0,
+                        help="older messages stored first, 20 to a ticket")
     parser.add_argument("--odd", default="none",
                         help=f"comma-separated, of {', '.join(ODD_KINDS)}: one such send a batch")
     args = parser.parse_args()
@@ -150,13 +197,16 @@ def main() -> None:
         sizes = [int(s) for s in args.sizes.split(",")]
     except ValueError:
         parser.error("--sizes: comma-separated batch sizes")
+    if args.history < 0:
+        parser.error("--history: a number of messages, 0 or more")
     odd_kinds = args.odd.split(",")
     if unknown := [k for k in odd_kinds if k not in ODD_KINDS]:
         parser.error(f"--odd: unknown {', '.join(unknown)}; expected {', '.join(ODD_KINDS)}")
     with tempfile.TemporaryDirectory(prefix="kefu-bench-writer-") as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/kefu.db"
         upgrade(url)
-        medians = asyncio.run(_measure(url, args.tickets, args.batches, sizes, odd_kinds))
+        medians = asyncio.run(_measure(url, args.tickets, args.batches, sizes, odd_kinds,
+                                       args.history))
     print(f"{'odd':>8} {'batch':>6} {'ms/batch':>9} {'µs/msg':>7}")  # noqa: T201
     fits = {}
     for odd in odd_kinds:
@@ -172,6 +222,7 @@ def main() -> None:
     if REFUSED:
         print("refused:", ", ".join(f"{n} {code}" for code, n in REFUSED.items()))  # noqa: T201
     print(json.dumps({"bench": "writer", "tickets": args.tickets, "batches": args.batches,  # noqa: T201
+                      "history": args.history, "messages_before": STORED["before"],
                       "median_ms_per_batch": {f"{odd}/{size}": round(ms, 4)
                                               for (odd, size), ms in medians.items()},
                       "fit": fits, "refused": REFUSED}))

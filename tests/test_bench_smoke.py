@@ -57,11 +57,12 @@ def test_kefu_bench_chat_quick_json() -> None:
 
 def test_writer_bench_measures_each_kind_of_odd_send() -> None:
     """``bench/writer.py --odd``: each batch holds one send of the kind; the closed and foreign
-    ones are refused (counted by code), the flagged ones stored."""
+    ones are refused (counted by code), the flagged ones stored. ``--history`` stores older
+    messages first."""
     script = Path(__file__).resolve().parents[1] / "bench" / "writer.py"
     result = subprocess.run(
         [sys.executable, str(script), "--tickets", "20", "--batches", "3", "--sizes", "2,4",
-         "--odd", "none,closed,foreign,flagged"],
+         "--odd", "none,closed,foreign,flagged", "--history", "45"],
         capture_output=True, text=True, timeout=120, check=False,
         env={**os.environ, "KEFU_LOG_LEVEL": "WARNING"},
     )
@@ -72,6 +73,9 @@ def test_writer_bench_measures_each_kind_of_odd_send() -> None:
     assert all(ms > 0 for ms in figures["median_ms_per_batch"].values())
     assert set(figures["fit"]) == {"none", "closed", "foreign", "flagged"}
     assert figures["refused"] == {"ticket_closed": 6, "not_found": 6}  # 3 batches, 2 sizes
+    # the older 45, then the first message of each ticket: the one the older ones copy, the 20
+    # customers' open and closed ones, and the 6 flagged senders' (one a batch: 3 × 2 sizes)
+    assert figures["messages_before"] == 45 + 2 + 20 * 2 + 6 * 2
     bad = subprocess.run([sys.executable, str(script), "--odd", "none,bogus"],
                          capture_output=True, text=True, timeout=60, check=False)
     assert bad.returncode == 2
