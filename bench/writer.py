@@ -54,7 +54,7 @@ from kefu.migrations.runner import upgrade  # noqa: E402
 from kefu.realtime.analysis import Analysis  # noqa: E402
 from kefu.realtime.writer import MessageWriter  # noqa: E402
 from kefu.tickets import replies, schemas  # noqa: E402
-from kefu.tickets.chat import ChatSend  # noqa: E402
+from kefu.tickets.chat import _MESSAGES_INSERT_SQL, ChatSend  # noqa: E402
 from kefu.tickets.creation import create_ticket  # noqa: E402
 from kefu.tickets.service import get_readable  # noqa: E402
 
@@ -109,9 +109,7 @@ def _history(path: str, messages: int, per_ticket: int = 20) -> None:
                       f"older question {i}-{seq}", 0, f"h-{i}-{seq}", at, "en") for seq in seqs]
         db.executemany(f"INSERT INTO tickets ({', '.join(columns)}) VALUES"
                        f" ({', '.join(':' + c for c in columns)})", tickets)
-        db.executemany("INSERT INTO messages (id, ticket_id, seq, public_seq, author_kind,"
-                       " author_agent_id, author_customer_id, body, internal, client_msg_id,"
-                       " created_at, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        db.executemany(_MESSAGES_INSERT_SQL, rows)  # the chat writer's own insert
         db.commit()
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
