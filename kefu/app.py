@@ -53,6 +53,7 @@ from kefu.realtime.analysis import ChatAnalyzer
 from kefu.realtime.broker import create_broker
 from kefu.realtime.budget import create_send_budget
 from kefu.realtime.hub import Hub
+from kefu.realtime.metrics import ChatMetrics, LoopLag
 from kefu.realtime.presence import PresenceKeeper
 from kefu.realtime.protocol import Close
 from kefu.realtime.queue import QueueWatcher
@@ -135,9 +136,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         broker = create_broker(settings.redis_url)
         await broker.start(hub.dispatch, on_resume=hub.resync)
         db.publish = hub.publish = broker.publish
-        writer = MessageWriter(db)
+        chat_metrics: ChatMetrics = app.state.chat_metrics
+        loop_lag = LoopLag(chat_metrics)
+        loop_lag.start()
+        writer = MessageWriter(db, chat_metrics)
         await writer.start()
-        analyzer = ChatAnalyzer(enabled=settings.uses_analysis_worker)
+        analyzer = ChatAnalyzer(enabled=settings.uses_analysis_worker, metrics=chat_metrics)
         await analyzer.start()
         app.state.analyzer = analyzer
         queue_watcher = QueueWatcher(db)
@@ -183,6 +187,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await queue_watcher.stop()
             await writer.stop()
             await analyzer.stop()
+            loop_lag.stop()
             await broker.stop()
             if hub.send_budget is not None:
                 await hub.send_budget.aclose()
@@ -202,6 +207,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics_registry = CollectorRegistry()
+    app.state.chat_metrics = ChatMetrics(app.state.metrics_registry)
     app.state.job_registry = build_registry()
     # The assistant looks customers up through the app's adapter (built in the lifespan, closed
     # there once): one circuit breaker per process for the console and the assistant.

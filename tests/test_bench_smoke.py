@@ -46,7 +46,12 @@ def test_kefu_bench_chat_quick_json() -> None:
         assert surge["welcome"]["n"] == surge["first_ack"]["n"] == 10
         assert 0 < surge["welcome"]["p50_ms"] <= surge["welcome"]["max_ms"]
         assert 0 < surge["customers_s"] <= surge["all_s"]
+        # the server's own account of the window, from its /metrics (kefu/bench/stages.py)
+        assert r["server_stages"]["loop_lag"]["n"] > 0, r["server_stages"]
     chat = {r["scenario"]: r for r in results}
+    for scenario in ("open", "closed"):  # chat sends were written in batches; echoes were not
+        assert chat[scenario]["server_stages"]["write_batch"]["n"] > 0
+    assert chat["echo_open"]["server_stages"]["write_batch"] == {"n": 0}
     latency = chat["open"]["latency"]
     assert latency["customer_to_agent"]["n"] > 0
     assert latency["agent_to_customer"]["n"] > 0

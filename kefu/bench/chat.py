@@ -21,7 +21,9 @@ rates; an overloaded one ends the run, since the backlog it leaves would distort
 Each scenario reports msgs/s, p50/p95/p99 latency, the servers' RSS (VmHWM/VmRSS) and CPU use
 (also per message; a server's analysis worker counted with it), frames received per second by
 kind, and the client's CPU use and event-loop lag, so a saturated client is seen, not mistaken
-for a slow server. A human summary and one JSON
+for a slow server; and the servers' own account of the window from their ``/metrics``
+(``server_stages``: the event loop's lag, the analysis worker's round trip, the wait for a
+write batch and the batch itself; :mod:`kefu.bench.stages`). A human summary and one JSON
 line per scenario are printed (``--json``: only the JSON lines on stdout, progress on stderr).
 The client is one asyncio process (uvloop when installed). ``KEFU_BENCH_KEEP=1`` keeps the
 servers' data dirs and logs."""
@@ -46,6 +48,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
+from kefu.bench import stages
 from kefu.bench.clients import (
     CLIENT_RATE,
     Agent,
@@ -320,8 +323,16 @@ class ChatRun:
         start = time.perf_counter() + 0.1
         phase.window = (start + warmup, start + warmup + window_s)
         cpu_server, cpu_client = self.dep.cpu_seconds(), time.process_time()
+        bases = [server.base for server in self.dep.servers]
+
+        async def read_stages_at(when: float) -> stages.Histograms:
+            await asyncio.sleep(max(0.0, when - time.perf_counter()))
+            return await stages.read(bases)
+
+        stages_before = asyncio.create_task(read_stages_at(phase.window[0]))
         await drive(start, start + warmup + window_s)
         ended = time.perf_counter()
+        server_stages = stages.figures(await stages_before, await stages.read(bases))
         cpu_server = (self.dep.cpu_seconds() - cpu_server) / (ended - start)
         cpu_client = (time.process_time() - cpu_client) / (ended - start)
         stop.set()
@@ -356,6 +367,9 @@ class ChatRun:
                                            2) if in_window else None,
             "client_cpu_cores": round(cpu_client, 2),
             "client_loop_lag_p99_ms": percentiles(self.lag)["p99_ms"],
+            # The servers' histograms over the window (kefu/realtime/metrics.py): bucket
+            # bounds, so "p99_le_ms": 25 reads "99 % within 25 ms".
+            "server_stages": server_stages,
             **self.dep.memory(),
         }
         return {"phase": phase, **result}
@@ -498,6 +512,12 @@ def _line(mode: str, customers: int, agents: int, r: dict[str, Any]) -> str:
     text += (f"  server {r['server_cpu_cores']:.2f} cores {r['server_rss_mb']:.0f} MB"
              f"  client {r['client_cpu_cores']:.2f} cores lag p99 "
              f"{r['client_loop_lag_p99_ms']:.1f} ms")
+    inside = r.get("server_stages") or {}
+    bounds = [(inside.get(key) or {}).get("p99_le_ms")
+              for key in ("loop_lag", "analysis", "write_wait", "write_batch")]
+    if any(bound is not None for bound in bounds):
+        text += "  server p99 lag/analysis/wait/batch ≤ " + "/".join(
+            "-" if bound is None else f"{bound:g}" for bound in bounds) + " ms"
     if r.get("unacked") or r.get("undelivered") or r.get("errors") or r.get("disconnects"):
         text += (f"  !! unacked {r['unacked']} undelivered {r['undelivered']} "
                  f"errors {r['errors']} disconnects {r['disconnects']}")

@@ -52,6 +52,7 @@ from kefu.guard.abuse import (
     screen,
 )
 from kefu.guard.secrets import scan
+from kefu.realtime.metrics import ChatMetrics
 
 log = get_logger("kefu.realtime.analysis")
 MAX_BATCH = 256
@@ -144,6 +145,7 @@ class _Worker:
     ready: bool = False
     batch: list[asyncio.Future[Analysis | None]] = field(default_factory=list)  # in flight
     overdue: asyncio.TimerHandle | None = None  # the batch in flight's deadline
+    sent_at: float = 0.0  # when the batch in flight was sent
 
     def take_batch(self) -> list[asyncio.Future[Analysis | None]]:
         """The batch in flight, which is then no longer in flight (its deadline disarmed)."""
@@ -159,8 +161,10 @@ class ChatAnalyzer:
     work itself (not enabled, still starting, or broken)."""
 
     def __init__(self, *, enabled: bool, restart_after_s: float = RESTART_AFTER_S,
-                 batch_timeout_s: float = BATCH_TIMEOUT_S) -> None:
+                 batch_timeout_s: float = BATCH_TIMEOUT_S,
+                 metrics: ChatMetrics | None = None) -> None:
         self.enabled = enabled
+        self.metrics = metrics or ChatMetrics(None)
         self.restart_after_s = restart_after_s
         self.batch_timeout_s = batch_timeout_s
         self._worker: _Worker | None = None
@@ -227,6 +231,7 @@ class ChatAnalyzer:
             count += 1
         batch, self._pending = self._pending[:count], self._pending[count:]
         worker.batch = [future for _, future in batch]
+        worker.sent_at = time.perf_counter()
         try:
             worker.conn.send([item for item, _ in batch])
         except (OSError, ValueError) as exc:  # the worker has gone: analysed inline
@@ -262,6 +267,7 @@ class ChatAnalyzer:
         if message == _READY:
             worker.ready = True
         else:
+            self.metrics.analysis.observe(time.perf_counter() - worker.sent_at)
             for future, result in zip(worker.take_batch(), message, strict=True):
                 if not future.done():
                     future.set_result(Analysis._make(result))

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.core.errors import KefuError
 from kefu.core.logging import get_logger
 from kefu.db import Database, InlineSQLite, savepoint
+from kefu.realtime.metrics import ChatMetrics
 from kefu.tickets.chat import ChatSend, append_chat_batch
 
 log = get_logger("kefu.realtime.writer")
@@ -54,6 +56,7 @@ class _Job:
     chat: ChatSend | None = None
     future: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop()
                                         .create_future())
+    queued_at: float = field(default_factory=time.perf_counter)
 
 
 def _not_saved() -> KefuError:
@@ -73,8 +76,9 @@ def _sqlstate(exc: BaseException) -> str | None:
 
 
 class MessageWriter:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, metrics: ChatMetrics | None = None) -> None:
         self.db = db
+        self.metrics = metrics or ChatMetrics(None)
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._checkpoints: asyncio.Task[None] | None = None
@@ -136,9 +140,13 @@ class MessageWriter:
             batch = [await self._queue.get()]
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            started = time.perf_counter()
+            self.metrics.write_wait.observe(started - batch[0].queued_at)  # the oldest
+            self.metrics.write_size.observe(len(batch))
             batch.sort(key=lambda job: job.key)  # stable: one ticket's jobs keep their order
             try:
                 await self._commit(batch)
+                self.metrics.write_batch.observe(time.perf_counter() - started)
             finally:
                 for _ in batch:
                     self._queue.task_done()
