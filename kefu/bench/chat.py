@@ -22,7 +22,7 @@ Each scenario reports msgs/s, p50/p95/p99 latency, the servers' RSS (VmHWM/VmRSS
 (also per message; a server's analysis worker counted with it), frames received per second by
 kind, and the client's CPU use and event-loop lag, so a saturated client is seen, not mistaken
 for a slow server; and the servers' own account of the window from their ``/metrics``
-(``server_stages``: the event loop's lag, the analysis worker's round trip, the wait for a
+(``server_stages``: the event loop's lag, the wait for the analysis worker, the wait for a
 write batch and the batch itself; :mod:`kefu.bench.stages`). A human summary and one JSON
 line per scenario are printed (``--json``: only the JSON lines on stdout, progress on stderr).
 The client is one asyncio process (uvloop when installed). ``KEFU_BENCH_KEEP=1`` keeps the

@@ -1,6 +1,6 @@
 """The servers' own account of a measured window: the chat path's histograms
 (:mod:`kefu.realtime.metrics`) read from ``/metrics`` before and after it, so a report says
-where the time went inside the server (the event loop's lag, the analysis worker's round trip,
+where the time went inside the server (the event loop's lag, the wait for the analysis worker,
 the wait for a write batch and the batch itself), not only what the client saw."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 # Histogram name → its key in a report; all but the batch sizes are in seconds.
 STAGES = {
     "kefu_event_loop_lag_seconds": "loop_lag",
-    "kefu_chat_analysis_round_trip_seconds": "analysis",
+    "kefu_chat_analysis_seconds": "analysis",
     "kefu_chat_write_wait_seconds": "write_wait",
     "kefu_chat_write_batch_seconds": "write_batch",
     "kefu_chat_write_batch_messages": "write_batch_messages",

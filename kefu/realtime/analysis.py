@@ -145,7 +145,7 @@ class _Worker:
     ready: bool = False
     batch: list[asyncio.Future[Analysis | None]] = field(default_factory=list)  # in flight
     overdue: asyncio.TimerHandle | None = None  # the batch in flight's deadline
-    sent_at: float = 0.0  # when the batch in flight was sent
+    oldest_at: float = 0.0  # when the oldest message of the batch in flight came
 
     def take_batch(self) -> list[asyncio.Future[Analysis | None]]:
         """The batch in flight, which is then no longer in flight (its deadline disarmed)."""
@@ -168,7 +168,9 @@ class ChatAnalyzer:
         self.restart_after_s = restart_after_s
         self.batch_timeout_s = batch_timeout_s
         self._worker: _Worker | None = None
-        self._pending: list[tuple[tuple[str, str | None], asyncio.Future[Analysis | None]]] = []
+        # (body, key), its future, and when it came (for ChatMetrics.analysis)
+        self._pending: list[tuple[tuple[str, str | None], asyncio.Future[Analysis | None],
+                                  float]] = []
         self._pause = restart_after_s
         self._restart: asyncio.TimerHandle | None = None
         self._stopped = False
@@ -214,7 +216,7 @@ class ChatAnalyzer:
         if not self.ready:
             return None
         future: asyncio.Future[Analysis | None] = asyncio.get_running_loop().create_future()
-        self._pending.append(((body, key), future))
+        self._pending.append(((body, key), future, time.perf_counter()))
         self._kick()
         return await future
 
@@ -224,16 +226,16 @@ class ChatAnalyzer:
         if worker is None or not worker.ready or worker.batch or not self._pending:
             return
         count, chars = 0, 0
-        for (body, _), _ in self._pending[:MAX_BATCH]:
+        for (body, _), _, _ in self._pending[:MAX_BATCH]:
             chars += len(body)
             if count and chars > MAX_BATCH_CHARS:
                 break
             count += 1
         batch, self._pending = self._pending[:count], self._pending[count:]
-        worker.batch = [future for _, future in batch]
-        worker.sent_at = time.perf_counter()
+        worker.batch = [future for _, future, _ in batch]
+        worker.oldest_at = batch[0][2]
         try:
-            worker.conn.send([item for item, _ in batch])
+            worker.conn.send([item for item, _, _ in batch])
         except (OSError, ValueError) as exc:  # the worker has gone: analysed inline
             log.warning("analysis_batch_failed", size=len(batch), error=type(exc).__name__)
             self._broken(worker)
@@ -267,7 +269,7 @@ class ChatAnalyzer:
         if message == _READY:
             worker.ready = True
         else:
-            self.metrics.analysis.observe(time.perf_counter() - worker.sent_at)
+            self.metrics.analysis.observe(time.perf_counter() - worker.oldest_at)
             for future, result in zip(worker.take_batch(), message, strict=True):
                 if not future.done():
                     future.set_result(Analysis._make(result))
@@ -299,7 +301,7 @@ class ChatAnalyzer:
         self._spawn()
 
     def _release_pending(self) -> None:
-        for _, future in self._pending:
+        for _, future, _ in self._pending:
             if not future.done():
                 future.set_result(None)
         self._pending = []

@@ -1,13 +1,14 @@
 """Where a chat message's time goes in this process, on ``/metrics`` (Prometheus).
 
 A customer's message waits three times on its way: for the analysis worker
-(``kefu_chat_analysis_round_trip_seconds``: a batch sent to the worker until the loop has read
-its answer), for a write batch to start (``kefu_chat_write_wait_seconds``, the oldest send of
-the batch), and for that batch to commit (``kefu_chat_write_batch_seconds``). All of it, and the
-websocket reads and writes, happens on one event loop; ``kefu_event_loop_lag_seconds`` (how
-late a timer set every 0.1 s runs) shows that loop filling up before any of the others does.
-Measured per batch and per tick, not per message, so the hot path pays a clock read per send.
-``kefu bench chat`` reads these around each measured window (``server_stages``)."""
+(``kefu_chat_analysis_seconds``: from when the oldest message of a batch came, through the
+worker's previous batch and its own, until the loop has read the answer), for a write batch to
+start (``kefu_chat_write_wait_seconds``, the oldest send of the batch), and for that batch to
+commit (``kefu_chat_write_batch_seconds``). All of it, and the websocket reads and writes,
+happens on one event loop; ``kefu_event_loop_lag_seconds`` (how late a timer set every 0.1 s
+runs) shows that loop filling up before any of the others does. Measured per batch and per
+tick, not per message, so the hot path pays a clock read per send. ``kefu bench chat`` reads
+these around each measured window (``server_stages``)."""
 
 from __future__ import annotations
 
@@ -39,9 +40,9 @@ class ChatMetrics:
                                    "A chat write batch from its start until it committed")
         self.write_size = Histogram("kefu_chat_write_batch_messages", "Sends in a write batch",
                                     buckets=BATCH_SIZES, registry=registry)
-        self.analysis = seconds("kefu_chat_analysis_round_trip_seconds",
-                                "A batch of customer messages to the analysis worker and back, "
-                                "until the event loop read the answer")
+        self.analysis = seconds("kefu_chat_analysis_seconds",
+                                "From when the oldest customer message of an analysis batch "
+                                "came until the event loop read the worker's answer")
 
 
 class LoopLag:
