@@ -70,3 +70,27 @@ def test_ids_are_uuid7_in_order_of_creation_with_74_random_bits() -> None:
     tails = [(made.int >> 64 & 0xFFF) << 62 | made.int & ((1 << 62) - 1) for made in first]
     assert sorted(tails) != tails
     assert all(0 < sum(t >> bit & 1 for t in tails) < len(tails) for bit in range(74))
+
+
+async def test_rows_inserted_without_the_orm_get_time_ordered_ids_too(database_url: str) -> None:
+    """Some rows are written with ``INSERT … ON CONFLICT DO NOTHING`` (two first requests may
+    race), so the model's default id does not apply; they take ``new_id()`` as well."""
+    from datetime import timedelta
+
+    from kefu.accounts.security import CustomerClaims
+    from kefu.accounts.service import upsert_customer
+    from kefu.channels.email_in import customer_for_address
+    from kefu.core import clock
+    from kefu.db import Database
+
+    db = Database(database_url)
+    try:
+        async with db.transaction() as session:
+            now = clock.now()
+            by_token = await upsert_customer(session, CustomerClaims(
+                sub="ids-test-1", issued_at=now, expires_at=now + timedelta(minutes=5)))
+            by_email = await customer_for_address(session, "ids@example.com", "Ids")
+    finally:
+        await db.dispose()
+    assert by_token.id.version == by_email.id.version == 7
+    assert by_token.id < by_email.id  # made in that order

@@ -30,7 +30,7 @@ from kefu.accounts.models import (
 from kefu.config import Settings
 from kefu.core import clock
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, KefuError, NotFound, Unauthorized
-from kefu.core.ids import new_token
+from kefu.core.ids import new_id, new_token
 from kefu.db import Database, insert_or_ignore
 from kefu.realtime.events import AGENTS, agent_topic, publish_after_commit
 
@@ -536,7 +536,7 @@ async def upsert_customer(session: AsyncSession, claims: security.CustomerClaims
     if customer is None:
         # Two first requests of a new customer may race: insert-or-ignore, then read the winner.
         await insert_or_ignore(session, Customer, {
-            "id": uuid.uuid4(), "external_id": claims.sub, "display_name": claims.name or "",
+            "id": new_id(), "external_id": claims.sub, "display_name": claims.name or "",
             "email": claims.email, "language": claims.lang or "en", "vip_tier": claims.vip or 0,
             "flags": [], "is_visitor": False, "created_at": clock.now()})
         customer = await session.scalar(

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -51,7 +50,7 @@ from kefu.channels.models import ChannelIdentity, ChannelMessage
 from kefu.config import Settings
 from kefu.core import clock
 from kefu.core.errors import Conflict, KefuError
-from kefu.core.ids import normalize_ticket_number
+from kefu.core.ids import new_id, normalize_ticket_number
 from kefu.core.language import detect_language
 from kefu.core.logging import get_logger
 from kefu.db import Database, insert_or_ignore
@@ -274,7 +273,7 @@ async def customer_for_address(
             detected = detect_language(text) if text.strip() else "und"
             language = detected if detected not in ("", "und") else "en"
             await insert_or_ignore(session, Customer, {
-                "id": uuid.uuid4(), "external_id": external,
+                "id": new_id(), "external_id": external,
                 "display_name": display or address.split("@")[0][:100],
                 "email": address[:254], "language": language, "vip_tier": 0, "flags": [],
                 "is_visitor": False, "created_at": now})
@@ -282,7 +281,7 @@ async def customer_for_address(
                 Customer.external_id == external))
             assert customer is not None
         await insert_or_ignore(session, ChannelIdentity, {
-            "id": uuid.uuid4(), "channel": CHANNEL, "address": address,
+            "id": new_id(), "channel": CHANNEL, "address": address,
             "customer_id": customer.id, "display_name": display, "chat_ref": None,
             "last_seen_at": now, "created_at": now})
         identity = await session.scalar(select(ChannelIdentity).where(

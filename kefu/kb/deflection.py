@@ -8,7 +8,6 @@ customer left after reading), a ticket submitted with the key anyway (``submitte
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -17,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.core import clock
 from kefu.core.i18n import SUPPORTED
-from kefu.core.ids import new_token
+from kefu.core.ids import new_id, new_token
 from kefu.db import insert_or_ignore
 from kefu.kb.finder import Found, find
 from kefu.kb.indexing import ArticleIndex
@@ -64,7 +63,7 @@ async def suggest(
         found = [replace(f, url=article_url(f.slug, lang) + _fragment(f.url)) for f in found]
     now = clock.now()
     await insert_or_ignore(session, Deflection.__table__, {
-        "id": uuid.uuid4(), "key": key, "channel": channel, "lang": lang,
+        "id": new_id(), "key": key, "channel": channel, "lang": lang,
         "query": text, "shown_slugs": [], "outcome": "pending", "created_at": now,
         "updated_at": now})
     deflection = await get(session, key)

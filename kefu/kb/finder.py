@@ -38,6 +38,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.core import clock
+from kefu.core.ids import new_id
 from kefu.kb.indexing import ArticleIndex
 from kefu.kb.models import Article, ArticleTranslation, SearchLog
 from kefu.kb.service import article_url, public_documents
@@ -200,7 +201,7 @@ async def log_search(
             return row.id
         if row is not None:
             log_id = None
-    row = SearchLog(id=log_id or uuid.uuid4(), **values)
+    row = SearchLog(id=log_id or new_id(), **values)
     session.add(row)
     await session.flush()
     return row.id

@@ -26,6 +26,7 @@ from kefu.accounts.models import Agent
 from kefu.accounts.service import audit
 from kefu.core import clock
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from kefu.core.ids import new_id
 from kefu.core.pagination import Cursor
 from kefu.db import insert_or_ignore, savepoint
 from kefu.kb import schemas
@@ -634,7 +635,7 @@ async def vote(
     now = clock.now()
     customer_id = actor.customer.id if actor.customer and not actor.agent else None
     inserted = await insert_or_ignore(session, ArticleVote.__table__, {
-        "id": uuid.uuid4(), "article_id": article.id, "lang": lang, "helpful": helpful,
+        "id": new_id(), "article_id": article.id, "lang": lang, "helpful": helpful,
         "comment": comment.strip(), "voter": voter, "customer_id": customer_id,
         "created_at": now, "updated_at": now})
     row = await session.scalar(select(ArticleVote).where(

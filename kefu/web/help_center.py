@@ -28,6 +28,7 @@ from kefu.accounts.actor import ANONYMOUS, Actor
 from kefu.core import clock
 from kefu.core.errors import NotFound
 from kefu.core.http import SessionDep, SettingsDep
+from kefu.core.ids import new_id
 from kefu.kb import deflection, finder, service, status
 from kefu.kb.api import VOTE_LIMIT
 from kefu.kb.indexing import ArticleIndex, article_index
@@ -319,7 +320,7 @@ async def home(request: Request, lang: LangPath, session: SessionDep, actor: Pub
     return page(request, info, "help/home.html", {
         "categories": categories,
         "top": [_listed(item, info.lang) for item in top[:TOP_ARTICLES]],
-        "search_id": uuid.uuid4(),
+        "search_id": new_id(),
         "banner": await _banner(session, info.lang),
     })
 
@@ -359,7 +360,7 @@ async def category_page(
                      "ticket_category": category.ticket_category},
         "groups": [g for g in groups if g["articles"]],
         "banner": await _banner(session, info.lang),
-        "search_id": uuid.uuid4(),
+        "search_id": new_id(),
     })
 
 
@@ -517,7 +518,7 @@ async def search_page(
     return page(request, info, "help/search.html", {
         "query": query,
         "results": _results(found, log_id, info.lang),
-        "search_id": uuid.uuid4(),  # the box here starts a new search
+        "search_id": new_id(),  # the box here starts a new search
         "banner": await _banner(session, info.lang),
     }, path_in={code: f"/help/{code}/search{asked}" for code in info.languages})
 
