@@ -330,7 +330,11 @@ class ChatRun:
             return await stages.read(bases)
 
         stages_before = asyncio.create_task(read_stages_at(phase.window[0]))
-        await drive(start, start + warmup + window_s)
+        try:
+            await drive(start, start + warmup + window_s)
+        except BaseException:
+            stages_before.cancel()
+            raise
         ended = time.perf_counter()
         server_stages = stages.figures(await stages_before, await stages.read(bases))
         cpu_server = (self.dep.cpu_seconds() - cpu_server) / (ended - start)

@@ -77,7 +77,7 @@ async def test_the_loop_lag_shows_a_blocked_loop() -> None:
     observed = stages.figures({}, reading(registry))["loop_lag"]
     assert observed["n"] >= 5
     assert observed["p99_le_ms"] >= 150
-    assert observed["p50_le_ms"] <= 20  # the ticks of an idle loop are on time
+    assert observed["p50_le_ms"] <= 50  # the ticks of an idle loop are on time (a busy box: 50)
 
 
 @pytest.fixture
