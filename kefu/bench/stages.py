@@ -22,6 +22,10 @@ STAGES = {
 Histograms = dict[str, dict[str, Any]]
 
 
+def _empty() -> dict[str, Any]:
+    return {"le": {}, "sum": 0.0, "count": 0.0}
+
+
 def parse(text: str) -> Histograms:
     """The chat histograms in one ``/metrics`` text: ``{name: {"le": {bound: cumulative},
     "sum": s, "count": n}}``."""
@@ -29,7 +33,7 @@ def parse(text: str) -> Histograms:
     for family in text_string_to_metric_families(text):
         if family.name not in STAGES:
             continue
-        entry: dict[str, Any] = {"le": {}, "sum": 0.0, "count": 0.0}
+        entry = _empty()
         for sample in family.samples:
             if sample.name.endswith("_bucket"):
                 entry["le"][float(sample.labels["le"])] = sample.value
@@ -46,7 +50,7 @@ def merge(parts: list[Histograms]) -> Histograms:
     total: Histograms = {}
     for part in parts:
         for name, entry in part.items():
-            into = total.setdefault(name, {"le": {}, "sum": 0.0, "count": 0.0})
+            into = total.setdefault(name, _empty())
             for bound, count in entry["le"].items():
                 into["le"][bound] = into["le"].get(bound, 0.0) + count
             into["sum"] += entry["sum"]
@@ -65,12 +69,13 @@ async def read(bases: list[str]) -> Histograms:
     return merge(parts)
 
 
-def _bound(cumulative: list[tuple[float, float]], q: float, count: float) -> float | None:
-    """The upper bound of the bucket holding quantile ``q``; None when it lies past the last
-    finite bound."""
+def _bound(cumulative: list[tuple[float, float]], q: float, count: float,
+           scale: float) -> float | None:
+    """The upper bound of the bucket holding quantile ``q``, times ``scale``; None when it lies
+    past the last finite bound."""
     for bound, seen in cumulative:
         if seen >= q * count:
-            return None if math.isinf(bound) else bound
+            return None if math.isinf(bound) else round(bound * scale, 3)
     return None
 
 
@@ -82,7 +87,7 @@ def figures(before: Histograms, after: Histograms) -> dict[str, dict[str, Any]]:
     for name, key in STAGES.items():
         if name not in after:
             continue
-        old = before.get(name, {"le": {}, "sum": 0.0, "count": 0.0})
+        old = before.get(name, _empty())
         new = after[name]
         count = new["count"] - old["count"]
         if count <= 0:
@@ -92,13 +97,8 @@ def figures(before: Histograms, after: Histograms) -> dict[str, dict[str, Any]]:
                             for bound, seen in new["le"].items())
         scale = 1.0 if key == "write_batch_messages" else 1000.0
         unit = "" if scale == 1.0 else "_ms"
-
-        def at(q: float, scale: float = scale, cumulative: list[tuple[float, float]] = cumulative,
-               count: float = count) -> float | None:
-            bound = _bound(cumulative, q, count)
-            return None if bound is None else round(bound * scale, 3)
-
         report[key] = {"n": int(count),
                        f"mean{unit}": round((new["sum"] - old["sum"]) / count * scale, 3),
-                       f"p50_le{unit}": at(0.50), f"p99_le{unit}": at(0.99)}
+                       f"p50_le{unit}": _bound(cumulative, 0.50, count, scale),
+                       f"p99_le{unit}": _bound(cumulative, 0.99, count, scale)}
     return report

@@ -54,14 +54,15 @@ class LoopLag:
         self._timer: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._timer = loop.call_at(loop.time() + self.every_s, self._tick, loop,
-                                   time.perf_counter() + self.every_s)
+        self._schedule(asyncio.get_running_loop())
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = loop.call_later(self.every_s, self._tick, loop,
+                                      time.perf_counter() + self.every_s)
 
     def _tick(self, loop: asyncio.AbstractEventLoop, due: float) -> None:
         self.metrics.loop_lag.observe(max(0.0, time.perf_counter() - due))
-        self._timer = loop.call_at(loop.time() + self.every_s, self._tick, loop,
-                                   time.perf_counter() + self.every_s)
+        self._schedule(loop)
 
     def stop(self) -> None:
         if self._timer is not None:
