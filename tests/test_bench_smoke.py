@@ -54,6 +54,11 @@ def test_kefu_bench_chat_quick_json() -> None:
     assert chat["echo_open"]["server_stages"]["write_batch"] == {"n": 0}
     latency = chat["open"]["latency"]
     assert latency["customer_to_agent"]["n"] > 0
+    # the same deliveries by the second they were sent in, in order
+    timeline = chat["open"]["timeline"]
+    assert sum(second["n"] for second in timeline) == latency["customer_to_agent"]["n"]
+    assert [second["s"] for second in timeline] == sorted({second["s"] for second in timeline})
+    assert max(second["max_ms"] for second in timeline) == latency["customer_to_agent"]["max_ms"]
     assert latency["agent_to_customer"]["n"] > 0
     assert chat["open"]["undelivered"] == 0
     assert chat["echo_closed"]["ratio_to_echo"] == 1.0

@@ -23,7 +23,9 @@ Each scenario reports msgs/s, p50/p95/p99 latency, the servers' RSS (VmHWM/VmRSS
 kind, and the client's CPU use and event-loop lag, so a saturated client is seen, not mistaken
 for a slow server; and the servers' own account of the window from their ``/metrics``
 (``server_stages``: the event loop's lag, the wait for the analysis worker, the wait for a
-write batch and the batch itself; :mod:`kefu.bench.stages`). A human summary and one JSON
+write batch and the batch itself; :mod:`kefu.bench.stages`); an open loop's chat deliveries
+also by the second of the window they were sent in (``timeline``: n, p50/p95/p99/max), which
+tells a tail made of a few bad seconds from one spread evenly. A human summary and one JSON
 line per scenario are printed (``--json``: only the JSON lines on stdout, progress on stderr).
 The client is one asyncio process (uvloop when installed). ``KEFU_BENCH_KEEP=1`` keeps the
 servers' data dirs and logs."""
@@ -383,6 +385,20 @@ class ChatRun:
         deliveries = [v for k, v in phase.delivery_latency.items() if k.startswith(prefix)]
         return {"ack": percentiles(acks), "delivery": percentiles(deliveries)}
 
+    @staticmethod
+    def _timeline(phase: Phase, prefix: str) -> list[dict[str, Any]]:
+        """The deliveries by the second of the window they were sent in: a tail made of a few
+        bad seconds (a pause, a backlog working off) reads differently from one spread
+        evenly."""
+        seconds: dict[int, list[float]] = {}
+        for cid, latency in phase.delivery_latency.items():
+            if cid.startswith(prefix):
+                second = int(phase.sent[cid] - phase.window[0])
+                seconds.setdefault(second, []).append(latency)
+        return [{"s": second, "n": len(values),
+                 **{k: v for k, v in percentiles(values).items() if k != "n"}}
+                for second, values in sorted(seconds.items())]
+
     async def open_loop(self, rate: float, *, echo: bool = False) -> dict[str, Any]:
         senders: list[Customer] | list[Echo] = self.echoes if echo else self.customers
         tag = f"o{int(rate * 100)}"
@@ -422,6 +438,7 @@ class ChatRun:
             result["latency"] = {"customer_to_agent": customers["delivery"],
                                  "agent_to_customer": agents["delivery"],
                                  "ack": customers["ack"], "agent_ack": agents["ack"]}
+            result["timeline"] = self._timeline(phase, "c")
         return result
 
     async def closed_loop(self, *, echo: bool = False) -> dict[str, Any]:

@@ -22,6 +22,7 @@ All regexes are compiled once at import; every function is deterministic.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -82,6 +83,26 @@ def _combine(weights: Iterable[float]) -> float:
     for weight in weights:
         remaining *= 1.0 - weight
     return round(1.0 - remaining, 4)
+
+
+class _Spans:
+    """Non-overlapping spans of a text, taken one by one: whether a new span overlaps one
+    taken is a binary search, not a look at each (a 20,000-character message that repeats one
+    phrase has thousands of hits, and comparing each with all the others took ~0.2 s)."""
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+
+    def take(self, start: int, end: int) -> bool:
+        """Take ``[start, end)`` unless it overlaps a span taken; whether it was taken."""
+        at = bisect.bisect_right(self._starts, start)
+        if (at and self._ends[at - 1] > start) or (at < len(self._starts)
+                                                   and self._starts[at] < end):
+            return False
+        self._starts.insert(at, start)
+        self._ends.insert(at, end)
+        return True
 
 
 def _data_lines(name: str) -> list[list[str]]:
@@ -254,13 +275,12 @@ def harassment_score(text: str) -> AbuseSignal:
 def _harassment(folded: str) -> AbuseSignal:
     hits = sorted(_HARASSMENT.find(folded),
                   key=lambda hit: (HARASSMENT_CATEGORIES.index(hit[0]), hit[1].start()))
-    taken: list[tuple[int, int]] = []
+    taken = _Spans()
     weights: list[float] = []
     reasons: list[str] = []
     for category, match in hits:
-        if any(match.start() < end and start < match.end() for start, end in taken):
+        if not taken.take(*match.span()):
             continue
-        taken.append((match.start(), match.end()))
         target = _target(folded, match)
         weights.append(_WEIGHTS[category][target])
         reasons.append(f"{category} ({target}): {match.group(0).strip()}")
@@ -322,10 +342,9 @@ def spam_score(text: str, *, recent: Sequence[str] = ()) -> AbuseSignal:
 
 def _spam(text: str, folded: str, recent: Sequence[str]) -> AbuseSignal:
     evidence: list[tuple[float, str]] = []
-    taken: list[tuple[int, int]] = []
+    taken = _Spans()
     for weight, match in sorted(_PROMO.find(folded), key=lambda hit: -float(hit[0])):
-        if all(match.end() <= start or match.start() >= end for start, end in taken):
-            taken.append(match.span())
+        if taken.take(*match.span()):
             evidence.append((float(weight), f"promotion: {match.group(0).strip()}"))
     links = len(_LINK.findall(folded))
     if links_weight := _stepped(links, _LINK_WEIGHTS):

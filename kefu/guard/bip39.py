@@ -113,12 +113,22 @@ def checksum_ok(indices: tuple[int, ...]) -> bool:
 
 
 def _valid_windows(indices: list[int]) -> list[tuple[int, int]]:
-    """Every ``[i, j)`` token window of a phrase length whose checksum holds."""
+    """Every ``[i, j)`` token window of a phrase length whose checksum holds (what
+    :func:`checksum_ok` says of each). The window's value rolls along the run, a word in and a
+    word out, instead of being rebuilt from each window's words: a long run of list words (a
+    20,000-character message of single Chinese characters) has five windows a word."""
     found = []
     for length in PHRASE_LENGTHS:
-        for i in range(len(indices) - length + 1):
-            if checksum_ok(tuple(indices[i:i + length])):
-                found.append((i, i + length))
+        checksum_bits = length // 3
+        entropy_bytes = (length * 11 - checksum_bits) // 8
+        keep, checksum_mask = (1 << (11 * length)) - 1, (1 << checksum_bits) - 1
+        value = 0
+        for end, index in enumerate(indices, start=1):
+            value = ((value << 11) | index) & keep
+            if end >= length and (value & checksum_mask) == hashlib.sha256(
+                    (value >> checksum_bits).to_bytes(entropy_bytes, "big")
+            ).digest()[0] >> (8 - checksum_bits):
+                found.append((end - length, end))
     return found
 
 

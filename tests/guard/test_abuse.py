@@ -6,7 +6,7 @@ import csv
 import itertools
 import json
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from kefu.guard.abuse import (
     scam_signals,
     spam_score,
 )
+from tests.scaling import growth
 from tests.shared_data import SHARED_DATA, requires_shared_data
 
 # ---------------------------------------------------------------- harassment
@@ -318,3 +319,32 @@ def test_false_positive_rates_on_real_support_messages() -> None:
         assert rates["harassment_medium"] + rates["harassment_high"] <= 3 / SAMPLE_PER_SET, name
         assert rates["spam_medium"] + rates["spam_high"] <= 3 / SAMPLE_PER_SET, name
         assert rates["scam_any"] <= 3 / SAMPLE_PER_SET, name
+
+
+# ---------------------------------------------------------------- long messages
+
+@given(st.lists(st.tuples(st.integers(0, 60), st.integers(1, 12)), max_size=40))
+def test_spans_are_taken_as_a_look_at_each_taken_one_would_take_them(
+        spans: list[tuple[int, int]]) -> None:
+    from kefu.guard.abuse import _Spans
+
+    taken, fast = [], _Spans()
+    for start, length in spans:
+        end = start + length
+        expected = all(end <= s or start >= e for s, e in taken)
+        if expected:
+            taken.append((start, end))
+        assert fast.take(start, end) == expected
+
+
+@pytest.mark.parametrize("text", [
+    lambda n: ("free btc " * n)[:n],  # thousands of promotion hits
+    lambda n: ("you idiot " * n)[:n],  # thousands of insults
+])
+def test_a_long_message_of_one_phrase_again_and_again_takes_time_in_proportion(
+        text: Callable[[int], str]) -> None:
+    """Each hit was compared with every hit taken before it: 20,000 characters took ~0.2 s."""
+    from kefu.guard.abuse import screen
+
+    assert growth(screen, text) < 30
+    assert screen(text(20_000)).for_review

@@ -136,6 +136,20 @@ def test_checksum_matches_the_reference_implementation() -> None:
         assert checksum_ok(indices) == english.check(" ".join(words))
 
 
+def test_windows_rolled_along_a_run_are_the_windows_whose_checksum_holds() -> None:
+    from kefu.guard.bip39 import PHRASE_LENGTHS, _valid_windows
+
+    rng = random.Random(RNG_SEED)
+    for size in (0, 11, 12, 13, 30, 80):
+        indices = [rng.randrange(2048) for _ in range(size)]
+        assert _valid_windows(indices) == [
+            (i, i + length) for length in PHRASE_LENGTHS for i in range(size - length + 1)
+            if checksum_ok(tuple(indices[i:i + length]))]
+    phrase = [Mnemonic("english").wordlist.index(w)
+              for w in seed_phrase(random.Random(RNG_SEED), "english").split()]
+    assert (3, 3 + len(phrase)) in _valid_windows([7, 8, 9, *phrase, 10])
+
+
 def test_ordinary_english_and_chinese_text_is_not_a_phrase() -> None:
     clean("I lost access to my wallet after the update, can you help me find my account "
           "balance and history please, thank you very much for your time")
