@@ -1,11 +1,11 @@
 """One person's send budget shared by every process of a cluster.
 
 A person's ``send`` frames are limited across all their connections (20/s, burst 60:
-``protocol.CUSTOMER_RATE``). Each process keeps a token bucket per person
-(:meth:`kefu.realtime.hub.Hub.take_send`); in cluster mode a customer whose connections reach N
-processes would get N budgets, so there the process's bucket only filters (a send it refuses
-would be refused by the shared one too) and the last word is a token bucket in Redis, the same
-arithmetic in one atomic script on Redis's clock.
+``protocol.CUSTOMER_RATE``; a long body takes a token per started 1,000 characters). Each
+process keeps a token bucket per person (:meth:`kefu.realtime.hub.Hub.take_send`); in cluster
+mode a customer whose connections reach N processes would get N budgets, so there the
+process's bucket only filters (a send it refuses would be refused by the shared one too) and the
+last word is a token bucket in Redis, the same arithmetic in one atomic script on Redis's clock.
 
 The chat's hot path must not open a Redis connection per send, nor wait for one round trip per
 send each: the sends that ask at one moment go to Redis together, in one call, from one
@@ -31,22 +31,24 @@ KEY_PREFIX = "kefu:sends:"
 BATCH = 1_000  # takes sent in one call
 RETRY_REDIS_AFTER_S = 5.0  # after a failure, sends are limited per process for this long
 # Token buckets, one per key: ``tokens`` left at ``at`` (milliseconds, Redis's clock), refilled
-# at ARGV[2i-1] tokens a second up to ARGV[2i] for KEYS[i]. One call takes one token from each
-# key in turn (a key may come more than once) and returns, per key, the seconds until a token is
-# there: "0" when one was taken. A bucket left alone until it is full expires (it is the same as
-# none). One call for the whole batch: a command per take cost the event loop more than the take.
+# at ARGV[3i-2] tokens a second up to ARGV[3i-1] for KEYS[i]. One call takes ARGV[3i] tokens
+# from each key in turn (a key may come more than once) and returns, per key, the seconds until
+# that many are there: "0" when they were taken. A bucket left alone until it is full expires
+# (it is the same as none). One call for the whole batch: a command per take cost the event
+# loop more than the take.
 _TAKE = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local waits = {}
 for i, key in ipairs(KEYS) do
-  local rate, burst = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  local rate, burst = tonumber(ARGV[3 * i - 2]), tonumber(ARGV[3 * i - 1])
+  local amount = tonumber(ARGV[3 * i])
   local state = redis.call('HMGET', key, 'tokens', 'at')
   local tokens, at = tonumber(state[1]), tonumber(state[2])
   if tokens == nil or at == nil then tokens, at = burst, now end
   tokens = math.min(burst, tokens + math.max(0, now - at) * rate / 1000)
   local wait = 0
-  if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+  if tokens >= amount then tokens = tokens - amount else wait = (amount - tokens) / rate end
   redis.call('HSET', key, 'tokens', tostring(tokens), 'at', tostring(now))
   redis.call('PEXPIRE', key, math.ceil(burst / rate * 1000) + 1000)
   waits[i] = tostring(wait)
@@ -68,18 +70,20 @@ class SharedSendBudget:
         self._redis = redis.from_url(url, decode_responses=True, socket_timeout=0.5,
                                      socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 1))
         self._sha: str | None = None
-        self._waiting: list[tuple[str, float, float, asyncio.Future[float | None]]] = []
+        self._waiting: list[tuple[str, float, float, float, asyncio.Future[float | None]]] = []
         self._sender: asyncio.Task[None] | None = None
         self._away_until = 0.0  # monotonic: Redis failed; per-process limits until then
         self.round_trips = 0
 
-    async def take(self, key: str, rate: float, burst: float) -> float | None:
-        """Take one send from ``key``'s budget: None when allowed, else the seconds until one
-        would be. None also while Redis cannot be reached (the caller's own bucket limits)."""
+    async def take(self, key: str, rate: float, burst: float, amount: float = 1.0
+                   ) -> float | None:
+        """Take a send of ``amount`` tokens from ``key``'s budget: None when allowed, else the
+        seconds until it would be. None also while Redis cannot be reached (the caller's own
+        bucket limits)."""
         if time.monotonic() < self._away_until:
             return None
         future: asyncio.Future[float | None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((KEY_PREFIX + key, rate, burst, future))
+        self._waiting.append((KEY_PREFIX + key, rate, burst, amount, future))
         if self._sender is None or self._sender.done():
             self._sender = asyncio.create_task(self._send(), name="kefu-send-budget")
         return await future
@@ -104,17 +108,19 @@ class SharedSendBudget:
                 if not future.done():
                     future.set_result(wait)
 
-    async def _ask(self, batch: list[tuple[str, float, float, Any]]) -> list[float | None]:
+    async def _ask(self, batch: list[tuple[str, float, float, float, Any]]
+                   ) -> list[float | None]:
         from redis.exceptions import NoScriptError
 
         keys = [key for key, *_ in batch]
-        rates = [value for _, rate, burst, _ in batch for value in (rate, burst)]
+        arguments = [value for _, rate, burst, amount, _ in batch
+                     for value in (rate, burst, amount)]
         for attempt in range(2):
             if self._sha is None:
                 self._sha = str(await self._redis.script_load(_TAKE))
             try:
                 self.round_trips += 1
-                answers = await self._redis.evalsha(self._sha, len(keys), *keys, *rates)
+                answers = await self._redis.evalsha(self._sha, len(keys), *keys, *arguments)
             except NoScriptError:  # Redis restarted, empty: load the script again
                 self._sha = None
                 if attempt:

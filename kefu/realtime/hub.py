@@ -65,10 +65,10 @@ class TokenBucket:
             return True
         return False
 
-    def retry_after(self) -> float:
-        """Seconds until a token is there, rounded up to hundredths: a refused frame never
-        reads "try again in 0 s"."""
-        return retry_after_s((1.0 - self.tokens) / self.rate)
+    def retry_after(self, amount: float = 1.0) -> float:
+        """Seconds until ``amount`` tokens are there, rounded up to hundredths: a refused frame
+        never reads "try again in 0 s"."""
+        return retry_after_s((amount - self.tokens) / self.rate)
 
 
 def retry_after_s(wait: float) -> float:
@@ -556,24 +556,25 @@ class Hub:
         self._moved_counts: dict[str, int] = {}
         self._moved_flush: asyncio.TimerHandle | None = None
 
-    def take_send(self, actor: Actor) -> float | None:
-        """Take one ``send`` from the person's budget in this process: None when allowed, else
-        the seconds until one would be. In cluster mode a send allowed here must also pass
-        :meth:`take_shared_send`; what this bucket refuses, the shared one would refuse too (it
-        has taken at least as much), so a flood costs no round trip."""
+    def take_send(self, actor: Actor, cost: int = 1) -> float | None:
+        """Take a ``send`` of ``cost`` tokens (``protocol.send_cost``) from the person's budget
+        in this process: None when allowed, else the seconds until it would be. In cluster mode
+        a send allowed here must also pass :meth:`take_shared_send`; what this bucket refuses,
+        the shared one would refuse too (it has taken at least as much), so a flood costs no
+        round trip."""
         bucket = self.customer_bucket(actor)
-        return None if bucket.take() else bucket.retry_after()
+        return None if bucket.take(cost) else bucket.retry_after(cost)
 
-    async def take_shared_send(self, actor: Actor) -> float | None:
+    async def take_shared_send(self, actor: Actor, cost: int = 1) -> float | None:
         """Cluster mode, after :meth:`take_send` allowed the send: the budget the processes
-        share (``send_budget``, Redis) decides; a send it refuses gives this process's token
+        share (``send_budget``, Redis) decides; a send it refuses gives this process's tokens
         back."""
         assert self.send_budget is not None
-        wait = await self.send_budget.take(actor.label, *CUSTOMER_RATE)
+        wait = await self.send_budget.take(actor.label, *CUSTOMER_RATE, amount=cost)
         if wait is None:
             return None
         bucket = self.customer_bucket(actor)
-        bucket.tokens = min(bucket.burst, bucket.tokens + 1.0)
+        bucket.tokens = min(bucket.burst, bucket.tokens + cost)
         return retry_after_s(wait)
 
     def customer_bucket(self, actor: Actor) -> TokenBucket:

@@ -32,9 +32,19 @@ VIEWING_TTL_S = 50
 # Token buckets: sustained rate per second and burst.
 CONNECTION_RATE = (10.0, 30.0)
 CUSTOMER_RATE = (20.0, 60.0)
+# A send takes one of the person's tokens per started CHARS_PER_SEND characters of its body: the
+# analysis and the storage of a message grow with its length, and twenty 20,000-character
+# messages a second would hold the analysis worker for seconds (decision 0002, twentieth round).
+CHARS_PER_SEND = 1_000
 TYPING_RATE = (5.0, 10.0)
 # A client that keeps sending after this many rate-limited frames in a row is disconnected.
 MAX_REFUSED_IN_A_ROW = 200
+
+
+def send_cost(body: str) -> int:
+    """The tokens a ``send`` of ``body`` takes from its person's budget: one per started
+    :data:`CHARS_PER_SEND` characters (at least one)."""
+    return max(1, -(-len(body) // CHARS_PER_SEND))
 
 
 class Close:

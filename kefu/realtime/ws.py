@@ -152,6 +152,7 @@ class Session:
                               "frames_burst": int(p.CONNECTION_RATE[1]),
                               "sends_per_person_s": int(p.CUSTOMER_RATE[0]),
                               "sends_per_person_burst": int(p.CUSTOMER_RATE[1]),
+                              "chars_per_send": p.CHARS_PER_SEND,
                               # the first names of frames_per_s and frames_burst
                               "messages_per_s": int(p.CONNECTION_RATE[0]),
                               "burst": int(p.CONNECTION_RATE[1])}})
@@ -553,9 +554,10 @@ class Session:
 
     async def _on_send(self, conn: Connection, frame: p.Send) -> None:
         actor = conn.actor
-        wait = self.hub.take_send(actor)
+        cost = p.send_cost(frame.body)  # one per started 1,000 characters
+        wait = self.hub.take_send(actor, cost)
         if wait is None and self.hub.send_budget is not None:  # cluster: across processes
-            wait = await self.hub.take_shared_send(actor)
+            wait = await self.hub.take_shared_send(actor, cost)
         if wait is not None:
             await self._flooding(wait, frame.client_msg_id)
             return

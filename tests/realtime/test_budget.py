@@ -80,3 +80,29 @@ async def test_without_redis_sends_are_allowed_at_once_and_the_budget_comes_back
         assert await shared.take(key, SLOW, 1) is not None
     finally:
         await shared.aclose()
+
+
+async def test_a_long_send_takes_a_token_per_thousand_characters(redis_server: RedisServer):
+    """Per process and across the cluster alike: 20,000 characters are 20 sends' worth."""
+    from kefu.realtime.protocol import CUSTOMER_RATE, MAX_BODY_CHARS, send_cost
+
+    assert [send_cost(body) for body in ("", "a", "a" * 1_000, "a" * 1_001, "提" * 20_000)] == [
+        1, 1, 1, 2, 20]
+    assert send_cost("a" * MAX_BODY_CHARS) <= CUSTOMER_RATE[1] / 2  # the longest fits, twice
+    hub, actor = Hub(), Actor(kind="visitor", visitor_id=uuid.uuid4().hex)
+    burst = int(CUSTOMER_RATE[1])  # 60
+    assert [hub.take_send(actor, 20) for _ in range(burst // 20)] == [None] * (burst // 20)
+    wait = hub.take_send(actor, 20)
+    assert wait is not None
+    assert wait == pytest.approx(20 / CUSTOMER_RATE[0], abs=0.05)  # until 20 tokens are back
+    assert hub.take_send(Actor(kind="visitor", visitor_id=uuid.uuid4().hex), 20) is None
+
+    shared, key = SharedSendBudget(redis_server.url), f"customer:{uuid.uuid4()}"
+    try:
+        assert await shared.take(key, SLOW, 4, amount=3) is None
+        refused = await shared.take(key, SLOW, 4, amount=2)  # one token left
+        assert refused is not None
+        assert refused == pytest.approx(1 / SLOW, rel=0.01)
+        assert await shared.take(key, SLOW, 4) is None  # the last one
+    finally:
+        await shared.aclose()

@@ -741,6 +741,29 @@ async def test_a_person_flooding_over_several_connections_is_cut_off(
             await client.close()
 
 
+async def test_a_long_message_takes_a_token_per_thousand_characters(
+        live: LiveServer, setup_app: Any, monkeypatch: pytest.MonkeyPatch):
+    """The person's budget (made 5 here, refilling slower than the test) takes a 4,500-character
+    message as five sends: refused after one short one, said so with the time the rest takes,
+    and nothing stored; a short one still fits. The welcome says how the cost is counted."""
+    monkeypatch.setattr(hub_module, "CUSTOMER_RATE", (0.001, 5.0))
+    await make_world(setup_app)
+    alice = await customer(live, "cust-long")
+    welcome = next(f for f in alice.frames if f["type"] == "welcome")
+    assert welcome["limits"]["chars_per_send"] == 1_000
+    await alice.send({"type": "send", "client_msg_id": "open", "body": "hello"})
+    number = (await alice.wait_type("ack"))["ticket"]
+    await alice.send({"type": "send", "client_msg_id": "long", "ticket": number,
+                      "body": "My withdrawal is stuck. " * 187 + "Help"})  # 4,492 characters
+    refused = await alice.wait_type("error", ref="long")
+    assert refused["code"] == "rate_limited"
+    assert refused["retry_after_s"] > 900  # 5 − 4 tokens at 0.001 a second
+    await alice.send({"type": "send", "client_msg_id": "short", "ticket": number,
+                      "body": "still there?"})
+    assert (await alice.wait_type("ack", client_msg_id="short"))["seq"] == 2  # the long one: none
+    await alice.close()
+
+
 async def test_a_notes_ack_names_whom_it_mentions_but_did_not_notify(
         live: LiveServer, setup_app: Any):
     """A colleague outside the ticket's team is not notified of a note (its text would reach
