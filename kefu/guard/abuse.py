@@ -96,9 +96,9 @@ class _Spans:
 
     def take(self, start: int, end: int) -> bool:
         """Take ``[start, end)`` unless it overlaps a span taken; whether it was taken."""
-        at = bisect.bisect_right(self._starts, start)
-        if (at and self._ends[at - 1] > start) or (at < len(self._starts)
-                                                   and self._starts[at] < end):
+        at = bisect.bisect_right(self._starts, start)  # the spans before start here, or at it
+        before = at and self._ends[at - 1] > start and self._starts[at - 1] < end
+        if before or (at < len(self._starts) and self._starts[at] < end):
             return False
         self._starts.insert(at, start)
         self._ends.insert(at, end)
